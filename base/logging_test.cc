@@ -1,0 +1,106 @@
+#include "base/logging.h"
+
+#include <algorithm>
+#include <memory>
+#include <sstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+
+namespace troupe {
+namespace {
+
+// Counts how often fmt formats it.
+struct CountsFormatting {
+  int* count;
+};
+
+}  // namespace
+}  // namespace troupe
+
+template <>
+struct fmt::formatter<troupe::CountsFormatting> : fmt::formatter<std::string_view> {
+  auto format(const troupe::CountsFormatting& value, fmt::format_context& ctx) const {
+    ++*value.count;
+    return fmt::formatter<std::string_view>::format("counted", ctx);
+  }
+};
+
+namespace troupe {
+namespace {
+
+class LoggingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto logger = std::make_shared<spdlog::logger>("troupe", sink);
+    logger->set_pattern("%l %v");
+    SetLogger(logger);
+    SetLogLevel(LogLevel::kInfo);
+  }
+
+  std::string Output() {
+    Logger().flush();
+    return out_.str();
+  }
+
+  std::ostringstream out_;
+};
+
+TEST_F(LoggingTest, WritesFormattedLinesAtEnabledLevels) {
+  LogInfo("actor {} handled {} messages", "counter", 42);
+  LogWarning("mailbox depth {}", 7);
+  EXPECT_EQ(Output(), "info actor counter handled 42 messages\nwarning mailbox depth 7\n");
+}
+
+TEST_F(LoggingTest, DiscardsLinesBelowTheLevelWithoutFormatting) {
+  SetLogLevel(LogLevel::kWarning);
+  int formatted = 0;
+  LogInfo("hidden {}", CountsFormatting{&formatted});
+  LogDebug("hidden too");
+  LogError("shown {}", CountsFormatting{&formatted});
+  EXPECT_EQ(Output(), "error shown counted\n");
+  EXPECT_EQ(formatted, 1);  // Only the enabled line paid for formatting.
+  EXPECT_EQ(GetLogLevel(), LogLevel::kWarning);
+}
+
+TEST_F(LoggingTest, OffSilencesEverything) {
+  SetLogLevel(LogLevel::kOff);
+  LogError("nothing");
+  EXPECT_EQ(Output(), "");
+}
+
+TEST_F(LoggingTest, ManyThreadsLogWholeLines) {
+  constexpr int kThreads = 4;
+  constexpr int kLines = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < kLines; ++i) LogInfo("thread {} line {}", t, i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const std::string output = Output();
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), kThreads * kLines);
+  EXPECT_NE(output.find("info thread 3 line 199\n"), std::string::npos);
+}
+
+TEST(LogLevelTest, ParsesNamesInAnyCase) {
+  EXPECT_EQ(ParseLogLevel("trace"), LogLevel::kTrace);
+  EXPECT_EQ(ParseLogLevel("DEBUG"), LogLevel::kDebug);
+  EXPECT_EQ(ParseLogLevel("Info"), LogLevel::kInfo);
+  EXPECT_EQ(ParseLogLevel("warn"), LogLevel::kWarning);
+  EXPECT_EQ(ParseLogLevel("warning"), LogLevel::kWarning);
+  EXPECT_EQ(ParseLogLevel("error"), LogLevel::kError);
+  EXPECT_EQ(ParseLogLevel("critical"), LogLevel::kCritical);
+  EXPECT_EQ(ParseLogLevel("off"), LogLevel::kOff);
+  EXPECT_EQ(ParseLogLevel("loud"), std::nullopt);
+  EXPECT_EQ(ParseLogLevel(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace troupe

@@ -1,0 +1,2 @@
+# rules_cc stand-in: //cc exports defs.bzl.
+exports_files(["defs.bzl"])

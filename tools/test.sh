@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# troupe's whole test command (README "Quick start", and .ci/run):
+#   1. installs the Debian packages the build needs, if any are missing;
+#   2. runs every test plain, then under ThreadSanitizer and AddressSanitizer
+#      (.bazelrc gives the sanitizer configs a smaller TROUPE_STRESS_SCALE);
+#   3. builds examples/consumer, a workspace that uses troupe as a dependency.
+# It ends with a line "N passed, M failed" over the three test runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  bazel-bootstrap bazel-skylib bazel-rules-proto bazel-rules-java
+  g++ pkg-config
+  libabsl-dev libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libfmt-dev
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "troupe: installing ${missing[*]}"
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+status=0
+
+run_tests() {
+  local label=$1
+  shift
+  echo "=== bazel test //... $label"
+  local rc=0
+  bazel test "$@" //... 2>&1 | tee "$log" || rc=$?
+  # "Executed 3 out of 5 tests: 4 tests pass and 1 fails locally."
+  local line total pass
+  line=$(grep -E '^Executed [0-9]+ out of [0-9]+ tests?:' "$log" | tail -1 || true)
+  total=$(sed -E 's/^Executed [0-9]+ out of ([0-9]+) .*/\1/' <<<"$line")
+  pass=$(sed -nE 's/.*: ([0-9]+) tests? pass.*/\1/p' <<<"$line")
+  total=${total:-0}
+  pass=${pass:-0}
+  passed=$((passed + pass))
+  failed=$((failed + total - pass))
+  if ((rc != 0)); then
+    status=1
+    if ((total == pass)); then failed=$((failed + 1)); fi  # a build failure
+  fi
+}
+
+run_tests "(plain)"
+run_tests "(tsan)" --config=tsan
+run_tests "(asan)" --config=asan
+
+echo "=== examples/consumer: troupe as a Bazel dependency"
+if (cd examples/consumer && bazel build //... && bazel run //:hello); then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  status=1
+fi
+
+echo "${passed} passed, ${failed} failed"
+exit "$status"
