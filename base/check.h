@@ -40,13 +40,12 @@ std::string CheckMessage(fmt::format_string<Args...> format, Args&&... args) {
 
 }  // namespace troupe::base_internal
 
-#define TROUPE_CHECK(condition, ...)                                    \
-  do {                                                                  \
-    if (ABSL_PREDICT_FALSE(!(condition))) {                             \
-      ::troupe::base_internal::CheckFailed(                             \
-          __FILE__, __LINE__, #condition,                               \
-          ::troupe::base_internal::CheckMessage(__VA_ARGS__));          \
-    }                                                                   \
+#define TROUPE_CHECK(condition, ...)                                                            \
+  do {                                                                                          \
+    if (ABSL_PREDICT_FALSE(!(condition))) {                                                     \
+      ::troupe::base_internal::CheckFailed(__FILE__, __LINE__, #condition,                      \
+                                           ::troupe::base_internal::CheckMessage(__VA_ARGS__)); \
+    }                                                                                           \
   } while (false)
 
 #ifdef NDEBUG

@@ -1,5 +1,4 @@
 #include "base/logging.h"
-
 #include "gtest/gtest.h"
 
 namespace troupe {

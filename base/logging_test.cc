@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <memory>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>

@@ -12,8 +12,7 @@ std::optional<double> ParseStressScale(std::string_view text) {
   std::string copy(text);
   char* end = nullptr;
   const double value = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size() ||
-      !std::isfinite(value) || value <= 0) {
+  if (copy.empty() || end != copy.c_str() + copy.size() || !std::isfinite(value) || value <= 0) {
     return std::nullopt;
   }
   return value;
@@ -25,8 +24,8 @@ double StressScale() {
     const char* text = std::getenv(kStressScaleEnv);
     if (text == nullptr) return 1.0;
     if (std::optional<double> parsed = ParseStressScale(text)) return *parsed;
-    std::fprintf(stderr, "troupe: ignoring %s=\"%s\": not a positive number\n",
-                 kStressScaleEnv, text);
+    std::fprintf(stderr, "troupe: ignoring %s=\"%s\": not a positive number\n", kStressScaleEnv,
+                 text);
     return 1.0;
   }();
   return scale;

@@ -1,0 +1,45 @@
+// -----------------------------------------------------------------------------
+// File: executor.h
+// -----------------------------------------------------------------------------
+//
+// `Executor`: anything that runs closures — the interface a Future's
+// continuation and the actor scheduler are given, so that tests and
+// applications can supply their own (an inline executor, a deterministic
+// queue, a thread pool).
+//
+//   class ThreadPool : public troupe::Executor { ... };
+//   future.Then(pool, [](absl::StatusOr<int> v) { ... });
+//   future.Then(troupe::InlineExecutor(), ...);   // runs where the value arrives
+//
+// Contract: Execute() runs the task exactly once, or — if the executor has
+// shut down — destroys it without running it (a Future waiting on it then
+// fails with a clear error; nothing hangs). It never throws.
+
+#ifndef TROUPE_THREADS_EXECUTOR_H_
+#define TROUPE_THREADS_EXECUTOR_H_
+
+#include "absl/functional/any_invocable.h"
+
+namespace troupe {
+
+// A unit of work handed to an executor.
+using Task = absl::AnyInvocable<void() &&>;
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Executor::Execute()
+  //
+  // Runs `task` some time later (or now), on a thread of the executor's choosing.
+  virtual void Execute(Task task) = 0;
+};
+
+// InlineExecutor()
+//
+// Runs each task immediately on the calling thread. A process-wide instance.
+Executor& InlineExecutor();
+
+}  // namespace troupe
+
+#endif  // TROUPE_THREADS_EXECUTOR_H_

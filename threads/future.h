@@ -1,0 +1,388 @@
+// -----------------------------------------------------------------------------
+// File: future.h
+// -----------------------------------------------------------------------------
+//
+// `Promise<T>` and `Future<T>`: a value (or an error) that one thread
+// produces and another waits for.
+//
+//   troupe::Promise<int> promise;
+//   troupe::Future<int> future = promise.GetFuture();
+//   troupe::Thread producer("producer", [p = std::move(promise)]() mutable { p.SetValue(42); });
+//   absl::StatusOr<int> value = future.Get();         // 42
+//
+//   auto doubled = pool.Submit([] { return 21; })
+//                      .Then(pool, [](absl::StatusOr<int> v) { return *v * 2; });
+//
+// Results are `absl::StatusOr<T>` (`absl::Status` for `Future<void>`); no
+// exception crosses the API. A continuation that throws fails its own future
+// with kInternal. A Promise destroyed without a value fails its future with
+// kAborted ("broken promise"), so a waiter never hangs on an abandoned
+// promise.
+//
+// Waiting inside the pool: `Wait()` and `Get()` called on a ThreadPool worker
+// run other queued tasks while the value is not ready, so fork-join code
+// (submit children, wait for them) cannot deadlock however few workers there
+// are.
+//
+// Thread-safety: a Promise and a Future are each used by one thread at a time;
+// the promise's thread and the future's thread may differ.
+//
+// Memory ordering: everything the producer wrote before setting the value is
+// visible to the thread that observes it ready (release on publish, acquire
+// on the ready check), and to the continuation.
+
+#ifndef TROUPE_THREADS_FUTURE_H_
+#define TROUPE_THREADS_FUTURE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/check.h"
+#include "threads/executor.h"
+#include "threads/thread.h"
+
+namespace troupe {
+
+template <typename T>
+class Future;
+template <typename T>
+class Promise;
+
+namespace threads_internal {
+
+// Lets a blocked Future::Wait() on a pool worker run other tasks. A pool
+// worker installs itself for its thread; null elsewhere.
+class WaitHelper {
+ public:
+  virtual ~WaitHelper() = default;
+  // Runs one queued task if there is one; returns whether it ran one.
+  virtual bool RunOneTask() = 0;
+};
+WaitHelper*& CurrentWaitHelper();
+
+// The non-template half of a future's shared state: readiness and waiting.
+class FutureCore {
+ public:
+  bool IsReady() const { return (ready_.load(std::memory_order_acquire) & kReady) != 0; }
+
+  // Blocks until ready or the deadline; returns IsReady().
+  bool WaitUntil(absl::Time deadline) const;
+
+ protected:
+  // Marks the state ready (after the result was written) and wakes sleepers.
+  void PublishReady();
+
+ private:
+  static constexpr uint32_t kReady = 1;
+  static constexpr uint32_t kSleeper = 2;  // someone may be in FutexWait
+  mutable std::atomic<uint32_t> ready_{0};
+};
+
+template <typename T>
+class SharedState : public FutureCore {
+ public:
+  using Callback = absl::AnyInvocable<void(Result<T>) &&>;
+
+  // Stores the result once; returns false if one was already stored.
+  bool SetResult(Result<T> result) {
+    if (set_.exchange(true, std::memory_order_relaxed)) return false;
+    result_.emplace(std::move(result));
+    PublishReady();
+    // acq_rel: release makes result_ visible to a callback registered later
+    // (it reads result_ after seeing kDone); acquire gathers the callback
+    // object a registrant published before us.
+    Callback* callback = callback_.exchange(Done(), std::memory_order_acq_rel);
+    if (callback != nullptr) RunCallback(callback);
+    return true;
+  }
+
+  // Registers the continuation; runs it now if the result is already there.
+  void SetCallback(Callback callback) {
+    auto* heap = new Callback(std::move(callback));
+    Callback* expected = nullptr;
+    // acq_rel pairs with the exchange in SetResult() (see there).
+    if (!callback_.compare_exchange_strong(expected, heap, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+      RunCallback(heap);  // expected == Done(): the result is in.
+    }
+  }
+
+  Result<T> TakeResult() { return std::move(*result_); }
+
+  ~SharedState() {
+    Callback* callback = callback_.load(std::memory_order_relaxed);
+    if (callback != nullptr && callback != Done()) delete callback;
+  }
+
+ private:
+  // A tag, never dereferenced: "the result is in, run callbacks at once".
+  static Callback* Done() { return reinterpret_cast<Callback*>(uintptr_t{1}); }
+
+  void RunCallback(Callback* callback) {
+    // The continuation gets its own copy of the result; Get() on the future
+    // is not possible once Then() consumed it, so moving is safe.
+    std::move (*callback)(std::move(*result_));
+    delete callback;
+  }
+
+  std::atomic<bool> set_{false};
+  std::optional<Result<T>> result_;
+  std::atomic<Callback*> callback_{nullptr};
+};
+
+template <typename T>
+struct IsFuture : std::false_type {};
+template <typename T>
+struct IsFuture<Future<T>> : std::true_type {};
+
+inline absl::Status InvalidFutureError() {
+  return absl::FailedPreconditionError(
+      "Future has no state (default-constructed, moved from, or already consumed by Get/Then)");
+}
+
+}  // namespace threads_internal
+
+template <typename T>
+class Future {
+ public:
+  using value_type = T;
+
+  // An invalid future; Get() returns kFailedPrecondition.
+  Future() = default;
+  Future(Future&&) noexcept = default;
+  Future& operator=(Future&&) noexcept = default;
+  Future(const Future&) = delete;
+  Future& operator=(const Future&) = delete;
+
+  // Future::Valid()
+  //
+  // True until Get() or Then() consumes the future.
+  bool Valid() const { return state_ != nullptr; }
+
+  // Future::IsReady()
+  //
+  // True once the value or error is in. Never blocks.
+  bool IsReady() const { return state_ != nullptr && state_->IsReady(); }
+
+  // Future::Wait() / WaitFor() / WaitUntil()
+  //
+  // Blocks until ready (true) or the time runs out (false). On a pool worker
+  // it runs other tasks meanwhile (see the file comment).
+  void Wait() const { WaitUntil(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) const { return WaitUntil(absl::Now() + timeout); }
+  bool WaitUntil(absl::Time deadline) const {
+    if (state_ == nullptr) return false;
+    return state_->WaitUntil(deadline);
+  }
+
+  // Future::Get()
+  //
+  // Waits, then returns the result and consumes the future (Valid() becomes
+  // false; a second Get() returns kFailedPrecondition).
+  Result<T> Get() {
+    if (state_ == nullptr) return threads_internal::InvalidFutureError();
+    state_->WaitUntil(absl::InfiniteFuture());
+    auto state = std::move(state_);
+    return state->TakeResult();
+  }
+
+  // Future::GetFor()
+  //
+  // Get() with a limit: kDeadlineExceeded if the value is not in by then (the
+  // future then stays valid, to wait again).
+  Result<T> GetFor(absl::Duration timeout) {
+    if (state_ == nullptr) return threads_internal::InvalidFutureError();
+    if (!state_->WaitUntil(absl::Now() + timeout)) {
+      return absl::DeadlineExceededError("future not ready in time");
+    }
+    return Get();
+  }
+
+  // Future::Then()
+  //
+  // Registers `fn(Result<T>)` to run on `executor` once the result is in, and
+  // returns a future of what it returns (an exception it throws becomes
+  // kInternal). Consumes this future. `fn` runs exactly once, also on error.
+  template <typename Fn, typename U = std::invoke_result_t<Fn&, Result<T>>>
+  Future<U> Then(Executor& executor, Fn&& fn);
+
+  // Future::Then(fn)
+  //
+  // Runs `fn` inline on the thread that completes the promise (or at once, if
+  // already complete). Keep such continuations short.
+  template <typename Fn, typename U = std::invoke_result_t<Fn&, Result<T>>>
+  Future<U> Then(Fn&& fn) {
+    return Then(InlineExecutor(), std::forward<Fn>(fn));
+  }
+
+ private:
+  friend class Promise<T>;
+  explicit Future(std::shared_ptr<threads_internal::SharedState<T>> state)
+      : state_(std::move(state)) {}
+
+  std::shared_ptr<threads_internal::SharedState<T>> state_;
+};
+
+template <typename T>
+class Promise {
+ public:
+  Promise() : state_(std::make_shared<threads_internal::SharedState<T>>()) {}
+  Promise(Promise&&) noexcept = default;
+  Promise& operator=(Promise&& other) noexcept {
+    if (this != &other) {
+      Abandon();
+      state_ = std::move(other.state_);
+      future_taken_ = other.future_taken_;
+    }
+    return *this;
+  }
+  Promise(const Promise&) = delete;
+  Promise& operator=(const Promise&) = delete;
+
+  // A promise destroyed without a result breaks its future (kAborted).
+  ~Promise() { Abandon(); }
+
+  // Promise::GetFuture()
+  //
+  // The future for this promise. Call it once (a second call is a bug).
+  Future<T> GetFuture() {
+    TROUPE_CHECK(state_ != nullptr && !future_taken_, "Promise::GetFuture() called twice");
+    future_taken_ = true;
+    return Future<T>(state_);
+  }
+
+  // Promise::SetValue()
+  //
+  // Fulfils the future. Returns false (and drops the value) if it was already
+  // fulfilled or failed.
+  template <typename U = T, typename = std::enable_if_t<!std::is_void_v<U>>>
+  bool SetValue(U value) {
+    return SetResult(Result<T>(std::move(value)));
+  }
+  template <typename U = T, typename = std::enable_if_t<std::is_void_v<U>>>
+  bool SetValue() {
+    return SetResult(absl::OkStatus());
+  }
+
+  // Promise::SetError()
+  //
+  // Fails the future with `status` (which must not be OK).
+  bool SetError(absl::Status status) {
+    TROUPE_DCHECK(!status.ok(), "Promise::SetError() with an OK status");
+    if (status.ok()) status = absl::UnknownError("Promise::SetError() called with OK");
+    return SetResult(Result<T>(std::move(status)));
+  }
+
+  // Promise::SetResult()
+  //
+  // Fulfils or fails the future from a Result.
+  bool SetResult(Result<T> result) {
+    if (state_ == nullptr) return false;
+    return state_->SetResult(std::move(result));
+  }
+
+  // Promise::IsFulfilled()
+  //
+  // True once a result was set.
+  bool IsFulfilled() const { return state_ != nullptr && state_->IsReady(); }
+
+ private:
+  void Abandon() {
+    if (state_ != nullptr) {
+      state_->SetResult(Result<T>(
+          absl::AbortedError("broken promise: the Promise was destroyed without a value")));
+      state_.reset();
+    }
+  }
+
+  std::shared_ptr<threads_internal::SharedState<T>> state_;
+  bool future_taken_ = false;
+};
+
+// MakeReadyFuture() / MakeErrorFuture()
+//
+// Futures that are complete from the start.
+template <typename T>
+Future<T> MakeReadyFuture(T value) {
+  Promise<T> promise;
+  Future<T> future = promise.GetFuture();
+  promise.SetValue(std::move(value));
+  return future;
+}
+inline Future<void> MakeReadyFuture() {
+  Promise<void> promise;
+  Future<void> future = promise.GetFuture();
+  promise.SetValue();
+  return future;
+}
+template <typename T>
+Future<T> MakeErrorFuture(absl::Status status) {
+  Promise<T> promise;
+  Future<T> future = promise.GetFuture();
+  promise.SetError(std::move(status));
+  return future;
+}
+
+template <typename T>
+template <typename Fn, typename U>
+Future<U> Future<T>::Then(Executor& executor, Fn&& fn) {
+  static_assert(!threads_internal::IsFuture<U>::value,
+                "Then() continuations return values, not futures");
+  Promise<U> promise;
+  Future<U> next = promise.GetFuture();
+  if (state_ == nullptr) {
+    promise.SetError(threads_internal::InvalidFutureError());
+    return next;
+  }
+  auto state = std::move(state_);
+  state->SetCallback([&executor, fn = std::forward<Fn>(fn),
+                      promise = std::move(promise)](Result<T> result) mutable {
+    executor.Execute(
+        [fn = std::move(fn), promise = std::move(promise), result = std::move(result)]() mutable {
+          auto call = [&]() -> U { return fn(std::move(result)); };
+          promise.SetResult(threads_internal::RunCapturingExceptions(call, "Future::Then"));
+        });
+  });
+  return next;
+}
+
+// WhenAll()
+//
+// A future of every input's result, in input order, complete when the last
+// input is. Consumes the inputs. An empty input gives a ready empty vector.
+template <typename T>
+Future<std::vector<Result<T>>> WhenAll(std::vector<Future<T>> futures) {
+  struct Gather {
+    explicit Gather(size_t n) : results(n), remaining(n) {}
+    std::vector<Result<T>> results;
+    std::atomic<size_t> remaining;
+    Promise<std::vector<Result<T>>> promise;
+  };
+  if (futures.empty()) return MakeReadyFuture(std::vector<Result<T>>());
+  auto gather = std::make_shared<Gather>(futures.size());
+  Future<std::vector<Result<T>>> all = gather->promise.GetFuture();
+  for (size_t i = 0; i < futures.size(); ++i) {
+    futures[i].Then([gather, i](Result<T> result) {
+      gather->results[i] = std::move(result);
+      // acq_rel: each writer releases its slot; the last one acquires all.
+      if (gather->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        gather->promise.SetValue(std::move(gather->results));
+      }
+    });
+  }
+  return all;
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_THREADS_FUTURE_H_

@@ -1,0 +1,168 @@
+#include "threads/future.h"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "threads/thread.h"
+#include "threads/thread_pool.h"
+
+namespace troupe {
+namespace {
+
+TEST(FutureTest, ValueSetBeforeGet) {
+  Promise<int> promise;
+  Future<int> future = promise.GetFuture();
+  EXPECT_FALSE(future.IsReady());
+  EXPECT_TRUE(promise.SetValue(7));
+  EXPECT_TRUE(future.IsReady());
+  EXPECT_EQ(future.Get().value(), 7);
+  EXPECT_FALSE(future.Valid());
+}
+
+TEST(FutureTest, ValueSetFromAnotherThreadWakesTheWaiter) {
+  Promise<std::string> promise;
+  Future<std::string> future = promise.GetFuture();
+  Thread producer("producer", [p = std::move(promise)]() mutable {
+    absl::SleepFor(absl::Milliseconds(5));
+    p.SetValue("hello");
+  });
+  EXPECT_EQ(future.Get().value(), "hello");
+}
+
+TEST(FutureTest, SecondSetIsRefused) {
+  Promise<int> promise;
+  Future<int> future = promise.GetFuture();
+  EXPECT_TRUE(promise.SetValue(1));
+  EXPECT_FALSE(promise.SetValue(2));
+  EXPECT_FALSE(promise.SetError(absl::InternalError("late")));
+  EXPECT_EQ(future.Get().value(), 1);
+}
+
+TEST(FutureTest, ErrorIsDelivered) {
+  Promise<int> promise;
+  Future<int> future = promise.GetFuture();
+  promise.SetError(absl::NotFoundError("no such key"));
+  absl::StatusOr<int> result = future.Get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(FutureTest, BrokenPromiseFailsInsteadOfHanging) {
+  Future<int> future;
+  {
+    Promise<int> promise;
+    future = promise.GetFuture();
+  }
+  absl::StatusOr<int> result = future.Get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(result.status().message().find("broken promise"), std::string::npos);
+}
+
+TEST(FutureTest, WaitForTimesOutAndGetForReportsDeadline) {
+  Promise<int> promise;
+  Future<int> future = promise.GetFuture();
+  EXPECT_FALSE(future.WaitFor(absl::Milliseconds(10)));
+  EXPECT_EQ(future.GetFor(absl::Milliseconds(1)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(future.Valid());  // still waitable
+  promise.SetValue(3);
+  EXPECT_EQ(future.GetFor(absl::Seconds(1)).value(), 3);
+}
+
+TEST(FutureTest, InvalidFutureGetIsFailedPrecondition) {
+  Future<int> future;
+  EXPECT_EQ(future.Get().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(FutureTest, VoidFuture) {
+  Promise<void> promise;
+  Future<void> future = promise.GetFuture();
+  promise.SetValue();
+  EXPECT_TRUE(future.Get().ok());
+}
+
+TEST(FutureTest, MoveOnlyValue) {
+  Promise<std::unique_ptr<int>> promise;
+  auto future = promise.GetFuture();
+  promise.SetValue(std::make_unique<int>(4));
+  EXPECT_EQ(*future.Get().value(), 4);
+}
+
+TEST(FutureTest, ThenChainsInlineWhenAlreadyReady) {
+  Future<int> doubled = MakeReadyFuture(21).Then([](absl::StatusOr<int> v) { return *v * 2; });
+  EXPECT_EQ(doubled.Get().value(), 42);
+}
+
+TEST(FutureTest, ThenRunsWhenTheValueArrives) {
+  Promise<int> promise;
+  Future<std::string> text =
+      promise.GetFuture().Then([](absl::StatusOr<int> v) { return std::to_string(*v); });
+  EXPECT_FALSE(text.IsReady());
+  promise.SetValue(5);
+  EXPECT_EQ(text.Get().value(), "5");
+}
+
+TEST(FutureTest, ThenSeesErrorsAndItsExceptionsBecomeErrors) {
+  Future<int> failed = MakeErrorFuture<int>(absl::UnavailableError("down"));
+  Future<bool> saw_error = std::move(failed).Then(
+      [](absl::StatusOr<int> v) { return v.status().code() == absl::StatusCode::kUnavailable; });
+  EXPECT_TRUE(saw_error.Get().value());
+
+  Future<int> thrown =
+      MakeReadyFuture(1).Then([](absl::StatusOr<int>) -> int { throw std::logic_error("bad"); });
+  absl::StatusOr<int> result = thrown.Get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(result.status().message().find("bad"), std::string::npos);
+}
+
+TEST(FutureTest, ThenOnAnExecutorRunsThere) {
+  ThreadPool pool(2);
+  Future<bool> on_pool = MakeReadyFuture(0).Then(
+      pool, [&](absl::StatusOr<int>) { return ThreadPool::Current() == &pool; });
+  EXPECT_TRUE(on_pool.Get().value());
+}
+
+TEST(FutureTest, WhenAllGathersInOrder) {
+  std::vector<Promise<int>> promises(3);
+  std::vector<Future<int>> futures;
+  for (auto& p : promises) futures.push_back(p.GetFuture());
+  Future<std::vector<absl::StatusOr<int>>> all = WhenAll(std::move(futures));
+  promises[2].SetValue(30);
+  promises[0].SetValue(10);
+  EXPECT_FALSE(all.IsReady());
+  promises[1].SetError(absl::InternalError("x"));
+  std::vector<absl::StatusOr<int>> results = all.Get().value();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].value(), 10);
+  EXPECT_FALSE(results[1].ok());
+  EXPECT_EQ(results[2].value(), 30);
+}
+
+TEST(FutureTest, WhenAllOfNothingIsReady) {
+  auto all = WhenAll(std::vector<Future<int>>());
+  EXPECT_TRUE(all.IsReady());
+  EXPECT_TRUE(all.Get().value().empty());
+}
+
+// Many producer threads race their SetValue against consumers' Then() and
+// Get(): each value arrives exactly once, whichever side comes first.
+TEST(FutureStressTest, RacingSetAndThen) {
+  constexpr int kPairs = 2000;
+  std::vector<Promise<int>> promises(kPairs);
+  std::vector<Future<int>> results;
+  for (auto& p : promises) results.push_back(p.GetFuture());
+  Thread setter("setter", [&] {
+    for (int i = 0; i < kPairs; ++i) promises[i].SetValue(i);
+  });
+  std::vector<Future<int>> chained;
+  for (int i = 0; i < kPairs; ++i) {
+    chained.push_back(std::move(results[i]).Then([](absl::StatusOr<int> v) { return *v + 1; }));
+  }
+  ASSERT_TRUE(setter.Join().ok());
+  for (int i = 0; i < kPairs; ++i) EXPECT_EQ(chained[i].Get().value(), i + 1);
+}
+
+}  // namespace
+}  // namespace troupe

@@ -1,0 +1,315 @@
+// -----------------------------------------------------------------------------
+// File: thread_pool.h
+// -----------------------------------------------------------------------------
+//
+// `ThreadPool`: a work-stealing pool of OS threads, the scheduler under
+// troupe's actors and a general-purpose executor.
+//
+//   troupe::ThreadPool pool(4);                       // 0 = one per core
+//   pool.Execute([] { Log(); });                      // fire and forget
+//   troupe::Future<int> f = pool.Submit([] { return 6 * 7; });
+//   absl::StatusOr<int> answer = f.Get();
+//
+//   absl::Status s = pool.ParallelFor(0, n, /*grain=*/1024, [&](int64_t i) { out[i] = f(in[i]); });
+//   absl::StatusOr<std::vector<double>> roots =
+//       pool.ParallelMap(inputs, [](int x) { return std::sqrt(x); }, /*chunk=*/256);
+//
+// When to use: CPU-bound tasks, fork-join, many short tasks. When not to: a
+// task that blocks for long (I/O, sleeping) holds a worker hostage; give it a
+// `Thread` of its own.
+//
+// Design
+//   * Each worker owns a Chase–Lev deque (internal/work_stealing_deque.h).
+//     A task submitted from a worker goes to that worker's deque (LIFO for
+//     the owner, cache-warm); idle workers steal from the other end.
+//   * Tasks from outside go to an injection queue, from which a worker takes a
+//     batch at a time into its own deque (so the batch can be stolen too).
+//   * Idle workers spin briefly, then sleep on one futex. A submit wakes a
+//     sleeper only if one is asleep (one seq_cst load otherwise): the
+//     submitter does "publish task; read sleepers", a worker "count itself
+//     a sleeper; look for tasks" — seq_cst on both sides, so at least one
+//     sees the other and no wake-up is lost.
+//   * `Future::Wait()` on a worker runs other tasks while it waits, so
+//     fork-join cannot deadlock on a small pool.
+//
+// Errors: a task that throws fails its own future (kInternal, with what())
+// and the worker carries on. After `Shutdown()` begins, submits from outside
+// the pool are rejected: `TryExecute` returns false, `Execute` logs and
+// counts the rejection, `Submit`'s future fails with kCancelled. Tasks the
+// pool's own tasks submit while it drains are still run.
+//
+// Thread-safety: every method may be called from any thread, except that
+// Shutdown() must not be called from one of the pool's own workers.
+
+#ifndef TROUPE_THREADS_THREAD_POOL_H_
+#define TROUPE_THREADS_THREAD_POOL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "threads/executor.h"
+#include "threads/future.h"
+#include "threads/mutex.h"
+#include "threads/thread.h"
+
+namespace troupe {
+
+struct ThreadPoolOptions {
+  // Number of worker threads; 0 means std::thread::hardware_concurrency().
+  int workers = 0;
+  // Workers are named "<name>-<index>" (truncated to 15 bytes by the OS).
+  std::string name = "troupe-pool";
+};
+
+// Counters for monitoring; each is a snapshot.
+struct ThreadPoolStats {
+  int workers = 0;
+  int64_t queued = 0;     // waiting in any queue (approximate while running)
+  int64_t running = 0;    // being executed right now (approximate)
+  int64_t executed = 0;   // completed since start
+  int64_t steals = 0;     // tasks taken from another worker's deque
+  int64_t rejected = 0;   // submitted after shutdown began
+  int64_t cancelled = 0;  // dropped by ShutdownNow()
+};
+
+class ThreadPool final : public Executor {
+ public:
+  explicit ThreadPool(int workers = 0);
+  explicit ThreadPool(ThreadPoolOptions options);
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  // Graceful: runs what is queued, then joins the workers.
+  ~ThreadPool() override;
+
+  // ThreadPool::Execute()
+  //
+  // Runs `task` on some worker. After shutdown it is destroyed unrun, and the
+  // rejection is logged and counted.
+  void Execute(Task task) override;
+
+  // ThreadPool::TryExecute()
+  //
+  // Like Execute(), but returns false (and destroys the task) after shutdown.
+  [[nodiscard]] bool TryExecute(Task task);
+
+  // ThreadPool::Submit()
+  //
+  // Runs `fn()` on some worker and returns a future of its result. An
+  // exception thrown by `fn` fails the future with kInternal; a task dropped
+  // by shutdown fails it with kCancelled.
+  template <typename Fn, typename R = std::invoke_result_t<std::decay_t<Fn>&>>
+  Future<R> Submit(Fn&& fn);
+
+  // ThreadPool::ParallelFor()
+  //
+  // Calls `fn(i)` for every i in [begin, end), in chunks of `grain` indices,
+  // on the workers and on the calling thread, and returns when all are done.
+  // Returns the first error: kInternal if `fn` threw (remaining chunks are
+  // skipped), kInvalidArgument for grain < 1, kCancelled if the pool shut
+  // down. An empty range returns OK at once.
+  template <typename Fn>
+  absl::Status ParallelFor(int64_t begin, int64_t end, int64_t grain, Fn&& fn);
+
+  // ThreadPool::ParallelMap()
+  //
+  // `fn` applied to every element of `range` (anything with std::size and
+  // random-access iterators), in order, computed in chunks of `chunk`
+  // elements on the workers and the calling thread.
+  template <typename Range, typename Fn>
+  auto ParallelMap(const Range& range, Fn&& fn, int64_t chunk) -> absl::StatusOr<
+      std::vector<std::decay_t<std::invoke_result_t<Fn&, decltype(*std::begin(range))>>>>;
+
+  // ThreadPool::Shutdown()
+  //
+  // Stops taking work from outside, runs everything queued (and whatever
+  // those tasks submit), then joins the workers. Idempotent.
+  void Shutdown();
+
+  // ThreadPool::ShutdownNow()
+  //
+  // Stops taking work, lets running tasks finish, and destroys queued tasks
+  // unrun (their futures fail with kCancelled). Joins the workers.
+  void ShutdownNow();
+
+  int num_workers() const { return static_cast<int>(workers_.size()); }
+  ThreadPoolStats stats() const;
+
+  // ThreadPool::Current()
+  //
+  // The pool whose worker is calling, or null.
+  static ThreadPool* Current();
+
+ private:
+  struct TaskNode;
+  struct Worker;
+  class WorkerHelper;
+
+  // The worker running on this thread, if any (a thread_local).
+  static Worker*& CurrentWorker();
+
+  bool PushNode(TaskNode* node);
+  void WakeOne();
+  void WorkerLoop(Worker* self);
+  TaskNode* FindTask(Worker* self);
+  TaskNode* TakeFromInjector(Worker* self);
+  bool HasVisibleWork() const;
+  void RunTask(Worker* self, TaskNode* node);
+  void Join();
+  void Reject(TaskNode* node);
+  static void Cancel(TaskNode* node);
+
+  const std::string name_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<Thread<void>> threads_;
+
+  // The injection queue for tasks submitted from outside the pool.
+  mutable Mutex injector_mu_;
+  std::deque<TaskNode*> injector_ ABSL_GUARDED_BY(injector_mu_);
+  bool closed_ ABSL_GUARDED_BY(injector_mu_) = false;
+  // injector_.size(), readable without the lock; seq_cst for the sleep
+  // handshake (see the file comment).
+  std::atomic<int64_t> injected_{0};
+
+  std::atomic<bool> stopping_{false};    // Shutdown() began
+  std::atomic<bool> cancelling_{false};  // ShutdownNow(): drop instead of run
+  std::atomic<int> sleepers_{0};         // workers asleep or about to sleep
+  std::atomic<uint32_t> wake_epoch_{0};  // the futex idle workers sleep on
+
+  std::atomic<int64_t> rejected_{0};
+  std::atomic<int64_t> cancelled_{0};
+  Mutex join_mu_;  // serialises Shutdown()/ShutdownNow()
+  bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
+};
+
+// DefaultThreadPool()
+//
+// A process-wide pool with one worker per core, created on first use and
+// deliberately never destroyed (so it is usable during static destruction).
+ThreadPool& DefaultThreadPool();
+
+// ---------------------------------------------------------------------------
+// Implementation details.
+// ---------------------------------------------------------------------------
+
+struct ThreadPool::TaskNode {
+  explicit TaskNode(Task t) : task(std::move(t)) {}
+  Task task;
+};
+
+namespace threads_internal {
+
+// Wraps a submitted closure so that its promise is fulfilled with the
+// closure's result, or failed with kCancelled if the pool drops it unrun.
+template <typename R, typename Fn>
+class SubmittedTask {
+ public:
+  SubmittedTask(Fn fn, Promise<R> promise) : fn_(std::move(fn)), promise_(std::move(promise)) {}
+  SubmittedTask(SubmittedTask&&) = default;
+  ~SubmittedTask() {
+    if (!ran_ && promise_.has_value()) {
+      promise_->SetError(absl::CancelledError("the thread pool shut down before the task ran"));
+    }
+  }
+  void operator()() && {
+    ran_ = true;
+    promise_->SetResult(RunCapturingExceptions(fn_, "thread pool task"));
+  }
+
+ private:
+  Fn fn_;
+  std::optional<Promise<R>> promise_;
+  bool ran_ = false;
+};
+
+}  // namespace threads_internal
+
+template <typename Fn, typename R>
+Future<R> ThreadPool::Submit(Fn&& fn) {
+  Promise<R> promise;
+  Future<R> future = promise.GetFuture();
+  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(std::forward<Fn>(fn),
+                                                               std::move(promise)));
+  return future;
+}
+
+template <typename Fn>
+absl::Status ThreadPool::ParallelFor(int64_t begin, int64_t end, int64_t grain, Fn&& fn) {
+  if (grain < 1) return absl::InvalidArgumentError("ParallelFor: grain must be >= 1");
+  if (begin >= end) return absl::OkStatus();
+  const int64_t chunks = (end - begin + grain - 1) / grain;
+
+  struct Shared {
+    std::atomic<int64_t> next_chunk{0};
+    std::atomic<bool> failed{false};
+    Mutex mu;
+    absl::Status first_error ABSL_GUARDED_BY(mu);
+  } shared;
+
+  // Each participant claims chunks until none are left (or one failed).
+  auto run_chunks = [&]() {
+    while (!shared.failed.load(std::memory_order_relaxed)) {
+      const int64_t chunk = shared.next_chunk.fetch_add(1, std::memory_order_relaxed);
+      if (chunk >= chunks) return;
+      const int64_t lo = begin + chunk * grain;
+      const int64_t hi = std::min(end, lo + grain);
+      try {
+        for (int64_t i = lo; i < hi; ++i) fn(i);
+      } catch (...) {
+        absl::Status error = threads_internal::StatusFromCurrentException("ParallelFor body");
+        MutexLock lock(shared.mu);
+        if (shared.first_error.ok()) shared.first_error = std::move(error);
+        shared.failed.store(true, std::memory_order_relaxed);
+      }
+    }
+  };
+
+  const int64_t helpers = std::min<int64_t>(num_workers(), chunks - 1);
+  std::vector<Future<void>> done;
+  done.reserve(static_cast<size_t>(helpers));
+  for (int64_t h = 0; h < helpers; ++h) done.push_back(Submit(run_chunks));
+  run_chunks();
+  absl::Status status;
+  for (Future<void>& f : done) {
+    absl::Status s = f.Get();  // On a worker, Get() helps with other tasks.
+    if (status.ok() && !s.ok()) status = s;
+  }
+  // A helper cancelled by shutdown leaves its chunks to the caller, which
+  // already ran every remaining one: only a real failure counts.
+  MutexLock lock(shared.mu);
+  if (!shared.first_error.ok()) return shared.first_error;
+  if (!status.ok() && !absl::IsCancelled(status)) return status;
+  return absl::OkStatus();
+}
+
+template <typename Range, typename Fn>
+auto ThreadPool::ParallelMap(const Range& range, Fn&& fn, int64_t chunk) -> absl::StatusOr<
+    std::vector<std::decay_t<std::invoke_result_t<Fn&, decltype(*std::begin(range))>>>> {
+  using R = std::decay_t<std::invoke_result_t<Fn&, decltype(*std::begin(range))>>;
+  const auto first = std::begin(range);
+  const int64_t size = static_cast<int64_t>(std::size(range));
+  std::vector<std::optional<R>> slots(static_cast<size_t>(size));
+  absl::Status status = ParallelFor(
+      0, size, chunk, [&](int64_t i) { slots[static_cast<size_t>(i)].emplace(fn(*(first + i))); });
+  if (!status.ok()) return status;
+  std::vector<R> out;
+  out.reserve(static_cast<size_t>(size));
+  for (std::optional<R>& slot : slots) out.push_back(std::move(*slot));
+  return out;
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_THREADS_THREAD_POOL_H_

@@ -1,0 +1,239 @@
+#include "threads/thread_pool.h"
+
+#include <atomic>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/stress.h"
+#include "gtest/gtest.h"
+#include "threads/latch.h"
+#include "threads/notification.h"
+#include "threads/thread.h"
+
+namespace troupe {
+namespace {
+
+TEST(ThreadPoolTest, DefaultsToOneWorkerPerCore) {
+  ThreadPool pool;
+  EXPECT_EQ(pool.num_workers(),
+            static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+TEST(ThreadPoolTest, SubmitReturnsTheResult) {
+  ThreadPool pool(2);
+  Future<int> f = pool.Submit([] { return 6 * 7; });
+  EXPECT_EQ(f.Get().value(), 42);
+}
+
+TEST(ThreadPoolTest, WorkersAreNamedAndKnowTheirPool) {
+  ThreadPool pool(ThreadPoolOptions{1, "render"});
+  auto f = pool.Submit([&] { return std::make_pair(CurrentThreadName(), ThreadPool::Current()); });
+  auto [name, current] = f.Get().value();
+  EXPECT_EQ(name, "render-0");
+  EXPECT_EQ(current, &pool);
+  EXPECT_EQ(ThreadPool::Current(), nullptr);
+}
+
+TEST(ThreadPoolTest, ThrowingTaskFailsItsFutureAndTheWorkerSurvives) {
+  ThreadPool pool(1);
+  Future<int> bad = pool.Submit([]() -> int { throw std::runtime_error("boom"); });
+  absl::StatusOr<int> result = bad.Get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(result.status().message().find("boom"), std::string::npos);
+  EXPECT_EQ(pool.Submit([] { return 1; }).Get().value(), 1);  // the worker lives on
+  // A raw Execute() task that throws is logged, and the worker lives on too.
+  pool.Execute([] { throw std::runtime_error("fire and forget"); });
+  EXPECT_EQ(pool.Submit([] { return 2; }).Get().value(), 2);
+}
+
+TEST(ThreadPoolTest, NestedSubmitsGoToTheLocalDequeAndRun) {
+  ThreadPool pool(2);
+  Future<int> outer = pool.Submit([&] {
+    std::vector<Future<int>> children;
+    for (int i = 0; i < 100; ++i) children.push_back(pool.Submit([i] { return i; }));
+    int sum = 0;
+    for (auto& child : children) sum += child.Get().value();  // helps while waiting
+    return sum;
+  });
+  EXPECT_EQ(outer.Get().value(), 4950);
+}
+
+int64_t Fib(ThreadPool& pool, int n) {
+  if (n < 2) return n;
+  if (n < 12) return Fib(pool, n - 1) + Fib(pool, n - 2);
+  Future<int64_t> left = pool.Submit([&pool, n] { return Fib(pool, n - 1); });
+  const int64_t right = Fib(pool, n - 2);
+  return left.Get().value() + right;
+}
+
+// Fork-join on two workers, every worker blocked in Get() at some point:
+// without helping while waiting, this deadlocks.
+TEST(ThreadPoolTest, ForkJoinOnTwoWorkersDoesNotDeadlock) {
+  ThreadPool pool(2);
+  EXPECT_EQ(pool.Submit([&] { return Fib(pool, 24); }).Get().value(), 46368);
+  ThreadPool single(1);
+  EXPECT_EQ(single.Submit([&] { return Fib(single, 20); }).Get().value(), 6765);
+}
+
+TEST(ThreadPoolTest, ParallelForVisitsEveryIndexOnce) {
+  ThreadPool pool(2);
+  std::vector<std::atomic<int>> visits(10'007);
+  ASSERT_TRUE(pool.ParallelFor(0, 10'007, 64, [&](int64_t i) { visits[i].fetch_add(1); }).ok());
+  for (auto& v : visits) ASSERT_EQ(v.load(), 1);
+  EXPECT_TRUE(pool.ParallelFor(5, 5, 1, [](int64_t) { FAIL(); }).ok());
+  EXPECT_EQ(pool.ParallelFor(0, 10, 0, [](int64_t) {}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ThreadPoolTest, ParallelForReportsAThrownException) {
+  ThreadPool pool(2);
+  absl::Status status = pool.ParallelFor(0, 1000, 10, [](int64_t i) {
+    if (i == 517) throw std::out_of_range("index 517");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(status.message().find("index 517"), std::string::npos);
+}
+
+TEST(ThreadPoolTest, ParallelMapKeepsOrder) {
+  ThreadPool pool(2);
+  std::vector<int> inputs(1000);
+  std::iota(inputs.begin(), inputs.end(), 0);
+  absl::StatusOr<std::vector<std::string>> out = pool.ParallelMap(
+      inputs, [](int x) { return std::to_string(x * x); }, 7);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ((*out)[i], std::to_string(i * i));
+}
+
+TEST(ThreadPoolTest, ParallelForFromInsideATaskRunsOnTheSamePool) {
+  ThreadPool pool(2);
+  Future<int64_t> f = pool.Submit([&] {
+    std::atomic<int64_t> sum{0};
+    absl::Status s = pool.ParallelFor(0, 1000, 10, [&](int64_t i) { sum.fetch_add(i); });
+    return s.ok() ? sum.load() : -1;
+  });
+  EXPECT_EQ(f.Get().value(), 499500);
+}
+
+TEST(ThreadPoolTest, ShutdownDrainsQueuedWorkIncludingChildren) {
+  std::atomic<int> ran{0};
+  auto pool = std::make_unique<ThreadPool>(2);
+  Notification gate;
+  pool->Execute([&] { gate.WaitForNotification(); });
+  for (int i = 0; i < 100; ++i) {
+    pool->Execute([&, p = pool.get()] {
+      ran.fetch_add(1);
+      p->Execute([&] { ran.fetch_add(1); });  // accepted while draining
+    });
+  }
+  Thread opener("opener", [&] {
+    absl::SleepFor(absl::Milliseconds(10));
+    gate.Notify();
+  });
+  pool->Shutdown();
+  EXPECT_EQ(ran.load(), 200);
+  ASSERT_TRUE(opener.Join().ok());
+}
+
+TEST(ThreadPoolTest, SubmitAfterShutdownIsRejectedWithAnError) {
+  ThreadPool pool(1);
+  pool.Shutdown();
+  EXPECT_FALSE(pool.TryExecute([] {}));
+  Future<int> f = pool.Submit([] { return 1; });
+  EXPECT_EQ(f.Get().status().code(), absl::StatusCode::kCancelled);
+  pool.Execute([] {});
+  EXPECT_EQ(pool.stats().rejected, 3);
+  pool.Shutdown();  // idempotent
+}
+
+TEST(ThreadPoolTest, ShutdownNowCancelsQueuedTasks) {
+  ThreadPool pool(1);
+  Notification started, gate;
+  pool.Execute([&] {
+    started.Notify();
+    gate.WaitForNotification();
+  });
+  started.WaitForNotification();
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 50; ++i) queued.push_back(pool.Submit([i] { return i; }));
+  Thread opener("opener", [&] {
+    absl::SleepFor(absl::Milliseconds(10));
+    gate.Notify();
+  });
+  pool.ShutdownNow();
+  ASSERT_TRUE(opener.Join().ok());
+  for (auto& f : queued) {
+    EXPECT_EQ(f.Get().status().code(), absl::StatusCode::kCancelled);
+  }
+  EXPECT_EQ(pool.stats().cancelled, 50);
+}
+
+TEST(ThreadPoolTest, StatsCountWork) {
+  ThreadPool pool(2);
+  Latch done(1000);
+  for (int i = 0; i < 1000; ++i) pool.Execute([&] { done.CountDown(); });
+  done.Wait();
+  pool.Shutdown();
+  ThreadPoolStats stats = pool.stats();
+  EXPECT_EQ(stats.workers, 2);
+  EXPECT_EQ(stats.executed, 1000);
+  EXPECT_EQ(stats.queued, 0);
+  EXPECT_EQ(stats.running, 0);
+}
+
+TEST(ThreadPoolTest, DefaultPoolRunsTasks) {
+  EXPECT_EQ(DefaultThreadPool().Submit([] { return 3; }).Get().value(), 3);
+}
+
+// 10^6 tasks from several outside submitters at once: exact count, no loss.
+TEST(ThreadPoolStressTest, ConcurrentSubmittersExactCount) {
+  constexpr int kSubmitters = 4;
+  const int64_t per_submitter = ScaledCount(250'000);
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  Latch done(kSubmitters * per_submitter);
+  std::vector<Thread<void>> submitters;
+  for (int s = 0; s < kSubmitters; ++s) {
+    submitters.emplace_back("submitter", [&] {
+      for (int64_t i = 1; i <= per_submitter; ++i) {
+        pool.Execute([&, i] {
+          sum.fetch_add(i, std::memory_order_relaxed);
+          done.CountDown();
+        });
+      }
+    });
+  }
+  for (auto& s : submitters) ASSERT_TRUE(s.Join().ok());
+  done.Wait();
+  EXPECT_EQ(sum.load(), kSubmitters * per_submitter * (per_submitter + 1) / 2);
+  EXPECT_EQ(pool.stats().rejected, 0);
+}
+
+// Steal-heavy recursion on four workers (more workers than cores), with
+// futures everywhere: exact result, repeatedly.
+TEST(ThreadPoolStressTest, StealHeavyForkJoin) {
+  ThreadPool pool(4);
+  const int rounds = static_cast<int>(ScaledCount(20, 2));
+  for (int r = 0; r < rounds; ++r) {
+    ASSERT_EQ(pool.Submit([&] { return Fib(pool, 22); }).Get().value(), 17711);
+  }
+  EXPECT_GT(pool.stats().steals, 0);
+}
+
+// Workers go idle and are woken over and over (bursts with gaps): a lost
+// wake-up would hang this test.
+TEST(ThreadPoolStressTest, IdleWakeCyclesLoseNoWakeUps) {
+  ThreadPool pool(2);
+  const int64_t bursts = ScaledCount(2'000, 50);
+  for (int64_t b = 0; b < bursts; ++b) {
+    Latch done(3);
+    for (int i = 0; i < 3; ++i) pool.Execute([&] { done.CountDown(); });
+    ASSERT_TRUE(done.WaitFor(absl::Seconds(30))) << "burst " << b;
+    if (b % 100 == 0) absl::SleepFor(absl::Microseconds(200));  // let workers park
+  }
+}
+
+}  // namespace
+}  // namespace troupe
