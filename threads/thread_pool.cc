@@ -12,50 +12,58 @@
 #include "threads/internal/work_stealing_deque.h"
 
 namespace troupe {
-
-struct ThreadPool::Worker {
-  explicit Worker(ThreadPool* p, int i) : pool(p), index(i), rng(static_cast<uint32_t>(i) + 1) {}
-  ThreadPool* const pool;
-  const int index;
-  threads_internal::WorkStealingDeque<TaskNode> deque;
-  std::minstd_rand rng;  // victim selection; owner only
-  // Written by the owner only (relaxed stores, no read-modify-write on the
-  // hot path); summed by stats().
-  alignas(kCacheLineSize) std::atomic<int64_t> executed{0};
-  std::atomic<int64_t> steals{0};
-  std::atomic<bool> busy{false};
-};
-
 namespace {
 
-// How many tasks a worker moves from the injection queue at once.
-constexpr int kInjectorBatch = 32;
+// How many tasks a worker takes from the injection queue at once: enough to
+// amortise the consumer lock, few enough that tasks do not sit unstealable in
+// one worker's batch for long.
+constexpr size_t kInjectorBatch = 16;
+
+// Adds one to a counter that only its owner writes: a load and a store, no
+// read-modify-write on the task path. Readers (stats) see a recent value.
+void Bump(std::atomic<int64_t>& counter, int64_t delta = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
 
 }  // namespace
+
+struct ThreadPool::Worker {
+  Worker(ThreadPool* p, int i) : pool(p), index(i), rng(static_cast<uint32_t>(i) + 1) {}
+
+  ThreadPool* const pool;
+  const int index;
+  // Tasks submitted by this worker's own tasks; thieves take from the top.
+  threads_internal::WorkStealingDeque<Task> deque;
+  // A batch taken from the injection queue, run in order. Owner only.
+  std::vector<Task> batch;
+  size_t batch_next = 0;
+  std::minstd_rand rng;  // victim selection; owner only
+
+  alignas(kCacheLineSize) std::atomic<int64_t> executed{0};
+  std::atomic<int64_t> steals{0};
+  std::atomic<int64_t> busy{0};  // nesting depth of running tasks (helping nests)
+};
+
+// Lets Future::Wait() on a worker run the worker's other tasks.
+class ThreadPool::WorkerHelper final : public threads_internal::WaitHelper {
+ public:
+  explicit WorkerHelper(Worker* worker) : worker_(worker) {}
+  bool RunOneTask() override { return worker_->pool->RunOne(worker_); }
+
+ private:
+  Worker* worker_;
+};
 
 ThreadPool::Worker*& ThreadPool::CurrentWorker() {
   thread_local Worker* worker = nullptr;
   return worker;
 }
 
-// Lets Future::Wait() on a worker run the worker's other tasks.
-class ThreadPool::WorkerHelper final : public threads_internal::WaitHelper {
- public:
-  explicit WorkerHelper(Worker* worker) : worker_(worker) {}
-  bool RunOneTask() override {
-    TaskNode* node = worker_->pool->FindTask(worker_);
-    if (node == nullptr) return false;
-    worker_->pool->RunTask(worker_, node);
-    return true;
-  }
-
- private:
-  Worker* worker_;
-};
-
 ThreadPool::ThreadPool(int workers) : ThreadPool(ThreadPoolOptions{workers, "troupe-pool"}) {}
 
-ThreadPool::ThreadPool(ThreadPoolOptions options) : name_(std::move(options.name)) {
+ThreadPool::ThreadPool(ThreadPoolOptions options)
+    : name_(std::move(options.name)),
+      injector_(std::make_unique<threads_internal::InjectionQueue<Task>>()) {
   int count = options.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_.reserve(static_cast<size_t>(count));
@@ -75,126 +83,129 @@ ThreadPool* ThreadPool::Current() {
 }
 
 void ThreadPool::Execute(Task task) {
-  auto* node = new TaskNode(std::move(task));
-  if (!PushNode(node)) Reject(node);
+  if (Push(task)) return;
+  const int64_t count = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
+  LogWarning("thread pool '{}' is shut down: rejected a task ({} so far)", name_, count);
+  // `task` is destroyed unrun here; a Submit()ted task fails its future.
 }
 
 bool ThreadPool::TryExecute(Task task) {
-  auto* node = new TaskNode(std::move(task));
-  if (PushNode(node)) return true;
+  if (Push(task)) return true;
   rejected_.fetch_add(1, std::memory_order_relaxed);
-  delete node;
   return false;
 }
 
-bool ThreadPool::PushNode(TaskNode* node) {
+bool ThreadPool::Push(Task& task) {
   Worker* self = CurrentWorker();
   if (self != nullptr && self->pool == this) {
-    // From one of our own tasks: the local deque. Accepted while draining, so
-    // a task's children always run.
-    if (cancelling_.load(std::memory_order_relaxed)) {
-      Cancel(node);
-      return true;
-    }
-    self->deque.Push(node);  // seq_cst store: ordered before the load below
-  } else {
-    {
-      MutexLock lock(injector_mu_);
-      if (closed_) return false;
-      injector_.push_back(node);
-    }
-    injected_.fetch_add(1, std::memory_order_seq_cst);
+    // From one of our own tasks: the local deque. Accepted while draining,
+    // so a task's children always run (or are cancelled by ShutdownNow()).
+    // Push() ends with a seq_cst store: ordered before the loads below.
+    self->deque.Push(new Task(std::move(task)));
+  } else if (!injector_->Push(std::move(task))) {  // seq_cst CAS
+    return false;
   }
-  if (sleepers_.load(std::memory_order_seq_cst) > 0) WakeOne();
+  WakeOneIfNoneSearching();
   return true;
 }
 
+void ThreadPool::WakeOneIfNoneSearching() {
+  // Nobody asleep: nothing to do (the common case, one load of a line that
+  // rarely changes). A searching worker will find the task, or see it in its
+  // last look before sleeping: waking another would be wasted work.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0 &&
+      searching_.load(std::memory_order_seq_cst) == 0) {
+    WakeOne();
+  }
+}
+
 void ThreadPool::WakeOne() {
-  // seq_cst: a sleeper reads the epoch after announcing itself; bumping it
-  // makes its FutexWait return at once if it has not slept yet.
+  // seq_cst: a sleeper read the epoch before its last look for work; the
+  // bump makes its FutexWait return at once if it has not slept yet.
   wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
   threads_internal::FutexWake(&wake_epoch_, 1);
 }
 
-void ThreadPool::Reject(TaskNode* node) {
-  const int64_t count = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
-  LogWarning("thread pool '{}' is shut down: rejected a task ({} so far)", name_, count);
-  delete node;  // A submitted task's destructor fails its future (kCancelled).
-}
-
-void ThreadPool::Cancel(TaskNode* node) { delete node; }
-
-ThreadPool::TaskNode* ThreadPool::TakeFromInjector(Worker* self) {
-  if (injected_.load(std::memory_order_seq_cst) == 0) return nullptr;
-  TaskNode* first = nullptr;
-  int64_t taken = 0;
-  {
-    MutexLock lock(injector_mu_);
-    if (injector_.empty()) return nullptr;
-    // Take a fair share, so the other workers find some too; the extras go to
-    // our deque, where they can still be stolen.
-    const int64_t share = static_cast<int64_t>(injector_.size()) / num_workers() + 1;
-    const int64_t batch = std::min<int64_t>(share, kInjectorBatch);
-    first = injector_.front();
-    injector_.pop_front();
-    taken = 1;
-    for (; taken < batch && !injector_.empty(); ++taken) {
-      self->deque.Push(injector_.front());
-      injector_.pop_front();
-    }
+bool ThreadPool::RefillFromInjector(Worker* self) {
+  if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
+  self->batch.clear();
+  self->batch_next = 0;
+  while (self->batch.size() < kInjectorBatch) {
+    std::optional<Task> task = injector_->Pop();
+    if (!task.has_value()) break;
+    self->batch.push_back(std::move(*task));
   }
-  injected_.fetch_sub(taken, std::memory_order_seq_cst);
-  return first;
+  injector_->UnlockConsumer();
+  return !self->batch.empty();
 }
 
-ThreadPool::TaskNode* ThreadPool::FindTask(Worker* self) {
-  if (TaskNode* node = self->deque.Pop()) return node;
-  if (TaskNode* node = TakeFromInjector(self)) return node;
+Task ThreadPool::TakeTask(Worker* self) {
+  // 1. Our own deque, newest first: children of the task we just ran.
+  if (Task* node = self->deque.Pop()) {
+    Task task = std::move(*node);
+    delete node;
+    return task;
+  }
+  // 2. The batch from the injection queue, oldest first; refill it if empty.
+  if (self->batch_next < self->batch.size() || RefillFromInjector(self)) {
+    Task task = std::move(self->batch[self->batch_next++]);
+    if (self->batch_next == self->batch.size()) {
+      self->batch.clear();
+      self->batch_next = 0;
+    }
+    return task;
+  }
+  // 3. Steal the oldest task of another worker, starting at a random one.
   const size_t n = workers_.size();
   if (n > 1) {
     const size_t start = self->rng() % n;
     for (size_t k = 0; k < n; ++k) {
       Worker* victim = workers_[(start + k) % n].get();
       if (victim == self) continue;
-      if (TaskNode* node = victim->deque.Steal()) {
-        self->steals.store(self->steals.load(std::memory_order_relaxed) + 1,
-                           std::memory_order_relaxed);
-        return node;
+      if (Task* node = victim->deque.Steal()) {
+        Bump(self->steals);
+        Task task = std::move(*node);
+        delete node;
+        return task;
       }
     }
   }
   return nullptr;
 }
 
+bool ThreadPool::RunOne(Worker* self) {
+  Task task = TakeTask(self);
+  if (!task) return false;
+  Run(self, task);
+  return true;
+}
+
 bool ThreadPool::HasVisibleWork() const {
-  if (injected_.load(std::memory_order_seq_cst) > 0) return true;
+  if (injector_->MaybeNonEmpty()) return true;
   for (const auto& worker : workers_) {
     if (worker->deque.MaybeNonEmpty()) return true;
   }
   return false;
 }
 
-void ThreadPool::RunTask(Worker* self, TaskNode* node) {
+void ThreadPool::Run(Worker* self, Task& task) {
   if (cancelling_.load(std::memory_order_relaxed)) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
-    Cancel(node);
+    task = nullptr;  // destroyed unrun: a submitted task's future is cancelled
     return;
   }
-  const bool was_busy = self->busy.load(std::memory_order_relaxed);
-  self->busy.store(true, std::memory_order_relaxed);
-  // Tasks are noexcept by contract (Submit() wraps its closure to capture
-  // exceptions); a raw Execute() task that throws is caught here so that the
-  // worker survives, and the error is logged.
+  Bump(self->busy);
+  // Submit() wraps its closure to capture exceptions; a raw Execute() task
+  // that throws is caught here, so the worker survives, and logged.
   try {
-    std::move(node->task)();
+    std::move(task)();
   } catch (...) {
     absl::Status error = threads_internal::StatusFromCurrentException("thread pool task");
     LogError("thread pool '{}': {}", name_, error.ToString());
   }
-  delete node;
-  self->busy.store(was_busy, std::memory_order_relaxed);
-  self->executed.store(self->executed.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
+  task = nullptr;  // destroy the closure before counting it done
+  Bump(self->busy, -1);
+  Bump(self->executed);
 }
 
 void ThreadPool::WorkerLoop(Worker* self) {
@@ -202,39 +213,57 @@ void ThreadPool::WorkerLoop(Worker* self) {
   WorkerHelper helper(self);
   threads_internal::CurrentWaitHelper() = &helper;
 
-  Backoff backoff;
   while (true) {
-    if (TaskNode* node = FindTask(self)) {
-      RunTask(self, node);
-      backoff.Reset();
-      continue;
-    }
+    if (RunOne(self)) continue;
     if (stopping_.load(std::memory_order_acquire) && !HasVisibleWork()) {
-      // Draining is done as far as this worker can see. Work can only appear
-      // now from a task still running on another worker, and that worker
-      // re-checks before it exits, so nothing is stranded.
+      // Drained as far as this worker can see. New work can only come from a
+      // task still running on another worker (outside submits are refused),
+      // and that worker looks again before it exits: nothing is stranded.
       break;
     }
-    if (!backoff.ShouldPark()) {
+
+    // Search: spin, then yield, looking for work.
+    searching_.fetch_add(1, std::memory_order_seq_cst);
+    Backoff backoff;
+    Task task;
+    while (!backoff.ShouldPark() && !stopping_.load(std::memory_order_relaxed)) {
+      task = TakeTask(self);
+      if (task) break;
       backoff.Snooze();
+    }
+    if (task) {
+      // Stop searching before running. The last searcher to find work wakes
+      // a sleeper if more is visible, so the pool ramps up under a burst one
+      // wake-up at a time.
+      if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+          sleepers_.load(std::memory_order_seq_cst) > 0 && HasVisibleWork()) {
+        WakeOne();
+      }
+      Run(self, task);
       continue;
     }
-    // Sleep, without losing a wake-up (see the file comment in the header).
+
+    // Sleep. No wake-up is lost (see the file comment): a submitter that
+    // reads sleepers_ == 0 or searching_ > 0 published its task before our
+    // last look below, which then finds it.
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    searching_.fetch_sub(1, std::memory_order_seq_cst);
     if (!HasVisibleWork() && !stopping_.load(std::memory_order_seq_cst)) {
       threads_internal::FutexWait(&wake_epoch_, epoch);
     }
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-    backoff.Reset();
   }
 
-  // ShutdownNow() may leave tasks in our deque: destroy them (cancelling
-  // their futures). Nobody pushes to it any more: we are its only pusher.
-  while (TaskNode* node = self->deque.Pop()) {
+  // ShutdownNow() may leave tasks in our deque or batch: destroy them, which
+  // cancels their futures. Nobody else pushes to our deque.
+  while (Task* task = self->deque.Pop()) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
-    Cancel(node);
+    delete task;
   }
+  cancelled_.fetch_add(static_cast<int64_t>(self->batch.size() - self->batch_next),
+                       std::memory_order_relaxed);
+  self->batch.clear();
   threads_internal::CurrentWaitHelper() = nullptr;
   CurrentWorker() = nullptr;
 }
@@ -255,10 +284,7 @@ void ThreadPool::Shutdown() {
                "ThreadPool::Shutdown() called from one of its own workers (it would join itself)");
   MutexLock join_lock(join_mu_);
   if (joined_) return;
-  {
-    MutexLock lock(injector_mu_);
-    closed_ = true;
-  }
+  injector_->Close();
   Join();
   joined_ = true;
 }
@@ -267,29 +293,27 @@ void ThreadPool::ShutdownNow() {
   TROUPE_CHECK(Current() != this, "ThreadPool::ShutdownNow() called from one of its own workers");
   MutexLock join_lock(join_mu_);
   if (joined_) return;
-  std::deque<TaskNode*> dropped;
-  {
-    MutexLock lock(injector_mu_);
-    closed_ = true;
-    dropped.swap(injector_);
-  }
-  injected_.fetch_sub(static_cast<int64_t>(dropped.size()), std::memory_order_seq_cst);
+  injector_->Close();
   cancelling_.store(true, std::memory_order_seq_cst);
-  for (TaskNode* node : dropped) {
-    cancelled_.fetch_add(1, std::memory_order_relaxed);
-    Cancel(node);
-  }
   Join();
+  // Workers cancel what they find while cancelling_ is set; whatever is left
+  // in the injection queue is destroyed (cancelled) here. The workers are
+  // gone, so the consumer lock is free and no push is in flight.
+  TROUPE_CHECK(injector_->TryLockConsumer());
+  while (std::optional<Task> task = injector_->Pop()) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+  }
+  injector_->UnlockConsumer();
   joined_ = true;
 }
 
 ThreadPoolStats ThreadPool::stats() const {
   ThreadPoolStats stats;
   stats.workers = num_workers();
-  stats.queued = injected_.load(std::memory_order_relaxed);
+  stats.queued = injector_->SizeGuess();
   for (const auto& worker : workers_) {
     stats.queued += worker->deque.SizeGuess();
-    stats.running += worker->busy.load(std::memory_order_relaxed) ? 1 : 0;
+    stats.running += worker->busy.load(std::memory_order_relaxed) > 0 ? 1 : 0;
     stats.executed += worker->executed.load(std::memory_order_relaxed);
     stats.steals += worker->steals.load(std::memory_order_relaxed);
   }

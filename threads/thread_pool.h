@@ -22,13 +22,16 @@
 //   * Each worker owns a Chase–Lev deque (internal/work_stealing_deque.h).
 //     A task submitted from a worker goes to that worker's deque (LIFO for
 //     the owner, cache-warm); idle workers steal from the other end.
-//   * Tasks from outside go to an injection queue, from which a worker takes a
-//     batch at a time into its own deque (so the batch can be stolen too).
-//   * Idle workers spin briefly, then sleep on one futex. A submit wakes a
-//     sleeper only if one is asleep (one seq_cst load otherwise): the
-//     submitter does "publish task; read sleepers", a worker "count itself
-//     a sleeper; look for tasks" — seq_cst on both sides, so at least one
-//     sees the other and no wake-up is lost.
+//   * Tasks from outside go to a lock-free injection queue
+//     (internal/injection_queue.h) that stores them inline, without an
+//     allocation per task; a worker takes a small batch at a time.
+//   * Idle workers first search (spin, then yield), then sleep on one futex.
+//     A submit wakes a sleeper only if nobody is searching and someone
+//     sleeps (two seq_cst loads otherwise), so a burst of submits costs one
+//     wake-up, not one each. No wake-up is lost: the submitter does "publish
+//     task; read searching, sleepers", a worker going to sleep "sleepers++;
+//     searching--; look for tasks once more", all seq_cst, so either the
+//     submitter sees the sleeper (and wakes it) or the worker sees the task.
 //   * `Future::Wait()` on a worker runs other tasks while it waits, so
 //     fork-join cannot deadlock on a small pool.
 //
@@ -47,7 +50,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -59,7 +61,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/cache_line.h"
 #include "threads/executor.h"
+#include "threads/internal/injection_queue.h"
 #include "threads/future.h"
 #include "threads/mutex.h"
 #include "threads/thread.h"
@@ -153,40 +157,39 @@ class ThreadPool final : public Executor {
   static ThreadPool* Current();
 
  private:
-  struct TaskNode;
   struct Worker;
   class WorkerHelper;
 
   // The worker running on this thread, if any (a thread_local).
   static Worker*& CurrentWorker();
 
-  bool PushNode(TaskNode* node);
+  bool Push(Task& task);
+  void WakeOneIfNoneSearching();
   void WakeOne();
   void WorkerLoop(Worker* self);
-  TaskNode* FindTask(Worker* self);
-  TaskNode* TakeFromInjector(Worker* self);
+  Task TakeTask(Worker* self);
+  bool RunOne(Worker* self);
+  bool RefillFromInjector(Worker* self);
   bool HasVisibleWork() const;
-  void RunTask(Worker* self, TaskNode* node);
+  void Run(Worker* self, Task& task);
   void Join();
-  void Reject(TaskNode* node);
-  static void Cancel(TaskNode* node);
 
   const std::string name_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<Thread<void>> threads_;
 
-  // The injection queue for tasks submitted from outside the pool.
-  mutable Mutex injector_mu_;
-  std::deque<TaskNode*> injector_ ABSL_GUARDED_BY(injector_mu_);
-  bool closed_ ABSL_GUARDED_BY(injector_mu_) = false;
-  // injector_.size(), readable without the lock; seq_cst for the sleep
-  // handshake (see the file comment).
-  std::atomic<int64_t> injected_{0};
+  // Tasks submitted from outside the pool; closed by Shutdown().
+  std::unique_ptr<threads_internal::InjectionQueue<Task>> injector_;
 
   std::atomic<bool> stopping_{false};    // Shutdown() began
   std::atomic<bool> cancelling_{false};  // ShutdownNow(): drop instead of run
-  std::atomic<int> sleepers_{0};         // workers asleep or about to sleep
-  std::atomic<uint32_t> wake_epoch_{0};  // the futex idle workers sleep on
+  // The sleep protocol (see the file comment). Each on its own cache line:
+  // every submit reads sleepers_, which changes only when a worker sleeps or
+  // wakes, while searching_ changes whenever a worker runs dry, and must not
+  // drag sleepers_'s line away from the submitter each time.
+  alignas(kCacheLineSize) std::atomic<int> sleepers_{0};  // asleep or about to be
+  alignas(kCacheLineSize) std::atomic<int> searching_{0};  // looking for work
+  alignas(kCacheLineSize) std::atomic<uint32_t> wake_epoch_{0};  // the futex
 
   std::atomic<int64_t> rejected_{0};
   std::atomic<int64_t> cancelled_{0};
@@ -203,11 +206,6 @@ ThreadPool& DefaultThreadPool();
 // ---------------------------------------------------------------------------
 // Implementation details.
 // ---------------------------------------------------------------------------
-
-struct ThreadPool::TaskNode {
-  explicit TaskNode(Task t) : task(std::move(t)) {}
-  Task task;
-};
 
 namespace threads_internal {
 

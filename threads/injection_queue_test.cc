@@ -1,0 +1,116 @@
+#include "threads/internal/injection_queue.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/stress.h"
+#include "gtest/gtest.h"
+#include "threads/latch.h"
+#include "threads/thread.h"
+
+namespace troupe::threads_internal {
+namespace {
+
+TEST(InjectionQueueTest, FifoAcrossBlocks) {
+  InjectionQueue<int> queue;
+  EXPECT_FALSE(queue.MaybeNonEmpty());
+  const int n = 3 * InjectionQueue<int>::kBlockSize + 5;
+  for (int i = 0; i < n; ++i) {
+    int v = i;
+    ASSERT_TRUE(queue.Push(std::move(v)));
+  }
+  EXPECT_TRUE(queue.MaybeNonEmpty());
+  EXPECT_EQ(queue.SizeGuess(), n);
+  ASSERT_TRUE(queue.TryLockConsumer());
+  EXPECT_FALSE(queue.TryLockConsumer());  // one consumer at a time
+  for (int i = 0; i < n; ++i) ASSERT_EQ(queue.Pop(), i);
+  EXPECT_EQ(queue.Pop(), std::nullopt);
+  queue.UnlockConsumer();
+  EXPECT_FALSE(queue.MaybeNonEmpty());
+  EXPECT_EQ(queue.SizeGuess(), 0);
+}
+
+TEST(InjectionQueueTest, ClosedQueueRefusesAndKeepsTheValue) {
+  InjectionQueue<std::unique_ptr<int>> queue;
+  auto kept = std::make_unique<int>(1);
+  ASSERT_TRUE(queue.Push(std::move(kept)));
+  queue.Close();
+  auto refused = std::make_unique<int>(2);
+  EXPECT_FALSE(queue.Push(std::move(refused)));
+  ASSERT_NE(refused, nullptr);  // handed back untouched
+  EXPECT_EQ(*refused, 2);
+  ASSERT_TRUE(queue.TryLockConsumer());
+  EXPECT_EQ(**queue.Pop(), 1);  // what was in before the close still drains
+  queue.UnlockConsumer();
+}
+
+TEST(InjectionQueueTest, DestructorDestroysQueuedValues) {
+  auto counter = std::make_shared<int>(0);
+  {
+    InjectionQueue<std::shared_ptr<int>> queue;
+    for (int i = 0; i < 100; ++i) {
+      auto copy = counter;
+      ASSERT_TRUE(queue.Push(std::move(copy)));
+    }
+    EXPECT_EQ(counter.use_count(), 101);
+  }
+  EXPECT_EQ(counter.use_count(), 1);
+}
+
+// Several producers, consumers taking turns through the consumer lock, and a
+// close in the middle: every value accepted is popped exactly once, and
+// per-producer order holds.
+TEST(InjectionQueueStressTest, ProducersAndTakingTurnsConsumers) {
+  constexpr int kProducers = 3;
+  constexpr int kConsumers = 2;
+  const int64_t per_producer = ScaledCount(300'000, 1000);
+  InjectionQueue<int64_t> queue;
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int> producers_done{0};
+  std::vector<std::atomic<int>> seen(static_cast<size_t>(kProducers * per_producer));
+  std::atomic<int64_t> order_violations{0};
+  std::vector<Thread<void>> threads;
+  for (int p = 0; p < kProducers; ++p) {
+    threads.emplace_back("producer", [&, p] {
+      for (int64_t i = 0; i < per_producer; ++i) {
+        int64_t v = p * per_producer + i;
+        if (queue.Push(std::move(v))) accepted.fetch_add(1);
+        if (p == 0 && i == per_producer / 2) queue.Close();
+      }
+      producers_done.fetch_add(1);
+    });
+  }
+  std::vector<int64_t> last_seen(kProducers, -1);  // guarded by the consumer lock
+  for (int c = 0; c < kConsumers; ++c) {
+    threads.emplace_back("consumer", [&] {
+      while (true) {
+        const bool done = producers_done.load() == kProducers;
+        if (queue.TryLockConsumer()) {
+          while (std::optional<int64_t> v = queue.Pop()) {
+            seen[*v].fetch_add(1);
+            const int producer = static_cast<int>(*v / per_producer);
+            if (*v <= last_seen[producer]) order_violations.fetch_add(1);
+            last_seen[producer] = *v;
+          }
+          queue.UnlockConsumer();
+        }
+        if (done && !queue.MaybeNonEmpty()) return;
+      }
+    });
+  }
+  for (auto& t : threads) ASSERT_TRUE(t.Join().ok());
+  int64_t popped = 0, twice = 0;
+  for (auto& s : seen) {
+    popped += s.load();
+    twice += s.load() > 1;
+  }
+  EXPECT_EQ(popped, accepted.load());
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(order_violations.load(), 0);
+  EXPECT_LT(accepted.load(), kProducers * per_producer);  // the close refused some
+}
+
+}  // namespace
+}  // namespace troupe::threads_internal

@@ -1,0 +1,195 @@
+// -----------------------------------------------------------------------------
+// File: internal/injection_queue.h
+// -----------------------------------------------------------------------------
+//
+// `InjectionQueue<T>`: the thread pool's queue for work submitted from outside
+// its workers. Unbounded, FIFO, many producers, one consumer at a time (the
+// pool serialises consumers with `TryLockConsumer()`; a worker that loses
+// that race goes stealing instead of waiting).
+//
+// Values are stored inline in blocks of `kBlockSize` slots, so a push costs no
+// allocation except one block per kBlockSize pushes, and a popped value is
+// moved out of its slot. (The shape follows crossbeam's `Injector`: a global
+// slot index whose offset within a lap of kBlockSize + 1 tells producers
+// which block and slot they own; the extra offset, kBlockSize, means "the
+// next block is being installed, wait".)
+//
+// Memory ordering
+//   (A) Push(): tail_ CAS, seq_cst. Claims the slot. seq_cst because the pool
+//       pairs it with a worker's seq_cst read of tail_ in MaybeNonEmpty()
+//       before sleeping: "publish work; read sleepers" against "announce
+//       sleeper; read work" (Dekker), so no wake-up is lost.
+//   (B) Push(): slot.ready store, release. Publishes the value written into
+//       the slot; pairs with (C).
+//   (C) Pop(): slot.ready load, acquire.
+//   (D) Push() by the producer that claims a block's last slot: it installs
+//       the next block (tail_block_ store, release; then the tail_ index skips
+//       the "installing" offset, release) and links it (block->next store,
+//       release) *before* writing its slot. The consumer frees a block after
+//       popping its last slot, i.e. after (C) on that slot, so every producer
+//       access to the block happened before: no use after free.
+//   Producers that lose the CAS never dereference the block they loaded.
+//
+// Thread-safety: Push(), Close() and MaybeNonEmpty() from any thread; Pop() only by
+// the holder of the consumer lock.
+
+#ifndef TROUPE_THREADS_INTERNAL_INJECTION_QUEUE_H_
+#define TROUPE_THREADS_INTERNAL_INJECTION_QUEUE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include "base/cache_line.h"
+#include "threads/atomics.h"
+
+namespace troupe::threads_internal {
+
+template <typename T>
+class InjectionQueue {
+ public:
+  static constexpr uint64_t kBlockSize = 63;
+  static constexpr uint64_t kLap = kBlockSize + 1;
+
+  InjectionQueue() {
+    Block* first = new Block();
+    head_block_ = first;
+    tail_block_.store(first, std::memory_order_relaxed);
+  }
+
+  InjectionQueue(const InjectionQueue&) = delete;
+  InjectionQueue& operator=(const InjectionQueue&) = delete;
+
+  // Destroys any values still queued. No other thread may use the queue.
+  ~InjectionQueue() {
+    while (Pop().has_value()) {
+    }
+    delete head_block_;
+  }
+
+  // Push(): any thread. Moves `value` in and returns true, or returns false
+  // (leaving `value` untouched) once the queue is closed.
+  bool Push(T&& value) {
+    Backoff backoff;
+    Block* next_block = nullptr;  // allocated before the CAS, outside the race
+    while (true) {
+      uint64_t tail = tail_.load(std::memory_order_acquire);
+      if (tail & kClosed) {
+        delete next_block;
+        return false;
+      }
+      const uint64_t offset = tail % kLap;
+      if (offset == kBlockSize) {  // another producer is installing a block
+        backoff.Snooze();
+        continue;
+      }
+      if (offset + 1 == kBlockSize && next_block == nullptr) next_block = new Block();
+      Block* block = tail_block_.load(std::memory_order_acquire);
+      if (!tail_.compare_exchange_weak(tail, tail + 1, std::memory_order_seq_cst,  // (A)
+                                       std::memory_order_relaxed)) {
+        backoff.Spin();
+        continue;
+      }
+      if (offset + 1 == kBlockSize) {  // (D) we took the last slot: install the next block
+        tail_block_.store(next_block, std::memory_order_release);
+        tail_.fetch_add(1, std::memory_order_release);  // skip the "installing" offset
+        block->next.store(next_block, std::memory_order_release);
+        next_block = nullptr;
+      }
+      Slot& slot = block->slots[offset];
+      new (&slot.storage) T(std::move(value));
+      slot.ready.store(true, std::memory_order_release);  // (B)
+      delete next_block;  // allocated for a block someone else installed
+      return true;
+    }
+  }
+
+  // Close(): any thread. Every later Push() fails. A push racing with it
+  // either lands before (and is popped as usual) or fails: the closed bit
+  // lives in tail_, so the push's CAS (A) cannot succeed after it.
+  void Close() { tail_.fetch_or(kClosed, std::memory_order_seq_cst); }
+  bool IsClosed() const { return tail_.load(std::memory_order_acquire) & kClosed; }
+
+  // Pop(): consumer only. The oldest value, or nullopt if the queue is empty
+  // or its oldest slot is still being written (the caller retries later).
+  std::optional<T> Pop() {
+    if (head_offset_ == kBlockSize) {
+      Block* next = head_block_->next.load(std::memory_order_acquire);
+      if (next == nullptr) return std::nullopt;  // the next block is being installed
+      delete head_block_;
+      head_block_ = next;
+      head_offset_ = 0;
+      AdvanceHeadIndex();  // the skipped "installing" offset
+    }
+    Slot& slot = head_block_->slots[head_offset_];
+    if (!slot.ready.load(std::memory_order_acquire)) return std::nullopt;  // (C)
+    T* stored = std::launder(reinterpret_cast<T*>(&slot.storage));
+    std::optional<T> value(std::move(*stored));
+    stored->~T();
+    ++head_offset_;
+    AdvanceHeadIndex();
+    return value;
+  }
+
+  // TryLockConsumer() / UnlockConsumer(): the right to Pop().
+  bool TryLockConsumer() {
+    // acquire: pairs with UnlockConsumer()'s release, handing over head_*.
+    return !consumer_locked_.load(std::memory_order_relaxed) &&
+           !consumer_locked_.exchange(true, std::memory_order_acquire);
+  }
+  void UnlockConsumer() { consumer_locked_.store(false, std::memory_order_release); }
+
+  // MaybeNonEmpty(): any thread. True if something was pushed that has not
+  // been popped (including a push still writing its slot). seq_cst: see (A).
+  bool MaybeNonEmpty() const {
+    return (tail_.load(std::memory_order_seq_cst) & ~kClosed) !=
+           head_index_.load(std::memory_order_acquire);
+  }
+
+  // SizeGuess(): any thread, approximate.
+  int64_t SizeGuess() const {
+    const uint64_t tail = tail_.load(std::memory_order_relaxed) & ~kClosed;
+    const uint64_t head = head_index_.load(std::memory_order_relaxed);
+    if (tail <= head) return 0;
+    return static_cast<int64_t>((tail - head) - (tail / kLap - head / kLap));
+  }
+
+ private:
+  struct Slot {
+    std::atomic<bool> ready{false};
+    alignas(T) unsigned char storage[sizeof(T)];
+  };
+  struct Block {
+    std::atomic<Block*> next{nullptr};
+    Slot slots[kBlockSize];
+  };
+
+  // Only one consumer writes it at a time (the consumer lock orders them), so
+  // a load and a store do; no read-modify-write on the pop path.
+  void AdvanceHeadIndex() {
+    head_index_.store(head_index_.load(std::memory_order_relaxed) + 1,
+                      std::memory_order_relaxed);
+  }
+
+  // The top bit of tail_: the queue is closed.
+  static constexpr uint64_t kClosed = uint64_t{1} << 63;
+
+  // Producer side: the global slot index (| kClosed) and the block it points into.
+  alignas(kCacheLineSize) std::atomic<uint64_t> tail_{0};
+  std::atomic<Block*> tail_block_{nullptr};
+
+  // Consumer side, touched only under the consumer lock, except head_index_,
+  // which mirrors the consumer's position (same numbering as tail_) for
+  // MaybeNonEmpty() and SizeGuess() (single writer: fetch_add is uncontended).
+  alignas(kCacheLineSize) std::atomic<bool> consumer_locked_{false};
+  Block* head_block_ = nullptr;
+  uint64_t head_offset_ = 0;
+  std::atomic<uint64_t> head_index_{0};
+};
+
+}  // namespace troupe::threads_internal
+
+#endif  // TROUPE_THREADS_INTERNAL_INJECTION_QUEUE_H_
