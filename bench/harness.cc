@@ -94,8 +94,8 @@ int RunMain(int argc, char** argv) {
   std::sort(selected.begin(), selected.end(),
             [](Workload* a, Workload* b) { return a->rows.front().id < b->rows.front().id; });
   if (options.list) {
-    for (Workload* w : selected) std::printf("%s\t%s\n", w->rows.front().id.c_str(),
-                                             w->rows.front().name.c_str());
+    for (Workload* w : selected)
+      std::printf("%s\t%s\n", w->rows.front().id.c_str(), w->rows.front().name.c_str());
     return 0;
   }
 
@@ -127,9 +127,9 @@ int RunMain(int argc, char** argv) {
                    median, spec.unit.c_str(), spec.target.c_str());
       std::fflush(table);
       if (json.size() > 1) json += ",";
-      json += fmt::format("\n  {{\"id\": \"{}\", \"name\": \"{}\", \"value\": {:.3f}, \"unit\": \"{}\"}}",
-                          JsonEscape(spec.id), JsonEscape(spec.name), median,
-                          JsonEscape(spec.unit));
+      json += fmt::format(
+          "\n  {{\"id\": \"{}\", \"name\": \"{}\", \"value\": {:.3f}, \"unit\": \"{}\"}}",
+          JsonEscape(spec.id), JsonEscape(spec.name), median, JsonEscape(spec.unit));
     }
   }
   json += "\n]\n";

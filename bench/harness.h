@@ -34,8 +34,8 @@ namespace troupe::bench {
 
 // One figure of one repetition.
 struct Row {
-  std::string id;     // "P1", "P3-std" ...
-  double value = 0;   // in the row's unit
+  std::string id;    // "P1", "P3-std" ...
+  double value = 0;  // in the row's unit
 };
 using Rows = std::vector<Row>;
 

@@ -14,8 +14,7 @@ const bool registered = [] {
   RegisterWorkload({{{"T1", "counts its runs", "runs", "<= 5"}, {"T1-x", "twice that", "x", ""}},
                     []() -> absl::StatusOr<Rows> {
                       ++runs;
-                      return Rows{{"T1", static_cast<double>(runs)},
-                                  {"T1-x", 2.0 * runs}};
+                      return Rows{{"T1", static_cast<double>(runs)}, {"T1-x", 2.0 * runs}};
                     }});
   RegisterWorkload({{{"T2", "fails its own check", "n", ""}},
                     []() -> absl::StatusOr<Rows> { return absl::InternalError("wrong count"); }});

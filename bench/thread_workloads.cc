@@ -17,7 +17,7 @@ constexpr int64_t kTinyTasks = 10'000'000;
 
 // P1: fire-and-forget tiny tasks from one outside thread; wait until all ran.
 absl::StatusOr<Rows> SubmitTinyTasks() {
-  ThreadPool pool(std::getenv("P1W") ? std::atoi(std::getenv("P1W")) : 0);
+  ThreadPool pool;  // the hardware's worker count
   std::atomic<int64_t> counter{0};
   const int64_t start = NowNanos();
   for (int64_t i = 0; i < kTinyTasks; ++i) {
@@ -39,8 +39,7 @@ absl::StatusOr<Rows> SubmitTinyTasksWithFutures() {
   futures.reserve(kTinyTasks);
   const int64_t start = NowNanos();
   for (int64_t i = 0; i < kTinyTasks; ++i) {
-    futures.push_back(
-        pool.Submit([&counter] { counter.fetch_add(1, std::memory_order_relaxed); }));
+    futures.push_back(pool.Submit([&counter] { counter.fetch_add(1, std::memory_order_relaxed); }));
   }
   for (Future<void>& f : futures) {
     if (!f.Get().ok()) return absl::InternalError("P1f: a task failed");

@@ -166,3 +166,26 @@ TEST(FutureStressTest, RacingSetAndThen) {
 
 }  // namespace
 }  // namespace troupe
+
+namespace troupe {
+namespace {
+
+TEST(FutureTest, WhenAllOfChainedPoolFutures) {
+  ThreadPool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<Future<int>> squares;
+    for (int i = 1; i <= 10; ++i) {
+      squares.push_back(
+          pool.Submit([i] { return i; }).Then([](absl::StatusOr<int> v) { return *v * *v; }));
+    }
+    // Keep the vector: a range-for over `.Get().value()` would iterate a
+    // destroyed temporary.
+    std::vector<absl::StatusOr<int>> results = WhenAll(std::move(squares)).Get().value();
+    int total = 0;
+    for (auto& r : results) total += r.value();
+    ASSERT_EQ(total, 385);
+  }
+}
+
+}  // namespace
+}  // namespace troupe

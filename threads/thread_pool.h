@@ -63,8 +63,8 @@
 #include "absl/status/statusor.h"
 #include "base/cache_line.h"
 #include "threads/executor.h"
-#include "threads/internal/injection_queue.h"
 #include "threads/future.h"
+#include "threads/internal/injection_queue.h"
 #include "threads/mutex.h"
 #include "threads/thread.h"
 
@@ -187,8 +187,8 @@ class ThreadPool final : public Executor {
   // every submit reads sleepers_, which changes only when a worker sleeps or
   // wakes, while searching_ changes whenever a worker runs dry, and must not
   // drag sleepers_'s line away from the submitter each time.
-  alignas(kCacheLineSize) std::atomic<int> sleepers_{0};  // asleep or about to be
-  alignas(kCacheLineSize) std::atomic<int> searching_{0};  // looking for work
+  alignas(kCacheLineSize) std::atomic<int> sleepers_{0};         // asleep or about to be
+  alignas(kCacheLineSize) std::atomic<int> searching_{0};        // looking for work
   alignas(kCacheLineSize) std::atomic<uint32_t> wake_epoch_{0};  // the futex
 
   std::atomic<int64_t> rejected_{0};

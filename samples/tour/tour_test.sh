@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the tour and checks that each chapter reported what it should.
+set -euo pipefail
+out=$("$1")
+echo "$out"
+check() { grep -qF -- "$1" <<<"$out" || { echo "tour_test: missing: $1"; exit 1; }; }
+check "thread 'summer' returned 500000500000"
+check "INTERNAL: exception in thrower: on purpose"
+check "same results"
+check "sum of 10 squares computed as futures: 385"
+check "8 entries (OK)"
+check "tour complete"
