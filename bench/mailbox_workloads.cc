@@ -1,0 +1,201 @@
+// Mailbox workloads M0-M3 of shared/WORKLOADS.md, beside a mutex+deque
+// baseline measured in the same run.
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "bench/harness.h"
+#include "mailbox/mailbox.h"
+#include "mailbox/node_pool.h"
+#include "threads/atomics.h"
+
+namespace troupe::bench {
+namespace {
+
+constexpr int64_t kMessages = 10'000'000;
+
+// An envelope from the node pool (the design kept), and one from plain
+// new/delete (what the pool is measured against).
+struct Message : MailboxNode, PooledNode {
+  explicit Message(int64_t v) : value(v) {}
+  int64_t value;
+};
+struct PlainMessage : MailboxNode {
+  explicit PlainMessage(int64_t v) : value(v) {}
+  int64_t value;
+};
+
+// `producers` threads push kMessages in all (a fresh envelope each); the
+// owner pops in batches, checks the sum and frees them. ns per message.
+template <typename Message>
+absl::StatusOr<double> MailboxThroughput(int producers) {
+  // On a line of its own: on the stack, the owner's locals would share it.
+  auto padded = std::make_unique<CachePadded<Mailbox>>(Mailbox::InitialState::kRunning);
+  Mailbox& mailbox = **padded;  // the owner polls; no idling here
+  const int64_t per_producer = kMessages / producers;
+  const int64_t total = per_producer * producers;
+  const int64_t start = NowNanos();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&] {
+      for (int64_t i = 1; i <= per_producer; ++i) (void)mailbox.Push(new Message(i));
+    });
+  }
+  int64_t received = 0, sum = 0;
+  MailboxNode* batch[256];
+  while (received < total) {
+    const size_t n = mailbox.PopBatch(batch, 256);
+    if (n == 0) CpuRelax();
+    for (size_t k = 0; k < n; ++k) {
+      auto* m = static_cast<Message*>(batch[k]);
+      sum += m->value;
+      delete m;
+    }
+    received += static_cast<int64_t>(n);
+  }
+  for (auto& t : threads) t.join();
+  const int64_t elapsed = NowNanos() - start;
+  if (sum != producers * (per_producer * (per_producer + 1) / 2)) {
+    return absl::InternalError(absl::StrCat("mailbox sum wrong: ", sum));
+  }
+  return static_cast<double>(elapsed) / static_cast<double>(total);
+}
+
+// The same with a std::mutex-protected std::deque (plain new/delete): lock
+// per push, and the consumer swaps the whole deque out under the lock.
+absl::StatusOr<double> MutexDequeThroughput(int producers) {
+  using Message = PlainMessage;
+  struct alignas(kCacheLineSize) Locked {
+    std::mutex mu;
+    std::deque<Message*> queue;
+  };
+  auto locked = std::make_unique<Locked>();
+  std::mutex& mu = locked->mu;
+  std::deque<Message*>& queue = locked->queue;
+  const int64_t per_producer = kMessages / producers;
+  const int64_t total = per_producer * producers;
+  const int64_t start = NowNanos();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&] {
+      for (int64_t i = 1; i <= per_producer; ++i) {
+        auto* m = new Message(i);
+        std::lock_guard<std::mutex> lock(mu);
+        queue.push_back(m);
+      }
+    });
+  }
+  int64_t received = 0, sum = 0;
+  std::deque<Message*> taken;
+  while (received < total) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      taken.swap(queue);
+    }
+    if (taken.empty()) CpuRelax();
+    for (Message* m : taken) {
+      sum += m->value;
+      delete m;
+    }
+    received += static_cast<int64_t>(taken.size());
+    taken.clear();
+  }
+  for (auto& t : threads) t.join();
+  const int64_t elapsed = NowNanos() - start;
+  if (sum != producers * (per_producer * (per_producer + 1) / 2)) {
+    return absl::InternalError("mutex+deque sum wrong");
+  }
+  return static_cast<double>(elapsed) / static_cast<double>(total);
+}
+
+template <int kProducers>
+absl::StatusOr<Rows> Throughput() {
+  const std::string id = absl::StrCat("M", kProducers);
+  absl::StatusOr<double> pooled = MailboxThroughput<Message>(kProducers);
+  if (!pooled.ok()) return pooled.status();
+  absl::StatusOr<double> plain = MailboxThroughput<PlainMessage>(kProducers);
+  if (!plain.ok()) return plain.status();
+  absl::StatusOr<double> baseline = MutexDequeThroughput(kProducers);
+  if (!baseline.ok()) return baseline.status();
+  return Rows{{id, *pooled}, {id + "-new", *plain}, {id + "-mutex", *baseline}};
+}
+
+// M3: push onto an idle mailbox (the push reports "schedule it"), the owner
+// drains and goes idle again; the producer waits for idle before the next.
+absl::StatusOr<Rows> WakeCycle() {
+  constexpr int64_t kCycles = 1'000'000;
+  auto padded = std::make_unique<CachePadded<Mailbox>>();  // idle
+  Mailbox& mailbox = **padded;
+  alignas(kCacheLineSize) static std::atomic<bool> scheduled;
+  scheduled.store(false);
+  std::atomic<bool> failed{false};
+  std::vector<Message> messages;
+  messages.reserve(kCycles);
+  for (int64_t i = 0; i < kCycles; ++i) messages.emplace_back(i);
+  const int64_t start = NowNanos();
+  std::thread owner([&] {
+    for (int64_t cycle = 0; cycle < kCycles; ++cycle) {
+      while (!scheduled.load(std::memory_order_acquire)) CpuRelax();
+      scheduled.store(false, std::memory_order_relaxed);
+      int drained = 0;
+      while (mailbox.Pop() != nullptr) ++drained;
+      if (drained != 1 || !mailbox.TryBlock()) failed.store(true);
+    }
+  });
+  for (int64_t cycle = 0; cycle < kCycles; ++cycle) {
+    while (!mailbox.IsBlocked()) CpuRelax();
+    if (mailbox.Push(&messages[cycle]) != PushResult::kWokeOwner) failed.store(true);
+    scheduled.store(true, std::memory_order_release);  // "schedule the actor"
+  }
+  owner.join();
+  const int64_t elapsed = NowNanos() - start;
+  if (failed.load()) return absl::InternalError("M3: a cycle did not wake exactly once");
+  return Rows{{"M3", static_cast<double>(elapsed) / kCycles}};
+}
+
+// M0: two threads bounce one cache line: the hardware's hand-off floor.
+absl::StatusOr<Rows> CacheLinePingPong() {
+  constexpr int64_t kRoundTrips = 5'000'000;
+  // Static and padded: on the stack it would share a line with the locals.
+  alignas(kCacheLineSize) static std::atomic<int64_t> line{0};
+  line.store(0);
+  const int64_t start = NowNanos();
+  std::thread other([&] {
+    for (int64_t i = 0; i < kRoundTrips; ++i) {
+      while (line.load(std::memory_order_acquire) != 2 * i + 1) CpuRelax();
+      line.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  for (int64_t i = 0; i < kRoundTrips; ++i) {
+    line.store(2 * i + 1, std::memory_order_release);
+    while (line.load(std::memory_order_acquire) != 2 * i + 2) CpuRelax();
+  }
+  other.join();
+  const int64_t elapsed = NowNanos() - start;
+  return Rows{{"M0", static_cast<double>(elapsed) / kRoundTrips}};
+}
+
+const bool registered = [] {
+  RegisterWorkload({{{"M0", "cache-line ping-pong between two threads (floor)", "ns/trip", ""}},
+                    CacheLinePingPong});
+  RegisterWorkload({{{"M1", "mailbox: 1 producer, owner pops batches, 10^7", "ns/msg", "<= 10"},
+                     {"M1-new", "the same, envelopes from new/delete", "ns/msg", ""},
+                     {"M1-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
+                    Throughput<1>});
+  RegisterWorkload({{{"M2", "mailbox: 2 producers, 10^7 in all", "ns/msg", "<= 10"},
+                     {"M2-new", "the same, envelopes from new/delete", "ns/msg", ""},
+                     {"M2-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
+                    Throughput<2>});
+  RegisterWorkload(
+      {{{"M3", "push onto idle mailbox -> wake -> drain -> idle", "ns/cycle", ""}}, WakeCycle});
+  return true;
+}();
+
+}  // namespace
+}  // namespace troupe::bench

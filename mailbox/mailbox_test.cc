@@ -1,0 +1,232 @@
+#include "mailbox/mailbox.h"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "base/stress.h"
+#include "gtest/gtest.h"
+#include "threads/latch.h"
+#include "threads/semaphore.h"
+#include "threads/thread.h"
+
+namespace troupe {
+namespace {
+
+struct TestNode : MailboxNode {
+  TestNode(int p, int64_t s, Lane l = Lane::kOrdinary) : producer(p), seq(s) { lane = l; }
+  int producer;
+  int64_t seq;
+};
+
+int64_t Seq(MailboxNode* node) { return static_cast<TestNode*>(node)->seq; }
+
+TEST(MailboxTest, FirstPushOntoAnIdleMailboxWakesTheOwnerOnce) {
+  Mailbox mailbox;  // idle
+  TestNode a(0, 1), b(0, 2);
+  EXPECT_TRUE(mailbox.IsBlocked());
+  EXPECT_EQ(mailbox.Push(&a), PushResult::kWokeOwner);
+  EXPECT_EQ(mailbox.Push(&b), PushResult::kPushed);
+  EXPECT_FALSE(mailbox.IsBlocked());
+}
+
+TEST(MailboxTest, RunningMailboxDoesNotReportAWakeUp) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  TestNode a(0, 1);
+  EXPECT_EQ(mailbox.Push(&a), PushResult::kPushed);
+}
+
+TEST(MailboxTest, PopsInArrivalOrder) {
+  Mailbox mailbox;
+  std::vector<std::unique_ptr<TestNode>> nodes;
+  for (int i = 0; i < 10; ++i) {
+    nodes.push_back(std::make_unique<TestNode>(0, i));
+    (void)mailbox.Push(nodes.back().get());
+  }
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Seq(mailbox.Pop()), i);
+  EXPECT_EQ(mailbox.Pop(), nullptr);
+}
+
+TEST(MailboxTest, TryBlockSucceedsOnlyWhenNothingIsQueued) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  TestNode a(0, 1), b(0, 2);
+  (void)mailbox.Push(&a);
+  EXPECT_FALSE(mailbox.TryBlock());  // unfetched mail
+  EXPECT_EQ(Seq(mailbox.Pop()), 1);
+  (void)mailbox.Push(&b);
+  EXPECT_FALSE(mailbox.TryBlock());  // a message slipped in after the pop
+  EXPECT_EQ(Seq(mailbox.Pop()), 2);
+  EXPECT_TRUE(mailbox.TryBlock());
+  EXPECT_TRUE(mailbox.IsBlocked());
+  TestNode c(0, 3);
+  EXPECT_EQ(mailbox.Push(&c), PushResult::kWokeOwner);  // the next push wakes it
+}
+
+TEST(MailboxTest, TryBlockFailsWhileTheCacheHoldsMail) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  TestNode a(0, 1), b(0, 2);
+  (void)mailbox.Push(&a);
+  (void)mailbox.Push(&b);
+  EXPECT_EQ(Seq(mailbox.Pop()), 1);  // b is now in the owner's cache
+  EXPECT_FALSE(mailbox.TryBlock());
+  EXPECT_EQ(Seq(mailbox.Pop()), 2);
+  EXPECT_TRUE(mailbox.TryBlock());
+}
+
+TEST(MailboxTest, SystemMessagesOvertakeOrdinaryMail) {
+  Mailbox mailbox;
+  TestNode o1(0, 1), o2(0, 2), s1(0, 10, MailboxNode::Lane::kSystem),
+      s2(0, 11, MailboxNode::Lane::kSystem), o3(0, 3);
+  (void)mailbox.Push(&o1);
+  (void)mailbox.Push(&s1);
+  (void)mailbox.Push(&o2);
+  (void)mailbox.Push(&s2);
+  EXPECT_EQ(Seq(mailbox.Pop()), 10);
+  EXPECT_EQ(Seq(mailbox.Pop()), 11);
+  EXPECT_EQ(Seq(mailbox.Pop()), 1);
+  // A system message arriving while ordinary mail is cached overtakes it at
+  // the next batch.
+  (void)mailbox.Push(&o3);
+  TestNode s3(0, 12, MailboxNode::Lane::kSystem);
+  (void)mailbox.Push(&s3);
+  MailboxNode* batch[4];
+  ASSERT_EQ(mailbox.PopBatch(batch, 4), 3u);
+  EXPECT_EQ(Seq(batch[0]), 12);
+  EXPECT_EQ(Seq(batch[1]), 2);
+  EXPECT_EQ(Seq(batch[2]), 3);
+}
+
+TEST(MailboxTest, PopBatchTakesAtMostMax) {
+  Mailbox mailbox;
+  std::vector<std::unique_ptr<TestNode>> nodes;
+  for (int i = 0; i < 10; ++i) {
+    nodes.push_back(std::make_unique<TestNode>(0, i));
+    (void)mailbox.Push(nodes.back().get());
+  }
+  MailboxNode* batch[4];
+  EXPECT_EQ(mailbox.PopBatch(batch, 4), 4u);
+  EXPECT_EQ(Seq(batch[3]), 3);
+  EXPECT_EQ(mailbox.CachedSize(), 6u);
+  EXPECT_EQ(mailbox.PopBatch(batch, 4), 4u);
+  EXPECT_EQ(mailbox.PopBatch(batch, 4), 2u);
+  EXPECT_EQ(mailbox.PopBatch(batch, 4), 0u);
+}
+
+TEST(MailboxTest, CloseHandsBackEverythingAndRefusesLaterPushes) {
+  Mailbox mailbox;
+  TestNode o1(0, 1), o2(0, 2), s1(0, 10, MailboxNode::Lane::kSystem), late(0, 99);
+  (void)mailbox.Push(&o1);
+  (void)mailbox.Push(&o2);
+  EXPECT_EQ(Seq(mailbox.Pop()), 1);
+  (void)mailbox.Push(&s1);
+  MailboxNodeList rest = mailbox.Close();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(Seq(rest.PopFront()), 10);  // system lane first
+  EXPECT_EQ(Seq(rest.PopFront()), 2);
+  EXPECT_TRUE(mailbox.IsClosed());
+  EXPECT_EQ(mailbox.Push(&late), PushResult::kClosed);
+  EXPECT_EQ(late.next, nullptr);         // untouched: still the caller's
+  EXPECT_TRUE(mailbox.Close().empty());  // idempotent
+  EXPECT_FALSE(mailbox.TryBlock());      // a closed mailbox never goes idle
+}
+
+// The consumer behaves like an actor: it runs only when scheduled (a waking
+// push releases the semaphore), drains, and tries to go idle. Checks: every
+// message exactly once, FIFO per producer, exactly one wake-up per idle
+// period, and never two runs scheduled at once.
+TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
+  constexpr int kProducers = 4;
+  const int64_t per_producer = ScaledCount(2'500'000, 1000);
+  Mailbox mailbox;  // idle
+  Semaphore scheduled(0);
+  std::atomic<int64_t> wakes{0};
+  std::vector<Thread<void>> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back("producer", [&, p] {
+      for (int64_t i = 0; i < per_producer; ++i) {
+        if (mailbox.Push(new TestNode(p, i)) == PushResult::kWokeOwner) {
+          wakes.fetch_add(1, std::memory_order_relaxed);
+          scheduled.Release();
+        }
+      }
+    });
+  }
+  Thread owner("owner", [&] {
+    std::vector<int64_t> next(kProducers, 0);
+    int64_t received = 0, order_errors = 0, idle_periods = 1;  // starts idle
+    MailboxNode* batch[64];
+    while (received < kProducers * per_producer) {
+      scheduled.Acquire();  // a run starts only when scheduled
+      while (true) {
+        size_t n;
+        while ((n = mailbox.PopBatch(batch, 64)) > 0) {
+          for (size_t k = 0; k < n; ++k) {
+            auto* node = static_cast<TestNode*>(batch[k]);
+            if (node->seq != next[node->producer]) ++order_errors;
+            next[node->producer] = node->seq + 1;
+            delete node;
+          }
+          received += static_cast<int64_t>(n);
+        }
+        if (mailbox.TryBlock()) {
+          ++idle_periods;
+          break;
+        }
+      }
+    }
+    EXPECT_EQ(order_errors, 0);
+    return idle_periods;
+  });
+  for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
+  absl::StatusOr<int64_t> idle_periods = owner.Join();
+  ASSERT_TRUE(idle_periods.ok());
+  // Every idle period but the last was ended by exactly one wake-up.
+  EXPECT_EQ(wakes.load(), *idle_periods - 1);
+  EXPECT_EQ(scheduled.Available(), 0);  // no second run was ever scheduled
+  EXPECT_TRUE(mailbox.IsBlocked());
+}
+
+// Producers race a Close(): every node is either delivered, handed back by
+// Close(), or refused (kClosed) back to its producer. None lost, none twice.
+TEST(MailboxStressTest, CloseRacingProducersLosesNothing) {
+  constexpr int kProducers = 3;
+  const int64_t per_producer = ScaledCount(200'000, 1000);
+  const int rounds = static_cast<int>(ScaledCount(20, 3));
+  for (int round = 0; round < rounds; ++round) {
+    Mailbox mailbox(Mailbox::InitialState::kRunning);
+    std::atomic<int64_t> refused{0};
+    Latch started(kProducers);
+    std::vector<Thread<void>> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.emplace_back("producer", [&, p] {
+        started.CountDown();
+        for (int64_t i = 0; i < per_producer; ++i) {
+          auto* node = new TestNode(p, i);
+          if (mailbox.Push(node) == PushResult::kClosed) {
+            refused.fetch_add(1, std::memory_order_relaxed);
+            delete node;  // refused: still ours
+          }
+        }
+      });
+    }
+    started.Wait();
+    int64_t delivered = 0;
+    for (int i = 0; i < 1000; ++i) {
+      if (MailboxNode* node = mailbox.Pop()) {
+        ++delivered;
+        delete static_cast<TestNode*>(node);
+      }
+    }
+    MailboxNodeList rest = mailbox.Close();
+    int64_t returned = 0;
+    while (MailboxNode* node = rest.PopFront()) {
+      ++returned;
+      delete static_cast<TestNode*>(node);
+    }
+    for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
+    EXPECT_EQ(delivered + returned + refused.load(), kProducers * per_producer);
+  }
+}
+
+}  // namespace
+}  // namespace troupe
