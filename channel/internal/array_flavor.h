@@ -1,0 +1,265 @@
+// -----------------------------------------------------------------------------
+// File: internal/array_flavor.h
+// -----------------------------------------------------------------------------
+//
+// `ArrayFlavor<T>`: the bounded channel, a ring of `capacity` slots (Dmitry
+// Vyukov's bounded MPMC queue, with crossbeam's lap-stamped positions and
+// close bit).
+//
+// Positions. head_ and tail_ each hold `lap | index`: the index in the low
+// bits (below mark_bit_), the lap count above them. mark_bit_ in tail_ means
+// closed. Each slot's stamp says whose turn it is: stamp == tail for the
+// sender whose position is `tail`, stamp == head + 1 for the receiver whose
+// position is `head`. After a receive the stamp moves one lap on.
+//
+// Memory ordering
+//   (A) Senders claim a slot with a seq_cst CAS on tail_ and receivers with a
+//       seq_cst CAS on head_; the "full" and "empty" checks load the other
+//       index seq_cst. (crossbeam uses seq_cst fences there; ThreadSanitizer
+//       does not model fences, so troupe uses seq_cst operations.) The same
+//       seq_cst operations order a send before the Waker's check for blocked
+//       receivers (see waker.h), so no wake-up is lost.
+//   (B) The value is published by the slot stamp: release store after
+//       writing it, acquire load before reading it.
+
+#ifndef TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
+#define TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include "base/cache_line.h"
+#include "channel/internal/context.h"
+#include "channel/internal/flavor.h"
+#include "channel/internal/waker.h"
+#include "threads/atomics.h"
+
+namespace troupe::channel_internal {
+
+template <typename T>
+class ArrayFlavor final : public Flavor<T> {
+ public:
+  explicit ArrayFlavor(size_t capacity) : capacity_(capacity), slots_(new Slot[capacity]) {
+    uint64_t mark = 1;
+    while (mark < capacity + 1) mark <<= 1;
+    mark_bit_ = mark;
+    one_lap_ = mark * 2;
+    for (size_t i = 0; i < capacity; ++i) slots_[i].stamp.store(i, std::memory_order_relaxed);
+  }
+
+  ~ArrayFlavor() override {
+    // Destroy what was never received.
+    while (true) {
+      std::optional<T> value;
+      if (TryRecvImpl(value) != Status::kOk) break;
+    }
+  }
+
+  SendResult<T> TrySend(T value) override {
+    switch (TrySendImpl(value)) {
+      case Status::kOk:
+        receivers_.Notify();
+        return SendResult<T>::Sent();
+      case Status::kClosed:
+        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+      default:
+        return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
+    }
+  }
+
+  RecvResult<T> TryRecv() override {
+    std::optional<T> value;
+    switch (TryRecvImpl(value)) {
+      case Status::kOk:
+        senders_.Notify();
+        return RecvResult<T>(std::move(*value));
+      case Status::kClosed:
+        return RecvResult<T>(RecvError::kClosed);
+      default:
+        return RecvResult<T>(RecvError::kEmpty);
+    }
+  }
+
+  SendResult<T> SendUntil(T value, absl::Time deadline) override {
+    Backoff backoff;
+    while (true) {
+      const Status status = TrySendImpl(value);
+      if (status == Status::kOk) {
+        receivers_.Notify();
+        return SendResult<T>::Sent();
+      }
+      if (status == Status::kClosed) {
+        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+      }
+      if (!backoff.ShouldPark()) {
+        backoff.Snooze();
+        continue;
+      }
+      if (absl::Now() >= deadline) {
+        return SendResult<T>::Failed(SendErrorReason::kTimedOut, std::move(value));
+      }
+      // Block until a receiver makes room (or the channel closes).
+      std::shared_ptr<Context> context = Context::Current();
+      const auto token = reinterpret_cast<OperationToken>(&value);
+      senders_.Register(context, token);
+      if (!IsFull() || IsClosed()) context->TrySelect(kAborted);  // changed meanwhile
+      const OperationToken selected = context->WaitUntil(deadline);
+      if (selected == kAborted || selected == kDisconnected) senders_.Unregister(token);
+      backoff.Reset();
+    }
+  }
+
+  RecvResult<T> RecvUntil(absl::Time deadline) override {
+    Backoff backoff;
+    while (true) {
+      std::optional<T> value;
+      const Status status = TryRecvImpl(value);
+      if (status == Status::kOk) {
+        senders_.Notify();
+        return RecvResult<T>(std::move(*value));
+      }
+      if (status == Status::kClosed) return RecvResult<T>(RecvError::kClosed);
+      if (!backoff.ShouldPark()) {
+        backoff.Snooze();
+        continue;
+      }
+      if (absl::Now() >= deadline) return RecvResult<T>(RecvError::kTimedOut);
+      std::shared_ptr<Context> context = Context::Current();
+      const auto token = reinterpret_cast<OperationToken>(&value);
+      receivers_.Register(context, token);
+      if (!IsEmpty() || IsClosed()) context->TrySelect(kAborted);
+      const OperationToken selected = context->WaitUntil(deadline);
+      if (selected == kAborted || selected == kDisconnected) receivers_.Unregister(token);
+      backoff.Reset();
+    }
+  }
+
+  bool Close() override {
+    const uint64_t before = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
+    if (before & mark_bit_) return false;
+    senders_.Disconnect();
+    receivers_.Disconnect();
+    return true;
+  }
+
+  bool IsClosed() const override { return tail_.load(std::memory_order_seq_cst) & mark_bit_; }
+
+  size_t Size() const override {
+    while (true) {
+      const uint64_t tail = tail_.load(std::memory_order_seq_cst);
+      const uint64_t head = head_.load(std::memory_order_seq_cst);
+      if (tail_.load(std::memory_order_seq_cst) != tail) continue;
+      const uint64_t hix = head & (mark_bit_ - 1);
+      const uint64_t tix = tail & (mark_bit_ - 1);
+      if (hix < tix) return tix - hix;
+      if (hix > tix) return capacity_ - hix + tix;
+      return (tail & ~mark_bit_) == head ? 0 : capacity_;
+    }
+  }
+
+  size_t Capacity() const override { return capacity_; }
+
+ private:
+  enum class Status { kOk, kFull, kEmpty, kClosed };
+
+  struct Slot {
+    std::atomic<uint64_t> stamp{0};
+    alignas(T) unsigned char storage[sizeof(T)];
+    T* value() { return std::launder(reinterpret_cast<T*>(storage)); }
+  };
+
+  // Moves `value` in on success; leaves it alone otherwise.
+  Status TrySendImpl(T& value) {
+    Backoff backoff;
+    uint64_t tail = tail_.load(std::memory_order_relaxed);
+    while (true) {
+      if (tail & mark_bit_) return Status::kClosed;
+      const uint64_t index = tail & (mark_bit_ - 1);
+      const uint64_t lap = tail & ~(one_lap_ - 1);
+      const uint64_t new_tail = index + 1 < capacity_ ? tail + 1 : lap + one_lap_;
+      Slot& slot = slots_[index];
+      const uint64_t stamp = slot.stamp.load(std::memory_order_acquire);  // (B)
+      if (tail == stamp) {
+        // (A) on failure `tail` is reloaded and we retry.
+        if (tail_.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          new (slot.storage) T(std::move(value));
+          slot.stamp.store(tail + 1, std::memory_order_release);  // (B)
+          return Status::kOk;
+        }
+        backoff.Spin();
+      } else if (stamp + one_lap_ == tail + 1) {
+        // The slot still holds last lap's value: full, unless head moved on.
+        const uint64_t head = head_.load(std::memory_order_seq_cst);  // (A)
+        if (head + one_lap_ == tail) return Status::kFull;
+        backoff.Spin();
+        tail = tail_.load(std::memory_order_relaxed);
+      } else {
+        backoff.Snooze();  // another sender has claimed the slot and is writing
+        tail = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  Status TryRecvImpl(std::optional<T>& out) {
+    Backoff backoff;
+    uint64_t head = head_.load(std::memory_order_relaxed);
+    while (true) {
+      const uint64_t index = head & (mark_bit_ - 1);
+      const uint64_t lap = head & ~(one_lap_ - 1);
+      Slot& slot = slots_[index];
+      const uint64_t stamp = slot.stamp.load(std::memory_order_acquire);  // (B)
+      if (head + 1 == stamp) {
+        const uint64_t new_head = index + 1 < capacity_ ? head + 1 : lap + one_lap_;
+        if (head_.compare_exchange_weak(head, new_head, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          T* stored = slot.value();
+          out.emplace(std::move(*stored));
+          stored->~T();
+          slot.stamp.store(head + one_lap_, std::memory_order_release);  // (B)
+          return Status::kOk;
+        }
+        backoff.Spin();
+      } else if (stamp == head) {
+        const uint64_t tail = tail_.load(std::memory_order_seq_cst);  // (A)
+        if ((tail & ~mark_bit_) == head) {
+          return (tail & mark_bit_) ? Status::kClosed : Status::kEmpty;
+        }
+        backoff.Spin();
+        head = head_.load(std::memory_order_relaxed);
+      } else {
+        backoff.Snooze();  // a receiver has claimed the slot and is reading
+        head = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  bool IsFull() const {
+    const uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    const uint64_t head = head_.load(std::memory_order_seq_cst);
+    return head + one_lap_ == (tail & ~mark_bit_);
+  }
+  bool IsEmpty() const {
+    const uint64_t head = head_.load(std::memory_order_seq_cst);
+    const uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    return (tail & ~mark_bit_) == head;
+  }
+
+  alignas(kCacheLineSize) std::atomic<uint64_t> head_{0};
+  alignas(kCacheLineSize) std::atomic<uint64_t> tail_{0};
+  alignas(kCacheLineSize) const size_t capacity_;
+  uint64_t mark_bit_ = 0;
+  uint64_t one_lap_ = 0;
+  std::unique_ptr<Slot[]> slots_;
+  Waker senders_;
+  Waker receivers_;
+};
+
+}  // namespace troupe::channel_internal
+
+#endif  // TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_

@@ -1,0 +1,82 @@
+// -----------------------------------------------------------------------------
+// File: internal/context.h
+// -----------------------------------------------------------------------------
+//
+// `Context`: where a thread blocked in a channel operation (or a select over
+// several) waits, and how another thread picks it. One per thread, reused.
+//
+// A blocked thread registers (context, operation token) pairs on the wakers
+// of the channels it waits on, then sleeps. Whoever makes one of those
+// operations possible *selects* the context with that operation's token: a
+// CAS from kWaiting that only one party can win, so a select fires exactly
+// one arm. A timeout selects kAborted the same way, so a late notifier and
+// the timeout cannot both win.
+//
+// Memory ordering: TrySelect() is acq_rel, and a packet pointer (rendezvous
+// channels) is written before the select and read after observing it.
+
+#ifndef TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
+#define TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace troupe::channel_internal {
+
+// An operation token: any non-zero value other than the reserved ones below
+// (in practice the address of something on the waiting thread's stack).
+using OperationToken = uintptr_t;
+
+inline constexpr OperationToken kWaiting = 0;
+inline constexpr OperationToken kAborted = 1;       // timed out, or gave up
+inline constexpr OperationToken kDisconnected = 2;  // the channel closed
+
+class Context {
+ public:
+  // Context::Current()
+  //
+  // The calling thread's context, reset and ready to register. Shared: a
+  // notifier holds it while it wakes the owner, which may meanwhile return
+  // and even end its thread.
+  static std::shared_ptr<Context> Current();
+
+  // TrySelect(): any thread. Picks `token` if nothing was picked yet.
+  bool TrySelect(OperationToken token) {
+    OperationToken expected = kWaiting;
+    return selected_.compare_exchange_strong(expected, token, std::memory_order_acq_rel,
+                                             std::memory_order_acquire);
+  }
+  OperationToken selected() const { return selected_.load(std::memory_order_acquire); }
+
+  // Unpark(): any thread, after a successful TrySelect(). Wakes the owner.
+  void Unpark();
+
+  // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
+  // it selects kAborted itself (unless someone won first). Returns the winner.
+  OperationToken WaitUntil(absl::Time deadline);
+
+  // The rendezvous packet offered with the selected operation (or null).
+  void SetPacket(void* packet) { packet_.store(packet, std::memory_order_release); }
+  void* packet() const { return packet_.load(std::memory_order_acquire); }
+
+  std::thread::id thread_id() const { return thread_id_; }
+
+  Context() : thread_id_(std::this_thread::get_id()) {}
+
+ private:
+  void Reset();
+
+  std::atomic<OperationToken> selected_{kWaiting};
+  std::atomic<void*> packet_{nullptr};
+  std::atomic<uint32_t> wake_{0};  // the futex word: bumped by Unpark()
+  const std::thread::id thread_id_;
+};
+
+}  // namespace troupe::channel_internal
+
+#endif  // TROUPE_CHANNEL_INTERNAL_CONTEXT_H_

@@ -1,0 +1,77 @@
+// -----------------------------------------------------------------------------
+// File: internal/waker.h
+// -----------------------------------------------------------------------------
+//
+// `Waker`: the list of threads blocked on one side of a channel (its senders
+// or its receivers), each entry a (Context, token, packet). A channel calls
+// Notify() after every operation that may unblock the other side; Notify()
+// costs one load when nobody waits.
+//
+// No lost wake-ups: a waiter does "Register(); re-check the channel; sleep",
+// and a notifier "change the channel; Notify()". Register() publishes
+// `empty_ = false` seq_cst and Notify() reads it seq_cst after the channel's
+// own seq_cst update, so either the notifier sees the waiter, or the waiter's
+// re-check sees the change and aborts its wait.
+
+#ifndef TROUPE_CHANNEL_INTERNAL_WAKER_H_
+#define TROUPE_CHANNEL_INTERNAL_WAKER_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "channel/internal/context.h"
+#include "threads/mutex.h"
+
+namespace troupe::channel_internal {
+
+class Waker {
+ public:
+  struct Entry {
+    std::shared_ptr<Context> context;
+    OperationToken token;
+    void* packet;  // rendezvous only: where the value is exchanged
+  };
+
+  Waker() = default;
+  Waker(const Waker&) = delete;
+  Waker& operator=(const Waker&) = delete;
+
+  void Register(std::shared_ptr<Context> context, OperationToken token, void* packet = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Unregister(OperationToken token) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Notify(): selects and wakes one waiter, if any.
+  void Notify() {
+    if (empty_.load(std::memory_order_seq_cst)) return;
+    NotifySlow();
+  }
+
+  // TrySelectOther(): selects a waiter of another thread and removes it,
+  // returning its entry (rendezvous channels hand the value over through
+  // its packet).
+  std::optional<Entry> TrySelectOther() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // HasOtherWaiter(): is a thread other than the caller waiting here?
+  bool HasOtherWaiter() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Disconnect(): the channel closed. Every waiter is selected with
+  // kDisconnected and woken (entries stay until their owners unregister).
+  void Disconnect() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void NotifySlow() ABSL_LOCKS_EXCLUDED(mu_);
+  void UpdateEmpty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    empty_.store(entries_.empty(), std::memory_order_seq_cst);
+  }
+
+  Mutex mu_;
+  std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> empty_{true};  // entries_.empty(), written under mu_
+};
+
+}  // namespace troupe::channel_internal
+
+#endif  // TROUPE_CHANNEL_INTERNAL_WAKER_H_

@@ -1,0 +1,166 @@
+// -----------------------------------------------------------------------------
+// File: internal/zero_flavor.h
+// -----------------------------------------------------------------------------
+//
+// `ZeroFlavor<T>`: the rendezvous channel (capacity 0). A send completes only
+// when a receiver takes the value, hand to hand. State is guarded by one
+// mutex (as crossbeam's zero flavor): a sender either finds a waiting
+// receiver, selects it and writes the value into the receiver's packet, or
+// registers its own packet (holding the value) and waits to be selected by a
+// receiver, which takes the value out of it. Receivers mirror that.
+//
+// A packet lives on the waiting thread's stack; the partner signals `ready`
+// as its very last touch of it, and the waiting thread does not return before
+// it sees `ready` (acquire, pairing with the partner's release store).
+
+#ifndef TROUPE_CHANNEL_INTERNAL_ZERO_FLAVOR_H_
+#define TROUPE_CHANNEL_INTERNAL_ZERO_FLAVOR_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "channel/internal/context.h"
+#include "channel/internal/flavor.h"
+#include "channel/internal/waker.h"
+#include "threads/atomics.h"
+#include "threads/mutex.h"
+
+namespace troupe::channel_internal {
+
+template <typename T>
+class ZeroFlavor final : public Flavor<T> {
+ public:
+  SendResult<T> TrySend(T value) override {
+    mu_.Lock();
+    if (closed_) {
+      mu_.Unlock();
+      return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+    }
+    std::optional<Waker::Entry> receiver = receivers_.TrySelectOther();
+    mu_.Unlock();
+    if (!receiver.has_value()) {
+      return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
+    }
+    Hand(*receiver, [&](Packet* p) { p->value.emplace(std::move(value)); });
+    return SendResult<T>::Sent();
+  }
+
+  RecvResult<T> TryRecv() override {
+    mu_.Lock();
+    std::optional<Waker::Entry> sender = senders_.TrySelectOther();
+    const bool closed = closed_;
+    mu_.Unlock();
+    if (!sender.has_value()) return RecvResult<T>(closed ? RecvError::kClosed : RecvError::kEmpty);
+    std::optional<T> value;
+    Hand(*sender, [&](Packet* p) { value.emplace(std::move(*p->value)); });
+    return RecvResult<T>(std::move(*value));
+  }
+
+  SendResult<T> SendUntil(T value, absl::Time deadline) override {
+    mu_.Lock();
+    if (closed_) {
+      mu_.Unlock();
+      return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+    }
+    if (std::optional<Waker::Entry> receiver = receivers_.TrySelectOther()) {
+      mu_.Unlock();
+      Hand(*receiver, [&](Packet* p) { p->value.emplace(std::move(value)); });
+      return SendResult<T>::Sent();
+    }
+    // Wait for a receiver to take the value out of our packet.
+    Packet packet;
+    packet.value.emplace(std::move(value));
+    std::shared_ptr<Context> context = Context::Current();
+    const auto token = reinterpret_cast<OperationToken>(&packet);
+    senders_.Register(context, token, &packet);
+    mu_.Unlock();
+    const OperationToken selected = context->WaitUntil(deadline);
+    if (selected == kAborted || selected == kDisconnected) {
+      {
+        MutexLock lock(mu_);
+        senders_.Unregister(token);
+      }
+      return SendResult<T>::Failed(
+          selected == kAborted ? SendErrorReason::kTimedOut : SendErrorReason::kClosed,
+          std::move(*packet.value));
+    }
+    packet.WaitReady();  // the receiver has moved the value out
+    return SendResult<T>::Sent();
+  }
+
+  RecvResult<T> RecvUntil(absl::Time deadline) override {
+    mu_.Lock();
+    if (std::optional<Waker::Entry> sender = senders_.TrySelectOther()) {
+      mu_.Unlock();
+      std::optional<T> value;
+      Hand(*sender, [&](Packet* p) { value.emplace(std::move(*p->value)); });
+      return RecvResult<T>(std::move(*value));
+    }
+    if (closed_) {
+      mu_.Unlock();
+      return RecvResult<T>(RecvError::kClosed);
+    }
+    Packet packet;  // a sender will put the value here
+    std::shared_ptr<Context> context = Context::Current();
+    const auto token = reinterpret_cast<OperationToken>(&packet);
+    receivers_.Register(context, token, &packet);
+    mu_.Unlock();
+    const OperationToken selected = context->WaitUntil(deadline);
+    if (selected == kAborted || selected == kDisconnected) {
+      MutexLock lock(mu_);
+      receivers_.Unregister(token);
+      return RecvResult<T>(selected == kAborted ? RecvError::kTimedOut : RecvError::kClosed);
+    }
+    packet.WaitReady();  // the sender has written the value
+    return RecvResult<T>(std::move(*packet.value));
+  }
+
+  bool Close() override {
+    MutexLock lock(mu_);
+    if (closed_) return false;
+    closed_ = true;
+    closed_flag_.store(true, std::memory_order_release);
+    senders_.Disconnect();
+    receivers_.Disconnect();
+    return true;
+  }
+
+  bool IsClosed() const override { return closed_flag_.load(std::memory_order_acquire); }
+  size_t Size() const override { return 0; }
+  size_t Capacity() const override { return 0; }
+
+ private:
+  struct Packet {
+    std::optional<T> value;
+    std::atomic<bool> ready{false};
+
+    void WaitReady() const {
+      Backoff backoff;
+      while (!ready.load(std::memory_order_acquire)) backoff.Snooze();
+    }
+  };
+
+  // Exchanges a value through a selected partner's packet, wakes the
+  // partner, and only then marks the packet ready: after that store the
+  // partner may return, and its packet (on its stack) is gone.
+  template <typename Exchange>
+  static void Hand(Waker::Entry& partner, Exchange exchange) {
+    auto* packet = static_cast<Packet*>(partner.packet);
+    exchange(packet);
+    partner.context->Unpark();
+    packet->ready.store(true, std::memory_order_release);
+  }
+
+  Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> closed_flag_{false};  // closed_, readable without the lock
+  Waker senders_;
+  Waker receivers_;
+};
+
+}  // namespace troupe::channel_internal
+
+#endif  // TROUPE_CHANNEL_INTERNAL_ZERO_FLAVOR_H_
