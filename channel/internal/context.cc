@@ -17,10 +17,9 @@ void Context::Reset() {
 }
 
 void Context::Unpark() {
-  // seq_cst pairs with the owner's load of wake_ before it re-checks
-  // selected_: either the owner sees the selection or the futex word moved.
-  wake_.fetch_add(1, std::memory_order_seq_cst);
-  threads_internal::FutexWake(&wake_, 1);
+  if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) {
+    threads_internal::FutexWake(&sleeping_, 1);
+  }
 }
 
 OperationToken Context::WaitUntil(absl::Time deadline) {
@@ -33,9 +32,15 @@ OperationToken Context::WaitUntil(absl::Time deadline) {
     backoff.Snooze();
   }
   while (true) {
-    const uint32_t seen = wake_.load(std::memory_order_seq_cst);
+    sleeping_.store(1, std::memory_order_seq_cst);
+    if (OperationToken token = selected_.load(std::memory_order_seq_cst)) {
+      sleeping_.store(0, std::memory_order_relaxed);
+      return token;
+    }
+    const bool in_time = threads_internal::FutexWait(&sleeping_, 1, deadline);
+    sleeping_.store(0, std::memory_order_relaxed);
     if (OperationToken token = selected()) return token;
-    if (!threads_internal::FutexWait(&wake_, seen, deadline)) {
+    if (!in_time) {
       if (TrySelect(kAborted)) return kAborted;
       return selected();  // someone selected us just as time ran out
     }

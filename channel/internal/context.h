@@ -48,12 +48,14 @@ class Context {
   // TrySelect(): any thread. Picks `token` if nothing was picked yet.
   bool TrySelect(OperationToken token) {
     OperationToken expected = kWaiting;
-    return selected_.compare_exchange_strong(expected, token, std::memory_order_acq_rel,
+    // seq_cst: ordered before Unpark()'s look at sleeping_ (see there).
+    return selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
                                              std::memory_order_acquire);
   }
   OperationToken selected() const { return selected_.load(std::memory_order_acquire); }
 
-  // Unpark(): any thread, after a successful TrySelect(). Wakes the owner.
+  // Unpark(): any thread, after a successful TrySelect(). Wakes the owner if
+  // it sleeps; costs no system call while the owner is still spinning.
   void Unpark();
 
   // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
@@ -73,7 +75,11 @@ class Context {
 
   std::atomic<OperationToken> selected_{kWaiting};
   std::atomic<void*> packet_{nullptr};
-  std::atomic<uint32_t> wake_{0};  // the futex word: bumped by Unpark()
+  // The futex word: 1 while the owner sleeps (or is about to). The owner
+  // does "sleeping_ = 1; look at selected_; sleep", a notifier "select;
+  // exchange sleeping_ to 0, wake if it was 1": all seq_cst, so either the
+  // owner sees the selection or the notifier sees the sleeper.
+  std::atomic<uint32_t> sleeping_{0};
   const std::thread::id thread_id_;
 };
 
