@@ -73,6 +73,18 @@ struct Shared {
   std::atomic<int64_t> receivers{1};
 };
 
+// Lets Select reach a handle's flavour without widening the handles' API.
+struct FlavorAccess {
+  template <typename T>
+  static Flavor<T>& Of(Sender<T>& tx) {
+    return tx.Flavor();
+  }
+  template <typename T>
+  static Flavor<T>& Of(Receiver<T>& rx) {
+    return rx.Flavor();
+  }
+};
+
 }  // namespace channel_internal
 
 template <typename T>
@@ -178,6 +190,7 @@ class Sender {
 
  private:
   friend class Channel<T>;
+  friend struct channel_internal::FlavorAccess;
   explicit Sender(std::shared_ptr<channel_internal::Shared<T>> shared)
       : shared_(std::move(shared)) {}
 
@@ -304,6 +317,7 @@ class Receiver {
 
  private:
   friend class Channel<T>;
+  friend struct channel_internal::FlavorAccess;
   explicit Receiver(std::shared_ptr<channel_internal::Shared<T>> shared)
       : shared_(std::move(shared)) {}
 

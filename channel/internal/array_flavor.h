@@ -164,6 +164,17 @@ class ArrayFlavor final : public Flavor<T> {
 
   size_t Capacity() const override { return capacity_; }
 
+  bool ReadyToRecv() override { return !IsEmpty() || IsClosed(); }
+  bool ReadyToSend() override { return !IsFull() || IsClosed(); }
+  void WatchRecv(std::shared_ptr<Context> context, OperationToken token, Packet<T>*) override {
+    receivers_.Register(std::move(context), token);
+  }
+  void UnwatchRecv(OperationToken token) override { receivers_.Unregister(token); }
+  void WatchSend(std::shared_ptr<Context> context, OperationToken token, Packet<T>*) override {
+    senders_.Register(std::move(context), token);
+  }
+  void UnwatchSend(OperationToken token) override { senders_.Unregister(token); }
+
  private:
   enum class Status { kOk, kFull, kEmpty, kClosed };
 

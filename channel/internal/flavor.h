@@ -9,12 +9,31 @@
 #ifndef TROUPE_CHANNEL_INTERNAL_FLAVOR_H_
 #define TROUPE_CHANNEL_INTERNAL_FLAVOR_H_
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <optional>
 
 #include "absl/time/time.h"
+#include "channel/internal/context.h"
 #include "channel/results.h"
+#include "threads/atomics.h"
 
 namespace troupe::channel_internal {
+
+// Where a rendezvous hands a value over to a blocked thread (a Send, a Recv
+// or a Select arm): on the blocked thread's side, which waits for `ready`
+// before it returns. The partner's store to `ready` is its last touch.
+template <typename T>
+struct Packet {
+  std::optional<T> value;
+  std::atomic<bool> ready{false};
+
+  void WaitReady() const {
+    Backoff backoff;
+    while (!ready.load(std::memory_order_acquire)) backoff.Snooze();
+  }
+};
 
 template <typename T>
 class Flavor {
@@ -37,6 +56,23 @@ class Flavor {
   // SIZE_MAX: unbounded).
   virtual size_t Size() const = 0;
   virtual size_t Capacity() const = 0;
+
+  // -- For Select --------------------------------------------------------
+  // Would a receive / send complete (or fail with kClosed) right now?
+  virtual bool ReadyToRecv() = 0;
+  virtual bool ReadyToSend() = 0;
+  // Registers a blocked select arm with the wakers; `packet` is used only by
+  // rendezvous channels, which hand the value over through it (for a send
+  // arm it holds the value to send).
+  virtual void WatchRecv(std::shared_ptr<Context> context, OperationToken token,
+                         Packet<T>* packet) = 0;
+  virtual void UnwatchRecv(OperationToken token) = 0;
+  virtual void WatchSend(std::shared_ptr<Context> context, OperationToken token,
+                         Packet<T>* packet) = 0;
+  virtual void UnwatchSend(OperationToken token) = 0;
+  // True for rendezvous: a select arm chosen by a partner has already been
+  // completed through its packet (otherwise being chosen means "retry").
+  virtual bool CompletesThroughPacket() const { return false; }
 };
 
 }  // namespace troupe::channel_internal

@@ -84,6 +84,15 @@ class ListFlavor final : public Flavor<T> {
   size_t Size() const override { return static_cast<size_t>(queue_.SizeGuess()); }
   size_t Capacity() const override { return std::numeric_limits<size_t>::max(); }
 
+  bool ReadyToRecv() override { return queue_.MaybeNonEmpty() || IsClosed(); }
+  bool ReadyToSend() override { return true; }  // never full
+  void WatchRecv(std::shared_ptr<Context> context, OperationToken token, Packet<T>*) override {
+    receivers_.Register(std::move(context), token);
+  }
+  void UnwatchRecv(OperationToken token) override { receivers_.Unregister(token); }
+  void WatchSend(std::shared_ptr<Context>, OperationToken, Packet<T>*) override {}
+  void UnwatchSend(OperationToken) override {}
+
  private:
   // One pop under the consumer lock; receivers wait their turn for it, and
   // the holder keeps it only for the pop.

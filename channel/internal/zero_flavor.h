@@ -44,7 +44,7 @@ class ZeroFlavor final : public Flavor<T> {
     if (!receiver.has_value()) {
       return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
     }
-    Hand(*receiver, [&](Packet* p) { p->value.emplace(std::move(value)); });
+    Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
     return SendResult<T>::Sent();
   }
 
@@ -55,7 +55,7 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Unlock();
     if (!sender.has_value()) return RecvResult<T>(closed ? RecvError::kClosed : RecvError::kEmpty);
     std::optional<T> value;
-    Hand(*sender, [&](Packet* p) { value.emplace(std::move(*p->value)); });
+    Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
     return RecvResult<T>(std::move(*value));
   }
 
@@ -67,11 +67,11 @@ class ZeroFlavor final : public Flavor<T> {
     }
     if (std::optional<Waker::Entry> receiver = receivers_.TrySelectOther()) {
       mu_.Unlock();
-      Hand(*receiver, [&](Packet* p) { p->value.emplace(std::move(value)); });
+      Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
       return SendResult<T>::Sent();
     }
     // Wait for a receiver to take the value out of our packet.
-    Packet packet;
+    Packet<T> packet;
     packet.value.emplace(std::move(value));
     std::shared_ptr<Context> context = Context::Current();
     const auto token = reinterpret_cast<OperationToken>(&packet);
@@ -96,14 +96,14 @@ class ZeroFlavor final : public Flavor<T> {
     if (std::optional<Waker::Entry> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
       std::optional<T> value;
-      Hand(*sender, [&](Packet* p) { value.emplace(std::move(*p->value)); });
+      Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
       return RecvResult<T>(std::move(*value));
     }
     if (closed_) {
       mu_.Unlock();
       return RecvResult<T>(RecvError::kClosed);
     }
-    Packet packet;  // a sender will put the value here
+    Packet<T> packet;  // a sender will put the value here
     std::shared_ptr<Context> context = Context::Current();
     const auto token = reinterpret_cast<OperationToken>(&packet);
     receivers_.Register(context, token, &packet);
@@ -132,23 +132,41 @@ class ZeroFlavor final : public Flavor<T> {
   size_t Size() const override { return 0; }
   size_t Capacity() const override { return 0; }
 
+  bool ReadyToRecv() override {
+    MutexLock lock(mu_);
+    return closed_ || senders_.HasOtherWaiter();
+  }
+  bool ReadyToSend() override {
+    MutexLock lock(mu_);
+    return closed_ || receivers_.HasOtherWaiter();
+  }
+  void WatchRecv(std::shared_ptr<Context> context, OperationToken token,
+                 Packet<T>* packet) override {
+    MutexLock lock(mu_);
+    receivers_.Register(std::move(context), token, packet);
+  }
+  void UnwatchRecv(OperationToken token) override {
+    MutexLock lock(mu_);
+    receivers_.Unregister(token);
+  }
+  void WatchSend(std::shared_ptr<Context> context, OperationToken token,
+                 Packet<T>* packet) override {
+    MutexLock lock(mu_);
+    senders_.Register(std::move(context), token, packet);
+  }
+  void UnwatchSend(OperationToken token) override {
+    MutexLock lock(mu_);
+    senders_.Unregister(token);
+  }
+  bool CompletesThroughPacket() const override { return true; }
+
  private:
-  struct Packet {
-    std::optional<T> value;
-    std::atomic<bool> ready{false};
-
-    void WaitReady() const {
-      Backoff backoff;
-      while (!ready.load(std::memory_order_acquire)) backoff.Snooze();
-    }
-  };
-
   // Exchanges a value through a selected partner's packet, wakes the
   // partner, and only then marks the packet ready: after that store the
   // partner may return, and its packet (on its stack) is gone.
   template <typename Exchange>
   static void Hand(Waker::Entry& partner, Exchange exchange) {
-    auto* packet = static_cast<Packet*>(partner.packet);
+    auto* packet = static_cast<Packet<T>*>(partner.packet);
     exchange(packet);
     partner.context->Unpark();
     packet->ready.store(true, std::memory_order_release);

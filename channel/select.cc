@@ -1,0 +1,74 @@
+#include "channel/select.h"
+
+#include <cstdint>
+
+namespace troupe {
+namespace {
+
+// Per-thread, so concurrent selects do not contend on one generator.
+size_t RandomIndex(size_t n) {
+  thread_local std::minstd_rand rng(
+      static_cast<uint32_t>(std::hash<std::thread::id>()(std::this_thread::get_id())));
+  return rng() % n;
+}
+
+}  // namespace
+
+std::optional<int> Select::TryArms(std::optional<size_t> first) {
+  const size_t n = arms_.size();
+  if (n == 0) return std::nullopt;
+  if (first.has_value() && arms_[*first]->TryFire()) return static_cast<int>(*first);
+  const size_t start = RandomIndex(n);  // fairness: no fixed order among ready arms
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (start + k) % n;
+    if (first.has_value() && i == *first) continue;
+    if (arms_[i]->TryFire()) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+int Select::Wait() {
+  std::optional<size_t> first;
+  while (true) {
+    if (std::optional<int> fired = TryArms(first)) return *fired;
+    first.reset();
+    if (on_default_) {
+      on_default_();
+      return kDefault;
+    }
+    if (absl::Now() >= deadline_) {
+      if (on_timeout_) on_timeout_();
+      return kTimedOut;
+    }
+    if (arms_.empty()) {  // nothing to wait for but the deadline
+      absl::SleepFor(deadline_ - absl::Now());
+      continue;
+    }
+
+    // Block: watch every channel, look once more, sleep until chosen.
+    std::shared_ptr<channel_internal::Context> context = channel_internal::Context::Current();
+    std::vector<channel_internal::OperationToken> tokens(arms_.size());
+    for (size_t i = 0; i < arms_.size(); ++i) {
+      tokens[i] = reinterpret_cast<channel_internal::OperationToken>(arms_[i].get());
+      arms_[i]->Watch(context, tokens[i]);
+    }
+    for (auto& arm : arms_) {
+      if (arm->Ready()) {
+        context->TrySelect(channel_internal::kAborted);
+        break;
+      }
+    }
+    const channel_internal::OperationToken selected = context->WaitUntil(deadline_);
+    for (size_t i = 0; i < arms_.size(); ++i) arms_[i]->Unwatch(tokens[i], tokens[i] == selected);
+    for (size_t i = 0; i < arms_.size(); ++i) {
+      if (tokens[i] != selected) continue;
+      if (arms_[i]->CompletesThroughPacket()) {  // a rendezvous partner completed it
+        arms_[i]->FireFromPacket();
+        return static_cast<int>(i);
+      }
+      first = i;  // a channel made this arm possible: try it first
+    }
+  }
+}
+
+}  // namespace troupe

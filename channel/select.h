@@ -1,0 +1,223 @@
+// -----------------------------------------------------------------------------
+// File: select.h
+// -----------------------------------------------------------------------------
+//
+// `Select`: wait on several channel operations at once and run exactly one,
+// like Go's `select` statement. Arms may receive or send on channels of any
+// element types and flavours; a timeout arm and a default arm are optional.
+//
+//   troupe::Select()
+//       .OnRecv(jobs, [&](troupe::RecvResult<Job> job) {
+//         if (job.ok()) Run(*job); else done = true;        // kClosed fires too
+//       })
+//       .OnSend(results, std::move(result), [&](troupe::SendResult<Result> sent) {
+//         if (!sent.ok()) Keep(sent.TakeValue());           // closed: value back
+//       })
+//       .OnTimeout(absl::Milliseconds(100), [&] { Tick(); })
+//       .Wait();                                             // runs one handler
+//
+// Semantics (as Go's): if several arms are ready, one is chosen at random,
+// so no arm starves. An arm whose channel is closed is ready: it fires with
+// the kClosed result instead of blocking forever. With OnDefault, Wait()
+// never blocks: the default runs when no arm is ready. Otherwise Wait()
+// blocks until an arm is ready or the timeout passes. A send arm whose
+// value is not sent keeps it: the Select's destructor destroys it, so move
+// the value in only if you are willing to drop it, or read it back with
+// the closed result.
+//
+// Algorithm (crossbeam's run_select): try every arm in a random rotation; if
+// none can complete, register the calling thread's Context with every
+// channel, check readiness once more, sleep until a channel selects the
+// Context (or the deadline), unregister, and try again, the selected arm
+// first. Rendezvous arms are completed by the partner through a packet.
+//
+// A Select is built and waited on by one thread; the channels are shared.
+
+#ifndef TROUPE_CHANNEL_SELECT_H_
+#define TROUPE_CHANNEL_SELECT_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "channel/channel.h"
+#include "channel/internal/context.h"
+#include "channel/internal/flavor.h"
+
+namespace troupe {
+
+namespace channel_internal {
+
+// One arm of a select, type-erased.
+class SelectArm {
+ public:
+  virtual ~SelectArm() = default;
+  // Tries the operation without blocking; on completion (including a
+  // kClosed failure) runs the handler and returns true.
+  virtual bool TryFire() = 0;
+  virtual bool Ready() = 0;
+  virtual void Watch(std::shared_ptr<Context> context, OperationToken token) = 0;
+  // `chosen`: this arm's token is the one that selected the context.
+  virtual void Unwatch(OperationToken token, bool chosen) = 0;
+  // Rendezvous only: a partner completed this arm through its packet.
+  virtual bool CompletesThroughPacket() const = 0;
+  virtual void FireFromPacket() = 0;
+};
+
+template <typename T, typename Fn>
+class RecvArm final : public SelectArm {
+ public:
+  RecvArm(Flavor<T>* flavor, Fn fn) : flavor_(flavor), fn_(std::move(fn)) {}
+
+  bool TryFire() override {
+    RecvResult<T> got = flavor_->TryRecv();
+    if (!got.ok() && got.error() == RecvError::kEmpty) return false;
+    fn_(std::move(got));
+    return true;
+  }
+  bool Ready() override { return flavor_->ReadyToRecv(); }
+  void Watch(std::shared_ptr<Context> context, OperationToken token) override {
+    packet_ = std::make_unique<Packet<T>>();
+    flavor_->WatchRecv(std::move(context), token, packet_.get());
+  }
+  void Unwatch(OperationToken token, bool) override { flavor_->UnwatchRecv(token); }
+  bool CompletesThroughPacket() const override { return flavor_->CompletesThroughPacket(); }
+  void FireFromPacket() override {
+    packet_->WaitReady();
+    fn_(RecvResult<T>(std::move(*packet_->value)));
+  }
+
+ private:
+  Flavor<T>* flavor_;
+  Fn fn_;
+  std::unique_ptr<Packet<T>> packet_;
+};
+
+template <typename T, typename Fn>
+class SendArm final : public SelectArm {
+ public:
+  SendArm(Flavor<T>* flavor, T value, Fn fn)
+      : flavor_(flavor), value_(std::move(value)), fn_(std::move(fn)) {}
+
+  bool TryFire() override {
+    SendResult<T> sent = flavor_->TrySend(std::move(*value_));
+    if (!sent.ok() && sent.reason() == SendErrorReason::kFull) {
+      value_.emplace(sent.TakeValue());  // not sent: keep it for the next try
+      return false;
+    }
+    value_.reset();
+    fn_(std::move(sent));
+    return true;
+  }
+  bool Ready() override { return flavor_->ReadyToSend(); }
+  void Watch(std::shared_ptr<Context> context, OperationToken token) override {
+    // A rendezvous partner takes the value straight out of the packet.
+    packet_ = std::make_unique<Packet<T>>();
+    if (flavor_->CompletesThroughPacket()) {
+      packet_->value.emplace(std::move(*value_));
+      value_.reset();
+    }
+    flavor_->WatchSend(std::move(context), token, packet_.get());
+  }
+  void Unwatch(OperationToken token, bool chosen) override {
+    flavor_->UnwatchSend(token);
+    // Not chosen, so no partner touches the packet: the value comes back for
+    // the next try. (A chosen arm's packet belongs to the partner until ready.)
+    if (flavor_->CompletesThroughPacket() && !chosen) {
+      value_.emplace(std::move(*packet_->value));
+      packet_->value.reset();
+    }
+  }
+  bool CompletesThroughPacket() const override { return flavor_->CompletesThroughPacket(); }
+  void FireFromPacket() override {
+    packet_->WaitReady();  // the receiver has moved the value out
+    fn_(SendResult<T>::Sent());
+  }
+
+ private:
+  Flavor<T>* flavor_;
+  std::optional<T> value_;
+  Fn fn_;
+  std::unique_ptr<Packet<T>> packet_;
+};
+
+}  // namespace channel_internal
+
+class Select {
+ public:
+  Select() = default;
+  Select(const Select&) = delete;
+  Select& operator=(const Select&) = delete;
+
+  // Select::OnRecv()
+  //
+  // An arm that receives from `rx`; `fn(RecvResult<T>)` runs with the value,
+  // or with kClosed once the channel is closed and drained.
+  template <typename T, typename Fn>
+  Select& OnRecv(Receiver<T>& rx, Fn fn) {
+    arms_.push_back(std::make_unique<channel_internal::RecvArm<T, Fn>>(
+        &channel_internal::FlavorAccess::Of(rx), std::move(fn)));
+    return *this;
+  }
+
+  // Select::OnSend()
+  //
+  // An arm that sends `value` on `tx`; `fn(SendResult<T>)` runs when it is
+  // sent, or with kClosed (and the value) if the channel is closed.
+  template <typename T, typename U, typename Fn>
+  Select& OnSend(Sender<T>& tx, U&& value, Fn fn) {
+    arms_.push_back(std::make_unique<channel_internal::SendArm<T, Fn>>(
+        &channel_internal::FlavorAccess::Of(tx), T(std::forward<U>(value)), std::move(fn)));
+    return *this;
+  }
+
+  // Select::OnTimeout() / OnDeadline()
+  //
+  // Runs `fn()` if no arm fires before the time runs out.
+  template <typename Fn>
+  Select& OnTimeout(absl::Duration timeout, Fn fn) {
+    return OnDeadline(absl::Now() + timeout, std::move(fn));
+  }
+  template <typename Fn>
+  Select& OnDeadline(absl::Time deadline, Fn fn) {
+    deadline_ = deadline;
+    on_timeout_ = std::move(fn);
+    return *this;
+  }
+
+  // Select::OnDefault()
+  //
+  // Makes Wait() non-blocking: runs `fn()` if no arm is ready now.
+  template <typename Fn>
+  Select& OnDefault(Fn fn) {
+    on_default_ = std::move(fn);
+    return *this;
+  }
+
+  // Select::Wait()
+  //
+  // Runs exactly one handler and returns which: the index of the arm in the
+  // order the arms were added, or kTimedOut / kDefault.
+  static constexpr int kTimedOut = -1;
+  static constexpr int kDefault = -2;
+  int Wait();
+
+ private:
+  // Tries every arm once, starting at a random one; returns the index fired.
+  std::optional<int> TryArms(std::optional<size_t> first);
+
+  std::vector<std::unique_ptr<channel_internal::SelectArm>> arms_;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  std::function<void()> on_timeout_;
+  std::function<void()> on_default_;
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_CHANNEL_SELECT_H_
