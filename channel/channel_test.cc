@@ -1,5 +1,6 @@
 #include "channel/channel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -209,6 +210,43 @@ TEST_P(AnyFlavorTest, ManyProducersManyConsumersExactlyOnce) {
   EXPECT_EQ(wrong, 0);
 }
 
+// Batch senders and batch receivers at once: each item exactly once.
+TEST_P(AnyFlavorTest, ConcurrentBatchesExactlyOnce) {
+  constexpr int kProducers = 2;
+  constexpr int kConsumers = 2;
+  const int64_t per_producer = ScaledCount(500'000, 2000);
+  auto [tx, rx] = Make<int64_t>(GetParam(), 64);
+  std::vector<std::atomic<uint8_t>> seen(static_cast<size_t>(kProducers * per_producer));
+  std::vector<Thread<void>> threads;
+  for (int p = 0; p < kProducers; ++p) {
+    threads.emplace_back("producer", [&, p, tx = tx]() mutable {
+      std::vector<int64_t> batch;
+      for (int64_t i = 0; i < per_producer; i += 37) {
+        batch.clear();
+        for (int64_t k = i; k < std::min(per_producer, i + 37); ++k) {
+          batch.push_back(p * per_producer + k);
+        }
+        ASSERT_EQ(tx.SendBatch(batch), batch.size());
+      }
+    });
+  }
+  { Sender<int64_t> last = std::move(tx); }
+  for (int c = 0; c < kConsumers; ++c) {
+    threads.emplace_back("consumer", [&, rx = rx]() mutable {
+      std::vector<int64_t> got;
+      while (true) {
+        got.clear();
+        if (rx.RecvBatch(got, 50) == 0) return;
+        for (int64_t v : got) seen[v].fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto& t : threads) ASSERT_TRUE(t.Join().ok());
+  int64_t wrong = 0;
+  for (auto& s : seen) wrong += s.load() != 1;
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST(BoundedChannelTest, TrySendOnAFullChannelHandsTheValueBack) {
   auto [tx, rx] = Channel<std::string>::Bounded(2);
   EXPECT_TRUE(tx.TrySend("a").ok());
@@ -221,6 +259,23 @@ TEST(BoundedChannelTest, TrySendOnAFullChannelHandsTheValueBack) {
   EXPECT_EQ(tx.Capacity(), 2u);
   EXPECT_EQ(*rx.TryRecv(), "a");
   EXPECT_TRUE(tx.TrySend("c").ok());
+}
+
+TEST(BoundedChannelTest, BatchesClaimRunsAcrossTheWrapAndStopWhenFull) {
+  auto [tx, rx] = Channel<int>::Bounded(5);
+  std::vector<int> first = {0, 1, 2};
+  ASSERT_EQ(tx.SendBatch(first), 3u);
+  std::vector<int> got;
+  ASSERT_EQ(rx.RecvBatch(got, 2), 2u);   // head now mid-ring
+  std::vector<int> more = {3, 4, 5, 6};  // wraps around the end of the ring
+  ASSERT_EQ(tx.SendBatch(more), 4u);
+  ASSERT_EQ(rx.RecvBatch(got, 10), 5u);
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
+  // A closed channel keeps what it could not take in the caller's vector.
+  std::vector<int> rest = {7, 8};
+  tx.Close();
+  EXPECT_EQ(tx.SendBatch(rest), 0u);
+  EXPECT_EQ(rest, (std::vector<int>{7, 8}));
 }
 
 TEST(BoundedChannelTest, SendForTimesOutWhenFull) {

@@ -25,6 +25,7 @@
 #ifndef TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
 #define TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include <new>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "base/cache_line.h"
 #include "channel/internal/context.h"
@@ -164,6 +166,28 @@ class ArrayFlavor final : public Flavor<T> {
 
   size_t Capacity() const override { return capacity_; }
 
+  size_t TrySendBatch(std::vector<T>& values, size_t from) override {
+    size_t sent = 0;
+    while (from + sent < values.size()) {
+      const size_t n = SendRun(values, from + sent);
+      if (n == 0) break;
+      sent += n;
+    }
+    if (sent > 0) receivers_.Notify();
+    return sent;
+  }
+
+  size_t TryRecvBatch(std::vector<T>& out, size_t max) override {
+    size_t taken = 0;
+    while (taken < max) {
+      const size_t n = RecvRun(out, max - taken);
+      if (n == 0) break;
+      taken += n;
+    }
+    if (taken > 0) senders_.Notify();
+    return taken;
+  }
+
   bool ReadyToRecv() override { return !IsEmpty() || IsClosed(); }
   bool ReadyToSend() override { return !IsFull() || IsClosed(); }
   void WatchRecv(std::shared_ptr<Context> context, OperationToken token, Packet<T>*) override {
@@ -247,6 +271,77 @@ class ArrayFlavor final : public Flavor<T> {
         backoff.Snooze();  // a receiver has claimed the slot and is reading
         head = head_.load(std::memory_order_relaxed);
       }
+    }
+  }
+
+  // Claims a run of free slots with one CAS on tail_ (within one lap) and
+  // fills them from values[from...]. Returns how many (0: full or closed).
+  size_t SendRun(std::vector<T>& values, size_t from) {
+    Backoff backoff;
+    while (true) {
+      uint64_t tail = tail_.load(std::memory_order_relaxed);
+      if (tail & mark_bit_) return 0;
+      const uint64_t index = tail & (mark_bit_ - 1);
+      const uint64_t lap = tail & ~(one_lap_ - 1);
+      const size_t want = std::min<size_t>(values.size() - from, capacity_ - index);
+      size_t run = 0;
+      while (run < want &&
+             slots_[index + run].stamp.load(std::memory_order_acquire) == tail + run) {
+        ++run;
+      }
+      if (run == 0) {
+        if (TrySendImpl(values[from]) != Status::kOk) return 0;
+        return 1;
+      }
+      const uint64_t new_tail = index + run < capacity_ ? tail + run : lap + one_lap_;
+      if (!tail_.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+        backoff.Spin();
+        continue;
+      }
+      for (size_t i = 0; i < run; ++i) {
+        Slot& slot = slots_[index + i];
+        new (slot.storage) T(std::move(values[from + i]));
+        slot.stamp.store(tail + i + 1, std::memory_order_release);
+      }
+      return run;
+    }
+  }
+
+  // Claims a run of full slots with one CAS on head_ (within one lap) and
+  // moves them to `out`. Returns how many (0: empty or closed).
+  size_t RecvRun(std::vector<T>& out, size_t max) {
+    Backoff backoff;
+    while (true) {
+      uint64_t head = head_.load(std::memory_order_relaxed);
+      const uint64_t index = head & (mark_bit_ - 1);
+      const uint64_t lap = head & ~(one_lap_ - 1);
+      const size_t want = std::min<size_t>(max, capacity_ - index);
+      size_t run = 0;
+      while (run < want &&
+             slots_[index + run].stamp.load(std::memory_order_acquire) == head + run + 1) {
+        ++run;
+      }
+      if (run == 0) {
+        std::optional<T> value;
+        if (TryRecvImpl(value) != Status::kOk) return 0;
+        out.push_back(std::move(*value));
+        return 1;
+      }
+      const uint64_t new_head = index + run < capacity_ ? head + run : lap + one_lap_;
+      if (!head_.compare_exchange_weak(head, new_head, std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+        backoff.Spin();
+        continue;
+      }
+      for (size_t i = 0; i < run; ++i) {
+        Slot& slot = slots_[index + i];
+        T* stored = slot.value();
+        out.push_back(std::move(*stored));
+        stored->~T();
+        slot.stamp.store(head + i + one_lap_, std::memory_order_release);
+      }
+      return run;
     }
   }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "channel/internal/context.h"
@@ -47,6 +48,32 @@ class Flavor {
   // Blocking until the deadline (absl::InfiniteFuture(): no limit).
   virtual SendResult<T> SendUntil(T value, absl::Time deadline) = 0;
   virtual RecvResult<T> RecvUntil(absl::Time deadline) = 0;
+
+  // Batches, without blocking: send values[from...] / receive up to `max`
+  // into `out`, as many as can go at once; return how many. The defaults go
+  // one by one; the bounded ring claims a run of slots with one CAS.
+  virtual size_t TrySendBatch(std::vector<T>& values, size_t from) {
+    size_t sent = 0;
+    while (from + sent < values.size()) {
+      SendResult<T> r = TrySend(std::move(values[from + sent]));
+      if (!r.ok()) {
+        values[from + sent] = r.TakeValue();
+        break;
+      }
+      ++sent;
+    }
+    return sent;
+  }
+  virtual size_t TryRecvBatch(std::vector<T>& out, size_t max) {
+    size_t taken = 0;
+    while (taken < max) {
+      RecvResult<T> r = TryRecv();
+      if (!r.ok()) break;
+      out.push_back(std::move(r).value());
+      ++taken;
+    }
+    return taken;
+  }
 
   // Closes the channel; true if this call closed it. Wakes every waiter.
   virtual bool Close() = 0;
