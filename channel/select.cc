@@ -14,6 +14,16 @@ size_t RandomIndex(size_t n) {
 
 }  // namespace
 
+Select::~Select() {
+  for (ArmSlot& slot : arms_) {
+    if (slot.on_heap) {
+      delete slot.arm;
+    } else {
+      slot.arm->~SelectArm();
+    }
+  }
+}
+
 std::optional<int> Select::TryArms(std::optional<size_t> first) {
   const size_t n = arms_.size();
   if (n == 0) return std::nullopt;
@@ -49,10 +59,10 @@ int Select::Wait() {
     std::shared_ptr<channel_internal::Context> context = channel_internal::Context::Current();
     std::vector<channel_internal::OperationToken> tokens(arms_.size());
     for (size_t i = 0; i < arms_.size(); ++i) {
-      tokens[i] = reinterpret_cast<channel_internal::OperationToken>(arms_[i].get());
+      tokens[i] = reinterpret_cast<channel_internal::OperationToken>(arms_[i].arm);
       arms_[i]->Watch(context, tokens[i]);
     }
-    for (auto& arm : arms_) {
+    for (ArmSlot& arm : arms_) {
       if (arm->Ready()) {
         context->TrySelect(channel_internal::kAborted);
         break;

@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "channel/channel.h"
@@ -154,6 +155,7 @@ class Select {
   Select() = default;
   Select(const Select&) = delete;
   Select& operator=(const Select&) = delete;
+  ~Select();
 
   // Select::OnRecv()
   //
@@ -161,9 +163,8 @@ class Select {
   // or with kClosed once the channel is closed and drained.
   template <typename T, typename Fn>
   Select& OnRecv(Receiver<T>& rx, Fn fn) {
-    arms_.push_back(std::make_unique<channel_internal::RecvArm<T, Fn>>(
-        &channel_internal::FlavorAccess::Of(rx), std::move(fn)));
-    return *this;
+    return Add<channel_internal::RecvArm<T, Fn>>(&channel_internal::FlavorAccess::Of(rx),
+                                                 std::move(fn));
   }
 
   // Select::OnSend()
@@ -172,9 +173,8 @@ class Select {
   // sent, or with kClosed (and the value) if the channel is closed.
   template <typename T, typename U, typename Fn>
   Select& OnSend(Sender<T>& tx, U&& value, Fn fn) {
-    arms_.push_back(std::make_unique<channel_internal::SendArm<T, Fn>>(
-        &channel_internal::FlavorAccess::Of(tx), T(std::forward<U>(value)), std::move(fn)));
-    return *this;
+    return Add<channel_internal::SendArm<T, Fn>>(&channel_internal::FlavorAccess::Of(tx),
+                                                 T(std::forward<U>(value)), std::move(fn));
   }
 
   // Select::OnTimeout() / OnDeadline()
@@ -212,7 +212,31 @@ class Select {
   // Tries every arm once, starting at a random one; returns the index fired.
   std::optional<int> TryArms(std::optional<size_t> first);
 
-  std::vector<std::unique_ptr<channel_internal::SelectArm>> arms_;
+  // Arms live in an inline arena when they fit (a select is usually built
+  // per message: no allocation on that path), else on the heap.
+  template <typename Arm, typename... Args>
+  Select& Add(Args&&... args) {
+    void* place = nullptr;
+    constexpr size_t kAlign = alignof(Arm) < 16 ? 16 : alignof(Arm);
+    const size_t offset = (arena_used_ + kAlign - 1) / kAlign * kAlign;
+    if (alignof(Arm) <= 16 && offset + sizeof(Arm) <= sizeof(arena_)) {
+      place = arena_ + offset;
+      arena_used_ = offset + sizeof(Arm);
+      arms_.push_back({new (place) Arm(std::forward<Args>(args)...), false});
+    } else {
+      arms_.push_back({new Arm(std::forward<Args>(args)...), true});
+    }
+    return *this;
+  }
+
+  struct ArmSlot {
+    channel_internal::SelectArm* arm;
+    bool on_heap;
+    channel_internal::SelectArm* operator->() const { return arm; }
+  };
+  alignas(16) unsigned char arena_[512];
+  size_t arena_used_ = 0;
+  absl::InlinedVector<ArmSlot, 8> arms_;
   absl::Time deadline_ = absl::InfiniteFuture();
   std::function<void()> on_timeout_;
   std::function<void()> on_default_;
