@@ -171,13 +171,16 @@ class SpscRing {
   std::unique_ptr<Slot[]> slots_;
   std::atomic<bool> closed_{false};
 
+  // Each side's index shares a line only with that side's private cache of
+  // the other's. The sleep flags get lines of their own: each side reads the
+  // other's flag on every operation, and a flag is written only around a
+  // sleep, so those lines stay shared and cheap to read.
   alignas(kCacheLineSize) std::atomic<size_t> head_{0};  // written by the consumer
   size_t cached_tail_ = 0;                               // consumer only
-  std::atomic<uint32_t> consumer_sleeping_{0};
-
   alignas(kCacheLineSize) std::atomic<size_t> tail_{0};  // written by the producer
   size_t cached_head_ = 0;                               // producer only
-  std::atomic<uint32_t> producer_sleeping_{0};
+  alignas(kCacheLineSize) std::atomic<uint32_t> consumer_sleeping_{0};
+  alignas(kCacheLineSize) std::atomic<uint32_t> producer_sleeping_{0};
 };
 
 }  // namespace channel_internal
