@@ -29,8 +29,8 @@ std::mutex& InstallMutex() {
   return *mu;
 }
 
-spdlog::logger* Install(std::shared_ptr<spdlog::logger> logger) {
-  std::lock_guard<std::mutex> lock(InstallMutex());
+// Keeps `logger` alive for good and makes it current. Caller holds InstallMutex().
+spdlog::logger* InstallLocked(std::shared_ptr<spdlog::logger> logger) {
   spdlog::logger* raw = logger.get();
   Retired().push_back(std::move(logger));
   current_logger.store(raw, std::memory_order_release);
@@ -51,10 +51,7 @@ spdlog::logger* MakeDefaultLogger() {
     if (std::optional<LogLevel> parsed = ParseLogLevel(env)) level = *parsed;
   }
   logger->set_level(base_internal::ToSpdlog(level));
-  spdlog::logger* raw = logger.get();
-  Retired().push_back(std::move(logger));
-  current_logger.store(raw, std::memory_order_release);
-  return raw;
+  return InstallLocked(std::move(logger));
 }
 
 }  // namespace
@@ -103,7 +100,8 @@ spdlog::logger& Logger() {
 
 void SetLogger(std::shared_ptr<spdlog::logger> logger) {
   if (logger == nullptr) return;
-  Install(std::move(logger));
+  std::lock_guard<std::mutex> lock(InstallMutex());
+  InstallLocked(std::move(logger));
 }
 
 void SetLogLevel(LogLevel level) { Logger().set_level(base_internal::ToSpdlog(level)); }

@@ -282,39 +282,7 @@ class Receiver {
   size_t Capacity() const { return Flavor().Capacity(); }
 
   // Range-for: `for (T& v : rx)` receives until closed and drained.
-  class Iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using pointer = T*;
-    using reference = T&;
-
-    Iterator() = default;  // the end
-    explicit Iterator(Receiver* receiver) : receiver_(receiver) { Advance(); }
-
-    T& operator*() { return *current_; }
-    T* operator->() { return &*current_; }
-    Iterator& operator++() {
-      Advance();
-      return *this;
-    }
-    bool operator==(const Iterator& other) const { return receiver_ == other.receiver_; }
-    bool operator!=(const Iterator& other) const { return !(*this == other); }
-
-   private:
-    void Advance() {
-      RecvResult<T> next = receiver_->Recv();
-      if (next.ok()) {
-        current_.emplace(std::move(next).value());
-      } else {
-        current_.reset();
-        receiver_ = nullptr;  // become the end iterator
-      }
-    }
-    Receiver* receiver_ = nullptr;
-    std::optional<T> current_;
-  };
+  using Iterator = channel_internal::RecvIterator<Receiver, T>;
   Iterator begin() { return Iterator(this); }
   Iterator end() { return Iterator(); }
 

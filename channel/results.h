@@ -19,6 +19,8 @@
 #ifndef TROUPE_CHANNEL_RESULTS_H_
 #define TROUPE_CHANNEL_RESULTS_H_
 
+#include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -112,6 +114,46 @@ class [[nodiscard]] RecvResult {
   RecvError error_ = RecvError::kEmpty;
 };
 
+namespace channel_internal {
+
+// The input iterator behind range-for over a receiver (`Receiver` needs a
+// `Recv()` returning RecvResult<T>): it receives until closed and drained.
+template <typename Receiver, typename T>
+class RecvIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  using pointer = T*;
+  using reference = T&;
+
+  RecvIterator() = default;  // the end
+  explicit RecvIterator(Receiver* receiver) : receiver_(receiver) { Advance(); }
+
+  T& operator*() { return *current_; }
+  T* operator->() { return &*current_; }
+  RecvIterator& operator++() {
+    Advance();
+    return *this;
+  }
+  bool operator==(const RecvIterator& other) const { return receiver_ == other.receiver_; }
+  bool operator!=(const RecvIterator& other) const { return !(*this == other); }
+
+ private:
+  void Advance() {
+    RecvResult<T> next = receiver_->Recv();
+    if (next.ok()) {
+      current_.emplace(std::move(next).value());
+    } else {
+      current_.reset();
+      receiver_ = nullptr;  // become the end iterator
+    }
+  }
+  Receiver* receiver_ = nullptr;
+  std::optional<T> current_;
+};
+
+}  // namespace channel_internal
 }  // namespace troupe
 
 #endif  // TROUPE_CHANNEL_RESULTS_H_

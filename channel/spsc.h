@@ -319,36 +319,7 @@ class SpscReceiver {
   size_t Size() const { return Ring().Size(); }
 
   // Range-for until closed and drained.
-  class Iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using pointer = T*;
-    using reference = T&;
-    Iterator() = default;
-    explicit Iterator(SpscReceiver* receiver) : receiver_(receiver) { Advance(); }
-    T& operator*() { return *current_; }
-    Iterator& operator++() {
-      Advance();
-      return *this;
-    }
-    bool operator==(const Iterator& other) const { return receiver_ == other.receiver_; }
-    bool operator!=(const Iterator& other) const { return !(*this == other); }
-
-   private:
-    void Advance() {
-      RecvResult<T> next = receiver_->Recv();
-      if (next.ok()) {
-        current_.emplace(std::move(next).value());
-      } else {
-        current_.reset();
-        receiver_ = nullptr;
-      }
-    }
-    SpscReceiver* receiver_ = nullptr;
-    std::optional<T> current_;
-  };
+  using Iterator = channel_internal::RecvIterator<SpscReceiver, T>;
   Iterator begin() { return Iterator(this); }
   Iterator end() { return Iterator(); }
 

@@ -145,6 +145,11 @@ struct IsFuture : std::false_type {};
 template <typename T>
 struct IsFuture<Future<T>> : std::true_type {};
 
+// A future over a state made elsewhere (the pool's Submit() makes one state
+// that also holds the task, to save allocations).
+template <typename T>
+Future<T> FutureFromState(std::shared_ptr<SharedState<T>> state);
+
 inline absl::Status InvalidFutureError() {
   return absl::FailedPreconditionError(
       "Future has no state (default-constructed, moved from, or already consumed by Get/Then)");
@@ -227,6 +232,9 @@ class Future {
 
  private:
   friend class Promise<T>;
+  template <typename U>
+  friend Future<U> threads_internal::FutureFromState(
+      std::shared_ptr<threads_internal::SharedState<U>> state);
   explicit Future(std::shared_ptr<threads_internal::SharedState<T>> state)
       : state_(std::move(state)) {}
 
@@ -308,6 +316,12 @@ class Promise {
   std::shared_ptr<threads_internal::SharedState<T>> state_;
   bool future_taken_ = false;
 };
+
+template <typename T>
+Future<T> threads_internal::FutureFromState(
+    std::shared_ptr<threads_internal::SharedState<T>> state) {
+  return Future<T>(std::move(state));
+}
 
 // MakeReadyFuture() / MakeErrorFuture()
 //

@@ -209,37 +209,45 @@ ThreadPool& DefaultThreadPool();
 
 namespace threads_internal {
 
-// Wraps a submitted closure so that its promise is fulfilled with the
-// closure's result, or failed with kCancelled if the pool drops it unrun.
+// One allocation per Submit(): the future's shared state also holds the
+// closure. The task handed to the pool is just a shared pointer to it, small
+// enough to be stored inline in the pool's queues.
+template <typename R, typename Fn>
+struct SubmitState final : SharedState<R> {
+  explicit SubmitState(Fn f) : fn(std::move(f)) {}
+  Fn fn;
+};
+
+// The task: runs the closure into the state; if the pool drops it unrun, its
+// destructor fails the future with kCancelled instead.
 template <typename R, typename Fn>
 class SubmittedTask {
  public:
-  SubmittedTask(Fn fn, Promise<R> promise) : fn_(std::move(fn)), promise_(std::move(promise)) {}
-  SubmittedTask(SubmittedTask&&) = default;
+  explicit SubmittedTask(std::shared_ptr<SubmitState<R, Fn>> state) : state_(std::move(state)) {}
+  SubmittedTask(SubmittedTask&&) noexcept = default;
+  SubmittedTask& operator=(SubmittedTask&&) noexcept = default;
   ~SubmittedTask() {
-    if (!ran_ && promise_.has_value()) {
-      promise_->SetError(absl::CancelledError("the thread pool shut down before the task ran"));
+    if (state_ != nullptr) {
+      state_->SetResult(absl::CancelledError("the thread pool shut down before the task ran"));
     }
   }
   void operator()() && {
-    ran_ = true;
-    promise_->SetResult(RunCapturingExceptions(fn_, "thread pool task"));
+    std::shared_ptr<SubmitState<R, Fn>> state = std::move(state_);
+    state->SetResult(RunCapturingExceptions(state->fn, "thread pool task"));
   }
 
  private:
-  Fn fn_;
-  std::optional<Promise<R>> promise_;
-  bool ran_ = false;
+  std::shared_ptr<SubmitState<R, Fn>> state_;
 };
 
 }  // namespace threads_internal
 
 template <typename Fn, typename R>
 Future<R> ThreadPool::Submit(Fn&& fn) {
-  Promise<R> promise;
-  Future<R> future = promise.GetFuture();
-  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(std::forward<Fn>(fn),
-                                                               std::move(promise)));
+  using State = threads_internal::SubmitState<R, std::decay_t<Fn>>;
+  auto state = std::make_shared<State>(std::forward<Fn>(fn));
+  Future<R> future = threads_internal::FutureFromState<R>(state);
+  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(std::move(state)));
   return future;
 }
 

@@ -106,12 +106,9 @@ class ArrayFlavor final : public Flavor<T> {
         return SendResult<T>::Failed(SendErrorReason::kTimedOut, std::move(value));
       }
       // Block until a receiver makes room (or the channel closes).
-      std::shared_ptr<Context> context = Context::Current();
-      const auto token = reinterpret_cast<OperationToken>(&value);
-      senders_.Register(context, token);
-      if (!IsFull() || IsClosed()) context->TrySelect(kAborted);  // changed meanwhile
-      const OperationToken selected = context->WaitUntil(deadline);
-      if (selected == kAborted || selected == kDisconnected) senders_.Unregister(token);
+      BlockOn(
+          senders_, reinterpret_cast<OperationToken>(&value),
+          [&] { return !IsFull() || IsClosed(); }, deadline);
       backoff.Reset();
     }
   }
@@ -131,12 +128,9 @@ class ArrayFlavor final : public Flavor<T> {
         continue;
       }
       if (absl::Now() >= deadline) return RecvResult<T>(RecvError::kTimedOut);
-      std::shared_ptr<Context> context = Context::Current();
-      const auto token = reinterpret_cast<OperationToken>(&value);
-      receivers_.Register(context, token);
-      if (!IsEmpty() || IsClosed()) context->TrySelect(kAborted);
-      const OperationToken selected = context->WaitUntil(deadline);
-      if (selected == kAborted || selected == kDisconnected) receivers_.Unregister(token);
+      BlockOn(
+          receivers_, reinterpret_cast<OperationToken>(&value),
+          [&] { return !IsEmpty() || IsClosed(); }, deadline);
       backoff.Reset();
     }
   }

@@ -63,12 +63,9 @@ class ListFlavor final : public Flavor<T> {
         continue;
       }
       if (absl::Now() >= deadline) return RecvResult<T>(RecvError::kTimedOut);
-      std::shared_ptr<Context> context = Context::Current();
-      const auto token = reinterpret_cast<OperationToken>(&value);
-      receivers_.Register(context, token);
-      if (queue_.MaybeNonEmpty() || IsClosed()) context->TrySelect(kAborted);
-      const OperationToken selected = context->WaitUntil(deadline);
-      if (selected == kAborted || selected == kDisconnected) receivers_.Unregister(token);
+      BlockOn(
+          receivers_, reinterpret_cast<OperationToken>(&value),
+          [&] { return queue_.MaybeNonEmpty() || IsClosed(); }, deadline);
       backoff.Reset();
     }
   }

@@ -72,6 +72,21 @@ class Waker {
   std::atomic<bool> empty_{true};  // entries_.empty(), written under mu_
 };
 
+// BlockOn()
+//
+// The waiting half of a blocking operation: registers the calling thread on
+// `waker`, re-checks `ready()` (so a change that came before the
+// registration is not missed), sleeps until selected or the deadline, and
+// unregisters if nobody selected it. The caller then retries its operation.
+template <typename Ready>
+void BlockOn(Waker& waker, OperationToken token, Ready ready, absl::Time deadline) {
+  std::shared_ptr<Context> context = Context::Current();
+  waker.Register(context, token);
+  if (ready()) context->TrySelect(kAborted);
+  const OperationToken selected = context->WaitUntil(deadline);
+  if (selected == kAborted || selected == kDisconnected) waker.Unregister(token);
+}
+
 }  // namespace troupe::channel_internal
 
 #endif  // TROUPE_CHANNEL_INTERNAL_WAKER_H_
