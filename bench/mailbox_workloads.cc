@@ -212,8 +212,7 @@ absl::StatusOr<Rows> WakeCycle() {
   alignas(kCacheLineSize) static std::atomic<bool> scheduled;
   scheduled.store(false);
   std::atomic<bool> failed{false};
-  std::vector<Message> messages;
-  messages.reserve(kCycles);
+  std::deque<Message> messages;  // nodes are not movable: a deque never relocates
   for (int64_t i = 0; i < kCycles; ++i) messages.emplace_back(i);
   const int64_t start = NowNanos();
   std::thread owner([&] {
