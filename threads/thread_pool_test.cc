@@ -9,6 +9,7 @@
 
 #include "base/stress.h"
 #include "gtest/gtest.h"
+#include "threads/barrier.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 #include "threads/thread.h"
@@ -212,12 +213,30 @@ TEST(ThreadPoolStressTest, ConcurrentSubmittersExactCount) {
 }
 
 // Steal-heavy recursion on four workers (more workers than cores), with
-// futures everywhere: exact result, repeatedly.
+// futures everywhere: exact result, repeatedly. (Whether a given child is
+// stolen depends on timing: its parent may pop it first while it waits.)
 TEST(ThreadPoolStressTest, StealHeavyForkJoin) {
   ThreadPool pool(4);
   const int rounds = static_cast<int>(ScaledCount(20, 2));
   for (int r = 0; r < rounds; ++r) {
     ASSERT_EQ(pool.Submit([&] { return Fib(pool, 22); }).Get().value(), 17711);
+  }
+}
+
+// Two children of one task must run at the same time (they meet at a
+// barrier), so the second can only run if another worker steals it from the
+// parent's deque; without stealing this test would hang.
+TEST(ThreadPoolTest, IdleWorkersStealFromABusyWorker) {
+  ThreadPool pool(2);
+  const int rounds = static_cast<int>(ScaledCount(50, 5));
+  for (int r = 0; r < rounds; ++r) {
+    Future<bool> parent = pool.Submit([&] {
+      Barrier meet(2);
+      Future<void> a = pool.Submit([&] { meet.ArriveAndWait(); });
+      Future<void> b = pool.Submit([&] { meet.ArriveAndWait(); });
+      return a.Get().ok() && b.Get().ok();
+    });
+    ASSERT_TRUE(parent.Get().value());
   }
   EXPECT_GT(pool.stats().steals, 0);
 }
