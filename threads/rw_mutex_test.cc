@@ -54,7 +54,7 @@ void ExpectWaitingWriterBlocksNewReaders(RwMutex& mu) ABSL_NO_THREAD_SAFETY_ANAL
   writer_started.WaitForNotification();
   // Once the writer is queued, a new reader must not barge in.
   bool writer_queued = false;
-  for (int i = 0; i < 1000 && !writer_queued; ++i) {
+  for (int i = 0; i < 100000 && !writer_queued; ++i) {  // up to ~10 s under load
     if (!mu.TryReaderLock()) {
       writer_queued = true;
     } else {
