@@ -27,13 +27,35 @@
 
 namespace troupe::channel_internal {
 
-class Waker {
+// One side's blocked operations, unsynchronised: the caller holds a lock
+// (the Waker's own, or a rendezvous channel's, which guards its whole state).
+class WaiterList {
  public:
   struct Entry {
     std::shared_ptr<Context> context;
     OperationToken token;
     void* packet;  // rendezvous only: where the value is exchanged
   };
+
+  void Register(std::shared_ptr<Context> context, OperationToken token, void* packet) {
+    entries_.push_back(Entry{std::move(context), token, packet});
+  }
+  void Unregister(OperationToken token);
+  // Selects a waiter of another thread with its own token, removes it and
+  // returns it (the caller wakes it, or hands a value over first).
+  std::optional<Entry> TrySelectOther();
+  bool HasOtherWaiter() const;
+  // Selects every waiter with kDisconnected and wakes it.
+  void Disconnect();
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+class Waker {
+ public:
+  using Entry = WaiterList::Entry;
 
   Waker() = default;
   Waker(const Waker&) = delete;
@@ -64,11 +86,11 @@ class Waker {
  private:
   void NotifySlow() ABSL_LOCKS_EXCLUDED(mu_);
   void UpdateEmpty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    empty_.store(entries_.empty(), std::memory_order_seq_cst);
+    empty_.store(waiters_.empty(), std::memory_order_seq_cst);
   }
 
   Mutex mu_;
-  std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);
+  WaiterList waiters_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> empty_{true};  // entries_.empty(), written under mu_
 };
 

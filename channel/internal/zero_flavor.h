@@ -39,7 +39,7 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
     }
-    std::optional<Waker::Entry> receiver = receivers_.TrySelectOther();
+    std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther();
     mu_.Unlock();
     if (!receiver.has_value()) {
       return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
@@ -50,7 +50,7 @@ class ZeroFlavor final : public Flavor<T> {
 
   RecvResult<T> TryRecv() override {
     mu_.Lock();
-    std::optional<Waker::Entry> sender = senders_.TrySelectOther();
+    std::optional<WaiterList::Entry> sender = senders_.TrySelectOther();
     const bool closed = closed_;
     mu_.Unlock();
     if (!sender.has_value()) return RecvResult<T>(closed ? RecvError::kClosed : RecvError::kEmpty);
@@ -65,7 +65,7 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
     }
-    if (std::optional<Waker::Entry> receiver = receivers_.TrySelectOther()) {
+    if (std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther()) {
       mu_.Unlock();
       Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
       return SendResult<T>::Sent();
@@ -93,7 +93,7 @@ class ZeroFlavor final : public Flavor<T> {
 
   RecvResult<T> RecvUntil(absl::Time deadline) override {
     mu_.Lock();
-    if (std::optional<Waker::Entry> sender = senders_.TrySelectOther()) {
+    if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
       std::optional<T> value;
       Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
@@ -165,7 +165,7 @@ class ZeroFlavor final : public Flavor<T> {
   // partner, and only then marks the packet ready: after that store the
   // partner may return, and its packet (on its stack) is gone.
   template <typename Exchange>
-  static void Hand(Waker::Entry& partner, Exchange exchange) {
+  static void Hand(WaiterList::Entry& partner, Exchange exchange) {
     auto* packet = static_cast<Packet<T>*>(partner.packet);
     exchange(packet);
     partner.context->Unpark();
@@ -175,8 +175,9 @@ class ZeroFlavor final : public Flavor<T> {
   Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> closed_flag_{false};  // closed_, readable without the lock
-  Waker senders_;
-  Waker receivers_;
+  // Guarded by mu_ like the rest of the state (no second lock per hand-off).
+  WaiterList senders_ ABSL_GUARDED_BY(mu_);
+  WaiterList receivers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace troupe::channel_internal
