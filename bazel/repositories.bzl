@@ -66,8 +66,8 @@ def troupe_dependencies():
         overlay_repository,
         name = "rules_cc",
         files = {
-            "@troupe//third_party/rules_cc:BUILD.root": "BUILD.bazel",
-            "@troupe//third_party/rules_cc:BUILD.cc": "cc/BUILD.bazel",
+            "@troupe//third_party/rules_cc:root.BUILD": "BUILD.bazel",
+            "@troupe//third_party/rules_cc:cc_package.BUILD": "cc/BUILD.bazel",
             "@troupe//third_party/rules_cc:defs.bzl": "cc/defs.bzl",
         },
     )
@@ -77,7 +77,7 @@ def troupe_dependencies():
     _maybe(
         overlay_repository,
         name = "remote_coverage_tools",
-        files = {"@troupe//third_party/remote_coverage_tools:BUILD.root": "BUILD.bazel"},
+        files = {"@troupe//third_party/remote_coverage_tools:root.BUILD": "BUILD.bazel"},
     )
 
     # The rest ship with Debian (bazel-bootstrap-data, bazel-platforms,

@@ -170,8 +170,7 @@ class InjectionQueue {
   // Only one consumer writes it at a time (the consumer lock orders them), so
   // a load and a store do; no read-modify-write on the pop path.
   void AdvanceHeadIndex() {
-    head_index_.store(head_index_.load(std::memory_order_relaxed) + 1,
-                      std::memory_order_relaxed);
+    head_index_.store(head_index_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   // The top bit of tail_: the queue is closed.
