@@ -11,10 +11,7 @@ std::shared_ptr<Context> Context::Current() {
   return context;
 }
 
-void Context::Reset() {
-  selected_.store(kWaiting, std::memory_order_relaxed);
-  packet_.store(nullptr, std::memory_order_relaxed);
-}
+void Context::Reset() { selected_.store(kWaiting, std::memory_order_relaxed); }
 
 void Context::Unpark() {
   if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) {

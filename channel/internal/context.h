@@ -12,8 +12,9 @@
 // one arm. A timeout selects kAborted the same way, so a late notifier and
 // the timeout cannot both win.
 //
-// Memory ordering: TrySelect() is acq_rel, and a packet pointer (rendezvous
-// channels) is written before the select and read after observing it.
+// Memory ordering: TrySelect() is seq_cst on success, so a partner's writes
+// before it (a rendezvous packet) are visible to the owner that observes the
+// selection, and it is ordered before Unpark()'s look at the sleep flag.
 
 #ifndef TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
 #define TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
@@ -62,10 +63,6 @@ class Context {
   // it selects kAborted itself (unless someone won first). Returns the winner.
   OperationToken WaitUntil(absl::Time deadline);
 
-  // The rendezvous packet offered with the selected operation (or null).
-  void SetPacket(void* packet) { packet_.store(packet, std::memory_order_release); }
-  void* packet() const { return packet_.load(std::memory_order_acquire); }
-
   std::thread::id thread_id() const { return thread_id_; }
 
   Context() : thread_id_(std::this_thread::get_id()) {}
@@ -74,7 +71,6 @@ class Context {
   void Reset();
 
   std::atomic<OperationToken> selected_{kWaiting};
-  std::atomic<void*> packet_{nullptr};
   // The futex word: 1 while the owner sleeps (or is about to). The owner
   // does "sleeping_ = 1; look at selected_; sleep", a notifier "select;
   // exchange sleeping_ to 0, wake if it was 1": all seq_cst, so either the

@@ -41,9 +41,9 @@ void WaiterList::Disconnect() {
 
 // -- Waker ---------------------------------------------------------------------
 
-void Waker::Register(std::shared_ptr<Context> context, OperationToken token, void* packet) {
+void Waker::Register(std::shared_ptr<Context> context, OperationToken token) {
   MutexLock lock(mu_);
-  waiters_.Register(std::move(context), token, packet);
+  waiters_.Register(std::move(context), token, /*packet=*/nullptr);
   UpdateEmpty();
 }
 
@@ -54,7 +54,7 @@ void Waker::Unregister(OperationToken token) {
 }
 
 void Waker::NotifySlow() {
-  std::optional<Entry> chosen;
+  std::optional<WaiterList::Entry> chosen;
   {
     MutexLock lock(mu_);
     chosen = waiters_.TrySelectOther();
@@ -62,18 +62,6 @@ void Waker::NotifySlow() {
   }
   // The entry keeps the context alive while we wake it.
   if (chosen.has_value()) chosen->context->Unpark();
-}
-
-std::optional<Waker::Entry> Waker::TrySelectOther() {
-  MutexLock lock(mu_);
-  std::optional<Entry> entry = waiters_.TrySelectOther();
-  UpdateEmpty();
-  return entry;
-}
-
-bool Waker::HasOtherWaiter() {
-  MutexLock lock(mu_);
-  return waiters_.HasOtherWaiter();
 }
 
 void Waker::Disconnect() {

@@ -3,7 +3,10 @@
 // -----------------------------------------------------------------------------
 //
 // `Waker`: the list of threads blocked on one side of a channel (its senders
-// or its receivers), each entry a (Context, token, packet). A channel calls
+// or its receivers), each entry a (Context, token), behind its own lock.
+// `WaiterList` is the same list without a lock, for a channel that guards
+// all its state with one (the rendezvous flavour); its entries also carry
+// the packet a value is handed over through. A channel calls
 // Notify() after every operation that may unblock the other side; Notify()
 // costs one load when nobody waits.
 //
@@ -55,14 +58,11 @@ class WaiterList {
 
 class Waker {
  public:
-  using Entry = WaiterList::Entry;
-
   Waker() = default;
   Waker(const Waker&) = delete;
   Waker& operator=(const Waker&) = delete;
 
-  void Register(std::shared_ptr<Context> context, OperationToken token, void* packet = nullptr)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void Register(std::shared_ptr<Context> context, OperationToken token) ABSL_LOCKS_EXCLUDED(mu_);
   void Unregister(OperationToken token) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Notify(): selects and wakes one waiter, if any.
@@ -70,14 +70,6 @@ class Waker {
     if (empty_.load(std::memory_order_seq_cst)) return;
     NotifySlow();
   }
-
-  // TrySelectOther(): selects a waiter of another thread and removes it,
-  // returning its entry (rendezvous channels hand the value over through
-  // its packet).
-  std::optional<Entry> TrySelectOther() ABSL_LOCKS_EXCLUDED(mu_);
-
-  // HasOtherWaiter(): is a thread other than the caller waiting here?
-  bool HasOtherWaiter() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Disconnect(): the channel closed. Every waiter is selected with
   // kDisconnected and woken (entries stay until their owners unregister).
