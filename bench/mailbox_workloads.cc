@@ -31,40 +31,55 @@ struct PlainMessage : MailboxNode {
   int64_t value;
 };
 
-// `producers` threads push kMessages in all (a fresh envelope each); the
-// owner pops in batches, checks the sum and frees them. ns per message.
-template <typename Message>
-absl::StatusOr<double> MailboxThroughput(int producers) {
-  // On a line of its own: on the stack, the owner's locals would share it.
-  auto padded = std::make_unique<CachePadded<Mailbox>>(Mailbox::InitialState::kRunning);
-  Mailbox& mailbox = **padded;  // the owner polls; no idling here
+// The shape shared by M1/M2 and their baselines: `producers` threads call
+// push(i) for i in 1..kMessages/producers, while this thread (the owner)
+// calls drain(&sum) until it has all of them; drain returns how many it took
+// (0: spin). Checks the sum and returns ns per message, thread start and
+// join included.
+template <typename Push, typename Drain>
+absl::StatusOr<double> ProducersToOwner(int producers, Push push, Drain drain) {
   const int64_t per_producer = kMessages / producers;
   const int64_t total = per_producer * producers;
   const int64_t start = NowNanos();
   std::vector<std::thread> threads;
   for (int p = 0; p < producers; ++p) {
     threads.emplace_back([&] {
-      for (int64_t i = 1; i <= per_producer; ++i) (void)mailbox.Push(new Message(i));
+      for (int64_t i = 1; i <= per_producer; ++i) push(i);
     });
   }
   int64_t received = 0, sum = 0;
-  MailboxNode* batch[256];
   while (received < total) {
-    const size_t n = mailbox.PopBatch(batch, 256);
+    const int64_t n = drain(&sum);
     if (n == 0) CpuRelax();
-    for (size_t k = 0; k < n; ++k) {
-      auto* m = static_cast<Message*>(batch[k]);
-      sum += m->value;
-      delete m;
-    }
-    received += static_cast<int64_t>(n);
+    received += n;
   }
   for (auto& t : threads) t.join();
   const int64_t elapsed = NowNanos() - start;
   if (sum != producers * (per_producer * (per_producer + 1) / 2)) {
-    return absl::InternalError(absl::StrCat("mailbox sum wrong: ", sum));
+    return absl::InternalError(absl::StrCat("sum wrong: ", sum));
   }
   return static_cast<double>(elapsed) / static_cast<double>(total);
+}
+
+// The mailbox: a fresh envelope per message; the owner pops in batches and
+// frees them.
+template <typename Message>
+absl::StatusOr<double> MailboxThroughput(int producers) {
+  // On a line of its own: on the stack, the owner's locals would share it.
+  auto padded = std::make_unique<CachePadded<Mailbox>>(Mailbox::InitialState::kRunning);
+  Mailbox& mailbox = **padded;  // the owner polls; no idling here
+  MailboxNode* batch[256];
+  return ProducersToOwner(
+      producers, [&](int64_t i) { (void)mailbox.Push(new Message(i)); },
+      [&](int64_t* sum) {
+        const size_t n = mailbox.PopBatch(batch, 256);
+        for (size_t k = 0; k < n; ++k) {
+          auto* m = static_cast<Message*>(batch[k]);
+          *sum += m->value;
+          delete m;
+        }
+        return static_cast<int64_t>(n);
+      });
 }
 
 // The alternative design the mailbox issue names: Vyukov's intrusive MPSC
@@ -113,79 +128,46 @@ class VyukovQueue {
 
 absl::StatusOr<double> VyukovThroughput(int producers) {
   auto queue = std::make_unique<CachePadded<VyukovQueue>>();
-  const int64_t per_producer = kMessages / producers;
-  const int64_t total = per_producer * producers;
-  const int64_t start = NowNanos();
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&] {
-      for (int64_t i = 1; i <= per_producer; ++i) (*queue)->Push(new VyukovNode(i));
-    });
-  }
-  int64_t received = 0, sum = 0;
-  while (received < total) {
-    VyukovNode* node = (*queue)->Pop();
-    if (node == nullptr) {
-      CpuRelax();
-      continue;
-    }
-    sum += node->value;
-    delete node;
-    ++received;
-  }
-  for (auto& t : threads) t.join();
-  const int64_t elapsed = NowNanos() - start;
-  if (sum != producers * (per_producer * (per_producer + 1) / 2)) {
-    return absl::InternalError("vyukov sum wrong");
-  }
-  return static_cast<double>(elapsed) / static_cast<double>(total);
+  return ProducersToOwner(
+      producers, [&](int64_t i) { (*queue)->Push(new VyukovNode(i)); },
+      [&](int64_t* sum) -> int64_t {
+        VyukovNode* node = (*queue)->Pop();
+        if (node == nullptr) return 0;
+        *sum += node->value;
+        delete node;
+        return 1;
+      });
 }
 
 // The same with a std::mutex-protected std::deque (plain new/delete): lock
 // per push, and the consumer swaps the whole deque out under the lock.
 absl::StatusOr<double> MutexDequeThroughput(int producers) {
-  using Message = PlainMessage;
   struct alignas(kCacheLineSize) Locked {
     std::mutex mu;
-    std::deque<Message*> queue;
+    std::deque<PlainMessage*> queue;
   };
   auto locked = std::make_unique<Locked>();
-  std::mutex& mu = locked->mu;
-  std::deque<Message*>& queue = locked->queue;
-  const int64_t per_producer = kMessages / producers;
-  const int64_t total = per_producer * producers;
-  const int64_t start = NowNanos();
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&] {
-      for (int64_t i = 1; i <= per_producer; ++i) {
-        auto* m = new Message(i);
-        std::lock_guard<std::mutex> lock(mu);
-        queue.push_back(m);
-      }
-    });
-  }
-  int64_t received = 0, sum = 0;
-  std::deque<Message*> taken;
-  while (received < total) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      taken.swap(queue);
-    }
-    if (taken.empty()) CpuRelax();
-    for (Message* m : taken) {
-      sum += m->value;
-      delete m;
-    }
-    received += static_cast<int64_t>(taken.size());
-    taken.clear();
-  }
-  for (auto& t : threads) t.join();
-  const int64_t elapsed = NowNanos() - start;
-  if (sum != producers * (per_producer * (per_producer + 1) / 2)) {
-    return absl::InternalError("mutex+deque sum wrong");
-  }
-  return static_cast<double>(elapsed) / static_cast<double>(total);
+  std::deque<PlainMessage*> taken;
+  return ProducersToOwner(
+      producers,
+      [&](int64_t i) {
+        auto* m = new PlainMessage(i);
+        std::lock_guard<std::mutex> lock(locked->mu);
+        locked->queue.push_back(m);
+      },
+      [&](int64_t* sum) {
+        {
+          std::lock_guard<std::mutex> lock(locked->mu);
+          taken.swap(locked->queue);
+        }
+        const auto n = static_cast<int64_t>(taken.size());
+        for (PlainMessage* m : taken) {
+          *sum += m->value;
+          delete m;
+        }
+        taken.clear();
+        return n;
+      });
 }
 
 template <int kProducers>
