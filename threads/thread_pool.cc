@@ -18,6 +18,8 @@ namespace {
 // amortise the consumer lock, few enough that tasks do not sit unstealable in
 // one worker's batch for long.
 constexpr size_t kInjectorBatch = 16;
+// A worker looks at the global queue first once per this many takes.
+constexpr uint32_t kGlobalQueueInterval = 61;
 
 // Adds one to a counter that only its owner writes: a load and a store, no
 // read-modify-write on the task path. Readers (stats) see a recent value.
@@ -37,6 +39,7 @@ struct ThreadPool::Worker {
   // A batch taken from the injection queue, run in order. Owner only.
   std::vector<Task> batch;
   size_t batch_next = 0;
+  uint32_t takes = 0;    // TakeTask() calls; owner only
   std::minstd_rand rng;  // victim selection; owner only
 
   alignas(kCacheLineSize) std::atomic<int64_t> executed{0};
@@ -95,6 +98,17 @@ bool ThreadPool::TryExecute(Task task) {
   return false;
 }
 
+void ThreadPool::Defer(Task task) {
+  Worker* self = CurrentWorker();
+  if (self == nullptr || self->pool != this) {
+    Execute(std::move(task));
+    return;
+  }
+  // Closed only while draining: then a worker's task runs anyway, locally.
+  if (!injector_->Push(std::move(task))) self->deque.Push(new Task(std::move(task)));
+  WakeOneIfNoneSearching();
+}
+
 bool ThreadPool::Push(Task& task) {
   Worker* self = CurrentWorker();
   if (self != nullptr && self->pool == this) {
@@ -139,22 +153,31 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   return !self->batch.empty();
 }
 
+Task ThreadPool::TakeFromBatch(Worker* self) {
+  if (self->batch_next >= self->batch.size() && !RefillFromInjector(self)) return nullptr;
+  Task task = std::move(self->batch[self->batch_next++]);
+  if (self->batch_next == self->batch.size()) {
+    self->batch.clear();
+    self->batch_next = 0;
+  }
+  return task;
+}
+
 Task ThreadPool::TakeTask(Worker* self) {
+  // 0. Every kGlobalQueueInterval takes, the global queue comes first, so a
+  // worker whose tasks keep refilling its deque cannot starve it (tokio's
+  // rule, with its interval).
+  if (++self->takes % kGlobalQueueInterval == 0) {
+    if (Task task = TakeFromBatch(self)) return task;
+  }
   // 1. Our own deque, newest first: children of the task we just ran.
   if (Task* node = self->deque.Pop()) {
     Task task = std::move(*node);
     delete node;
     return task;
   }
-  // 2. The batch from the injection queue, oldest first; refill it if empty.
-  if (self->batch_next < self->batch.size() || RefillFromInjector(self)) {
-    Task task = std::move(self->batch[self->batch_next++]);
-    if (self->batch_next == self->batch.size()) {
-      self->batch.clear();
-      self->batch_next = 0;
-    }
-    return task;
-  }
+  // 2. The batch from the injection queue, oldest first.
+  if (Task task = TakeFromBatch(self)) return task;
   // 3. Steal the oldest task of another worker, starting at a random one.
   const size_t n = workers_.size();
   if (n > 1) {

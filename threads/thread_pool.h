@@ -24,7 +24,10 @@
 //     the owner, cache-warm); idle workers steal from the other end.
 //   * Tasks from outside go to a lock-free injection queue
 //     (internal/injection_queue.h) that stores them inline, without an
-//     allocation per task; a worker takes a small batch at a time.
+//     allocation per task; a worker takes a small batch at a time. Once
+//     every 61 takes a worker looks there before its own deque, so tasks
+//     that keep refilling one deque cannot starve outside work; Defer()
+//     puts a task there on purpose, behind everything waiting.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
 //     A submit wakes a sleeper only if nobody is searching and someone
 //     sleeps (two seq_cst loads otherwise), so a burst of submits costs one
@@ -109,6 +112,15 @@ class ThreadPool final : public Executor {
   // Like Execute(), but returns false (and destroys the task) after shutdown.
   [[nodiscard]] bool TryExecute(Task task);
 
+  // ThreadPool::Defer()
+  //
+  // Like Execute(), but queued behind the work already waiting: the task
+  // goes to the pool's global FIFO queue even when a worker calls, not to
+  // that worker's LIFO deque. For a task that yields so that others run
+  // first (an actor that used up its fairness budget). While the pool
+  // drains, a worker's deferred task still runs.
+  void Defer(Task task);
+
   // ThreadPool::Submit()
   //
   // Runs `fn()` on some worker and returns a future of its result. An
@@ -168,6 +180,7 @@ class ThreadPool final : public Executor {
   void WakeOne();
   void WorkerLoop(Worker* self);
   Task TakeTask(Worker* self);
+  Task TakeFromBatch(Worker* self);  // the injector batch, refilled if empty
   bool RunOne(Worker* self);
   bool RefillFromInjector(Worker* self);
   bool HasVisibleWork() const;

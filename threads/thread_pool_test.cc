@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -60,6 +61,38 @@ TEST(ThreadPoolTest, NestedSubmitsGoToTheLocalDequeAndRun) {
     return sum;
   });
   EXPECT_EQ(outer.Get().value(), 4950);
+}
+
+// A deferred task waits behind the deque's tasks (which a one-worker pool
+// runs newest first), and deferring from outside is plain Execute().
+TEST(ThreadPoolTest, DeferredTaskRunsAfterTheWorkersOwnTasks) {
+  ThreadPool pool(1);
+  std::vector<int> order;  // touched by the one worker only, read after Shutdown
+  pool.Execute([&] {
+    pool.Defer([&] { order.push_back(0); });
+    for (int i = 1; i <= 3; ++i) pool.Execute([&order, i] { order.push_back(i); });
+  });
+  Notification outside;
+  pool.Defer([&] { outside.Notify(); });
+  ASSERT_TRUE(outside.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  pool.Shutdown();
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order.back(), 0);
+}
+
+// Tasks that keep refilling one worker's deque do not starve the global queue.
+TEST(ThreadPoolTest, GlobalQueueIsServedWhileADequeKeepsRefilling) {
+  ThreadPool pool(1);
+  std::atomic<bool> stop{false};
+  std::function<void()> respawn = [&] {
+    if (!stop.load()) pool.Execute([&] { respawn(); });
+  };
+  pool.Execute([&] { respawn(); });
+  Notification served;
+  pool.Execute([&] { served.Notify(); });  // from outside: the global queue
+  EXPECT_TRUE(served.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  stop.store(true);
+  pool.Shutdown();
 }
 
 int64_t Fib(ThreadPool& pool, int n) {

@@ -1,0 +1,220 @@
+// -----------------------------------------------------------------------------
+// File: actor.h
+// -----------------------------------------------------------------------------
+//
+// `Actor`: the class users subclass to write a service. An actor owns its
+// state; only its own handlers touch it, one message at a time, so it needs
+// no locks. Other code talks to it through an ActorRef.
+//
+//   class Counter : public troupe::Actor {
+//    public:
+//     explicit Counter(int64_t start) : total_(start) {}
+//
+//    protected:
+//     troupe::Behavior MakeBehavior() override {
+//       return troupe::Behavior()
+//           .On<counter::Increment>([this](const counter::Increment& m) { total_ += m.by(); })
+//           .On<counter::Get>([this](const counter::Get&) {
+//             counter::Count count;
+//             count.set_total(total_);
+//             return count;  // the reply to whoever asked
+//           });
+//     }
+//
+//    private:
+//     int64_t total_;
+//   };
+//
+//   troupe::ActorRef counter = system.Spawn<Counter>(/*start=*/10);
+//
+// Lifecycle: the constructor runs in Spawn(), on the spawning thread. Then,
+// on the actor's first turn: MakeBehavior(), OnStart(), and the messages in
+// the order they arrived (lifecycle signals first). Stop() ends the actor
+// after the current handler; so do a `troupe::proto::Stop` or
+// `troupe::proto::Kill` sent to it, which overtake ordinary mail. On stop:
+// OnStop(), then the children are stopped, the mailbox is closed and what
+// was still queued goes to dead letters, and the actor object is destroyed.
+//
+// Failures: an exception escaping a handler (or OnStart) is logged with the
+// actor and the message type; the message is dead-lettered (kHandlerFailed)
+// and the actor stops with a FAILURE exit reason. The worker thread and the
+// process carry on.
+//
+// Thread-safety: every protected method is for the actor's own handlers and
+// hooks only (never from another thread, never after OnStop returns).
+// Self() may be copied out and used anywhere.
+
+#ifndef TROUPE_ACTOR_ACTOR_H_
+#define TROUPE_ACTOR_ACTOR_H_
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "actor/actor_ref.h"
+#include "actor/behavior.h"
+#include "actor/dead_letters.h"
+#include "actor/message.h"
+#include "threads/future.h"
+
+namespace troupe {
+
+class ActorSystem;
+struct SpawnOptions;
+namespace actor_internal {
+class ActorCell;
+// A function run in the actor's context, as a message (an Actor::Ask reply).
+struct Continuation {
+  absl::AnyInvocable<void() &&> run;
+};
+}  // namespace actor_internal
+
+// How Become() treats the current behaviour.
+enum class BecomeMode {
+  kReplace,  // drop it (the default: state machines stay bounded)
+  kStack,    // keep it below, for Unbecome()
+};
+
+class Actor {
+ public:
+  virtual ~Actor();
+  Actor(const Actor&) = delete;
+  Actor& operator=(const Actor&) = delete;
+
+ protected:
+  // Only a Spawn() may construct an actor (it links the actor to its cell).
+  Actor();
+
+  // -- hooks -------------------------------------------------------------------
+
+  // Actor::MakeBehavior()
+  //
+  // The initial handlers. Called once, at the start of the first turn.
+  virtual Behavior MakeBehavior() = 0;
+
+  // Actor::OnStart() / OnStop()
+  //
+  // Called before the first message and after the last one. OnStop runs
+  // whatever the reason of the stop, including system shutdown and failure.
+  virtual void OnStart() {}
+  virtual void OnStop() {}
+
+  // Actor::OnUnhandled()
+  //
+  // A message that the current behaviour has no handler for. The default
+  // dead-letters it (kUnhandled, which also fails an ask at once).
+  virtual void OnUnhandled(Envelope& envelope);
+
+  // -- the actor's context -----------------------------------------------------
+
+  // This actor's ref. Valid from the constructor on.
+  ActorRef Self() const;
+
+  // The sender of the message being handled (empty if it has none).
+  ActorRef Sender() const;
+
+  ActorSystem& system() const;
+
+  // Actor::Reply()
+  //
+  // Sends `message` to the sender of the message being handled, with this
+  // actor as its sender. A reply with no one to reply to is dead-lettered.
+  // ReplyError() fails the sender's ask with `status`.
+  template <typename T>
+  void Reply(T&& message) {
+    actor_internal::Reply(CurrentEnvelope(), SelfAddress(), MakeEnvelope(std::forward<T>(message)));
+  }
+  void ReplyError(absl::Status status);
+
+  // Actor::Send()
+  //
+  // `to.Tell(message, Self())`: mail to which `to` can reply.
+  template <typename T>
+  void Send(const ActorRef& to, T&& message) {
+    to.Tell(std::forward<T>(message), Self());
+  }
+
+  // Actor::Ask()
+  //
+  // Asks `to` and, when the reply (or the error) arrives, calls
+  // `on_reply(absl::StatusOr<R>)` in this actor's context, as if it were a
+  // message: never concurrently with a handler, never blocking a worker.
+  // If this actor stopped meanwhile, the reply is a dead letter.
+  template <typename R, typename T, typename Fn>
+  void Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on_reply);
+
+  // Actor::Spawn()
+  //
+  // Spawns a child: it is stopped when this actor stops.
+  template <typename T, typename... Args>
+  ActorRef Spawn(Args&&... args);
+  template <typename T, typename... Args>
+  ActorRef Spawn(SpawnOptions options, Args&&... args);
+
+  // Actor::Stop()
+  //
+  // Stops this actor once the current handler returns (NORMAL reason).
+  void Stop();
+
+  // Actor::Become() / Unbecome()
+  //
+  // Switches the handlers from the next message on. kReplace drops the
+  // current behaviour; kStack keeps it, and Unbecome() returns to it.
+  // Unbecome() with nothing stacked keeps the current behaviour.
+  void Become(Behavior behavior, BecomeMode mode = BecomeMode::kReplace);
+  void Unbecome();
+
+  // Actor::Stash() / UnstashAll()
+  //
+  // Stash() sets the message being handled aside; UnstashAll() puts every
+  // stashed message back, in stash order, ahead of the mail not yet handled.
+  // Stashed mail still queued at stop is dead-lettered.
+  void Stash();
+  void UnstashAll();
+
+ private:
+  friend class actor_internal::ActorCell;
+
+  Envelope& CurrentEnvelope() const;
+  actor_internal::Addressable* SelfAddress() const;
+  ActorRef SpawnChild(SpawnOptions options, absl::FunctionRef<std::unique_ptr<Actor>()> make);
+
+  actor_internal::ActorCell* const cell_;
+};
+
+}  // namespace troupe
+
+#include "actor/actor_system.h"  // IWYU pragma: keep (the templates below need it)
+
+namespace troupe {
+
+template <typename R, typename T, typename Fn>
+void Actor::Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on_reply) {
+  Future<R> reply = to.Ask<R>(std::forward<T>(message), timeout);
+  (void)reply.Then(InlineExecutor(), [self = Self(), fn = std::forward<Fn>(on_reply)](
+                                         absl::StatusOr<R> result) mutable {
+    self.Tell(actor_internal::Continuation{
+        [fn = std::move(fn), result = std::move(result)]() mutable { fn(std::move(result)); }});
+  });
+}
+
+template <typename T, typename... Args>
+ActorRef Actor::Spawn(Args&&... args) {
+  return Spawn<T>(SpawnOptions(), std::forward<Args>(args)...);
+}
+
+template <typename T, typename... Args>
+ActorRef Actor::Spawn(SpawnOptions options, Args&&... args) {
+  static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
+  return SpawnChild(std::move(options), [&]() -> std::unique_ptr<Actor> {
+    return std::make_unique<T>(std::forward<Args>(args)...);
+  });
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_ACTOR_H_

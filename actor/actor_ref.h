@@ -1,0 +1,141 @@
+// -----------------------------------------------------------------------------
+// File: actor_ref.h
+// -----------------------------------------------------------------------------
+//
+// `ActorRef`: the handle through which anyone talks to an actor.
+//
+//   troupe::ActorRef counter = system.Spawn<Counter>();
+//   counter.Tell(counter::Increment());                       // fire and forget
+//   troupe::Future<counter::Count> f =
+//       counter.Ask<counter::Count>(counter::Get(), absl::Seconds(1));
+//   absl::StatusOr<counter::Count> count = f.Get();
+//
+// A ref is small (one pointer), copyable, comparable and hashable (it works
+// as a key of absl and std containers). It points to the actor's logical
+// cell, which outlives any one incarnation of the actor: a supervisor can
+// restart the actor behind the same ref, mailbox kept.
+//
+// Tell() never fails for the sender. Mail to a stopped actor goes to the
+// system's dead letters (counted, logged); so does mail through an empty
+// ref. Ask() returns a Future that fails with a clear status on timeout
+// (kDeadlineExceeded), when the target is stopped or cannot handle the
+// request (kUnavailable), or when the reply has another type
+// (kInvalidArgument). A responder can also reply with an absl::Status to
+// fail the ask on purpose.
+//
+// Messages are moved into their envelope: pass an rvalue to avoid a copy.
+//
+// Thread-safety: a ref may be copied and used from any thread; Tell and Ask
+// are safe concurrently. Mail from one sender to one receiver arrives in the
+// order it was sent.
+
+#ifndef TROUPE_ACTOR_ACTOR_REF_H_
+#define TROUPE_ACTOR_ACTOR_REF_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "actor/internal/addressable.h"
+#include "actor/internal/ask.h"
+#include "actor/message.h"
+#include "threads/future.h"
+
+namespace troupe {
+
+namespace actor_internal {
+// Delivers or dead-letters `envelope`.
+void Send(const AddressablePtr& target, EnvelopePtr envelope);
+}  // namespace actor_internal
+
+class ActorRef {
+ public:
+  // An empty ref: it points to no actor; mail through it is dead-lettered.
+  ActorRef() = default;
+
+  // Internal: the actor layer makes refs from its cells.
+  explicit ActorRef(actor_internal::AddressablePtr target) : target_(std::move(target)) {}
+
+  explicit operator bool() const { return static_cast<bool>(target_); }
+
+  // ActorRef::Tell()
+  //
+  // Sends `message` with no sender (replies to it are dead letters), or with
+  // `sender` as the one a reply goes to. Never blocks.
+  template <typename T>
+  void Tell(T&& message) const {
+    actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message)));
+  }
+  template <typename T>
+  void Tell(T&& message, const ActorRef& sender) const {
+    actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message), sender.target_));
+  }
+
+  // ActorRef::Ask<R>()
+  //
+  // Sends `message` and returns a future for the reply, which must be an `R`.
+  // `timeout` = absl::InfiniteDuration() waits for as long as the target
+  // lives. Outside the actors, wait with Future::Get(); inside a handler use
+  // Actor::Ask(), which never blocks.
+  template <typename R, typename T>
+  Future<R> Ask(T&& message, absl::Duration timeout) const;
+
+  // The actor's id (unique in its system; 0 for an empty ref) and name
+  // ("" for an empty ref).
+  uint64_t id() const { return target_ ? target_->id() : 0; }
+  std::string name() const { return target_ ? target_->name() : std::string(); }
+
+  // ActorRef::IsAlive()
+  //
+  // A snapshot: false once the actor has stopped for good.
+  bool IsAlive() const { return target_ && target_->IsAlive(); }
+
+  // "name#id", or "<empty>".
+  std::string ToString() const;
+
+  friend bool operator==(const ActorRef& a, const ActorRef& b) {
+    return a.target_.get() == b.target_.get();
+  }
+  friend bool operator!=(const ActorRef& a, const ActorRef& b) { return !(a == b); }
+  friend bool operator<(const ActorRef& a, const ActorRef& b) {
+    return std::less<const void*>()(a.target_.get(), b.target_.get());
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const ActorRef& ref) {
+    return H::combine(std::move(h), ref.target_.get());
+  }
+
+  // Internal: the cell or ask receiver behind the ref.
+  const actor_internal::AddressablePtr& target() const { return target_; }
+
+ private:
+  actor_internal::AddressablePtr target_;
+};
+
+template <typename R, typename T>
+Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
+  static_assert(!std::is_void_v<R>,
+                "ask for a message type; reply with absl::OkStatus() is not one");
+  if (!target_)
+    return MakeErrorFuture<R>(absl::InvalidArgumentError("Ask through an empty ActorRef"));
+  auto* receiver = new actor_internal::AskReceiver<R>(target_, MessageTypeOf<T>());
+  actor_internal::AddressablePtr keep(receiver);
+  Future<R> future = receiver->GetFuture();
+  if (timeout < absl::InfiniteDuration()) receiver->ArmTimeout(keep, timeout);
+  actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message), std::move(keep)));
+  return future;
+}
+
+}  // namespace troupe
+
+template <>
+struct std::hash<troupe::ActorRef> {
+  size_t operator()(const troupe::ActorRef& ref) const {
+    return std::hash<const void*>()(ref.target().get());
+  }
+};
+
+#endif  // TROUPE_ACTOR_ACTOR_REF_H_

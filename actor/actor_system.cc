@@ -1,0 +1,275 @@
+#include "actor/actor_system.h"
+
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "actor/actor.h"
+#include "actor/internal/actor_cell.h"
+#include "base/check.h"
+#include "base/logging.h"
+#include "threads/semaphore.h"
+
+namespace troupe {
+
+namespace actor_internal {
+
+// A send-after or periodic send. `active` and `id` are guarded by `mu`; the
+// lock order is TimerState::mu, then the clock's own lock.
+struct TimerState {
+  explicit TimerState(Clock* c) : clock(c) {}
+  Clock* const clock;
+  Mutex mu;
+  bool active ABSL_GUARDED_BY(mu) = true;
+  TimerId id ABSL_GUARDED_BY(mu) = 0;
+};
+
+namespace {
+
+// Runs one actor on a thread of its own. The mailbox schedules the actor at
+// most once per idle period, so a counting semaphore of pending turns is
+// exactly the queue this needs.
+class DedicatedScheduler final : public Scheduler {
+ public:
+  explicit DedicatedScheduler(ActorCell* cell) : cell_(cell) {}
+
+  void Schedule(Schedulable* runnable) override { turns_.Release(); }
+  void Shutdown() override {}
+  bool IsCurrentThread() const override { return CurrentDedicatedCell() == cell_; }
+
+  // The thread's body: turns until the actor has stopped. The caller holds
+  // a ref to the cell, which could otherwise die inside its last turn.
+  void Run() {
+    CurrentDedicatedCell() = cell_;
+    while (cell_->IsAlive()) {
+      turns_.Acquire();
+      cell_->RunTurn();
+    }
+  }
+
+ private:
+  ActorCell* const cell_;
+  Semaphore turns_{0};
+};
+
+}  // namespace
+
+void ArmSend(const std::shared_ptr<TimerState>& state, ActorRef to, absl::Time when,
+             absl::Duration period, absl::AnyInvocable<EnvelopePtr()> make_envelope)
+    ABSL_LOCKS_EXCLUDED(state->mu) {
+  MutexLock lock(state->mu);
+  if (!state->active) return;
+  state->id = state->clock->ScheduleAt(
+      when, [state, to, when, period, make = std::move(make_envelope)]() mutable {
+        {
+          MutexLock lock(state->mu);
+          if (!state->active) return;  // cancelled after it fired
+          if (period == absl::ZeroDuration()) state->active = false;
+        }
+        const bool delivered = to.target()->Deliver(make());
+        if (period == absl::ZeroDuration()) return;
+        if (delivered) {
+          ArmSend(state, std::move(to), when + period, period, std::move(make));
+        } else {
+          MutexLock lock(state->mu);  // the target stopped: so does the timer
+          state->active = false;
+        }
+      });
+  if (state->id == 0) state->active = false;  // the clock has shut down
+}
+
+}  // namespace actor_internal
+
+using actor_internal::ActorCell;
+using actor_internal::AddressablePtr;
+
+bool TimerHandle::Cancel() {
+  if (state_ == nullptr) return false;
+  MutexLock lock(state_->mu);
+  if (!state_->active) return false;
+  state_->active = false;
+  state_->clock->Cancel(state_->id);
+  return true;
+}
+
+bool TimerHandle::active() const {
+  if (state_ == nullptr) return false;
+  MutexLock lock(state_->mu);
+  return state_->active;
+}
+
+ActorSystem::ActorSystem(ActorSystemOptions options)
+    : name_(std::move(options.name)),
+      throughput_(options.throughput > 0 ? options.throughput : 1),
+      hooks_(std::move(options.hooks)),
+      clock_(options.clock != nullptr ? std::move(options.clock)
+                                      : MakeRealClock(absl::StrCat(name_, "-timer").c_str())),
+      scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
+                                              : MakeThreadPoolScheduler(options.workers)) {}
+
+ActorSystem::~ActorSystem() {
+  TROUPE_CHECK(!OnSystemThread(), "an ActorSystem is destroyed from one of its own threads");
+  Shutdown();
+}
+
+bool ActorSystem::OnSystemThread() const {
+  return scheduler_->IsCurrentThread() || actor_internal::CurrentDedicatedCell() != nullptr;
+}
+
+ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
+                                 absl::FunctionRef<std::unique_ptr<Actor>()> make) {
+  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  auto* cell = new ActorCell(this, id, std::move(options.name), parent);
+  ActorRef ref{AddressablePtr(cell)};
+
+  // Join the live set, unless shutting down. The flag is read under the
+  // shard lock that Shutdown() takes after setting it, so every actor that
+  // joins is seen (and stopped) by Shutdown().
+  LiveShard& shard = live_shards_[id % kLiveShards];
+  {
+    MutexLock lock(shard.mu);
+    if (!shutting_down_.load(std::memory_order_acquire)) {
+      cell->Ref();  // the live set's reference, dropped in OnActorStopped()
+      cell->live_next = shard.head;
+      if (shard.head != nullptr) shard.head->live_prev = cell;
+      shard.head = cell;
+      live_.fetch_add(1, std::memory_order_acq_rel);
+    } else {
+      cell = nullptr;
+    }
+  }
+  if (cell == nullptr) {
+    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref.ToString());
+    auto* dead = static_cast<ActorCell*>(ref.target().get());
+    dead->Ref();  // StopUnstarted() ends with OnActorStopped(), which drops one
+    live_.fetch_add(1, std::memory_order_acq_rel);
+    dead->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
+    return ref;
+  }
+  if (parent != nullptr) parent->AddChild(cell);
+
+  std::unique_ptr<Actor> actor;
+  std::string failure;
+  ActorCell* const outer = std::exchange(actor_internal::ConstructingCell(), cell);
+  try {
+    actor = make();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  actor_internal::ConstructingCell() = outer;
+  if (actor == nullptr) {
+    LogError("actor {} failed in its constructor: {}", ref.ToString(), failure);
+    cell->StopUnstarted(proto::ExitReason::FAILURE, std::move(failure));
+    return ref;
+  }
+
+  if (hooks_ != nullptr) {
+    hooks_->OnSpawn(ref, parent != nullptr ? ActorRef(AddressablePtr(parent)) : ActorRef());
+  }
+  if (!options.dedicated) {
+    cell->Start(std::move(actor), scheduler_.get());
+    return ref;
+  }
+  auto dedicated = std::make_shared<actor_internal::DedicatedScheduler>(cell);
+  {
+    MutexLock lock(shutdown_mu_);
+    // Reap the threads of dedicated actors that have stopped.
+    std::erase_if(dedicated_threads_, [](Thread<void>& t) {
+      if (t.IsAlive()) return false;
+      (void)t.Join();
+      return true;
+    });
+    dedicated_threads_.emplace_back(absl::StrCat(name_, "-", id),
+                                    [dedicated, keep = AddressablePtr(cell)] { dedicated->Run(); });
+  }
+  cell->Start(std::move(actor), dedicated.get());  // the thread's copy keeps it alive
+  return ref;
+}
+
+void ActorSystem::OnActorStopped(ActorCell* cell) {
+  LiveShard& shard = live_shards_[cell->id() % kLiveShards];
+  {
+    MutexLock lock(shard.mu);
+    if (cell->live_prev != nullptr || shard.head == cell) {
+      if (cell->live_prev != nullptr) {
+        cell->live_prev->live_next = cell->live_next;
+      } else {
+        shard.head = cell->live_next;
+      }
+      if (cell->live_next != nullptr) cell->live_next->live_prev = cell->live_prev;
+      cell->live_prev = cell->live_next = nullptr;
+    }
+  }
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && IsShuttingDown()) {
+    MutexLock lock(shutdown_mu_);
+    shutdown_cv_.SignalAll();
+  }
+  cell->Unref();
+}
+
+TimerHandle ActorSystem::ScheduleSend(const ActorRef& to, absl::Duration delay,
+                                      absl::Duration period,
+                                      absl::AnyInvocable<EnvelopePtr()> make_envelope) {
+  auto state = std::make_shared<actor_internal::TimerState>(clock_.get());
+  if (!to) {
+    actor_internal::Send(to.target(), make_envelope());  // an empty ref: a dead letter now
+    MutexLock lock(state->mu);
+    state->active = false;
+    return TimerHandle(std::move(state));
+  }
+  actor_internal::ArmSend(state, to, clock_->Now() + delay, period, std::move(make_envelope));
+  return TimerHandle(std::move(state));
+}
+
+void ActorSystem::Shutdown() {
+  if (!shutting_down_.exchange(true, std::memory_order_acq_rel)) {
+    std::vector<ActorRef> live;
+    for (LiveShard& shard : live_shards_) {
+      MutexLock lock(shard.mu);
+      for (ActorCell* cell = shard.head; cell != nullptr; cell = cell->live_next) {
+        live.emplace_back(AddressablePtr(cell));
+      }
+    }
+    for (const ActorRef& ref : live) {
+      proto::Stop stop;
+      stop.mutable_reason()->set_kind(proto::ExitReason::SYSTEM_SHUTDOWN);
+      ref.Tell(std::move(stop));
+    }
+  }
+  if (!OnSystemThread()) FinishShutdown();
+}
+
+bool ActorSystem::AwaitTermination(absl::Duration timeout) {
+  TROUPE_CHECK(!OnSystemThread(), "AwaitTermination() from one of the system's own threads");
+  const absl::Time deadline = absl::Now() + timeout;
+  {
+    MutexLock lock(shutdown_mu_);
+    while (!(IsShuttingDown() && live_.load(std::memory_order_acquire) == 0)) {
+      if (!shutdown_cv_.WaitUntil(shutdown_mu_, deadline) && absl::Now() >= deadline) return false;
+    }
+  }
+  FinishShutdown();
+  return true;
+}
+
+void ActorSystem::FinishShutdown() {
+  std::vector<Thread<void>> threads;
+  {
+    MutexLock lock(shutdown_mu_);
+    while (live_.load(std::memory_order_acquire) != 0) shutdown_cv_.Wait(shutdown_mu_);
+    while (finishing_ && !terminated_) shutdown_cv_.Wait(shutdown_mu_);
+    if (terminated_) return;
+    finishing_ = true;
+    threads.swap(dedicated_threads_);
+  }
+  for (Thread<void>& t : threads) (void)t.Join();
+  scheduler_->Shutdown();
+  clock_->Shutdown();
+  MutexLock lock(shutdown_mu_);
+  terminated_ = true;
+  shutdown_cv_.SignalAll();
+}
+
+}  // namespace troupe

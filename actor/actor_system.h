@@ -1,0 +1,230 @@
+// -----------------------------------------------------------------------------
+// File: actor_system.h
+// -----------------------------------------------------------------------------
+//
+// `ActorSystem`: the home of a set of actors. It owns their scheduler (a
+// work-stealing thread pool by default), the clock and timers, the registry
+// of names, the dead-letter sink and the hooks.
+//
+//   troupe::ActorSystem system;                       // one worker per core
+//   troupe::ActorRef counter = system.Spawn<Counter>(/*start=*/0);
+//   counter.Tell(counter::Increment());
+//   auto count = counter.Ask<counter::Count>(counter::Get(), absl::Seconds(1)).Get();
+//   system.SendAfter(counter, counter::Increment(), absl::Milliseconds(10));
+//   system.Shutdown();                                // or let the destructor do it
+//
+// Spawning: `Spawn<T>(args...)` constructs a T (a subclass of troupe::Actor)
+// from `args` and returns its ref; `Spawn<T>(SpawnOptions{...}, args...)`
+// also names it or gives it a dedicated thread. `SpawnDedicated<T>(args...)`
+// runs the actor on a thread of its own, where handlers may block (on I/O,
+// on a Future): use it for actors that wrap blocking APIs, never for the many.
+//
+// Shutdown: `Shutdown()` sends every actor a stop (reason SYSTEM_SHUTDOWN,
+// overtaking its mail); each runs OnStop, and its unhandled mail goes to
+// dead letters, counted. Then the workers, the timer thread and dedicated
+// threads are joined. Called from outside the system's threads it waits for
+// all of that; called from a handler it only starts it (a handler cannot
+// wait for itself) and `AwaitTermination()` elsewhere waits. After shutdown
+// begins, Spawn() returns a ref to an actor that never runs (its mail is
+// dead-lettered) and timers no longer fire. The destructor shuts down.
+//
+// Seams: the options take the Scheduler and the Clock as interfaces, so the
+// test kit can run actors step by step under a virtual clock.
+//
+// Thread-safety: every method may be called from any thread.
+
+#ifndef TROUPE_ACTOR_ACTOR_SYSTEM_H_
+#define TROUPE_ACTOR_ACTOR_SYSTEM_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/time/time.h"
+#include "actor/actor_ref.h"
+#include "actor/clock.h"
+#include "actor/dead_letters.h"
+#include "actor/hooks.h"
+#include "actor/registry.h"
+#include "actor/scheduler.h"
+#include "base/cache_line.h"
+#include "threads/condvar.h"
+#include "threads/mutex.h"
+#include "threads/thread.h"
+
+namespace troupe {
+
+class Actor;
+namespace actor_internal {
+class ActorCell;
+struct TimerState;
+}  // namespace actor_internal
+
+struct ActorSystemOptions {
+  // Worker threads of the default scheduler; 0 = one per core.
+  int workers = 0;
+  // Messages an actor handles per turn before it yields its worker.
+  int throughput = 128;
+  // Names the system in logs and its threads.
+  std::string name = "troupe";
+  // Replace the default scheduler / clock (the test kit does).
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Clock> clock;
+  // Observation points; null = none (the fast path).
+  std::shared_ptr<ActorHooks> hooks;
+};
+
+struct SpawnOptions {
+  // For logs and ToString(); need not be unique (the registry is for lookups).
+  std::string name;
+  // Run on a thread of its own, where handlers may block.
+  bool dedicated = false;
+};
+
+// A pending send-after or periodic send. Copyable; every copy cancels the
+// same timer. Dropping the handle does not cancel it.
+class TimerHandle {
+ public:
+  TimerHandle() = default;
+
+  // TimerHandle::Cancel()
+  //
+  // Stops the timer. True if a send was still pending (it will not happen).
+  bool Cancel();
+
+  // False once a one-shot timer fired, or after Cancel(), or when a periodic
+  // timer's target stopped.
+  bool active() const;
+
+ private:
+  friend class ActorSystem;
+  explicit TimerHandle(std::shared_ptr<actor_internal::TimerState> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<actor_internal::TimerState> state_;
+};
+
+class ActorSystem {
+ public:
+  explicit ActorSystem(ActorSystemOptions options = ActorSystemOptions());
+  ~ActorSystem();
+  ActorSystem(const ActorSystem&) = delete;
+  ActorSystem& operator=(const ActorSystem&) = delete;
+
+  // ActorSystem::Spawn()
+  //
+  // Constructs a `T` from `args` (on this thread) and starts it. Returns its
+  // ref. If the constructor throws, the error is logged and the ref points
+  // to an actor that has stopped.
+  template <typename T, typename... Args>
+  ActorRef Spawn(Args&&... args) {
+    return Spawn<T>(SpawnOptions(), std::forward<Args>(args)...);
+  }
+  template <typename T, typename... Args>
+  ActorRef Spawn(SpawnOptions options, Args&&... args) {
+    static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
+    return SpawnActor(std::move(options), nullptr, [&]() -> std::unique_ptr<Actor> {
+      return std::unique_ptr<Actor>(new T(std::forward<Args>(args)...));
+    });
+  }
+
+  // ActorSystem::SpawnDedicated()
+  //
+  // Spawn() on a thread of the actor's own.
+  template <typename T, typename... Args>
+  ActorRef SpawnDedicated(Args&&... args) {
+    SpawnOptions options;
+    options.dedicated = true;
+    return Spawn<T>(std::move(options), std::forward<Args>(args)...);
+  }
+
+  // ActorSystem::SendAfter() / SendPeriodically()
+  //
+  // Tells `to` the message after `delay`, or every `period` (the first after
+  // one period) until cancelled or until `to` stops. A periodic message is
+  // copied for each send. Timers are served by the clock's one thread.
+  template <typename T>
+  TimerHandle SendAfter(const ActorRef& to, T&& message, absl::Duration delay) {
+    return ScheduleSend(to, delay, absl::ZeroDuration(),
+                        [envelope = MakeEnvelope(std::forward<T>(message))]() mutable {
+                          return std::move(envelope);
+                        });
+  }
+  template <typename T>
+  TimerHandle SendPeriodically(const ActorRef& to, T message, absl::Duration period) {
+    return ScheduleSend(to, period, period,
+                        [message = std::move(message)] { return MakeEnvelope(message); });
+  }
+
+  // ActorSystem::Shutdown()
+  //
+  // See the file comment. Idempotent.
+  void Shutdown();
+
+  // ActorSystem::AwaitTermination()
+  //
+  // Waits until a shutdown (started anywhere) has finished; false on
+  // timeout. Not from the system's own threads.
+  bool AwaitTermination(absl::Duration timeout = absl::InfiniteDuration());
+
+  bool IsShuttingDown() const { return shutting_down_.load(std::memory_order_acquire); }
+
+  // Actors spawned and not yet stopped.
+  int64_t live_actors() const { return live_.load(std::memory_order_acquire); }
+
+  const std::string& name() const { return name_; }
+  int throughput() const { return throughput_; }
+  Registry& registry() { return registry_; }
+  DeadLetters& dead_letters() { return dead_letters_; }
+  Clock& clock() { return *clock_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  ActorHooks* hooks() const { return hooks_.get(); }
+
+ private:
+  friend class Actor;
+  friend class actor_internal::ActorCell;
+
+  // A shard of the set of live actors (an intrusive list per shard).
+  struct alignas(kCacheLineSize) LiveShard {
+    Mutex mu;
+    actor_internal::ActorCell* head ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  static constexpr size_t kLiveShards = 16;
+
+  ActorRef SpawnActor(SpawnOptions options, actor_internal::ActorCell* parent,
+                      absl::FunctionRef<std::unique_ptr<Actor>()> make);
+  TimerHandle ScheduleSend(const ActorRef& to, absl::Duration delay, absl::Duration period,
+                           absl::AnyInvocable<EnvelopePtr()> make_envelope);
+  // Called by a cell as the very last thing it does when it stops.
+  void OnActorStopped(actor_internal::ActorCell* cell);
+  void FinishShutdown() ABSL_LOCKS_EXCLUDED(shutdown_mu_);
+  bool OnSystemThread() const;
+
+  const std::string name_;
+  const int throughput_;
+  const std::shared_ptr<ActorHooks> hooks_;
+  DeadLetters dead_letters_;
+  Registry registry_;
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<Scheduler> scheduler_;
+
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> shutting_down_{false};
+  alignas(kCacheLineSize) std::atomic<int64_t> live_{0};
+  LiveShard live_shards_[kLiveShards];
+
+  Mutex shutdown_mu_;
+  CondVar shutdown_cv_;  // live_ reached 0 during shutdown, or termination
+  bool terminated_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  std::vector<Thread<void>> dedicated_threads_ ABSL_GUARDED_BY(shutdown_mu_);
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_ACTOR_SYSTEM_H_

@@ -1,0 +1,65 @@
+#include "actor/dead_letters.h"
+
+#include <chrono>
+#include <utility>
+
+#include "actor/internal/addressable.h"
+#include "actor/message.h"
+#include "base/logging.h"
+
+namespace troupe {
+
+std::string_view DeadLetterReasonName(DeadLetterReason reason) {
+  switch (reason) {
+    case DeadLetterReason::kReceiverStopped:
+      return "receiver stopped";
+    case DeadLetterReason::kDroppedAtStop:
+      return "dropped at stop";
+    case DeadLetterReason::kUnhandled:
+      return "unhandled";
+    case DeadLetterReason::kHandlerFailed:
+      return "handler failed";
+    case DeadLetterReason::kNoReceiver:
+      return "no receiver";
+    case DeadLetterReason::kEmptyRef:
+      return "empty ref";
+  }
+  return "unknown";
+}
+
+void DeadLetters::Publish(std::unique_ptr<Envelope> envelope, DeadLetterReason reason,
+                          const actor_internal::Addressable* receiver) {
+  counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  if (ShouldLog()) {
+    const int64_t unlogged = unlogged_.exchange(0, std::memory_order_relaxed);
+    LogInfo("dead letter ({}): {} to {}{}", DeadLetterReasonName(reason), envelope->type().name(),
+            receiver != nullptr ? receiver->name() : std::string("nobody"),
+            unlogged > 0 ? fmt::format(" ({} more not logged)", unlogged) : std::string());
+  } else {
+    unlogged_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The sender hears of it last: an ask's continuation may run inline here.
+  if (const actor_internal::AddressablePtr& sender = envelope->sender()) {
+    sender->Undelivered(*envelope, reason);
+  }
+}
+
+int64_t DeadLetters::total() const {
+  int64_t sum = 0;
+  for (const std::atomic<int64_t>& c : counts_) sum += c.load(std::memory_order_relaxed);
+  return sum;
+}
+
+bool DeadLetters::ShouldLog() {
+  // At most one line per second. Relaxed: the timestamp only throttles, and
+  // the CAS lets exactly one thread log per window.
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = next_log_nanos_.load(std::memory_order_relaxed);
+  if (now < next) return false;
+  return next_log_nanos_.compare_exchange_strong(next, now + 1'000'000'000,
+                                                 std::memory_order_relaxed);
+}
+
+}  // namespace troupe

@@ -1,0 +1,87 @@
+// -----------------------------------------------------------------------------
+// File: dead_letters.h
+// -----------------------------------------------------------------------------
+//
+// `DeadLetters`: where every message that could not be delivered or handled
+// ends up, counted per reason and logged. Nothing in troupe drops a message
+// silently.
+//
+//   troupe::ActorSystem system;
+//   ...
+//   int64_t unhandled = system.dead_letters().count(troupe::DeadLetterReason::kUnhandled);
+//   int64_t all = system.dead_letters().total();
+//
+// Logging is rate-limited: the first dead letter is logged at info level,
+// then at most one line per second, which says how many went unlogged.
+// When a dead letter was an ask, the asker's future fails at once with the
+// reason instead of waiting for its timeout.
+//
+// Thread-safety: every method may be called from any thread.
+
+#ifndef TROUPE_ACTOR_DEAD_LETTERS_H_
+#define TROUPE_ACTOR_DEAD_LETTERS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "base/cache_line.h"
+
+namespace troupe {
+
+class Envelope;
+namespace actor_internal {
+class Addressable;
+}  // namespace actor_internal
+
+enum class DeadLetterReason : uint8_t {
+  kReceiverStopped,  // sent to an actor that had already stopped
+  kDroppedAtStop,    // still queued (or stashed) when its receiver stopped
+  kUnhandled,        // the receiver had no handler for its type
+  kHandlerFailed,    // its handler threw: the actor failed on it
+  kNoReceiver,       // a reply with no one to reply to, or a late ask reply
+  kEmptyRef,         // sent through an empty ActorRef
+};
+inline constexpr int kDeadLetterReasonCount = 6;
+
+// "receiver stopped", "dropped at stop", ...
+std::string_view DeadLetterReasonName(DeadLetterReason reason);
+
+class DeadLetters {
+ public:
+  DeadLetters() = default;
+  DeadLetters(const DeadLetters&) = delete;
+  DeadLetters& operator=(const DeadLetters&) = delete;
+
+  // DeadLetters::Publish()
+  //
+  // Takes `envelope`, which could not reach `receiver` (may be null), counts
+  // it, tells its sender (an ask fails), logs it (rate-limited) and frees it.
+  void Publish(std::unique_ptr<Envelope> envelope, DeadLetterReason reason,
+               const actor_internal::Addressable* receiver);
+
+  // The number published so far with `reason`, and with any reason.
+  int64_t count(DeadLetterReason reason) const {
+    return counts_[static_cast<size_t>(reason)].load(std::memory_order_relaxed);
+  }
+  int64_t total() const;
+
+ private:
+  bool ShouldLog();
+
+  std::array<std::atomic<int64_t>, kDeadLetterReasonCount> counts_{};
+  alignas(kCacheLineSize) std::atomic<int64_t> next_log_nanos_{0};  // steady-clock time
+  std::atomic<int64_t> unlogged_{0};
+};
+
+// OrphanDeadLetters()
+//
+// Mail sent through an empty ActorRef with no sender belongs to no system;
+// it is counted here, process-wide.
+DeadLetters& OrphanDeadLetters();
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_DEAD_LETTERS_H_

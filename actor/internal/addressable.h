@@ -1,0 +1,110 @@
+// -----------------------------------------------------------------------------
+// File: internal/addressable.h
+// -----------------------------------------------------------------------------
+//
+// `Addressable`: whatever an ActorRef can point to. That is an actor's
+// logical cell (internal/actor_cell.h) or the short-lived receiver of one
+// ask's reply (internal/ask.h). `AddressablePtr` is the intrusive,
+// reference-counted pointer to it that refs and envelopes hold.
+//
+// Reference counting: increments are relaxed (a new reference is made from
+// an existing one, which keeps the object alive); the decrement is acq_rel,
+// so the thread that drops the last reference sees every write made through
+// the others before it deletes the object (the std::shared_ptr argument).
+
+#ifndef TROUPE_ACTOR_INTERNAL_ADDRESSABLE_H_
+#define TROUPE_ACTOR_INTERNAL_ADDRESSABLE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace troupe {
+
+class ActorSystem;
+class Envelope;
+enum class DeadLetterReason : uint8_t;
+
+namespace actor_internal {
+
+class Addressable {
+ public:
+  Addressable(const Addressable&) = delete;
+  Addressable& operator=(const Addressable&) = delete;
+
+  // Addressable::Deliver()
+  //
+  // Any thread. Queues `envelope` for this receiver. Returns false if the
+  // receiver is gone; the envelope has then been dead-lettered.
+  virtual bool Deliver(std::unique_ptr<Envelope> envelope) = 0;
+
+  // Addressable::Undelivered()
+  //
+  // Called when a message this receiver sent (it is the envelope's sender)
+  // could not be handled: an ask fails its future at once with `reason`.
+  virtual void Undelivered(const Envelope& envelope, DeadLetterReason reason) {}
+
+  // Addressable::MarkRegistered()
+  //
+  // The registry calls it (seq_cst) before it checks IsAlive() (seq_cst),
+  // so that a receiver stopping meanwhile learns to unregister its names.
+  virtual void MarkRegistered() {}
+
+  // Addressable::IsAlive()
+  //
+  // Any thread; a snapshot.
+  virtual bool IsAlive() const = 0;
+
+  // The system this receiver belongs to; null for none (an ask made outside).
+  ActorSystem* system() const { return system_; }
+  uint64_t id() const { return id_; }
+  virtual std::string name() const = 0;
+
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+ protected:
+  Addressable(ActorSystem* system, uint64_t id) : system_(system), id_(id) {}
+  virtual ~Addressable() = default;
+
+ private:
+  std::atomic<int64_t> refs_{0};
+  ActorSystem* const system_;
+  const uint64_t id_;
+};
+
+// An intrusive strong pointer to an Addressable.
+class AddressablePtr {
+ public:
+  AddressablePtr() = default;
+  explicit AddressablePtr(Addressable* target) : target_(target) {
+    if (target_ != nullptr) target_->Ref();
+  }
+  AddressablePtr(const AddressablePtr& other) : AddressablePtr(other.target_) {}
+  AddressablePtr(AddressablePtr&& other) noexcept
+      : target_(std::exchange(other.target_, nullptr)) {}
+  AddressablePtr& operator=(AddressablePtr other) noexcept {
+    std::swap(target_, other.target_);
+    return *this;
+  }
+  ~AddressablePtr() {
+    if (target_ != nullptr) target_->Unref();
+  }
+
+  Addressable* get() const { return target_; }
+  Addressable* operator->() const { return target_; }
+  Addressable& operator*() const { return *target_; }
+  explicit operator bool() const { return target_ != nullptr; }
+
+ private:
+  Addressable* target_ = nullptr;
+};
+
+}  // namespace actor_internal
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_INTERNAL_ADDRESSABLE_H_

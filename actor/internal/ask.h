@@ -1,0 +1,117 @@
+// -----------------------------------------------------------------------------
+// File: internal/ask.h
+// -----------------------------------------------------------------------------
+//
+// `AskReceiver<R>`: the short-lived receiver of one ask's reply, in the
+// manner of Akka's PromiseActorRef. `ActorRef::Ask()` sends the request
+// with an AskReceiver as its sender, so replying is an ordinary Tell to the
+// sender. The receiver completes the asker's Future<R> with the first of:
+//   * a reply of type R (moved into the future);
+//   * a reply of type absl::Status (an error reply: the future fails with it);
+//   * a reply of any other type (kInvalidArgument: wrong reply type);
+//   * the request being dead-lettered (kUnavailable: the target is stopped,
+//     has no handler for it, or failed on it);
+//   * the timeout (kDeadlineExceeded).
+// Later replies go to dead letters (kNoReceiver).
+//
+// Lifetime: refs to it are held by the request envelope (as its sender),
+// by whoever replies, and by the timeout callback until it is cancelled, so
+// it lives exactly as long as something can still complete it.
+
+#ifndef TROUPE_ACTOR_INTERNAL_ASK_H_
+#define TROUPE_ACTOR_INTERNAL_ASK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "actor/dead_letters.h"
+#include "actor/internal/addressable.h"
+#include "actor/message.h"
+#include "threads/future.h"
+
+namespace troupe::actor_internal {
+
+// Non-template helpers, defined in ask.cc (they need the ActorSystem).
+uint64_t ScheduleAskTimeout(ActorSystem* system, absl::Duration timeout,
+                            absl::AnyInvocable<void()> on_timeout);
+void CancelAskTimeout(ActorSystem* system, uint64_t timer);
+void PublishLateReply(ActorSystem* system, std::unique_ptr<Envelope> reply,
+                      const Addressable* receiver);
+absl::Status WrongReplyType(const MessageType& expected, const MessageType& got,
+                            const Addressable& target);
+absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
+                            const Addressable& target);
+absl::Status AskTimedOut(const MessageType& request, absl::Duration timeout,
+                         const Addressable& target);
+
+template <typename R>
+class AskReceiver final : public Addressable {
+ public:
+  AskReceiver(AddressablePtr target, const MessageType& request)
+      : Addressable(target->system(), 0), target_(std::move(target)), request_(&request) {}
+
+  Future<R> GetFuture() { return promise_.GetFuture(); }
+
+  // Starts the timeout. `self` is this receiver; the callback keeps it alive.
+  void ArmTimeout(AddressablePtr self, absl::Duration timeout) {
+    timeout_ = timeout;
+    timer_ = ScheduleAskTimeout(system(), timeout, [self = std::move(self), this] {
+      if (Claim()) promise_.SetError(AskTimedOut(*request_, timeout_, *target_));
+    });
+  }
+
+  bool Deliver(std::unique_ptr<Envelope> reply) override {
+    if (!Claim()) {
+      PublishLateReply(system(), std::move(reply), this);
+      return false;
+    }
+    CancelTimeout();
+    if (reply->Is<R>()) {
+      promise_.SetValue(std::move(reply->As<R>()));
+    } else if (reply->Is<absl::Status>()) {
+      absl::Status error = std::move(reply->As<absl::Status>());
+      if (error.ok())
+        error = absl::InvalidArgumentError("ask answered with an OK status, no value");
+      promise_.SetError(std::move(error));
+    } else {
+      promise_.SetError(WrongReplyType(MessageTypeOf<R>(), reply->type(), *target_));
+    }
+    return true;
+  }
+
+  void Undelivered(const Envelope& request, DeadLetterReason reason) override {
+    if (!Claim()) return;
+    CancelTimeout();
+    promise_.SetError(AskUndelivered(request.type(), reason, *target_));
+  }
+
+  bool IsAlive() const override { return !done_.load(std::memory_order_acquire); }
+  std::string name() const override { return "ask to " + target_->name(); }
+
+ private:
+  // The first completion wins. acq_rel: the winner's completion is the only
+  // one; its promise write is published by the future's own release.
+  bool Claim() { return !done_.exchange(true, std::memory_order_acq_rel); }
+
+  void CancelTimeout() {
+    // The timer id is written before the request is sent; every completion
+    // happens after that send, so reading it here is ordered after the write.
+    if (timer_ != 0) CancelAskTimeout(system(), timer_);
+  }
+
+  const AddressablePtr target_;
+  const MessageType* const request_;
+  Promise<R> promise_;
+  std::atomic<bool> done_{false};
+  uint64_t timer_ = 0;
+  absl::Duration timeout_;
+};
+
+}  // namespace troupe::actor_internal
+
+#endif  // TROUPE_ACTOR_INTERNAL_ASK_H_

@@ -1,0 +1,173 @@
+// -----------------------------------------------------------------------------
+// File: message.h
+// -----------------------------------------------------------------------------
+//
+// How a message travels between actors: its type identity (`MessageType`)
+// and the envelope that carries it through a mailbox.
+//
+//   troupe::EnvelopePtr e = troupe::MakeEnvelope(counter::Increment());
+//   if (e->Is<counter::Increment>()) Use(e->As<counter::Increment>());
+//   LOG("{}", e->type().name());  // "counter.Increment"
+//
+// A message is any movable C++ value; protobuf messages are the usual kind
+// between components, and their type name is the protobuf full name. The
+// value is moved into its envelope when sent and handed to the handler by
+// reference: inside one process nothing is copied or serialised.
+//
+// Envelopes come from the mailbox's node pool (mailbox/node_pool.h), so the
+// sender's allocation and the receiver's free are cheap on different threads.
+// Lifecycle signals of actor/system.proto (Stop, Kill, Down, Exit) travel in
+// the mailbox's system lane and overtake ordinary mail.
+//
+// Users rarely touch envelopes: `ActorRef::Tell()` makes them and handlers
+// receive the message itself. The type is public for the test kit, hooks and
+// dead-letter observers.
+
+#ifndef TROUPE_ACTOR_MESSAGE_H_
+#define TROUPE_ACTOR_MESSAGE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "actor/internal/addressable.h"
+#include "actor/system.pb.h"
+#include "base/check.h"
+#include "mailbox/mailbox.h"
+#include "mailbox/node_pool.h"
+
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
+
+namespace troupe {
+
+// MessageType
+//
+// The identity of a message type: one static object per C++ type, so type
+// equality is pointer equality and dispatch hashes a pointer.
+class MessageType {
+ public:
+  MessageType(const MessageType&) = delete;
+  MessageType& operator=(const MessageType&) = delete;
+
+  // The protobuf full name ("counter.Increment") or the demangled C++ name.
+  const std::string& name() const { return name_; }
+  bool is_system() const { return system_; }
+
+  template <typename T>
+  friend const MessageType& MessageTypeOf();
+
+ private:
+  MessageType(std::string name, bool system) : name_(std::move(name)), system_(system) {}
+
+  const std::string name_;
+  const bool system_;
+};
+
+namespace actor_internal {
+
+std::string DemangledName(const char* mangled);
+const std::string& ProtobufFullName(const google::protobuf::Message& prototype);
+
+template <typename T>
+constexpr bool kIsSystemMessage =
+    std::is_same_v<T, proto::Stop> || std::is_same_v<T, proto::Kill> ||
+    std::is_same_v<T, proto::Down> || std::is_same_v<T, proto::Exit>;
+
+}  // namespace actor_internal
+
+// MessageTypeOf<T>()
+//
+// The one MessageType of `T` (cv and reference qualifiers ignored).
+template <typename T>
+const MessageType& MessageTypeOf() {
+  using U = std::remove_cvref_t<T>;
+  static const MessageType* const type = [] {
+    if constexpr (std::is_base_of_v<google::protobuf::Message, U>) {
+      return new MessageType(actor_internal::ProtobufFullName(U::default_instance()),
+                             actor_internal::kIsSystemMessage<U>);
+    } else {
+      return new MessageType(actor_internal::DemangledName(typeid(U).name()), false);
+    }
+  }();
+  return *type;
+}
+
+// Envelope
+//
+// A message in transit, with the ref of whoever expects a reply (empty for
+// fire-and-forget mail). Owned through `EnvelopePtr`.
+class Envelope : public MailboxNode, public PooledNode {
+ public:
+  virtual ~Envelope() = default;
+  Envelope(const Envelope&) = delete;
+  Envelope& operator=(const Envelope&) = delete;
+
+  const MessageType& type() const { return *type_; }
+
+  template <typename T>
+  bool Is() const {
+    return type_ == &MessageTypeOf<T>();
+  }
+
+  // Envelope::As<T>()
+  //
+  // The message, which must be a `T` (check with Is<T>()).
+  template <typename T>
+  T& As();
+
+  // The sender, to whom a reply goes; null if none was attached. (Actors see
+  // it as `Actor::Sender()`, an ActorRef.)
+  const actor_internal::AddressablePtr& sender() const { return sender_; }
+  void set_sender(actor_internal::AddressablePtr sender) { sender_ = std::move(sender); }
+
+ protected:
+  explicit Envelope(const MessageType& type) : type_(&type) {
+    lane = type.is_system() ? Lane::kSystem : Lane::kOrdinary;
+  }
+
+ private:
+  const MessageType* type_;
+  actor_internal::AddressablePtr sender_;
+};
+
+using EnvelopePtr = std::unique_ptr<Envelope>;
+
+template <typename T>
+class TypedEnvelope final : public Envelope {
+ public:
+  explicit TypedEnvelope(T&& message)
+      : Envelope(MessageTypeOf<T>()), message_(std::move(message)) {}
+  explicit TypedEnvelope(const T& message) : Envelope(MessageTypeOf<T>()), message_(message) {}
+
+  T& message() { return message_; }
+
+ private:
+  T message_;
+};
+
+template <typename T>
+T& Envelope::As() {
+  TROUPE_DCHECK(Is<T>(), "envelope holds {}, not {}", type().name(), MessageTypeOf<T>().name());
+  return static_cast<TypedEnvelope<T>*>(this)->message();
+}
+
+// MakeEnvelope()
+//
+// Moves (or copies, for an lvalue) `message` into a new envelope.
+template <typename T>
+EnvelopePtr MakeEnvelope(T&& message, actor_internal::AddressablePtr sender = {}) {
+  using U = std::remove_cvref_t<T>;
+  static_assert(!std::is_pointer_v<U>, "send the value, not a pointer to it");
+  auto envelope = std::make_unique<TypedEnvelope<U>>(std::forward<T>(message));
+  if (sender) envelope->set_sender(std::move(sender));
+  return envelope;
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_MESSAGE_H_

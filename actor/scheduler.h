@@ -1,0 +1,80 @@
+// -----------------------------------------------------------------------------
+// File: scheduler.h
+// -----------------------------------------------------------------------------
+//
+// `Scheduler`: where actors run. The ActorSystem hands an actor to its
+// scheduler when the actor has mail and was idle, and the scheduler calls
+// the actor's `RunTurn()` on a thread of its choosing. The default runs
+// actors on a work-stealing ThreadPool (threads/thread_pool.h); the test kit
+// substitutes one that runs them step by step on the test's own thread.
+//
+//   troupe::ActorSystemOptions options;
+//   options.scheduler = troupe::MakeThreadPoolScheduler(/*workers=*/2);
+//   troupe::ActorSystem system(std::move(options));
+//
+// Contract for implementations:
+//   * Schedule(r) is called at most once per idle period of an actor, and
+//     never while a turn of it runs or is queued: a scheduler may store the
+//     pointer without dedup and need not guard against running one actor
+//     twice at once.
+//   * Yield(r) is a turn's request to run again after others: the actor
+//     used up its fairness budget. Queue it behind work already waiting.
+//   * Every scheduled turn must run, even during Shutdown(), which the
+//     system calls once every actor has stopped.
+
+#ifndef TROUPE_ACTOR_SCHEDULER_H_
+#define TROUPE_ACTOR_SCHEDULER_H_
+
+#include <memory>
+
+namespace troupe {
+
+// Something a scheduler runs: an actor with mail.
+class Schedulable {
+ public:
+  // Runs up to one fairness budget of the actor's messages.
+  virtual void RunTurn() = 0;
+
+ protected:
+  ~Schedulable() = default;
+};
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+
+  // Scheduler::Schedule()
+  //
+  // Any thread. Runs `runnable->RunTurn()` soon. Called on the hot path of
+  // a Tell to an idle actor: keep it cheap.
+  virtual void Schedule(Schedulable* runnable) = 0;
+
+  // Scheduler::Yield()
+  //
+  // Like Schedule(), but behind the turns already waiting.
+  virtual void Yield(Schedulable* runnable) { Schedule(runnable); }
+
+  // Scheduler::Shutdown()
+  //
+  // Runs what is still queued, then stops the scheduler's threads. Called
+  // by the ActorSystem, never from one of the scheduler's own threads.
+  virtual void Shutdown() = 0;
+
+  // Scheduler::IsCurrentThread()
+  //
+  // True on a thread of this scheduler (where blocking for an actor would
+  // stall other actors).
+  virtual bool IsCurrentThread() const = 0;
+};
+
+// MakeThreadPoolScheduler()
+//
+// The default: a work-stealing pool of `workers` threads (0 = one per core).
+// A woken actor goes to the waking worker's own deque (cache-warm, run next
+// on that core unless another worker steals it); an actor that yields goes
+// to the pool's global queue.
+std::unique_ptr<Scheduler> MakeThreadPoolScheduler(int workers = 0);
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTOR_SCHEDULER_H_
