@@ -184,7 +184,7 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
     dedicated_threads_.emplace_back(absl::StrCat(name_, "-", id),
                                     [dedicated, keep = AddressablePtr(cell)] { dedicated->Run(); });
   }
-  cell->Start(std::move(actor), dedicated.get());  // the thread's copy keeps it alive
+  cell->Start(std::move(actor), dedicated.get(), dedicated);
   return ref;
 }
 
@@ -237,6 +237,8 @@ void ActorSystem::Shutdown() {
       stop.mutable_reason()->set_kind(proto::ExitReason::SYSTEM_SHUTDOWN);
       ref.Tell(std::move(stop));
     }
+    MutexLock lock(shutdown_mu_);
+    shutdown_cv_.SignalAll();  // wakes AwaitTermination()
   }
   if (!OnSystemThread()) FinishShutdown();
 }
@@ -246,7 +248,7 @@ bool ActorSystem::AwaitTermination(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   {
     MutexLock lock(shutdown_mu_);
-    while (!(IsShuttingDown() && live_.load(std::memory_order_acquire) == 0)) {
+    while (!IsShuttingDown()) {
       if (!shutdown_cv_.WaitUntil(shutdown_mu_, deadline) && absl::Now() >= deadline) return false;
     }
   }
@@ -258,16 +260,22 @@ void ActorSystem::FinishShutdown() {
   std::vector<Thread<void>> threads;
   {
     MutexLock lock(shutdown_mu_);
-    while (live_.load(std::memory_order_acquire) != 0) shutdown_cv_.Wait(shutdown_mu_);
     while (finishing_ && !terminated_) shutdown_cv_.Wait(shutdown_mu_);
     if (terminated_) return;
     finishing_ = true;
+  }
+  // Every live actor has a stop queued (Shutdown() sent them), so it has a
+  // turn scheduled or running: draining the scheduler runs each to its end.
+  // Dedicated actors end on their own threads, which exit after.
+  scheduler_->Shutdown();
+  {
+    MutexLock lock(shutdown_mu_);
     threads.swap(dedicated_threads_);
   }
   for (Thread<void>& t : threads) (void)t.Join();
-  scheduler_->Shutdown();
-  clock_->Shutdown();
   MutexLock lock(shutdown_mu_);
+  while (live_.load(std::memory_order_acquire) != 0) shutdown_cv_.Wait(shutdown_mu_);
+  clock_->Shutdown();  // under the lock, so that a racing AwaitTermination waits for it
   terminated_ = true;
   shutdown_cv_.SignalAll();
 }

@@ -45,6 +45,12 @@ class Message;
 
 namespace troupe {
 
+class MessageType;
+namespace actor_internal {
+template <typename U>
+const MessageType& MessageTypeOfDecayed();
+}  // namespace actor_internal
+
 // MessageType
 //
 // The identity of a message type: one static object per C++ type, so type
@@ -58,8 +64,8 @@ class MessageType {
   const std::string& name() const { return name_; }
   bool is_system() const { return system_; }
 
-  template <typename T>
-  friend const MessageType& MessageTypeOf();
+  template <typename U>
+  friend const MessageType& actor_internal::MessageTypeOfDecayed();
 
  private:
   MessageType(std::string name, bool system) : name_(std::move(name)), system_(system) {}
@@ -85,17 +91,22 @@ constexpr bool kIsSystemMessage =
 // The one MessageType of `T` (cv and reference qualifiers ignored).
 template <typename T>
 const MessageType& MessageTypeOf() {
-  using U = std::remove_cvref_t<T>;
+  return actor_internal::MessageTypeOfDecayed<std::remove_cvref_t<T>>();
+}
+
+namespace actor_internal {
+template <typename U>
+const MessageType& MessageTypeOfDecayed() {
   static const MessageType* const type = [] {
     if constexpr (std::is_base_of_v<google::protobuf::Message, U>) {
-      return new MessageType(actor_internal::ProtobufFullName(U::default_instance()),
-                             actor_internal::kIsSystemMessage<U>);
+      return new MessageType(ProtobufFullName(U::default_instance()), kIsSystemMessage<U>);
     } else {
-      return new MessageType(actor_internal::DemangledName(typeid(U).name()), false);
+      return new MessageType(DemangledName(typeid(U).name()), false);
     }
   }();
   return *type;
 }
+}  // namespace actor_internal
 
 // Envelope
 //

@@ -32,7 +32,8 @@ absl::Status Registry::Register(std::string_view name, const ActorRef& ref) {
 std::optional<ActorRef> Registry::Lookup(std::string_view name) const {
   MutexLock lock(mu_);
   auto it = by_name_.find(absl::string_view(name.data(), name.size()));
-  if (it == by_name_.end()) return std::nullopt;
+  // A stopping actor is marked stopped a moment before it removes its names.
+  if (it == by_name_.end() || !it->second.IsAlive()) return std::nullopt;
   return it->second;
 }
 

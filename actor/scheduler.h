@@ -19,8 +19,9 @@
 //     twice at once.
 //   * Yield(r) is a turn's request to run again after others: the actor
 //     used up its fairness budget. Queue it behind work already waiting.
-//   * Every scheduled turn must run, even during Shutdown(), which the
-//     system calls once every actor has stopped.
+//   * Every scheduled turn must run. The system calls Shutdown() after it
+//     has sent every actor a stop: running what is queued (and what those
+//     turns schedule) until nothing is left is what ends the actors.
 
 #ifndef TROUPE_ACTOR_SCHEDULER_H_
 #define TROUPE_ACTOR_SCHEDULER_H_
@@ -56,8 +57,9 @@ class Scheduler {
 
   // Scheduler::Shutdown()
   //
-  // Runs what is still queued, then stops the scheduler's threads. Called
-  // by the ActorSystem, never from one of the scheduler's own threads.
+  // Runs what is queued and what that schedules until nothing is left, then
+  // stops the scheduler's threads. Called by the ActorSystem during its
+  // shutdown, never from one of the scheduler's own threads.
   virtual void Shutdown() = 0;
 
   // Scheduler::IsCurrentThread()

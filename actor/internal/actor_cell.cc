@@ -28,6 +28,7 @@ struct ActorCell::Extras {
   MailboxNodeList unstashed;  // handed out before the mailbox's mail
   Mutex children_mu;
   absl::flat_hash_set<ActorCell*> children ABSL_GUARDED_BY(children_mu);
+  std::shared_ptr<Scheduler> own_scheduler;  // a dedicated actor's
 };
 
 namespace {
@@ -62,7 +63,9 @@ ActorCell::Extras& ActorCell::extras() {
 
 std::string ActorCell::name() const { return name_ != nullptr ? *name_ : std::string("actor"); }
 
-void ActorCell::Start(std::unique_ptr<Actor> actor, Scheduler* scheduler) {
+void ActorCell::Start(std::unique_ptr<Actor> actor, Scheduler* scheduler,
+                      std::shared_ptr<Scheduler> own_scheduler) {
+  if (own_scheduler != nullptr) extras().own_scheduler = std::move(own_scheduler);
   actor_ = std::move(actor);
   scheduler_ = scheduler;
   scheduler_->Schedule(this);

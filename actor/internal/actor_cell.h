@@ -58,8 +58,11 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // -- spawn ---------------------------------------------------------------------
 
-  // Installs the first incarnation and schedules the first turn on `scheduler`.
-  void Start(std::unique_ptr<Actor> actor, Scheduler* scheduler);
+  // Installs the first incarnation and schedules the first turn on
+  // `scheduler`. A scheduler of this actor's own (a dedicated thread's) is
+  // kept by the cell, which outlives every Deliver() that may call it.
+  void Start(std::unique_ptr<Actor> actor, Scheduler* scheduler,
+             std::shared_ptr<Scheduler> own_scheduler = nullptr);
   // Stops a cell whose actor never existed (its constructor threw, or the
   // system was shutting down). Its mail is dead-lettered from now on.
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
