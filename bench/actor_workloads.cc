@@ -1,0 +1,466 @@
+// Actor workloads A1-A7 of shared/WORKLOADS.md. Protobuf messages where the
+// workload sends data (A1, A3, A7), with a plain-C++ row beside A1 and A3.
+// Every workload checks its own result; the actor system has the default
+// worker count (one per core).
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "actor/actor.h"
+#include "actor/actor_system.h"
+#include "bench/actor_bench.pb.h"
+#include "bench/harness.h"
+#include "threads/latch.h"
+#include "threads/notification.h"
+
+namespace troupe::bench {
+namespace {
+
+// -- memory --------------------------------------------------------------------
+
+// Resident set size now, in bytes (/proc/self/statm).
+int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * 4096;
+}
+
+// Resets the peak RSS (VmHWM) so that the next PeakRssBytes() is this
+// workload's own; returns false if the kernel does not allow it.
+bool ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  return static_cast<bool>(clear);
+}
+
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      int64_t kb = 0;
+      status >> kb;
+      return kb * 1024;
+    }
+    status.ignore(1 << 20, '\n');
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss * 1024;
+}
+
+// -- A1 pingpong ---------------------------------------------------------------
+
+constexpr int64_t kRoundTrips = 1'000'000;
+
+// Bounces `Msg` with the peer until the count reaches zero. Generic over the
+// message so that the protobuf and plain-C++ rows run the same code.
+template <typename Msg>
+class Bouncer : public Actor {
+ public:
+  explicit Bouncer(Notification* done) : done_(done) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .template On<ActorRef>([this](const ActorRef& peer) { peer_ = peer; })
+        .template On<Msg>([this](Msg& msg) {
+          if (Count(msg) == 0) {
+            done_->Notify();
+            return;
+          }
+          SetCount(msg, Count(msg) - 1);
+          peer_.Tell(std::move(msg));
+        });
+  }
+
+ private:
+  static int64_t Count(const Msg& m) {
+    if constexpr (std::is_same_v<Msg, int64_t>) {
+      return m;
+    } else {
+      return m.count();
+    }
+  }
+  static void SetCount(Msg& m, int64_t c) {
+    if constexpr (std::is_same_v<Msg, int64_t>) {
+      m = c;
+    } else {
+      m.set_count(c);
+    }
+  }
+
+  Notification* done_;
+  ActorRef peer_;
+};
+
+template <typename Msg>
+absl::StatusOr<double> PingPong() {
+  Notification done;
+  ActorSystem system;
+  ActorRef a = system.Spawn<Bouncer<Msg>>(&done);
+  ActorRef b = system.Spawn<Bouncer<Msg>>(&done);
+  a.Tell(b);
+  b.Tell(a);
+  Msg first{};
+  if constexpr (std::is_same_v<Msg, int64_t>) {
+    first = 2 * kRoundTrips;
+  } else {
+    first.set_count(2 * kRoundTrips);
+  }
+  const int64_t start = NowNanos();
+  a.Tell(std::move(first));
+  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+    return absl::DeadlineExceededError("A1: the ball stopped");
+  }
+  const int64_t elapsed = NowNanos() - start;
+  return static_cast<double>(elapsed) / (2 * kRoundTrips);
+}
+
+absl::StatusOr<Rows> A1() {
+  absl::StatusOr<double> proto = PingPong<Ping>();
+  if (!proto.ok()) return proto.status();
+  absl::StatusOr<double> plain = PingPong<int64_t>();
+  if (!plain.ok()) return plain.status();
+  return Rows{{"A1", *proto}, {"A1-plain", *plain}};
+}
+
+// -- A2 threadring -------------------------------------------------------------
+
+constexpr int kRingSize = 503;
+constexpr int64_t kHops = 10'000'000;
+
+class RingNode : public Actor {
+ public:
+  RingNode(int index, std::atomic<int>* finisher, Notification* done)
+      : index_(index), finisher_(finisher), done_(done) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<ActorRef>([this](const ActorRef& next) { next_ = next; })
+        .On<int64_t>([this](int64_t token) {
+          if (token == 0) {
+            finisher_->store(index_, std::memory_order_relaxed);
+            done_->Notify();
+            return;
+          }
+          next_.Tell(token - 1);
+        });
+  }
+
+ private:
+  const int index_;
+  std::atomic<int>* finisher_;
+  Notification* done_;
+  ActorRef next_;
+};
+
+absl::StatusOr<Rows> A2() {
+  Notification done;
+  std::atomic<int> finisher{-1};
+  ActorSystem system;
+  std::vector<ActorRef> ring;
+  for (int i = 0; i < kRingSize; ++i) ring.push_back(system.Spawn<RingNode>(i, &finisher, &done));
+  for (int i = 0; i < kRingSize; ++i) ring[i].Tell(ring[(i + 1) % kRingSize]);
+  const int64_t start = NowNanos();
+  ring[0].Tell(kHops);
+  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+    return absl::DeadlineExceededError("A2: the token stopped");
+  }
+  const int64_t elapsed = NowNanos() - start;
+  if (finisher.load() != kHops % kRingSize) {
+    return absl::InternalError(absl::StrCat("A2: token ended at ", finisher.load()));
+  }
+  return Rows{{"A2", static_cast<double>(elapsed) / kHops}};
+}
+
+// -- A3 counting ---------------------------------------------------------------
+
+constexpr int64_t kCount = 10'000'000;
+
+template <typename Msg>
+class Summer : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .template On<Msg>([this](const Msg& m) {
+          if constexpr (std::is_same_v<Msg, int64_t>) {
+            sum_ += m;
+          } else {
+            sum_ += m.value();
+          }
+        })
+        .template On<GetSum>([this](const GetSum&) {
+          Sum sum;
+          sum.set_value(sum_);
+          return sum;
+        });
+  }
+
+ private:
+  int64_t sum_ = 0;
+};
+
+template <typename Msg>
+absl::StatusOr<double> Counting(int64_t* peak_rss) {
+  ResetPeakRss();
+  ActorSystem system;
+  ActorRef summer = system.Spawn<Summer<Msg>>();
+  const int64_t start = NowNanos();
+  for (int64_t i = 1; i <= kCount; ++i) {
+    if constexpr (std::is_same_v<Msg, int64_t>) {
+      summer.Tell(i);
+    } else {
+      Add add;
+      add.set_value(i);
+      summer.Tell(std::move(add));
+    }
+  }
+  absl::StatusOr<Sum> sum = summer.Ask<Sum>(GetSum(), absl::Minutes(5)).Get();
+  const int64_t elapsed = NowNanos() - start;
+  if (!sum.ok()) return sum.status();
+  if (sum->value() != kCount * (kCount + 1) / 2) {
+    return absl::InternalError(absl::StrCat("A3: sum ", sum->value()));
+  }
+  *peak_rss = PeakRssBytes();
+  return kCount * 1e9 / static_cast<double>(elapsed) / 1e6;
+}
+
+absl::StatusOr<Rows> A3() {
+  int64_t rss_proto = 0, rss_plain = 0;
+  absl::StatusOr<double> proto = Counting<Add>(&rss_proto);
+  if (!proto.ok()) return proto.status();
+  absl::StatusOr<double> plain = Counting<int64_t>(&rss_plain);
+  if (!plain.ok()) return plain.status();
+  return Rows{{"A3", *proto}, {"A3-plain", *plain}, {"A3-rss", rss_proto / 1048576.0}};
+}
+
+// -- A4 fjthrput ---------------------------------------------------------------
+
+constexpr int kThroughputActors = 60;
+constexpr int64_t kPerActor = 100'000;
+
+class Worker : public Actor {
+ public:
+  explicit Worker(Latch* done) : done_(done) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int64_t>([this](int64_t v) {
+      work_ += v * 31 + 7;  // trivial work
+      if (++seen_ == kPerActor) done_->CountDown();
+    });
+  }
+
+ private:
+  Latch* done_;
+  int64_t seen_ = 0;
+  int64_t work_ = 0;
+};
+
+absl::StatusOr<Rows> A4() {
+  Latch done(kThroughputActors);
+  ActorSystem system;
+  std::vector<ActorRef> workers;
+  for (int i = 0; i < kThroughputActors; ++i) workers.push_back(system.Spawn<Worker>(&done));
+  const int64_t start = NowNanos();
+  for (int64_t m = 0; m < kPerActor; ++m) {
+    for (const ActorRef& w : workers) w.Tell(m);
+  }
+  if (!done.WaitFor(absl::Minutes(5))) return absl::DeadlineExceededError("A4: lost messages");
+  const int64_t elapsed = NowNanos() - start;
+  return Rows{{"A4", kThroughputActors * kPerActor * 1e3 / static_cast<double>(elapsed)}};
+}
+
+// -- A5 fjcreate ---------------------------------------------------------------
+
+constexpr int64_t kCreated = 1'000'000;
+
+class Collector : public Actor {
+ public:
+  explicit Collector(Notification* done) : done_(done) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Pong>([this](const Pong& pong) {
+      sum_ += pong.count();
+      if (++replies_ == kCreated) {
+        if (sum_ == kCreated * (kCreated + 1) / 2) done_->Notify();
+      }
+    });
+  }
+
+ private:
+  Notification* done_;
+  int64_t replies_ = 0;
+  int64_t sum_ = 0;
+};
+
+class OneShot : public Actor {
+ public:
+  explicit OneShot(ActorRef collector) : collector_(std::move(collector)) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Ping>([this](const Ping& ping) {
+      Pong pong;
+      pong.set_count(ping.count());
+      collector_.Tell(std::move(pong));
+      Stop();
+    });
+  }
+
+ private:
+  ActorRef collector_;
+};
+
+absl::StatusOr<Rows> A5() {
+  ResetPeakRss();
+  Notification done;
+  ActorSystem system;
+  ActorRef collector = system.Spawn<Collector>(&done);
+  const int64_t start = NowNanos();
+  for (int64_t i = 1; i <= kCreated; ++i) {
+    ActorRef actor = system.Spawn<OneShot>(collector);
+    Ping ping;
+    ping.set_count(i);
+    actor.Tell(std::move(ping));
+  }
+  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+    return absl::DeadlineExceededError("A5: replies missing");
+  }
+  const int64_t elapsed = NowNanos() - start;
+  const int64_t peak = PeakRssBytes();
+  return Rows{{"A5", kCreated * 1e3 / static_cast<double>(elapsed)}, {"A5-rss", peak / 1048576.0}};
+}
+
+// -- A6 idle actor memory ------------------------------------------------------
+
+constexpr int64_t kIdle = 1'000'000;
+
+class Sleeper : public Actor {
+ public:
+  Sleeper(std::atomic<int64_t>* started, std::atomic<int64_t>* woke)
+      : started_(started), woke_(woke) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int64_t>([this](int64_t v) { woke_->fetch_add(v); });
+  }
+  void OnStart() override { started_->fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t>* started_;
+  std::atomic<int64_t>* woke_;
+};
+
+absl::StatusOr<Rows> A6() {
+  std::atomic<int64_t> started{0}, woke{0};
+  ActorSystem system;
+  // Warm up the allocator and the pool's threads first, outside the measure.
+  system.Spawn<Sleeper>(&started, &woke).Tell(int64_t{0});
+  while (started.load() < 1) absl::SleepFor(absl::Milliseconds(1));
+  const int64_t before = RssBytes();
+  std::vector<ActorRef> sleepers;
+  sleepers.reserve(kIdle);
+  for (int64_t i = 0; i < kIdle; ++i) sleepers.push_back(system.Spawn<Sleeper>(&started, &woke));
+  while (started.load() < kIdle + 1) absl::SleepFor(absl::Milliseconds(1));
+  const int64_t after = RssBytes();
+  for (const ActorRef& s : sleepers) s.Tell(int64_t{1});
+  const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (woke.load() < kIdle && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  if (woke.load() != kIdle) return absl::InternalError(absl::StrCat("A6: woke ", woke.load()));
+  return Rows{{"A6", static_cast<double>(after - before) / kIdle}};
+}
+
+// -- A7 big --------------------------------------------------------------------
+
+constexpr int kBigActors = 1000;
+constexpr int64_t kPingsEach = 1000;
+
+class BigNode : public Actor {
+ public:
+  BigNode(int index, const std::vector<ActorRef>* peers, Latch* done)
+      : peers_(peers), done_(done), rng_(static_cast<uint32_t>(index) * 2654435761u + 1) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Ping>([this](Ping& ping) {  // from a peer: answer it
+          Pong pong;
+          pong.set_count(ping.count());
+          Reply(std::move(pong));
+        })
+        .On<Pong>([this](const Pong&) {  // our ping answered: the next one
+          if (++answered_ == kPingsEach) {
+            done_->CountDown();
+          } else {
+            SendPing();
+          }
+        })
+        .On<int>([this](int) { SendPing(); });  // start
+  }
+
+ private:
+  void SendPing() {
+    Ping ping;
+    ping.set_count(answered_);
+    Send((*peers_)[rng_() % peers_->size()], std::move(ping));
+  }
+
+  const std::vector<ActorRef>* peers_;
+  Latch* done_;
+  std::minstd_rand rng_;
+  int64_t answered_ = 0;
+};
+
+absl::StatusOr<Rows> A7() {
+  Latch done(kBigActors);
+  ActorSystem system;
+  std::vector<ActorRef> peers;
+  peers.reserve(kBigActors);
+  for (int i = 0; i < kBigActors; ++i) peers.push_back(system.Spawn<BigNode>(i, &peers, &done));
+  const int64_t start = NowNanos();
+  for (const ActorRef& p : peers) p.Tell(0);
+  if (!done.WaitFor(absl::Minutes(5))) return absl::DeadlineExceededError("A7: pings lost");
+  const int64_t elapsed = NowNanos() - start;
+  const double messages = 2.0 * kBigActors * kPingsEach;
+  return Rows{{"A7", messages * 1e3 / static_cast<double>(elapsed)}};
+}
+
+[[maybe_unused]] const bool registered = [] {
+  RegisterWorkload({{{"A1", "pingpong, 10^6 round trips, protobuf Ping", "ns/msg", "<= 60"},
+                     {"A1-plain", "pingpong, plain int64 message", "ns/msg", "<= 60"}},
+                    A1});
+  RegisterWorkload({{{"A2", "threadring, 503 actors, 10^7 hops", "ns/hop", "<= 60"}}, A2});
+  RegisterWorkload({{{"A3", "counting, 10^7 protobuf Add to one actor", "M msg/s", ">= 30"},
+                     {"A3-plain", "counting, plain int64", "M msg/s", ">= 30"},
+                     {"A3-rss", "counting, peak RSS (protobuf row)", "MiB", ""}},
+                    A3});
+  RegisterWorkload(
+      {{{"A4", "fjthrput, 60 actors x 10^5 messages", "M msg/s", ">= 20"}}, A4});
+  RegisterWorkload({{{"A5", "fjcreate, 10^6 actors spawned, one message each", "M actors/s",
+                      ">= 2.5"},
+                     {"A5-rss", "fjcreate, peak RSS", "MiB", ""}},
+                    A5});
+  RegisterWorkload({{{"A6", "idle actor memory, 10^6 actors (RSS delta / N)", "bytes/actor",
+                      "<= 256"}},
+                    A6});
+  RegisterWorkload(
+      {{{"A7", "big, 1000 actors x 1000 pings to random peers", "M msg/s", ">= 20"}}, A7});
+  return true;
+}();
+
+}  // namespace
+}  // namespace troupe::bench
