@@ -20,11 +20,7 @@ DeadLetters& OrphanDeadLetters() {
 
 namespace actor_internal {
 
-void Send(const AddressablePtr& target, EnvelopePtr envelope) {
-  if (target) {
-    target->Deliver(std::move(envelope));
-    return;
-  }
+void SendToEmptyRef(EnvelopePtr envelope) {
   // No receiver, so no system of its own: the sender's system counts it.
   ActorSystem* system = envelope->sender() ? envelope->sender()->system() : nullptr;
   DeadLetters& letters = system != nullptr ? system->dead_letters() : OrphanDeadLetters();

@@ -47,8 +47,16 @@
 namespace troupe {
 
 namespace actor_internal {
+// Dead-letters mail sent through an empty ref.
+void SendToEmptyRef(EnvelopePtr envelope);
 // Delivers or dead-letters `envelope`.
-void Send(const AddressablePtr& target, EnvelopePtr envelope);
+inline void Send(const AddressablePtr& target, EnvelopePtr envelope) {
+  if (target) [[likely]] {
+    target->Deliver(std::move(envelope));
+  } else {
+    SendToEmptyRef(std::move(envelope));
+  }
+}
 }  // namespace actor_internal
 
 class ActorRef {

@@ -26,6 +26,7 @@
 #ifndef TROUPE_ACTOR_MESSAGE_H_
 #define TROUPE_ACTOR_MESSAGE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,33 +46,29 @@ class Message;
 
 namespace troupe {
 
-class MessageType;
-namespace actor_internal {
-template <typename U>
-const MessageType& MessageTypeOfDecayed();
-}  // namespace actor_internal
-
 // MessageType
 //
-// The identity of a message type: one static object per C++ type, so type
-// equality is pointer equality and dispatch hashes a pointer.
+// The identity of a message type: one object per C++ type, constant-
+// initialised (no guard on use), so type equality is comparing with an
+// address known at link time and dispatch hashes a pointer.
 class MessageType {
  public:
+  constexpr MessageType(std::string (*make_name)(), bool system)
+      : make_name_(make_name), system_(system) {}
   MessageType(const MessageType&) = delete;
   MessageType& operator=(const MessageType&) = delete;
 
-  // The protobuf full name ("counter.Increment") or the demangled C++ name.
-  const std::string& name() const { return name_; }
+  // The protobuf full name ("counter.Increment") or the demangled C++ name
+  // ("std::string"), computed on first use.
+  const std::string& name() const;
   bool is_system() const { return system_; }
 
-  template <typename U>
-  friend const MessageType& actor_internal::MessageTypeOfDecayed();
-
  private:
-  MessageType(std::string name, bool system) : name_(std::move(name)), system_(system) {}
-
-  const std::string name_;
+  std::string (*const make_name_)();
   const bool system_;
+  // Set once by the first name() (a racing loser frees its copy). acquire /
+  // release: the string is complete before its pointer is seen.
+  mutable std::atomic<const std::string*> name_{nullptr};
 };
 
 namespace actor_internal {
@@ -84,29 +81,27 @@ constexpr bool kIsSystemMessage =
     std::is_same_v<T, proto::Stop> || std::is_same_v<T, proto::Kill> ||
     std::is_same_v<T, proto::Down> || std::is_same_v<T, proto::Exit>;
 
+template <typename U>
+std::string MakeTypeName() {
+  if constexpr (std::is_base_of_v<google::protobuf::Message, U>) {
+    return ProtobufFullName(U::default_instance());
+  } else {
+    return DemangledName(typeid(U).name());
+  }
+}
+
+template <typename U>
+constinit MessageType kMessageType(&MakeTypeName<U>, kIsSystemMessage<U>);
+
 }  // namespace actor_internal
 
 // MessageTypeOf<T>()
 //
 // The one MessageType of `T` (cv and reference qualifiers ignored).
 template <typename T>
-const MessageType& MessageTypeOf() {
-  return actor_internal::MessageTypeOfDecayed<std::remove_cvref_t<T>>();
+constexpr const MessageType& MessageTypeOf() {
+  return actor_internal::kMessageType<std::remove_cvref_t<T>>;
 }
-
-namespace actor_internal {
-template <typename U>
-const MessageType& MessageTypeOfDecayed() {
-  static const MessageType* const type = [] {
-    if constexpr (std::is_base_of_v<google::protobuf::Message, U>) {
-      return new MessageType(ProtobufFullName(U::default_instance()), kIsSystemMessage<U>);
-    } else {
-      return new MessageType(DemangledName(typeid(U).name()), false);
-    }
-  }();
-  return *type;
-}
-}  // namespace actor_internal
 
 // Envelope
 //

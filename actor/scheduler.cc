@@ -11,11 +11,12 @@ class ThreadPoolScheduler final : public Scheduler {
  public:
   explicit ThreadPoolScheduler(int workers) : pool_(ThreadPoolOptions{workers, "troupe-actor"}) {}
 
-  // The task is one pointer: it fits the Task's inline storage, so a
-  // schedule allocates nothing beyond the pool's own deque slot.
-  void Schedule(Schedulable* runnable) override {
-    pool_.Execute([runnable] { runnable->RunTurn(); });
-  }
+  // An actor woken from a worker runs next on that worker (the LIFO slot):
+  // the message that woke it is still in this core's cache, and a chain of
+  // hand-offs does not bounce between cores. The slot takes the bare
+  // pointer; from outside the pool the pointer fits a Task's inline
+  // storage. Either way a schedule allocates nothing.
+  void Schedule(Schedulable* runnable) override { pool_.ExecuteNext(runnable); }
   void Yield(Schedulable* runnable) override {
     pool_.Defer([runnable] { runnable->RunTurn(); });
   }

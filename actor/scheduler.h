@@ -28,13 +28,19 @@
 
 #include <memory>
 
+#include "threads/thread_pool.h"
+
 namespace troupe {
 
-// Something a scheduler runs: an actor with mail.
-class Schedulable {
+// Something a scheduler runs: an actor with mail. It is a PoolJob so that
+// the thread-pool scheduler can hand it to the pool without wrapping it.
+class Schedulable : public PoolJob {
  public:
   // Runs up to one fairness budget of the actor's messages.
   virtual void RunTurn() = 0;
+
+ private:
+  void RunJob() final { RunTurn(); }
 
  protected:
   ~Schedulable() = default;

@@ -448,15 +448,13 @@ absl::StatusOr<Rows> A7() {
                      {"A3-plain", "counting, plain int64", "M msg/s", ">= 30"},
                      {"A3-rss", "counting, peak RSS (protobuf row)", "MiB", ""}},
                     A3});
+  RegisterWorkload({{{"A4", "fjthrput, 60 actors x 10^5 messages", "M msg/s", ">= 20"}}, A4});
   RegisterWorkload(
-      {{{"A4", "fjthrput, 60 actors x 10^5 messages", "M msg/s", ">= 20"}}, A4});
-  RegisterWorkload({{{"A5", "fjcreate, 10^6 actors spawned, one message each", "M actors/s",
-                      ">= 2.5"},
-                     {"A5-rss", "fjcreate, peak RSS", "MiB", ""}},
-                    A5});
-  RegisterWorkload({{{"A6", "idle actor memory, 10^6 actors (RSS delta / N)", "bytes/actor",
-                      "<= 256"}},
-                    A6});
+      {{{"A5", "fjcreate, 10^6 actors spawned, one message each", "M actors/s", ">= 2.5"},
+        {"A5-rss", "fjcreate, peak RSS", "MiB", ""}},
+       A5});
+  RegisterWorkload(
+      {{{"A6", "idle actor memory, 10^6 actors (RSS delta / N)", "bytes/actor", "<= 256"}}, A6});
   RegisterWorkload(
       {{{"A7", "big, 1000 actors x 1000 pings to random peers", "M msg/s", ">= 20"}}, A7});
   return true;

@@ -15,17 +15,6 @@ MailboxNodeList& MailboxNodeList::operator=(MailboxNodeList&& other) noexcept {
   return *this;
 }
 
-void MailboxNodeList::PushBack(MailboxNode* node) {
-  node->next = nullptr;
-  if (tail_ == nullptr) {
-    head_ = tail_ = node;
-  } else {
-    tail_->next = node;
-    tail_ = node;
-  }
-  ++size_;
-}
-
 void MailboxNodeList::Append(MailboxNodeList&& other) {
   if (other.empty()) return;
   if (tail_ == nullptr) {
@@ -37,26 +26,6 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
   size_ += other.size_;
   other.head_ = other.tail_ = nullptr;
   other.size_ = 0;
-}
-
-void MailboxNodeList::AppendChain(MailboxNode* head, MailboxNode* tail, size_t count) {
-  if (tail_ == nullptr) {
-    head_ = head;
-  } else {
-    tail_->next = head;
-  }
-  tail_ = tail;
-  size_ += count;
-}
-
-MailboxNode* MailboxNodeList::PopFront() {
-  MailboxNode* node = head_;
-  if (node == nullptr) return nullptr;
-  head_ = node->next;
-  if (head_ == nullptr) tail_ = nullptr;
-  node->next = nullptr;
-  --size_;
-  return node;
 }
 
 Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? Blocked() : nullptr) {}
@@ -75,6 +44,10 @@ PushResult Mailbox::Push(MailboxNode* node) {
 }
 
 void Mailbox::Distribute(MailboxNode* stack) {
+  if (stack->next == nullptr) {  // one message: the common case of a woken actor
+    (stack->lane == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
+    return;
+  }
   // One pass over the stack (newest first): pushing each node onto the front
   // of its lane's batch both reverses it into arrival order and splits the
   // lanes. The first node seen is the newest, so it ends each batch.
@@ -94,12 +67,8 @@ void Mailbox::Distribute(MailboxNode* stack) {
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1], counts[1]);
 }
 
-bool Mailbox::Take() {
-  // Cheap look first: an exchange on an empty stack would still take the line
-  // away from the producers.
-  MailboxNode* head = head_.load(std::memory_order_relaxed);
-  if (head == nullptr || IsTag(head)) return false;
-  head = head_.exchange(nullptr, std::memory_order_acquire);  // (B)
+bool Mailbox::TakeSlow() {
+  MailboxNode* head = head_.exchange(nullptr, std::memory_order_acquire);  // (B)
   if (head == nullptr || IsTag(head)) {
     // Only the owner replaces a node with a tag, and the owner is us.
     TROUPE_DCHECK(head == nullptr, "Mailbox::Take() found a tag it did not set");
@@ -107,13 +76,6 @@ bool Mailbox::Take() {
   }
   Distribute(head);
   return true;
-}
-
-MailboxNode* Mailbox::Pop() {
-  if (!system_.empty()) return system_.PopFront();
-  if (ordinary_.empty()) Take();
-  if (!system_.empty()) return system_.PopFront();
-  return ordinary_.PopFront();
 }
 
 size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
@@ -125,14 +87,6 @@ size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
     out[n++] = node;
   }
   return n;
-}
-
-bool Mailbox::TryBlock() {
-  if (HasCached()) return false;
-  MailboxNode* expected = nullptr;
-  // (C) release: this run's writes reach whoever wakes us (A, acquire).
-  return head_.compare_exchange_strong(expected, Blocked(), std::memory_order_release,
-                                       std::memory_order_relaxed);
 }
 
 MailboxNodeList Mailbox::Close() {

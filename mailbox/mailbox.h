@@ -102,11 +102,36 @@ class MailboxNodeList {
   size_t size() const { return size_; }
   MailboxNode* front() const { return head_; }
 
-  void PushBack(MailboxNode* node);
+  void PushBack(MailboxNode* node) {
+    node->next = nullptr;
+    if (tail_ == nullptr) {
+      head_ = node;
+    } else {
+      tail_->next = node;
+    }
+    tail_ = node;
+    ++size_;
+  }
   void Append(MailboxNodeList&& other);  // moves every node of `other` to the back
   // Appends a linked chain head..tail (tail->next must be null) of `count` nodes.
-  void AppendChain(MailboxNode* head, MailboxNode* tail, size_t count);
-  MailboxNode* PopFront();
+  void AppendChain(MailboxNode* head, MailboxNode* tail, size_t count) {
+    if (tail_ == nullptr) {
+      head_ = head;
+    } else {
+      tail_->next = head;
+    }
+    tail_ = tail;
+    size_ += count;
+  }
+  MailboxNode* PopFront() {
+    MailboxNode* node = head_;
+    if (node == nullptr) return nullptr;
+    head_ = node->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    node->next = nullptr;
+    --size_;
+    return node;
+  }
 
  private:
   MailboxNode* head_ = nullptr;
@@ -134,7 +159,12 @@ class Mailbox {
   //
   // Owner only. The next node, system lane first, or null when nothing is
   // queued (the owner should then TryBlock()).
-  MailboxNode* Pop();
+  MailboxNode* Pop() {
+    if (!system_.empty()) return system_.PopFront();
+    if (ordinary_.empty()) Take();
+    if (!system_.empty()) return system_.PopFront();
+    return ordinary_.PopFront();
+  }
 
   // Mailbox::PopBatch()
   //
@@ -147,7 +177,13 @@ class Mailbox {
   // Owner only. Goes idle if nothing is queued: returns true, and the next
   // Push() reports kWokeOwner. Returns false if a message is queued (in the
   // caches or just pushed): the owner must keep running.
-  [[nodiscard]] bool TryBlock();
+  [[nodiscard]] bool TryBlock() {
+    if (HasCached()) return false;
+    MailboxNode* expected = nullptr;
+    // (C) release: this run's writes reach whoever wakes us (A, acquire).
+    return head_.compare_exchange_strong(expected, Blocked(), std::memory_order_release,
+                                         std::memory_order_relaxed);
+  }
 
   // Mailbox::Close()
   //
@@ -180,8 +216,15 @@ class Mailbox {
   static bool IsTag(MailboxNode* p) { return reinterpret_cast<uintptr_t>(p) <= 2; }
 
   // Takes the stack (B), reverses it and appends it to the lane caches.
-  // Returns false if there was nothing to take.
-  bool Take();
+  // Returns false if there was nothing to take. A cheap look comes first:
+  // an exchange on an empty stack would still take the line away from the
+  // producers.
+  bool Take() {
+    MailboxNode* head = head_.load(std::memory_order_relaxed);
+    if (head == nullptr || IsTag(head)) return false;
+    return TakeSlow();
+  }
+  bool TakeSlow();
   // Reverses a taken stack into arrival order and appends it to the caches.
   void Distribute(MailboxNode* stack);
 

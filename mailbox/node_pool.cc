@@ -7,33 +7,15 @@
 #include "absl/base/thread_annotations.h"
 #include "threads/mutex.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TROUPE_NODE_POOL_BYPASS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TROUPE_NODE_POOL_BYPASS 1
-#endif
-#endif
-
-namespace troupe {
+namespace troupe::mailbox_internal {
 namespace {
 
-constexpr size_t kGranule = 64;
-constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 64, 128, 192, 256
-constexpr int kBatchSize = 64;
 constexpr std::align_val_t kAlignment{16};
 constexpr std::align_val_t kSlabAlignment{64};  // a 64-byte block is one cache line
 
-// A free block, linked through its first word.
-struct FreeBlock {
-  FreeBlock* next;
-};
-
-[[maybe_unused]] size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
 size_t ClassSize(size_t size_class) { return (size_class + 1) * kGranule; }
 
-// Full batches of kBatchSize blocks, shared by all threads. Leaked: threads
-// may return their caches during static destruction.
 class Depot {
  public:
   static Depot& Get() {
@@ -65,132 +47,108 @@ class Depot {
   std::vector<Batch> batches_[kClasses] ABSL_GUARDED_BY(mu_);
 };
 
-// One thread's free lists. Blocks beyond a batch and a half are split off
-// and sent to the depot, so a receiving thread does not hoard memory.
-class ThreadCache {
- public:
-  // Carves a fresh slab of kBatchSize contiguous blocks, linked in address
-  // order: envelopes allocated one after another sit next to each other, so
-  // a receiver walking its mail streams through memory instead of chasing
-  // scattered lines. Slabs are never freed (see the file comment).
-  static Depot::Batch NewSlab(size_t size_class) {
-    const size_t block_size = ClassSize(size_class);
-    auto* slab = static_cast<char*>(::operator new(block_size* kBatchSize, kSlabAlignment));
-    FreeBlock* head = nullptr;
-    for (int i = kBatchSize - 1; i >= 0; --i) {
-      auto* block = reinterpret_cast<FreeBlock*>(slab + static_cast<size_t>(i) * block_size);
-      block->next = head;
-      head = block;
-    }
-    return Depot::Batch{head, kBatchSize};
+// Carves a fresh slab of kBatchSize contiguous blocks, linked in address
+// order: envelopes allocated one after another sit next to each other, so a
+// receiver walking its mail streams through memory instead of chasing
+// scattered lines. Slabs are never freed (see the file comment).
+Depot::Batch NewSlab(size_t size_class) {
+  const size_t block_size = ClassSize(size_class);
+  auto* slab = static_cast<char*>(::operator new(block_size* kBatchSize, kSlabAlignment));
+  FreeBlock* head = nullptr;
+  for (int i = kBatchSize - 1; i >= 0; --i) {
+    auto* block = reinterpret_cast<FreeBlock*>(slab + static_cast<size_t>(i) * block_size);
+    block->next = head;
+    head = block;
   }
+  return Depot::Batch{head, kBatchSize};
+}
 
-  ~ThreadCache() {
+// Detaches up to kBatchSize blocks from the front of this thread's list
+// (fewer only at thread exit).
+Depot::Batch SplitBatch(size_t size_class) {
+  ThreadLists& lists = tls_lists;
+  FreeBlock* batch = lists.head[size_class];
+  FreeBlock* last = batch;
+  int n = 1;
+  while (n < kBatchSize && last->next != nullptr) {
+    last = last->next;
+    ++n;
+  }
+  lists.head[size_class] = last->next;
+  lists.count[size_class] -= n;
+  last->next = nullptr;
+  return Depot::Batch{batch, n};
+}
+
+// Returns this thread's lists to the depot when the thread exits; after
+// that, `destroyed` sends this thread's frees (from other thread_local
+// destructors) and allocations straight to the depot.
+thread_local bool destroyed = false;
+struct ThreadExitHook {
+  ~ThreadExitHook() {
+    ThreadLists& lists = tls_lists;
+    lists.live = false;
     for (size_t c = 0; c < kClasses; ++c) {
-      while (lists_[c].head != nullptr) Depot::Get().Put(c, SplitBatch(c));
+      while (lists.head[c] != nullptr) Depot::Get().Put(c, SplitBatch(c));
     }
     destroyed = true;
   }
-
-  // Set once this thread's cache is gone (thread exit): later frees on this
-  // thread, from other thread_local destructors, go straight to the depot.
-  static thread_local bool destroyed;
-
-  void* Allocate(size_t size_class) {
-    List& list = lists_[size_class];
-    if (list.head == nullptr) {
-      Depot::Batch batch = Depot::Get().Take(size_class);
-      if (batch.head == nullptr) batch = NewSlab(size_class);
-      list.head = batch.head;
-      list.count = batch.count;
-    }
-    FreeBlock* block = list.head;
-    list.head = block->next;
-    --list.count;
-    return block;
-  }
-
-  void Free(void* pointer, size_t size_class) {
-    List& list = lists_[size_class];
-    auto* block = static_cast<FreeBlock*>(pointer);
-    block->next = list.head;
-    list.head = block;
-    if (++list.count >= kBatchSize + kBatchSize / 2) {
-      Depot::Get().Put(size_class, SplitBatch(size_class));
-    }
-  }
-
- private:
-  struct List {
-    FreeBlock* head = nullptr;
-    int count = 0;
-  };
-
-  // Detaches up to kBatchSize blocks from the front of a list (fewer only
-  // at thread exit).
-  Depot::Batch SplitBatch(size_t size_class) {
-    List& list = lists_[size_class];
-    FreeBlock* batch = list.head;
-    FreeBlock* last = batch;
-    int n = 1;
-    while (n < kBatchSize && last->next != nullptr) {
-      last = last->next;
-      ++n;
-    }
-    list.head = last->next;
-    list.count -= n;
-    last->next = nullptr;
-    return Depot::Batch{batch, n};
-  }
-
-  List lists_[kClasses];
 };
 
-thread_local bool ThreadCache::destroyed = false;
-
-[[maybe_unused]] ThreadCache& Cache() {
-  thread_local ThreadCache cache;
-  return cache;
+// Makes this thread's lists usable; false once the thread is exiting.
+bool EnsureLive() {
+  if (tls_lists.live) return true;
+  if (destroyed) return false;
+  thread_local ThreadExitHook hook;  // registered on first use
+  (void)hook;
+  tls_lists.live = true;
+  return true;
 }
 
 }  // namespace
 
-void* PoolAllocate(size_t size) {
+void* PoolAllocateSlow(size_t size) {
 #ifdef TROUPE_NODE_POOL_BYPASS
   return ::operator new(size, kAlignment);
 #else
-  if (size > kMaxPooledSize) return ::operator new(size, kAlignment);
-  const size_t size_class = ClassOf(size == 0 ? 1 : size);
-  if (ThreadCache::destroyed) {  // thread exit: serve from the depot, or a slab
-    Depot::Batch batch = Depot::Get().Take(size_class);
-    if (batch.head == nullptr) batch = ThreadCache::NewSlab(size_class);
-    FreeBlock* block = batch.head;
+  if (size == 0 || size > kMaxPooledSize) return ::operator new(size == 0 ? 1 : size, kAlignment);
+  const size_t size_class = ClassOf(size);
+  Depot::Batch batch = Depot::Get().Take(size_class);
+  if (batch.head == nullptr) batch = NewSlab(size_class);
+  FreeBlock* block = batch.head;
+  if (!EnsureLive()) {  // thread exit: take one block, give the rest back
     if (batch.count > 1) Depot::Get().Put(size_class, Depot::Batch{block->next, batch.count - 1});
     return block;
   }
-  return Cache().Allocate(size_class);
+  ThreadLists& lists = tls_lists;
+  lists.head[size_class] = block->next;
+  lists.count[size_class] = batch.count - 1;
+  return block;
 #endif
 }
 
-void PoolFree(void* block, size_t size) noexcept {
+void PoolFreeSlow(void* block, size_t size) noexcept {
   if (block == nullptr) return;
 #ifdef TROUPE_NODE_POOL_BYPASS
   ::operator delete(block, kAlignment);
 #else
-  if (size > kMaxPooledSize) {
+  if (size == 0 || size > kMaxPooledSize) {
     ::operator delete(block, kAlignment);
     return;
   }
-  const size_t size_class = ClassOf(size == 0 ? 1 : size);
-  if (ThreadCache::destroyed) {
+  const size_t size_class = ClassOf(size);
+  auto* free_block = static_cast<FreeBlock*>(block);
+  if (!EnsureLive()) {
     // Blocks are carved from slabs: hand this one to the depot on its own.
-    auto* single = static_cast<FreeBlock*>(block);
-    single->next = nullptr;
-    Depot::Get().Put(size_class, Depot::Batch{single, 1});
+    free_block->next = nullptr;
+    Depot::Get().Put(size_class, Depot::Batch{free_block, 1});
     return;
   }
-  Cache().Free(block, size_class);
+  ThreadLists& lists = tls_lists;
+  free_block->next = lists.head[size_class];
+  lists.head[size_class] = free_block;
+  if (++lists.count[size_class] >= kHighWater) Depot::Get().Put(size_class, SplitBatch(size_class));
 #endif
 }
 
-}  // namespace troupe
+}  // namespace troupe::mailbox_internal

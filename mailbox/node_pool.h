@@ -40,12 +40,78 @@ namespace troupe {
 // The largest size served from the pool; larger requests use operator new.
 inline constexpr size_t kMaxPooledSize = 256;
 
+namespace mailbox_internal {
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TROUPE_NODE_POOL_BYPASS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TROUPE_NODE_POOL_BYPASS 1
+#endif
+#endif
+
+inline constexpr size_t kGranule = 64;
+inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 64, 128, 192, 256
+inline constexpr int kBatchSize = 64;
+// A thread's list hands a batch to the depot when it grows past this.
+inline constexpr int kHighWater = kBatchSize + kBatchSize / 2;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// This thread's free lists. Trivially destructible and constant-initialised,
+// so the fast paths below reach them with one thread-pointer-relative
+// access, with no initialisation guard. `live` is set by the slow path once
+// it has registered the thread-exit hook that returns the lists to the depot.
+struct ThreadLists {
+  FreeBlock* head[kClasses];
+  int count[kClasses];
+  bool live;
+};
+inline thread_local constinit ThreadLists tls_lists{};
+
+void* PoolAllocateSlow(size_t size);
+void PoolFreeSlow(void* block, size_t size) noexcept;
+
+}  // namespace mailbox_internal
+
 // PoolAllocate() / PoolFree()
 //
 // Allocate and free `size` bytes (aligned for any envelope: 16 bytes). Free
-// must be given the size that was allocated.
-void* PoolAllocate(size_t size);
-void PoolFree(void* block, size_t size) noexcept;
+// must be given the size that was allocated. The common case, a block from
+// or to this thread's list, is inline: a load, a store and a count.
+inline void* PoolAllocate(size_t size) {
+#ifndef TROUPE_NODE_POOL_BYPASS
+  if (size - 1 < kMaxPooledSize) {  // 1..256; size 0 wraps and takes the slow path
+    mailbox_internal::ThreadLists& lists = mailbox_internal::tls_lists;
+    const size_t size_class = (size - 1) / mailbox_internal::kGranule;
+    if (mailbox_internal::FreeBlock* block = lists.head[size_class]) {
+      lists.head[size_class] = block->next;
+      --lists.count[size_class];
+      return block;
+    }
+  }
+#endif
+  return mailbox_internal::PoolAllocateSlow(size);
+}
+
+inline void PoolFree(void* block, size_t size) noexcept {
+#ifndef TROUPE_NODE_POOL_BYPASS
+  if (block != nullptr && size - 1 < kMaxPooledSize) {
+    mailbox_internal::ThreadLists& lists = mailbox_internal::tls_lists;
+    const size_t size_class = (size - 1) / mailbox_internal::kGranule;
+    if (lists.live && lists.count[size_class] < mailbox_internal::kHighWater) {
+      auto* free_block = static_cast<mailbox_internal::FreeBlock*>(block);
+      free_block->next = lists.head[size_class];
+      lists.head[size_class] = free_block;
+      ++lists.count[size_class];
+      return;
+    }
+  }
+#endif
+  mailbox_internal::PoolFreeSlow(block, size);
+}
 
 // PooledNode
 //

@@ -20,6 +20,48 @@ namespace {
 constexpr size_t kInjectorBatch = 16;
 // A worker looks at the global queue first once per this many takes.
 constexpr uint32_t kGlobalQueueInterval = 61;
+// After this many tasks in a row from the LIFO slot, ExecuteNext() queues
+// behind the waiting work instead, so a chain of hand-offs (two actors
+// playing ping-pong) cannot hold a worker forever.
+constexpr int kMaxLifoChain = 16;
+// Deque nodes each thread keeps for reuse (a thief frees into its own cache).
+constexpr size_t kNodeCacheSize = 256;
+
+// The deque holds pointers to tasks. Reusing the nodes saves a malloc and a
+// free per local submit; they are plain heap blocks, so any thread may
+// return one to its own cache.
+std::vector<Task*>& NodeCache() {
+  thread_local std::vector<Task*> cache;
+  thread_local struct Drain {
+    ~Drain() {
+      for (Task* node : cache) delete node;
+      cache.clear();
+    }
+  } drain;
+  return cache;
+}
+
+Task* NewTaskNode(Task&& task) {
+  std::vector<Task*>& cache = NodeCache();
+  if (cache.empty()) return new Task(std::move(task));
+  Task* node = cache.back();
+  cache.pop_back();
+  *node = std::move(task);
+  return node;
+}
+
+// Moves the task out of `node` and recycles the node.
+Task TakeTaskNode(Task* node) {
+  Task task = std::move(*node);
+  *node = nullptr;
+  std::vector<Task*>& cache = NodeCache();
+  if (cache.size() < kNodeCacheSize) {
+    cache.push_back(node);
+  } else {
+    delete node;
+  }
+  return task;
+}
 
 // Adds one to a counter that only its owner writes: a load and a store, no
 // read-modify-write on the task path. Readers (stats) see a recent value.
@@ -39,8 +81,10 @@ struct ThreadPool::Worker {
   // A batch taken from the injection queue, run in order. Owner only.
   std::vector<Task> batch;
   size_t batch_next = 0;
-  uint32_t takes = 0;    // TakeTask() calls; owner only
-  std::minstd_rand rng;  // victim selection; owner only
+  uint32_t takes = 0;            // TakeTask() calls; owner only
+  PoolJob* lifo_slot = nullptr;  // ExecuteNext()'s hand-off: next to run, unstealable; owner only
+  int lifo_chain = 0;            // jobs run from lifo_slot in a row; owner only
+  std::minstd_rand rng;          // victim selection; owner only
 
   alignas(kCacheLineSize) std::atomic<int64_t> executed{0};
   std::atomic<int64_t> steals{0};
@@ -105,8 +149,29 @@ void ThreadPool::Defer(Task task) {
     return;
   }
   // Closed only while draining: then a worker's task runs anyway, locally.
-  if (!injector_->Push(std::move(task))) self->deque.Push(new Task(std::move(task)));
+  if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
   WakeOneIfNoneSearching();
+}
+
+void ThreadPool::ExecuteNext(PoolJob* job) {
+  Worker* self = CurrentWorker();
+  if (self == nullptr || self->pool != this) {
+    Execute([job] { job->RunJob(); });
+    return;
+  }
+  if (self->lifo_chain >= kMaxLifoChain) {
+    // Behind the waiting work, without waking anyone: this worker is awake
+    // and will come to it (a searching worker may take it first).
+    self->lifo_chain = 0;
+    Task task([job] { job->RunJob(); });
+    if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
+    return;
+  }
+  if (PoolJob* displaced = std::exchange(self->lifo_slot, job)) {
+    // The older hand-off becomes stealable work: someone may help.
+    self->deque.Push(NewTaskNode([displaced] { displaced->RunJob(); }));
+    WakeOneIfNoneSearching();
+  }
 }
 
 bool ThreadPool::Push(Task& task) {
@@ -115,7 +180,7 @@ bool ThreadPool::Push(Task& task) {
     // From one of our own tasks: the local deque. Accepted while draining,
     // so a task's children always run (or are cancelled by ShutdownNow()).
     // Push() ends with a seq_cst store: ordered before the loads below.
-    self->deque.Push(new Task(std::move(task)));
+    self->deque.Push(NewTaskNode(std::move(task)));
   } else if (!injector_->Push(std::move(task))) {  // seq_cst CAS
     return false;
   }
@@ -170,15 +235,12 @@ Task ThreadPool::TakeTask(Worker* self) {
   if (++self->takes % kGlobalQueueInterval == 0) {
     if (Task task = TakeFromBatch(self)) return task;
   }
-  // 1. Our own deque, newest first: children of the task we just ran.
-  if (Task* node = self->deque.Pop()) {
-    Task task = std::move(*node);
-    delete node;
-    return task;
-  }
-  // 2. The batch from the injection queue, oldest first.
+  // 1. (The LIFO slot comes before all of these: see RunOne().)
+  // 2. Our own deque, newest first: children of the task we just ran.
+  if (Task* node = self->deque.Pop()) return TakeTaskNode(node);
+  // 3. The batch from the injection queue, oldest first.
   if (Task task = TakeFromBatch(self)) return task;
-  // 3. Steal the oldest task of another worker, starting at a random one.
+  // 4. Steal the oldest task of another worker, starting at a random one.
   const size_t n = workers_.size();
   if (n > 1) {
     const size_t start = self->rng() % n;
@@ -187,9 +249,7 @@ Task ThreadPool::TakeTask(Worker* self) {
       if (victim == self) continue;
       if (Task* node = victim->deque.Steal()) {
         Bump(self->steals);
-        Task task = std::move(*node);
-        delete node;
-        return task;
+        return TakeTaskNode(node);
       }
     }
   }
@@ -197,6 +257,13 @@ Task ThreadPool::TakeTask(Worker* self) {
 }
 
 bool ThreadPool::RunOne(Worker* self) {
+  // The LIFO slot first: the hand-off the job we just ran made.
+  if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
+    ++self->lifo_chain;
+    RunJob(self, job);
+    return true;
+  }
+  self->lifo_chain = 0;
   Task task = TakeTask(self);
   if (!task) return false;
   Run(self, task);
@@ -227,6 +294,22 @@ void ThreadPool::Run(Worker* self, Task& task) {
     LogError("thread pool '{}': {}", name_, error.ToString());
   }
   task = nullptr;  // destroy the closure before counting it done
+  Bump(self->busy, -1);
+  Bump(self->executed);
+}
+
+void ThreadPool::RunJob(Worker* self, PoolJob* job) {
+  if (cancelling_.load(std::memory_order_relaxed)) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Bump(self->busy);
+  try {
+    job->RunJob();
+  } catch (...) {
+    absl::Status error = threads_internal::StatusFromCurrentException("thread pool job");
+    LogError("thread pool '{}': {}", name_, error.ToString());
+  }
   Bump(self->busy, -1);
   Bump(self->executed);
 }
@@ -280,9 +363,13 @@ void ThreadPool::WorkerLoop(Worker* self) {
 
   // ShutdownNow() may leave tasks in our deque or batch: destroy them, which
   // cancels their futures. Nobody else pushes to our deque.
-  while (Task* task = self->deque.Pop()) {
+  if (self->lifo_slot != nullptr) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
-    delete task;
+    self->lifo_slot = nullptr;
+  }
+  while (Task* node = self->deque.Pop()) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    (void)TakeTaskNode(node);
   }
   cancelled_.fetch_add(static_cast<int64_t>(self->batch.size() - self->batch_next),
                        std::memory_order_relaxed);

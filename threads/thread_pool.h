@@ -28,6 +28,12 @@
 //     every 61 takes a worker looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
 //     puts a task there on purpose, behind everything waiting.
+//   * ExecuteNext() hands a task to the calling worker's LIFO slot: it runs
+//     right after the current task, on the same core, unstealable. The
+//     actor scheduler uses it, so that two actors passing messages stay on
+//     one core instead of paying a cross-core hand-off per message.
+//   * The deque holds pointers to tasks; the nodes are recycled through a
+//     small per-thread cache, so a local submit does not call malloc.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
 //     A submit wakes a sleeper only if nobody is searching and someone
 //     sleeps (two seq_cst loads otherwise), so a burst of submits costs one
@@ -91,6 +97,19 @@ struct ThreadPoolStats {
   int64_t cancelled = 0;  // dropped by ShutdownNow()
 };
 
+// PoolJob
+//
+// Intrusive work for ExecuteNext(): the pool stores the pointer and calls
+// RunJob() once per submission; it never owns or frees the job. The caller
+// keeps it alive until it has run. ShutdownNow() may drop it unrun.
+class PoolJob {
+ public:
+  virtual void RunJob() = 0;
+
+ protected:
+  ~PoolJob() = default;
+};
+
 class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(int workers = 0);
@@ -120,6 +139,19 @@ class ThreadPool final : public Executor {
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
   void Defer(Task task);
+
+  // ThreadPool::ExecuteNext()
+  //
+  // From a worker: runs `job` on this worker as soon as the current task
+  // returns (tokio's LIFO slot), ahead of everything queued, and without
+  // waking another worker; it cannot be stolen. A job already in the slot
+  // moves to the worker's deque, where others may steal it. After 16 such
+  // hand-offs in a row the job queues behind the waiting work instead, so a
+  // chain of hand-offs cannot monopolise the worker. From any other thread:
+  // like Execute(). Made for waking an actor: the message it was woken for
+  // is still in this core's cache, and the slot holds a bare pointer (no
+  // Task to build, move and destroy).
+  void ExecuteNext(PoolJob* job);
 
   // ThreadPool::Submit()
   //
@@ -185,6 +217,7 @@ class ThreadPool final : public Executor {
   bool RefillFromInjector(Worker* self);
   bool HasVisibleWork() const;
   void Run(Worker* self, Task& task);
+  void RunJob(Worker* self, PoolJob* job);
   void Join();
 
   const std::string name_;

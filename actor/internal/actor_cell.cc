@@ -98,20 +98,21 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
 }
 
 void ActorCell::RunTurn() {
-  if (!started_) {
+  if (!started_) [[unlikely]] {
     started_ = true;
     if (!StartIncarnation() || stopping_) {
       Finish();
       return;
     }
   }
+  ActorHooks* const hooks = system()->hooks();
   int budget = system()->throughput();
   while (budget > 0) {
     Envelope* next = Next();
     if (next == nullptr) break;
     --budget;
-    Handle(EnvelopePtr(next));
-    if (stopping_) {
+    Handle(next, hooks);
+    if (stopping_) [[unlikely]] {
       Finish();
       return;
     }
@@ -119,7 +120,7 @@ void ActorCell::RunTurn() {
   // Idle only if nothing is left anywhere; TryBlock() fails if mail slipped
   // in. Out of budget: run again behind the others (fairness).
   const bool unstashed = extras_ != nullptr && !extras_->unstashed.empty();
-  if (!unstashed && !mailbox_.HasCached() && mailbox_.TryBlock()) return;
+  if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
     scheduler_->Yield(this);
   } else {
@@ -140,25 +141,24 @@ bool ActorCell::StartIncarnation() {
   return false;
 }
 
-Envelope* ActorCell::Next() {
-  if (extras_ != nullptr && !extras_->unstashed.empty()) {
+inline Envelope* ActorCell::Next() {
+  if (extras_ != nullptr && !extras_->unstashed.empty()) [[unlikely]] {
     return static_cast<Envelope*>(extras_->unstashed.PopFront());
   }
   return static_cast<Envelope*>(mailbox_.Pop());
 }
 
-void ActorCell::Handle(std::unique_ptr<Envelope> envelope) {
-  ActorHooks* const hooks = system()->hooks();
+inline void ActorCell::Handle(Envelope* envelope, ActorHooks* hooks) {
   const MessageType& type = envelope->type();
-  current_ = std::move(envelope);
-  if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), *current_);
+  current_.reset(envelope);
+  if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), *envelope);
   try {
-    if (current_->lane == MailboxNode::Lane::kSystem) {
-      HandleSystem(*current_);
-    } else if (current_->Is<Continuation>()) {
-      std::move(current_->As<Continuation>().run)();
+    if (envelope->lane == MailboxNode::Lane::kSystem) [[unlikely]] {
+      HandleSystem(*envelope);
+    } else if (&type == &MessageTypeOf<Continuation>()) [[unlikely]] {
+      std::move(envelope->As<Continuation>().run)();
     } else {
-      Dispatch(*current_);
+      Dispatch(*envelope);
     }
   } catch (const std::exception& e) {
     Fail(current_.get(), e.what());
@@ -171,7 +171,7 @@ void ActorCell::Handle(std::unique_ptr<Envelope> envelope) {
 }
 
 void ActorCell::Dispatch(Envelope& envelope) {
-  if (Behavior::Handler* handler = behavior_.Find(envelope.type())) {
+  if (Behavior::Handler* handler = behavior_.Find(envelope.type())) [[likely]] {
     (*handler)(envelope, this);
   } else {
     actor_->OnUnhandled(envelope);

@@ -41,6 +41,10 @@
 #include "mailbox/mailbox.h"
 #include "threads/mutex.h"
 
+namespace troupe {
+class ActorHooks;
+}  // namespace troupe
+
 namespace troupe::actor_internal {
 
 // The cell whose actor is being constructed on this thread (Actor::Actor
@@ -97,7 +101,7 @@ class ActorCell final : public Addressable, public Schedulable {
   Extras& extras();
 
   bool StartIncarnation();
-  void Handle(std::unique_ptr<Envelope> envelope);
+  void Handle(Envelope* envelope, ActorHooks* hooks);  // takes ownership
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
   Envelope* Next();
