@@ -13,7 +13,7 @@ namespace {
 constexpr std::align_val_t kAlignment{16};
 constexpr std::align_val_t kSlabAlignment{64};  // a 64-byte block is one cache line
 
-size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+[[maybe_unused]] size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
 size_t ClassSize(size_t size_class) { return (size_class + 1) * kGranule; }
 
 class Depot {
@@ -51,7 +51,7 @@ class Depot {
 // order: envelopes allocated one after another sit next to each other, so a
 // receiver walking its mail streams through memory instead of chasing
 // scattered lines. Slabs are never freed (see the file comment).
-Depot::Batch NewSlab(size_t size_class) {
+[[maybe_unused]] Depot::Batch NewSlab(size_t size_class) {
   const size_t block_size = ClassSize(size_class);
   auto* slab = static_cast<char*>(::operator new(block_size* kBatchSize, kSlabAlignment));
   FreeBlock* head = nullptr;
@@ -96,7 +96,7 @@ struct ThreadExitHook {
 };
 
 // Makes this thread's lists usable; false once the thread is exiting.
-bool EnsureLive() {
+[[maybe_unused]] bool EnsureLive() {
   if (tls_lists.live) return true;
   if (destroyed) return false;
   thread_local ThreadExitHook hook;  // registered on first use
