@@ -86,7 +86,7 @@ absl::StatusOr<Rows> BatchedTwoProducers() {
   const int64_t start = NowNanos();
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([tx = tx, per_producer]() mutable {
+    producers.emplace_back([tx = tx]() mutable {
       std::vector<int64_t> batch;
       batch.reserve(kBatch);
       for (int64_t i = 1; i <= per_producer;) {
@@ -119,10 +119,10 @@ absl::StatusOr<Rows> SelectTwo() {
   auto [b_tx, b_rx] = Channel<int64_t>::Bounded(1024);
   const int64_t per_producer = kItems / 2;
   const int64_t start = NowNanos();
-  std::thread a([tx = std::move(a_tx), per_producer]() mutable {
+  std::thread a([tx = std::move(a_tx)]() mutable {
     for (int64_t i = 1; i <= per_producer; ++i) (void)tx.Send(i);
   });
-  std::thread b([tx = std::move(b_tx), per_producer]() mutable {
+  std::thread b([tx = std::move(b_tx)]() mutable {
     for (int64_t i = 1; i <= per_producer; ++i) (void)tx.Send(i);
   });
   int64_t sum = 0;

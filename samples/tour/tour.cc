@@ -108,7 +108,7 @@ int main() {
     ring.WaitForNotification();
     (void)alarm_tx.Send("wake up");
   });
-  auto select_once = [&](bool with_timeout) {
+  auto select_once = [&, &alarm_rx = alarm_rx, &quiet_rx = quiet_rx](bool with_timeout) {
     troupe::Select select;
     select
         .OnRecv(alarm_rx,
