@@ -36,5 +36,14 @@ void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {
   self->system()->dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
 }
 
+void ReplyReturned(const Envelope& request, Addressable* self, EnvelopePtr reply) {
+  if (request.sender()) {
+    Reply(request, self, std::move(reply));
+  } else if (reply->Is<absl::Status>()) {
+    LogWarning("{}#{} failed a {} that had no sender: {}", self->name(), self->id(),
+               request.type().name(), reply->As<absl::Status>().ToString());
+  }
+}
+
 }  // namespace actor_internal
 }  // namespace troupe

@@ -18,7 +18,8 @@
 // by value (it is moved in). What a handler returns is sent back to the
 // message's sender, as if by Actor::Reply(): return an absl::StatusOr<T> to
 // reply with a T or with an error status. Return void to reply later or not
-// at all.
+// at all. A returned value for a message that has no sender (a plain Tell)
+// is dropped, since nobody asked; a returned error is then logged.
 //
 // Dispatch is O(1): a behaviour with up to kLinearHandlers handlers compares
 // type pointers in a small contiguous array (faster than hashing at that
@@ -51,6 +52,9 @@ namespace actor_internal {
 // Sends `reply` to the sender of `request`, from `self`; dead-letters it if
 // the request had no sender.
 void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply);
+// The same for a value a handler returned, except that with no sender it is
+// dropped (nobody asked), and an error status is logged instead.
+void ReplyReturned(const Envelope& request, Addressable* self, EnvelopePtr reply);
 
 template <typename T>
 struct IsStatusOr : std::false_type {};
@@ -63,12 +67,12 @@ void ReplyWithResult(const Envelope& request, Addressable* self, R&& result) {
   using U = std::remove_cvref_t<R>;
   if constexpr (IsStatusOr<U>::value) {
     if (result.ok()) {
-      Reply(request, self, MakeEnvelope(std::move(*result)));
+      ReplyReturned(request, self, MakeEnvelope(std::move(*result)));
     } else {
-      Reply(request, self, MakeEnvelope(absl::Status(result.status())));
+      ReplyReturned(request, self, MakeEnvelope(absl::Status(result.status())));
     }
   } else {
-    Reply(request, self, MakeEnvelope(std::forward<R>(result)));
+    ReplyReturned(request, self, MakeEnvelope(std::forward<R>(result)));
   }
 }
 
