@@ -105,7 +105,9 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
       clock_(options.clock != nullptr ? std::move(options.clock)
                                       : MakeRealClock(absl::StrCat(name_, "-timer").c_str())),
       scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
-                                              : MakeThreadPoolScheduler(options.workers)) {}
+                                              : MakeThreadPoolScheduler(options.workers)) {
+  if (options.logger != nullptr) SetLogger(std::move(options.logger));
+}
 
 ActorSystem::~ActorSystem() {
   TROUPE_CHECK(!OnSystemThread(), "an ActorSystem is destroyed from one of its own threads");

@@ -54,6 +54,7 @@
 #include "actor/registry.h"
 #include "actor/scheduler.h"
 #include "base/cache_line.h"
+#include "spdlog/logger.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
 #include "threads/thread.h"
@@ -73,6 +74,9 @@ struct ActorSystemOptions {
   int throughput = 128;
   // Names the system in logs and its threads.
   std::string name = "troupe";
+  // If set, becomes troupe's logger (base/logging.h: one logger per process,
+  // shared by every layer) when the system is constructed.
+  std::shared_ptr<spdlog::logger> logger;
   // Replace the default scheduler / clock (the test kit does).
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Clock> clock;

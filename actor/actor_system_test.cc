@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,8 +14,12 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/testdata/test_messages.pb.h"
+#include "base/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 
@@ -94,6 +99,28 @@ TEST(ActorSystemTest, ExceptionInAHandlerStopsOnlyThatActor) {
   EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop) +
                 system.dead_letters().count(DeadLetterReason::kReceiverStopped),
             1);
+}
+
+TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
+  static auto* const out = new std::ostringstream();  // the logger may outlive the test
+  auto logger = std::make_shared<spdlog::logger>(
+      "troupe", std::make_shared<spdlog::sinks::ostream_sink_mt>(*out));
+  logger->set_pattern("%l %v");
+  ActorSystemOptions options;
+  options.logger = logger;
+  std::atomic<int> stops{0};
+  {
+    ActorSystem system(std::move(options));
+    ActorRef failing = system.Spawn<Node>(&stops);
+    failing.Tell(std::string("throw"));
+    WaitUntilStopped(failing);
+  }
+  logger->flush();
+  SetLogger(std::make_shared<spdlog::logger>(
+      "troupe", std::make_shared<spdlog::sinks::stderr_sink_mt>()));  // for the tests after
+  EXPECT_NE(out->str().find("error actor actor#1 failed handling std::string: handler blew up"),
+            std::string::npos)
+      << out->str();
 }
 
 class ThrowsInConstructor : public Actor {

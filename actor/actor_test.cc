@@ -7,8 +7,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
 #include "actor/testdata/test_messages.pb.h"
@@ -61,6 +64,24 @@ test::Add AddOf(int64_t value, int sender = 0) {
   add.set_value(value);
   add.set_sender(sender);
   return add;
+}
+
+TEST(ActorTest, RefsAreComparableAndHashable) {
+  ActorSystem system;
+  ActorRef a = system.Spawn<Counter>();
+  ActorRef b = system.Spawn<Counter>();
+  ActorRef a2 = a;
+  EXPECT_EQ(a, a2);
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(a < b || b < a);
+  EXPECT_NE(a.id(), b.id());
+  absl::flat_hash_set<ActorRef> absl_set = {a, a2, b};
+  std::unordered_set<ActorRef> std_set = {a, a2, b};
+  EXPECT_EQ(absl_set.size(), 2u);
+  EXPECT_EQ(std_set.size(), 2u);
+  EXPECT_FALSE(ActorRef());
+  EXPECT_EQ(ActorRef().ToString(), "<empty>");
+  EXPECT_EQ(a.ToString(), absl::StrCat("actor#", a.id()));
 }
 
 TEST(ActorTest, ProtobufTellAndAsk) {
