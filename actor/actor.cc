@@ -30,8 +30,8 @@ Envelope& Actor::CurrentEnvelope() const { return cell_->current(); }
 
 void Actor::ReplyError(absl::Status status) { Reply(std::move(status)); }
 
-ActorRef Actor::SpawnChild(SpawnOptions options, absl::FunctionRef<std::unique_ptr<Actor>()> make) {
-  return system().SpawnActor(std::move(options), cell_, make);
+ActorRef Actor::SpawnChild(SpawnOptions options, ActorFactory factory) {
+  return system().SpawnActor(std::move(options), cell_, factory);
 }
 
 void Actor::Stop() { cell_->RequestStop(proto::ExitReason::NORMAL, std::string()); }

@@ -65,6 +65,7 @@ namespace troupe {
 
 class ActorSystem;
 struct SpawnOptions;
+struct ActorFactory;
 namespace actor_internal {
 class ActorCell;
 // A function run in the actor's context, as a message (an Actor::Ask reply).
@@ -181,7 +182,7 @@ class Actor {
 
   Envelope& CurrentEnvelope() const;
   actor_internal::Addressable* SelfAddress() const;
-  ActorRef SpawnChild(SpawnOptions options, absl::FunctionRef<std::unique_ptr<Actor>()> make);
+  ActorRef SpawnChild(SpawnOptions options, ActorFactory factory);
 
   actor_internal::ActorCell* const cell_;
 };
@@ -209,10 +210,9 @@ ActorRef Actor::Spawn(Args&&... args) {
 
 template <typename T, typename... Args>
 ActorRef Actor::Spawn(SpawnOptions options, Args&&... args) {
-  static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
-  return SpawnChild(std::move(options), [&]() -> std::unique_ptr<Actor> {
-    return std::make_unique<T>(std::forward<Args>(args)...);
-  });
+  return SpawnChild(std::move(options), MakeActorFactory<T>([&](void* storage) -> Actor* {
+                      return new (storage) T(std::forward<Args>(args)...);
+                    }));
 }
 
 }  // namespace troupe

@@ -118,10 +118,9 @@ bool ActorSystem::OnSystemThread() const {
   return scheduler_->IsCurrentThread() || actor_internal::CurrentDedicatedCell() != nullptr;
 }
 
-ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
-                                 absl::FunctionRef<std::unique_ptr<Actor>()> make) {
+ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorFactory factory) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  auto* cell = new ActorCell(this, id, std::move(options.name), parent);
+  ActorCell* cell = ActorCell::Create(this, id, std::move(options.name), parent, factory.size);
   ActorRef ref{AddressablePtr(cell)};
 
   // Join the live set, unless shutting down. The flag is read under the
@@ -150,11 +149,11 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
   }
   if (parent != nullptr) parent->AddChild(cell);
 
-  std::unique_ptr<Actor> actor;
+  Actor* actor = nullptr;
   std::string failure;
   ActorCell* const outer = std::exchange(actor_internal::ConstructingCell(), cell);
   try {
-    actor = make();
+    actor = factory.construct(cell->actor_storage());
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -171,7 +170,7 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
     hooks_->OnSpawn(ref, parent != nullptr ? ActorRef(AddressablePtr(parent)) : ActorRef());
   }
   if (!options.dedicated) {
-    cell->Start(std::move(actor), scheduler_.get());
+    cell->Start(actor);
     return ref;
   }
   auto dedicated = std::make_shared<actor_internal::DedicatedScheduler>(cell);
@@ -186,7 +185,7 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent,
     dedicated_threads_.emplace_back(absl::StrCat(name_, "-", id),
                                     [dedicated, keep = AddressablePtr(cell)] { dedicated->Run(); });
   }
-  cell->Start(std::move(actor), dedicated.get(), dedicated);
+  cell->Start(actor, dedicated);
   return ref;
 }
 

@@ -39,6 +39,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -83,6 +84,22 @@ struct ActorSystemOptions {
   // Observation points; null = none (the fast path).
   std::shared_ptr<ActorHooks> hooks;
 };
+
+// How Spawn() makes an actor: its size, and a function that constructs it
+// in the storage it is given (next to its cell, in one allocation).
+struct ActorFactory {
+  size_t size;
+  absl::FunctionRef<Actor*(void* storage)> construct;
+};
+
+// Spawn's checks on an actor type, and its factory.
+template <typename T, typename... Args>
+ActorFactory MakeActorFactory(absl::FunctionRef<Actor*(void*)> construct) {
+  static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
+  static_assert(alignof(T) <= 16,
+                "Spawn<T>: actors aligned to more than 16 bytes are not supported");
+  return ActorFactory{sizeof(T), construct};
+}
 
 struct SpawnOptions {
   // For logs and ToString(); need not be unique (the registry is for lookups).
@@ -131,10 +148,10 @@ class ActorSystem {
   }
   template <typename T, typename... Args>
   ActorRef Spawn(SpawnOptions options, Args&&... args) {
-    static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
-    return SpawnActor(std::move(options), nullptr, [&]() -> std::unique_ptr<Actor> {
-      return std::unique_ptr<Actor>(new T(std::forward<Args>(args)...));
-    });
+    return SpawnActor(std::move(options), nullptr,
+                      MakeActorFactory<T>([&](void* storage) -> Actor* {
+                        return new (storage) T(std::forward<Args>(args)...);
+                      }));
   }
 
   // ActorSystem::SpawnDedicated()
@@ -201,7 +218,7 @@ class ActorSystem {
   static constexpr size_t kLiveShards = 16;
 
   ActorRef SpawnActor(SpawnOptions options, actor_internal::ActorCell* parent,
-                      absl::FunctionRef<std::unique_ptr<Actor>()> make);
+                      ActorFactory factory);
   TimerHandle ScheduleSend(const ActorRef& to, absl::Duration delay, absl::Duration period,
                            absl::AnyInvocable<EnvelopePtr()> make_envelope);
   // Called by a cell as the very last thing it does when it stops.

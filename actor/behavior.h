@@ -40,9 +40,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/functional/any_invocable.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "actor/internal/addressable.h"
+#include "actor/internal/handler.h"
 #include "actor/message.h"
 
 namespace troupe {
@@ -84,7 +85,7 @@ class Behavior {
   static constexpr size_t kLinearHandlers = 8;
 
   // The handler's view of one message: the envelope and the actor's own ref.
-  using Handler = absl::AnyInvocable<void(Envelope&, actor_internal::Addressable* self)>;
+  using Handler = actor_internal::Handler;
 
   Behavior() = default;
   Behavior(Behavior&&) noexcept = default;
@@ -151,7 +152,8 @@ class Behavior {
 
   void Add(const MessageType* type, Handler handler);
 
-  std::vector<Entry> entries_;
+  // One handler inline (the common actor has one or two), the rest on the heap.
+  absl::InlinedVector<Entry, 1> entries_;
   std::unique_ptr<absl::flat_hash_map<const MessageType*, size_t>> index_;  // > kLinearHandlers
 };
 

@@ -8,11 +8,15 @@ MailboxNodeList& MailboxNodeList::operator=(MailboxNodeList&& other) noexcept {
   if (this != &other) {
     head_ = other.head_;
     tail_ = other.tail_;
-    size_ = other.size_;
     other.head_ = other.tail_ = nullptr;
-    other.size_ = 0;
   }
   return *this;
+}
+
+size_t MailboxNodeList::size() const {
+  size_t n = 0;
+  for (const MailboxNode* node = head_; node != nullptr; node = node->next) ++n;
+  return n;
 }
 
 void MailboxNodeList::Append(MailboxNodeList&& other) {
@@ -23,9 +27,7 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
     tail_->next = other.head_;
   }
   tail_ = other.tail_;
-  size_ += other.size_;
   other.head_ = other.tail_ = nullptr;
-  other.size_ = 0;
 }
 
 Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? Blocked() : nullptr) {}
@@ -53,18 +55,16 @@ void Mailbox::Distribute(MailboxNode* stack) {
   // lanes. The first node seen is the newest, so it ends each batch.
   MailboxNode* heads[2] = {nullptr, nullptr};
   MailboxNode* tails[2] = {nullptr, nullptr};
-  size_t counts[2] = {0, 0};
   while (stack != nullptr) {
     MailboxNode* next = stack->next;
     const int lane = stack->lane == MailboxNode::Lane::kSystem ? 1 : 0;
     if (heads[lane] == nullptr) tails[lane] = stack;
     stack->next = heads[lane];
     heads[lane] = stack;
-    ++counts[lane];
     stack = next;
   }
-  if (heads[0] != nullptr) ordinary_.AppendChain(heads[0], tails[0], counts[0]);
-  if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1], counts[1]);
+  if (heads[0] != nullptr) ordinary_.AppendChain(heads[0], tails[0]);
+  if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
 }
 
 bool Mailbox::TakeSlow() {

@@ -54,7 +54,7 @@
 // Thread-safety: Push() and IsClosed() from any thread. Everything else only
 // from the owner, and only from one thread at a time (the actor's run).
 //
-// Memory usage: 56 bytes (the head and two lane caches), not padded: an
+// Memory usage: 40 bytes (the head and two lane caches), not padded: an
 // actor system has millions of mailboxes (actors target <= 256 bytes each).
 // Padding would keep producers' CAS traffic off the owner's neighbouring
 // fields; the bench pads the mailbox it measures (M1/M2) so that the figure
@@ -89,17 +89,17 @@ enum class PushResult : uint8_t {
 class MailboxNodeList {
  public:
   MailboxNodeList() = default;
-  MailboxNodeList(MailboxNodeList&& other) noexcept
-      : head_(other.head_), tail_(other.tail_), size_(other.size_) {
+  MailboxNodeList(MailboxNodeList&& other) noexcept : head_(other.head_), tail_(other.tail_) {
     other.head_ = other.tail_ = nullptr;
-    other.size_ = 0;
   }
   MailboxNodeList& operator=(MailboxNodeList&& other) noexcept;
   MailboxNodeList(const MailboxNodeList&) = delete;
   MailboxNodeList& operator=(const MailboxNodeList&) = delete;
 
   bool empty() const { return head_ == nullptr; }
-  size_t size() const { return size_; }
+  // Counts by walking the list (O(n)): no count is kept, to keep mailboxes
+  // small. For tests and stats.
+  size_t size() const;
   MailboxNode* front() const { return head_; }
 
   void PushBack(MailboxNode* node) {
@@ -110,18 +110,16 @@ class MailboxNodeList {
       tail_->next = node;
     }
     tail_ = node;
-    ++size_;
   }
   void Append(MailboxNodeList&& other);  // moves every node of `other` to the back
-  // Appends a linked chain head..tail (tail->next must be null) of `count` nodes.
-  void AppendChain(MailboxNode* head, MailboxNode* tail, size_t count) {
+  // Appends a linked chain head..tail (tail->next must be null).
+  void AppendChain(MailboxNode* head, MailboxNode* tail) {
     if (tail_ == nullptr) {
       head_ = head;
     } else {
       tail_->next = head;
     }
     tail_ = tail;
-    size_ += count;
   }
   MailboxNode* PopFront() {
     MailboxNode* node = head_;
@@ -129,14 +127,12 @@ class MailboxNodeList {
     head_ = node->next;
     if (head_ == nullptr) tail_ = nullptr;
     node->next = nullptr;
-    --size_;
     return node;
   }
 
  private:
   MailboxNode* head_ = nullptr;
   MailboxNode* tail_ = nullptr;
-  size_t size_ = 0;
 };
 
 class Mailbox {
@@ -200,7 +196,7 @@ class Mailbox {
   // Mailbox::CachedSize()
   //
   // Owner only: the cached count plus nothing of the unfetched stack (a
-  // stack has no cheap count). For stats; a lower bound.
+  // stack has no cheap count). For stats; a lower bound; O(n).
   size_t CachedSize() const { return system_.size() + ordinary_.size(); }
 
   // Mailbox::HasCached()

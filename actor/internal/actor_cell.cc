@@ -21,6 +21,7 @@ ActorCell*& CurrentDedicatedCell() {
 }
 
 struct ActorCell::Extras {
+  std::string name;  // set at construction only
   std::string stop_detail;
   std::vector<Behavior> stacked;  // kStack behaviours under behavior_
   std::vector<Behavior> retired;  // replaced while a handler ran; freed after it
@@ -49,31 +50,55 @@ void DeadLetterAll(ActorSystem* system, MailboxNodeList& list, const Addressable
 
 }  // namespace
 
-ActorCell::ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent)
-    : Addressable(system, id),
-      parent_(parent),
-      name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))) {}
+// The actor's storage starts at the first 16-byte boundary after the cell.
+constexpr size_t kActorOffset = (sizeof(ActorCell) + 15) / 16 * 16;
+// Idle actors are meant to cost <= 256 bytes each (bench A6): watch the cell.
+static_assert(sizeof(ActorCell) <= 192, "ActorCell grew: check bench A6");
 
-ActorCell::~ActorCell() = default;
+ActorCell* ActorCell::Create(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent,
+                             size_t actor_size) {
+  void* block = ::operator new(kActorOffset + actor_size);
+  return new (block) ActorCell(system, id, std::move(name), parent);
+}
+
+void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActorOffset; }
+
+ActorCell::ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent)
+    : Addressable(system, id), parent_(parent), named_(!name.empty()) {
+  if (named_) extras().name = std::move(name);
+}
+
+ActorCell::~ActorCell() { DestroyActor(); }
 
 ActorCell::Extras& ActorCell::extras() {
   if (extras_ == nullptr) extras_ = std::make_unique<Extras>();
   return *extras_;
 }
 
-std::string ActorCell::name() const { return name_ != nullptr ? *name_ : std::string("actor"); }
+std::string ActorCell::name() const { return named_ ? extras_->name : std::string("actor"); }
 
-void ActorCell::Start(std::unique_ptr<Actor> actor, Scheduler* scheduler,
-                      std::shared_ptr<Scheduler> own_scheduler) {
-  if (own_scheduler != nullptr) extras().own_scheduler = std::move(own_scheduler);
-  actor_ = std::move(actor);
-  scheduler_ = scheduler;
-  scheduler_->Schedule(this);
+Scheduler* ActorCell::scheduler() const {
+  return dedicated_ ? extras_->own_scheduler.get() : &system()->scheduler();
+}
+
+void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
+  if (own_scheduler != nullptr) {
+    extras().own_scheduler = std::move(own_scheduler);
+    dedicated_ = true;
+  }
+  actor_ = actor;
+  scheduler()->Schedule(this);
+}
+
+void ActorCell::DestroyActor() {
+  if (actor_ == nullptr) return;
+  Actor* actor = std::exchange(actor_, nullptr);
+  actor->~Actor();  // its storage belongs to the cell
 }
 
 void ActorCell::StopUnstarted(proto::ExitReason::Kind kind, std::string detail) {
   started_ = true;
-  stop_kind_ = kind;
+  stop_kind_ = static_cast<uint8_t>(kind);
   extras().stop_detail = std::move(detail);
   Finish();
 }
@@ -87,7 +112,7 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
       return true;
     case PushResult::kWokeOwner:
       envelope.release();
-      scheduler_->Schedule(this);
+      scheduler()->Schedule(this);
       return true;
     case PushResult::kClosed:
       break;
@@ -122,9 +147,9 @@ void ActorCell::RunTurn() {
   const bool unstashed = extras_ != nullptr && !extras_->unstashed.empty();
   if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
-    scheduler_->Yield(this);
+    scheduler()->Yield(this);
   } else {
-    scheduler_->Schedule(this);
+    scheduler()->Schedule(this);
   }
 }
 
@@ -204,7 +229,7 @@ void ActorCell::Fail(const Envelope* envelope, std::string what) {
 void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail) {
   if (stopping_) return;  // the first reason wins
   stopping_ = true;
-  stop_kind_ = kind;
+  stop_kind_ = static_cast<uint8_t>(kind);
   if (!detail.empty()) extras().stop_detail = std::move(detail);
 }
 
@@ -257,7 +282,7 @@ void ActorCell::RemoveChild(ActorCell* child) {
 
 void ActorCell::Finish() {
   proto::ExitReason reason;
-  reason.set_kind(stop_kind_);
+  reason.set_kind(static_cast<proto::ExitReason::Kind>(stop_kind_));
   if (extras_ != nullptr) reason.set_detail(extras_->stop_detail);
 
   if (actor_ != nullptr) {
@@ -301,7 +326,7 @@ void ActorCell::Finish() {
   }
   DeadLetterAll(system(), rest, this);
   behavior_ = Behavior();
-  actor_.reset();
+  DestroyActor();
 
   if (parent_) static_cast<ActorCell*>(parent_.get())->RemoveChild(this);
   system()->OnActorStopped(this);  // last: it may drop the last ref to this cell

@@ -57,16 +57,25 @@ ActorCell*& CurrentDedicatedCell();
 
 class ActorCell final : public Addressable, public Schedulable {
  public:
-  ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
-  ~ActorCell() override;
+  // ActorCell::Create()
+  //
+  // Makes a cell with room behind it for an actor of `actor_size` bytes
+  // (alignment at most 16): one allocation holds both, which saves a heap
+  // block and its header per actor. The cell frees it when the last ref goes.
+  static ActorCell* Create(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent,
+                           size_t actor_size);
+  static void operator delete(void* block) { ::operator delete(block); }
+
+  // Where the first incarnation is to be constructed (actor_size bytes).
+  void* actor_storage();
 
   // -- spawn ---------------------------------------------------------------------
 
-  // Installs the first incarnation and schedules the first turn on
-  // `scheduler`. A scheduler of this actor's own (a dedicated thread's) is
-  // kept by the cell, which outlives every Deliver() that may call it.
-  void Start(std::unique_ptr<Actor> actor, Scheduler* scheduler,
-             std::shared_ptr<Scheduler> own_scheduler = nullptr);
+  // Installs the first incarnation (constructed in actor_storage()) and
+  // schedules the first turn on the system's scheduler, or on
+  // `own_scheduler` (a dedicated thread's), which the cell then keeps: it
+  // outlives every Deliver() that may call it.
+  void Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler = nullptr);
   // Stops a cell whose actor never existed (its constructor threw, or the
   // system was shutting down). Its mail is dead-lettered from now on.
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
@@ -99,7 +108,13 @@ class ActorCell final : public Addressable, public Schedulable {
   // Rarely used state, allocated on first use to keep idle actors small.
   struct Extras;
   Extras& extras();
-
+  ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
+  ~ActorCell() override;
+  // The system's scheduler, or a dedicated actor's own. Read on the wake
+  // path from any thread: `dedicated_` and extras_ were written before the
+  // first turn, which happens-before any wake (mailbox.h, A and C).
+  Scheduler* scheduler() const;
+  void DestroyActor();
   bool StartIncarnation();
   void Handle(Envelope* envelope, ActorHooks* hooks);  // takes ownership
   void Dispatch(Envelope& envelope);
@@ -109,11 +124,11 @@ class ActorCell final : public Addressable, public Schedulable {
   void RemoveChild(ActorCell* child);
   void Fail(const Envelope* envelope, std::string what);
 
-  Scheduler* scheduler_ = nullptr;
   Mailbox mailbox_{Mailbox::InitialState::kRunning};
-  std::unique_ptr<Actor> actor_;
+  Actor* actor_ = nullptr;  // the incarnation, in actor_storage() (destroyed, not freed)
   const AddressablePtr parent_;
-  const std::unique_ptr<const std::string> name_;  // null: unnamed
+  // Created on first use, except for a named cell, whose name lives here
+  // from construction (so name() may read it from any thread).
   std::unique_ptr<Extras> extras_;
 
   // Turn state: one thread at a time (see the file comment).
@@ -121,7 +136,9 @@ class ActorCell final : public Addressable, public Schedulable {
   Behavior behavior_;
   bool started_ = false;
   bool stopping_ = false;
-  proto::ExitReason::Kind stop_kind_ = proto::ExitReason::NORMAL;
+  bool dedicated_ = false;  // written before the first turn
+  const bool named_;
+  uint8_t stop_kind_ = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind, in one byte
 
   // A Dekker pair with the registry: Finish() stores stopped_ then loads
   // registered_; Registry::Register() stores registered_ then loads
