@@ -55,10 +55,29 @@ constexpr size_t kActorOffset = (sizeof(ActorCell) + 15) / 16 * 16;
 // Idle actors are meant to cost <= 256 bytes each (bench A6): watch the cell.
 static_assert(sizeof(ActorCell) <= 192, "ActorCell grew: check bench A6");
 
+constexpr size_t kPoolUnit = 32;  // a multiple of the pool's size classes
+
 ActorCell* ActorCell::Create(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent,
                              size_t actor_size) {
-  void* block = ::operator new(kActorOffset + actor_size);
-  return new (block) ActorCell(system, id, std::move(name), parent);
+  const size_t total = kActorOffset + actor_size;
+  if (total > kMaxPooledSize) {
+    return new (::operator new(total)) ActorCell(system, id, std::move(name), parent);
+  }
+  const size_t units = (total + kPoolUnit - 1) / kPoolUnit;
+  auto* cell = new (PoolAllocate(units * kPoolUnit)) ActorCell(system, id, std::move(name), parent);
+  cell->pool_units_ = static_cast<uint8_t>(units);
+  return cell;
+}
+
+void ActorCell::Destroy() {
+  const size_t pooled = pool_units_ * kPoolUnit;
+  void* block = this;
+  this->~ActorCell();
+  if (pooled != 0) {
+    PoolFree(block, pooled);
+  } else {
+    ::operator delete(block);
+  }
 }
 
 void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActorOffset; }

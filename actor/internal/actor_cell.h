@@ -39,6 +39,7 @@
 #include "actor/scheduler.h"
 #include "actor/system.pb.h"
 #include "mailbox/mailbox.h"
+#include "mailbox/node_pool.h"
 #include "threads/mutex.h"
 
 namespace troupe {
@@ -110,6 +111,7 @@ class ActorCell final : public Addressable, public Schedulable {
   Extras& extras();
   ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
   ~ActorCell() override;
+  void Destroy() override;
   // The system's scheduler, or a dedicated actor's own. Read on the wake
   // path from any thread: `dedicated_` and extras_ were written before the
   // first turn, which happens-before any wake (mailbox.h, A and C).
@@ -138,6 +140,7 @@ class ActorCell final : public Addressable, public Schedulable {
   bool stopping_ = false;
   bool dedicated_ = false;  // written before the first turn
   const bool named_;
+  uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
   uint8_t stop_kind_ = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind, in one byte
 
   // A Dekker pair with the registry: Finish() stores stopped_ then loads

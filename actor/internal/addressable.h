@@ -64,12 +64,15 @@ class Addressable {
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy();
   }
 
  protected:
   Addressable(ActorSystem* system, uint64_t id) : system_(system), id_(id) {}
   virtual ~Addressable() = default;
+  // Frees this object when the last reference goes; a receiver allocated
+  // other than by plain `new` overrides it.
+  virtual void Destroy() { delete this; }
 
  private:
   std::atomic<int64_t> refs_{0};
