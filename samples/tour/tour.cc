@@ -2,7 +2,8 @@
 // printing what happened and how fast. `bazel run //samples/tour`.
 //
 // Layers that exist so far: threads (Thread, the pool, ParallelMap, futures,
-// Synchronized) and channels (producer/consumer, select with a timeout).
+// Synchronized), channels (producer/consumer, select with a timeout) and
+// actors (a counter served by tell and ask, a ping-pong rate, dead letters).
 // Later layers add their own chapter.
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "actor/actor.h"
+#include "actor/actor_system.h"
 #include "base/logging.h"
 #include "channel/channel.h"
 #include "channel/select.h"
@@ -21,6 +24,79 @@
 #include "threads/thread_pool.h"
 
 namespace {
+
+// The actors chapter: a counter (plain C++ messages here; protobuf messages
+// work the same way, see samples/counter) and a pair that bounce a ball.
+struct Add {
+  int64_t by;
+};
+struct Get {};
+
+class Counter : public troupe::Actor {
+ protected:
+  troupe::Behavior MakeBehavior() override {
+    return troupe::Behavior()
+        .On<Add>([this](const Add& add) { total_ += add.by; })
+        .On<Get>([this](const Get&) { return total_; });  // the reply to an ask
+  }
+
+ private:
+  int64_t total_ = 0;
+};
+
+class Bouncer : public troupe::Actor {
+ public:
+  explicit Bouncer(troupe::Notification* done) : done_(done) {}
+
+ protected:
+  troupe::Behavior MakeBehavior() override {
+    return troupe::Behavior()
+        .On<troupe::ActorRef>([this](const troupe::ActorRef& peer) { peer_ = peer; })
+        .On<int64_t>([this](int64_t ball) {
+          if (ball == 0) {
+            done_->Notify();
+          } else {
+            peer_.Tell(ball - 1);
+          }
+        });
+  }
+
+ private:
+  troupe::Notification* done_;
+  troupe::ActorRef peer_;
+};
+
+void ActorsChapter() {
+  troupe::ActorSystem system;
+  troupe::ActorRef counter = system.Spawn<Counter>();
+  for (int64_t i = 1; i <= 1000; ++i) counter.Tell(Add{i});
+  absl::StatusOr<int64_t> total = counter.Ask<int64_t>(Get(), absl::Seconds(5)).Get();
+  std::printf("[actors] a counter told 1..1000 answers an ask with %s\n",
+              total.ok() ? std::to_string(*total).c_str() : total.status().ToString().c_str());
+  absl::StatusOr<std::string> wrong = counter.Ask<std::string>(Get(), absl::Seconds(5)).Get();
+  std::printf("[actors] asking it for the wrong reply type: %s\n",
+              wrong.status().ToString().c_str());
+
+  troupe::Notification done;
+  troupe::ActorRef a = system.Spawn<Bouncer>(&done);
+  troupe::ActorRef b = system.Spawn<Bouncer>(&done);
+  a.Tell(b);
+  b.Tell(a);
+  constexpr int64_t kHops = 1'000'000;
+  const absl::Time start = absl::Now();
+  a.Tell(kHops);
+  done.WaitForNotification();
+  const absl::Duration elapsed = absl::Now() - start;
+  std::printf("[actors] two actors bounced a ball %lld times: %.0f ns per message\n",
+              static_cast<long long>(kHops), absl::ToDoubleNanoseconds(elapsed) / kHops);
+
+  counter.Tell(troupe::proto::Stop());
+  while (counter.IsAlive()) absl::SleepFor(absl::Milliseconds(1));
+  counter.Tell(Add{1});
+  system.Shutdown();
+  std::printf("[actors] mail to a stopped actor is a dead letter, counted: %lld\n",
+              static_cast<long long>(system.dead_letters().total()));
+}
 
 // A deliberately CPU-heavy function, so the pool has something to share out.
 double Work(int x) {
@@ -133,6 +209,7 @@ int main() {
   troupe::ThreadPoolStats stats = pool.stats();
   std::printf("[threads] pool shut down: %lld tasks run, %lld stolen\n",
               static_cast<long long>(stats.executed), static_cast<long long>(stats.steals));
+  ActorsChapter();
   std::printf("\ntour complete\n");
   return 0;
 }
