@@ -6,7 +6,6 @@
 #include <atomic>
 #include <deque>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,12 +13,9 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/testdata/test_messages.pb.h"
-#include "base/logging.h"
+#include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/ostream_sink.h"
-#include "spdlog/sinks/stdout_sinks.h"
-#include "spdlog/spdlog.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 
@@ -102,12 +98,9 @@ TEST(ActorSystemTest, ExceptionInAHandlerStopsOnlyThatActor) {
 }
 
 TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
-  static auto* const out = new std::ostringstream();  // the logger may outlive the test
-  auto logger = std::make_shared<spdlog::logger>(
-      "troupe", std::make_shared<spdlog::sinks::ostream_sink_mt>(*out));
-  logger->set_pattern("%l %v");
+  LogCapture capture(LogCapture::kDoNotInstall);
   ActorSystemOptions options;
-  options.logger = logger;
+  options.logger = capture.logger();
   std::atomic<int> stops{0};
   {
     ActorSystem system(std::move(options));
@@ -115,12 +108,10 @@ TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
     failing.Tell(std::string("throw"));
     WaitUntilStopped(failing);
   }
-  logger->flush();
-  SetLogger(std::make_shared<spdlog::logger>(
-      "troupe", std::make_shared<spdlog::sinks::stderr_sink_mt>()));  // for the tests after
-  EXPECT_NE(out->str().find("error actor actor#1 failed handling std::string: handler blew up"),
-            std::string::npos)
-      << out->str();
+  EXPECT_NE(
+      capture.Output().find("error actor actor#1 failed handling std::string: handler blew up"),
+      std::string::npos)
+      << capture.Output();
 }
 
 class ThrowsInConstructor : public Actor {

@@ -1,17 +1,14 @@
 #include "actor/dead_letters.h"
 
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/message.h"
-#include "base/logging.h"
+#include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/ostream_sink.h"
-#include "spdlog/spdlog.h"
 
 namespace troupe {
 namespace {
@@ -20,17 +17,8 @@ using ::testing::HasSubstr;
 
 class DeadLettersTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("troupe", sink);
-    logger->set_pattern("%l %v");
-    SetLogger(logger);
-  }
-  std::string Output() {
-    Logger().flush();
-    return out_.str();
-  }
-  std::ostringstream out_;
+  std::string Output() { return capture_.Output(); }
+  LogCapture capture_;
 };
 
 TEST_F(DeadLettersTest, CountsPerReasonAndRateLimitsTheLog) {

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/log_capture.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/ostream_sink.h"
 
 namespace troupe {
 namespace {
@@ -35,20 +35,10 @@ namespace {
 
 class LoggingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("troupe", sink);
-    logger->set_pattern("%l %v");
-    SetLogger(logger);
-    SetLogLevel(LogLevel::kInfo);
-  }
+  void SetUp() override { SetLogLevel(LogLevel::kInfo); }
+  std::string Output() { return capture_.Output(); }
 
-  std::string Output() {
-    Logger().flush();
-    return out_.str();
-  }
-
-  std::ostringstream out_;
+  LogCapture capture_;
 };
 
 TEST_F(LoggingTest, WritesFormattedLinesAtEnabledLevels) {
