@@ -78,9 +78,12 @@ class Scheduler {
 // MakeThreadPoolScheduler()
 //
 // The default: a work-stealing pool of `workers` threads (0 = one per core).
-// A woken actor goes to the waking worker's own deque (cache-warm, run next
-// on that core unless another worker steals it); an actor that yields goes
-// to the pool's global queue.
+// An actor woken from a worker goes to that worker's LIFO slot
+// (ThreadPool::ExecuteNext): it runs next, on the same core, and cannot be
+// stolen, so two actors passing messages stay on one core (bench A1: about
+// 2x faster than through the stealable deque; A2: 2.4-3x). An actor woken
+// from outside the pool goes to the global queue, and so does one that
+// yields.
 std::unique_ptr<Scheduler> MakeThreadPoolScheduler(int workers = 0);
 
 }  // namespace troupe
