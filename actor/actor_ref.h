@@ -27,7 +27,8 @@
 //
 // Thread-safety: a ref may be copied and used from any thread; Tell and Ask
 // are safe concurrently. Mail from one sender to one receiver arrives in the
-// order it was sent.
+// order it was sent. A ref may outlive its actor (mail is then a dead
+// letter), but not its ActorSystem: drop refs before destroying the system.
 
 #ifndef TROUPE_ACTOR_ACTOR_REF_H_
 #define TROUPE_ACTOR_ACTOR_REF_H_
