@@ -4,6 +4,7 @@
 
 #include "actor/internal/actor_cell.h"
 #include "base/check.h"
+#include "base/logging.h"
 
 namespace troupe {
 
@@ -20,13 +21,21 @@ void Actor::OnUnhandled(Envelope& envelope) {
 
 ActorRef Actor::Self() const { return ActorRef(actor_internal::AddressablePtr(cell_)); }
 
-actor_internal::Addressable* Actor::SelfAddress() const { return cell_; }
-
-ActorRef Actor::Sender() const { return ActorRef(cell_->current().sender()); }
+ActorRef Actor::Sender() const {
+  const Envelope* current = cell_->current();
+  return current != nullptr ? ActorRef(current->sender()) : ActorRef();
+}
 
 ActorSystem& Actor::system() const { return *cell_->system(); }
 
-Envelope& Actor::CurrentEnvelope() const { return cell_->current(); }
+void Actor::ReplyEnvelope(EnvelopePtr reply) {
+  if (const Envelope* current = cell_->current()) {
+    actor_internal::Reply(*current, cell_, std::move(reply));
+    return;
+  }
+  LogWarning("{}: Reply() outside a handler has no one to reply to", Self().ToString());
+  system().dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
+}
 
 void Actor::ReplyError(absl::Status status) { Reply(std::move(status)); }
 

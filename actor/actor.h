@@ -123,11 +123,12 @@ class Actor {
   // Actor::Reply()
   //
   // Sends `message` to the sender of the message being handled, with this
-  // actor as its sender. A reply with no one to reply to is dead-lettered.
+  // actor as its sender. A reply with no one to reply to (no sender, or no
+  // message being handled) is dead-lettered.
   // ReplyError() fails the sender's ask with `status`.
   template <typename T>
   void Reply(T&& message) {
-    actor_internal::Reply(CurrentEnvelope(), SelfAddress(), MakeEnvelope(std::forward<T>(message)));
+    ReplyEnvelope(MakeEnvelope(std::forward<T>(message)));
   }
   void ReplyError(absl::Status status);
 
@@ -180,8 +181,9 @@ class Actor {
  private:
   friend class actor_internal::ActorCell;
 
-  Envelope& CurrentEnvelope() const;
-  actor_internal::Addressable* SelfAddress() const;
+  // Sends `reply` to the current message's sender; outside a handler (in
+  // OnStart, say) there is none: a dead letter, logged.
+  void ReplyEnvelope(EnvelopePtr reply);
   ActorRef SpawnChild(SpawnOptions options, ActorFactory factory);
 
   actor_internal::ActorCell* const cell_;

@@ -391,5 +391,37 @@ TEST(ActorTest, KillAndStopOvertakeQueuedMail) {
   }
 }
 
+// Misused context calls are errors for the log, never crashes.
+class Misuser : public Actor {
+ public:
+  explicit Misuser(bool* sender_was_empty) : sender_was_empty_(sender_was_empty) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int>([this](int) {
+      Stash();
+      Stash();  // twice for one message: ignored
+    });
+  }
+  void OnStart() override {
+    *sender_was_empty_ = !Sender();
+    Reply(std::string("nobody asked"));  // no message being handled: a dead letter
+  }
+
+ private:
+  bool* sender_was_empty_;
+};
+
+TEST(ActorTest, ContextCallsOutsideAHandlerDoNotCrash) {
+  bool sender_was_empty = false;
+  ActorSystem system;
+  ActorRef misuser = system.Spawn<Misuser>(&sender_was_empty);
+  misuser.Tell(1);
+  system.Shutdown();
+  EXPECT_TRUE(sender_was_empty);
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kNoReceiver), 1);
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop), 1);  // the stashed 1
+}
+
 }  // namespace
 }  // namespace troupe

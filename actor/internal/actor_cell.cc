@@ -270,7 +270,10 @@ void ActorCell::Unbecome() {
 }
 
 void ActorCell::Stash() {
-  TROUPE_CHECK(current_ != nullptr, "Stash() outside a handler, or twice for one message");
+  if (current_ == nullptr) {  // a bug in the caller, but not worth a crash
+    LogError("{}#{}: Stash() outside a handler, or twice for one message: ignored", name(), id());
+    return;
+  }
   extras().stash.PushBack(current_.release());
 }
 

@@ -91,7 +91,8 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // -- for the running actor's own handlers ---------------------------------------
 
-  Envelope& current() const { return *current_; }
+  // The message being handled; null outside a handler (or once stashed).
+  const Envelope* current() const { return current_.get(); }
   void RequestStop(proto::ExitReason::Kind kind, std::string detail);
   void Become(Behavior behavior, BecomeMode mode);
   void Unbecome();
