@@ -58,8 +58,8 @@
 // actor system has millions of mailboxes (actors target <= 256 bytes each).
 // Padding would keep producers' CAS traffic off the owner's neighbouring
 // fields; the bench pads the mailbox it measures (M1/M2) so that the figure
-// is the queue's own, and the actor layer is to measure the unpadded case
-// in place (A1-A7) before deciding.
+// is the queue's own. The actor layer keeps it unpadded: a padded mailbox
+// alone would use half the 256-byte budget of an idle actor (bench A6).
 
 #ifndef TROUPE_MAILBOX_MAILBOX_H_
 #define TROUPE_MAILBOX_MAILBOX_H_
