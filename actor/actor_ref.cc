@@ -27,23 +27,5 @@ void SendToEmptyRef(EnvelopePtr envelope) {
   letters.Publish(std::move(envelope), DeadLetterReason::kEmptyRef, nullptr);
 }
 
-void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {
-  if (const AddressablePtr& to = request.sender()) {
-    reply->set_sender(AddressablePtr(self));
-    to->Deliver(std::move(reply));
-    return;
-  }
-  self->system()->dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
-}
-
-void ReplyReturned(const Envelope& request, Addressable* self, EnvelopePtr reply) {
-  if (request.sender()) {
-    Reply(request, self, std::move(reply));
-  } else if (reply->Is<absl::Status>()) {
-    LogWarning("{}#{} failed a {} that had no sender: {}", self->name(), self->id(),
-               request.type().name(), reply->As<absl::Status>().ToString());
-  }
-}
-
 }  // namespace actor_internal
 }  // namespace troupe
