@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "actor/actor.h"
+#include "actor/test_util.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "base/log_capture.h"
 #include "gmock/gmock.h"
@@ -25,12 +26,6 @@ namespace {
 using ::testing::ElementsAre;
 
 constexpr absl::Duration kWait = absl::Seconds(30);
-
-void WaitUntilStopped(const ActorRef& actor) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (actor.IsAlive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_FALSE(actor.IsAlive());
-}
 
 // Counts OnStop calls; spawns children on request; throws on "throw".
 class Node : public Actor {

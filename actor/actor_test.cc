@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
+#include "actor/test_util.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -51,12 +52,6 @@ int64_t TotalOf(const ActorRef& counter) {
   absl::StatusOr<test::Total> total = counter.Ask<test::Total>(test::GetTotal(), kWait).Get();
   EXPECT_TRUE(total.ok()) << total.status();
   return total.ok() ? total->value() : -1;
-}
-
-void WaitUntilStopped(const ActorRef& actor) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (actor.IsAlive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_FALSE(actor.IsAlive());
 }
 
 test::Add AddOf(int64_t value, int sender = 0) {

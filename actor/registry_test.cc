@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "actor/test_util.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,12 +25,6 @@ class Idle : public Actor {
     return Behavior().On<int>([](int) {});
   }
 };
-
-void WaitUntilStopped(const ActorRef& actor) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (actor.IsAlive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_FALSE(actor.IsAlive());
-}
 
 TEST(RegistryTest, RegisterLookupUnregister) {
   ActorSystem system;
