@@ -123,28 +123,24 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorF
   ActorCell* cell = ActorCell::Create(this, id, std::move(options.name), parent, factory.size);
   ActorRef ref{AddressablePtr(cell)};
 
-  // Join the live set, unless shutting down. The flag is read under the
-  // shard lock that Shutdown() takes after setting it, so every actor that
-  // joins is seen (and stopped) by Shutdown().
+  // Join the live set. Every cell does, so that every stop leaves it the
+  // same way (OnActorStopped). The flag is read under the shard lock that
+  // Shutdown() takes after setting it: a cell that joins unseen by Shutdown()
+  // sees the flag here, and stops before it starts.
   LiveShard& shard = live_shards_[id % kLiveShards];
+  bool shutting_down;
   {
     MutexLock lock(shard.mu);
-    if (!shutting_down_.load(std::memory_order_acquire)) {
-      cell->Ref();  // the live set's reference, dropped in OnActorStopped()
-      cell->live_next = shard.head;
-      if (shard.head != nullptr) shard.head->live_prev = cell;
-      shard.head = cell;
-      live_.fetch_add(1, std::memory_order_acq_rel);
-    } else {
-      cell = nullptr;
-    }
-  }
-  if (cell == nullptr) {
-    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref.ToString());
-    auto* dead = static_cast<ActorCell*>(ref.target().get());
-    dead->Ref();  // StopUnstarted() ends with OnActorStopped(), which drops one
+    cell->Ref();  // the live set's reference, dropped in OnActorStopped()
+    cell->live_next = shard.head;
+    if (shard.head != nullptr) shard.head->live_prev = cell;
+    shard.head = cell;
     live_.fetch_add(1, std::memory_order_acq_rel);
-    dead->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
+    shutting_down = shutting_down_.load(std::memory_order_acquire);
+  }
+  if (shutting_down) {
+    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref.ToString());
+    cell->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
     return ref;
   }
   if (parent != nullptr) parent->AddChild(cell);
@@ -193,15 +189,13 @@ void ActorSystem::OnActorStopped(ActorCell* cell) {
   LiveShard& shard = live_shards_[cell->id() % kLiveShards];
   {
     MutexLock lock(shard.mu);
-    if (cell->live_prev != nullptr || shard.head == cell) {
-      if (cell->live_prev != nullptr) {
-        cell->live_prev->live_next = cell->live_next;
-      } else {
-        shard.head = cell->live_next;
-      }
-      if (cell->live_next != nullptr) cell->live_next->live_prev = cell->live_prev;
-      cell->live_prev = cell->live_next = nullptr;
+    if (cell->live_prev != nullptr) {
+      cell->live_prev->live_next = cell->live_next;
+    } else {
+      shard.head = cell->live_next;
     }
+    if (cell->live_next != nullptr) cell->live_next->live_prev = cell->live_prev;
+    cell->live_prev = cell->live_next = nullptr;
   }
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && IsShuttingDown()) {
     MutexLock lock(shutdown_mu_);
