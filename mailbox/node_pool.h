@@ -2,8 +2,9 @@
 // File: node_pool.h
 // -----------------------------------------------------------------------------
 //
-// A size-class pool for message envelopes, and `PooledNode`, a base that
-// gives a class its operator new/delete from it.
+// A size-class pool for message envelopes (and, in the actor layer, actor
+// cells), and `PooledNode`, a base that gives a class its operator
+// new/delete from it.
 //
 //   struct Envelope : troupe::MailboxNode, troupe::PooledNode { ... };
 //   auto* e = new Envelope(...);   // from this thread's cache, usually
