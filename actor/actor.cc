@@ -49,6 +49,16 @@ void Actor::Become(Behavior behavior, BecomeMode mode) { cell_->Become(std::move
 
 void Actor::Unbecome() { cell_->Unbecome(); }
 
+void Actor::Watch(const ActorRef& other) { cell_->Watch(other.target()); }
+
+void Actor::Unwatch(const ActorRef& other) { cell_->Unwatch(other.target()); }
+
+void Actor::Link(const ActorRef& other) { cell_->Link(other.target()); }
+
+void Actor::Unlink(const ActorRef& other) { cell_->Unlink(other.target()); }
+
+void Actor::TrapExits(bool trap) { cell_->TrapExits(trap); }
+
 void Actor::Stash() { cell_->Stash(); }
 
 void Actor::UnstashAll() { cell_->UnstashAll(); }

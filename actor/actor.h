@@ -31,14 +31,24 @@
 // on the actor's first turn: MakeBehavior(), OnStart(), and the messages in
 // the order they arrived (lifecycle signals first). Stop() ends the actor
 // after the current handler; so do a `troupe::proto::Stop` or
-// `troupe::proto::Kill` sent to it, which overtake ordinary mail. On stop:
-// OnStop(), then the children are stopped, the mailbox is closed and what
-// was still queued goes to dead letters, and the actor object is destroyed.
+// `troupe::proto::Kill` sent to it, which overtake ordinary mail (a kill
+// also discards the queued mail). On stop, bottom-up: the children stop
+// first (each running its own OnStop), then OnStop(), then the mailbox is
+// closed, what was still queued goes to dead letters, the actor object is
+// destroyed, watchers get a `proto::Down` and links a `proto::Exit`.
 //
-// Failures: an exception escaping a handler (or OnStart) is logged with the
-// actor and the message type; the message is dead-lettered (kHandlerFailed)
-// and the actor stops with a FAILURE exit reason. The worker thread and the
-// process carry on.
+// Failures: an exception escaping a handler (or the constructor, or
+// OnStart) is logged with the actor and the message type; the message is
+// dead-lettered (kHandlerFailed) and the actor stops with a FAILURE exit
+// reason. The worker thread and the process carry on. Under a Supervisor
+// (supervisor.h) the actor is restarted instead: a new incarnation behind
+// the same ref and mailbox.
+//
+// Watching and linking (Erlang's monitors and links):
+//
+//   Watch(worker);  // later: On<troupe::proto::Down>, Sender() == worker
+//   Link(partner);  // partner fails => this stops too (LINKED_EXIT) ...
+//   TrapExits();    // ... unless it traps exits: then On<troupe::proto::Exit>
 //
 // Thread-safety: every protected method is for the actor's own handlers and
 // hooks only (never from another thread, never after OnStop returns).
@@ -170,16 +180,44 @@ class Actor {
   void Become(Behavior behavior, BecomeMode mode = BecomeMode::kReplace);
   void Unbecome();
 
+  // Actor::Watch() / Unwatch()
+  //
+  // Watch(): when `other` stops, for whatever reason, this actor receives a
+  // `proto::Down` (sent by `other`, with its address and exit reason); at
+  // once if it has stopped already. Once per watch; watching twice is one
+  // watch. After Unwatch() no Down arrives, even one already on its way.
+  // A restart under a supervisor is not a stop.
+  void Watch(const ActorRef& other);
+  void Unwatch(const ActorRef& other);
+
+  // Actor::Link() / Unlink()
+  //
+  // A link is two-way: when either actor stops, the other receives a
+  // `proto::Exit` signal. An actor that does not trap exits ignores a
+  // NORMAL or SYSTEM_SHUTDOWN one and stops on any other (reason
+  // LINKED_EXIT); one that traps exits gets every Exit as a message. Linking
+  // to an actor that has stopped sends the Exit at once.
+  void Link(const ActorRef& other);
+  void Unlink(const ActorRef& other);
+
+  // Actor::TrapExits()
+  //
+  // Turns Exit signals from links into messages (see Link()). Per
+  // incarnation: a restarted actor starts without it.
+  void TrapExits(bool trap = true);
+
   // Actor::Stash() / UnstashAll()
   //
   // Stash() sets the message being handled aside; UnstashAll() puts every
   // stashed message back, in stash order, ahead of the mail not yet handled.
-  // Stashed mail still queued at stop is dead-lettered.
+  // Stashed mail still queued at stop is dead-lettered; at a restart it is
+  // handed to the next incarnation first.
   void Stash();
   void UnstashAll();
 
  private:
   friend class actor_internal::ActorCell;
+  friend class Supervisor;
 
   // Sends `reply` to the current message's sender; outside a handler (in
   // OnStart, say) there is none: a dead letter, logged.

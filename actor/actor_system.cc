@@ -118,10 +118,11 @@ bool ActorSystem::OnSystemThread() const {
   return scheduler_->IsCurrentThread() || actor_internal::CurrentDedicatedCell() != nullptr;
 }
 
-ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorFactory factory) {
+ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size_t actor_size,
+                                  ActorRef* ref) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  ActorCell* cell = ActorCell::Create(this, id, std::move(options.name), parent, factory.size);
-  ActorRef ref{AddressablePtr(cell)};
+  ActorCell* cell = ActorCell::Create(this, id, std::move(options.name), parent, actor_size);
+  *ref = ActorRef(AddressablePtr(cell));
 
   // Join the live set. Every cell does, so that every stop leaves it the
   // same way (OnActorStopped). The flag is read under the shard lock that
@@ -139,11 +140,40 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorF
     shutting_down = shutting_down_.load(std::memory_order_acquire);
   }
   if (shutting_down) {
-    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref.ToString());
+    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref->ToString());
     cell->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
-    return ref;
+    return nullptr;
+  }
+  if (parent != nullptr && !parent->AcceptsChildren()) {
+    // Spawned from OnStop, say: the child would outlive its parent.
+    LogWarning("{} is stopping: its child {} is not started",
+               ActorRef(AddressablePtr(parent)).ToString(), ref->ToString());
+    cell->StopUnstarted(proto::ExitReason::NORMAL, "parent stopping");
+    return nullptr;
   }
   if (parent != nullptr) parent->AddChild(cell);
+  return cell;
+}
+
+std::shared_ptr<Scheduler> ActorSystem::MakeDedicatedThread(ActorCell* cell) {
+  auto dedicated = std::make_shared<actor_internal::DedicatedScheduler>(cell);
+  MutexLock lock(shutdown_mu_);
+  // Reap the threads of dedicated actors that have stopped.
+  std::erase_if(dedicated_threads_, [](Thread<void>& t) {
+    if (t.IsAlive()) return false;
+    (void)t.Join();
+    return true;
+  });
+  dedicated_threads_.emplace_back(absl::StrCat(name_, "-", cell->id()),
+                                  [dedicated, keep = AddressablePtr(cell)] { dedicated->Run(); });
+  return dedicated;
+}
+
+ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorFactory factory) {
+  ActorRef ref;
+  const bool dedicated = options.dedicated;
+  ActorCell* cell = AdmitCell(options, parent, factory.size, &ref);
+  if (cell == nullptr) return ref;
 
   Actor* actor = nullptr;
   std::string failure;
@@ -165,23 +195,18 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorF
   if (hooks_ != nullptr) {
     hooks_->OnSpawn(ref, parent != nullptr ? ActorRef(AddressablePtr(parent)) : ActorRef());
   }
-  if (!options.dedicated) {
-    cell->Start(actor);
-    return ref;
-  }
-  auto dedicated = std::make_shared<actor_internal::DedicatedScheduler>(cell);
-  {
-    MutexLock lock(shutdown_mu_);
-    // Reap the threads of dedicated actors that have stopped.
-    std::erase_if(dedicated_threads_, [](Thread<void>& t) {
-      if (t.IsAlive()) return false;
-      (void)t.Join();
-      return true;
-    });
-    dedicated_threads_.emplace_back(absl::StrCat(name_, "-", id),
-                                    [dedicated, keep = AddressablePtr(cell)] { dedicated->Run(); });
-  }
-  cell->Start(actor, dedicated);
+  cell->Start(actor, dedicated ? MakeDedicatedThread(cell) : nullptr);
+  return ref;
+}
+
+ActorRef ActorSystem::SpawnSupervised(SpawnOptions options, ActorCell* parent, size_t actor_size,
+                                      actor_internal::IncarnationFactory factory) {
+  ActorRef ref;
+  const bool dedicated = options.dedicated;
+  ActorCell* cell = AdmitCell(options, parent, actor_size, &ref);
+  if (cell == nullptr) return ref;
+  if (hooks_ != nullptr) hooks_->OnSpawn(ref, ActorRef(AddressablePtr(parent)));
+  cell->StartSupervised(std::move(factory), dedicated ? MakeDedicatedThread(cell) : nullptr);
   return ref;
 }
 
@@ -220,11 +245,13 @@ TimerHandle ActorSystem::ScheduleSend(const ActorRef& to, absl::Duration delay,
 
 void ActorSystem::Shutdown() {
   if (!shutting_down_.exchange(true, std::memory_order_acq_rel)) {
+    // Only the roots: each stops its children first (a supervisor, newest
+    // first), so a tree shuts down bottom-up.
     std::vector<ActorRef> live;
     for (LiveShard& shard : live_shards_) {
       MutexLock lock(shard.mu);
       for (ActorCell* cell = shard.head; cell != nullptr; cell = cell->live_next) {
-        live.emplace_back(AddressablePtr(cell));
+        if (!cell->has_parent()) live.emplace_back(AddressablePtr(cell));
       }
     }
     for (const ActorRef& ref : live) {
@@ -259,9 +286,15 @@ void ActorSystem::FinishShutdown() {
     if (terminated_) return;
     finishing_ = true;
   }
-  // Every live actor has a stop queued (Shutdown() sent them), so it has a
-  // turn scheduled or running: draining the scheduler runs each to its end.
-  // Dedicated actors end on their own threads, which exit after.
+  // Every root has a stop queued (Shutdown() sent them), and each stops its
+  // children, so every actor ends. A scheduler with threads of its own keeps
+  // running until then: a dedicated actor's last messages may wake a pooled
+  // one, or the reverse, until the very end. A scheduler driven by its
+  // caller (a test's) runs it all inside Shutdown().
+  if (scheduler_->RunsOnItsOwn()) {
+    MutexLock lock(shutdown_mu_);
+    while (live_.load(std::memory_order_acquire) != 0) shutdown_cv_.Wait(shutdown_mu_);
+  }
   scheduler_->Shutdown();
   {
     MutexLock lock(shutdown_mu_);

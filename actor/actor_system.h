@@ -19,9 +19,11 @@
 // runs the actor on a thread of its own, where handlers may block (on I/O,
 // on a Future): use it for actors that wrap blocking APIs, never for the many.
 //
-// Shutdown: `Shutdown()` sends every actor a stop (reason SYSTEM_SHUTDOWN,
-// overtaking its mail); each runs OnStop, and its unhandled mail goes to
-// dead letters, counted. Then the workers, the timer thread and dedicated
+// Shutdown: `Shutdown()` sends every root actor (one without a parent) a
+// stop (reason SYSTEM_SHUTDOWN, overtaking its mail); each stops its
+// children first, so trees stop bottom-up (a supervisor's children newest
+// first). Each actor runs OnStop, and its unhandled mail goes to dead
+// letters, counted. Then the workers, the timer thread and dedicated
 // threads are joined. Called from outside the system's threads it waits for
 // all of that; called from a handler it only starts it (a handler cannot
 // wait for itself) and `AwaitTermination()` elsewhere waits. After shutdown
@@ -46,6 +48,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
@@ -208,6 +211,7 @@ class ActorSystem {
 
  private:
   friend class Actor;
+  friend class Supervisor;
   friend class actor_internal::ActorCell;
 
   // A shard of the set of live actors (an intrusive list per shard).
@@ -219,6 +223,14 @@ class ActorSystem {
 
   ActorRef SpawnActor(SpawnOptions options, actor_internal::ActorCell* parent,
                       ActorFactory factory);
+  ActorRef SpawnSupervised(SpawnOptions options, actor_internal::ActorCell* parent,
+                           size_t actor_size, absl::AnyInvocable<Actor*(void*)> factory);
+  // Makes a cell and enters it in the live set and its parent's children;
+  // null (the cell stopped unstarted, `ref` still names it) if the system
+  // or the parent is stopping.
+  actor_internal::ActorCell* AdmitCell(SpawnOptions& options, actor_internal::ActorCell* parent,
+                                       size_t actor_size, ActorRef* ref);
+  std::shared_ptr<Scheduler> MakeDedicatedThread(actor_internal::ActorCell* cell);
   TimerHandle ScheduleSend(const ActorRef& to, absl::Duration delay, absl::Duration period,
                            absl::AnyInvocable<EnvelopePtr()> make_envelope);
   // Called by a cell as the very last thing it does when it stops.

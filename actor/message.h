@@ -76,10 +76,14 @@ namespace actor_internal {
 std::string DemangledName(const char* mangled);
 const std::string& ProtobufFullName(const google::protobuf::Message& prototype);
 
+// The lifecycle signals of system.proto, and the actor layer's own internal
+// ones (internal/lifecycle.h), which declare `kSystemLane`.
 template <typename T>
 constexpr bool kIsSystemMessage =
     std::is_same_v<T, proto::Stop> || std::is_same_v<T, proto::Kill> ||
-    std::is_same_v<T, proto::Down> || std::is_same_v<T, proto::Exit>;
+    std::is_same_v<T, proto::Down> || std::is_same_v<T, proto::Exit> || requires {
+  requires T::kSystemLane;
+};
 
 template <typename U>
 std::string MakeTypeName() {

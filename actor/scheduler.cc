@@ -22,6 +22,7 @@ class ThreadPoolScheduler final : public Scheduler {
   }
   void Shutdown() override { pool_.Shutdown(); }
   bool IsCurrentThread() const override { return ThreadPool::Current() == &pool_; }
+  bool RunsOnItsOwn() const override { return true; }
 
  private:
   ThreadPool pool_;

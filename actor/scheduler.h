@@ -68,6 +68,13 @@ class Scheduler {
   // shutdown, never from one of the scheduler's own threads.
   virtual void Shutdown() = 0;
 
+  // Scheduler::RunsOnItsOwn()
+  //
+  // True if turns run on the scheduler's own threads (a pool); false if its
+  // caller drives it (a test's manual scheduler), in which case Shutdown()
+  // must run every turn there is until nothing is left.
+  virtual bool RunsOnItsOwn() const { return false; }
+
   // Scheduler::IsCurrentThread()
   //
   // True on a thread of this scheduler (where blocking for an actor would

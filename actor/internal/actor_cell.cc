@@ -1,5 +1,6 @@
 #include "actor/internal/actor_cell.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -26,26 +27,73 @@ struct ActorCell::Extras {
   std::vector<Behavior> stacked;  // kStack behaviours under behavior_
   std::vector<Behavior> retired;  // replaced while a handler ran; freed after it
   MailboxNodeList stash;
-  MailboxNodeList unstashed;  // handed out before the mailbox's mail
-  Mutex children_mu;
-  absl::flat_hash_set<ActorCell*> children ABSL_GUARDED_BY(children_mu);
+  // Handed out before the mailbox's mail: unstashed mail, and mail held
+  // between incarnations.
+  MailboxNodeList unstashed;
+  // Turn state: the children (with their spawn order) and whom this watches.
+  absl::flat_hash_map<ActorCell*, uint64_t> children;
+  uint64_t children_spawned = 0;
+  std::vector<AddressablePtr> watching;
   std::shared_ptr<Scheduler> own_scheduler;  // a dedicated actor's
+  IncarnationFactory factory;                // a supervised actor's
+  uint32_t incarnation = 1;                  // bumped by each restart
+
+  // Shared with the cells that watch or link this one.
+  Mutex mu;
+  bool terminated ABSL_GUARDED_BY(mu) = false;
+  proto::ExitReason final_reason ABSL_GUARDED_BY(mu);
+  std::vector<AddressablePtr> watchers ABSL_GUARDED_BY(mu);
+  std::vector<AddressablePtr> links ABSL_GUARDED_BY(mu);
 };
 
 namespace {
 
-// A stop or kill for an actor that is stopping anyway has nothing left to
-// do: it is not a lost message, so it is not a dead letter.
-bool IsRedundantStop(const Envelope& envelope) {
-  return envelope.Is<proto::Stop>() || envelope.Is<proto::Kill>();
+// A system-lane message (a lifecycle signal) for an actor that has stopped
+// is moot, not lost: it is dropped, not dead-lettered. So is a stop for an
+// actor that is stopping anyway.
+bool IsMootWhenStopped(const Envelope& envelope) {
+  return envelope.lane == MailboxNode::Lane::kSystem;
 }
 
 void DeadLetterAll(ActorSystem* system, MailboxNodeList& list, const Addressable* receiver) {
   while (MailboxNode* node = list.PopFront()) {
     EnvelopePtr envelope(static_cast<Envelope*>(node));
-    if (IsRedundantStop(*envelope)) continue;
+    if (IsMootWhenStopped(*envelope)) continue;
     system->dead_letters().Publish(std::move(envelope), DeadLetterReason::kDroppedAtStop, receiver);
   }
+}
+
+bool IsAbnormal(proto::ExitReason::Kind kind) {
+  return kind != proto::ExitReason::NORMAL && kind != proto::ExitReason::SYSTEM_SHUTDOWN;
+}
+
+proto::ActorAddress AddressOf(const Addressable& actor) {
+  proto::ActorAddress address;
+  address.set_id(actor.id());
+  address.set_name(actor.name());
+  return address;
+}
+
+// Down or Exit from `from` to `to`, with `from` as the sender.
+void SendDown(Addressable& to, const AddressablePtr& from, const proto::ExitReason& reason) {
+  proto::Down down;
+  if (from) *down.mutable_actor() = AddressOf(*from);
+  *down.mutable_reason() = reason;
+  to.Deliver(MakeEnvelope(std::move(down), from));
+}
+
+void SendExit(Addressable& to, const AddressablePtr& from, const proto::ExitReason& reason) {
+  proto::Exit exit;
+  *exit.mutable_from() = AddressOf(*from);
+  *exit.mutable_reason() = reason;
+  to.Deliver(MakeEnvelope(std::move(exit), from));
+}
+
+proto::ExitReason MakeReason(proto::ExitReason::Kind kind, std::string detail) {
+  proto::ExitReason reason;
+  reason.set_kind(kind);
+  reason.set_detail(std::move(detail));
+  return reason;
 }
 
 }  // namespace
@@ -87,17 +135,35 @@ ActorCell::ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCe
   if (named_) extras().name = std::move(name);
 }
 
-ActorCell::~ActorCell() { DestroyActor(); }
-
-ActorCell::Extras& ActorCell::extras() {
-  if (extras_ == nullptr) extras_ = std::make_unique<Extras>();
-  return *extras_;
+ActorCell::~ActorCell() {
+  DestroyActor();
+  delete extras_.load(std::memory_order_acquire);
 }
 
-std::string ActorCell::name() const { return named_ ? extras_->name : std::string("actor"); }
+ActorCell::Extras& ActorCell::extras() {
+  Extras* x = extras_.load(std::memory_order_acquire);
+  if (x != nullptr) [[likely]]
+    return *x;
+  auto fresh = std::make_unique<Extras>();
+  // acq_rel: the winner publishes a constructed Extras; a loser sees it.
+  if (extras_.compare_exchange_strong(x, fresh.get(), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+    return *fresh.release();
+  }
+  return *x;
+}
+
+uint32_t ActorCell::incarnation() const {
+  Extras* x = extras_if_any();
+  return x != nullptr ? x->incarnation : 1;
+}
+
+std::string ActorCell::name() const {
+  return named_ ? extras_if_any()->name : std::string("actor");
+}
 
 Scheduler* ActorCell::scheduler() const {
-  return dedicated_ ? extras_->own_scheduler.get() : &system()->scheduler();
+  return dedicated_ ? extras_if_any()->own_scheduler.get() : &system()->scheduler();
 }
 
 void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
@@ -109,6 +175,13 @@ void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
   scheduler()->Schedule(this);
 }
 
+void ActorCell::StartSupervised(IncarnationFactory factory,
+                                std::shared_ptr<Scheduler> own_scheduler) {
+  extras().factory = std::move(factory);
+  supervised_ = true;
+  Start(nullptr, std::move(own_scheduler));  // the first turn makes the first incarnation
+}
+
 void ActorCell::DestroyActor() {
   if (actor_ == nullptr) return;
   Actor* actor = std::exchange(actor_, nullptr);
@@ -117,9 +190,20 @@ void ActorCell::DestroyActor() {
 
 void ActorCell::StopUnstarted(proto::ExitReason::Kind kind, std::string detail) {
   started_ = true;
-  stop_kind_ = static_cast<uint8_t>(kind);
-  extras().stop_detail = std::move(detail);
-  Finish();
+  RequestStop(kind, std::move(detail), After::kFinish);
+  Extras* x = extras_if_any();
+  if (x == nullptr || x->children.empty()) {
+    phase_ = Phase::kEnding;
+    Finish();
+    return;
+  }
+  // Its constructor spawned children before it threw: a turn waits for them.
+  scheduler()->Schedule(this);
+}
+
+void ActorCell::AddChild(ActorCell* child) {
+  Extras& x = extras();
+  x.children.emplace(child, x.children_spawned++);
 }
 
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
@@ -136,18 +220,21 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
     case PushResult::kClosed:
       break;
   }
-  if (IsRedundantStop(*envelope)) return false;
+  if (IsMootWhenStopped(*envelope)) return false;
   system()->dead_letters().Publish(std::move(envelope), DeadLetterReason::kReceiverStopped, this);
   return false;
 }
 
+// -- turns ----------------------------------------------------------------------
+
 void ActorCell::RunTurn() {
   if (!started_) [[unlikely]] {
     started_ = true;
-    if (!StartIncarnation() || stopping_) {
-      Finish();
-      return;
-    }
+    if (supervised_) ConstructIncarnation();
+    if (!stopping_) StartIncarnation();
+  }
+  if (stopping_ && phase_ == Phase::kRunning) [[unlikely]] {
+    if (EndIncarnation()) return;
   }
   ActorHooks* const hooks = system()->hooks();
   int budget = system()->throughput();
@@ -155,15 +242,20 @@ void ActorCell::RunTurn() {
     Envelope* next = Next();
     if (next == nullptr) break;
     --budget;
-    Handle(next, hooks);
-    if (stopping_) [[unlikely]] {
-      Finish();
+    if (phase_ == Phase::kRunning) [[likely]] {
+      Handle(next, hooks);
+    } else if (HandleBetween(next)) {
       return;
+    }
+    if (stopping_ && phase_ == Phase::kRunning) [[unlikely]] {
+      if (EndIncarnation()) return;
     }
   }
   // Idle only if nothing is left anywhere; TryBlock() fails if mail slipped
-  // in. Out of budget: run again behind the others (fairness).
-  const bool unstashed = extras_ != nullptr && !extras_->unstashed.empty();
+  // in. Out of budget: run again behind the others (fairness). Mail held
+  // between incarnations waits for the next one: it does not keep us busy.
+  Extras* x = extras_if_any();
+  const bool unstashed = x != nullptr && !x->unstashed.empty() && phase_ == Phase::kRunning;
   if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
     scheduler()->Yield(this);
@@ -172,22 +264,33 @@ void ActorCell::RunTurn() {
   }
 }
 
-bool ActorCell::StartIncarnation() {
+void ActorCell::ConstructIncarnation() {
+  ActorCell* const outer = std::exchange(ConstructingCell(), this);
   try {
-    behavior_ = actor_->MakeBehavior();
-    actor_->OnStart();
-    return true;
+    actor_ = extras_if_any()->factory(actor_storage());
   } catch (const std::exception& e) {
     Fail(nullptr, e.what());
   } catch (...) {
     Fail(nullptr, "unknown exception");
   }
-  return false;
+  ConstructingCell() = outer;
+}
+
+void ActorCell::StartIncarnation() {
+  try {
+    behavior_ = actor_->MakeBehavior();
+    actor_->OnStart();
+  } catch (const std::exception& e) {
+    Fail(nullptr, e.what());
+  } catch (...) {
+    Fail(nullptr, "unknown exception");
+  }
 }
 
 inline Envelope* ActorCell::Next() {
-  if (extras_ != nullptr && !extras_->unstashed.empty()) [[unlikely]] {
-    return static_cast<Envelope*>(extras_->unstashed.PopFront());
+  Extras* x = extras_if_any();
+  if (x != nullptr && !x->unstashed.empty() && phase_ == Phase::kRunning) [[unlikely]] {
+    return static_cast<Envelope*>(x->unstashed.PopFront());
   }
   return static_cast<Envelope*>(mailbox_.Pop());
 }
@@ -211,7 +314,7 @@ inline void ActorCell::Handle(Envelope* envelope, ActorHooks* hooks) {
   }
   if (hooks != nullptr) hooks->OnActivated(ActorRef(AddressablePtr(this)), type);
   current_.reset();
-  if (extras_ != nullptr) extras_->retired.clear();
+  if (Extras* x = extras_if_any()) x->retired.clear();
 }
 
 void ActorCell::Dispatch(Envelope& envelope) {
@@ -225,14 +328,263 @@ void ActorCell::Dispatch(Envelope& envelope) {
 void ActorCell::HandleSystem(Envelope& envelope) {
   if (envelope.Is<proto::Stop>()) {
     const proto::ExitReason& reason = envelope.As<proto::Stop>().reason();
-    RequestStop(reason.kind() == proto::ExitReason::KIND_UNSPECIFIED ? proto::ExitReason::NORMAL
-                                                                     : reason.kind(),
-                reason.detail());
+    const auto kind = reason.kind() == proto::ExitReason::KIND_UNSPECIFIED
+                          ? proto::ExitReason::NORMAL
+                          : reason.kind();
+    RequestStop(kind, reason.detail(),
+                kind == proto::ExitReason::SYSTEM_SHUTDOWN ? After::kFinish : After::kDefault);
   } else if (envelope.Is<proto::Kill>()) {
     RequestStop(proto::ExitReason::KILLED, envelope.As<proto::Kill>().detail());
+  } else if (envelope.Is<Directive>()) {
+    const Directive& directive = envelope.As<Directive>();
+    if (directive.kind == Directive::Kind::kTerminate) {
+      RequestStop(directive.reason.kind(), directive.reason.detail(), After::kFinish);
+    } else if (directive.incarnation == incarnation()) {
+      RequestStop(proto::ExitReason::NORMAL, "restarted by its supervisor", After::kRestart);
+    }
+  } else if (envelope.Is<ChildEnded>()) {
+    OnChildEnded(envelope);
+  } else if (envelope.Is<proto::Down>()) {
+    OnDown(envelope);
+  } else if (envelope.Is<proto::Exit>()) {
+    OnExit(envelope);
   } else {
-    Dispatch(envelope);  // Down and Exit are the actor's to handle
+    Dispatch(envelope);
   }
+}
+
+// -- between incarnations ----------------------------------------------------------
+
+bool ActorCell::HandleBetween(Envelope* raw) {
+  EnvelopePtr envelope(raw);
+  if (envelope->Is<ChildEnded>()) return OnChildEnded(*envelope);
+  proto::ExitReason::Kind terminate = proto::ExitReason::KIND_UNSPECIFIED;
+  if (envelope->Is<Directive>()) {
+    const Directive& directive = envelope->As<Directive>();
+    if (directive.kind == Directive::Kind::kTerminate) {
+      terminate = directive.reason.kind();
+    } else if (directive.incarnation == incarnation()) {
+      if (phase_ == Phase::kSuspended) {
+        Restart();
+      } else if (after_ == After::kReport) {
+        after_ = After::kRestart;  // the supervisor wants it anyway (all-for-one)
+      }
+    }
+  } else if (envelope->Is<proto::Stop>() &&
+             envelope->As<proto::Stop>().reason().kind() == proto::ExitReason::SYSTEM_SHUTDOWN) {
+    terminate = proto::ExitReason::SYSTEM_SHUTDOWN;
+  } else if (envelope->Is<proto::Stop>() || envelope->Is<proto::Kill>()) {
+    // The incarnation they were for has ended already.
+  } else {
+    extras().unstashed.PushBack(envelope.release());  // for the next incarnation
+  }
+  if (terminate == proto::ExitReason::KIND_UNSPECIFIED) return false;
+  after_ = After::kFinish;
+  return phase_ == Phase::kSuspended && Finish();
+}
+
+bool ActorCell::OnChildEnded(Envelope& envelope) {
+  const ChildEnded& ended = envelope.As<ChildEnded>();
+  auto* child = static_cast<ActorCell*>(ended.child.get());
+  if (!ended.terminated) {
+    // A supervised child between incarnations: its supervisor decides, if
+    // it is running; otherwise the child is done.
+    if (phase_ == Phase::kRunning && !stopping_ && supervisor_) {
+      Dispatch(envelope);
+    } else {
+      TerminateChild(child, StopReason());
+    }
+    return false;
+  }
+  Extras& x = extras();
+  if (x.children.erase(child) == 0) return false;  // never joined (spawned while stopping)
+  if (phase_ == Phase::kRunning) {
+    if (supervisor_) Dispatch(envelope);  // a supervisor keeps its own table
+    return false;
+  }
+  if (phase_ != Phase::kEnding) return false;
+  if (!x.children.empty()) {
+    if (supervisor_) TerminateNextChild();
+    return false;
+  }
+  return CompleteEnd();
+}
+
+// -- ending ----------------------------------------------------------------------
+
+void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail) {
+  RequestStop(kind, std::move(detail), After::kDefault);
+}
+
+void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail, After after) {
+  if (stopping_) {  // the first reason wins; a terminate still wins over a restart
+    if (after == After::kFinish) after_ = After::kFinish;
+    return;
+  }
+  stopping_ = true;
+  stop_kind_ = static_cast<uint8_t>(kind);
+  if (!detail.empty()) extras().stop_detail = std::move(detail);
+  if (after == After::kDefault) {
+    after =
+        supervised_ && kind != proto::ExitReason::SYSTEM_SHUTDOWN ? After::kReport : After::kFinish;
+  }
+  after_ = after;
+}
+
+proto::ExitReason ActorCell::StopReason() const {
+  Extras* x = extras_if_any();
+  return MakeReason(static_cast<proto::ExitReason::Kind>(stop_kind_),
+                    x != nullptr ? x->stop_detail : std::string());
+}
+
+bool ActorCell::EndIncarnation() {
+  phase_ = Phase::kEnding;
+  Extras* x = extras_if_any();
+  if (x == nullptr || x->children.empty()) return CompleteEnd();
+  if (supervisor_) {
+    TerminateNextChild();
+  } else {
+    const proto::ExitReason reason = StopReason();
+    std::vector<ActorCell*> children;
+    children.reserve(x->children.size());
+    for (const auto& [child, order] : x->children) children.push_back(child);
+    for (ActorCell* child : children) TerminateChild(child, reason);
+  }
+  return false;
+}
+
+void ActorCell::TerminateChild(ActorCell* child, const proto::ExitReason& reason) {
+  Directive directive;
+  directive.kind = Directive::Kind::kTerminate;
+  directive.reason = MakeReason(reason.kind() == proto::ExitReason::SYSTEM_SHUTDOWN
+                                    ? proto::ExitReason::SYSTEM_SHUTDOWN
+                                    : proto::ExitReason::NORMAL,
+                                "parent stopped");
+  child->Deliver(MakeEnvelope(std::move(directive), AddressablePtr(this)));
+}
+
+void ActorCell::TerminateNextChild() {
+  Extras& x = extras();
+  ActorCell* newest = nullptr;
+  uint64_t newest_order = 0;
+  for (const auto& [child, order] : x.children) {
+    if (newest == nullptr || order > newest_order) {
+      newest = child;
+      newest_order = order;
+    }
+  }
+  if (newest != nullptr) TerminateChild(newest, StopReason());
+}
+
+bool ActorCell::CompleteEnd() {
+  if (actor_ != nullptr) {
+    try {
+      actor_->OnStop();
+    } catch (const std::exception& e) {
+      LogError("actor {} threw from OnStop: {}", ActorRef(AddressablePtr(this)).ToString(),
+               e.what());
+    } catch (...) {
+      LogError("actor {} threw from OnStop", ActorRef(AddressablePtr(this)).ToString());
+    }
+  }
+  behavior_ = Behavior();
+  if (Extras* x = extras_if_any()) {
+    x->stacked.clear();
+    // Stashed mail goes back in front for the next incarnation.
+    MailboxNodeList merged = std::move(x->stash);
+    merged.Append(std::move(x->unstashed));
+    x->unstashed = std::move(merged);
+  }
+  DestroyActor();
+  trap_exits_ = false;
+  if (after_ == After::kFinish) return Finish();
+  if (stop_kind_ == proto::ExitReason::KILLED) DropQueuedMail();
+  if (after_ == After::kRestart) {
+    Restart();
+    return false;
+  }
+  phase_ = Phase::kSuspended;
+  ChildEnded ended;
+  ended.child = AddressablePtr(this);
+  ended.incarnation = incarnation();
+  ended.reason = StopReason();
+  parent_->Deliver(MakeEnvelope(std::move(ended), AddressablePtr(this)));
+  return false;
+}
+
+void ActorCell::DropQueuedMail() {
+  // A kill discards the mail that was waiting, as if the actor had died
+  // with it; lifecycle signals among it still count.
+  Extras& x = extras();
+  MailboxNodeList queued = std::move(x.unstashed);
+  while (MailboxNode* node = mailbox_.Pop()) queued.PushBack(node);
+  while (MailboxNode* node = queued.PopFront()) {
+    EnvelopePtr envelope(static_cast<Envelope*>(node));
+    if (envelope->lane == MailboxNode::Lane::kSystem) {
+      x.unstashed.PushBack(envelope.release());
+    } else {
+      system()->dead_letters().Publish(std::move(envelope), DeadLetterReason::kDroppedAtStop, this);
+    }
+  }
+}
+
+void ActorCell::Restart() {
+  phase_ = Phase::kRunning;
+  stopping_ = false;
+  after_ = After::kDefault;
+  stop_kind_ = proto::ExitReason::NORMAL;
+  if (Extras* x = extras_if_any()) x->stop_detail.clear();
+  ++extras().incarnation;
+  ConstructIncarnation();
+  if (!stopping_) StartIncarnation();
+}
+
+bool ActorCell::Finish() {
+  const proto::ExitReason reason = StopReason();
+
+  // Dead from here on: Tell() dead-letters, the registry drops our names.
+  stopped_.store(true, std::memory_order_seq_cst);
+  MailboxNodeList rest = mailbox_.Close();
+  if (registered_.load(std::memory_order_seq_cst)) system()->registry().UnregisterAll(this);
+  if (ActorHooks* hooks = system()->hooks()) hooks->OnStop(ActorRef(AddressablePtr(this)), reason);
+
+  if (Extras* x = extras_if_any()) {
+    std::vector<AddressablePtr> watchers;
+    std::vector<AddressablePtr> links;
+    {
+      MutexLock lock(x->mu);
+      x->terminated = true;
+      x->final_reason = reason;
+      watchers.swap(x->watchers);
+      links.swap(x->links);
+    }
+    const AddressablePtr self(this);
+    for (const AddressablePtr& watcher : watchers) SendDown(*watcher, self, reason);
+    // The other side drops its half of the link when it handles the Exit.
+    for (const AddressablePtr& other : links) SendExit(*other, self, reason);
+    for (const AddressablePtr& target : x->watching) {
+      if (ActorCell* cell = target ? target->AsCell() : nullptr) cell->RemoveWatcher(this);
+    }
+    x->watching.clear();
+    DeadLetterAll(system(), x->unstashed, this);
+    DeadLetterAll(system(), x->stash, this);
+    x->stacked.clear();
+    x->factory = nullptr;
+  }
+  DeadLetterAll(system(), rest, this);
+  behavior_ = Behavior();
+  DestroyActor();
+
+  if (parent_) {
+    ChildEnded ended;
+    ended.child = AddressablePtr(this);
+    ended.incarnation = incarnation();
+    ended.terminated = true;
+    ended.reason = reason;
+    parent_->Deliver(MakeEnvelope(std::move(ended), AddressablePtr(this)));
+  }
+  system()->OnActorStopped(this);  // last: it may drop the last ref to this cell
+  return true;
 }
 
 void ActorCell::Fail(const Envelope* envelope, std::string what) {
@@ -245,12 +597,135 @@ void ActorCell::Fail(const Envelope* envelope, std::string what) {
   RequestStop(proto::ExitReason::FAILURE, std::move(what));
 }
 
-void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail) {
-  if (stopping_) return;  // the first reason wins
-  stopping_ = true;
-  stop_kind_ = static_cast<uint8_t>(kind);
-  if (!detail.empty()) extras().stop_detail = std::move(detail);
+// -- watches and links -------------------------------------------------------------
+
+void ActorCell::Watch(const AddressablePtr& target) {
+  if (target.get() == this) return;  // nobody sees their own end
+  Extras& x = extras();
+  for (const AddressablePtr& watched : x.watching) {
+    if (watched.get() == target.get()) return;
+  }
+  x.watching.push_back(target);
+  ActorCell* cell = target ? target->AsCell() : nullptr;
+  proto::ExitReason final_reason;
+  if (cell != nullptr && cell->AddWatcher(this, &final_reason)) return;
+  if (cell == nullptr) {
+    final_reason = MakeReason(proto::ExitReason::NORMAL, target ? "not an actor" : "empty ref");
+  }
+  SendDown(*this, target, final_reason);  // already gone: Down at once
 }
+
+void ActorCell::Unwatch(const AddressablePtr& target) {
+  Extras* x = extras_if_any();
+  if (x == nullptr) return;
+  auto it = std::find_if(x->watching.begin(), x->watching.end(),
+                         [&](const AddressablePtr& w) { return w.get() == target.get(); });
+  if (it == x->watching.end()) return;
+  AddressablePtr watched = std::move(*it);
+  x->watching.erase(it);
+  if (ActorCell* cell = watched ? watched->AsCell() : nullptr) cell->RemoveWatcher(this);
+}
+
+void ActorCell::OnDown(Envelope& envelope) {
+  // Only a Down from something watched, once: an Unwatch() made after the
+  // watched actor sent it, or a forged Down, is ignored.
+  Extras* x = extras_if_any();
+  if (x == nullptr) return;
+  auto it = std::find_if(x->watching.begin(), x->watching.end(), [&](const AddressablePtr& w) {
+    return w.get() == envelope.sender().get();
+  });
+  if (it == x->watching.end()) return;
+  x->watching.erase(it);
+  Dispatch(envelope);
+}
+
+void ActorCell::Link(const AddressablePtr& target) {
+  if (target.get() == this) return;
+  ActorCell* cell = target ? target->AsCell() : nullptr;
+  if (cell == nullptr) {
+    LogWarning("{}: Link() to {}: ignored", ActorRef(AddressablePtr(this)).ToString(),
+               target ? "something that is not an actor" : "an empty ref");
+    return;
+  }
+  Extras& x = extras();
+  {
+    MutexLock lock(x.mu);
+    for (const AddressablePtr& linked : x.links) {
+      if (linked.get() == cell) return;
+    }
+    x.links.push_back(target);
+  }
+  proto::ExitReason final_reason;
+  if (!cell->AddLink(this, &final_reason)) SendExit(*this, target, final_reason);
+}
+
+void ActorCell::Unlink(const AddressablePtr& target) {
+  if (!RemoveLink(target.get())) return;
+  if (ActorCell* cell = target->AsCell()) cell->RemoveLink(this);
+}
+
+void ActorCell::OnExit(Envelope& envelope) {
+  // Only from a linked actor (the link ends with it); a forged Exit, or one
+  // that crossed an Unlink(), is ignored.
+  if (!RemoveLink(envelope.sender().get())) return;
+  if (trap_exits_) {
+    Dispatch(envelope);
+    return;
+  }
+  const proto::Exit& exit = envelope.As<proto::Exit>();
+  if (!IsAbnormal(exit.reason().kind())) return;
+  RequestStop(proto::ExitReason::LINKED_EXIT,
+              absl::StrCat("linked actor ", exit.from().name(), "#", exit.from().id(),
+                           " stopped: ", proto::ExitReason::Kind_Name(exit.reason().kind()),
+                           exit.reason().detail().empty() ? "" : " (", exit.reason().detail(),
+                           exit.reason().detail().empty() ? "" : ")"));
+}
+
+bool ActorCell::AddWatcher(ActorCell* watcher, proto::ExitReason* final_reason) {
+  Extras& x = extras();
+  MutexLock lock(x.mu);
+  if (x.terminated) {
+    *final_reason = x.final_reason;
+    return false;
+  }
+  x.watchers.emplace_back(watcher);
+  return true;
+}
+
+void ActorCell::RemoveWatcher(ActorCell* watcher) {
+  Extras& x = extras();
+  MutexLock lock(x.mu);
+  auto it = std::find_if(x.watchers.begin(), x.watchers.end(),
+                         [&](const AddressablePtr& w) { return w.get() == watcher; });
+  if (it != x.watchers.end()) x.watchers.erase(it);
+}
+
+bool ActorCell::AddLink(ActorCell* other, proto::ExitReason* final_reason) {
+  Extras& x = extras();
+  MutexLock lock(x.mu);
+  if (x.terminated) {
+    *final_reason = x.final_reason;
+    return false;
+  }
+  for (const AddressablePtr& linked : x.links) {
+    if (linked.get() == other) return true;
+  }
+  x.links.emplace_back(other);
+  return true;
+}
+
+bool ActorCell::RemoveLink(const Addressable* other) {
+  Extras* x = extras_if_any();
+  if (x == nullptr) return false;
+  MutexLock lock(x->mu);
+  auto it = std::find_if(x->links.begin(), x->links.end(),
+                         [&](const AddressablePtr& l) { return l.get() == other; });
+  if (it == x->links.end()) return false;
+  x->links.erase(it);
+  return true;
+}
+
+// -- behaviour and stash -------------------------------------------------------------
 
 void ActorCell::Become(Behavior behavior, BecomeMode mode) {
   Extras& x = extras();
@@ -263,10 +738,11 @@ void ActorCell::Become(Behavior behavior, BecomeMode mode) {
 }
 
 void ActorCell::Unbecome() {
-  if (extras_ == nullptr || extras_->stacked.empty()) return;
-  extras_->retired.push_back(std::move(behavior_));
-  behavior_ = std::move(extras_->stacked.back());
-  extras_->stacked.pop_back();
+  Extras* x = extras_if_any();
+  if (x == nullptr || x->stacked.empty()) return;
+  x->retired.push_back(std::move(behavior_));
+  behavior_ = std::move(x->stacked.back());
+  x->stacked.pop_back();
 }
 
 void ActorCell::Stash() {
@@ -278,80 +754,17 @@ void ActorCell::Stash() {
 }
 
 void ActorCell::UnstashAll() {
-  if (extras_ == nullptr || extras_->stash.empty()) return;
+  Extras* x = extras_if_any();
+  if (x == nullptr || x->stash.empty()) return;
   // Stashed mail goes before what was unstashed earlier and not yet handled.
-  MailboxNodeList merged = std::move(extras_->stash);
-  merged.Append(std::move(extras_->unstashed));
-  extras_->unstashed = std::move(merged);
+  MailboxNodeList merged = std::move(x->stash);
+  merged.Append(std::move(x->unstashed));
+  x->unstashed = std::move(merged);
 }
 
 void ActorCell::DeadLetterCurrent(DeadLetterReason reason) {
   if (current_ == nullptr) return;
   system()->dead_letters().Publish(std::move(current_), reason, this);
-}
-
-void ActorCell::AddChild(ActorCell* child) {
-  Extras& x = extras();
-  MutexLock lock(x.children_mu);
-  x.children.insert(child);
-}
-
-void ActorCell::RemoveChild(ActorCell* child) {
-  // extras_ exists: AddChild() made it before the child was started.
-  MutexLock lock(extras_->children_mu);
-  extras_->children.erase(child);
-}
-
-void ActorCell::Finish() {
-  proto::ExitReason reason;
-  reason.set_kind(static_cast<proto::ExitReason::Kind>(stop_kind_));
-  if (extras_ != nullptr) reason.set_detail(extras_->stop_detail);
-
-  if (actor_ != nullptr) {
-    try {
-      actor_->OnStop();
-    } catch (const std::exception& e) {
-      LogError("actor {} threw from OnStop: {}", ActorRef(AddressablePtr(this)).ToString(),
-               e.what());
-    } catch (...) {
-      LogError("actor {} threw from OnStop", ActorRef(AddressablePtr(this)).ToString());
-    }
-  }
-
-  // Children: each gets a stop that overtakes its mail.
-  if (extras_ != nullptr) {
-    std::vector<ActorRef> children;
-    {
-      MutexLock lock(extras_->children_mu);
-      for (ActorCell* child : extras_->children) children.emplace_back(AddressablePtr(child));
-    }
-    for (const ActorRef& child : children) {
-      proto::Stop stop;
-      stop.mutable_reason()->set_kind(reason.kind() == proto::ExitReason::SYSTEM_SHUTDOWN
-                                          ? proto::ExitReason::SYSTEM_SHUTDOWN
-                                          : proto::ExitReason::NORMAL);
-      stop.mutable_reason()->set_detail("parent stopped");
-      child.Tell(std::move(stop));
-    }
-  }
-
-  // Dead from here on: Tell() dead-letters, the registry drops our names.
-  stopped_.store(true, std::memory_order_seq_cst);
-  MailboxNodeList rest = mailbox_.Close();
-  if (registered_.load(std::memory_order_seq_cst)) system()->registry().UnregisterAll(this);
-  if (ActorHooks* hooks = system()->hooks()) hooks->OnStop(ActorRef(AddressablePtr(this)), reason);
-
-  if (extras_ != nullptr) {
-    DeadLetterAll(system(), extras_->unstashed, this);
-    DeadLetterAll(system(), extras_->stash, this);
-    extras_->stacked.clear();
-  }
-  DeadLetterAll(system(), rest, this);
-  behavior_ = Behavior();
-  DestroyActor();
-
-  if (parent_) static_cast<ActorCell*>(parent_.get())->RemoveChild(this);
-  system()->OnActorStopped(this);  // last: it may drop the last ref to this cell
 }
 
 }  // namespace troupe::actor_internal

@@ -4,9 +4,9 @@
 //
 // `ActorCell`: the logical actor behind an ActorRef. It owns the mailbox,
 // the current incarnation (the user's Actor object) and the actor's place in
-// the system (parent, children, live set), and it runs the actor's turns.
-// The cell outlives the incarnation: a supervisor can replace the actor
-// object behind the same refs and mailbox.
+// the system (parent, children, watchers, links, live set), and it runs the
+// actor's turns. The cell outlives the incarnation: a supervisor replaces
+// the actor object behind the same refs and mailbox.
 //
 // Scheduling: the mailbox starts "running" and Spawn schedules the first
 // turn. A turn handles up to `throughput` messages, then either goes idle
@@ -16,10 +16,20 @@
 // and each turn's writes reach the next through the mailbox's
 // release/acquire pair (see mailbox.h).
 //
-// Stopping: a stop (Actor::Stop, a proto::Stop or proto::Kill, a failure,
-// system shutdown) is carried out at the end of the handler that caused or
-// saw it: OnStop(), stop the children, close the mailbox, dead-letter what
-// was left, unregister, drop the incarnation, and leave the live set.
+// Ending an incarnation (Actor::Stop, a proto::Stop or Kill, a failure, an
+// Exit from a link, a directive from the parent, system shutdown) happens
+// after the handler that caused or saw it, in three steps:
+//   1. the children are terminated, and the cell waits (phase kEnding) until
+//      each has reported its end: OnStop runs bottom-up. A supervisor
+//      terminates its children one at a time, newest first;
+//   2. OnStop(), then the incarnation is destroyed;
+//   3. then one of: finish the cell for good (close the mailbox, dead-letter
+//      what was queued, Down to watchers, Exit to links, tell the parent);
+//      or, for a supervised child, report to the supervisor and wait
+//      suspended, mailbox intact (phase kSuspended); or restart at once.
+// Between incarnations the cell handles lifecycle signals only; every other
+// message is held, in order, for the next incarnation (or dead-lettered if
+// there is none).
 
 #ifndef TROUPE_ACTOR_INTERNAL_ACTOR_CELL_H_
 #define TROUPE_ACTOR_INTERNAL_ACTOR_CELL_H_
@@ -31,10 +41,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "actor/actor.h"
 #include "actor/behavior.h"
 #include "actor/internal/addressable.h"
+#include "actor/internal/lifecycle.h"
 #include "actor/message.h"
 #include "actor/scheduler.h"
 #include "actor/system.pb.h"
@@ -56,6 +68,9 @@ ActorCell*& ConstructingCell();
 // sets it on the thread it makes).
 ActorCell*& CurrentDedicatedCell();
 
+// Makes an incarnation of a supervised actor in the storage it is given.
+using IncarnationFactory = absl::AnyInvocable<Actor*(void* storage)>;
+
 class ActorCell final : public Addressable, public Schedulable {
  public:
   // ActorCell::Create()
@@ -67,7 +82,7 @@ class ActorCell final : public Addressable, public Schedulable {
                            size_t actor_size);
   static void operator delete(void* block) { ::operator delete(block); }
 
-  // Where the first incarnation is to be constructed (actor_size bytes).
+  // Where every incarnation is constructed (actor_size bytes).
   void* actor_storage();
 
   // -- spawn ---------------------------------------------------------------------
@@ -77,9 +92,18 @@ class ActorCell final : public Addressable, public Schedulable {
   // `own_scheduler` (a dedicated thread's), which the cell then keeps: it
   // outlives every Deliver() that may call it.
   void Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler = nullptr);
+  // Starts a supervised child: every incarnation, the first included, is
+  // made by `factory` on the cell's own turn, and every end is reported to
+  // the parent (a Supervisor), which decides what follows.
+  void StartSupervised(IncarnationFactory factory,
+                       std::shared_ptr<Scheduler> own_scheduler = nullptr);
   // Stops a cell whose actor never existed (its constructor threw, or the
-  // system was shutting down). Its mail is dead-lettered from now on.
+  // system or the parent was stopping). Its mail is dead-lettered from now on.
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
+  // False once this actor's incarnation is ending: a child spawned then
+  // would outlive it, so it is stopped unstarted instead.
+  bool AcceptsChildren() const { return phase_ == Phase::kRunning; }
+  void AddChild(ActorCell* child);
 
   // -- Addressable / Schedulable -------------------------------------------------
 
@@ -87,6 +111,7 @@ class ActorCell final : public Addressable, public Schedulable {
   bool IsAlive() const override { return !stopped_.load(std::memory_order_seq_cst); }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
+  ActorCell* AsCell() override { return this; }
   void RunTurn() override;
 
   // -- for the running actor's own handlers ---------------------------------------
@@ -99,17 +124,36 @@ class ActorCell final : public Addressable, public Schedulable {
   void Stash();
   void UnstashAll();
   void DeadLetterCurrent(DeadLetterReason reason);
-  void AddChild(ActorCell* child);
+  void Watch(const AddressablePtr& target);
+  void Unwatch(const AddressablePtr& target);
+  void Link(const AddressablePtr& target);
+  void Unlink(const AddressablePtr& target);
+  void TrapExits(bool trap) { trap_exits_ = trap; }
+  // Makes this cell a supervisor's: it stops its children one at a time,
+  // newest first, and its actor sees its children's ends (ChildEnded).
+  void MakeSupervisor() { supervisor_ = true; }
+  // 1 for the first incarnation; counts the restarts after it.
+  uint32_t incarnation() const;
 
   // -- for the system -------------------------------------------------------------
 
   ActorCell* live_prev = nullptr;  // the system's live list, under its shard lock
   ActorCell* live_next = nullptr;
+  bool has_parent() const { return static_cast<bool>(parent_); }
 
  private:
+  enum class Phase : uint8_t {
+    kRunning,    // an incarnation handles mail
+    kEnding,     // the incarnation is ending: waiting for its children's ends
+    kSuspended,  // a supervised child between incarnations, awaiting a directive
+  };
+  // What follows the end of an incarnation.
+  enum class After : uint8_t { kDefault, kFinish, kReport, kRestart };
+
   // Rarely used state, allocated on first use to keep idle actors small.
   struct Extras;
   Extras& extras();
+  Extras* extras_if_any() const { return extras_.load(std::memory_order_acquire); }
   ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
   ~ActorCell() override;
   void Destroy() override;
@@ -118,28 +162,53 @@ class ActorCell final : public Addressable, public Schedulable {
   // first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
   void DestroyActor();
-  bool StartIncarnation();
+  void ConstructIncarnation();
+  void StartIncarnation();
   void Handle(Envelope* envelope, ActorHooks* hooks);  // takes ownership
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
+  bool HandleBetween(Envelope* envelope);  // takes ownership; true if finished
+  bool OnChildEnded(Envelope& envelope);   // true if finished
+  void OnDown(Envelope& envelope);
+  void OnExit(Envelope& envelope);
+  void RequestStop(proto::ExitReason::Kind kind, std::string detail, After after);
   Envelope* Next();
-  void Finish();
-  void RemoveChild(ActorCell* child);
+  proto::ExitReason StopReason() const;
+  // The three steps of the file comment. Each returns true if the cell has
+  // finished: it may then be gone, and the caller must return at once.
+  bool EndIncarnation();
+  bool CompleteEnd();
+  bool Finish();
+  void Restart();
+  void TerminateChild(ActorCell* child, const proto::ExitReason& reason);
+  void TerminateNextChild();
+  void DropQueuedMail();
   void Fail(const Envelope* envelope, std::string what);
+  // Lifecycle bookkeeping on the other side of a watch or link.
+  bool AddWatcher(ActorCell* watcher, proto::ExitReason* final_reason);
+  void RemoveWatcher(ActorCell* watcher);
+  bool AddLink(ActorCell* other, proto::ExitReason* final_reason);
+  bool RemoveLink(const Addressable* other);
 
   Mailbox mailbox_{Mailbox::InitialState::kRunning};
   Actor* actor_ = nullptr;  // the incarnation, in actor_storage() (destroyed, not freed)
   const AddressablePtr parent_;
-  // Created on first use, except for a named cell, whose name lives here
-  // from construction (so name() may read it from any thread).
-  std::unique_ptr<Extras> extras_;
+  // Created on first use, from any thread (a watcher or linker can be the
+  // first): a CAS publishes it (acq_rel), and the loser frees its copy.
+  std::atomic<Extras*> extras_{nullptr};
 
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
   Behavior behavior_;
-  bool started_ = false;
-  bool stopping_ = false;
-  bool dedicated_ = false;  // written before the first turn
+  // Turn-only flags, packed into one byte (no other thread reads them).
+  Phase phase_ : 2 = Phase::kRunning;
+  After after_ : 2 = After::kDefault;
+  bool started_ : 1 = false;
+  bool stopping_ : 1 = false;
+  bool trap_exits_ : 1 = false;
+  bool supervisor_ : 1 = false;
+  bool supervised_ = false;  // written before the first turn
+  bool dedicated_ = false;   // written before the first turn; read on wakes
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
   uint8_t stop_kind_ = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind, in one byte

@@ -29,6 +29,8 @@ enum class DeadLetterReason : uint8_t;
 
 namespace actor_internal {
 
+class ActorCell;
+
 class Addressable {
  public:
   Addressable(const Addressable&) = delete;
@@ -56,6 +58,10 @@ class Addressable {
   //
   // Any thread; a snapshot.
   virtual bool IsAlive() const = 0;
+
+  // The actor cell this is, or null (an ask's receiver is not an actor: it
+  // cannot be watched or linked).
+  virtual ActorCell* AsCell() { return nullptr; }
 
   // The system this receiver belongs to; null for none (an ask made outside).
   ActorSystem* system() const { return system_; }
