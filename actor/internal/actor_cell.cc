@@ -209,9 +209,12 @@ void ActorCell::AddChild(ActorCell* child) {
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
   if (ActorHooks* hooks = system()->hooks())
     hooks->OnSend(ActorRef(AddressablePtr(this)), *envelope);
+  const bool system_lane = envelope->lane == MailboxNode::Lane::kSystem;
   switch (mailbox_.Push(envelope.get())) {
     case PushResult::kPushed:
       envelope.release();  // the mailbox has it now
+      if (system_lane) [[unlikely]]
+        system_mail_.store(true, std::memory_order_release);
       return true;
     case PushResult::kWokeOwner:
       envelope.release();
@@ -291,6 +294,10 @@ inline Envelope* ActorCell::Next() {
   Extras* x = extras_if_any();
   if (x != nullptr && !x->unstashed.empty() && phase_ == Phase::kRunning) [[unlikely]] {
     return static_cast<Envelope*>(x->unstashed.PopFront());
+  }
+  if (system_mail_.load(std::memory_order_relaxed)) [[unlikely]] {
+    system_mail_.store(false, std::memory_order_relaxed);
+    mailbox_.Fetch();  // lifecycle signals overtake the mail already cached
   }
   return static_cast<Envelope*>(mailbox_.Pop());
 }

@@ -200,18 +200,19 @@ class ActorCell final : public Addressable, public Schedulable {
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
   Behavior behavior_;
-  // Turn-only flags, packed into one byte (no other thread reads them).
+  // Turn-only state, packed into two bytes (no other thread reads it; a
+  // spawner writes some before the first turn, which that turn sees).
   Phase phase_ : 2 = Phase::kRunning;
   After after_ : 2 = After::kDefault;
   bool started_ : 1 = false;
   bool stopping_ : 1 = false;
   bool trap_exits_ : 1 = false;
   bool supervisor_ : 1 = false;
-  bool supervised_ = false;  // written before the first turn
-  bool dedicated_ = false;   // written before the first turn; read on wakes
+  bool supervised_ : 1 = false;
+  uint8_t stop_kind_ : 3 = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind
+  bool dedicated_ = false;  // written before the first turn; read on wakes
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
-  uint8_t stop_kind_ = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind, in one byte
 
   // A Dekker pair with the registry: Finish() stores stopped_ then loads
   // registered_; Registry::Register() stores registered_ then loads
@@ -219,6 +220,12 @@ class ActorCell final : public Addressable, public Schedulable {
   // never left pointing at a stopped actor.
   std::atomic<bool> stopped_{false};
   std::atomic<bool> registered_{false};
+  // Set after pushing a system-lane message, so the turn fetches it ahead
+  // of the ordinary mail it has cached (Mailbox::Fetch). A hint: a release
+  // store after the push; the turn loads it relaxed, and the fetch's
+  // acquire exchange is what makes the message visible. A clear that races
+  // with a later set only costs one extra fetch.
+  std::atomic<bool> system_mail_{false};
 };
 
 }  // namespace troupe::actor_internal

@@ -1,0 +1,397 @@
+// Supervision: restarts that keep the ref and the mailbox, the three
+// strategies, the three restart policies, intensity and escalation, backoff
+// in virtual time, and the supervisor's API (WhichChildren, StartChild).
+
+#include "actor/supervisor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "actor/actor_system.h"
+#include "actor/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "threads/latch.h"
+
+namespace troupe {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// Shared by every incarnation of the workers of one test.
+struct Tally {
+  // Counts the incarnations of the worker called `name`: 1 for the first.
+  int Construct(const std::string& name) {
+    constructed.fetch_add(1);
+    MutexLock lock(mu);
+    return ++incarnations[name];
+  }
+
+  std::atomic<int> constructed{0};
+  std::atomic<int> handled{0};
+  EventLog log;  // "<name> start", "<name> stop"
+  Mutex mu;
+  absl::flat_hash_map<std::string, int> incarnations ABSL_GUARDED_BY(mu);
+};
+
+// Holds a worker inside its "block" handler until the test opens it.
+struct Gate {
+  Latch entered{1};
+  Latch open{1};
+};
+
+// A worker: "boom" throws, "stop" stops, "block" waits at the gate it was
+// given; anything else is counted. Logs start and stop with its incarnation.
+class Worker : public Actor {
+ public:
+  Worker(std::string name, Tally* tally, Gate* gate = nullptr)
+      : name_(std::move(name)), tally_(tally), gate_(gate), incarnation_(tally->Construct(name_)) {}
+
+ protected:
+  void OnStart() override { Log("start"); }
+  void OnStop() override { Log("stop"); }
+  Behavior MakeBehavior() override {
+    return Behavior().On<std::string>([this](const std::string& command) -> std::string {
+      if (command == "boom") throw std::runtime_error(absl::StrCat(name_, " went boom"));
+      if (command == "stop") Stop();
+      if (command == "block" && gate_ != nullptr) {
+        gate_->entered.CountDown();
+        gate_->open.Wait();
+      }
+      tally_->handled.fetch_add(1);
+      return absl::StrCat(name_, "#", incarnation_);
+    });
+  }
+
+ private:
+  void Log(const char* event) { tally_->log.Add(absl::StrCat(name_, " ", event)); }
+
+  std::string name_;
+  Tally* tally_;
+  Gate* gate_;
+  int incarnation_;
+};
+
+ChildSpec WorkerSpec(const std::string& name, Tally* tally, Gate* gate = nullptr) {
+  return ChildSpec::Of<Worker>(name, name, tally, gate);
+}
+
+// Waits until `n` incarnations have been constructed in all.
+void WaitForConstructed(const Tally& tally, int n) {
+  const absl::Time deadline = absl::Now() + kWait;
+  while (tally.constructed.load() < n && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(tally.constructed.load(), n);
+}
+
+std::vector<SupervisedChild> ChildrenOf(const ActorRef& supervisor) {
+  absl::StatusOr<std::vector<SupervisedChild>> children =
+      supervisor.Ask<std::vector<SupervisedChild>>(WhichChildren(), kWait).Get();
+  EXPECT_TRUE(children.ok()) << children.status();
+  return children.ok() ? *children : std::vector<SupervisedChild>();
+}
+
+std::string AskName(const ActorRef& worker) {
+  absl::StatusOr<std::string> reply = worker.Ask<std::string>(std::string("who"), kWait).Get();
+  return reply.ok() ? *reply : reply.status().ToString();
+}
+
+// Watches what it is given and logs each Down as "down <kind> <detail>".
+struct WatchThis {
+  ActorRef target;
+};
+class Watcher : public Actor {
+ public:
+  explicit Watcher(EventLog* log) : log_(log) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<WatchThis>([this](const WatchThis& w) { Watch(w.target); })
+        .On<int>([](int) { return 0; })
+        .On<proto::Down>([this](const proto::Down& down) {
+          log_->Add(absl::StrCat("down ", proto::ExitReason::Kind_Name(down.reason().kind()), " ",
+                                 down.reason().detail()));
+        });
+  }
+
+ private:
+  EventLog* log_;
+};
+
+ActorRef WatchFrom(ActorSystem& system, EventLog* log, const ActorRef& target) {
+  ActorRef watcher = system.Spawn<Watcher>(log);
+  watcher.Tell(WatchThis{target});
+  EXPECT_TRUE(watcher.Ask<int>(0, kWait).Get().ok());  // the watch is in place
+  return watcher;
+}
+
+TEST(SupervisorTest, RestartKeepsTheRefAndTheQueuedMail) {
+  Tally tally;
+  Gate gate;
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(), std::vector<ChildSpec>{WorkerSpec("w", &tally, &gate)});
+  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  ASSERT_EQ(children.size(), 1u);
+  const ActorRef worker = children[0].ref;
+  EXPECT_EQ(AskName(worker), "w#1");
+
+  // Queue a failure behind a blocked handler, then mail behind the failure.
+  constexpr int kQueued = 100;
+  worker.Tell(std::string("block"));
+  gate.entered.Wait();
+  worker.Tell(std::string("boom"));
+  for (int i = 0; i < kQueued; ++i) worker.Tell(std::string("count"));
+  gate.open.CountDown();
+
+  // The new incarnation answers through the same ref, after the queued mail.
+  EXPECT_EQ(AskName(worker), "w#2");
+  EXPECT_EQ(tally.handled.load(), 1 + 1 + kQueued + 1);  // who, block, the mail, who
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kHandlerFailed), 1);
+  EXPECT_EQ(system.dead_letters().total(), 1);
+  EXPECT_THAT(tally.log.WaitForSize(3), ElementsAre("w start", "w stop", "w start"));
+  EXPECT_EQ(ChildrenOf(supervisor)[0].ref, worker);
+}
+
+TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
+  Tally tally;
+  EventLog downs;
+  ActorSystem system;
+  SupervisorOptions inner_options;
+  inner_options.max_restarts = 3;
+  inner_options.within = absl::Hours(1);
+  SupervisorOptions outer_options;
+  outer_options.max_restarts = 0;  // the outer one gives up at the first failure
+  ActorRef outer = system.Spawn<Supervisor>(
+      outer_options, std::vector<ChildSpec>{ChildSpec::Of<Supervisor>(
+                         "inner", inner_options, std::vector<ChildSpec>{WorkerSpec("w", &tally)})});
+  WatchFrom(system, &downs, outer);
+  ActorRef inner = ChildrenOf(outer)[0].ref;
+  ActorRef worker = ChildrenOf(inner)[0].ref;
+
+  // Three failures are healed by restarts; the fourth is one too many.
+  for (int i = 1; i <= 3; ++i) {
+    worker.Tell(std::string("boom"));
+    EXPECT_EQ(AskName(worker), absl::StrCat("w#", i + 1));
+  }
+  worker.Tell(std::string("boom"));
+  // The inner supervisor fails; the outer one may restart nobody more, so
+  // it fails too, taking the tree down bottom-up.
+  std::vector<std::string> seen = downs.WaitForSize(1);
+  EXPECT_THAT(seen[0], HasSubstr("down FAILURE child inner ended: FAILURE"));
+  WaitUntilStopped(inner);
+  WaitUntilStopped(worker);
+  EXPECT_EQ(tally.constructed.load(), 4);
+}
+
+TEST(SupervisorTest, AnEscalatedSupervisorIsRestartedWithFreshChildren) {
+  Tally tally;
+  ActorSystem system;
+  SupervisorOptions inner_options;
+  inner_options.max_restarts = 0;
+  ActorRef outer = system.Spawn<Supervisor>(
+      SupervisorOptions(),
+      std::vector<ChildSpec>{ChildSpec::Of<Supervisor>(
+          "inner", inner_options, std::vector<ChildSpec>{WorkerSpec("w", &tally)})});
+  ActorRef inner = ChildrenOf(outer)[0].ref;
+  ActorRef first_worker = ChildrenOf(inner)[0].ref;
+  first_worker.Tell(std::string("boom"));
+  WaitUntilStopped(first_worker);  // the inner supervisor's children go with it
+
+  // The outer supervisor restarted the inner one behind the same ref.
+  const absl::Time deadline = absl::Now() + kWait;
+  std::vector<SupervisedChild> now;
+  do {
+    now = ChildrenOf(inner);
+  } while ((now.empty() || now[0].ref == first_worker) && absl::Now() < deadline);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(now[0].ref, first_worker);
+  EXPECT_EQ(AskName(now[0].ref), "w#2");
+  EXPECT_TRUE(inner.IsAlive());
+}
+
+TEST(SupervisorTest, AllForOneRestartsEverySibling) {
+  Tally tally;
+  ActorSystem system;
+  SupervisorOptions options;
+  options.strategy = SupervisionStrategy::kAllForOne;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      options, std::vector<ChildSpec>{WorkerSpec("a", &tally), WorkerSpec("b", &tally),
+                                      WorkerSpec("c", &tally)});
+  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  ASSERT_EQ(children.size(), 3u);
+  for (const SupervisedChild& child : children) AskName(child.ref);
+  children[1].ref.Tell(std::string("boom"));
+  WaitForConstructed(tally, 6);
+  for (const SupervisedChild& child : children) EXPECT_EQ(AskName(child.ref), child.name + "#2");
+  EXPECT_EQ(tally.constructed.load(), 6);
+}
+
+TEST(SupervisorTest, RestForOneRestartsTheChildAndThoseStartedAfterIt) {
+  Tally tally;
+  ActorSystem system;
+  SupervisorOptions options;
+  options.strategy = SupervisionStrategy::kRestForOne;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      options, std::vector<ChildSpec>{WorkerSpec("a", &tally), WorkerSpec("b", &tally),
+                                      WorkerSpec("c", &tally)});
+  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  ASSERT_EQ(children.size(), 3u);
+  EXPECT_EQ(AskName(children[0].ref), "a#1");
+  children[1].ref.Tell(std::string("boom"));
+  WaitForConstructed(tally, 5);
+  EXPECT_EQ(AskName(children[0].ref), "a#1");
+  EXPECT_EQ(AskName(children[1].ref), "b#2");
+  EXPECT_EQ(AskName(children[2].ref), "c#2");
+  EXPECT_EQ(tally.constructed.load(), 5);
+}
+
+TEST(SupervisorTest, RestartPolicies) {
+  Tally tally;
+  EventLog downs;
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(),
+      std::vector<ChildSpec>{
+          WorkerSpec("permanent", &tally),
+          WorkerSpec("transient-ok", &tally).WithRestart(RestartPolicy::kTransient),
+          WorkerSpec("transient-boom", &tally).WithRestart(RestartPolicy::kTransient),
+          WorkerSpec("temporary", &tally).WithRestart(RestartPolicy::kTemporary)});
+  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  ASSERT_EQ(children.size(), 4u);
+  const ActorRef permanent = children[0].ref;
+  const ActorRef transient_ok = children[1].ref;
+  const ActorRef transient_boom = children[2].ref;
+  const ActorRef temporary = children[3].ref;
+  WatchFrom(system, &downs, transient_ok);
+  WatchFrom(system, &downs, temporary);
+
+  permanent.Tell(std::string("stop"));  // even a normal stop is restarted
+  EXPECT_EQ(AskName(permanent), "permanent#2");
+  transient_ok.Tell(std::string("stop"));  // a normal end is final
+  WaitUntilStopped(transient_ok);
+  transient_boom.Tell(std::string("boom"));  // an abnormal one is not
+  EXPECT_EQ(AskName(transient_boom), "transient-boom#2");
+  temporary.Tell(std::string("boom"));  // never restarted
+  WaitUntilStopped(temporary);
+
+  std::vector<std::string> seen = downs.WaitForSize(2);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen, ElementsAre("down FAILURE temporary went boom", "down NORMAL "));
+  std::vector<SupervisedChild> left = ChildrenOf(supervisor);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].ref, permanent);
+  EXPECT_EQ(left[1].ref, transient_boom);
+}
+
+TEST(SupervisorTest, AKilledChildIsRestartedWithoutItsQueuedMail) {
+  Tally tally;
+  Gate gate;
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(), std::vector<ChildSpec>{WorkerSpec("w", &tally, &gate)});
+  const ActorRef worker = ChildrenOf(supervisor)[0].ref;
+  worker.Tell(std::string("block"));
+  gate.entered.Wait();
+  for (int i = 0; i < 10; ++i) worker.Tell(std::string("count"));
+  worker.Tell(proto::Kill());  // overtakes the ten
+  gate.open.CountDown();
+  EXPECT_THAT(tally.log.WaitForSize(3), ElementsAre("w start", "w stop", "w start"));
+  EXPECT_EQ(AskName(worker), "w#2");
+  EXPECT_EQ(tally.handled.load(), 2);  // block, then who
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop), 10);
+}
+
+TEST(SupervisorTest, BackoffDelaysRestartsInVirtualTime) {
+  Tally tally;
+  auto scheduler = std::make_unique<ManualScheduler>();
+  auto clock = std::make_unique<FakeClock>();
+  ManualScheduler* manual = scheduler.get();
+  FakeClock* fake = clock.get();
+  ActorSystemOptions system_options;
+  system_options.scheduler = std::move(scheduler);
+  system_options.clock = std::move(clock);
+  ActorSystem system(std::move(system_options));
+
+  SupervisorOptions options;
+  options.max_restarts = 10;
+  options.within = absl::Hours(1);
+  options.backoff.initial = absl::Seconds(1);
+  options.backoff.max = absl::Seconds(3);
+  ActorRef supervisor =
+      system.Spawn<Supervisor>(options, std::vector<ChildSpec>{WorkerSpec("w", &tally)});
+  manual->RunUntilIdle();
+  ASSERT_EQ(tally.constructed.load(), 1);
+  ActorRef worker;
+  {
+    Future<std::vector<SupervisedChild>> children =
+        supervisor.Ask<std::vector<SupervisedChild>>(WhichChildren(), kWait);
+    manual->RunUntilIdle();
+    worker = children.Get()->at(0).ref;
+  }
+
+  // Restart k waits 1 s * 2^(k-1), at most 3 s: 1, 2, 3, 3.
+  for (absl::Duration wait :
+       {absl::Seconds(1), absl::Seconds(2), absl::Seconds(3), absl::Seconds(3)}) {
+    const int before = tally.constructed.load();
+    worker.Tell(std::string("boom"));
+    worker.Tell(std::string("queued"));  // waits for the next incarnation
+    manual->RunUntilIdle();
+    fake->Advance(wait - absl::Milliseconds(1));
+    manual->RunUntilIdle();
+    EXPECT_EQ(tally.constructed.load(), before) << "restarted before " << wait;
+    fake->Advance(absl::Milliseconds(1));
+    manual->RunUntilIdle();
+    EXPECT_EQ(tally.constructed.load(), before + 1) << "not restarted after " << wait;
+  }
+  EXPECT_EQ(tally.handled.load(), 4);  // every "queued" reached a new incarnation
+}
+
+TEST(SupervisorTest, StartChildAddsAChild) {
+  Tally tally;
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(SupervisorOptions(), std::vector<ChildSpec>{});
+  absl::StatusOr<ActorRef> added =
+      supervisor.Ask<ActorRef>(StartChild{WorkerSpec("late", &tally)}, kWait).Get();
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(AskName(*added), "late#1");
+  added->Tell(std::string("boom"));
+  EXPECT_EQ(AskName(*added), "late#2");
+  ASSERT_EQ(ChildrenOf(supervisor).size(), 1u);
+  EXPECT_EQ(ChildrenOf(supervisor)[0].name, "late");
+}
+
+TEST(SupervisorTest, AFailingConstructorIsAFailureLikeAnyOther) {
+  struct Exploding : public Actor {
+    explicit Exploding(std::atomic<int>* attempts) {
+      if (attempts->fetch_add(1) < 2) throw std::runtime_error("not yet");
+    }
+    Behavior MakeBehavior() override {
+      return Behavior().On<int>([](int x) { return x + 1; });
+    }
+  };
+  std::atomic<int> attempts{0};
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(), std::vector<ChildSpec>{ChildSpec::Of<Exploding>("x", &attempts)});
+  const ActorRef child = ChildrenOf(supervisor)[0].ref;
+  absl::StatusOr<int> reply = child.Ask<int>(41, kWait).Get();
+  ASSERT_TRUE(reply.ok()) << reply.status();  // the third constructor call succeeded
+  EXPECT_EQ(*reply, 42);
+  EXPECT_EQ(attempts.load(), 3);
+}
+
+}  // namespace
+}  // namespace troupe
