@@ -45,6 +45,10 @@ class ActorHooks {
 
   // `actor` stopped for `reason` (after OnStop, before its mail is dead-lettered).
   virtual void OnStop(const ActorRef& actor, const proto::ExitReason& reason) {}
+
+  // A supervisor restarted `actor` (same ref and mailbox) after its previous
+  // incarnation ended for `reason`; called before the new one is made.
+  virtual void OnRestart(const ActorRef& actor, const proto::ExitReason& reason) {}
 };
 
 }  // namespace troupe

@@ -393,5 +393,28 @@ TEST(SupervisorTest, AFailingConstructorIsAFailureLikeAnyOther) {
   EXPECT_EQ(attempts.load(), 3);
 }
 
+class RestartHooks : public ActorHooks {
+ public:
+  void OnRestart(const ActorRef& actor, const proto::ExitReason& reason) override {
+    log.Add(absl::StrCat("restart ", proto::ExitReason::Kind_Name(reason.kind()), " ",
+                         reason.detail()));
+  }
+  EventLog log;
+};
+
+TEST(SupervisorTest, HooksSeeEachRestart) {
+  Tally tally;
+  auto hooks = std::make_shared<RestartHooks>();
+  ActorSystemOptions system_options;
+  system_options.hooks = hooks;
+  ActorSystem system(std::move(system_options));
+  ActorRef supervisor = system.Spawn<Supervisor>(SupervisorOptions(),
+                                                 std::vector<ChildSpec>{WorkerSpec("w", &tally)});
+  const ActorRef worker = ChildrenOf(supervisor)[0].ref;
+  worker.Tell(std::string("boom"));
+  EXPECT_EQ(AskName(worker), "w#2");
+  EXPECT_THAT(hooks->log.Snapshot(), ElementsAre("restart FAILURE w went boom"));
+}
+
 }  // namespace
 }  // namespace troupe

@@ -536,6 +536,9 @@ void ActorCell::DropQueuedMail() {
 }
 
 void ActorCell::Restart() {
+  if (ActorHooks* hooks = system()->hooks()) {
+    hooks->OnRestart(ActorRef(AddressablePtr(this)), StopReason());
+  }
   phase_ = Phase::kRunning;
   stopping_ = false;
   after_ = After::kDefault;

@@ -2,9 +2,11 @@
 // printing what happened and how fast. `bazel run //samples/tour`.
 //
 // Layers that exist so far: threads (Thread, the pool, ParallelMap, futures,
-// Synchronized), channels (producer/consumer, select with a timeout) and
-// actors (a counter served by tell and ask, a ping-pong rate, dead letters).
-// Later layers add their own chapter.
+// Synchronized), channels (producer/consumer, select with a timeout),
+// actors (a counter served by tell and ask, a ping-pong rate, dead letters)
+// and supervision (a failing worker restarted). Later layers add their own
+// chapter.
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -15,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "actor/supervisor.h"
 #include "base/logging.h"
 #include "channel/channel.h"
 #include "channel/select.h"
@@ -96,6 +99,48 @@ void ActorsChapter() {
   system.Shutdown();
   std::printf("[actors] mail to a stopped actor is a dead letter, counted: %lld\n",
               static_cast<long long>(system.dead_letters().total()));
+}
+
+// The supervision chapter: a worker that fails on bad input, healed by its
+// supervisor behind the same ref, with its queued mail intact.
+class Doubler : public troupe::Actor {
+ public:
+  explicit Doubler(std::atomic<int>* incarnations) : incarnation_(++*incarnations) {}
+
+ protected:
+  troupe::Behavior MakeBehavior() override {
+    return troupe::Behavior().On<int64_t>([this](int64_t x) {
+      if (x < 0) throw std::invalid_argument("negative input");
+      return std::to_string(2 * x) + " (from incarnation " + std::to_string(incarnation_) + ")";
+    });
+  }
+
+ private:
+  int incarnation_;
+};
+
+void SupervisionChapter() {
+  troupe::ActorSystem system;
+  std::atomic<int> incarnations{0};
+  troupe::ActorRef supervisor = system.Spawn<troupe::Supervisor>(
+      troupe::SupervisorOptions(),
+      std::vector<troupe::ChildSpec>{troupe::ChildSpec::Of<Doubler>("doubler", &incarnations)});
+  auto children =
+      supervisor
+          .Ask<std::vector<troupe::SupervisedChild>>(troupe::WhichChildren(), absl::Seconds(5))
+          .Get();
+  if (!children.ok() || children->empty()) return;
+  const troupe::ActorRef doubler = (*children)[0].ref;
+  doubler.Tell(int64_t{-1});  // it fails on this one ...
+  auto answer = doubler.Ask<std::string>(int64_t{21}, absl::Seconds(5)).Get();  // ... queued behind
+  std::printf(
+      "[supervision] the worker failed on -1 and was restarted behind the same ref: "
+      "21 doubled is %s\n",
+      answer.ok() ? answer->c_str() : answer.status().ToString().c_str());
+  system.Shutdown();
+  std::printf("[supervision] the failed message was dead-lettered, counted: %lld\n",
+              static_cast<long long>(
+                  system.dead_letters().count(troupe::DeadLetterReason::kHandlerFailed)));
 }
 
 // A deliberately CPU-heavy function, so the pool has something to share out.
@@ -210,6 +255,7 @@ int main() {
   std::printf("[threads] pool shut down: %lld tasks run, %lld stolen\n",
               static_cast<long long>(stats.executed), static_cast<long long>(stats.steals));
   ActorsChapter();
+  SupervisionChapter();
   std::printf("\ntour complete\n");
   return 0;
 }
