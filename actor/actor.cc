@@ -63,4 +63,6 @@ void Actor::Stash() { cell_->Stash(); }
 
 void Actor::UnstashAll() { cell_->UnstashAll(); }
 
+EnvelopePtr Actor::TakeMessage() { return cell_->TakeCurrent(); }
+
 }  // namespace troupe

@@ -196,7 +196,8 @@ class Actor {
   // `proto::Exit` signal. An actor that does not trap exits ignores a
   // NORMAL or SYSTEM_SHUTDOWN one and stops on any other (reason
   // LINKED_EXIT); one that traps exits gets every Exit as a message. Linking
-  // to an actor that has stopped sends the Exit at once.
+  // to an actor that has stopped sends the Exit at once. (A Down or Exit
+  // sent by hand, from no watch or link, is an ordinary message.)
   void Link(const ActorRef& other);
   void Unlink(const ActorRef& other);
 
@@ -214,6 +215,13 @@ class Actor {
   // handed to the next incarnation first.
   void Stash();
   void UnstashAll();
+
+  // Actor::TakeMessage()
+  //
+  // Takes the message being handled, envelope and all (to keep it or
+  // forward it as is); null outside a handler or if already taken. After
+  // it, Sender() and Reply() see no current message.
+  EnvelopePtr TakeMessage();
 
  private:
   friend class actor_internal::ActorCell;

@@ -135,6 +135,10 @@ class Envelope : public MailboxNode, public PooledNode {
   const actor_internal::AddressablePtr& sender() const { return sender_; }
   void set_sender(actor_internal::AddressablePtr sender) { sender_ = std::move(sender); }
 
+  // The message as a protobuf message, or null if it is another kind of
+  // value. For logs, traces and test failures (text format).
+  virtual const google::protobuf::Message* AsProtobuf() const { return nullptr; }
+
  protected:
   explicit Envelope(const MessageType& type) : type_(&type) {
     lane = type.is_system() ? Lane::kSystem : Lane::kOrdinary;
@@ -155,6 +159,13 @@ class TypedEnvelope final : public Envelope {
   explicit TypedEnvelope(const T& message) : Envelope(MessageTypeOf<T>()), message_(message) {}
 
   T& message() { return message_; }
+  const google::protobuf::Message* AsProtobuf() const override {
+    if constexpr (std::is_base_of_v<google::protobuf::Message, T>) {
+      return &message_;
+    } else {
+      return nullptr;
+    }
+  }
 
  private:
   T message_;

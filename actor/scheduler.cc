@@ -5,6 +5,9 @@
 #include "threads/thread_pool.h"
 
 namespace troupe {
+
+ActorRef Schedulable::Owner() const { return ActorRef(); }
+
 namespace {
 
 class ThreadPoolScheduler final : public Scheduler {

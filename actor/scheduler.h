@@ -28,6 +28,9 @@
 
 #include <memory>
 
+#include "absl/functional/function_ref.h"
+#include "actor/actor_ref.h"
+#include "actor/message.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
@@ -38,6 +41,12 @@ class Schedulable : public PoolJob {
  public:
   // Runs up to one fairness budget of the actor's messages.
   virtual void RunTurn() = 0;
+
+  // For tests and diagnostics, only while no turn runs and nothing sends
+  // (a deterministic test between steps): what is queued, in the order it
+  // would be handled, and whose it is.
+  virtual void ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const {}
+  virtual ActorRef Owner() const;
 
  private:
   void RunJob() final { RunTurn(); }

@@ -1,5 +1,8 @@
 #include "mailbox/mailbox.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "base/check.h"
 
 namespace troupe {
@@ -87,6 +90,26 @@ size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
     out[n++] = node;
   }
   return n;
+}
+
+void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const {
+  // The stack holds the newest arrivals, newest first: reverse them.
+  std::vector<const MailboxNode*> arrivals;
+  MailboxNode* head = head_.load(std::memory_order_acquire);
+  if (!IsTag(head)) {
+    for (const MailboxNode* node = head; node != nullptr; node = node->next) {
+      arrivals.push_back(node);
+    }
+  }
+  std::reverse(arrivals.begin(), arrivals.end());
+  for (const MailboxNode* node = system_.front(); node != nullptr; node = node->next) fn(*node);
+  for (const MailboxNode* node : arrivals) {
+    if (node->lane == MailboxNode::Lane::kSystem) fn(*node);
+  }
+  for (const MailboxNode* node = ordinary_.front(); node != nullptr; node = node->next) fn(*node);
+  for (const MailboxNode* node : arrivals) {
+    if (node->lane == MailboxNode::Lane::kOrdinary) fn(*node);
+  }
 }
 
 MailboxNodeList Mailbox::Close() {

@@ -68,6 +68,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
+
 namespace troupe {
 
 // The intrusive link every queued envelope carries.
@@ -169,6 +171,13 @@ class Mailbox {
   // of ordinary nodes already cached. (Pop() itself fetches only when the
   // caches run dry, to keep producers' cache line quiet.)
   void Fetch() { Take(); }
+
+  // Mailbox::ForEachQueued()
+  //
+  // Calls `fn` on every queued node, in the order Pop() would return them.
+  // Only while nothing else touches the mailbox: neither its owner nor any
+  // producer (a deterministic test between steps, say). For inspection.
+  void ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const;
 
   // Mailbox::PopBatch()
   //

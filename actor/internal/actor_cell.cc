@@ -228,6 +228,17 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
   return false;
 }
 
+void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const {
+  if (Extras* x = extras_if_any(); x != nullptr && phase_ == Phase::kRunning) {
+    for (const MailboxNode* node = x->unstashed.front(); node != nullptr; node = node->next) {
+      fn(static_cast<const Envelope&>(*node));
+    }
+  }
+  mailbox_.ForEachQueued([&](const MailboxNode& node) { fn(static_cast<const Envelope&>(node)); });
+}
+
+ActorRef ActorCell::Owner() const { return ActorRef(AddressablePtr(const_cast<ActorCell*>(this))); }
+
 // -- turns ----------------------------------------------------------------------
 
 void ActorCell::RunTurn() {
@@ -636,17 +647,28 @@ void ActorCell::Unwatch(const AddressablePtr& target) {
   if (ActorCell* cell = watched ? watched->AsCell() : nullptr) cell->RemoveWatcher(this);
 }
 
+// A Down or Exit that no watch or link explains: a signal from an actor
+// that has stopped crossed an Unwatch() or Unlink() and is dropped; one
+// from anywhere else was sent by hand and is an ordinary message.
+namespace {
+bool IsStaleSignal(const Envelope& envelope) {
+  Addressable* sender = envelope.sender().get();
+  return sender != nullptr && sender->AsCell() != nullptr && !sender->IsAlive();
+}
+}  // namespace
+
 void ActorCell::OnDown(Envelope& envelope) {
-  // Only a Down from something watched, once: an Unwatch() made after the
-  // watched actor sent it, or a forged Down, is ignored.
-  Extras* x = extras_if_any();
-  if (x == nullptr) return;
-  auto it = std::find_if(x->watching.begin(), x->watching.end(), [&](const AddressablePtr& w) {
-    return w.get() == envelope.sender().get();
-  });
-  if (it == x->watching.end()) return;
-  x->watching.erase(it);
-  Dispatch(envelope);
+  if (Extras* x = extras_if_any()) {
+    auto it = std::find_if(x->watching.begin(), x->watching.end(), [&](const AddressablePtr& w) {
+      return w.get() == envelope.sender().get();
+    });
+    if (it != x->watching.end()) {
+      x->watching.erase(it);  // one Down per watch
+      Dispatch(envelope);
+      return;
+    }
+  }
+  if (!IsStaleSignal(envelope)) Dispatch(envelope);
 }
 
 void ActorCell::Link(const AddressablePtr& target) {
@@ -675,9 +697,11 @@ void ActorCell::Unlink(const AddressablePtr& target) {
 }
 
 void ActorCell::OnExit(Envelope& envelope) {
-  // Only from a linked actor (the link ends with it); a forged Exit, or one
-  // that crossed an Unlink(), is ignored.
-  if (!RemoveLink(envelope.sender().get())) return;
+  // From a linked actor, the link ends with it. (See IsStaleSignal.)
+  if (!RemoveLink(envelope.sender().get())) {
+    if (!IsStaleSignal(envelope)) Dispatch(envelope);
+    return;
+  }
   if (trap_exits_) {
     Dispatch(envelope);
     return;

@@ -113,6 +113,8 @@ class ActorCell final : public Addressable, public Schedulable {
   std::string name() const override;
   ActorCell* AsCell() override { return this; }
   void RunTurn() override;
+  void ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const override;
+  ActorRef Owner() const override;
 
   // -- for the running actor's own handlers ---------------------------------------
 
@@ -124,6 +126,7 @@ class ActorCell final : public Addressable, public Schedulable {
   void Stash();
   void UnstashAll();
   void DeadLetterCurrent(DeadLetterReason reason);
+  std::unique_ptr<Envelope> TakeCurrent() { return std::move(current_); }
   void Watch(const AddressablePtr& target);
   void Unwatch(const AddressablePtr& target);
   void Link(const AddressablePtr& target);
