@@ -17,6 +17,8 @@
 #include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/deterministic_scheduler.h"
+#include "testing/virtual_clock.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 
@@ -287,11 +289,13 @@ class Recorder : public Actor {
   std::vector<std::string>* log_;
 };
 
-TEST(ActorSystemTest, ManualSchedulerAndFakeClockMakeRunsDeterministic) {
-  auto scheduler = std::make_unique<ManualScheduler>();
-  auto clock = std::make_unique<FakeClock>();
-  ManualScheduler* manual = scheduler.get();
-  FakeClock* fake = clock.get();
+// The seams themselves, with the test kit's scheduler and clock plugged in
+// by hand (testing/test_kit.h wraps them for everyday use).
+TEST(ActorSystemTest, ASchedulerAndAClockFromOutsideMakeRunsDeterministic) {
+  auto scheduler = std::make_unique<testkit::DeterministicScheduler>();
+  auto clock = std::make_unique<testkit::VirtualClock>();
+  testkit::DeterministicScheduler* manual = scheduler.get();
+  testkit::VirtualClock* fake = clock.get();
   ActorSystemOptions options;
   options.scheduler = std::move(scheduler);
   options.clock = std::move(clock);

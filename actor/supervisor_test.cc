@@ -4,7 +4,6 @@
 
 #include "actor/supervisor.h"
 
-#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +17,8 @@
 #include "actor/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/test_kit.h"
+#include "testing/test_probe.h"
 #include "threads/latch.h"
 
 namespace troupe {
@@ -107,36 +108,6 @@ std::string AskName(const ActorRef& worker) {
   return reply.ok() ? *reply : reply.status().ToString();
 }
 
-// Watches what it is given and logs each Down as "down <kind> <detail>".
-struct WatchThis {
-  ActorRef target;
-};
-class Watcher : public Actor {
- public:
-  explicit Watcher(EventLog* log) : log_(log) {}
-
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior()
-        .On<WatchThis>([this](const WatchThis& w) { Watch(w.target); })
-        .On<int>([](int) { return 0; })
-        .On<proto::Down>([this](const proto::Down& down) {
-          log_->Add(absl::StrCat("down ", proto::ExitReason::Kind_Name(down.reason().kind()), " ",
-                                 down.reason().detail()));
-        });
-  }
-
- private:
-  EventLog* log_;
-};
-
-ActorRef WatchFrom(ActorSystem& system, EventLog* log, const ActorRef& target) {
-  ActorRef watcher = system.Spawn<Watcher>(log);
-  watcher.Tell(WatchThis{target});
-  EXPECT_TRUE(watcher.Ask<int>(0, kWait).Get().ok());  // the watch is in place
-  return watcher;
-}
-
 TEST(SupervisorTest, RestartKeepsTheRefAndTheQueuedMail) {
   Tally tally;
   Gate gate;
@@ -167,8 +138,8 @@ TEST(SupervisorTest, RestartKeepsTheRefAndTheQueuedMail) {
 
 TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
   Tally tally;
-  EventLog downs;
   ActorSystem system;
+  testkit::TestProbe probe(system, "probe", kWait);
   SupervisorOptions inner_options;
   inner_options.max_restarts = 3;
   inner_options.within = absl::Hours(1);
@@ -177,7 +148,7 @@ TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
   ActorRef outer = system.Spawn<Supervisor>(
       outer_options, std::vector<ChildSpec>{ChildSpec::Of<Supervisor>(
                          "inner", inner_options, std::vector<ChildSpec>{WorkerSpec("w", &tally)})});
-  WatchFrom(system, &downs, outer);
+  probe.Watch(outer);
   ActorRef inner = ChildrenOf(outer)[0].ref;
   ActorRef worker = ChildrenOf(inner)[0].ref;
 
@@ -189,8 +160,9 @@ TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
   worker.Tell(std::string("boom"));
   // The inner supervisor fails; the outer one may restart nobody more, so
   // it fails too, taking the tree down bottom-up.
-  std::vector<std::string> seen = downs.WaitForSize(1);
-  EXPECT_THAT(seen[0], HasSubstr("down FAILURE child inner ended: FAILURE"));
+  proto::Down down = probe.ExpectDown(outer);
+  EXPECT_EQ(down.reason().kind(), proto::ExitReason::FAILURE);
+  EXPECT_THAT(down.reason().detail(), HasSubstr("child inner ended: FAILURE (child w ended"));
   WaitUntilStopped(inner);
   WaitUntilStopped(worker);
   EXPECT_EQ(tally.constructed.load(), 4);
@@ -260,8 +232,8 @@ TEST(SupervisorTest, RestForOneRestartsTheChildAndThoseStartedAfterIt) {
 
 TEST(SupervisorTest, RestartPolicies) {
   Tally tally;
-  EventLog downs;
   ActorSystem system;
+  testkit::TestProbe probe(system, "probe", kWait);
   ActorRef supervisor = system.Spawn<Supervisor>(
       SupervisorOptions(),
       std::vector<ChildSpec>{
@@ -275,21 +247,17 @@ TEST(SupervisorTest, RestartPolicies) {
   const ActorRef transient_ok = children[1].ref;
   const ActorRef transient_boom = children[2].ref;
   const ActorRef temporary = children[3].ref;
-  WatchFrom(system, &downs, transient_ok);
-  WatchFrom(system, &downs, temporary);
 
   permanent.Tell(std::string("stop"));  // even a normal stop is restarted
   EXPECT_EQ(AskName(permanent), "permanent#2");
+  probe.Watch(transient_ok);
   transient_ok.Tell(std::string("stop"));  // a normal end is final
-  WaitUntilStopped(transient_ok);
+  EXPECT_EQ(probe.ExpectDown(transient_ok).reason().kind(), proto::ExitReason::NORMAL);
   transient_boom.Tell(std::string("boom"));  // an abnormal one is not
   EXPECT_EQ(AskName(transient_boom), "transient-boom#2");
+  probe.Watch(temporary);
   temporary.Tell(std::string("boom"));  // never restarted
-  WaitUntilStopped(temporary);
-
-  std::vector<std::string> seen = downs.WaitForSize(2);
-  std::sort(seen.begin(), seen.end());
-  EXPECT_THAT(seen, ElementsAre("down FAILURE temporary went boom", "down NORMAL "));
+  EXPECT_EQ(probe.ExpectDown(temporary).reason().detail(), "temporary went boom");
   std::vector<SupervisedChild> left = ChildrenOf(supervisor);
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].ref, permanent);
@@ -316,31 +284,19 @@ TEST(SupervisorTest, AKilledChildIsRestartedWithoutItsQueuedMail) {
 
 TEST(SupervisorTest, BackoffDelaysRestartsInVirtualTime) {
   Tally tally;
-  auto scheduler = std::make_unique<ManualScheduler>();
-  auto clock = std::make_unique<FakeClock>();
-  ManualScheduler* manual = scheduler.get();
-  FakeClock* fake = clock.get();
-  ActorSystemOptions system_options;
-  system_options.scheduler = std::move(scheduler);
-  system_options.clock = std::move(clock);
-  ActorSystem system(std::move(system_options));
-
+  testkit::TestKit kit;
   SupervisorOptions options;
   options.max_restarts = 10;
   options.within = absl::Hours(1);
   options.backoff.initial = absl::Seconds(1);
   options.backoff.max = absl::Seconds(3);
   ActorRef supervisor =
-      system.Spawn<Supervisor>(options, std::vector<ChildSpec>{WorkerSpec("w", &tally)});
-  manual->RunUntilIdle();
+      kit.system().Spawn<Supervisor>(options, std::vector<ChildSpec>{WorkerSpec("w", &tally)});
+  absl::StatusOr<std::vector<SupervisedChild>> children =
+      kit.Ask<std::vector<SupervisedChild>>(supervisor, WhichChildren());
+  ASSERT_TRUE(children.ok()) << children.status();
   ASSERT_EQ(tally.constructed.load(), 1);
-  ActorRef worker;
-  {
-    Future<std::vector<SupervisedChild>> children =
-        supervisor.Ask<std::vector<SupervisedChild>>(WhichChildren(), kWait);
-    manual->RunUntilIdle();
-    worker = children.Get()->at(0).ref;
-  }
+  const ActorRef worker = children->at(0).ref;
 
   // Restart k waits 1 s * 2^(k-1), at most 3 s: 1, 2, 3, 3.
   for (absl::Duration wait :
@@ -348,14 +304,12 @@ TEST(SupervisorTest, BackoffDelaysRestartsInVirtualTime) {
     const int before = tally.constructed.load();
     worker.Tell(std::string("boom"));
     worker.Tell(std::string("queued"));  // waits for the next incarnation
-    manual->RunUntilIdle();
-    fake->Advance(wait - absl::Milliseconds(1));
-    manual->RunUntilIdle();
+    kit.AdvanceTime(wait - absl::Milliseconds(1));
     EXPECT_EQ(tally.constructed.load(), before) << "restarted before " << wait;
-    fake->Advance(absl::Milliseconds(1));
-    manual->RunUntilIdle();
+    kit.AdvanceTime(absl::Milliseconds(1));
     EXPECT_EQ(tally.constructed.load(), before + 1) << "not restarted after " << wait;
   }
+  kit.RunUntilIdle();
   EXPECT_EQ(tally.handled.load(), 4);  // every "queued" reached a new incarnation
 }
 

@@ -11,14 +11,11 @@
 //   troupe::EventLog log;              // actors Add(), the test waits
 //   EXPECT_THAT(log.WaitForSize(3), ElementsAre("a", "b", "c"));
 //
-// `ManualScheduler` and `FakeClock` run a system step by step in virtual
-// time (pass them in ActorSystemOptions).
+// (For step-by-step runs in virtual time, see testing/test_kit.h.)
 
 #ifndef TROUPE_ACTOR_TEST_UTIL_H_
 #define TROUPE_ACTOR_TEST_UTIL_H_
 
-#include <deque>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,8 +24,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "actor/clock.h"
-#include "actor/scheduler.h"
 #include "gtest/gtest.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
@@ -70,81 +65,6 @@ class EventLog {
   Mutex mu_;
   CondVar cv_;
   std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
-};
-
-class ManualScheduler : public Scheduler {
- public:
-  void Schedule(Schedulable* r) override {
-    MutexLock lock(mu_);
-    ready_.push_back(r);
-  }
-  void Shutdown() override { RunUntilIdle(); }
-  bool IsCurrentThread() const override { return false; }
-
-  // Runs turns on the calling thread until nothing is runnable.
-  int RunUntilIdle() {
-    int turns = 0;
-    while (true) {
-      Schedulable* next;
-      {
-        MutexLock lock(mu_);
-        if (ready_.empty()) return turns;
-        next = ready_.front();
-        ready_.pop_front();
-      }
-      next->RunTurn();
-      ++turns;
-    }
-  }
-
- private:
-  Mutex mu_;
-  std::deque<Schedulable*> ready_ ABSL_GUARDED_BY(mu_);
-};
-
-class FakeClock : public Clock {
- public:
-  absl::Time Now() const override {
-    MutexLock lock(mu_);
-    return now_;
-  }
-  TimerId ScheduleAt(absl::Time when, Callback callback) override {
-    MutexLock lock(mu_);
-    timers_.emplace(std::make_pair(when, ++last_), std::move(callback));
-    return last_;
-  }
-  bool Cancel(TimerId id) override {
-    MutexLock lock(mu_);
-    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-      if (it->first.second == id) {
-        timers_.erase(it);
-        return true;
-      }
-    }
-    return false;
-  }
-  void Shutdown() override {
-    MutexLock lock(mu_);
-    timers_.clear();
-  }
-  void Advance(absl::Duration d) {
-    mu_.Lock();
-    now_ += d;
-    while (!timers_.empty() && timers_.begin()->first.first <= now_) {
-      Callback callback = std::move(timers_.begin()->second);
-      timers_.erase(timers_.begin());
-      mu_.Unlock();
-      std::move(callback)();
-      mu_.Lock();
-    }
-    mu_.Unlock();
-  }
-
- private:
-  mutable Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::UnixEpoch();
-  TimerId last_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::pair<absl::Time, TimerId>, Callback> timers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace troupe

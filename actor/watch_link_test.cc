@@ -14,6 +14,8 @@
 #include "actor/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/matchers.h"
+#include "testing/test_probe.h"
 
 namespace troupe {
 namespace {
@@ -25,6 +27,13 @@ constexpr absl::Duration kWait = absl::Seconds(30);
 
 std::string KindOf(const proto::ExitReason& reason) {
   return proto::ExitReason::Kind_Name(reason.kind());
+}
+
+proto::ExitReason Reason(proto::ExitReason::Kind kind, std::string detail = "") {
+  proto::ExitReason reason;
+  reason.set_kind(kind);
+  reason.set_detail(std::move(detail));
+  return reason;
 }
 
 // Does what it is told: "stop", "throw", "spawn-linked-failure"; replies to
@@ -99,30 +108,30 @@ void WaitForLive(ActorSystem& system, int64_t n) {
 }
 
 TEST(WatchTest, DownCarriesEveryKindOfStop) {
-  EventLog log;
   ActorSystem system;
   ActorSystem other;  // its shutdown is watched from here
-  ActorRef observer = system.Spawn<Observer>(&log, false);
-
+  testkit::TestProbe probe(system, "probe", kWait);
   ActorRef normal = system.Spawn<Puppet>();
   ActorRef failing = system.Spawn<Puppet>();
   ActorRef killed = system.Spawn<Puppet>();
   ActorRef shut_down = other.Spawn<Puppet>();
-  for (const ActorRef& target : {normal, failing, killed, shut_down}) {
-    observer.Tell(WatchThis{target});
-  }
-  Barrier(observer);
+  for (const ActorRef& target : {normal, failing, killed, shut_down}) probe.Watch(target);
 
   normal.Tell(std::string("stop"));
-  EXPECT_THAT(log.WaitForSize(1), ElementsAre("down NORMAL "));
+  EXPECT_THAT(probe.ExpectDown(normal).reason(),
+              testkit::EqualsProto(Reason(proto::ExitReason::NORMAL)));
   failing.Tell(std::string("throw"));
-  EXPECT_THAT(log.WaitForSize(2)[1], "down FAILURE told to throw");
+  EXPECT_THAT(probe.ExpectDown(failing).reason(),
+              testkit::EqualsProto(Reason(proto::ExitReason::FAILURE, "told to throw")));
   proto::Kill kill;
   kill.set_detail("by the test");
   killed.Tell(kill);
-  EXPECT_THAT(log.WaitForSize(3)[2], "down KILLED by the test");
+  EXPECT_THAT(probe.ExpectDown(killed).reason(),
+              testkit::EqualsProto(Reason(proto::ExitReason::KILLED, "by the test")));
   other.Shutdown();
-  EXPECT_THAT(log.WaitForSize(4)[3], "down SYSTEM_SHUTDOWN ");
+  EXPECT_THAT(probe.ExpectDown(shut_down).reason(),
+              testkit::EqualsProto(Reason(proto::ExitReason::SYSTEM_SHUTDOWN)));
+  EXPECT_EQ(probe.last_sender(), shut_down);  // a Down comes from the actor that stopped
 }
 
 TEST(WatchTest, WatchingTheDeadDeliversDownAtOnce) {
@@ -157,17 +166,6 @@ TEST(WatchTest, TwoWatchesAreOneAndUnwatchSilences) {
   WaitForLive(system, 1);
   Barrier(observer);  // any Down sent has been handled by now
   EXPECT_THAT(log.Snapshot(), ElementsAre("down NORMAL "));
-}
-
-TEST(WatchTest, DownIsSentByTheStoppedActor) {
-  EventLog log;
-  ActorSystem system;
-  ActorRef observer = system.Spawn<Observer>(&log, false);
-  ActorRef target = system.Spawn<Puppet>();
-  observer.Tell(WatchThis{target});
-  Barrier(observer);
-  target.Tell(std::string("stop"));
-  log.WaitForSize(1);  // Observer's handler checks Sender() against the Down
 }
 
 TEST(LinkTest, AFailureTakesTheLinkedActorDown) {

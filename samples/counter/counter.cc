@@ -16,41 +16,9 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "samples/counter/counter.pb.h"
+#include "samples/counter/counter_actor.h"
 #include "threads/notification.h"
 #include "threads/thread.h"
-
-class Counter : public troupe::Actor {
- public:
-  explicit Counter(troupe::Notification* unblock) : unblock_(unblock) {}
-
- protected:
-  troupe::Behavior MakeBehavior() override {
-    return troupe::Behavior()
-        // Returning a value replies to an asker; a Tell has no one to reply to.
-        .On<counter::Increment>(
-            [this](const counter::Increment& inc) -> absl::StatusOr<counter::Count> {
-              if (inc.by() <= 0) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("increment by ", inc.by(), ": must be > 0"));
-              }
-              count_ += inc.by();
-              return Current();
-            })
-        .On<counter::Get>([this](const counter::Get&) { return Current(); })
-        // Holds the counter up until main says so: the last ask times out.
-        .On<std::string>([this](const std::string&) { unblock_->WaitForNotification(); });
-  }
-
- private:
-  counter::Count Current() const {
-    counter::Count count;
-    count.set_value(count_);
-    return count;
-  }
-
-  troupe::Notification* unblock_;
-  int64_t count_ = 0;
-};
 
 int main() {
   constexpr int kThreads = 4;
