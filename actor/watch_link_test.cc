@@ -7,15 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/test_util.h"
+#include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/matchers.h"
 #include "testing/test_probe.h"
+#include "threads/thread.h"
 
 namespace troupe {
 namespace {
@@ -132,6 +135,28 @@ TEST(WatchTest, DownCarriesEveryKindOfStop) {
   EXPECT_THAT(probe.ExpectDown(shut_down).reason(),
               testkit::EqualsProto(Reason(proto::ExitReason::SYSTEM_SHUTDOWN)));
   EXPECT_EQ(probe.last_sender(), shut_down);  // a Down comes from the actor that stopped
+}
+
+TEST(WatchTest, WatchesRacingStopsEachGiveOneDown) {
+  const int64_t targets = ScaledCount(2000, 200);
+  ActorSystem system;
+  testkit::TestProbe probe(system, "probe", kWait);
+  std::vector<ActorRef> refs;
+  for (int64_t i = 0; i < targets; ++i) refs.push_back(system.Spawn<Puppet>());
+  // Stops race the watches: each watch lands before, during or after its
+  // target's end, and yields one Down all the same.
+  Thread<void> stopper("stopper", [&] {
+    for (const ActorRef& ref : refs) ref.Tell(std::string("stop"));
+  });
+  for (const ActorRef& ref : refs) probe.Watch(ref);
+  ASSERT_TRUE(stopper.Join().ok());
+  absl::flat_hash_set<uint64_t> down;
+  for (int64_t i = 0; i < targets; ++i) {
+    proto::Down d = probe.ExpectMessage<proto::Down>();
+    EXPECT_EQ(d.reason().kind(), proto::ExitReason::NORMAL);
+    EXPECT_TRUE(down.insert(d.actor().id()).second) << "two Downs for " << d.actor().id();
+  }
+  probe.ExpectNoMessage(absl::Milliseconds(50));
 }
 
 TEST(WatchTest, WatchingTheDeadDeliversDownAtOnce) {

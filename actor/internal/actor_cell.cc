@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "actor/actor_system.h"
 #include "actor/hooks.h"
+#include "base/check.h"
 #include "base/logging.h"
 
 namespace troupe::actor_internal {
@@ -137,20 +138,32 @@ ActorCell::ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCe
 
 ActorCell::~ActorCell() {
   DestroyActor();
-  delete extras_.load(std::memory_order_acquire);
+  delete extras_if_any();
+}
+
+ActorCell::Extras* ActorCell::LiveExtras() {
+  Extras* x = extras_.load(std::memory_order_acquire);
+  if (x != nullptr) [[likely]]
+    return x == Sealed() ? nullptr : x;
+  auto fresh = std::make_unique<Extras>();
+  // acq_rel: the winner publishes a constructed Extras (or Finish() its
+  // seal, after its stopped_ store); a loser sees what won.
+  if (extras_.compare_exchange_strong(x, fresh.get(), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+    return fresh.release();
+  }
+  return x == Sealed() ? nullptr : x;
 }
 
 ActorCell::Extras& ActorCell::extras() {
-  Extras* x = extras_.load(std::memory_order_acquire);
-  if (x != nullptr) [[likely]]
-    return *x;
-  auto fresh = std::make_unique<Extras>();
-  // acq_rel: the winner publishes a constructed Extras; a loser sees it.
-  if (extras_.compare_exchange_strong(x, fresh.get(), std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
-    return *fresh.release();
-  }
+  Extras* x = LiveExtras();
+  // Only Finish() seals, and no turn code runs after it.
+  TROUPE_DCHECK(x != nullptr, "{}: extras() after Finish()", id());
   return *x;
+}
+
+proto::ExitReason::Kind ActorCell::FinalKind() const {
+  return static_cast<proto::ExitReason::Kind>(stopped_.load(std::memory_order_acquire) - 1);
 }
 
 uint32_t ActorCell::incarnation() const {
@@ -564,12 +577,24 @@ bool ActorCell::Finish() {
   const proto::ExitReason reason = StopReason();
 
   // Dead from here on: Tell() dead-letters, the registry drops our names.
-  stopped_.store(true, std::memory_order_seq_cst);
+  stopped_.store(static_cast<uint8_t>(reason.kind() + 1), std::memory_order_seq_cst);
   MailboxNodeList rest = mailbox_.Close();
   if (registered_.load(std::memory_order_seq_cst)) system()->registry().UnregisterAll(this);
   if (ActorHooks* hooks = system()->hooks()) hooks->OnStop(ActorRef(AddressablePtr(this)), reason);
 
-  if (Extras* x = extras_if_any()) {
+  // Watchers and links live in the extras. If there are none, seal the
+  // pointer, so that a watcher or linker racing with this finds the seal
+  // instead of creating extras nobody would ever read (the Down is theirs
+  // to send themselves, with FinalKind()).
+  Extras* x = extras_if_any();
+  if (x == nullptr) {
+    Extras* expected = nullptr;
+    if (!extras_.compare_exchange_strong(expected, Sealed(), std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+      x = expected;  // one was made just now
+    }
+  }
+  if (x != nullptr) {
     std::vector<AddressablePtr> watchers;
     std::vector<AddressablePtr> links;
     {
@@ -716,7 +741,12 @@ void ActorCell::OnExit(Envelope& envelope) {
 }
 
 bool ActorCell::AddWatcher(ActorCell* watcher, proto::ExitReason* final_reason) {
-  Extras& x = extras();
+  Extras* live = LiveExtras();
+  if (live == nullptr) {  // finished, sealed: with no detail (that would live in extras)
+    *final_reason = MakeReason(FinalKind(), std::string());
+    return false;
+  }
+  Extras& x = *live;
   MutexLock lock(x.mu);
   if (x.terminated) {
     *final_reason = x.final_reason;
@@ -727,15 +757,21 @@ bool ActorCell::AddWatcher(ActorCell* watcher, proto::ExitReason* final_reason) 
 }
 
 void ActorCell::RemoveWatcher(ActorCell* watcher) {
-  Extras& x = extras();
-  MutexLock lock(x.mu);
-  auto it = std::find_if(x.watchers.begin(), x.watchers.end(),
+  Extras* x = extras_if_any();
+  if (x == nullptr) return;  // never watched, or finished
+  MutexLock lock(x->mu);
+  auto it = std::find_if(x->watchers.begin(), x->watchers.end(),
                          [&](const AddressablePtr& w) { return w.get() == watcher; });
-  if (it != x.watchers.end()) x.watchers.erase(it);
+  if (it != x->watchers.end()) x->watchers.erase(it);
 }
 
 bool ActorCell::AddLink(ActorCell* other, proto::ExitReason* final_reason) {
-  Extras& x = extras();
+  Extras* live = LiveExtras();
+  if (live == nullptr) {
+    *final_reason = MakeReason(FinalKind(), std::string());
+    return false;
+  }
+  Extras& x = *live;
   MutexLock lock(x.mu);
   if (x.terminated) {
     *final_reason = x.final_reason;

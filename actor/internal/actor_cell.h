@@ -108,7 +108,7 @@ class ActorCell final : public Addressable, public Schedulable {
   // -- Addressable / Schedulable -------------------------------------------------
 
   bool Deliver(std::unique_ptr<Envelope> envelope) override;
-  bool IsAlive() const override { return !stopped_.load(std::memory_order_seq_cst); }
+  bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
   ActorCell* AsCell() override { return this; }
@@ -155,8 +155,16 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // Rarely used state, allocated on first use to keep idle actors small.
   struct Extras;
-  Extras& extras();
-  Extras* extras_if_any() const { return extras_.load(std::memory_order_acquire); }
+  Extras& extras();  // turn code: creates them
+  // Any thread: creates them unless Finish() has sealed the pointer (null).
+  Extras* LiveExtras();
+  Extras* extras_if_any() const {
+    Extras* x = extras_.load(std::memory_order_acquire);
+    return x == Sealed() ? nullptr : x;
+  }
+  static Extras* Sealed() { return reinterpret_cast<Extras*>(uintptr_t{1}); }
+  // How a finished cell ended (read after seeing it stopped).
+  proto::ExitReason::Kind FinalKind() const;
   ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
   ~ActorCell() override;
   void Destroy() override;
@@ -198,6 +206,7 @@ class ActorCell final : public Addressable, public Schedulable {
   const AddressablePtr parent_;
   // Created on first use, from any thread (a watcher or linker can be the
   // first): a CAS publishes it (acq_rel), and the loser frees its copy.
+  // Finish() seals a null pointer (Sealed()) so that none is made after.
   std::atomic<Extras*> extras_{nullptr};
 
   // Turn state: one thread at a time (see the file comment).
@@ -217,11 +226,12 @@ class ActorCell final : public Addressable, public Schedulable {
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
 
+  // 0 while alive; once Finish() runs, its exit reason's kind + 1.
   // A Dekker pair with the registry: Finish() stores stopped_ then loads
   // registered_; Registry::Register() stores registered_ then loads
   // stopped_. All seq_cst, so at least one side sees the other: a name is
   // never left pointing at a stopped actor.
-  std::atomic<bool> stopped_{false};
+  std::atomic<uint8_t> stopped_{0};
   std::atomic<bool> registered_{false};
   // Set after pushing a system-lane message, so the turn fetches it ahead
   // of the ordinary mail it has cached (Mailbox::Fetch). A hint: a release
