@@ -179,6 +179,15 @@ TEST(TestKitTest, ASeedGivesItsOwnOrderAndReplaysIt) {
   EXPECT_GT(differing, 10);  // seeds explore different orders
 }
 
+TEST(TestKitTest, AFailureUnderASeedNamesTheSeed) {
+  EXPECT_NONFATAL_FAILURE(
+      {
+        TestKit kit(TestKitOptions{.seed = 1234});
+        ADD_FAILURE() << "something went wrong";
+      },
+      "TestKit seed 1234");
+}
+
 TEST(TestKitTest, TheTraceTellsWhatHappened) {
   TestKit kit;
   ActorRef counter = kit.system().Spawn<Counter>(SpawnOptions{.name = "counter"});

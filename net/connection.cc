@@ -1,0 +1,384 @@
+#include "net/connection.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "base/logging.h"
+#include "net/internal/connection_state.h"
+
+namespace troupe::net {
+
+std::string_view CloseReasonName(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kPeerClosed:
+      return "peer closed";
+    case CloseReason::kReset:
+      return "reset by peer";
+    case CloseReason::kError:
+      return "socket error";
+    case CloseReason::kTimeout:
+      return "idle timeout";
+    case CloseReason::kLocalClose:
+      return "closed";
+    case CloseReason::kAborted:
+      return "aborted";
+    case CloseReason::kShutdown:
+      return "reactor shut down";
+  }
+  return "unknown";
+}
+
+// -- the handle ---------------------------------------------------------------------
+
+void Connection::Write(std::string bytes) const {
+  if (state_ != nullptr && !bytes.empty()) state_->Write(std::move(bytes));
+}
+void Connection::Close() const {
+  if (state_ != nullptr) state_->Close();
+}
+void Connection::Abort(std::string why) const {
+  if (state_ != nullptr) state_->Abort(std::move(why));
+}
+void Connection::NotifyWhenWritten() const {
+  if (state_ != nullptr) state_->NotifyWhenWritten();
+}
+const SocketAddress& Connection::peer() const {
+  static const SocketAddress none;
+  return state_ != nullptr ? state_->peer() : none;
+}
+const SocketAddress& Connection::local() const {
+  static const SocketAddress none;
+  return state_ != nullptr ? state_->local() : none;
+}
+uint64_t Connection::id() const { return state_ != nullptr ? state_->id() : 0; }
+size_t Connection::unprocessed_input() const {
+  return state_ != nullptr ? state_->unprocessed_input() : 0;
+}
+
+namespace net_internal {
+
+// -- input credits -------------------------------------------------------------------
+
+InputCredit::InputCredit(std::shared_ptr<ConnectionState> connection, size_t bytes)
+    : connection_(std::move(connection)), bytes_(bytes) {}
+
+InputCredit& InputCredit::operator=(InputCredit&& other) noexcept {
+  if (this != &other) {
+    Release();
+    connection_ = std::move(other.connection_);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+InputCredit::~InputCredit() { Release(); }
+
+void InputCredit::Release() {
+  if (connection_ == nullptr) return;
+  connection_->ReturnInput(bytes_);
+  connection_.reset();
+}
+
+// -- the connection -------------------------------------------------------------------
+
+namespace {
+std::atomic<uint64_t> next_connection_id{1};
+}  // namespace
+
+ConnectionState::ConnectionState(ActorSystem& system, std::shared_ptr<IoLoop> loop, int fd,
+                                 SocketAddress peer, SocketAddress local, ConnectionOptions options)
+    : system_(system),
+      loop_holder_(std::move(loop)),
+      loop_(*loop_holder_),
+      fd_(fd),
+      peer_(peer),
+      local_(local),
+      options_(options),
+      id_(next_connection_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+ConnectionState::~ConnectionState() {
+  if (!closed_) close(fd_);  // never started: the loop never owned it
+}
+
+std::shared_ptr<ConnectionState> ConnectionState::self() {
+  return std::static_pointer_cast<ConnectionState>(shared_from_this());
+}
+
+Connection ConnectionState::handle() { return Connection(self()); }
+
+void ConnectionState::Start(ActorRef owner) {
+  loop_.Post([self = self(), owner = std::move(owner)]() mutable { self->DoStart(owner); });
+}
+
+void ConnectionState::Write(std::string bytes) {
+  loop_.Post(
+      [self = self(), bytes = std::move(bytes)]() mutable { self->DoWrite(std::move(bytes)); });
+}
+
+void ConnectionState::Close() {
+  loop_.Post([self = self()] { self->DoClose(); });
+}
+
+void ConnectionState::Abort(std::string why) {
+  loop_.Post([self = self(), why = std::move(why)]() mutable { self->DoAbort(std::move(why)); });
+}
+
+void ConnectionState::NotifyWhenWritten() {
+  loop_.Post([self = self()] { self->DoNotifyWhenWritten(); });
+}
+
+void ConnectionState::ReturnInput(size_t bytes) {
+  loop_.Post([self = self(), bytes] { self->DoReturnInput(bytes); });
+}
+
+void ConnectionState::DoStart(ActorRef owner) {
+  owner_ = std::move(owner);
+  if (!owner_) {
+    LogWarning("connection {} from {}: no actor to own it; aborted", id_, peer_.ToString());
+    Finish(CloseReason::kAborted, "no owner", /*reset=*/true);
+    return;
+  }
+  interest_ = EPOLLIN | EPOLLRDHUP;
+  if (absl::Status s = loop_.Add(fd_, interest_, self()); !s.ok()) {
+    Finish(CloseReason::kError, std::string(s.message()));
+    return;
+  }
+  registered_ = true;
+  Touch();
+  if (options_.idle_timeout != absl::InfiniteDuration()) {
+    ArmIdleTimer(last_activity_ + options_.idle_timeout);
+  }
+  if (pending_output_ > 0) Flush();  // written before the loop registered it
+}
+
+void ConnectionState::OnEvents(uint32_t events) {
+  if (closed_) return;
+  if ((events & EPOLLOUT) != 0) Flush();
+  if (closed_) return;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    if ((interest_ & EPOLLIN) != 0) {
+      ReadSome();
+    } else if ((events & (EPOLLHUP | EPOLLERR)) != 0 && !suspended_) {
+      // Paused, and the socket hung up: epoll would report that forever.
+      // Leave epoll until the actor catches up (DoReturnInput), then read
+      // what is left.
+      loop_.Remove(fd_);
+      suspended_ = true;
+    }
+  }
+}
+
+void ConnectionState::ReadSome() {
+  // A bounded number of reads per wake-up, so one busy connection does not
+  // starve the others on this loop (epoll is level-triggered: it comes back).
+  for (int reads = 0; reads < 16; ++reads) {
+    if (unprocessed_input_ >= options_.max_unprocessed_input) {
+      UpdateInterest();  // pauses reading
+      return;
+    }
+    std::string data(options_.read_chunk, '\0');
+    const ssize_t n = read(fd_, data.data(), data.size());
+    if (n > 0) {
+      data.resize(static_cast<size_t>(n));
+      unprocessed_input_ += static_cast<size_t>(n);
+      unprocessed_snapshot_.store(unprocessed_input_, std::memory_order_relaxed);
+      Touch();
+      owner_.Tell(Received{std::move(data), InputCredit(self(), static_cast<size_t>(n))});
+      continue;
+    }
+    if (n == 0) {  // EOF: the peer sends no more; finish what we owe it
+      input_done_ = true;
+      if (pending_output_ == 0) {
+        Finish(CloseReason::kPeerClosed, "");
+      } else {
+        close_after_flush_ = true;
+        close_reason_ = CloseReason::kPeerClosed;
+        UpdateInterest();
+      }
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == ECONNRESET) {
+      Finish(CloseReason::kReset, std::strerror(errno));
+    } else {
+      Finish(CloseReason::kError, std::strerror(errno));
+    }
+    return;
+  }
+}
+
+void ConnectionState::DoWrite(std::string bytes) {
+  if (closed_) return;  // the owner has (or will have) its Closed
+  pending_output_ += bytes.size();
+  output_.push_back(std::move(bytes));
+  if (!above_high_water_ && pending_output_ > options_.output_high_water) {
+    above_high_water_ = true;
+    if (owner_) owner_.Tell(OutputHigh{pending_output_});
+  }
+  if (registered_) Flush();
+}
+
+void ConnectionState::Flush() {
+  while (pending_output_ > 0) {
+    iovec parts[16];
+    int count = 0;
+    size_t offset = output_offset_;
+    for (auto it = output_.begin(); it != output_.end() && count < 16; ++it, offset = 0) {
+      parts[count].iov_base = it->data() + offset;
+      parts[count].iov_len = it->size() - offset;
+      ++count;
+    }
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = static_cast<size_t>(count);
+    const ssize_t n = sendmsg(fd_, &message, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Finish(errno == EPIPE || errno == ECONNRESET ? CloseReason::kReset : CloseReason::kError,
+             std::strerror(errno));
+      return;
+    }
+    size_t written = static_cast<size_t>(n);
+    pending_output_ -= written;
+    bytes_written_ += written;
+    Touch();
+    while (written > 0) {
+      const size_t left = output_.front().size() - output_offset_;
+      if (written < left) {
+        output_offset_ += written;
+        written = 0;
+      } else {
+        written -= left;
+        output_.pop_front();
+        output_offset_ = 0;
+      }
+    }
+  }
+  while (!write_done_at_.empty() && write_done_at_.front() <= bytes_written_) {
+    write_done_at_.erase(write_done_at_.begin());
+    owner_.Tell(WriteDone());
+  }
+  if (pending_output_ == 0) {
+    if (above_high_water_) {
+      above_high_water_ = false;
+      owner_.Tell(OutputDrained());
+    }
+    if (close_after_flush_) {
+      Finish(close_reason_, "");
+      return;
+    }
+  }
+  UpdateInterest();
+}
+
+void ConnectionState::UpdateInterest() {
+  if (closed_ || !registered_ || suspended_) return;
+  uint32_t wanted = 0;
+  if (!input_done_ && unprocessed_input_ < options_.max_unprocessed_input) {
+    wanted |= EPOLLIN | EPOLLRDHUP;
+  }
+  if (pending_output_ > 0) wanted |= EPOLLOUT;
+  if (wanted == interest_) return;
+  interest_ = wanted;
+  if (absl::Status s = loop_.Modify(fd_, interest_, this); !s.ok()) {
+    Finish(CloseReason::kError, std::string(s.message()));
+  }
+}
+
+void ConnectionState::DoClose() {
+  if (closed_) return;
+  close_after_flush_ = true;
+  close_reason_ = CloseReason::kLocalClose;
+  if (pending_output_ == 0 && registered_) Finish(CloseReason::kLocalClose, "");
+}
+
+void ConnectionState::DoAbort(std::string why) {
+  if (closed_) return;
+  if (!why.empty()) LogInfo("connection {} to {} aborted: {}", id_, peer_.ToString(), why);
+  Finish(CloseReason::kAborted, std::move(why), /*reset=*/true);
+}
+
+void ConnectionState::DoNotifyWhenWritten() {
+  if (closed_) return;
+  if (pending_output_ == 0) {
+    owner_.Tell(WriteDone());
+  } else {
+    write_done_at_.push_back(bytes_written_ + pending_output_);
+  }
+}
+
+void ConnectionState::DoReturnInput(size_t bytes) {
+  unprocessed_input_ -= std::min(bytes, unprocessed_input_);
+  unprocessed_snapshot_.store(unprocessed_input_, std::memory_order_relaxed);
+  if (closed_ || unprocessed_input_ >= options_.max_unprocessed_input) return;
+  if (suspended_) {
+    suspended_ = false;
+    interest_ = 0;
+    if (absl::Status s = loop_.Add(fd_, EPOLLIN, self()); !s.ok()) {
+      Finish(CloseReason::kError, std::string(s.message()));
+      return;
+    }
+    interest_ = EPOLLIN;
+    ReadSome();  // what the peer sent before it hung up
+    return;
+  }
+  UpdateInterest();
+}
+
+void ConnectionState::Touch() { last_activity_ = system_.clock().Now(); }
+
+void ConnectionState::ArmIdleTimer(absl::Time deadline) {
+  std::weak_ptr<ConnectionState> weak = self();
+  idle_timer_ = system_.clock().ScheduleAt(deadline, [weak] {
+    if (std::shared_ptr<ConnectionState> state = weak.lock()) {
+      state->loop_.Post([state] { state->CheckIdle(); });
+    }
+  });
+}
+
+void ConnectionState::CheckIdle() {
+  idle_timer_ = 0;
+  if (closed_) return;
+  const absl::Time deadline = last_activity_ + options_.idle_timeout;
+  if (system_.clock().Now() >= deadline) {
+    Finish(CloseReason::kTimeout,
+           absl::StrCat("idle for ", absl::FormatDuration(options_.idle_timeout)));
+  } else {
+    ArmIdleTimer(deadline);
+  }
+}
+
+void ConnectionState::OnShutdown() {
+  Finish(CloseReason::kShutdown, "the reactor shut down", /*reset=*/true);
+}
+
+void ConnectionState::Finish(CloseReason reason, std::string detail, bool reset) {
+  if (closed_) return;
+  closed_ = true;
+  if (idle_timer_ != 0) system_.clock().Cancel(idle_timer_);
+  if (registered_ && !suspended_) loop_.Remove(fd_);
+  if (reset) {
+    linger hard{1, 0};  // close() then resets instead of lingering
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+  } else {
+    shutdown(fd_, SHUT_WR);
+  }
+  close(fd_);
+  const size_t unsent = pending_output_;
+  output_.clear();
+  pending_output_ = 0;
+  if (owner_) owner_.Tell(Closed{reason, std::move(detail), unsent});
+}
+
+}  // namespace net_internal
+}  // namespace troupe::net

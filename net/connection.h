@@ -1,0 +1,107 @@
+// -----------------------------------------------------------------------------
+// File: connection.h
+// -----------------------------------------------------------------------------
+//
+// `Connection`: an actor's handle on its TCP connection. Writing buffers and
+// never blocks; the reactor's I/O thread does the socket work.
+//
+//   class EchoConnection : public troupe::Actor {
+//    public:
+//     explicit EchoConnection(troupe::net::Connection c) : connection_(std::move(c)) {}
+//
+//    protected:
+//     troupe::Behavior MakeBehavior() override {
+//       return troupe::Behavior()
+//           .On<troupe::net::Received>(
+//               [this](const troupe::net::Received& r) { connection_.Write(r.data); })
+//           .On<troupe::net::Closed>([this](const troupe::net::Closed&) { Stop(); });
+//     }
+//     void OnStop() override { connection_.Close(); }
+//
+//    private:
+//     troupe::net::Connection connection_;
+//   };
+//
+// The connection's owner actor (the one its factory spawned) receives the
+// events of events.h: Received, then exactly one Closed at the end, and
+// OutputHigh / OutputDrained / WriteDone when they apply.
+//
+// Backpressure, both ways:
+//   * input: the reactor stops reading from the socket while more than
+//     `max_unprocessed_input` bytes of Received messages are alive (queued
+//     or being handled), so a fast client cannot grow a mailbox without
+//     bound; TCP's own window then slows the client.
+//   * output: when pending output passes `output_high_water`, the owner gets
+//     OutputHigh; when it drains, OutputDrained.
+//
+// Thread-safety: a Connection is a copyable handle; every method may be
+// called from any thread. Calls after the connection closed do nothing.
+
+#ifndef TROUPE_NET_CONNECTION_H_
+#define TROUPE_NET_CONNECTION_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "net/address.h"
+#include "net/events.h"
+
+namespace troupe::net {
+
+struct ConnectionOptions {
+  // Reading pauses while this many bytes of Received are unprocessed.
+  size_t max_unprocessed_input = 1 << 20;
+  // OutputHigh when pending output passes this.
+  size_t output_high_water = 1 << 20;
+  // Bytes read per Received, at most.
+  size_t read_chunk = 64 << 10;
+  // Closed (kTimeout) after this long without reading or writing a byte;
+  // InfiniteDuration for never. Measured on the actor system's clock.
+  absl::Duration idle_timeout = absl::InfiniteDuration();
+};
+
+class Connection {
+ public:
+  Connection() = default;
+
+  // Connection::Write()
+  //
+  // Queues `bytes` for sending, in order. Never blocks.
+  void Write(std::string bytes) const;
+
+  // Connection::Close() / Abort()
+  //
+  // Close(): sends what is queued, then closes (Closed: kLocalClose).
+  // Abort(): closes now, dropping what is queued, and resets the peer
+  // (Closed: kAborted); `why` goes to the log and the Closed detail.
+  void Close() const;
+  void Abort(std::string why = "") const;
+
+  // Connection::NotifyWhenWritten()
+  //
+  // The owner receives WriteDone once everything written so far has been
+  // handed to the socket.
+  void NotifyWhenWritten() const;
+
+  // Bytes of Received messages alive now (queued or being handled): a
+  // snapshot, for tests and stats. Reading pauses while it is at or above
+  // ConnectionOptions::max_unprocessed_input.
+  size_t unprocessed_input() const;
+
+  const SocketAddress& peer() const;
+  const SocketAddress& local() const;
+  uint64_t id() const;
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  friend class net_internal::ConnectionState;
+  explicit Connection(std::shared_ptr<net_internal::ConnectionState> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<net_internal::ConnectionState> state_;
+};
+
+}  // namespace troupe::net
+
+#endif  // TROUPE_NET_CONNECTION_H_

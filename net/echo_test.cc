@@ -1,0 +1,368 @@
+// The reactor end to end on loopback: many concurrent clients, tiny socket
+// buffers, garbage and over-long lines, resets, backpressure, idle timeouts
+// and shutdown with connections open. Clients are plain blocking sockets on
+// test threads; servers are connection actors.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "actor/actor.h"
+#include "actor/actor_system.h"
+#include "base/stress.h"
+#include "gtest/gtest.h"
+#include "net/connection.h"
+#include "net/framing.h"
+#include "net/listener.h"
+#include "net/reactor.h"
+#include "threads/thread.h"
+
+namespace troupe::net {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// -- servers ----------------------------------------------------------------------
+
+// What the servers saw, across all their connections.
+struct ServerLog {
+  std::atomic<int> opened{0};
+  std::atomic<int> closed{0};
+  std::atomic<int> closed_by_reason[7] = {};
+  std::atomic<int64_t> bytes{0};
+  std::atomic<size_t> max_unprocessed{0};
+};
+
+// Echoes each line back; aborts the connection on an over-long line.
+class LineEcho : public Actor {
+ public:
+  LineEcho(Connection connection, ServerLog* log)
+      : connection_(std::move(connection)), log_(log), lines_(1024) {
+    log_->opened.fetch_add(1);
+  }
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Received>([this](const Received& r) {
+          log_->bytes.fetch_add(static_cast<int64_t>(r.data.size()));
+          if (absl::Status s = lines_.Push(r.data); !s.ok()) {
+            connection_.Abort(std::string(s.message()));
+            return;
+          }
+          std::string out;
+          while (std::optional<std::string> line = lines_.Next()) out += LineFramer::Frame(*line);
+          connection_.Write(std::move(out));
+        })
+        .On<Closed>([this](const Closed& c) {
+          log_->closed.fetch_add(1);
+          log_->closed_by_reason[static_cast<int>(c.reason)].fetch_add(1);
+          Stop();
+        });
+  }
+
+ private:
+  Connection connection_;
+  ServerLog* log_;
+  LineFramer lines_;
+};
+
+// Echoes raw bytes; on "flood:N" writes N bytes instead. Optionally slow,
+// recording how much unprocessed input the reactor let pile up.
+class RawEcho : public Actor {
+ public:
+  RawEcho(Connection connection, ServerLog* log, absl::Duration delay_per_message)
+      : connection_(std::move(connection)), log_(log), delay_(delay_per_message) {
+    log_->opened.fetch_add(1);
+  }
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Received>([this](const Received& r) {
+          const size_t unprocessed = connection_.unprocessed_input();
+          size_t seen = log_->max_unprocessed.load();
+          while (unprocessed > seen &&
+                 !log_->max_unprocessed.compare_exchange_weak(seen, unprocessed)) {
+          }
+          log_->bytes.fetch_add(static_cast<int64_t>(r.data.size()));
+          if (delay_ > absl::ZeroDuration()) {
+            absl::SleepFor(delay_);
+            return;  // a sink: nothing echoed
+          }
+          if (r.data.rfind("flood:", 0) == 0) {
+            const size_t n = std::stoul(r.data.substr(6));
+            for (size_t sent = 0; sent < n; sent += 1 << 16)
+              connection_.Write(std::string(1 << 16, 'f'));
+            return;
+          }
+          connection_.Write(r.data);
+        })
+        .On<Closed>([this](const Closed& c) {
+          log_->closed.fetch_add(1);
+          log_->closed_by_reason[static_cast<int>(c.reason)].fetch_add(1);
+          Stop();
+        });
+  }
+
+ private:
+  Connection connection_;
+  ServerLog* log_;
+  absl::Duration delay_;
+};
+
+// -- clients ------------------------------------------------------------------------
+
+int ConnectTo(uint16_t port, int buffer_bytes = 0) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_GE(fd, 0);
+  if (buffer_bytes > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0)
+      << std::strerror(errno);
+  timeval timeout{30, 0};  // a test that breaks fails instead of hanging
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  return fd;
+}
+
+bool WriteAll(int fd, const std::string& bytes) {
+  size_t at = 0;
+  while (at < bytes.size()) {
+    const ssize_t n = send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads exactly `n` bytes (fewer if the peer closes or an error occurs).
+std::string ReadN(int fd, size_t n) {
+  std::string out;
+  char buffer[1 << 16];
+  while (out.size() < n) {
+    const ssize_t got = recv(fd, buffer, std::min(sizeof(buffer), n - out.size()), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    out.append(buffer, static_cast<size_t>(got));
+  }
+  return out;
+}
+
+// True once the peer has closed (EOF or reset) within the socket timeout.
+bool SeesClose(int fd) {
+  char buffer[4096];
+  while (true) {
+    const ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
+    if (got > 0) continue;
+    if (got < 0 && errno == EINTR) continue;
+    return got == 0 || errno == ECONNRESET;
+  }
+}
+
+void WaitFor(const std::atomic<int>& counter, int n) {
+  const absl::Time deadline = absl::Now() + kWait;
+  while (counter.load() < n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_GE(counter.load(), n);
+}
+
+struct Server {
+  explicit Server(ServerLog* log, ListenOptions options = ListenOptions(),
+                  absl::Duration delay = absl::ZeroDuration(), bool lines = true)
+      : reactor(system) {
+    absl::StatusOr<Listener> l = Listen(reactor, std::move(options), [=, this](Connection c) {
+      return lines ? system.Spawn<LineEcho>(std::move(c), log)
+                   : system.Spawn<RawEcho>(std::move(c), log, delay);
+    });
+    EXPECT_TRUE(l.ok()) << l.status();
+    if (l.ok()) listener = *l;
+  }
+  ~Server() { reactor.Shutdown(); }
+
+  ActorSystem system;
+  Reactor reactor;
+  Listener listener;
+};
+
+// -- tests ----------------------------------------------------------------------------
+
+TEST(EchoTest, ManyConcurrentClientsGetEveryLineBack) {
+  const int clients = static_cast<int>(ScaledCount(500, 100));
+  constexpr int kThreads = 10;
+  constexpr int kLines = 20;
+  ServerLog log;
+  Server server(&log);
+  const uint16_t port = server.listener.port();
+
+  // Every client connects first, so that all are open at once.
+  std::vector<int> fds;
+  for (int i = 0; i < clients; ++i) fds.push_back(ConnectTo(port));
+  std::atomic<int> failures{0};
+  std::vector<Thread<void>> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back("client", [&, t] {
+      for (int round = 0; round < kLines; ++round) {
+        for (int c = t; c < clients; c += kThreads) {
+          const std::string line = absl::StrCat("client ", c, " line ", round, " ",
+                                                std::string(static_cast<size_t>(c % 97), 'x'));
+          const std::string framed = LineFramer::Frame(line);
+          if (!WriteAll(fds[static_cast<size_t>(c)], framed) ||
+              ReadN(fds[static_cast<size_t>(c)], framed.size()) != framed) {
+            failures.fetch_add(1);
+          }
+        }
+      }
+    });
+  }
+  for (Thread<void>& thread : threads) ASSERT_TRUE(thread.Join().ok());
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log.opened.load(), clients);
+  for (int fd : fds) close(fd);
+  WaitFor(log.closed, clients);
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kPeerClosed)].load(), clients);
+}
+
+TEST(EchoTest, TinyBuffersAndSmallReadsStillDeliverEveryByte) {
+  ServerLog log;
+  ListenOptions options;
+  options.connection.read_chunk = 997;  // partial reads everywhere
+  Server server(&log, options, absl::ZeroDuration(), /*lines=*/false);
+  const int fd = ConnectTo(server.listener.port(), /*buffer_bytes=*/4096);
+  const size_t total = static_cast<size_t>(ScaledCount(4 << 20, 256 << 10));
+  std::string payload(total, '\0');
+  for (size_t i = 0; i < total; ++i) payload[i] = static_cast<char>((i * 131) % 251);
+  // Write and read at once: the echo cannot all fit in the buffers.
+  Thread<bool> writer("writer", [&] { return WriteAll(fd, payload); });
+  const std::string echoed = ReadN(fd, total);
+  ASSERT_TRUE(*writer.Join());
+  EXPECT_EQ(echoed.size(), total);
+  EXPECT_TRUE(echoed == payload) << "the echo differs";
+  close(fd);
+}
+
+TEST(EchoTest, GarbageAndOverLongLinesDropOnlyThatClient) {
+  ServerLog log;
+  Server server(&log);
+  const uint16_t port = server.listener.port();
+  const int good = ConnectTo(port);
+  const int bad = ConnectTo(port);
+  std::string garbage(5000, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7 + 1);
+  for (char& c : garbage) {
+    if (c == '\n') c = 'x';  // one long binary line, never ended
+  }
+  ASSERT_TRUE(WriteAll(bad, garbage));
+  EXPECT_TRUE(SeesClose(bad));  // aborted: over 1024 bytes without an end
+  const std::string framed = LineFramer::Frame(std::string("\x01\x02 binary is fine", 18));
+  ASSERT_TRUE(WriteAll(good, framed));
+  EXPECT_EQ(ReadN(good, framed.size()), framed);
+  WaitFor(log.closed, 1);
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kAborted)].load(), 1);
+  close(good);
+  close(bad);
+}
+
+TEST(EchoTest, APeerThatResetsMidWriteIsSurvived) {
+  ServerLog log;
+  Server server(&log, ListenOptions(), absl::ZeroDuration(), /*lines=*/false);
+  const uint16_t port = server.listener.port();
+  const int flood = ConnectTo(port, 4096);
+  ASSERT_TRUE(WriteAll(flood, "flood:" + std::to_string(64 << 20)));
+  EXPECT_EQ(ReadN(flood, 10000).size(), 10000u);  // it is writing to us
+  linger hard{1, 0};
+  setsockopt(flood, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+  close(flood);  // reset while it still has megabytes to send
+  WaitFor(log.closed, 1);
+  const int reset = log.closed_by_reason[static_cast<int>(CloseReason::kReset)].load() +
+                    log.closed_by_reason[static_cast<int>(CloseReason::kError)].load();
+  EXPECT_EQ(reset, 1);
+  // And it serves the next client.
+  const int next = ConnectTo(port);
+  ASSERT_TRUE(WriteAll(next, "still here"));
+  EXPECT_EQ(ReadN(next, 10), "still here");
+  close(next);
+}
+
+TEST(EchoTest, BackpressureBoundsUnprocessedInput) {
+  ServerLog log;
+  ListenOptions options;
+  options.connection.max_unprocessed_input = 256 << 10;
+  options.connection.read_chunk = 64 << 10;
+  // A slow sink: 1 ms per message, while the client sends as fast as it can.
+  Server server(&log, options, absl::Milliseconds(1), /*lines=*/false);
+  const int fd = ConnectTo(server.listener.port());
+  const size_t total = static_cast<size_t>(ScaledCount(100 << 20, 8 << 20));
+  const std::string block(1 << 20, 'b');
+  for (size_t sent = 0; sent < total; sent += block.size()) ASSERT_TRUE(WriteAll(fd, block));
+  close(fd);
+  WaitFor(log.closed, 1);
+  EXPECT_EQ(log.bytes.load(), static_cast<int64_t>(total));
+  // Never more than the limit plus one read in flight.
+  EXPECT_LE(log.max_unprocessed.load(), (256u << 10) + (64u << 10));
+  EXPECT_GT(log.max_unprocessed.load(), 0u);
+}
+
+TEST(EchoTest, IdleConnectionsTimeOut) {
+  ServerLog log;
+  ListenOptions options;
+  options.connection.idle_timeout = absl::Milliseconds(100);
+  Server server(&log, options);
+  const int quiet = ConnectTo(server.listener.port());
+  EXPECT_TRUE(SeesClose(quiet));
+  WaitFor(log.closed, 1);
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
+  close(quiet);
+}
+
+TEST(EchoTest, ShutdownClosesEveryOpenConnection) {
+  ServerLog log;
+  std::vector<int> fds;
+  {
+    Server server(&log);
+    for (int i = 0; i < 20; ++i) fds.push_back(ConnectTo(server.listener.port()));
+    WaitFor(log.opened, 20);
+    server.reactor.Shutdown();
+    WaitFor(log.closed, 20);
+    EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kShutdown)].load(), 20);
+  }
+  for (int fd : fds) {
+    EXPECT_TRUE(SeesClose(fd));
+    close(fd);
+  }
+}
+
+TEST(EchoTest, ListenReportsBadAddressesAndPortsInUse) {
+  ActorSystem system;
+  Reactor reactor(system);
+  auto factory = [&](Connection c) { return ActorRef(); };
+  ListenOptions nowhere;
+  nowhere.address = "nowhere:80";
+  EXPECT_EQ(Listen(reactor, nowhere, factory).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<Listener> first = Listen(reactor, ListenOptions(), factory);
+  ASSERT_TRUE(first.ok());
+  ListenOptions same;
+  same.address = absl::StrCat("127.0.0.1:", first->port());
+  EXPECT_EQ(Listen(reactor, same, factory).status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace troupe::net

@@ -1,0 +1,111 @@
+// -----------------------------------------------------------------------------
+// File: internal/connection_state.h
+// -----------------------------------------------------------------------------
+//
+// `ConnectionState`: one TCP connection, owned by one I/O loop. Everything
+// that touches the socket or the buffers runs on that loop's thread; the
+// public Connection handle and the input credits post tasks to it.
+
+#ifndef TROUPE_NET_INTERNAL_CONNECTION_STATE_H_
+#define TROUPE_NET_INTERNAL_CONNECTION_STATE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "actor/actor_ref.h"
+#include "actor/clock.h"
+#include "net/address.h"
+#include "net/connection.h"
+#include "net/events.h"
+#include "net/reactor.h"
+
+namespace troupe::net::net_internal {
+
+class ConnectionState final : public IoHandler {
+ public:
+  // `system` gives the clock (idle timeouts); it is used on the loop's
+  // thread only, which stops before the reactor, which goes before it.
+  ConnectionState(ActorSystem& system, std::shared_ptr<IoLoop> loop, int fd, SocketAddress peer,
+                  SocketAddress local, ConnectionOptions options);
+  ~ConnectionState() override;
+
+  Connection handle();
+
+  // Any thread: registers the socket with the loop and starts reading;
+  // events go to `owner`. An empty owner aborts the connection.
+  void Start(ActorRef owner);
+
+  // Any thread: each posts its work to the loop.
+  void Write(std::string bytes);
+  void Close();
+  void Abort(std::string why);
+  void NotifyWhenWritten();
+  void ReturnInput(size_t bytes);
+
+  size_t unprocessed_input() const { return unprocessed_snapshot_.load(std::memory_order_relaxed); }
+  const SocketAddress& peer() const { return peer_; }
+  const SocketAddress& local() const { return local_; }
+  uint64_t id() const { return id_; }
+
+  // IoHandler (loop thread).
+  void OnEvents(uint32_t events) override;
+  void OnShutdown() override;
+
+ private:
+  std::shared_ptr<ConnectionState> self();
+  void Post(void (ConnectionState::*method)());
+  void DoStart(ActorRef owner);
+  void DoWrite(std::string bytes);
+  void DoClose();
+  void DoAbort(std::string why);
+  void DoNotifyWhenWritten();
+  void DoReturnInput(size_t bytes);
+  void ReadSome();
+  void Flush();
+  void UpdateInterest();
+  void Touch();
+  void ArmIdleTimer(absl::Time deadline);
+  void CheckIdle();
+  void Finish(CloseReason reason, std::string detail, bool reset = false);
+
+  ActorSystem& system_;
+  // Shared: handles and input credits may outlive the reactor; posting to a
+  // stopped loop does nothing.
+  const std::shared_ptr<IoLoop> loop_holder_;
+  IoLoop& loop_;
+  const int fd_;
+  const SocketAddress peer_;
+  const SocketAddress local_;
+  const ConnectionOptions options_;
+  const uint64_t id_;
+
+  // Loop thread only.
+  ActorRef owner_;
+  bool registered_ = false;
+  bool closed_ = false;
+  bool input_done_ = false;  // EOF seen: nothing more to read
+  bool close_after_flush_ = false;
+  CloseReason close_reason_ = CloseReason::kLocalClose;
+  bool suspended_ = false;  // out of epoll while paused on a hang-up
+  uint32_t interest_ = 0;
+  size_t unprocessed_input_ = 0;                 // bytes of live Received messages
+  std::atomic<size_t> unprocessed_snapshot_{0};  // the same, for other threads
+  std::deque<std::string> output_;
+  size_t output_offset_ = 0;  // into output_.front()
+  size_t pending_output_ = 0;
+  bool above_high_water_ = false;
+  uint64_t bytes_written_ = 0;
+  std::vector<uint64_t> write_done_at_;  // bytes_written_ targets
+  absl::Time last_activity_;
+  TimerId idle_timer_ = 0;
+};
+
+}  // namespace troupe::net::net_internal
+
+#endif  // TROUPE_NET_INTERNAL_CONNECTION_STATE_H_
