@@ -23,10 +23,12 @@
 #include "actor/actor_system.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
+#include "net/connect.h"
 #include "net/connection.h"
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
+#include "testing/test_kit.h"
 #include "threads/thread.h"
 
 namespace troupe::net {
@@ -333,6 +335,37 @@ TEST(EchoTest, IdleConnectionsTimeOut) {
   close(quiet);
 }
 
+TEST(EchoTest, IdleTimeoutsFollowTheSystemClockSoTestsUseVirtualTime) {
+  ServerLog log;
+  testkit::TestKit kit;
+  Reactor reactor(kit.system());
+  ListenOptions options;
+  options.connection.idle_timeout = absl::Seconds(30);
+  absl::StatusOr<Listener> listener = Listen(reactor, options, [&](Connection c) {
+    return kit.system().Spawn<LineEcho>(std::move(c), &log);
+  });
+  ASSERT_TRUE(listener.ok());
+  const int quiet = ConnectTo(listener->port());
+  const absl::Time deadline = absl::Now() + kWait;  // until the loop arms the timer
+  while (kit.clock().pending_timers() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(kit.clock().pending_timers(), 1);
+  kit.AdvanceTime(absl::Seconds(29));
+  char byte;
+  EXPECT_EQ(recv(quiet, &byte, 1, MSG_DONTWAIT), -1);  // still open: nothing to read
+  EXPECT_EQ(errno, EAGAIN);
+  kit.AdvanceTime(absl::Seconds(1));  // 30 s of silence, at once
+  EXPECT_TRUE(SeesClose(quiet));
+  while (log.closed.load() == 0 && absl::Now() < deadline) {
+    kit.RunUntilIdle();  // the Closed arrives from the I/O thread
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
+  close(quiet);
+  reactor.Shutdown();
+}
+
 TEST(EchoTest, ShutdownClosesEveryOpenConnection) {
   ServerLog log;
   std::vector<int> fds;
@@ -362,6 +395,105 @@ TEST(EchoTest, ListenReportsBadAddressesAndPortsInUse) {
   ListenOptions same;
   same.address = absl::StrCat("127.0.0.1:", first->port());
   EXPECT_EQ(Listen(reactor, same, factory).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A client actor: sends its lines on start, logs what comes back.
+class LineClient : public Actor {
+ public:
+  LineClient(Connection connection, std::string lines, std::atomic<int>* lines_back)
+      : connection_(std::move(connection)), lines_(std::move(lines)), lines_back_(lines_back) {}
+
+ protected:
+  void OnStart() override { connection_.Write(lines_); }
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Received>([this](const Received& r) {
+          ASSERT_TRUE(framer_.Push(r.data).ok());
+          while (framer_.Next()) lines_back_->fetch_add(1);
+        })
+        .On<Closed>([this](const Closed&) { Stop(); });
+  }
+  void OnStop() override { connection_.Close(); }
+
+ private:
+  Connection connection_;
+  std::string lines_;
+  std::atomic<int>* lines_back_;
+  LineFramer framer_;
+};
+
+TEST(ConnectTest, AClientActorTalksToAServerActor) {
+  ServerLog log;
+  Server server(&log);
+  std::atomic<int> lines_back{0};
+  ConnectOptions options;
+  options.address = absl::StrCat("127.0.0.1:", server.listener.port());
+  Future<ActorRef> client = Connect(server.reactor, options, [&](Connection c) {
+    return server.system.Spawn<LineClient>(std::move(c), "one\ntwo\nthree\n", &lines_back);
+  });
+  absl::StatusOr<ActorRef> actor = client.Get();
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  WaitFor(lines_back, 3);
+  EXPECT_EQ(log.opened.load(), 1);
+}
+
+TEST(ConnectTest, RefusedAndMalformedConnectsFailTheFuture) {
+  ActorSystem system;
+  Reactor reactor(system);
+  auto never = [](Connection) -> ActorRef {
+    ADD_FAILURE() << "the factory ran for a failed connect";
+    return ActorRef();
+  };
+  // A port that was just free: nothing listens there.
+  uint16_t free_port;
+  {
+    absl::StatusOr<Listener> probe = Listen(reactor, ListenOptions(), never);
+    ASSERT_TRUE(probe.ok());
+    free_port = probe->port();
+    probe->Close();
+  }
+  absl::SleepFor(absl::Milliseconds(20));  // the close runs on the I/O thread
+  ConnectOptions refused;
+  refused.address = absl::StrCat("127.0.0.1:", free_port);
+  EXPECT_EQ(Connect(reactor, refused, never).Get().status().code(), absl::StatusCode::kUnavailable);
+  ConnectOptions malformed;
+  malformed.address = "not an address";
+  EXPECT_EQ(Connect(reactor, malformed, never).Get().status().code(),
+            absl::StatusCode::kInvalidArgument);
+  reactor.Shutdown();
+  EXPECT_EQ(Connect(reactor, refused, never).Get().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ConnectTest, ASilentServerMeansATimeout) {
+  // A listening socket that never accepts, its backlog filled: the
+  // kernel drops further SYNs, so a connect neither succeeds nor fails.
+  const int deaf = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(deaf, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(deaf, 0), 0);
+  socklen_t length = sizeof(address);
+  getsockname(deaf, reinterpret_cast<sockaddr*>(&address), &length);
+  const uint16_t port = ntohs(address.sin_port);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    fillers.push_back(fd);
+  }
+  ActorSystem system;
+  Reactor reactor(system);
+  ConnectOptions options;
+  options.address = absl::StrCat("127.0.0.1:", port);
+  options.timeout = absl::Milliseconds(200);
+  absl::StatusOr<ActorRef> result =
+      Connect(reactor, options, [](Connection) { return ActorRef(); }).Get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  reactor.Shutdown();
+  for (int fd : fillers) close(fd);
+  close(deaf);
 }
 
 }  // namespace
