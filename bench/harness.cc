@@ -122,6 +122,11 @@ int RunMain(int argc, char** argv) {
       continue;
     }
     for (const RowSpec& spec : w->rows) {
+      if (samples[spec.id].empty()) {  // an optional row this run did not measure
+        std::fprintf(table, "%-8s %-58s %14s %-10s %s\n", spec.id.c_str(), spec.name.c_str(), "-",
+                     spec.unit.c_str(), "(not measured)");
+        continue;
+      }
       const double median = Median(samples[spec.id]);
       std::fprintf(table, "%-8s %-58s %14.2f %-10s %s\n", spec.id.c_str(), spec.name.c_str(),
                    median, spec.unit.c_str(), spec.target.c_str());

@@ -14,6 +14,9 @@
 //         return troupe::bench::Rows{{"P1", elapsed_ns / n}};
 //       }});
 //
+// A row a body never returns (an optional comparison that needs something
+// the machine lacks) is printed as not measured.
+//
 // A workload body runs one repetition and returns its figure(s), or an error
 // when its own result check fails (a wrong count is an error, not a figure).
 // The harness repeats it (--repetitions, default 5) and reports the median of

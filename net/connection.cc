@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "base/logging.h"
 #include "net/internal/connection_state.h"
@@ -136,7 +137,16 @@ void ConnectionState::NotifyWhenWritten() {
 }
 
 void ConnectionState::ReturnInput(size_t bytes) {
-  loop_.Post([self = self(), bytes] { self->DoReturnInput(bytes); });
+  // The common case costs one atomic: no hop to the loop unless reading is
+  // paused and this return brings the input under the limit. A Dekker pair
+  // with PauseReading(): we subtract then look at the flag; it sets the flag
+  // then looks at the count (all seq_cst), so at least one of us sees the
+  // other and reading never stays paused with room to read.
+  const size_t before = unprocessed_.fetch_sub(bytes, std::memory_order_seq_cst);
+  if (reading_paused_.load(std::memory_order_seq_cst) &&
+      before - bytes < options_.max_unprocessed_input) {
+    loop_.Post([self = self()] { self->ResumeReading(); });
+  }
 }
 
 void ConnectionState::DoStart(ActorRef owner) {
@@ -180,16 +190,20 @@ void ConnectionState::ReadSome() {
   // A bounded number of reads per wake-up, so one busy connection does not
   // starve the others on this loop (epoll is level-triggered: it comes back).
   for (int reads = 0; reads < 16; ++reads) {
-    if (unprocessed_input_ >= options_.max_unprocessed_input) {
-      UpdateInterest();  // pauses reading
+    if (unprocessed_.load(std::memory_order_seq_cst) >= options_.max_unprocessed_input &&
+        PauseReading()) {
       return;
     }
-    std::string data(options_.read_chunk, '\0');
-    const ssize_t n = read(fd_, data.data(), data.size());
+    // Read into the loop's scratch buffer, then copy exactly what came: a
+    // fresh read_chunk-sized string per read would be cleared in full for
+    // every small message.
+    thread_local std::vector<char> scratch;
+    if (scratch.size() < options_.read_chunk) scratch.resize(options_.read_chunk);
+    const ssize_t n = read(fd_, scratch.data(), options_.read_chunk);
     if (n > 0) {
-      data.resize(static_cast<size_t>(n));
-      unprocessed_input_ += static_cast<size_t>(n);
-      unprocessed_snapshot_.store(unprocessed_input_, std::memory_order_relaxed);
+      std::string data(scratch.data(), static_cast<size_t>(n));
+      // Relaxed: only the loop adds, and a pause decision re-reads seq_cst.
+      unprocessed_.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
       Touch();
       owner_.Tell(Received{std::move(data), InputCredit(self(), static_cast<size_t>(n))});
       continue;
@@ -284,7 +298,7 @@ void ConnectionState::Flush() {
 void ConnectionState::UpdateInterest() {
   if (closed_ || !registered_ || suspended_) return;
   uint32_t wanted = 0;
-  if (!input_done_ && unprocessed_input_ < options_.max_unprocessed_input) {
+  if (!input_done_ && !reading_paused_.load(std::memory_order_relaxed)) {
     wanted |= EPOLLIN | EPOLLRDHUP;
   }
   if (pending_output_ > 0) wanted |= EPOLLOUT;
@@ -317,10 +331,20 @@ void ConnectionState::DoNotifyWhenWritten() {
   }
 }
 
-void ConnectionState::DoReturnInput(size_t bytes) {
-  unprocessed_input_ -= std::min(bytes, unprocessed_input_);
-  unprocessed_snapshot_.store(unprocessed_input_, std::memory_order_relaxed);
-  if (closed_ || unprocessed_input_ >= options_.max_unprocessed_input) return;
+bool ConnectionState::PauseReading() {
+  reading_paused_.store(true, std::memory_order_seq_cst);
+  if (unprocessed_.load(std::memory_order_seq_cst) < options_.max_unprocessed_input) {
+    reading_paused_.store(false, std::memory_order_seq_cst);  // input drained meanwhile
+    return false;
+  }
+  UpdateInterest();  // out of EPOLLIN until ResumeReading()
+  return true;
+}
+
+void ConnectionState::ResumeReading() {
+  if (closed_ || !reading_paused_.load(std::memory_order_seq_cst)) return;
+  if (unprocessed_.load(std::memory_order_seq_cst) >= options_.max_unprocessed_input) return;
+  reading_paused_.store(false, std::memory_order_seq_cst);
   if (suspended_) {
     suspended_ = false;
     interest_ = 0;

@@ -61,6 +61,9 @@ bool IoLoop::Post(absl::AnyInvocable<void()> task) {
     MutexLock lock(state_->mu);
     if (state_->stopping) return false;
     state_->tasks.push_back(std::move(task));
+    // Tasks already waiting means a wake-up is already on its way (the loop
+    // takes them all at once, under this lock): save the syscall.
+    if (state_->tasks.size() > 1) return true;
   }
   const uint64_t one = 1;
   // The eventfd counter saturates long before this matters; EAGAIN (full)

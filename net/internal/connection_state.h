@@ -48,7 +48,7 @@ class ConnectionState final : public IoHandler {
   void NotifyWhenWritten();
   void ReturnInput(size_t bytes);
 
-  size_t unprocessed_input() const { return unprocessed_snapshot_.load(std::memory_order_relaxed); }
+  size_t unprocessed_input() const { return unprocessed_.load(std::memory_order_relaxed); }
   const SocketAddress& peer() const { return peer_; }
   const SocketAddress& local() const { return local_; }
   uint64_t id() const { return id_; }
@@ -65,7 +65,8 @@ class ConnectionState final : public IoHandler {
   void DoClose();
   void DoAbort(std::string why);
   void DoNotifyWhenWritten();
-  void DoReturnInput(size_t bytes);
+  bool PauseReading();  // false if the input drained meanwhile
+  void ResumeReading();
   void ReadSome();
   void Flush();
   void UpdateInterest();
@@ -94,8 +95,10 @@ class ConnectionState final : public IoHandler {
   CloseReason close_reason_ = CloseReason::kLocalClose;
   bool suspended_ = false;  // out of epoll while paused on a hang-up
   uint32_t interest_ = 0;
-  size_t unprocessed_input_ = 0;                 // bytes of live Received messages
-  std::atomic<size_t> unprocessed_snapshot_{0};  // the same, for other threads
+  // Bytes of live Received messages: the loop adds, input credits subtract
+  // from any thread. See ReturnInput() for the pause/resume handshake.
+  std::atomic<size_t> unprocessed_{0};
+  std::atomic<bool> reading_paused_{false};
   std::deque<std::string> output_;
   size_t output_offset_ = 0;  // into output_.front()
   size_t pending_output_ = 0;
