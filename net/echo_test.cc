@@ -4,11 +4,16 @@
 // test threads; servers are connection actors.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -21,7 +26,9 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "actor/test_util.h"
 #include "base/stress.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/connect.h"
 #include "net/connection.h"
@@ -323,6 +330,67 @@ TEST(EchoTest, BackpressureBoundsUnprocessedInput) {
   EXPECT_GT(log.max_unprocessed.load(), 0u);
 }
 
+// Writes `bytes` when told anything, asks to hear when it is all written,
+// and logs the output notifications it gets.
+class Flooder : public Actor {
+ public:
+  Flooder(Connection connection, size_t bytes, EventLog* log)
+      : connection_(std::move(connection)), bytes_(bytes), log_(log) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Received>([this](const Received&) {
+          for (size_t sent = 0; sent < bytes_; sent += 4096)
+            connection_.Write(std::string(4096, 'w'));
+          connection_.NotifyWhenWritten();
+        })
+        .On<OutputHigh>([this](const OutputHigh& high) {
+          log_->Add(high.pending > 64 << 10 ? "high" : "high too early");
+        })
+        .On<OutputDrained>([this](const OutputDrained&) { log_->Add("drained"); })
+        .On<WriteDone>([this](const WriteDone&) { log_->Add("written"); })
+        .On<Closed>([this](const Closed&) { Stop(); });
+  }
+
+ private:
+  Connection connection_;
+  size_t bytes_;
+  EventLog* log_;
+};
+
+TEST(EchoTest, OutputNotificationsTellASlowReaderFromAFastOne) {
+  EventLog events;
+  ActorSystem system;
+  Reactor reactor(system);
+  ListenOptions options;
+  options.connection.output_high_water = 64 << 10;
+  constexpr size_t kBytes = 4 << 20;
+  absl::StatusOr<Listener> listener = Listen(reactor, options, [&](Connection c) {
+    return system.Spawn<Flooder>(std::move(c), kBytes, &events);
+  });
+  ASSERT_TRUE(listener.ok());
+  const int fd = ConnectTo(listener->port(), /*buffer_bytes=*/4096);
+  ASSERT_TRUE(WriteAll(fd, "go"));
+  EXPECT_THAT(events.WaitForSize(1), ::testing::ElementsAre("high"));  // we have not read yet
+  EXPECT_EQ(ReadN(fd, kBytes).size(), kBytes);
+  // As we read, output drains; writes still arriving may pass the mark
+  // again. Every high is followed by a drain, and everything is written.
+  const absl::Time deadline = absl::Now() + kWait;
+  std::vector<std::string> all;
+  do {
+    all = events.Snapshot();
+  } while (std::count(all.begin(), all.end(), "written") == 0 && absl::Now() < deadline);
+  absl::SleepFor(absl::Milliseconds(20));  // a last "drained" may trail "written"
+  all = events.Snapshot();
+  EXPECT_EQ(std::count(all.begin(), all.end(), "high"),
+            std::count(all.begin(), all.end(), "drained"));
+  EXPECT_EQ(std::count(all.begin(), all.end(), "written"), 1);
+  EXPECT_EQ(std::count(all.begin(), all.end(), "high too early"), 0);
+  close(fd);
+  reactor.Shutdown();
+}
+
 TEST(EchoTest, IdleConnectionsTimeOut) {
   ServerLog log;
   ListenOptions options;
@@ -381,6 +449,62 @@ TEST(EchoTest, ShutdownClosesEveryOpenConnection) {
     EXPECT_TRUE(SeesClose(fd));
     close(fd);
   }
+}
+
+// The server runs in a child process whose descriptor limit is low, so
+// that accept() meets EMFILE; the parent plays the clients.
+TEST(EchoTest, RunningOutOfDescriptorsIsSurvived) {
+  int port_pipe[2];
+  ASSERT_EQ(pipe(port_pipe), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(port_pipe[0]);
+    ServerLog log;
+    auto server = std::make_unique<Server>(&log);
+    const uint16_t port = server->listener.port();
+    // Room for what is open now and a few connections more.
+    int highest = 0;
+    for (int fd = 0; fd < 1024; ++fd) {
+      if (fcntl(fd, F_GETFD) != -1) highest = fd;
+    }
+    rlimit limit{static_cast<rlim_t>(highest + 1 + 4), static_cast<rlim_t>(highest + 1 + 4)};
+    setrlimit(RLIMIT_NOFILE, &limit);
+    (void)!write(port_pipe[1], &port, sizeof(port));
+    close(port_pipe[1]);
+    absl::SleepFor(absl::Seconds(60));  // the parent kills us
+    _exit(0);
+  }
+  close(port_pipe[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(read(port_pipe[0], &port, sizeof(port)), static_cast<ssize_t>(sizeof(port)));
+  close(port_pipe[0]);
+
+  // More clients than the server has descriptors: the extra ones are
+  // accepted and closed at once, and the server keeps going.
+  std::vector<int> fds;
+  for (int i = 0; i < 12; ++i) fds.push_back(ConnectTo(port));
+  int served = 0;
+  int dropped = 0;
+  for (int fd : fds) {
+    const std::string line = "are you there?\n";
+    if (WriteAll(fd, line) && ReadN(fd, line.size()) == line) {
+      ++served;
+    } else {
+      ++dropped;
+    }
+  }
+  EXPECT_GT(served, 0);
+  EXPECT_GT(dropped, 0);
+  for (int fd : fds) close(fd);
+  absl::SleepFor(absl::Milliseconds(100));  // the server closes its ends
+  // Descriptors are free again: a new client is served.
+  const int again = ConnectTo(port);
+  ASSERT_TRUE(WriteAll(again, "back\n"));
+  EXPECT_EQ(ReadN(again, 5), "back\n");
+  close(again);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
 }
 
 TEST(EchoTest, ListenReportsBadAddressesAndPortsInUse) {
