@@ -238,7 +238,14 @@ void ConnectionState::DoWrite(std::string bytes) {
     above_high_water_ = true;
     if (owner_) owner_.Tell(OutputHigh{pending_output_});
   }
-  if (registered_) Flush();
+  // Send at the end of this batch, with whatever else it writes here.
+  if (registered_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    loop_.AtEndOfBatch([self = self()] {
+      self->flush_scheduled_ = false;
+      if (!self->closed_) self->Flush();
+    });
+  }
 }
 
 void ConnectionState::Flush() {

@@ -34,6 +34,8 @@ struct IoLoop::State {
   // Removed during the current batch of events: freed after it, since a
   // later event of the batch may still point at one.
   std::vector<std::shared_ptr<IoHandler>> removed;
+  // Loop thread only: AtEndOfBatch() tasks.
+  std::vector<absl::AnyInvocable<void()>> end_of_batch;
   std::optional<Thread<void>> thread;
 };
 
@@ -73,6 +75,11 @@ bool IoLoop::Post(absl::AnyInvocable<void()> task) {
 }
 
 bool IoLoop::InLoopThread() const { return current_loop == this; }
+
+void IoLoop::AtEndOfBatch(absl::AnyInvocable<void()> task) {
+  TROUPE_DCHECK(InLoopThread(), "IoLoop::AtEndOfBatch off its thread");
+  state_->end_of_batch.push_back(std::move(task));
+}
 
 absl::Status IoLoop::Add(int fd, uint32_t events, std::shared_ptr<IoHandler> handler) {
   TROUPE_DCHECK(InLoopThread(), "IoLoop::Add off its thread");
@@ -136,6 +143,12 @@ void IoLoop::Run() {
         stopping = state_->stopping;
       }
       for (auto& task : tasks) task();
+    }
+    // (A task may add more: run until none is left.)
+    while (!state_->end_of_batch.empty()) {
+      std::vector<absl::AnyInvocable<void()>> end = std::move(state_->end_of_batch);
+      state_->end_of_batch.clear();
+      for (auto& task : end) task();
     }
     state_->removed.clear();
   }

@@ -104,6 +104,11 @@ class IoLoop {
   absl::Status Modify(int fd, uint32_t events, IoHandler* handler);
   void Remove(int fd);
 
+  // On the loop's thread: runs `task` once the current batch of events and
+  // posted tasks is done (so that, say, many writes queued by one batch go
+  // out in one send).
+  void AtEndOfBatch(absl::AnyInvocable<void()> task);
+
   bool InLoopThread() const;
 
   // Closes every handler (OnShutdown), then stops the thread and joins it.

@@ -103,6 +103,7 @@ class ConnectionState final : public IoHandler {
   size_t output_offset_ = 0;  // into output_.front()
   size_t pending_output_ = 0;
   bool above_high_water_ = false;
+  bool flush_scheduled_ = false;  // an end-of-batch Flush() is queued
   uint64_t bytes_written_ = 0;
   std::vector<uint64_t> write_done_at_;  // bytes_written_ targets
   absl::Time last_activity_;
