@@ -403,6 +403,12 @@ void ConnectionState::Finish(CloseReason reason, std::string detail, bool reset)
     setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
   } else {
     shutdown(fd_, SHUT_WR);
+    // Unread input makes close() reset the connection, which can destroy
+    // what we just sent (an error reply) before the peer reads it: discard
+    // what has arrived first.
+    char discard[4096];
+    while (read(fd_, discard, sizeof(discard)) > 0) {
+    }
   }
   close(fd_);
   const size_t unsent = pending_output_;

@@ -133,7 +133,14 @@ void ServeOne(int fd) {
     }
     if (!out.empty() && !SendAll(fd, out)) break;
   }
+  // A lingering close: stop sending, then read what the client still sends
+  // (for a second at most), so that closing does not reset the connection
+  // and destroy an error reply before the client reads it.
   shutdown(fd, SHUT_WR);
+  timeval linger{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof(linger));
+  while (recv(fd, buffer, sizeof(buffer), 0) > 0) {
+  }
   close(fd);
 }
 

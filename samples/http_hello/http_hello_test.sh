@@ -3,11 +3,14 @@
 # through bash's /dev/tcp, checking every answer.
 set -euo pipefail
 server=$1
+# A server may answer and close before it has read all we send (431): our
+# write then fails, and must not kill the script.
+trap '' PIPE
 
 # Sends $2 (printf format) on one connection to port $1; prints the reply.
 exchange() {
   exec 3<>"/dev/tcp/127.0.0.1/$1"
-  printf "$2" >&3
+  printf "$2" >&3 2>/dev/null || true
   timeout 10 cat <&3 || true
   exec 3<&-
 }
