@@ -116,7 +116,11 @@ std::shared_ptr<ConnectionState> ConnectionState::self() {
 Connection ConnectionState::handle() { return Connection(self()); }
 
 void ConnectionState::Start(ActorRef owner) {
-  loop_.Post([self = self(), owner = std::move(owner)]() mutable { self->DoStart(owner); });
+  const bool posted =
+      loop_.Post([self = self(), owner]() mutable { self->DoStart(std::move(owner)); });
+  // The loop stopped first (the reactor is shutting down): the owner still
+  // gets the one Closed it is promised. (The socket closes with this state.)
+  if (!posted && owner) owner.Tell(Closed{CloseReason::kShutdown, "the reactor shut down", 0});
 }
 
 void ConnectionState::Write(std::string bytes) {
