@@ -56,7 +56,7 @@ TEST(LifecycleTest, ChildrenStopBeforeTheirParent) {
   std::vector<std::string> events = log.WaitForSize(6);
   EXPECT_THAT(std::vector<std::string>(events.begin() + 3, events.end()),
               ElementsAre("root/child/child stopped", "root/child stopped", "root stopped"));
-  EXPECT_EQ(system.live_actors(), 0);
+  WaitForLiveActors(system, 0);
 }
 
 TEST(LifecycleTest, ShutdownStopsASupervisionTreeInReverseStartOrder) {
@@ -112,7 +112,7 @@ TEST(LifecycleTest, AKillOvertakesMailAlreadyFetched) {
     entered.Wait();
     actor.Tell(proto::Kill());
     open.CountDown();
-    WaitUntilStopped(actor);
+    WaitForLiveActors(system, 0);  // its queued mail is dead-lettered by then
     EXPECT_EQ(handled.load(), 1);
     EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop), 49);
   }
@@ -141,7 +141,7 @@ TEST(LifecycleTest, AStoppingActorCannotSpawnOrphans) {
   WaitUntilStopped(spawner);
   ASSERT_TRUE(late);
   WaitUntilStopped(late);  // never started: it is stopped at once
-  EXPECT_EQ(system.live_actors(), 0);
+  WaitForLiveActors(system, 0);
 }
 
 TEST(LifecycleTest, ShutdownFromInsideAHandlerStillStopsTheTree) {

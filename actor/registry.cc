@@ -50,7 +50,9 @@ std::vector<std::string> Registry::Names() const {
   {
     MutexLock lock(mu_);
     names.reserve(by_name_.size());
-    for (const auto& [name, ref] : by_name_) names.push_back(name);
+    for (const auto& [name, ref] : by_name_) {
+      if (ref.IsAlive()) names.push_back(name);  // as Lookup(): a stopping actor's are gone
+    }
   }
   std::sort(names.begin(), names.end());
   return names;

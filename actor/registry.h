@@ -52,7 +52,7 @@ class Registry {
   // Removes `name`; false if it was not registered.
   bool Unregister(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Every registered name, sorted.
+  // Every registered name of a live actor, sorted.
   std::vector<std::string> Names() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Internal, for a stopping actor (after it is marked dead): removes its names.

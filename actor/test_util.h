@@ -7,6 +7,7 @@
 //   ActorRef actor = system.Spawn<Worker>();
 //   actor.Tell(troupe::proto::Stop());
 //   troupe::WaitUntilStopped(actor);   // fails the test after 30 s
+//   troupe::WaitForLiveActors(system, 0);  // ... and has finished ending
 //
 //   troupe::EventLog log;              // actors Add(), the test waits
 //   EXPECT_THAT(log.WaitForSize(3), ElementsAre("a", "b", "c"));
@@ -24,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
+#include "actor/actor_system.h"
 #include "gtest/gtest.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
@@ -35,6 +37,19 @@ inline void WaitUntilStopped(const ActorRef& actor, absl::Duration timeout = abs
   const absl::Time deadline = absl::Now() + timeout;
   while (actor.IsAlive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
   ASSERT_FALSE(actor.IsAlive()) << actor.ToString() << " did not stop within " << timeout;
+}
+
+// Polls until `system` has exactly `n` live actors, or fails the test after
+// `timeout`. An actor is dead (IsAlive() false) from the start of its end;
+// it leaves the live set last, after its Down, Exits and dead letters: wait
+// for this before counting those.
+inline void WaitForLiveActors(const ActorSystem& system, int64_t n,
+                              absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (system.live_actors() != n && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(system.live_actors(), n) << "live actors did not reach " << n << " within " << timeout;
 }
 
 // A thread-safe list of events that a test waits for.

@@ -102,14 +102,6 @@ void Barrier(const ActorRef& observer) {
   EXPECT_TRUE(observer.Ask<std::string>(std::string("barrier"), kWait).Get().ok());
 }
 
-// Waits until `n` actors are live: a stopped actor has sent its Downs and
-// Exits before it leaves the live set.
-void WaitForLive(ActorSystem& system, int64_t n) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (system.live_actors() != n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_EQ(system.live_actors(), n);
-}
-
 TEST(WatchTest, DownCarriesEveryKindOfStop) {
   ActorSystem system;
   ActorSystem other;  // its shutdown is watched from here
@@ -166,7 +158,7 @@ TEST(WatchTest, WatchingTheDeadDeliversDownAtOnce) {
   ActorRef target = system.Spawn<Puppet>();
   target.Tell(std::string("throw"));
   WaitUntilStopped(target);
-  WaitForLive(system, 1);
+  WaitForLiveActors(system, 1);
 
   observer.Tell(WatchThis{target});
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("down FAILURE told to throw"));
@@ -188,7 +180,7 @@ TEST(WatchTest, TwoWatchesAreOneAndUnwatchSilences) {
 
   unwatched.Tell(std::string("stop"));
   twice.Tell(std::string("stop"));
-  WaitForLive(system, 1);
+  WaitForLiveActors(system, 1);
   Barrier(observer);  // any Down sent has been handled by now
   EXPECT_THAT(log.Snapshot(), ElementsAre("down NORMAL "));
 }
@@ -233,7 +225,7 @@ TEST(LinkTest, NormalStopsDoNotPropagate) {
   linked.Tell(LinkThis{partner});
   Barrier(linked);
   partner.Tell(std::string("stop"));
-  WaitForLive(system, 1);
+  WaitForLiveActors(system, 1);
   Barrier(linked);
   EXPECT_TRUE(linked.IsAlive());
   EXPECT_TRUE(log.Snapshot().empty());
@@ -265,7 +257,7 @@ TEST(LinkTest, UnlinkedActorsStayUp) {
   linked.Tell(UnlinkThis{partner});
   Barrier(linked);
   partner.Tell(std::string("throw"));
-  WaitForLive(system, 1);
+  WaitForLiveActors(system, 1);
   Barrier(linked);
   EXPECT_TRUE(linked.IsAlive());
 }
@@ -277,7 +269,7 @@ TEST(LinkTest, LinkingToTheDeadDeliversExitAtOnce) {
   ActorRef dead = system.Spawn<Puppet>();
   dead.Tell(std::string("throw"));
   WaitUntilStopped(dead);
-  WaitForLive(system, 1);
+  WaitForLiveActors(system, 1);
   trapper.Tell(LinkThis{dead});
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("exit FAILURE told to throw"));
 
