@@ -18,10 +18,8 @@
 namespace troupe::testkit {
 namespace {
 
-using ::testing::HasSubstr;
 
-// Answers Ping with Pong (same seq); asks its "boss" for permission first
-// when the seq is negative.
+// Answers Ping with Pong, with the same seq.
 class Echo : public Actor {
  protected:
   Behavior MakeBehavior() override {
@@ -44,30 +42,6 @@ test::Pong PongOf(int64_t seq) {
   pong.set_seq(seq);
   return pong;
 }
-
-// The same expectations in both modes.
-template <typename Fixture>
-void ExpectsRepliesAndDowns(Fixture& fixture, ActorSystem& system) {
-  TestProbe probe = fixture.MakeProbe();
-  ActorRef echo = system.Spawn<Echo>();
-  probe.Send(echo, PingOf(1));
-  test::Pong pong = probe.ExpectMessage<test::Pong>();
-  EXPECT_EQ(pong.seq(), 1);
-  EXPECT_EQ(probe.last_sender(), echo);
-  probe.Send(echo, PingOf(2));
-  probe.ExpectMessageThat<test::Pong>(EqualsProto(PongOf(2)));
-  probe.ExpectNoMessage();
-
-  probe.Watch(echo);
-  echo.Tell(proto::Kill());
-  proto::Down down = probe.ExpectDown(echo);
-  EXPECT_EQ(down.reason().kind(), proto::ExitReason::KILLED);
-}
-
-struct KitMode {
-  TestKit kit;
-  TestProbe MakeProbe() { return TestProbe(kit); }
-};
 
 TEST(TestProbeTest, DeterministicMode) {
   TestKit kit;
