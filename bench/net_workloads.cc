@@ -31,6 +31,7 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "bench/harness.h"
+#include "net/blocking_socket.h"
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
@@ -47,52 +48,12 @@ constexpr size_t kMessageBytes = 64;
 
 // -- the client -------------------------------------------------------------------
 
-int ConnectLoopback(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return -1;
-  }
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  timeval timeout{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  return fd;
-}
-
-bool SendAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool RecvAll(int fd, char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = recv(fd, data, size, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // Drives every connection: a window of messages out, the same back, checked
 // byte for byte. Returns messages per second.
 absl::StatusOr<double> RunClient(uint16_t port) {
   std::vector<int> fds;
   for (int i = 0; i < kConnections; ++i) {
-    const int fd = ConnectLoopback(port);
+    const int fd = net::ConnectBlocking(port);
     if (fd < 0) {
       for (int open : fds) close(open);
       return absl::UnavailableError(absl::StrCat("N1: connect: ", std::strerror(errno)));
@@ -110,10 +71,10 @@ absl::StatusOr<double> RunClient(uint16_t port) {
       for (int round = 0; round < kMessagesPerConnection / kWindow; ++round) {
         out[0] = static_cast<char>('a' + round % 26);  // each round differs
         for (int c = t; c < kConnections; c += kClientThreads) {
-          if (!SendAll(fds[static_cast<size_t>(c)], out.data(), out.size())) failures++;
+          if (!net::SendAll(fds[static_cast<size_t>(c)], out)) failures++;
         }
         for (int c = t; c < kConnections; c += kClientThreads) {
-          if (!RecvAll(fds[static_cast<size_t>(c)], in.data(), in.size()) || in != out) {
+          if (!net::RecvAll(fds[static_cast<size_t>(c)], in.data(), in.size()) || in != out) {
             failures++;
           }
         }
@@ -204,7 +165,8 @@ absl::StatusOr<double> ThreadPerConnectionServer() {
           pending.append(buffer, static_cast<size_t>(n));
           const size_t end = pending.rfind('\n');
           if (end == std::string::npos) continue;
-          if (!SendAll(fd, pending.data(), end + 1)) break;  // every complete line
+          if (!net::SendAll(fd, std::string_view(pending).substr(0, end + 1)))
+            break;  // every complete line
           pending.erase(0, end + 1);
         }
         close(fd);

@@ -30,6 +30,7 @@
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/blocking_socket.h"
 #include "net/connect.h"
 #include "net/connection.h"
 #include "net/framing.h"
@@ -135,46 +136,9 @@ class RawEcho : public Actor {
 // -- clients ------------------------------------------------------------------------
 
 int ConnectTo(uint16_t port, int buffer_bytes = 0) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_GE(fd, 0);
-  if (buffer_bytes > 0) {
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0)
-      << std::strerror(errno);
-  timeval timeout{30, 0};  // a test that breaks fails instead of hanging
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  const int fd = ConnectBlocking(port, kWait, buffer_bytes);
+  EXPECT_GE(fd, 0) << std::strerror(errno);
   return fd;
-}
-
-bool WriteAll(int fd, const std::string& bytes) {
-  size_t at = 0;
-  while (at < bytes.size()) {
-    const ssize_t n = send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads exactly `n` bytes (fewer if the peer closes or an error occurs).
-std::string ReadN(int fd, size_t n) {
-  std::string out;
-  char buffer[1 << 16];
-  while (out.size() < n) {
-    const ssize_t got = recv(fd, buffer, std::min(sizeof(buffer), n - out.size()), 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    out.append(buffer, static_cast<size_t>(got));
-  }
-  return out;
 }
 
 // True once the peer has closed (EOF or reset) within the socket timeout.
@@ -234,8 +198,8 @@ TEST(EchoTest, ManyConcurrentClientsGetEveryLineBack) {
           const std::string line = absl::StrCat("client ", c, " line ", round, " ",
                                                 std::string(static_cast<size_t>(c % 97), 'x'));
           const std::string framed = LineFramer::Frame(line);
-          if (!WriteAll(fds[static_cast<size_t>(c)], framed) ||
-              ReadN(fds[static_cast<size_t>(c)], framed.size()) != framed) {
+          if (!SendAll(fds[static_cast<size_t>(c)], framed) ||
+              RecvExactly(fds[static_cast<size_t>(c)], framed.size()) != framed) {
             failures.fetch_add(1);
           }
         }
@@ -260,8 +224,8 @@ TEST(EchoTest, TinyBuffersAndSmallReadsStillDeliverEveryByte) {
   std::string payload(total, '\0');
   for (size_t i = 0; i < total; ++i) payload[i] = static_cast<char>((i * 131) % 251);
   // Write and read at once: the echo cannot all fit in the buffers.
-  Thread<bool> writer("writer", [&] { return WriteAll(fd, payload); });
-  const std::string echoed = ReadN(fd, total);
+  Thread<bool> writer("writer", [&] { return SendAll(fd, payload); });
+  const std::string echoed = RecvExactly(fd, total);
   ASSERT_TRUE(*writer.Join());
   EXPECT_EQ(echoed.size(), total);
   EXPECT_TRUE(echoed == payload) << "the echo differs";
@@ -279,11 +243,11 @@ TEST(EchoTest, GarbageAndOverLongLinesDropOnlyThatClient) {
   for (char& c : garbage) {
     if (c == '\n') c = 'x';  // one long binary line, never ended
   }
-  ASSERT_TRUE(WriteAll(bad, garbage));
+  ASSERT_TRUE(SendAll(bad, garbage));
   EXPECT_TRUE(SeesClose(bad));  // aborted: over 1024 bytes without an end
   const std::string framed = LineFramer::Frame(std::string("\x01\x02 binary is fine", 18));
-  ASSERT_TRUE(WriteAll(good, framed));
-  EXPECT_EQ(ReadN(good, framed.size()), framed);
+  ASSERT_TRUE(SendAll(good, framed));
+  EXPECT_EQ(RecvExactly(good, framed.size()), framed);
   WaitFor(log.closed, 1);
   EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kAborted)].load(), 1);
   close(good);
@@ -295,8 +259,8 @@ TEST(EchoTest, APeerThatResetsMidWriteIsSurvived) {
   Server server(&log, ListenOptions(), absl::ZeroDuration(), /*lines=*/false);
   const uint16_t port = server.listener.port();
   const int flood = ConnectTo(port, 4096);
-  ASSERT_TRUE(WriteAll(flood, "flood:" + std::to_string(64 << 20)));
-  EXPECT_EQ(ReadN(flood, 10000).size(), 10000u);  // it is writing to us
+  ASSERT_TRUE(SendAll(flood, "flood:" + std::to_string(64 << 20)));
+  EXPECT_EQ(RecvExactly(flood, 10000).size(), 10000u);  // it is writing to us
   linger hard{1, 0};
   setsockopt(flood, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
   close(flood);  // reset while it still has megabytes to send
@@ -306,8 +270,8 @@ TEST(EchoTest, APeerThatResetsMidWriteIsSurvived) {
   EXPECT_EQ(reset, 1);
   // And it serves the next client.
   const int next = ConnectTo(port);
-  ASSERT_TRUE(WriteAll(next, "still here"));
-  EXPECT_EQ(ReadN(next, 10), "still here");
+  ASSERT_TRUE(SendAll(next, "still here"));
+  EXPECT_EQ(RecvExactly(next, 10), "still here");
   close(next);
 }
 
@@ -321,7 +285,7 @@ TEST(EchoTest, BackpressureBoundsUnprocessedInput) {
   const int fd = ConnectTo(server.listener.port());
   const size_t total = static_cast<size_t>(ScaledCount(100 << 20, 8 << 20));
   const std::string block(1 << 20, 'b');
-  for (size_t sent = 0; sent < total; sent += block.size()) ASSERT_TRUE(WriteAll(fd, block));
+  for (size_t sent = 0; sent < total; sent += block.size()) ASSERT_TRUE(SendAll(fd, block));
   close(fd);
   WaitFor(log.closed, 1);
   EXPECT_EQ(log.bytes.load(), static_cast<int64_t>(total));
@@ -371,9 +335,9 @@ TEST(EchoTest, OutputNotificationsTellASlowReaderFromAFastOne) {
   });
   ASSERT_TRUE(listener.ok());
   const int fd = ConnectTo(listener->port(), /*buffer_bytes=*/4096);
-  ASSERT_TRUE(WriteAll(fd, "go"));
+  ASSERT_TRUE(SendAll(fd, "go"));
   EXPECT_EQ(events.WaitForSize(1)[0], "high");  // before we read a byte
-  EXPECT_EQ(ReadN(fd, kBytes).size(), kBytes);
+  EXPECT_EQ(RecvExactly(fd, kBytes).size(), kBytes);
   // As we read, output drains; writes still arriving may pass the mark
   // again. Every high is followed by a drain, and everything is written.
   const absl::Time deadline = absl::Now() + kWait;
@@ -488,7 +452,7 @@ TEST(EchoTest, RunningOutOfDescriptorsIsSurvived) {
   int dropped = 0;
   for (int fd : fds) {
     const std::string line = "are you there?\n";
-    if (WriteAll(fd, line) && ReadN(fd, line.size()) == line) {
+    if (SendAll(fd, line) && RecvExactly(fd, line.size()) == line) {
       ++served;
     } else {
       ++dropped;
@@ -500,8 +464,8 @@ TEST(EchoTest, RunningOutOfDescriptorsIsSurvived) {
   absl::SleepFor(absl::Milliseconds(100));  // the server closes its ends
   // Descriptors are free again: a new client is served.
   const int again = ConnectTo(port);
-  ASSERT_TRUE(WriteAll(again, "back\n"));
-  EXPECT_EQ(ReadN(again, 5), "back\n");
+  ASSERT_TRUE(SendAll(again, "back\n"));
+  EXPECT_EQ(RecvExactly(again, 5), "back\n");
   close(again);
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);

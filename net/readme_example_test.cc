@@ -1,9 +1,6 @@
 // The README's network example, compiled and run: the EchoLines actor as
 // printed there, served on an ephemeral port and spoken to by a client.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
@@ -11,6 +8,7 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "gtest/gtest.h"
+#include "net/blocking_socket.h"
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
@@ -49,24 +47,11 @@ TEST(ReadmeExampleTest, EchoLinesServesAClient) {
   });
   ASSERT_TRUE(listener.ok()) << listener.status();
 
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(listener->port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  timeval timeout{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const int fd = troupe::net::ConnectBlocking(listener->port());
+  ASSERT_GE(fd, 0);
   const std::string request = "hello\nworld\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  std::string reply;
-  char buffer[64];
-  while (reply.size() < request.size()) {
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    reply.append(buffer, static_cast<size_t>(n));
-  }
+  ASSERT_TRUE(troupe::net::SendAll(fd, request));
+  const std::string reply = troupe::net::RecvExactly(fd, request.size());
   EXPECT_EQ(reply, request);
   close(fd);
   reactor.Shutdown();

@@ -10,9 +10,6 @@
 // garbage, one half a line and hangs up) that the server must drop without
 // disturbing the rest. Exits 0 only if every line arrived.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "net/blocking_socket.h"
 #include "threads/barrier.h"
 
 namespace {
@@ -41,31 +39,12 @@ int64_t NowNanos() {
 }
 
 int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  const int fd = troupe::net::ConnectBlocking(static_cast<uint16_t>(port));
+  if (fd < 0) {
     std::fprintf(stderr, "chat_load: connect: %s\n", std::strerror(errno));
     std::exit(1);
   }
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  timeval timeout{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   return fd;
-}
-
-bool SendAll(int fd, const std::string& bytes) {
-  size_t at = 0;
-  while (at < bytes.size()) {
-    const ssize_t n = send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // True if the server closes the connection within the receive timeout.
@@ -116,9 +95,9 @@ int main(int argc, char** argv) {
     const int long_line = Connect(port);
     const int binary = Connect(port);
     const int half = Connect(port);
-    SendAll(long_line, std::string(4000, 'x') + "\n");
-    SendAll(binary, std::string("\x01\x02\x03\xff garbage\n", 14));
-    SendAll(half, "half a li");
+    troupe::net::SendAll(long_line, std::string(4000, 'x') + "\n");
+    troupe::net::SendAll(binary, std::string("\x01\x02\x03\xff garbage\n", 14));
+    troupe::net::SendAll(half, "half a li");
     close(half);  // hangs up mid-line
     const bool dropped = Dropped(long_line) && Dropped(binary);
     std::printf("bad clients dropped by the server: %s\n", dropped ? "yes" : "no");
@@ -168,7 +147,7 @@ int main(int argc, char** argv) {
       int64_t expected_zero = 0;
       start.compare_exchange_strong(expected_zero, NowNanos());
       for (int l = 0; l < lines; ++l) {
-        SendAll(fd, absl::StrCat("msg ", c, " ", l, " ", NowNanos(), "\n"));
+        troupe::net::SendAll(fd, absl::StrCat("msg ", c, " ", l, " ", NowNanos(), "\n"));
       }
       std::vector<char> seen(static_cast<size_t>(expected), 0);
       read_until(": msg ", expected, [&](const std::string& line) {

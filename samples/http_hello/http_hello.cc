@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "net/blocking_socket.h"
 #include "net/listener.h"
 #include "net/reactor.h"
 #include "samples/http_hello/http_parser.h"
@@ -99,17 +100,6 @@ int ServeWithActors(const std::string& port) {
 
 // -- a thread per connection ---------------------------------------------------------------
 
-bool SendAll(int fd, const std::string& bytes) {
-  size_t at = 0;
-  while (at < bytes.size()) {
-    const ssize_t n = send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 void ServeOne(int fd) {
   http_hello::HttpParser parser;
   char buffer[16 << 10];
@@ -131,7 +121,7 @@ void ServeOne(int fd) {
       out += ErrorResponse(parser.error_status());
       open = false;
     }
-    if (!out.empty() && !SendAll(fd, out)) break;
+    if (!out.empty() && !troupe::net::SendAll(fd, out)) break;
   }
   // A lingering close: stop sending, then read what the client still sends
   // (for a second at most), so that closing does not reset the connection
