@@ -194,15 +194,22 @@ TEST(SupervisorTest, AnEscalatedSupervisorIsRestartedWithFreshChildren) {
   EXPECT_TRUE(inner.IsAlive());
 }
 
+// Workers a, b and c, started in that order under one supervisor.
+std::vector<SupervisedChild> StartThreeWorkers(ActorSystem& system, SupervisionStrategy strategy,
+                                               Tally* tally) {
+  SupervisorOptions options;
+  options.strategy = strategy;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      options, std::vector<ChildSpec>{WorkerSpec("a", tally), WorkerSpec("b", tally),
+                                      WorkerSpec("c", tally)});
+  return ChildrenOf(supervisor);
+}
+
 TEST(SupervisorTest, AllForOneRestartsEverySibling) {
   Tally tally;
   ActorSystem system;
-  SupervisorOptions options;
-  options.strategy = SupervisionStrategy::kAllForOne;
-  ActorRef supervisor = system.Spawn<Supervisor>(
-      options, std::vector<ChildSpec>{WorkerSpec("a", &tally), WorkerSpec("b", &tally),
-                                      WorkerSpec("c", &tally)});
-  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  std::vector<SupervisedChild> children =
+      StartThreeWorkers(system, SupervisionStrategy::kAllForOne, &tally);
   ASSERT_EQ(children.size(), 3u);
   for (const SupervisedChild& child : children) AskName(child.ref);
   children[1].ref.Tell(std::string("boom"));
@@ -214,12 +221,8 @@ TEST(SupervisorTest, AllForOneRestartsEverySibling) {
 TEST(SupervisorTest, RestForOneRestartsTheChildAndThoseStartedAfterIt) {
   Tally tally;
   ActorSystem system;
-  SupervisorOptions options;
-  options.strategy = SupervisionStrategy::kRestForOne;
-  ActorRef supervisor = system.Spawn<Supervisor>(
-      options, std::vector<ChildSpec>{WorkerSpec("a", &tally), WorkerSpec("b", &tally),
-                                      WorkerSpec("c", &tally)});
-  std::vector<SupervisedChild> children = ChildrenOf(supervisor);
+  std::vector<SupervisedChild> children =
+      StartThreeWorkers(system, SupervisionStrategy::kRestForOne, &tally);
   ASSERT_EQ(children.size(), 3u);
   EXPECT_EQ(AskName(children[0].ref), "a#1");
   children[1].ref.Tell(std::string("boom"));
