@@ -33,7 +33,7 @@ void Actor::ReplyEnvelope(EnvelopePtr reply) {
     actor_internal::Reply(*current, cell_, std::move(reply));
     return;
   }
-  LogWarning("{}: Reply() outside a handler has no one to reply to", Self().ToString());
+  LogWarning(ActorLog(), "{}: Reply() outside a handler has no one to reply to", Self().ToString());
   system().dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
 }
 

@@ -107,6 +107,7 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
       scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
                                               : MakeThreadPoolScheduler(options.workers)) {
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
+  SetLogTagSource(&actor_internal::AppendRunningActorTag);
 }
 
 ActorSystem::~ActorSystem() {
@@ -140,13 +141,14 @@ ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size
     shutting_down = shutting_down_.load(std::memory_order_acquire);
   }
   if (shutting_down) {
-    LogWarning("actor system '{}' is shutting down: {} is not started", name_, ref->ToString());
+    LogWarning(ActorLog(), "actor system '{}' is shutting down: {} is not started", name_,
+               ref->ToString());
     cell->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
     return nullptr;
   }
   if (parent != nullptr && !parent->AcceptsChildren()) {
     // Spawned from OnStop, say: the child would outlive its parent.
-    LogWarning("{} is stopping: its child {} is not started",
+    LogWarning(ActorLog(), "{} is stopping: its child {} is not started",
                ActorRef(AddressablePtr(parent)).ToString(), ref->ToString());
     cell->StopUnstarted(proto::ExitReason::NORMAL, "parent stopping");
     return nullptr;
@@ -187,7 +189,7 @@ ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorF
   }
   actor_internal::ConstructingCell() = outer;
   if (actor == nullptr) {
-    LogError("actor {} failed in its constructor: {}", ref.ToString(), failure);
+    LogError(ActorLog(), "actor {} failed in its constructor: {}", ref.ToString(), failure);
     cell->StopUnstarted(proto::ExitReason::FAILURE, std::move(failure));
     return ref;
   }

@@ -106,7 +106,7 @@ TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
     WaitUntilStopped(failing);
   }
   EXPECT_NE(
-      capture.Output().find("error actor actor#1 failed handling std::string: handler blew up"),
+      capture.Output().find("error [actor] actor#1 <std::string>: handler failed: handler blew up"),
       std::string::npos)
       << capture.Output();
 }

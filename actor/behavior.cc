@@ -21,7 +21,7 @@ void ReplyReturned(const Envelope& request, Addressable* self, EnvelopePtr reply
   if (request.sender()) {
     Reply(request, self, std::move(reply));
   } else if (reply->Is<absl::Status>()) {
-    LogWarning("{}#{} failed a {} that had no sender: {}", self->name(), self->id(),
+    LogWarning(ActorLog(), "{}#{} failed a {} that had no sender: {}", self->name(), self->id(),
                request.type().name(), reply->As<absl::Status>().ToString());
   }
 }

@@ -32,8 +32,8 @@ void DeadLetters::Publish(std::unique_ptr<Envelope> envelope, DeadLetterReason r
   counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
   if (ShouldLog()) {
     const int64_t unlogged = unlogged_.exchange(0, std::memory_order_relaxed);
-    LogInfo("dead letter ({}): {} to {}{}", DeadLetterReasonName(reason), envelope->type().name(),
-            receiver != nullptr ? receiver->name() : std::string("nobody"),
+    LogInfo(ActorLog(), "dead letter ({}): {} to {}{}", DeadLetterReasonName(reason),
+            envelope->type().name(), receiver != nullptr ? receiver->name() : std::string("nobody"),
             unlogged > 0 ? fmt::format(" ({} more not logged)", unlogged) : std::string());
   } else {
     unlogged_.fetch_add(1, std::memory_order_relaxed);

@@ -32,7 +32,7 @@ TEST_F(DeadLettersTest, CountsPerReasonAndRateLimitsTheLog) {
   EXPECT_EQ(letters.count(DeadLetterReason::kHandlerFailed), 0);
   EXPECT_EQ(letters.total(), 1001);
   // Within one second: the first line only.
-  EXPECT_EQ(Output(), "info dead letter (unhandled): int to nobody\n");
+  EXPECT_EQ(Output(), "info [actor] dead letter (unhandled): int to nobody\n");
 }
 
 TEST_F(DeadLettersTest, EveryReasonHasAName) {

@@ -93,12 +93,11 @@ void Supervisor::OnChildEnded(const ChildEnded& ended) {
     std::string why = absl::StrCat("child ", failed.spec.name, " ended: ", Describe(ended.reason),
                                    "; more than ", options_.max_restarts, " restarts within ",
                                    absl::FormatDuration(options_.within));
-    LogError("supervisor {} gives up: {}", Self().ToString(), why);
+    LogError(ActorLog(), "supervisor gives up: {}", why);
     cell_->RequestStop(proto::ExitReason::FAILURE, std::move(why));
     return;
   }
-  LogInfo("supervisor {} restarts {} ({})", Self().ToString(), failed.spec.name,
-          Describe(ended.reason));
+  LogInfo(ActorLog(), "restarting child {} ({})", failed.spec.name, Describe(ended.reason));
   const absl::Duration delay = BackoffFor(failed, now);
   const size_t index = static_cast<size_t>(it - children_.begin());
   size_t first = index;

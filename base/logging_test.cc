@@ -79,6 +79,49 @@ TEST_F(LoggingTest, ManyThreadsLogWholeLines) {
   EXPECT_NE(output.find("info thread 3 line 199\n"), std::string::npos);
 }
 
+TEST_F(LoggingTest, ComponentLinesNameTheirComponent) {
+  const LogComponent& billing = LogComponent::Named("billing");
+  LogInfo(billing, "invoice {} sent", 7);
+  LogInfo("untagged");
+  EXPECT_EQ(Output(), "info [billing] invoice 7 sent\ninfo untagged\n");
+  EXPECT_EQ(&LogComponent::Named("billing"), &billing);  // one object per name
+}
+
+TEST_F(LoggingTest, AComponentLevelOverridesTheGlobalOneBothWays) {
+  const LogComponent& chatty = LogComponent::Named("chatty");
+  const LogComponent& quiet = LogComponent::Named("quiet");
+  SetLogLevel("chatty", LogLevel::kDebug);
+  SetLogLevel("quiet", LogLevel::kError);
+  LogDebug(chatty, "shown");
+  LogDebug("global debug hidden");
+  LogWarning(quiet, "hidden");
+  LogError(quiet, "shown");
+  EXPECT_EQ(Output(), "debug [chatty] shown\nerror [quiet] shown\n");
+  EXPECT_EQ(GetLogLevel("chatty"), LogLevel::kDebug);
+  EXPECT_EQ(GetLogLevel("unset"), LogLevel::kInfo);  // follows the global level
+
+  SetLogLevel("chatty", std::nullopt);  // back to the global level
+  LogDebug(chatty, "hidden again");
+  EXPECT_EQ(Output(), "debug [chatty] shown\nerror [quiet] shown\n");
+  SetLogLevel("quiet", std::nullopt);
+}
+
+// A tag source that says which "job" this thread runs, as the actor layer does.
+thread_local const char* current_job = nullptr;
+void AppendJob(std::string* out) {
+  if (current_job != nullptr) out->append(current_job);
+}
+
+TEST_F(LoggingTest, LinesCarryTheTagOfWhatTheThreadRuns) {
+  SetLogTagSource(&AppendJob);
+  LogInfo("outside");
+  current_job = "counter#3 <counter.Increment>";
+  LogInfo(LogComponent::Named("actor"), "inside");
+  current_job = nullptr;
+  SetLogTagSource(nullptr);
+  EXPECT_EQ(Output(), "info outside\ninfo [actor] counter#3 <counter.Increment>: inside\n");
+}
+
 TEST(LogLevelTest, ParsesNamesInAnyCase) {
   EXPECT_EQ(ParseLogLevel("trace"), LogLevel::kTrace);
   EXPECT_EQ(ParseLogLevel("DEBUG"), LogLevel::kDebug);

@@ -83,9 +83,10 @@ class Connecting final : public IoHandler {
     try {
       owner = factory_(connection->handle());
     } catch (const std::exception& e) {
-      LogError("connect to {}: the connection factory threw: {}", address_.ToString(), e.what());
+      LogError(NetLog(), "connect to {}: the connection factory threw: {}", address_.ToString(),
+               e.what());
     } catch (...) {
-      LogError("connect to {}: the connection factory threw", address_.ToString());
+      LogError(NetLog(), "connect to {}: the connection factory threw", address_.ToString());
     }
     connection->Start(owner);
     if (owner) {

@@ -156,7 +156,8 @@ void ConnectionState::ReturnInput(size_t bytes) {
 void ConnectionState::DoStart(ActorRef owner) {
   owner_ = std::move(owner);
   if (!owner_) {
-    LogWarning("connection {} from {}: no actor to own it; aborted", id_, peer_.ToString());
+    LogWarning(NetLog(), "connection {} from {}: no actor to own it; aborted", id_,
+               peer_.ToString());
     Finish(CloseReason::kAborted, "no owner", /*reset=*/true);
     return;
   }
@@ -329,7 +330,8 @@ void ConnectionState::DoClose() {
 
 void ConnectionState::DoAbort(std::string why) {
   if (closed_) return;
-  if (!why.empty()) LogInfo("connection {} to {} aborted: {}", id_, peer_.ToString(), why);
+  if (!why.empty())
+    LogInfo(NetLog(), "connection {} to {} aborted: {}", id_, peer_.ToString(), why);
   Finish(CloseReason::kAborted, std::move(why), /*reset=*/true);
 }
 

@@ -41,7 +41,7 @@ class ListenerState final : public IoHandler {
     auto self = std::static_pointer_cast<ListenerState>(shared_from_this());
     loop_.Post([self] {
       if (absl::Status s = self->loop_.Add(self->fd_, EPOLLIN, self); !s.ok()) {
-        LogError("listener on {}: {}", self->address_.ToString(), s.ToString());
+        LogError(NetLog(), "listener on {}: {}", self->address_.ToString(), s.ToString());
         self->DoClose();
         return;
       }
@@ -94,9 +94,10 @@ class ListenerState final : public IoHandler {
     try {
       owner = factory_(connection->handle());
     } catch (const std::exception& e) {
-      LogError("listener on {}: the connection factory threw: {}", address_.ToString(), e.what());
+      LogError(NetLog(), "listener on {}: the connection factory threw: {}", address_.ToString(),
+               e.what());
     } catch (...) {
-      LogError("listener on {}: the connection factory threw", address_.ToString());
+      LogError(NetLog(), "listener on {}: the connection factory threw", address_.ToString());
     }
     connection->Start(std::move(owner));
   }
@@ -107,8 +108,8 @@ class ListenerState final : public IoHandler {
     const absl::Time now = absl::Now();
     if (now - last_error_log_ >= absl::Seconds(1)) {
       last_error_log_ = now;
-      LogWarning("listener on {}: accept: {} (dropping the connection)", address_.ToString(),
-                 std::strerror(error));
+      LogWarning(NetLog(), "listener on {}: accept: {} (dropping the connection)",
+                 address_.ToString(), std::strerror(error));
     }
     if ((error == EMFILE || error == ENFILE) && spare_fd_ >= 0) {
       close(spare_fd_);

@@ -122,7 +122,7 @@ void IoLoop::Run() {
     const int n = epoll_wait(state_->epoll_fd, events, kMaxEvents, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      LogError("epoll_wait: {}", std::strerror(errno));
+      LogError(NetLog(), "epoll_wait: {}", std::strerror(errno));
       continue;
     }
     bool woken = false;

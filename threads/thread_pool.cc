@@ -132,7 +132,8 @@ ThreadPool* ThreadPool::Current() {
 void ThreadPool::Execute(Task task) {
   if (Push(task)) return;
   const int64_t count = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
-  LogWarning("thread pool '{}' is shut down: rejected a task ({} so far)", name_, count);
+  LogWarning(ThreadsLog(), "thread pool '{}' is shut down: rejected a task ({} so far)", name_,
+             count);
   // `task` is destroyed unrun here; a Submit()ted task fails its future.
 }
 
@@ -291,7 +292,7 @@ void ThreadPool::Run(Worker* self, Task& task) {
     std::move(task)();
   } catch (...) {
     absl::Status error = threads_internal::StatusFromCurrentException("thread pool task");
-    LogError("thread pool '{}': {}", name_, error.ToString());
+    LogError(ThreadsLog(), "thread pool '{}': {}", name_, error.ToString());
   }
   task = nullptr;  // destroy the closure before counting it done
   Bump(self->busy, -1);
@@ -308,7 +309,7 @@ void ThreadPool::RunJob(Worker* self, PoolJob* job) {
     job->RunJob();
   } catch (...) {
     absl::Status error = threads_internal::StatusFromCurrentException("thread pool job");
-    LogError("thread pool '{}': {}", name_, error.ToString());
+    LogError(ThreadsLog(), "thread pool '{}': {}", name_, error.ToString());
   }
   Bump(self->busy, -1);
   Bump(self->executed);
@@ -385,7 +386,8 @@ void ThreadPool::Join() {
   threads_internal::FutexWakeAll(&wake_epoch_);
   for (Thread<void>& thread : threads_) {
     absl::Status status = thread.Join();
-    if (!status.ok()) LogError("thread pool '{}': worker failed: {}", name_, status.ToString());
+    if (!status.ok())
+      LogError(ThreadsLog(), "thread pool '{}': worker failed: {}", name_, status.ToString());
   }
 }
 

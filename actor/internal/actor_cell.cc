@@ -22,6 +22,19 @@ ActorCell*& CurrentDedicatedCell() {
   return cell;
 }
 
+ActorCell*& RunningCell() {
+  thread_local ActorCell* cell = nullptr;
+  return cell;
+}
+
+void AppendRunningActorTag(std::string* out) {
+  const ActorCell* cell = RunningCell();
+  if (cell == nullptr) return;
+  absl::StrAppend(out, cell->name(), "#", cell->id());
+  if (const Envelope* envelope = cell->current())
+    absl::StrAppend(out, " <", envelope->type().name(), ">");
+}
+
 struct ActorCell::Extras {
   std::string name;  // set at construction only
   std::string stop_detail;
@@ -254,7 +267,22 @@ ActorRef ActorCell::Owner() const { return ActorRef(AddressablePtr(const_cast<Ac
 
 // -- turns ----------------------------------------------------------------------
 
+namespace {
+// Marks the turn of `cell` as running on this thread while it lives.
+class RunningTurn {
+ public:
+  explicit RunningTurn(ActorCell* cell) : outer_(std::exchange(RunningCell(), cell)) {}
+  ~RunningTurn() { RunningCell() = outer_; }
+  RunningTurn(const RunningTurn&) = delete;
+  RunningTurn& operator=(const RunningTurn&) = delete;
+
+ private:
+  ActorCell* const outer_;
+};
+}  // namespace
+
 void ActorCell::RunTurn() {
+  const RunningTurn running(this);
   if (!started_) [[unlikely]] {
     started_ = true;
     if (supervised_) ConstructIncarnation();
@@ -512,10 +540,9 @@ bool ActorCell::CompleteEnd() {
     try {
       actor_->OnStop();
     } catch (const std::exception& e) {
-      LogError("actor {} threw from OnStop: {}", ActorRef(AddressablePtr(this)).ToString(),
-               e.what());
+      LogError(ActorLog(), "OnStop threw: {}", e.what());
     } catch (...) {
-      LogError("actor {} threw from OnStop", ActorRef(AddressablePtr(this)).ToString());
+      LogError(ActorLog(), "OnStop threw");
     }
   }
   behavior_ = Behavior();
@@ -634,10 +661,8 @@ bool ActorCell::Finish() {
 }
 
 void ActorCell::Fail(const Envelope* envelope, std::string what) {
-  LogError("actor {} failed {}: {}", ActorRef(AddressablePtr(this)).ToString(),
-           envelope != nullptr ? absl::StrCat("handling ", envelope->type().name())
-                               : std::string("starting"),
-           what);
+  // The log tag names the actor and the message (see AppendRunningActorTag).
+  LogError(ActorLog(), "{}: {}", envelope != nullptr ? "handler failed" : "failed starting", what);
   if (envelope != nullptr && current_ != nullptr)
     DeadLetterCurrent(DeadLetterReason::kHandlerFailed);
   RequestStop(proto::ExitReason::FAILURE, std::move(what));
@@ -700,7 +725,7 @@ void ActorCell::Link(const AddressablePtr& target) {
   if (target.get() == this) return;
   ActorCell* cell = target ? target->AsCell() : nullptr;
   if (cell == nullptr) {
-    LogWarning("{}: Link() to {}: ignored", ActorRef(AddressablePtr(this)).ToString(),
+    LogWarning(ActorLog(), "Link() to {}: ignored",
                target ? "something that is not an actor" : "an empty ref");
     return;
   }
@@ -817,7 +842,7 @@ void ActorCell::Unbecome() {
 
 void ActorCell::Stash() {
   if (current_ == nullptr) {  // a bug in the caller, but not worth a crash
-    LogError("{}#{}: Stash() outside a handler, or twice for one message: ignored", name(), id());
+    LogError(ActorLog(), "Stash() outside a handler, or twice for one message: ignored");
     return;
   }
   extras().stash.PushBack(current_.release());

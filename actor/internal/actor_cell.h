@@ -68,6 +68,15 @@ ActorCell*& ConstructingCell();
 // sets it on the thread it makes).
 ActorCell*& CurrentDedicatedCell();
 
+// The cell whose turn runs on this thread, or null. Set for the length of a
+// turn (turns nest when a handler blocks on a pool thread that helps), for
+// log tags and for the tracer's "who sent this".
+ActorCell*& RunningCell();
+
+// The log tag source (base/logging.h): "name#id <message type>" of the
+// actor running on this thread.
+void AppendRunningActorTag(std::string* out);
+
 // Makes an incarnation of a supervised actor in the storage it is given.
 using IncarnationFactory = absl::AnyInvocable<Actor*(void* storage)>;
 

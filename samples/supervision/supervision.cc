@@ -97,7 +97,7 @@ supervision::Job JobOf(int64_t id, std::string word) {
 
 int main() {
   // This program tells the story itself: silence troupe's own log lines.
-  troupe::Logger().set_level(spdlog::level::off);
+  troupe::SetLogLevel(troupe::LogLevel::kOff);
   constexpr int kWorkers = 4;
   constexpr int kJobs = 20;
   constexpr int kPoisonJob = 6;  // goes to worker-3
