@@ -20,12 +20,11 @@ class ThreadPoolScheduler final : public Scheduler {
   // pointer; from outside the pool the pointer fits a Task's inline
   // storage. Either way a schedule allocates nothing.
   void Schedule(Schedulable* runnable) override { pool_.ExecuteNext(runnable); }
-  void Yield(Schedulable* runnable) override {
-    pool_.Defer([runnable] { runnable->RunTurn(); });
-  }
+  void Yield(Schedulable* runnable) override { pool_.Defer(runnable); }
   void Shutdown() override { pool_.Shutdown(); }
   bool IsCurrentThread() const override { return ThreadPool::Current() == &pool_; }
   bool RunsOnItsOwn() const override { return true; }
+  std::vector<WorkerStats> worker_stats() const override { return pool_.worker_stats(); }
 
  private:
   ThreadPool pool_;

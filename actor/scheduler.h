@@ -27,6 +27,7 @@
 #define TROUPE_ACTOR_SCHEDULER_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "actor/actor_ref.h"
@@ -89,6 +90,12 @@ class Scheduler {
   // True on a thread of this scheduler (where blocking for an actor would
   // stall other actors).
   virtual bool IsCurrentThread() const = 0;
+
+  // Scheduler::worker_stats()
+  //
+  // Each worker thread's counters (threads/thread_pool.h), for stats and
+  // ActorSystem::DumpState(); empty for a scheduler without workers.
+  virtual std::vector<WorkerStats> worker_stats() const { return {}; }
 };
 
 // MakeThreadPoolScheduler()

@@ -1,6 +1,8 @@
 #include "threads/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -63,6 +65,12 @@ Task TakeTaskNode(Task* node) {
   return task;
 }
 
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Adds one to a counter that only its owner writes: a load and a store, no
 // read-modify-write on the task path. Readers (stats) see a recent value.
 void Bump(std::atomic<int64_t>& counter, int64_t delta = 1) {
@@ -86,9 +94,16 @@ struct ThreadPool::Worker {
   int lifo_chain = 0;            // jobs run from lifo_slot in a row; owner only
   std::minstd_rand rng;          // victim selection; owner only
 
+  // Stats: written by the owner only (Bump, or plain relaxed stores), read
+  // relaxed by worker_stats(); a reader sees a recent value of each.
   alignas(kCacheLineSize) std::atomic<int64_t> executed{0};
   std::atomic<int64_t> steals{0};
   std::atomic<int64_t> busy{0};  // nesting depth of running tasks (helping nests)
+  std::atomic<int64_t> parks{0};
+  std::atomic<int64_t> idle_nanos{0};  // finished idle spells
+  std::atomic<int64_t> idle_since{0};  // steady-clock ns when the current spell began; 0 if busy
+  std::atomic<const PoolJob*> running_job{nullptr};
+  const int64_t started_nanos = SteadyNanos();
 };
 
 // Lets Future::Wait() on a worker run the worker's other tasks.
@@ -143,6 +158,10 @@ bool ThreadPool::TryExecute(Task task) {
   return false;
 }
 
+void ThreadPool::Defer(PoolJob* job) {
+  Defer([this, job] { RunMarked(CurrentWorker(), job); });
+}
+
 void ThreadPool::Defer(Task task) {
   Worker* self = CurrentWorker();
   if (self == nullptr || self->pool != this) {
@@ -157,7 +176,7 @@ void ThreadPool::Defer(Task task) {
 void ThreadPool::ExecuteNext(PoolJob* job) {
   Worker* self = CurrentWorker();
   if (self == nullptr || self->pool != this) {
-    Execute([job] { job->RunJob(); });
+    Execute([this, job] { RunMarked(CurrentWorker(), job); });
     return;
   }
   if (self->lifo_chain >= kMaxLifoChain) {
@@ -299,6 +318,26 @@ void ThreadPool::Run(Worker* self, Task& task) {
   Bump(self->executed);
 }
 
+void ThreadPool::RunMarked(Worker* self, PoolJob* job) {
+  // Relaxed: a hint for diagnostics (which actor runs where), compared by
+  // address, never dereferenced by the reader. Restored, as jobs nest when
+  // a job's Future::Wait() helps.
+  class Mark {
+   public:
+    Mark(Worker* worker, PoolJob* job)
+        : worker_(worker), outer_(worker->running_job.load(std::memory_order_relaxed)) {
+      worker_->running_job.store(job, std::memory_order_relaxed);
+    }
+    ~Mark() { worker_->running_job.store(outer_, std::memory_order_relaxed); }
+
+   private:
+    Worker* const worker_;
+    const PoolJob* const outer_;
+  };
+  const Mark mark(self, job);
+  job->RunJob();
+}
+
 void ThreadPool::RunJob(Worker* self, PoolJob* job) {
   if (cancelling_.load(std::memory_order_relaxed)) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
@@ -306,7 +345,7 @@ void ThreadPool::RunJob(Worker* self, PoolJob* job) {
   }
   Bump(self->busy);
   try {
-    job->RunJob();
+    RunMarked(self, job);
   } catch (...) {
     absl::Status error = threads_internal::StatusFromCurrentException("thread pool job");
     LogError(ThreadsLog(), "thread pool '{}': {}", name_, error.ToString());
@@ -315,6 +354,24 @@ void ThreadPool::RunJob(Worker* self, PoolJob* job) {
   Bump(self->executed);
 }
 
+// Counts the time a worker spends idle while it lives (see WorkerStats).
+class ThreadPool::IdleSpell {
+ public:
+  explicit IdleSpell(Worker* worker) : worker_(worker), start_(SteadyNanos()) {
+    worker_->idle_since.store(start_, std::memory_order_relaxed);
+  }
+  ~IdleSpell() {
+    worker_->idle_since.store(0, std::memory_order_relaxed);
+    Bump(worker_->idle_nanos, SteadyNanos() - start_);
+  }
+  IdleSpell(const IdleSpell&) = delete;
+  IdleSpell& operator=(const IdleSpell&) = delete;
+
+ private:
+  Worker* const worker_;
+  const int64_t start_;
+};
+
 void ThreadPool::WorkerLoop(Worker* self) {
   CurrentWorker() = self;
   WorkerHelper helper(self);
@@ -322,6 +379,9 @@ void ThreadPool::WorkerLoop(Worker* self) {
 
   while (true) {
     if (RunOne(self)) continue;
+    // Idle from here until a task is found or the sleep ends: two clock
+    // reads per idle spell, none while work keeps coming.
+    std::optional<IdleSpell> idle(std::in_place, self);
     if (stopping_.load(std::memory_order_acquire) && !HasVisibleWork()) {
       // Drained as far as this worker can see. New work can only come from a
       // task still running on another worker (outside submits are refused),
@@ -346,6 +406,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
           sleepers_.load(std::memory_order_seq_cst) > 0 && HasVisibleWork()) {
         WakeOne();
       }
+      idle.reset();
       Run(self, task);
       continue;
     }
@@ -357,6 +418,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
     const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
     searching_.fetch_sub(1, std::memory_order_seq_cst);
     if (!HasVisibleWork() && !stopping_.load(std::memory_order_seq_cst)) {
+      Bump(self->parks);
       threads_internal::FutexWait(&wake_epoch_, epoch);
     }
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
@@ -417,6 +479,30 @@ void ThreadPool::ShutdownNow() {
   }
   injector_->UnlockConsumer();
   joined_ = true;
+}
+
+std::vector<WorkerStats> ThreadPool::worker_stats() const {
+  std::vector<WorkerStats> all;
+  all.reserve(workers_.size());
+  const int64_t now = SteadyNanos();
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    WorkerStats stats;
+    stats.index = worker->index;
+    stats.executed = worker->executed.load(std::memory_order_relaxed);
+    stats.steals = worker->steals.load(std::memory_order_relaxed);
+    stats.parks = worker->parks.load(std::memory_order_relaxed);
+    int64_t idle = worker->idle_nanos.load(std::memory_order_relaxed);
+    const int64_t since = worker->idle_since.load(std::memory_order_relaxed);
+    if (since != 0 && since < now) idle += now - since;
+    const int64_t uptime = std::max<int64_t>(now - worker->started_nanos, 1);
+    idle = std::min(idle, uptime);  // the two loads above may straddle a spell's end
+    stats.idle = absl::Nanoseconds(idle);
+    stats.uptime = absl::Nanoseconds(uptime);
+    stats.busy_fraction = 1.0 - static_cast<double>(idle) / static_cast<double>(uptime);
+    stats.running_job = worker->running_job.load(std::memory_order_relaxed);
+    all.push_back(stats);
+  }
+  return all;
 }
 
 ThreadPoolStats ThreadPool::stats() const {

@@ -70,6 +70,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/cache_line.h"
 #include "threads/executor.h"
 #include "threads/future.h"
@@ -95,6 +96,25 @@ struct ThreadPoolStats {
   int64_t steals = 0;     // tasks taken from another worker's deque
   int64_t rejected = 0;   // submitted after shutdown began
   int64_t cancelled = 0;  // dropped by ShutdownNow()
+};
+
+class PoolJob;
+
+// One worker's counters, for monitoring; a snapshot (approximate while the
+// worker runs). "Idle" is the time a worker spent with nothing to run:
+// searching for work, then asleep.
+struct WorkerStats {
+  int index = 0;
+  int64_t executed = 0;  // tasks and jobs run
+  int64_t steals = 0;    // tasks taken from another worker's deque
+  int64_t parks = 0;     // times it went to sleep for lack of work
+  absl::Duration idle;   // total idle time, the current idle spell included
+  absl::Duration uptime;
+  // The share of its uptime spent running tasks: 1 - idle / uptime.
+  double busy_fraction = 0;
+  // The ExecuteNext() job it runs now (an actor's turn, for the actor
+  // layer), or null. Compare it, never dereference it: it may be gone.
+  const PoolJob* running_job = nullptr;
 };
 
 // PoolJob
@@ -139,6 +159,9 @@ class ThreadPool final : public Executor {
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
   void Defer(Task task);
+  // The same for a job (see ExecuteNext): the worker's stats name it while
+  // it runs.
+  void Defer(PoolJob* job);
 
   // ThreadPool::ExecuteNext()
   //
@@ -194,6 +217,7 @@ class ThreadPool final : public Executor {
 
   int num_workers() const { return static_cast<int>(workers_.size()); }
   ThreadPoolStats stats() const;
+  std::vector<WorkerStats> worker_stats() const;
 
   // ThreadPool::Current()
   //
@@ -203,6 +227,7 @@ class ThreadPool final : public Executor {
  private:
   struct Worker;
   class WorkerHelper;
+  class IdleSpell;
 
   // The worker running on this thread, if any (a thread_local).
   static Worker*& CurrentWorker();
@@ -218,6 +243,7 @@ class ThreadPool final : public Executor {
   bool HasVisibleWork() const;
   void Run(Worker* self, Task& task);
   void RunJob(Worker* self, PoolJob* job);
+  static void RunMarked(Worker* self, PoolJob* job);
   void Join();
 
   const std::string name_;

@@ -217,6 +217,76 @@ TEST(ThreadPoolTest, StatsCountWork) {
   EXPECT_EQ(stats.running, 0);
 }
 
+// Polls `pool`'s worker 0 until `done(stats)` or ten seconds pass.
+template <typename Predicate>
+WorkerStats WaitForWorker0(const ThreadPool& pool, Predicate done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  WorkerStats stats = pool.worker_stats()[0];
+  while (!done(stats) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+    stats = pool.worker_stats()[0];
+  }
+  return stats;
+}
+
+TEST(ThreadPoolTest, WorkerStatsSplitBusyAndIdleTime) {
+  ThreadPool pool(1);
+  const WorkerStats asleep = WaitForWorker0(pool, [](const WorkerStats& s) { return s.parks > 0; });
+  ASSERT_GT(asleep.parks, 0) << "an idle worker sleeps";
+  EXPECT_GT(asleep.idle, absl::ZeroDuration());
+  EXPECT_LE(asleep.idle, asleep.uptime);
+  EXPECT_LT(asleep.busy_fraction, 1.0);
+
+  // While a task runs, none of the time counts as idle.
+  Notification started, release;
+  pool.Execute([&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();
+  const WorkerStats before = pool.worker_stats()[0];
+  absl::SleepFor(absl::Milliseconds(30));
+  const WorkerStats after = pool.worker_stats()[0];
+  EXPECT_EQ(after.idle, before.idle);
+  EXPECT_GT(after.uptime, before.uptime);
+  EXPECT_GT(after.busy_fraction, before.busy_fraction);
+  release.Notify();
+
+  const WorkerStats done =
+      WaitForWorker0(pool, [](const WorkerStats& s) { return s.executed == 1; });
+  EXPECT_EQ(done.executed, 1);
+  EXPECT_EQ(done.steals, 0);
+  EXPECT_EQ(done.index, 0);
+}
+
+// A job that waits to be released, for watching which job a worker runs.
+class BlockingJob final : public PoolJob {
+ public:
+  void RunJob() override {
+    started.Notify();
+    release.WaitForNotification();
+  }
+  Notification started, release;
+};
+
+TEST(ThreadPoolTest, WorkerStatsNameTheJobAWorkerRuns) {
+  ThreadPool pool(1);
+  BlockingJob job;
+  pool.Execute([&] { pool.ExecuteNext(&job); });
+  job.started.WaitForNotification();
+  EXPECT_EQ(pool.worker_stats()[0].running_job, &job);
+  job.release.Notify();
+  const WorkerStats after =
+      WaitForWorker0(pool, [](const WorkerStats& s) { return s.running_job == nullptr; });
+  EXPECT_EQ(after.running_job, nullptr);
+
+  BlockingJob deferred;  // Defer()ed from a worker, behind other work
+  pool.Execute([&] { pool.Defer(&deferred); });
+  deferred.started.WaitForNotification();
+  EXPECT_EQ(pool.worker_stats()[0].running_job, &deferred);
+  deferred.release.Notify();
+}
+
 TEST(ThreadPoolTest, DefaultPoolRunsTasks) {
   EXPECT_EQ(DefaultThreadPool().Submit([] { return 3; }).Get().value(), 3);
 }
