@@ -1,5 +1,6 @@
 #include "actor/actor_system.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -108,6 +109,40 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
                                               : MakeThreadPoolScheduler(options.workers)) {
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
   SetLogTagSource(&actor_internal::AppendRunningActorTag);
+  if (hooks_ != nullptr) SetObserveFlag(actor_internal::kObserveHooks, true);
+}
+
+void ActorSystem::SetObserveFlag(uint8_t flag, bool on) {
+  if (on) {
+    observe_.fetch_or(flag, std::memory_order_relaxed);
+  } else {
+    observe_.fetch_and(static_cast<uint8_t>(~flag), std::memory_order_relaxed);
+  }
+}
+
+SystemStats ActorSystem::Stats() const {
+  SystemStats stats;
+  stats.system = name_;
+  stats.taken = absl::Now();
+  stats.workers = scheduler_->worker_stats();
+  stats.dead_letters = dead_letters_.total();
+  stats.handler_timing =
+      (observe_.load(std::memory_order_relaxed) & actor_internal::kObserveTiming) != 0;
+  // Refs first, under each shard's lock; the cells are read after, unlocked.
+  std::vector<AddressablePtr> cells;
+  for (const LiveShard& shard : live_shards_) {
+    MutexLock lock(shard.mu);
+    for (ActorCell* cell = shard.head; cell != nullptr; cell = cell->live_next) {
+      cells.emplace_back(cell);
+    }
+  }
+  stats.actors.resize(cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    cells[i]->AsCell()->FillStats(stats.workers, &stats.actors[i]);
+  }
+  std::sort(stats.actors.begin(), stats.actors.end(),
+            [](const ActorStats& a, const ActorStats& b) { return a.id < b.id; });
+  return stats;
 }
 
 ActorSystem::~ActorSystem() {

@@ -57,6 +57,7 @@
 #include "actor/hooks.h"
 #include "actor/registry.h"
 #include "actor/scheduler.h"
+#include "actor/stats.h"
 #include "base/cache_line.h"
 #include "spdlog/logger.h"
 #include "threads/condvar.h"
@@ -69,6 +70,13 @@ class Actor;
 namespace actor_internal {
 class ActorCell;
 struct TimerState;
+
+// The bits of ActorSystem::observe_flags(): what the hot paths must do
+// besides their work. Zero, the usual value, costs one relaxed load per
+// send and per turn.
+inline constexpr uint8_t kObserveHooks = 1;   // call ActorSystemOptions::hooks
+inline constexpr uint8_t kObserveTiming = 2;  // time each handler
+inline constexpr uint8_t kObserveTrace = 4;   // record sends and activations
 }  // namespace actor_internal
 
 struct ActorSystemOptions {
@@ -201,6 +209,28 @@ class ActorSystem {
   // Actors spawned and not yet stopped.
   int64_t live_actors() const { return live_.load(std::memory_order_acquire); }
 
+  // ActorSystem::Stats() / DumpState()
+  //
+  // A snapshot of every live actor and worker (actor/stats.h), and the same
+  // as text: what to print when a program seems stuck. Any thread.
+  SystemStats Stats() const;
+  std::string DumpState() const { return FormatDumpState(Stats()); }
+
+  // ActorSystem::SetHandlerTiming()
+  //
+  // Measures the time each handler takes (ActorStats::handler_time) while
+  // on: two clock reads per message. Off by default. Any thread.
+  void SetHandlerTiming(bool on) { SetObserveFlag(actor_internal::kObserveTiming, on); }
+
+  // What the hot paths observe (actor_internal::kObserve*). Built with
+  // TROUPE_NO_OBSERVATION_HOOKS it is always 0, and the hooks' code is
+  // compiled out: the baseline that bench A1 compares against.
+#ifdef TROUPE_NO_OBSERVATION_HOOKS
+  static constexpr uint8_t observe_flags() { return 0; }
+#else
+  uint8_t observe_flags() const { return observe_.load(std::memory_order_relaxed); }
+#endif
+
   const std::string& name() const { return name_; }
   int throughput() const { return throughput_; }
   Registry& registry() { return registry_; }
@@ -216,7 +246,7 @@ class ActorSystem {
 
   // A shard of the set of live actors (an intrusive list per shard).
   struct alignas(kCacheLineSize) LiveShard {
-    Mutex mu;
+    mutable Mutex mu;  // Stats() const locks it
     actor_internal::ActorCell* head ABSL_GUARDED_BY(mu) = nullptr;
   };
   static constexpr size_t kLiveShards = 16;
@@ -237,6 +267,7 @@ class ActorSystem {
   void OnActorStopped(actor_internal::ActorCell* cell);
   void FinishShutdown() ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   bool OnSystemThread() const;
+  void SetObserveFlag(uint8_t flag, bool on);
 
   const std::string name_;
   const int throughput_;
@@ -246,6 +277,9 @@ class ActorSystem {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Scheduler> scheduler_;
 
+  // observe_flags(). Relaxed: a switch, not a publication; whatever a flag
+  // turns on is ready before the flag is set.
+  std::atomic<uint8_t> observe_{0};
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
   alignas(kCacheLineSize) std::atomic<int64_t> live_{0};

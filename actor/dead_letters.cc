@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "actor/internal/actor_cell.h"
 #include "actor/internal/addressable.h"
 #include "actor/message.h"
 #include "base/logging.h"
@@ -30,6 +31,9 @@ std::string_view DeadLetterReasonName(DeadLetterReason reason) {
 void DeadLetters::Publish(std::unique_ptr<Envelope> envelope, DeadLetterReason reason,
                           const actor_internal::Addressable* receiver) {
   counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  // Charged to the actor whose turn this is: the sender of mail to a stopped
+  // actor, or the receiver that did not handle it.
+  if (actor_internal::ActorCell* cell = actor_internal::RunningCell()) cell->CountDeadLetter();
   if (ShouldLog()) {
     const int64_t unlogged = unlogged_.exchange(0, std::memory_order_relaxed);
     LogInfo(ActorLog(), "dead letter ({}): {} to {}{}", DeadLetterReasonName(reason),

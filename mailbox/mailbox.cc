@@ -33,26 +33,41 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
   other.head_ = other.tail_ = nullptr;
 }
 
-Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? Blocked() : nullptr) {}
+Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? kBlocked : 0) {}
 
 PushResult Mailbox::Push(MailboxNode* node) {
-  MailboxNode* head = head_.load(std::memory_order_relaxed);
+  const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+  TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
+                static_cast<const void*>(node));
+  uintptr_t head = head_.load(std::memory_order_relaxed);
   while (true) {
-    if (head == Closed()) return PushResult::kClosed;
-    node->next = head == Blocked() ? nullptr : head;
+    if (head == kClosed) return PushResult::kClosed;
+    node->next = NodeOf(head);
+    const uintptr_t count = std::min(CountOf(head) + 1, kMaxCount);
     // (A) acq_rel on success, relaxed on failure (we retry with the new head).
-    if (head_.compare_exchange_weak(head, node, std::memory_order_acq_rel,
-                                    std::memory_order_relaxed)) {
-      return head == Blocked() ? PushResult::kWokeOwner : PushResult::kPushed;
+    if (head_.compare_exchange_weak(head, address | (count << kCountShift),
+                                    std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
     }
   }
+}
+
+size_t Mailbox::ApproximateSize() const {
+  const uintptr_t head = head_.load(std::memory_order_relaxed);
+  // Relaxed: a snapshot for stats. The owner keeps popped <= fetched, but
+  // two relaxed loads may see them out of step, hence the guard.
+  const uint64_t popped = popped_.load(std::memory_order_relaxed);
+  const uint64_t fetched = fetched_.load(std::memory_order_relaxed);
+  return static_cast<size_t>(CountOf(head) + (fetched >= popped ? fetched - popped : 0));
 }
 
 void Mailbox::Distribute(MailboxNode* stack) {
   if (stack->next == nullptr) {  // one message: the common case of a woken actor
     (stack->lane == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
+    CountOwner(fetched_);
     return;
   }
+  uint64_t count = 0;
   // One pass over the stack (newest first): pushing each node onto the front
   // of its lane's batch both reverses it into arrival order and splits the
   // lanes. The first node seen is the newest, so it ends each batch.
@@ -65,19 +80,21 @@ void Mailbox::Distribute(MailboxNode* stack) {
     stack->next = heads[lane];
     heads[lane] = stack;
     stack = next;
+    ++count;
   }
+  CountOwner(fetched_, count);
   if (heads[0] != nullptr) ordinary_.AppendChain(heads[0], tails[0]);
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
 }
 
 bool Mailbox::TakeSlow() {
-  MailboxNode* head = head_.exchange(nullptr, std::memory_order_acquire);  // (B)
-  if (head == nullptr || IsTag(head)) {
+  const uintptr_t head = head_.exchange(0, std::memory_order_acquire);  // (B)
+  if (head == 0 || IsTag(head)) {
     // Only the owner replaces a node with a tag, and the owner is us.
-    TROUPE_DCHECK(head == nullptr, "Mailbox::Take() found a tag it did not set");
+    TROUPE_DCHECK(head == 0, "Mailbox::Take() found a tag it did not set");
     return false;
   }
-  Distribute(head);
+  Distribute(NodeOf(head));
   return true;
 }
 
@@ -89,17 +106,16 @@ size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
     if (node == nullptr) break;
     out[n++] = node;
   }
+  CountOwner(popped_, n);
   return n;
 }
 
 void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const {
   // The stack holds the newest arrivals, newest first: reverse them.
   std::vector<const MailboxNode*> arrivals;
-  MailboxNode* head = head_.load(std::memory_order_acquire);
-  if (!IsTag(head)) {
-    for (const MailboxNode* node = head; node != nullptr; node = node->next) {
-      arrivals.push_back(node);
-    }
+  for (const MailboxNode* node = NodeOf(head_.load(std::memory_order_acquire)); node != nullptr;
+       node = node->next) {
+    arrivals.push_back(node);
   }
   std::reverse(arrivals.begin(), arrivals.end());
   for (const MailboxNode* node = system_.front(); node != nullptr; node = node->next) fn(*node);
@@ -113,11 +129,12 @@ void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) cons
 }
 
 MailboxNodeList Mailbox::Close() {
-  MailboxNode* head = head_.exchange(Closed(), std::memory_order_acq_rel);  // (D)
-  if (head != nullptr && !IsTag(head)) Distribute(head);  // the last arrivals, in order
+  const uintptr_t head = head_.exchange(kClosed, std::memory_order_acq_rel);  // (D)
+  if (MailboxNode* stack = NodeOf(head)) Distribute(stack);  // the last arrivals, in order
   MailboxNodeList all;
   all.Append(std::move(system_));
   all.Append(std::move(ordinary_));
+  popped_.store(fetched_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   return all;
 }
 

@@ -28,6 +28,12 @@
 // So the hot path is one CAS per push and one exchange per batch taken,
 // with no other atomic. (CAF's `lifo_inbox` has the same shape.)
 //
+// Depth. The top 16 bits of `head_` count the nodes in the stack (user-space
+// addresses fit in 48 bits on x86-64 and AArch64 Linux), so a push keeps the
+// count in the same CAS, and the owner counts what it has fetched and
+// popped with plain relaxed stores. ApproximateSize() adds them up from any
+// thread, without touching the nodes.
+//
 // Guarantees
 //   * Exactly one push per idle period reports kWokeOwner: the one whose CAS
 //     replaced kBlocked. An owner is never left idle with mail (TryBlock()
@@ -54,7 +60,7 @@
 // Thread-safety: Push() and IsClosed() from any thread. Everything else only
 // from the owner, and only from one thread at a time (the actor's run).
 //
-// Memory usage: 40 bytes (the head and two lane caches), not padded: an
+// Memory usage: 56 bytes (the head, two lane caches, two counts), not padded: an
 // actor system has millions of mailboxes (actors target <= 256 bytes each).
 // Padding would keep producers' CAS traffic off the owner's neighbouring
 // fields; the bench pads the mailbox it measures (M1/M2) so that the figure
@@ -158,10 +164,16 @@ class Mailbox {
   // Owner only. The next node, system lane first, or null when nothing is
   // queued (the owner should then TryBlock()).
   MailboxNode* Pop() {
-    if (!system_.empty()) return system_.PopFront();
-    if (ordinary_.empty()) Take();
-    if (!system_.empty()) return system_.PopFront();
-    return ordinary_.PopFront();
+    MailboxNode* node;
+    if (!system_.empty()) {
+      node = system_.PopFront();
+    } else {
+      if (ordinary_.empty()) Take();
+      node = !system_.empty() ? system_.PopFront() : ordinary_.PopFront();
+      if (node == nullptr) return nullptr;
+    }
+    CountOwner(popped_);
+    return node;
   }
 
   // Mailbox::Fetch()
@@ -192,9 +204,9 @@ class Mailbox {
   // caches or just pushed): the owner must keep running.
   [[nodiscard]] bool TryBlock() {
     if (HasCached()) return false;
-    MailboxNode* expected = nullptr;
+    uintptr_t expected = 0;
     // (C) release: this run's writes reach whoever wakes us (A, acquire).
-    return head_.compare_exchange_strong(expected, Blocked(), std::memory_order_release,
+    return head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
                                          std::memory_order_relaxed);
   }
 
@@ -207,8 +219,21 @@ class Mailbox {
   // Mailbox::IsClosed() / IsBlocked()
   //
   // Any thread; snapshots.
-  bool IsClosed() const { return head_.load(std::memory_order_acquire) == Closed(); }
-  bool IsBlocked() const { return head_.load(std::memory_order_acquire) == Blocked(); }
+  bool IsClosed() const { return head_.load(std::memory_order_acquire) == kClosed; }
+  bool IsBlocked() const { return head_.load(std::memory_order_acquire) == kBlocked; }
+
+  // Mailbox::ApproximateSize()
+  //
+  // Any thread: how many nodes are queued (unfetched + cached). Exact while
+  // nobody pushes or pops; a recent value otherwise. More than 65535 nodes
+  // pushed between two fetches count as 65535. Three relaxed loads.
+  size_t ApproximateSize() const;
+
+  // Mailbox::popped()
+  //
+  // Any thread: how many nodes the owner has taken out since the start (a
+  // recent value while it runs).
+  uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
 
   // Mailbox::CachedSize()
   //
@@ -222,28 +247,46 @@ class Mailbox {
   bool HasCached() const { return !system_.empty() || !ordinary_.empty(); }
 
  private:
-  // Tag values of head_, never dereferenced: small non-null integers that no
-  // allocation can return.
-  static MailboxNode* Blocked() { return reinterpret_cast<MailboxNode*>(uintptr_t{1}); }
-  static MailboxNode* Closed() { return reinterpret_cast<MailboxNode*>(uintptr_t{2}); }
-  static bool IsTag(MailboxNode* p) { return reinterpret_cast<uintptr_t>(p) <= 2; }
+  // head_ is a word: 0 (running, empty), a tag, or a node's address with
+  // the stack's node count in the top 16 bits. The tags are small non-zero
+  // integers that no allocation can return, never dereferenced.
+  static constexpr uintptr_t kBlocked = 1;
+  static constexpr uintptr_t kClosed = 2;
+  static constexpr int kCountShift = 48;
+  static constexpr uintptr_t kMaxCount = 0xFFFF;
+  static constexpr uintptr_t kAddressMask = (uintptr_t{1} << kCountShift) - 1;
+  static bool IsTag(uintptr_t word) { return word != 0 && word <= kClosed; }
+  static MailboxNode* NodeOf(uintptr_t word) {
+    return IsTag(word) ? nullptr : reinterpret_cast<MailboxNode*>(word & kAddressMask);
+  }
+  static uintptr_t CountOf(uintptr_t word) { return IsTag(word) ? 0 : word >> kCountShift; }
+
+  // A count only the owner writes: a relaxed load and store, no
+  // read-modify-write; readers (ApproximateSize) load it relaxed.
+  static void CountOwner(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 
   // Takes the stack (B), reverses it and appends it to the lane caches.
   // Returns false if there was nothing to take. A cheap look comes first:
   // an exchange on an empty stack would still take the line away from the
   // producers.
   bool Take() {
-    MailboxNode* head = head_.load(std::memory_order_relaxed);
-    if (head == nullptr || IsTag(head)) return false;
+    const uintptr_t head = head_.load(std::memory_order_relaxed);
+    if (head == 0 || IsTag(head)) return false;
     return TakeSlow();
   }
   bool TakeSlow();
   // Reverses a taken stack into arrival order and appends it to the caches.
   void Distribute(MailboxNode* stack);
 
-  std::atomic<MailboxNode*> head_;
+  std::atomic<uintptr_t> head_;
   MailboxNodeList system_;    // owner only
   MailboxNodeList ordinary_;  // owner only
+  // Nodes moved into the caches / handed out, since the start: the owner
+  // writes them, anyone reads them (ApproximateSize, popped()).
+  std::atomic<uint64_t> fetched_{0};
+  std::atomic<uint64_t> popped_{0};
 };
 
 }  // namespace troupe

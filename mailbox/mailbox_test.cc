@@ -47,6 +47,48 @@ TEST(MailboxTest, PopsInArrivalOrder) {
   EXPECT_EQ(mailbox.Pop(), nullptr);
 }
 
+TEST(MailboxTest, ApproximateSizeCountsUnfetchedAndCachedNodes) {
+  Mailbox mailbox;
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);
+  std::vector<std::unique_ptr<TestNode>> nodes;
+  for (int i = 0; i < 5; ++i) {
+    nodes.push_back(std::make_unique<TestNode>(
+        0, i, i == 3 ? MailboxNode::Lane::kSystem : MailboxNode::Lane::kOrdinary));
+    (void)mailbox.Push(nodes.back().get());
+    EXPECT_EQ(mailbox.ApproximateSize(), static_cast<size_t>(i + 1));
+  }
+  ASSERT_NE(mailbox.Pop(), nullptr);  // fetches all five, hands out one
+  EXPECT_EQ(mailbox.ApproximateSize(), 4u);
+  TestNode late(0, 5);
+  (void)mailbox.Push(&late);  // one unfetched on top of three cached
+  ASSERT_NE(mailbox.Pop(), nullptr);
+  EXPECT_EQ(mailbox.ApproximateSize(), 4u);
+  MailboxNode* batch[8];
+  EXPECT_EQ(mailbox.PopBatch(batch, 8), 4u);
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);
+  EXPECT_TRUE(mailbox.TryBlock());
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);
+
+  TestNode a(0, 6), b(0, 7);
+  (void)mailbox.Push(&a);
+  (void)mailbox.Push(&b);
+  EXPECT_EQ(mailbox.Close().size(), 2u);
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);  // closed: nothing is queued
+}
+
+TEST(MailboxTest, ApproximateSizeSaturatesAtTheStacksCountLimit) {
+  Mailbox mailbox;
+  std::vector<TestNode> nodes;
+  nodes.reserve(70'000);
+  for (int i = 0; i < 70'000; ++i) {
+    nodes.emplace_back(0, i);
+    (void)mailbox.Push(&nodes.back());
+  }
+  EXPECT_EQ(mailbox.ApproximateSize(), 65'535u);  // the stack's count saturates...
+  ASSERT_NE(mailbox.Pop(), nullptr);
+  EXPECT_EQ(mailbox.ApproximateSize(), 69'999u);  // ...the fetch counts them all
+}
+
 TEST(MailboxTest, TryBlockSucceedsOnlyWhenNothingIsQueued) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
   TestNode a(0, 1), b(0, 2);
@@ -177,6 +219,9 @@ TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
     EXPECT_EQ(order_errors, 0);
     return idle_periods;
   });
+  // Sizes read mid-run stay within what can be queued.
+  const size_t most = static_cast<size_t>(kProducers * per_producer);
+  for (int i = 0; i < 1000; ++i) ASSERT_LE(mailbox.ApproximateSize(), most);
   for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
   absl::StatusOr<int64_t> idle_periods = owner.Join();
   ASSERT_TRUE(idle_periods.ok());
@@ -184,6 +229,7 @@ TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
   EXPECT_EQ(wakes.load(), *idle_periods - 1);
   EXPECT_EQ(scheduled.Available(), 0);  // no second run was ever scheduled
   EXPECT_TRUE(mailbox.IsBlocked());
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);  // every node counted in and out
 }
 
 // Producers race a Close(): every node is either delivered, handed back by

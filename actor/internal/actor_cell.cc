@@ -1,6 +1,7 @@
 #include "actor/internal/actor_cell.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -50,7 +51,15 @@ struct ActorCell::Extras {
   std::vector<AddressablePtr> watching;
   std::shared_ptr<Scheduler> own_scheduler;  // a dedicated actor's
   IncarnationFactory factory;                // a supervised actor's
-  uint32_t incarnation = 1;                  // bumped by each restart
+  std::atomic<uint32_t> incarnation{1};      // bumped by each restart; read by stats
+  // Stats, written by its turns: dead letters that arose in them, and time
+  // in handlers while timing is on.
+  std::atomic<uint64_t> dead_letters_caused{0};
+  std::atomic<int64_t> handler_nanos{0};
+  // The cell's phase_, for stats. Kept only once extras exist: a cell
+  // without them has no children, so it never waits in kEnding, and a
+  // supervised one (kSuspended) has them from the start.
+  std::atomic<uint8_t> shown_phase{0};
 
   // Shared with the cells that watch or link this one.
   Mutex mu;
@@ -115,7 +124,7 @@ proto::ExitReason MakeReason(proto::ExitReason::Kind kind, std::string detail) {
 // The actor's storage starts at the first 16-byte boundary after the cell.
 constexpr size_t kActorOffset = (sizeof(ActorCell) + 15) / 16 * 16;
 // Idle actors are meant to cost <= 256 bytes each (bench A6): watch the cell.
-static_assert(sizeof(ActorCell) <= 192, "ActorCell grew: check bench A6");
+static_assert(sizeof(ActorCell) <= 208, "ActorCell grew: check bench A6");
 
 constexpr size_t kPoolUnit = 32;  // a multiple of the pool's size classes
 
@@ -179,9 +188,16 @@ proto::ExitReason::Kind ActorCell::FinalKind() const {
   return static_cast<proto::ExitReason::Kind>(stopped_.load(std::memory_order_acquire) - 1);
 }
 
+void ActorCell::SetPhase(Phase phase) {
+  phase_ = phase;
+  // Relaxed: a snapshot for stats.
+  if (Extras* x = extras_if_any())
+    x->shown_phase.store(static_cast<uint8_t>(phase), std::memory_order_relaxed);
+}
+
 uint32_t ActorCell::incarnation() const {
   Extras* x = extras_if_any();
-  return x != nullptr ? x->incarnation : 1;
+  return x != nullptr ? x->incarnation.load(std::memory_order_relaxed) : 1;
 }
 
 std::string ActorCell::name() const {
@@ -189,13 +205,14 @@ std::string ActorCell::name() const {
 }
 
 Scheduler* ActorCell::scheduler() const {
-  return dedicated_ ? extras_if_any()->own_scheduler.get() : &system()->scheduler();
+  return dedicated_.load(std::memory_order_relaxed) ? extras_if_any()->own_scheduler.get()
+                                                    : &system()->scheduler();
 }
 
 void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
   if (own_scheduler != nullptr) {
     extras().own_scheduler = std::move(own_scheduler);
-    dedicated_ = true;
+    dedicated_.store(true, std::memory_order_relaxed);
   }
   actor_ = actor;
   scheduler()->Schedule(this);
@@ -219,7 +236,7 @@ void ActorCell::StopUnstarted(proto::ExitReason::Kind kind, std::string detail) 
   RequestStop(kind, std::move(detail), After::kFinish);
   Extras* x = extras_if_any();
   if (x == nullptr || x->children.empty()) {
-    phase_ = Phase::kEnding;
+    SetPhase(Phase::kEnding);
     Finish();
     return;
   }
@@ -233,8 +250,12 @@ void ActorCell::AddChild(ActorCell* child) {
 }
 
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
-  if (ActorHooks* hooks = system()->hooks())
-    hooks->OnSend(ActorRef(AddressablePtr(this)), *envelope);
+  // The send path's whole cost of observation while it is off: one relaxed load.
+  if (const uint8_t observe = system()->observe_flags(); observe != 0) [[unlikely]] {
+    if ((observe & kObserveHooks) != 0) {
+      system()->hooks()->OnSend(ActorRef(AddressablePtr(this)), *envelope);
+    }
+  }
   const bool system_lane = envelope->lane == MailboxNode::Lane::kSystem;
   switch (mailbox_.Push(envelope.get())) {
     case PushResult::kPushed:
@@ -265,9 +286,65 @@ void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const
 
 ActorRef ActorCell::Owner() const { return ActorRef(AddressablePtr(const_cast<ActorCell*>(this))); }
 
+void ActorCell::CountDeadLetter() {
+  // Its own turn only (single writer), but read by stats: relaxed load+store.
+  // A finishing actor keeps no stats (its extras may be sealed).
+  if (Extras* x = LiveExtras()) {
+    x->dead_letters_caused.store(x->dead_letters_caused.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+  }
+}
+
+void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* stats) const {
+  stats->id = id();
+  stats->name = name();
+  stats->parent = parent_ ? parent_->id() : 0;
+  stats->dedicated = dedicated_.load(std::memory_order_relaxed);
+  stats->mailbox_depth = mailbox_.ApproximateSize();
+  stats->messages_handled = mailbox_.popped();
+  if (Extras* x = extras_if_any()) {
+    stats->restarts = x->incarnation.load(std::memory_order_relaxed) - 1;
+    stats->dead_letters_caused = x->dead_letters_caused.load(std::memory_order_relaxed);
+    stats->handler_time = absl::Nanoseconds(x->handler_nanos.load(std::memory_order_relaxed));
+    MutexLock lock(x->mu);
+    for (const AddressablePtr& link : x->links) stats->links.push_back(link->id());
+    for (const AddressablePtr& watcher : x->watchers) stats->watchers.push_back(watcher->id());
+  }
+  if (!IsAlive()) {
+    stats->state = ActorState::kStopping;
+    return;
+  }
+  Extras* x = extras_if_any();
+  const uint8_t phase = x != nullptr ? x->shown_phase.load(std::memory_order_relaxed) : 0;
+  switch (static_cast<Phase>(phase)) {
+    case Phase::kEnding:
+      stats->state = ActorState::kEnding;
+      return;
+    case Phase::kSuspended:
+      stats->state = ActorState::kSuspended;
+      return;
+    case Phase::kRunning:
+      break;
+  }
+  for (const WorkerStats& worker : workers) {
+    if (worker.running_job == static_cast<const PoolJob*>(this)) {
+      stats->state = ActorState::kRunning;
+      stats->worker = worker.index;
+      return;
+    }
+  }
+  stats->state = mailbox_.IsBlocked() ? ActorState::kIdle : ActorState::kScheduled;
+}
+
 // -- turns ----------------------------------------------------------------------
 
 namespace {
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Marks the turn of `cell` as running on this thread while it lives.
 class RunningTurn {
  public:
@@ -291,14 +368,14 @@ void ActorCell::RunTurn() {
   if (stopping_ && phase_ == Phase::kRunning) [[unlikely]] {
     if (EndIncarnation()) return;
   }
-  ActorHooks* const hooks = system()->hooks();
+  const uint8_t observe = system()->observe_flags();  // once per turn
   int budget = system()->throughput();
   while (budget > 0) {
     Envelope* next = Next();
     if (next == nullptr) break;
     --budget;
     if (phase_ == Phase::kRunning) [[likely]] {
-      Handle(next, hooks);
+      Handle(next, observe);
     } else if (HandleBetween(next)) {
       return;
     }
@@ -354,26 +431,47 @@ inline Envelope* ActorCell::Next() {
   return static_cast<Envelope*>(mailbox_.Pop());
 }
 
-inline void ActorCell::Handle(Envelope* envelope, ActorHooks* hooks) {
-  const MessageType& type = envelope->type();
+inline void ActorCell::Handle(Envelope* envelope, uint8_t observe) {
   current_.reset(envelope);
-  if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), *envelope);
+  if (observe == 0) [[likely]] {
+    Invoke(*envelope);
+  } else {
+    InvokeObserved(*envelope, observe);
+  }
+  current_.reset();
+  if (Extras* x = extras_if_any()) x->retired.clear();
+}
+
+inline void ActorCell::Invoke(Envelope& envelope) {
   try {
-    if (envelope->lane == MailboxNode::Lane::kSystem) [[unlikely]] {
-      HandleSystem(*envelope);
-    } else if (&type == &MessageTypeOf<Continuation>()) [[unlikely]] {
-      std::move(envelope->As<Continuation>().run)();
+    if (envelope.lane == MailboxNode::Lane::kSystem) [[unlikely]] {
+      HandleSystem(envelope);
+    } else if (envelope.Is<Continuation>()) [[unlikely]] {
+      std::move(envelope.As<Continuation>().run)();
     } else {
-      Dispatch(*envelope);
+      Dispatch(envelope);
     }
   } catch (const std::exception& e) {
     Fail(current_.get(), e.what());
   } catch (...) {
     Fail(current_.get(), "unknown exception");
   }
+}
+
+void ActorCell::InvokeObserved(Envelope& envelope, uint8_t observe) {
+  // Read before the handler runs: it may take, stash or dead-letter the envelope.
+  const MessageType& type = envelope.type();
+  ActorHooks* const hooks = (observe & kObserveHooks) != 0 ? system()->hooks() : nullptr;
+  if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), envelope);
+  const bool timed = (observe & kObserveTiming) != 0;
+  const int64_t start = timed ? SteadyNanos() : 0;
+  Invoke(envelope);
+  if (timed) {
+    std::atomic<int64_t>& total = extras().handler_nanos;  // written by turns only
+    total.store(total.load(std::memory_order_relaxed) + (SteadyNanos() - start),
+                std::memory_order_relaxed);
+  }
   if (hooks != nullptr) hooks->OnActivated(ActorRef(AddressablePtr(this)), type);
-  current_.reset();
-  if (Extras* x = extras_if_any()) x->retired.clear();
 }
 
 void ActorCell::Dispatch(Envelope& envelope) {
@@ -497,7 +595,7 @@ proto::ExitReason ActorCell::StopReason() const {
 }
 
 bool ActorCell::EndIncarnation() {
-  phase_ = Phase::kEnding;
+  SetPhase(Phase::kEnding);
   Extras* x = extras_if_any();
   if (x == nullptr || x->children.empty()) return CompleteEnd();
   if (supervisor_) {
@@ -561,7 +659,7 @@ bool ActorCell::CompleteEnd() {
     Restart();
     return false;
   }
-  phase_ = Phase::kSuspended;
+  SetPhase(Phase::kSuspended);
   ChildEnded ended;
   ended.child = AddressablePtr(this);
   ended.incarnation = incarnation();
@@ -590,12 +688,13 @@ void ActorCell::Restart() {
   if (ActorHooks* hooks = system()->hooks()) {
     hooks->OnRestart(ActorRef(AddressablePtr(this)), StopReason());
   }
-  phase_ = Phase::kRunning;
+  SetPhase(Phase::kRunning);
   stopping_ = false;
   after_ = After::kDefault;
   stop_kind_ = proto::ExitReason::NORMAL;
   if (Extras* x = extras_if_any()) x->stop_detail.clear();
-  ++extras().incarnation;
+  Extras& x = extras();
+  x.incarnation.store(x.incarnation.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ConstructIncarnation();
   if (!stopping_) StartIncarnation();
 }

@@ -49,6 +49,7 @@
 #include "actor/internal/lifecycle.h"
 #include "actor/message.h"
 #include "actor/scheduler.h"
+#include "actor/stats.h"
 #include "actor/system.pb.h"
 #include "mailbox/mailbox.h"
 #include "mailbox/node_pool.h"
@@ -125,6 +126,16 @@ class ActorCell final : public Addressable, public Schedulable {
   void ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const override;
   ActorRef Owner() const override;
 
+  // -- for stats ------------------------------------------------------------------
+
+  // From its own turn: a dead letter arose in it (ActorStats::dead_letters_caused).
+  void CountDeadLetter();
+  // Any thread, holding a ref.
+
+  // Fills in what the cell knows of itself: a recent value of each field.
+  // `workers` are the scheduler's, to tell which one runs this actor.
+  void FillStats(const std::vector<WorkerStats>& workers, ActorStats* stats) const;
+
   // -- for the running actor's own handlers ---------------------------------------
 
   // The message being handled; null outside a handler (or once stashed).
@@ -162,6 +173,8 @@ class ActorCell final : public Addressable, public Schedulable {
   // What follows the end of an incarnation.
   enum class After : uint8_t { kDefault, kFinish, kReport, kRestart };
 
+  void SetPhase(Phase phase);
+
   // Rarely used state, allocated on first use to keep idle actors small.
   struct Extras;
   Extras& extras();  // turn code: creates them
@@ -184,7 +197,10 @@ class ActorCell final : public Addressable, public Schedulable {
   void DestroyActor();
   void ConstructIncarnation();
   void StartIncarnation();
-  void Handle(Envelope* envelope, ActorHooks* hooks);  // takes ownership
+  // Takes ownership. `observe` holds the system's observation flags.
+  void Handle(Envelope* envelope, uint8_t observe);
+  void Invoke(Envelope& envelope);  // runs the handler, catching what it throws
+  void InvokeObserved(Envelope& envelope, uint8_t observe);
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
   bool HandleBetween(Envelope* envelope);  // takes ownership; true if finished
@@ -231,7 +247,9 @@ class ActorCell final : public Addressable, public Schedulable {
   bool supervisor_ : 1 = false;
   bool supervised_ : 1 = false;
   uint8_t stop_kind_ : 3 = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind
-  bool dedicated_ = false;  // written before the first turn; read on wakes
+  // Written before the first turn; read on wakes (which the mailbox orders
+  // after it) and by stats (hence atomic; relaxed everywhere).
+  std::atomic<bool> dedicated_{false};
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
 
