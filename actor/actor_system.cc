@@ -103,6 +103,7 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
     : name_(std::move(options.name)),
       throughput_(options.throughput > 0 ? options.throughput : 1),
       hooks_(std::move(options.hooks)),
+      tracer_(name_),
       clock_(options.clock != nullptr ? std::move(options.clock)
                                       : MakeRealClock(absl::StrCat(name_, "-timer").c_str())),
       scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
@@ -110,6 +111,11 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
   SetLogTagSource(&actor_internal::AppendRunningActorTag);
   if (hooks_ != nullptr) SetObserveFlag(actor_internal::kObserveHooks, true);
+}
+
+void ActorSystem::StartTracing(TracerOptions options) {
+  tracer_.Configure(options);
+  SetObserveFlag(actor_internal::kObserveTrace, true);
 }
 
 void ActorSystem::SetObserveFlag(uint8_t flag, bool on) {

@@ -58,6 +58,7 @@
 #include "actor/registry.h"
 #include "actor/scheduler.h"
 #include "actor/stats.h"
+#include "actor/tracing.h"
 #include "base/cache_line.h"
 #include "spdlog/logger.h"
 #include "threads/condvar.h"
@@ -216,6 +217,16 @@ class ActorSystem {
   SystemStats Stats() const;
   std::string DumpState() const { return FormatDumpState(Stats()); }
 
+  // ActorSystem::StartTracing() / StopTracing() / CollectTrace() / ClearTrace()
+  //
+  // Records every send and activation while on (actor/tracing.h), and hands
+  // back what was recorded (collecting does not stop it). `options` apply
+  // to threads that start recording after the call. Any thread.
+  void StartTracing(TracerOptions options = TracerOptions());
+  void StopTracing() { SetObserveFlag(actor_internal::kObserveTrace, false); }
+  Trace CollectTrace() const { return tracer_.Collect(); }
+  void ClearTrace() { tracer_.Clear(); }
+
   // ActorSystem::SetHandlerTiming()
   //
   // Measures the time each handler takes (ActorStats::handler_time) while
@@ -238,6 +249,7 @@ class ActorSystem {
   Clock& clock() { return *clock_; }
   Scheduler& scheduler() { return *scheduler_; }
   ActorHooks* hooks() const { return hooks_.get(); }
+  actor_internal::Tracer& tracer() { return tracer_; }
 
  private:
   friend class Actor;
@@ -274,6 +286,7 @@ class ActorSystem {
   const std::shared_ptr<ActorHooks> hooks_;
   DeadLetters dead_letters_;
   Registry registry_;
+  actor_internal::Tracer tracer_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Scheduler> scheduler_;
 

@@ -139,6 +139,11 @@ class Envelope : public MailboxNode, public PooledNode {
   // value. For logs, traces and test failures (text format).
   virtual const google::protobuf::Message* AsProtobuf() const { return nullptr; }
 
+  // The id that ties the message's send to its activation in a trace
+  // (actor/tracing.h); 0 if it was sent while tracing was off.
+  uint64_t trace_flow() const { return trace_flow_; }
+  void set_trace_flow(uint64_t flow) { trace_flow_ = flow; }
+
  protected:
   explicit Envelope(const MessageType& type) : type_(&type) {
     lane = type.is_system() ? Lane::kSystem : Lane::kOrdinary;
@@ -147,6 +152,7 @@ class Envelope : public MailboxNode, public PooledNode {
  private:
   const MessageType* type_;
   actor_internal::AddressablePtr sender_;
+  uint64_t trace_flow_ = 0;
 };
 
 using EnvelopePtr = std::unique_ptr<Envelope>;

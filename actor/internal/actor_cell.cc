@@ -1,7 +1,6 @@
 #include "actor/internal/actor_cell.h"
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -255,6 +254,10 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
     if ((observe & kObserveHooks) != 0) {
       system()->hooks()->OnSend(ActorRef(AddressablePtr(this)), *envelope);
     }
+    if ((observe & kObserveTrace) != 0) {
+      const ActorCell* from = RunningCell();
+      system()->tracer().RecordSend(*envelope, id(), from != nullptr ? from->id() : 0);
+    }
   }
   const bool system_lane = envelope->lane == MailboxNode::Lane::kSystem;
   switch (mailbox_.Push(envelope.get())) {
@@ -339,12 +342,6 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
 // -- turns ----------------------------------------------------------------------
 
 namespace {
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Marks the turn of `cell` as running on this thread while it lives.
 class RunningTurn {
  public:
@@ -463,13 +460,20 @@ void ActorCell::InvokeObserved(Envelope& envelope, uint8_t observe) {
   const MessageType& type = envelope.type();
   ActorHooks* const hooks = (observe & kObserveHooks) != 0 ? system()->hooks() : nullptr;
   if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), envelope);
-  const bool timed = (observe & kObserveTiming) != 0;
-  const int64_t start = timed ? SteadyNanos() : 0;
+  const uint64_t flow = envelope.trace_flow();
+  const bool timed = (observe & (kObserveTiming | kObserveTrace)) != 0;
+  const int64_t start = timed ? Tracer::SteadyNanos() : 0;
   Invoke(envelope);
   if (timed) {
-    std::atomic<int64_t>& total = extras().handler_nanos;  // written by turns only
-    total.store(total.load(std::memory_order_relaxed) + (SteadyNanos() - start),
-                std::memory_order_relaxed);
+    const int64_t end = Tracer::SteadyNanos();
+    if ((observe & kObserveTiming) != 0) {
+      std::atomic<int64_t>& total = extras().handler_nanos;  // written by turns only
+      total.store(total.load(std::memory_order_relaxed) + (end - start), std::memory_order_relaxed);
+    }
+    if ((observe & kObserveTrace) != 0) {
+      system()->tracer().RecordActivation(
+          id(), [this] { return absl::StrCat(name(), "#", id()); }, type, flow, start, end);
+    }
   }
   if (hooks != nullptr) hooks->OnActivated(ActorRef(AddressablePtr(this)), type);
 }
