@@ -18,6 +18,7 @@ _ABSL_TARGETS = {
     "absl/base:base": ["absl_base"],
     "absl/base:core_headers": ["absl_core_headers"],
     "absl/cleanup:cleanup": ["absl_cleanup"],
+    "absl/container:btree": ["absl_btree"],
     "absl/container:fixed_array": ["absl_fixed_array"],
     "absl/container:flat_hash_map": ["absl_flat_hash_map"],
     "absl/container:flat_hash_set": ["absl_flat_hash_set"],

@@ -14,6 +14,7 @@ PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev
+  graphviz  # dot: the observability tests check the DOT they write
 )
 
 missing=()
