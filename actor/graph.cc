@@ -61,7 +61,7 @@ std::string ActorGraphDot(const SystemStats& stats, const Trace& trace) {
   std::string out = "digraph troupe {\n";
   absl::StrAppend(&out,
                   "  graph [label=", Quoted(absl::StrCat("actor system '", stats.system, "'")),
-                  ", labelloc=t, fontname=\"Helvetica\"];\n",
+                  ", labelloc=t, splines=true, fontname=\"Helvetica\"];\n",
                   "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", "
                   "fontname=\"Helvetica\", fontsize=10];\n",
                   "  edge [fontname=\"Helvetica\", fontsize=9];\n");
