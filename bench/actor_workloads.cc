@@ -152,10 +152,13 @@ class Bouncer : public Actor {
   ActorRef peer_;
 };
 
+// `traced`: with the system's tracing on (actor/tracing.h), for the cost
+// of recording each send and activation.
 template <typename Msg>
-absl::StatusOr<double> PingPong() {
+absl::StatusOr<double> PingPong(bool traced = false) {
   Notification done;
   ActorSystem system;
+  if (traced) system.StartTracing();
   ActorRef a = system.Spawn<Bouncer<Msg>>(&done);
   ActorRef b = system.Spawn<Bouncer<Msg>>(&done);
   a.Tell(b);
@@ -181,6 +184,12 @@ absl::StatusOr<Rows> A1() {
   absl::StatusOr<double> plain = PingPong<int64_t>();
   if (!plain.ok()) return plain.status();
   return Rows{{"A1", *proto}, {"A1-plain", *plain}};
+}
+
+absl::StatusOr<Rows> A1Traced() {
+  absl::StatusOr<double> traced = PingPong<Ping>(/*traced=*/true);
+  if (!traced.ok()) return traced.status();
+  return Rows{{"A1-traced", *traced}};
 }
 
 // -- A2 threadring -------------------------------------------------------------
@@ -494,6 +503,8 @@ absl::StatusOr<Rows> A7() {
   RegisterWorkload({{{"A1", "pingpong, 10^6 round trips, protobuf Ping", "ns/msg", "<= 60"},
                      {"A1-plain", "pingpong, plain int64 message", "ns/msg", "<= 60"}},
                     A1});
+  RegisterWorkload(
+      {{{"A1-traced", "A1 with tracing on (ring buffers, flows)", "ns/msg", "report"}}, A1Traced});
   RegisterWorkload({{{"A2", "threadring, 503 actors, 10^7 hops", "ns/hop", "<= 60"}}, A2});
   RegisterWorkload({{{"A3", "counting, 10^7 protobuf Add to one actor", "M msg/s", ">= 30"},
                      {"A3-plain", "counting, plain int64", "M msg/s", ">= 30"},
