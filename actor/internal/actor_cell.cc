@@ -305,7 +305,8 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
   stats->dedicated = dedicated_.load(std::memory_order_relaxed);
   stats->mailbox_depth = mailbox_.ApproximateSize();
   stats->messages_handled = mailbox_.popped();
-  if (Extras* x = extras_if_any()) {
+  Extras* const x = extras_if_any();
+  if (x != nullptr) {
     stats->restarts = x->incarnation.load(std::memory_order_relaxed) - 1;
     stats->dead_letters_caused = x->dead_letters_caused.load(std::memory_order_relaxed);
     stats->handler_time = absl::Nanoseconds(x->handler_nanos.load(std::memory_order_relaxed));
@@ -317,7 +318,6 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
     stats->state = ActorState::kStopping;
     return;
   }
-  Extras* x = extras_if_any();
   const uint8_t phase = x != nullptr ? x->shown_phase.load(std::memory_order_relaxed) : 0;
   switch (static_cast<Phase>(phase)) {
     case Phase::kEnding:
