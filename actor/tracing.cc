@@ -31,6 +31,7 @@ struct BufferEntry {
   void* buffer;
 };
 thread_local std::vector<BufferEntry> thread_buffers;
+thread_local BufferEntry last_buffer{0, nullptr};  // the one used last: usually the only one
 constexpr size_t kMaxThreadBuffers = 8;
 
 }  // namespace
@@ -63,7 +64,9 @@ struct Tracer::ThreadBuffer {
   std::atomic<uint64_t> cleared{0};
   // Owner only.
   uint64_t flows = 0;
-  absl::flat_hash_set<uint64_t> named_actors;
+  absl::flat_hash_set<uint64_t> named_actors;  // whose names the tracer has
+  static constexpr size_t kRecentlyNamed = 64;
+  uint64_t recently_named[kRecentlyNamed] = {};  // a cache of named_actors (ids start at 1)
 };
 
 Tracer::Tracer(std::string system_name)
@@ -87,8 +90,13 @@ int64_t Tracer::SteadyNanos() {
 int64_t Tracer::Now() const { return SteadyNanos() - epoch_nanos_; }
 
 Tracer::ThreadBuffer& Tracer::CurrentBuffer() {
+  if (last_buffer.serial == serial_) [[likely]]
+    return *static_cast<ThreadBuffer*>(last_buffer.buffer);
   for (const BufferEntry& entry : thread_buffers) {
-    if (entry.serial == serial_) return *static_cast<ThreadBuffer*>(entry.buffer);
+    if (entry.serial == serial_) {
+      last_buffer = entry;
+      return *static_cast<ThreadBuffer*>(entry.buffer);
+    }
   }
   return MakeBuffer();
 }
@@ -107,15 +115,23 @@ Tracer::ThreadBuffer& Tracer::MakeBuffer() {
   // this thread again, it makes a second buffer, which costs only memory.
   if (thread_buffers.size() >= kMaxThreadBuffers) thread_buffers.erase(thread_buffers.begin());
   thread_buffers.push_back(BufferEntry{serial_, buffer});
+  last_buffer = thread_buffers.back();
   return *buffer;
 }
 
 bool Tracer::KnowsActor(ThreadBuffer& buffer, uint64_t actor) {
-  return buffer.named_actors.contains(actor);
+  // A small direct-mapped cache in front of the set: a thread runs the
+  // same few actors again and again.
+  uint64_t& cached = buffer.recently_named[actor % ThreadBuffer::kRecentlyNamed];
+  if (cached == actor) return true;
+  if (!buffer.named_actors.contains(actor)) return false;
+  cached = actor;
+  return true;
 }
 
 void Tracer::NoteActor(ThreadBuffer& buffer, uint64_t actor, std::string name) {
   buffer.named_actors.insert(actor);
+  buffer.recently_named[actor % ThreadBuffer::kRecentlyNamed] = actor;
   MutexLock lock(mu_);
   names_.try_emplace(actor, std::move(name));
 }
