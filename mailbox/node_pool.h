@@ -15,7 +15,7 @@
 // the bench measured ~80 ns per message for new/delete against ~10 ns here
 // (M1 and M1-new in //bench).
 //
-// Design: blocks of 32, 64, ... 256 bytes (larger sizes go to plain
+// Design: blocks of 16, 32, 48, ... 256 bytes (larger sizes go to plain
 // operator new). Each thread keeps a free list per size class. A thread that
 // frees more than it allocates (a receiver) hands full batches of
 // kBatchSize blocks to a shared depot; a thread that allocates more than it
@@ -51,8 +51,8 @@ namespace mailbox_internal {
 #endif
 #endif
 
-inline constexpr size_t kGranule = 32;
-inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 32, 64, ... 256
+inline constexpr size_t kGranule = 16;  // 16-byte aligned, as operator new's blocks
+inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 16, 32, ... 256
 inline constexpr int kBatchSize = 64;
 // A thread's list hands a batch to the depot when it grows past this.
 inline constexpr int kHighWater = kBatchSize + kBatchSize / 2;

@@ -125,7 +125,7 @@ constexpr size_t kActorOffset = (sizeof(ActorCell) + 15) / 16 * 16;
 // Idle actors are meant to cost <= 256 bytes each (bench A6): watch the cell.
 static_assert(sizeof(ActorCell) <= 208, "ActorCell grew: check bench A6");
 
-constexpr size_t kPoolUnit = 32;  // a multiple of the pool's size classes
+constexpr size_t kPoolUnit = 16;  // the pool's size classes are multiples of it
 
 ActorCell* ActorCell::Create(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent,
                              size_t actor_size) {
