@@ -237,7 +237,7 @@ TEST(StatsTest, ShowsWhichWorkerRunsAnActorAndWhoWaitsForChildren) {
   EXPECT_EQ(child.state, ActorState::kRunning);
   ASSERT_GE(child.worker, 0);
   ASSERT_EQ(stats.workers.size(), 2u);
-  EXPECT_EQ(stats.workers[static_cast<size_t>(child.worker)].running_job != nullptr, true);
+  EXPECT_NE(stats.workers[static_cast<size_t>(child.worker)].running_job, nullptr);
   const std::string dump = FormatDumpState(stats);
   EXPECT_THAT(dump, HasSubstr(absl::StrCat("worker ", child.worker, "  running child#")));
   EXPECT_THAT(dump, HasSubstr(absl::StrCat("child#", child.id, "  running on worker ")));
@@ -271,7 +271,7 @@ TEST(StatsStressTest, SnapshotsWhileActorsChurn) {
         ASSERT_LE(actor.mailbox_depth, 64u);
         ASSERT_LE(actor.messages_handled, 64u);
       }
-      (void)FormatDumpState(stats);
+      ASSERT_NE(FormatDumpState(stats).find("actors:\n"), std::string::npos);
       ++snapshots;
     }
     EXPECT_GT(snapshots, 0);
