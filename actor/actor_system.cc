@@ -109,6 +109,7 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
       scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
                                               : MakeThreadPoolScheduler(options.workers)) {
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
+  actor_internal::BuildSystemDescriptors();
   SetLogTagSource(&actor_internal::AppendRunningActorTag);
   if (hooks_ != nullptr) SetObserveFlag(actor_internal::kObserveHooks, true);
 }

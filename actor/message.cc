@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <typeinfo>
 
@@ -34,8 +35,26 @@ std::string DemangledName(const char* mangled) {
   return status == 0 && demangled != nullptr ? std::string(demangled.get()) : std::string(mangled);
 }
 
+namespace {
+// libprotobuf builds descriptors on first use, behind call_once and
+// function-local statics inside the library. Debian's library is not built
+// with ThreadSanitizer, which therefore cannot see that synchronisation: two
+// threads touching descriptors for the first time at once look like a race
+// to it. troupe's own first touches go through this mutex, which it sees.
+std::mutex& DescriptorMutex() {
+  static auto* mu = new std::mutex();
+  return *mu;
+}
+}  // namespace
+
 const std::string& ProtobufFullName(const google::protobuf::Message& prototype) {
+  std::lock_guard<std::mutex> lock(DescriptorMutex());
   return prototype.GetDescriptor()->full_name();
+}
+
+void BuildSystemDescriptors() {
+  std::lock_guard<std::mutex> lock(DescriptorMutex());
+  (void)proto::ExitReason::descriptor();  // all of system.proto, its enums included
 }
 
 }  // namespace actor_internal

@@ -75,6 +75,9 @@ namespace actor_internal {
 
 std::string DemangledName(const char* mangled);
 const std::string& ProtobufFullName(const google::protobuf::Message& prototype);
+// Builds system.proto's descriptors now (see message.cc: done by each
+// ActorSystem before its actors run, so that their threads find them built).
+void BuildSystemDescriptors();
 
 // The lifecycle signals of system.proto, and the actor layer's own internal
 // ones (internal/lifecycle.h), which declare `kSystemLane`.
