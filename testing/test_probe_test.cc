@@ -18,7 +18,6 @@
 namespace troupe::testkit {
 namespace {
 
-
 // Answers Ping with Pong, with the same seq.
 class Echo : public Actor {
  protected:
