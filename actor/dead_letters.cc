@@ -1,12 +1,12 @@
 #include "actor/dead_letters.h"
 
-#include <chrono>
 #include <utility>
 
 #include "actor/internal/actor_cell.h"
 #include "actor/internal/addressable.h"
 #include "actor/message.h"
 #include "base/logging.h"
+#include "base/monotonic.h"
 
 namespace troupe {
 
@@ -57,9 +57,7 @@ int64_t DeadLetters::total() const {
 bool DeadLetters::ShouldLog() {
   // At most one line per second. Relaxed: the timestamp only throttles, and
   // the CAS lets exactly one thread log per window.
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = MonotonicNanos();
   int64_t next = next_log_nanos_.load(std::memory_order_relaxed);
   if (now < next) return false;
   return next_log_nanos_.compare_exchange_strong(next, now + 1'000'000'000,

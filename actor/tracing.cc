@@ -3,13 +3,13 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/monotonic.h"
 
 namespace troupe {
 
@@ -72,7 +72,7 @@ struct Tracer::ThreadBuffer {
 Tracer::Tracer(std::string system_name)
     : system_name_(std::move(system_name)),
       serial_(next_serial.fetch_add(1, std::memory_order_relaxed)),
-      epoch_nanos_(SteadyNanos()),
+      epoch_nanos_(MonotonicNanos()),
       capacity_(TracerOptions().events_per_thread) {}
 
 Tracer::~Tracer() = default;
@@ -81,13 +81,7 @@ void Tracer::Configure(TracerOptions options) {
   capacity_.store(std::max<size_t>(options.events_per_thread, 1), std::memory_order_relaxed);
 }
 
-int64_t Tracer::SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t Tracer::Now() const { return SteadyNanos() - epoch_nanos_; }
+int64_t Tracer::Now() const { return MonotonicNanos() - epoch_nanos_; }
 
 Tracer::ThreadBuffer& Tracer::CurrentBuffer() {
   if (last_buffer.serial == serial_) [[likely]]

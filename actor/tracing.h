@@ -102,15 +102,13 @@ class Tracer {
 
   // Nanoseconds since the tracer was made.
   int64_t Now() const;
-  // The steady clock, in nanoseconds: what activations are timed with.
-  static int64_t SteadyNanos();
 
   // A send of `envelope` to `to` from actor `from` (0: none): gives the
   // envelope its flow and records the send.
   void RecordSend(Envelope& envelope, uint64_t to, uint64_t from);
   // An activation of actor `actor` (named `name_of()` the first time this
   // thread sees it) for a message of `type` and `flow`, from `start` to
-  // `end` on the steady clock (SteadyNanos()).
+  // `end` on the steady clock (base/monotonic.h).
   template <typename NameOf>
   void RecordActivation(uint64_t actor, NameOf name_of, const MessageType& type, uint64_t flow,
                         int64_t start, int64_t end) {

@@ -1,7 +1,6 @@
 #include "threads/thread_pool.h"
 
 #include <algorithm>
-#include <chrono>
 #include <optional>
 #include <random>
 #include <thread>
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/logging.h"
+#include "base/monotonic.h"
 #include "threads/atomics.h"
 #include "threads/internal/futex.h"
 #include "threads/internal/work_stealing_deque.h"
@@ -65,12 +65,6 @@ Task TakeTaskNode(Task* node) {
   return task;
 }
 
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Adds one to a counter that only its owner writes: a load and a store, no
 // read-modify-write on the task path. Readers (stats) see a recent value.
 void Bump(std::atomic<int64_t>& counter, int64_t delta = 1) {
@@ -103,7 +97,7 @@ struct ThreadPool::Worker {
   std::atomic<int64_t> idle_nanos{0};  // finished idle spells
   std::atomic<int64_t> idle_since{0};  // steady-clock ns when the current spell began; 0 if busy
   std::atomic<const PoolJob*> running_job{nullptr};
-  const int64_t started_nanos = SteadyNanos();
+  const int64_t started_nanos = MonotonicNanos();
 };
 
 // Lets Future::Wait() on a worker run the worker's other tasks.
@@ -357,12 +351,12 @@ void ThreadPool::RunJob(Worker* self, PoolJob* job) {
 // Counts the time a worker spends idle while it lives (see WorkerStats).
 class ThreadPool::IdleSpell {
  public:
-  explicit IdleSpell(Worker* worker) : worker_(worker), start_(SteadyNanos()) {
+  explicit IdleSpell(Worker* worker) : worker_(worker), start_(MonotonicNanos()) {
     worker_->idle_since.store(start_, std::memory_order_relaxed);
   }
   ~IdleSpell() {
     worker_->idle_since.store(0, std::memory_order_relaxed);
-    Bump(worker_->idle_nanos, SteadyNanos() - start_);
+    Bump(worker_->idle_nanos, MonotonicNanos() - start_);
   }
   IdleSpell(const IdleSpell&) = delete;
   IdleSpell& operator=(const IdleSpell&) = delete;
@@ -484,7 +478,7 @@ void ThreadPool::ShutdownNow() {
 std::vector<WorkerStats> ThreadPool::worker_stats() const {
   std::vector<WorkerStats> all;
   all.reserve(workers_.size());
-  const int64_t now = SteadyNanos();
+  const int64_t now = MonotonicNanos();
   for (const std::unique_ptr<Worker>& worker : workers_) {
     WorkerStats stats;
     stats.index = worker->index;

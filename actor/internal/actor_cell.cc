@@ -9,6 +9,7 @@
 #include "actor/hooks.h"
 #include "base/check.h"
 #include "base/logging.h"
+#include "base/monotonic.h"
 
 namespace troupe::actor_internal {
 
@@ -462,10 +463,10 @@ void ActorCell::InvokeObserved(Envelope& envelope, uint8_t observe) {
   if (hooks != nullptr) hooks->OnActivate(ActorRef(AddressablePtr(this)), envelope);
   const uint64_t flow = envelope.trace_flow();
   const bool timed = (observe & (kObserveTiming | kObserveTrace)) != 0;
-  const int64_t start = timed ? Tracer::SteadyNanos() : 0;
+  const int64_t start = timed ? MonotonicNanos() : 0;
   Invoke(envelope);
   if (timed) {
-    const int64_t end = Tracer::SteadyNanos();
+    const int64_t end = MonotonicNanos();
     if ((observe & kObserveTiming) != 0) {
       std::atomic<int64_t>& total = extras().handler_nanos;  // written by turns only
       total.store(total.load(std::memory_order_relaxed) + (end - start), std::memory_order_relaxed);
