@@ -47,10 +47,18 @@ absl::StatusOr<double> ProducersToOwner(int producers, Push push, Drain drain) {
       for (int64_t i = 1; i <= per_producer; ++i) push(i);
     });
   }
+  // The owner backs off as the anchors' owners do (shared/anchors/cpp):
+  // spin a little, then yield, so that on a machine with fewer cores than
+  // threads a polling owner does not eat its producers' time.
   int64_t received = 0, sum = 0;
+  Backoff backoff;
   while (received < total) {
     const int64_t n = drain(&sum);
-    if (n == 0) CpuRelax();
+    if (n == 0) {
+      backoff.Snooze();
+    } else {
+      backoff.Reset();
+    }
     received += n;
   }
   for (auto& t : threads) t.join();
