@@ -16,6 +16,17 @@ MailboxNodeList& MailboxNodeList::operator=(MailboxNodeList&& other) noexcept {
   return *this;
 }
 
+size_t MailboxNodeList::PopFront(MailboxNode** out, size_t max) {
+  size_t n = 0;
+  MailboxNode* node = head_;
+  // No `next` is cleared: the caller owns what it took, and every list
+  // link is written again on the node's next push or PushBack().
+  for (; n < max && node != nullptr; node = node->next) out[n++] = node;
+  head_ = node;
+  if (node == nullptr) tail_ = nullptr;
+  return n;
+}
+
 size_t MailboxNodeList::size() const {
   size_t n = 0;
   for (const MailboxNode* node = head_; node != nullptr; node = node->next) ++n;
@@ -34,23 +45,6 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
 }
 
 Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? kBlocked : 0) {}
-
-PushResult Mailbox::Push(MailboxNode* node) {
-  const uintptr_t address = reinterpret_cast<uintptr_t>(node);
-  TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
-                static_cast<const void*>(node));
-  uintptr_t head = head_.load(std::memory_order_relaxed);
-  while (true) {
-    if (head == kClosed) return PushResult::kClosed;
-    node->next = NodeOf(head);
-    const uintptr_t count = std::min(CountOf(head) + 1, kMaxCount);
-    // (A) acq_rel on success, relaxed on failure (we retry with the new head).
-    if (head_.compare_exchange_weak(head, address | (count << kCountShift),
-                                    std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
-    }
-  }
-}
 
 size_t Mailbox::ApproximateSize() const {
   const uintptr_t head = head_.load(std::memory_order_relaxed);
@@ -100,12 +94,8 @@ bool Mailbox::TakeSlow() {
 
 size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
   Take();
-  size_t n = 0;
-  while (n < max) {
-    MailboxNode* node = system_.empty() ? ordinary_.PopFront() : system_.PopFront();
-    if (node == nullptr) break;
-    out[n++] = node;
-  }
+  size_t n = system_.PopFront(out, max);
+  n += ordinary_.PopFront(out + n, max - n);
   CountOwner(popped_, n);
   return n;
 }

@@ -75,6 +75,7 @@
 #include <cstdint>
 
 #include "absl/functional/function_ref.h"
+#include "base/check.h"
 
 namespace troupe {
 
@@ -129,6 +130,9 @@ class MailboxNodeList {
     }
     tail_ = tail;
   }
+  // Moves up to `max` nodes from the front into `out`; returns how many.
+  // Their `next` links are left as they were.
+  size_t PopFront(MailboxNode** out, size_t max);
   MailboxNode* PopFront() {
     MailboxNode* node = head_;
     if (node == nullptr) return nullptr;
@@ -157,7 +161,24 @@ class Mailbox {
   //
   // Any thread; lock-free. See PushResult. On kClosed, `node` is untouched and
   // still the caller's.
-  [[nodiscard]] PushResult Push(MailboxNode* node);
+  [[nodiscard]] PushResult Push(MailboxNode* node) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+    TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
+                  static_cast<const void*>(node));
+    uintptr_t head = head_.load(std::memory_order_relaxed);
+    uintptr_t desired;
+    do {
+      if (head == kClosed) [[unlikely]] return PushResult::kClosed;
+      // Masking the tag bits turns 0 and kBlocked into "no next node" and
+      // keeps any node's address (nodes are 8-aligned), without a branch.
+      node->next = reinterpret_cast<MailboxNode*>(head & kAddressMask & ~kTagBits);
+      const uintptr_t count = head >> kCountShift;  // 0 for a tag
+      desired = address | ((count + (count != kMaxCount)) << kCountShift);
+      // (A) acq_rel on success, relaxed on failure (we retry with the new head).
+    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
+  }
 
   // Mailbox::Pop()
   //
@@ -255,6 +276,8 @@ class Mailbox {
   static constexpr int kCountShift = 48;
   static constexpr uintptr_t kMaxCount = 0xFFFF;
   static constexpr uintptr_t kAddressMask = (uintptr_t{1} << kCountShift) - 1;
+  static constexpr uintptr_t kTagBits = 7;  // both tags fit; no node address uses them
+  static_assert(alignof(MailboxNode) > kTagBits && kClosed <= kTagBits);
   static bool IsTag(uintptr_t word) { return word != 0 && word <= kClosed; }
   static MailboxNode* NodeOf(uintptr_t word) {
     return IsTag(word) ? nullptr : reinterpret_cast<MailboxNode*>(word & kAddressMask);
