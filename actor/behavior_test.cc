@@ -84,8 +84,8 @@ TEST(MessageTest, TypeNamesAndLanes) {
   EXPECT_TRUE(MessageTypeOf<proto::Kill>().is_system());
   EXPECT_FALSE(MessageTypeOf<proto::ExitReason>().is_system());
   EXPECT_EQ(&MessageTypeOf<const int&>(), &MessageTypeOf<int>());
-  EXPECT_EQ(MakeEnvelope(proto::Down())->lane, MailboxNode::Lane::kSystem);
-  EXPECT_EQ(MakeEnvelope(1)->lane, MailboxNode::Lane::kOrdinary);
+  EXPECT_EQ(MakeEnvelope(proto::Down())->lane(), MailboxNode::Lane::kSystem);
+  EXPECT_EQ(MakeEnvelope(1)->lane(), MailboxNode::Lane::kOrdinary);
 }
 
 }  // namespace

@@ -149,7 +149,7 @@ class Envelope : public MailboxNode, public PooledNode {
 
  protected:
   explicit Envelope(const MessageType& type) : type_(&type) {
-    lane = type.is_system() ? Lane::kSystem : Lane::kOrdinary;
+    set_lane(type.is_system() ? Lane::kSystem : Lane::kOrdinary);
   }
 
  private:

@@ -21,7 +21,7 @@ size_t MailboxNodeList::PopFront(MailboxNode** out, size_t max) {
   MailboxNode* node = head_;
   // No `next` is cleared: the caller owns what it took, and every list
   // link is written again on the node's next push or PushBack().
-  for (; n < max && node != nullptr; node = node->next) out[n++] = node;
+  for (; n < max && node != nullptr; node = node->next()) out[n++] = node;
   head_ = node;
   if (node == nullptr) tail_ = nullptr;
   return n;
@@ -29,7 +29,7 @@ size_t MailboxNodeList::PopFront(MailboxNode** out, size_t max) {
 
 size_t MailboxNodeList::size() const {
   size_t n = 0;
-  for (const MailboxNode* node = head_; node != nullptr; node = node->next) ++n;
+  for (const MailboxNode* node = head_; node != nullptr; node = node->next()) ++n;
   return n;
 }
 
@@ -38,7 +38,7 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
   if (tail_ == nullptr) {
     head_ = other.head_;
   } else {
-    tail_->next = other.head_;
+    tail_->set_next(other.head_);
   }
   tail_ = other.tail_;
   other.head_ = other.tail_ = nullptr;
@@ -56,24 +56,48 @@ size_t Mailbox::ApproximateSize() const {
 }
 
 void Mailbox::Distribute(MailboxNode* stack) {
-  if (stack->next == nullptr) {  // one message: the common case of a woken actor
-    (stack->lane == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
+  if (stack->next() == nullptr) {  // one message: the common case of a woken actor
+    (stack->lane() == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
     CountOwner(fetched_);
     return;
   }
-  uint64_t count = 0;
   // One pass over the stack (newest first): pushing each node onto the front
   // of its lane's batch both reverses it into arrival order and splits the
-  // lanes. The first node seen is the newest, so it ends each batch.
-  MailboxNode* heads[2] = {nullptr, nullptr};
-  MailboxNode* tails[2] = {nullptr, nullptr};
+  // lanes. The first node seen is the newest, so it ends each batch. Mail is
+  // nearly always ordinary only, so that case runs in registers; the first
+  // system node moves the walk to the two-lane loop.
+  MailboxNode* const newest = stack;
+  MailboxNode* ordinary = nullptr;
+  uint64_t count = 0;
   while (stack != nullptr) {
-    MailboxNode* next = stack->next;
-    const int lane = stack->lane == MailboxNode::Lane::kSystem ? 1 : 0;
+    const uintptr_t link = stack->link_;
+    if ((link & MailboxNode::kLaneBit) != 0) [[unlikely]] {
+      DistributeLanes(stack, ordinary, ordinary != nullptr ? newest : nullptr, count);
+      return;
+    }
+    stack->link_ = reinterpret_cast<uintptr_t>(ordinary);  // lane bit 0: ordinary
+    ordinary = stack;
+    stack = reinterpret_cast<MailboxNode*>(link);
+    ++count;
+  }
+  CountOwner(fetched_, count);
+  ordinary_.AppendChain(ordinary, newest);
+}
+
+void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                              MailboxNode* ordinary_tail, uint64_t count) {
+  // As Distribute(), with a batch per lane; the lane bit is the index, and a
+  // node's link is rewritten with its own lane.
+  static_assert(static_cast<int>(MailboxNode::Lane::kSystem) == 1);
+  MailboxNode* heads[2] = {ordinary_head, nullptr};
+  MailboxNode* tails[2] = {ordinary_tail, nullptr};
+  while (stack != nullptr) {
+    const uintptr_t link = stack->link_;
+    const uintptr_t lane = link & MailboxNode::kLaneBit;
     if (heads[lane] == nullptr) tails[lane] = stack;
-    stack->next = heads[lane];
+    stack->link_ = reinterpret_cast<uintptr_t>(heads[lane]) | lane;
     heads[lane] = stack;
-    stack = next;
+    stack = reinterpret_cast<MailboxNode*>(link & ~MailboxNode::kLaneBit);
     ++count;
   }
   CountOwner(fetched_, count);
@@ -104,17 +128,17 @@ void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) cons
   // The stack holds the newest arrivals, newest first: reverse them.
   std::vector<const MailboxNode*> arrivals;
   for (const MailboxNode* node = NodeOf(head_.load(std::memory_order_acquire)); node != nullptr;
-       node = node->next) {
+       node = node->next()) {
     arrivals.push_back(node);
   }
   std::reverse(arrivals.begin(), arrivals.end());
-  for (const MailboxNode* node = system_.front(); node != nullptr; node = node->next) fn(*node);
+  for (const MailboxNode* node = system_.front(); node != nullptr; node = node->next()) fn(*node);
   for (const MailboxNode* node : arrivals) {
-    if (node->lane == MailboxNode::Lane::kSystem) fn(*node);
+    if (node->lane() == MailboxNode::Lane::kSystem) fn(*node);
   }
-  for (const MailboxNode* node = ordinary_.front(); node != nullptr; node = node->next) fn(*node);
+  for (const MailboxNode* node = ordinary_.front(); node != nullptr; node = node->next()) fn(*node);
   for (const MailboxNode* node : arrivals) {
-    if (node->lane == MailboxNode::Lane::kOrdinary) fn(*node);
+    if (node->lane() == MailboxNode::Lane::kOrdinary) fn(*node);
   }
 }
 

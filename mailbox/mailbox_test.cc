@@ -14,7 +14,7 @@ namespace troupe {
 namespace {
 
 struct TestNode : MailboxNode {
-  TestNode(int p, int64_t s, Lane l = Lane::kOrdinary) : producer(p), seq(s) { lane = l; }
+  TestNode(int p, int64_t s, Lane l = Lane::kOrdinary) : producer(p), seq(s) { set_lane(l); }
   int producer;
   int64_t seq;
 };
@@ -138,6 +138,45 @@ TEST(MailboxTest, SystemMessagesOvertakeOrdinaryMail) {
   EXPECT_EQ(Seq(batch[2]), 3);
 }
 
+TEST(MailboxNodeTest, LaneAndNextShareOneWordWithoutDisturbingEachOther) {
+  static_assert(sizeof(MailboxNode) == sizeof(void*));
+  TestNode a(0, 1, MailboxNode::Lane::kSystem), b(0, 2);
+  a.set_next(&b);
+  EXPECT_EQ(a.next(), &b);
+  EXPECT_EQ(a.lane(), MailboxNode::Lane::kSystem);
+  a.set_lane(MailboxNode::Lane::kOrdinary);
+  EXPECT_EQ(a.next(), &b);
+  a.set_next(nullptr);
+  EXPECT_EQ(a.lane(), MailboxNode::Lane::kOrdinary);
+  EXPECT_EQ(a.next(), nullptr);
+}
+
+// Every mix of lanes in one taken stack, newest first or last: each node
+// keeps its lane through the queue, and each lane keeps its order.
+TEST(MailboxTest, MixedStacksKeepEveryNodesLaneAndOrder) {
+  for (int pattern = 0; pattern < (1 << 6); ++pattern) {
+    Mailbox mailbox;
+    std::vector<std::unique_ptr<TestNode>> nodes;
+    std::vector<int64_t> system_order, ordinary_order;
+    for (int i = 0; i < 6; ++i) {
+      const bool system = (pattern >> i) & 1;
+      nodes.push_back(std::make_unique<TestNode>(
+          0, i, system ? MailboxNode::Lane::kSystem : MailboxNode::Lane::kOrdinary));
+      (system ? system_order : ordinary_order).push_back(i);
+      (void)mailbox.Push(nodes.back().get());
+    }
+    std::vector<int64_t> expected = system_order;
+    expected.insert(expected.end(), ordinary_order.begin(), ordinary_order.end());
+    std::vector<int64_t> got;
+    while (MailboxNode* node = mailbox.Pop()) {
+      const bool system = node->lane() == MailboxNode::Lane::kSystem;
+      EXPECT_EQ(system, ((pattern >> Seq(node)) & 1) != 0) << "pattern " << pattern;
+      got.push_back(Seq(node));
+    }
+    EXPECT_EQ(got, expected) << "pattern " << pattern;
+  }
+}
+
 TEST(MailboxTest, PopBatchTakesAtMostMax) {
   Mailbox mailbox;
   std::vector<std::unique_ptr<TestNode>> nodes;
@@ -167,7 +206,7 @@ TEST(MailboxTest, CloseHandsBackEverythingAndRefusesLaterPushes) {
   EXPECT_EQ(Seq(rest.PopFront()), 2);
   EXPECT_TRUE(mailbox.IsClosed());
   EXPECT_EQ(mailbox.Push(&late), PushResult::kClosed);
-  EXPECT_EQ(late.next, nullptr);         // untouched: still the caller's
+  EXPECT_EQ(late.next(), nullptr);       // untouched: still the caller's
   EXPECT_TRUE(mailbox.Close().empty());  // idempotent
   EXPECT_FALSE(mailbox.TryBlock());      // a closed mailbox never goes idle
 }

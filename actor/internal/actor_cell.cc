@@ -75,7 +75,7 @@ namespace {
 // is moot, not lost: it is dropped, not dead-lettered. So is a stop for an
 // actor that is stopping anyway.
 bool IsMootWhenStopped(const Envelope& envelope) {
-  return envelope.lane == MailboxNode::Lane::kSystem;
+  return envelope.lane() == MailboxNode::Lane::kSystem;
 }
 
 void DeadLetterAll(ActorSystem* system, MailboxNodeList& list, const Addressable* receiver) {
@@ -260,7 +260,7 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
       system()->tracer().RecordSend(*envelope, id(), from != nullptr ? from->id() : 0);
     }
   }
-  const bool system_lane = envelope->lane == MailboxNode::Lane::kSystem;
+  const bool system_lane = envelope->lane() == MailboxNode::Lane::kSystem;
   switch (mailbox_.Push(envelope.get())) {
     case PushResult::kPushed:
       envelope.release();  // the mailbox has it now
@@ -281,7 +281,7 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
 
 void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const {
   if (Extras* x = extras_if_any(); x != nullptr && phase_ == Phase::kRunning) {
-    for (const MailboxNode* node = x->unstashed.front(); node != nullptr; node = node->next) {
+    for (const MailboxNode* node = x->unstashed.front(); node != nullptr; node = node->next()) {
       fn(static_cast<const Envelope&>(*node));
     }
   }
@@ -442,7 +442,7 @@ inline void ActorCell::Handle(Envelope* envelope, uint8_t observe) {
 
 inline void ActorCell::Invoke(Envelope& envelope) {
   try {
-    if (envelope.lane == MailboxNode::Lane::kSystem) [[unlikely]] {
+    if (envelope.lane() == MailboxNode::Lane::kSystem) [[unlikely]] {
       HandleSystem(envelope);
     } else if (envelope.Is<Continuation>()) [[unlikely]] {
       std::move(envelope.As<Continuation>().run)();
@@ -681,7 +681,7 @@ void ActorCell::DropQueuedMail() {
   while (MailboxNode* node = mailbox_.Pop()) queued.PushBack(node);
   while (MailboxNode* node = queued.PopFront()) {
     EnvelopePtr envelope(static_cast<Envelope*>(node));
-    if (envelope->lane == MailboxNode::Lane::kSystem) {
+    if (envelope->lane() == MailboxNode::Lane::kSystem) {
       x.unstashed.PushBack(envelope.release());
     } else {
       system()->dead_letters().Publish(std::move(envelope), DeadLetterReason::kDroppedAtStop, this);
