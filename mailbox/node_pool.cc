@@ -33,6 +33,13 @@ class Depot {
     batches_[size_class].push_back(batch);
   }
 
+  size_t BlockCount(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(mu_);
+    size_t blocks = 0;
+    for (const Batch& batch : batches_[size_class]) blocks += static_cast<size_t>(batch.count);
+    return blocks;
+  }
+
   Batch Take(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(mu_);
     std::vector<Batch>& batches = batches_[size_class];
@@ -63,23 +70,6 @@ class Depot {
   return Depot::Batch{head, kBatchSize};
 }
 
-// Detaches up to kBatchSize blocks from the front of this thread's list
-// (fewer only at thread exit).
-Depot::Batch SplitBatch(size_t size_class) {
-  ThreadLists& lists = tls_lists;
-  FreeBlock* batch = lists.head[size_class];
-  FreeBlock* last = batch;
-  int n = 1;
-  while (n < kBatchSize && last->next != nullptr) {
-    last = last->next;
-    ++n;
-  }
-  lists.head[size_class] = last->next;
-  lists.count[size_class] -= n;
-  last->next = nullptr;
-  return Depot::Batch{batch, n};
-}
-
 // Returns this thread's lists to the depot when the thread exits; after
 // that, `destroyed` sends this thread's frees (from other thread_local
 // destructors) and allocations straight to the depot.
@@ -89,7 +79,11 @@ struct ThreadExitHook {
     ThreadLists& lists = tls_lists;
     lists.live = false;
     for (size_t c = 0; c < kClasses; ++c) {
-      while (lists.head[c] != nullptr) Depot::Get().Put(c, SplitBatch(c));
+      if (lists.head[c] != nullptr)
+        Depot::Get().Put(c, Depot::Batch{lists.head[c], lists.count[c]});
+      if (lists.spare[c] != nullptr) Depot::Get().Put(c, Depot::Batch{lists.spare[c], kBatchSize});
+      lists.head[c] = lists.spare[c] = nullptr;
+      lists.count[c] = 0;
     }
     destroyed = true;
   }
@@ -107,20 +101,31 @@ struct ThreadExitHook {
 
 }  // namespace
 
+size_t DepotBlockCount(size_t size) {
+  if (size == 0 || size > kMaxPooledSize) return 0;
+  return Depot::Get().BlockCount(ClassOf(size));
+}
+
 void* PoolAllocateSlow(size_t size) {
 #ifdef TROUPE_NODE_POOL_BYPASS
   return ::operator new(size, kAlignment);
 #else
   if (size == 0 || size > kMaxPooledSize) return ::operator new(size == 0 ? 1 : size, kAlignment);
   const size_t size_class = ClassOf(size);
-  Depot::Batch batch = Depot::Get().Take(size_class);
-  if (batch.head == nullptr) batch = NewSlab(size_class);
+  ThreadLists& lists = tls_lists;
+  Depot::Batch batch;
+  if (lists.spare[size_class] != nullptr) {  // the list ran dry: refill from the spare
+    batch = Depot::Batch{lists.spare[size_class], kBatchSize};
+    lists.spare[size_class] = nullptr;
+  } else {
+    batch = Depot::Get().Take(size_class);
+    if (batch.head == nullptr) batch = NewSlab(size_class);
+  }
   FreeBlock* block = batch.head;
   if (!EnsureLive()) {  // thread exit: take one block, give the rest back
     if (batch.count > 1) Depot::Get().Put(size_class, Depot::Batch{block->next, batch.count - 1});
     return block;
   }
-  ThreadLists& lists = tls_lists;
   lists.head[size_class] = block->next;
   lists.count[size_class] = batch.count - 1;
   return block;
@@ -144,10 +149,20 @@ void PoolFreeSlow(void* block, size_t size) noexcept {
     Depot::Get().Put(size_class, Depot::Batch{free_block, 1});
     return;
   }
+  // The list is full: it becomes the spare, and the previous spare (if any)
+  // goes to the depot; the freed block starts a new list.
   ThreadLists& lists = tls_lists;
+  if (lists.count[size_class] >= kBatchSize) {
+    if (lists.spare[size_class] != nullptr) {
+      Depot::Get().Put(size_class, Depot::Batch{lists.spare[size_class], kBatchSize});
+    }
+    lists.spare[size_class] = lists.head[size_class];
+    lists.head[size_class] = nullptr;
+    lists.count[size_class] = 0;
+  }
   free_block->next = lists.head[size_class];
   lists.head[size_class] = free_block;
-  if (++lists.count[size_class] >= kHighWater) Depot::Get().Put(size_class, SplitBatch(size_class));
+  ++lists.count[size_class];
 #endif
 }
 

@@ -16,11 +16,15 @@
 // (M1 and M1-new in //bench).
 //
 // Design: blocks of 16, 32, 48, ... 256 bytes (larger sizes go to plain
-// operator new). Each thread keeps a free list per size class. A thread that
-// frees more than it allocates (a receiver) hands full batches of
-// kBatchSize blocks to a shared depot; a thread that allocates more than it
-// frees (a sender) takes whole batches from the depot. So the shared depot,
-// a mutex-protected stack, is touched once per kBatchSize operations.
+// operator new). Each thread keeps, per size class, a free list of at most
+// kBatchSize blocks and one spare full batch. A thread that frees more than
+// it allocates (a receiver) fills its list, moves it whole to the spare, and
+// hands the previous spare to a shared depot; a thread that allocates more
+// than it frees (a sender) empties its list, then takes the spare, then a
+// batch from the depot. Every move is of a whole list, in O(1), and the
+// spare absorbs a thread that hovers around a batch boundary. So the shared
+// depot, a mutex-protected stack, is touched once per kBatchSize operations
+// at most.
 // Fresh blocks are carved from slabs of kBatchSize contiguous blocks, so mail
 // allocated in a row sits in a row. Memory is never returned to the system:
 // the pool keeps its high-water mark, as most allocators do with small
@@ -54,8 +58,6 @@ namespace mailbox_internal {
 inline constexpr size_t kGranule = 16;  // 16-byte aligned, as operator new's blocks
 inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 16, 32, ... 256
 inline constexpr int kBatchSize = 64;
-// A thread's list hands a batch to the depot when it grows past this.
-inline constexpr int kHighWater = kBatchSize + kBatchSize / 2;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -66,11 +68,15 @@ struct FreeBlock {
 // access, with no initialisation guard. `live` is set by the slow path once
 // it has registered the thread-exit hook that returns the lists to the depot.
 struct ThreadLists {
-  FreeBlock* head[kClasses];
-  int count[kClasses];
+  FreeBlock* head[kClasses];   // the list allocations pop and frees push
+  int count[kClasses];         // blocks in head[c], at most kBatchSize
+  FreeBlock* spare[kClasses];  // null, or a list of exactly kBatchSize blocks
   bool live;
 };
 inline thread_local constinit ThreadLists tls_lists{};
+
+// How many free blocks of `size`'s class the shared depot holds. For tests.
+size_t DepotBlockCount(size_t size);
 
 void* PoolAllocateSlow(size_t size);
 void PoolFreeSlow(void* block, size_t size) noexcept;
@@ -102,7 +108,7 @@ inline void PoolFree(void* block, size_t size) noexcept {
   if (block != nullptr && size - 1 < kMaxPooledSize) {
     mailbox_internal::ThreadLists& lists = mailbox_internal::tls_lists;
     const size_t size_class = (size - 1) / mailbox_internal::kGranule;
-    if (lists.live && lists.count[size_class] < mailbox_internal::kHighWater) {
+    if (lists.live && lists.count[size_class] < mailbox_internal::kBatchSize) {
       auto* free_block = static_cast<mailbox_internal::FreeBlock*>(block);
       free_block->next = lists.head[size_class];
       lists.head[size_class] = free_block;

@@ -9,6 +9,7 @@
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "mailbox/mailbox.h"
+#include "threads/latch.h"
 #include "threads/thread.h"
 
 namespace troupe {
@@ -46,6 +47,41 @@ TEST(NodePoolTest, PooledNodeNewAndDelete) {
   auto big = std::make_unique<Big>();  // beyond kMaxPooledSize: plain new
   big->bytes[999] = 1;
   EXPECT_EQ(small->value, 7);
+}
+
+// A receiver (a thread that frees what others allocated) keeps one list and
+// one spare batch, hands every older batch to the depot whole, and hands
+// both back when it exits; a sender's leftovers go back at exit too.
+TEST(NodePoolTest, ReceiversPassWholeBatchesToTheDepotAndEverythingBackAtExit) {
+  using mailbox_internal::DepotBlockCount;
+  using mailbox_internal::kBatchSize;
+  constexpr size_t kSize = 208;  // a class no other test here uses
+  constexpr int kBlocks = 1000;
+#ifdef TROUPE_NODE_POOL_BYPASS
+  GTEST_SKIP() << "the pool is bypassed under AddressSanitizer";
+#endif
+  ASSERT_EQ(DepotBlockCount(kSize), 0u);
+  std::vector<void*> blocks;
+  Thread<void> sender("sender", [&] {
+    for (int i = 0; i < kBlocks; ++i) blocks.push_back(PoolAllocate(kSize));
+  });
+  ASSERT_TRUE(sender.Join().ok());
+  // The sender carved 16 slabs of 64 and left 24 blocks on its list.
+  const size_t sender_leftover = 16 * kBatchSize - kBlocks;
+  ASSERT_EQ(DepotBlockCount(kSize), sender_leftover);
+  Latch freed(1), checked(1);
+  Thread<void> receiver("receiver", [&] {
+    for (void* block : blocks) PoolFree(block, kSize);
+    freed.CountDown();
+    checked.Wait();
+  });
+  freed.Wait();
+  // 1000 frees: a full list becomes the spare, and the spare before it goes
+  // to the depot: 14 batches so far, 64 + 40 still held by the receiver.
+  EXPECT_EQ(DepotBlockCount(kSize), sender_leftover + 14 * kBatchSize);
+  checked.CountDown();
+  ASSERT_TRUE(receiver.Join().ok());
+  EXPECT_EQ(DepotBlockCount(kSize), sender_leftover + kBlocks);
 }
 
 struct Envelope : MailboxNode, PooledNode {
