@@ -22,7 +22,9 @@
 // owner takes the whole stack with one exchange, reverses it (restoring
 // arrival order) and splits it into two private FIFO caches, one per lane:
 // system messages (stop, exit, down) and ordinary mail. Pop() serves the
-// system cache first. The scheduling state lives in `head_` itself as two tag
+// system cache first. A node is one word, its link with its lane in the low
+// bit, so the walk reads and writes each node once, and a stack of ordinary
+// mail (nearly every stack) is reversed with no per-node branch on lanes. The scheduling state lives in `head_` itself as two tag
 // values that are never dereferenced, only compared: `kBlocked` (the owner is
 // idle: the next push must schedule it) and `kClosed` (the actor is gone).
 // So the hot path is one CAS per push and one exchange per batch taken,
