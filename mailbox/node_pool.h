@@ -57,7 +57,11 @@ namespace mailbox_internal {
 
 inline constexpr size_t kGranule = 16;  // 16-byte aligned, as operator new's blocks
 inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 16, 32, ... 256
-inline constexpr int kBatchSize = 64;
+// Blocks moved between a thread and the depot at a time. Larger batches
+// touch the shared depot, and its lock, less often: going from 64 to 256
+// took M1 from 17.3 to 12.9 ns per message (medians of 5 interleaved runs).
+// The price: a thread may hold up to two batches per size class unused.
+inline constexpr int kBatchSize = 256;
 
 struct FreeBlock {
   FreeBlock* next;

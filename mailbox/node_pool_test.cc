@@ -56,7 +56,8 @@ TEST(NodePoolTest, ReceiversPassWholeBatchesToTheDepotAndEverythingBackAtExit) {
   using mailbox_internal::DepotBlockCount;
   using mailbox_internal::kBatchSize;
   constexpr size_t kSize = 208;  // a class no other test here uses
-  constexpr int kBlocks = 1000;
+  constexpr int kLeft = 40;      // blocks beyond whole batches
+  constexpr int kBlocks = 10 * kBatchSize + kLeft;
 #ifdef TROUPE_NODE_POOL_BYPASS
   GTEST_SKIP() << "the pool is bypassed under AddressSanitizer";
 #endif
@@ -66,8 +67,9 @@ TEST(NodePoolTest, ReceiversPassWholeBatchesToTheDepotAndEverythingBackAtExit) {
     for (int i = 0; i < kBlocks; ++i) blocks.push_back(PoolAllocate(kSize));
   });
   ASSERT_TRUE(sender.Join().ok());
-  // The sender carved 16 slabs of 64 and left 24 blocks on its list.
-  const size_t sender_leftover = 16 * kBatchSize - kBlocks;
+  // The sender carved 11 slabs of a batch each; what it did not use went
+  // back to the depot when it exited.
+  const size_t sender_leftover = 11 * kBatchSize - kBlocks;
   ASSERT_EQ(DepotBlockCount(kSize), sender_leftover);
   Latch freed(1), checked(1);
   Thread<void> receiver("receiver", [&] {
@@ -76,9 +78,10 @@ TEST(NodePoolTest, ReceiversPassWholeBatchesToTheDepotAndEverythingBackAtExit) {
     checked.Wait();
   });
   freed.Wait();
-  // 1000 frees: a full list becomes the spare, and the spare before it goes
-  // to the depot: 14 batches so far, 64 + 40 still held by the receiver.
-  EXPECT_EQ(DepotBlockCount(kSize), sender_leftover + 14 * kBatchSize);
+  // The receiver's list filled 10 times. Each full list became the spare,
+  // and the spare before it went to the depot: 9 batches so far. It still
+  // holds the last spare and kLeft blocks on its list.
+  EXPECT_EQ(DepotBlockCount(kSize), sender_leftover + 9 * kBatchSize);
   checked.CountDown();
   ASSERT_TRUE(receiver.Join().ok());
   EXPECT_EQ(DepotBlockCount(kSize), sender_leftover + kBlocks);
