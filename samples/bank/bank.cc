@@ -191,6 +191,13 @@ int main() {
     elapsed = absl::Now() - start;
     done.store(true);
     crashes = *crasher.Join();
+    // The last crashes may still be in flight (queued, or their account
+    // restarting): let them land before the shutdown stops the accounts,
+    // which would dead-letter a crash still queued.
+    const absl::Time settle_deadline = absl::Now() + absl::Seconds(30);
+    while (ledger.incarnations.load() - kAccounts < crashes && absl::Now() < settle_deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     if (!all_done) {
       std::fprintf(stderr, "bank: the transfers did not finish\n");
       return 1;
