@@ -12,7 +12,7 @@
 //
 // Why: an envelope is allocated by the sender's thread and freed by the
 // receiver's. glibc's allocator serves that pattern through its arena lock;
-// with new/delete the whole mailbox round costs about 5x more (bench rows
+// with new/delete the whole mailbox round costs 5-10x more (bench rows
 // M1-new against M1, measured in one sitting).
 //
 // Design: blocks of 16, 32, 48, ... 256 bytes (larger sizes go to plain
