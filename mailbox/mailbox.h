@@ -24,9 +24,10 @@
 // system messages (stop, exit, down) and ordinary mail. Pop() serves the
 // system cache first. A node is one word, its link with its lane in the low
 // bit, so the walk reads and writes each node once, and a stack of ordinary
-// mail (nearly every stack) is reversed with no per-node branch on lanes. The scheduling state lives in `head_` itself as two tag
-// values that are never dereferenced, only compared: `kBlocked` (the owner is
-// idle: the next push must schedule it) and `kClosed` (the actor is gone).
+// mail (nearly every stack) is reversed with no per-node branch on lanes.
+// The scheduling state lives in `head_` itself as two tag values that are
+// never dereferenced, only compared: `kBlocked` (the owner is idle: the next
+// push must schedule it) and `kClosed` (the actor is gone).
 // So the hot path is one CAS per push and one exchange per batch taken,
 // with no other atomic. (CAF's `lifo_inbox` has the same shape.)
 //
