@@ -13,7 +13,9 @@
 //
 // When to use: a fixed pipeline stage to stage hand-off. When not to: more
 // than one sender or receiver (use Channel<T>); handles are move-only, so the
-// type system keeps it single-producer single-consumer.
+// type system keeps it single-producer single-consumer. A handle is used by
+// one thread at a time, its Close() included (as any object that is not
+// documented thread-safe).
 //
 // Design: a ring (Lamport), where each side caches the other side's index and
 // rereads it only when the ring looks full (producer) or empty (consumer);
@@ -23,9 +25,32 @@
 // asymmetric light fence (a compiler barrier); the side that goes to sleep
 // pays for the heavy half (membarrier), see threads/internal/asymmetric_fence.h.
 //
-// Memory ordering: a slot is published by the release store of tail_ and
-// consumed after the acquire load of it; it is handed back by the release
-// store of head_ and reused after the acquire load of that.
+// Closing. Either side may close. The channel then records where it closed,
+// `close_at_`: the receiver takes every value below that position and none
+// above it. When the sender closes, that is simply its own tail. When the
+// receiver closes, a send may be half-way: past its "still open?" check but
+// not yet published. So the receiver marks the channel as closing, issues
+// the heavy fence and only then reads the tail; the sender, after publishing,
+// issues the light fence and reads `close_at_` again. The fences make this a
+// Dekker handshake: either the receiver's read sees the new value (which is
+// then below `close_at_` and will be received) or the sender's read sees the
+// close, waits for the position to be written, and takes its value back if
+// it lies at or above it. A Send() that returns OK is therefore received by
+// a receiver that drains after closing, and one that fails hands its value
+// back: nothing is lost either way. (channel/models/spsc_close.pml checks this
+// protocol over every interleaving.)
+//
+// Memory ordering
+//   (A) tail_ release store after writing a slot, acquire load before
+//       reading it; head_ likewise when a slot is handed back.
+//   (B) close_at_: the sender's CAS (seq_cst) after its last publish, and the
+//       receiver's release store of the tail it read (acquire) behind the
+//       heavy fence, pair with the receiver's acquire load in TryPop(): every
+//       slot below close_at_ is published when the receiver sees it.
+//   (C) Producer: tail_ store; LightFence(); close_at_ load. Receiver's
+//       close: close_at_ CAS to kClosing; HeavyFence(); tail_ load. The
+//       asymmetric fences order each side's store before its load, so at
+//       least one side sees the other's store.
 
 #ifndef TROUPE_CHANNEL_SPSC_H_
 #define TROUPE_CHANNEL_SPSC_H_
@@ -68,24 +93,29 @@ class SpscRing {
     slots_.reset(new Slot[size]);
   }
 
+  // Both handles are gone: destroy what was never received.
   ~SpscRing() {
-    std::optional<T> value;
-    while (TryPop(value) == Status::kOk) value.reset();
+    const size_t tail = tail_.load(std::memory_order_relaxed);
+    for (size_t i = head_.load(std::memory_order_relaxed); i != tail; ++i) {
+      std::launder(reinterpret_cast<T*>(slots_[i & mask_].storage))->~T();
+    }
   }
 
   enum class Status { kOk, kFull, kEmpty, kClosed };
 
-  // Producer only. Moves `value` in on kOk.
+  // Producer only. Moves `value` in on kOk; leaves it in `value` otherwise.
   Status TryPush(T& value) {
-    if (closed_.load(std::memory_order_relaxed)) return Status::kClosed;
+    if (close_at_.load(std::memory_order_relaxed) != kOpen) return Status::kClosed;
     const size_t tail = tail_.load(std::memory_order_relaxed);
     if (tail - cached_head_ == capacity_) {
-      cached_head_ = head_.load(std::memory_order_acquire);  // the slot is free again
+      cached_head_ = head_.load(std::memory_order_acquire);  // (A) the slot is free again
       if (tail - cached_head_ == capacity_) return Status::kFull;
     }
     new (slots_[tail & mask_].storage) T(std::move(value));
-    tail_.store(tail + 1, std::memory_order_release);  // publish the slot
-    WakeIfSleeping(consumer_sleeping_);
+    tail_.store(tail + 1, std::memory_order_release);  // (A) publish the slot
+    threads_internal::LightFence();                     // (C)
+    if (close_at_.load(std::memory_order_acquire) != kOpen) return ConfirmAfterClose(tail, value);
+    if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) ForceWake(consumer_sleeping_);
     return Status::kOk;
   }
 
@@ -93,18 +123,19 @@ class SpscRing {
   Status TryPop(std::optional<T>& out) {
     const size_t head = head_.load(std::memory_order_relaxed);
     if (head == cached_tail_) {
-      cached_tail_ = tail_.load(std::memory_order_acquire);
-      if (head == cached_tail_) {
-        return closed_.load(std::memory_order_acquire) &&
-                       tail_.load(std::memory_order_acquire) == head
-                   ? Status::kClosed
-                   : Status::kEmpty;
+      const size_t at = close_at_.load(std::memory_order_acquire);  // (B)
+      if (at < kClosing) {
+        if (head == at) return Status::kClosed;  // closed and drained
+        cached_tail_ = at;  // everything below `at` is published; nothing above is ours
+      } else {
+        cached_tail_ = tail_.load(std::memory_order_acquire);  // (A)
+        if (head == cached_tail_) return Status::kEmpty;
       }
     }
     T* stored = std::launder(reinterpret_cast<T*>(slots_[head & mask_].storage));
     out.emplace(std::move(*stored));
     stored->~T();
-    head_.store(head + 1, std::memory_order_release);  // hand the slot back
+    head_.store(head + 1, std::memory_order_release);  // (A) hand the slot back
     WakeIfSleeping(producer_sleeping_);
     return Status::kOk;
   }
@@ -124,21 +155,38 @@ class SpscRing {
   }
 
   bool CanPush() const {
-    return closed_.load(std::memory_order_acquire) ||
+    return close_at_.load(std::memory_order_acquire) != kOpen ||
            tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire) <
                capacity_;
   }
   bool CanPop() const {
-    return closed_.load(std::memory_order_acquire) ||
+    return close_at_.load(std::memory_order_acquire) != kOpen ||
            head_.load(std::memory_order_relaxed) != tail_.load(std::memory_order_acquire);
   }
 
-  void Close() {
-    closed_.store(true, std::memory_order_seq_cst);
+  // Producer only. Everything it sent is published, so the close position
+  // is its own tail.
+  void CloseFromSender() {
+    size_t open = kOpen;
+    close_at_.compare_exchange_strong(open, tail_.load(std::memory_order_relaxed),
+                                      std::memory_order_seq_cst);  // (B)
     ForceWake(consumer_sleeping_);
     ForceWake(producer_sleeping_);
   }
-  bool IsClosed() const { return closed_.load(std::memory_order_acquire); }
+
+  // Consumer only. A send may be in flight: see "Closing" above.
+  void CloseFromReceiver() {
+    size_t open = kOpen;
+    if (close_at_.compare_exchange_strong(open, kClosing, std::memory_order_seq_cst)) {
+      threads_internal::HeavyFence();                         // (C)
+      const size_t at = tail_.load(std::memory_order_acquire);  // (A)
+      close_at_.store(at, std::memory_order_release);           // (B)
+    }
+    ForceWake(consumer_sleeping_);
+    ForceWake(producer_sleeping_);
+  }
+
+  bool IsClosed() const { return close_at_.load(std::memory_order_acquire) != kOpen; }
 
   size_t Size() const {
     return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
@@ -153,6 +201,24 @@ class SpscRing {
     alignas(T) unsigned char storage[sizeof(T)];
   };
 
+  // The sender published slot `tail` and then saw the channel closed by the
+  // receiver. The receiver takes the slot if its close position lies above
+  // it; otherwise the value is still ours to take back. The wait for the
+  // position is short: the receiver writes it right after its heavy fence.
+  Status ConfirmAfterClose(size_t tail, T& value) {
+    size_t at;
+    Backoff backoff;
+    while ((at = close_at_.load(std::memory_order_acquire)) == kClosing) backoff.Snooze();
+    if (tail < at) return Status::kOk;  // below the close: it will be received
+    T* stored = std::launder(reinterpret_cast<T*>(slots_[tail & mask_].storage));
+    value = std::move(*stored);
+    stored->~T();
+    // The receiver never reads at or above `at`; the tail goes back so that
+    // Size() and the destructor see only live slots.
+    tail_.store(tail, std::memory_order_relaxed);
+    return Status::kClosed;
+  }
+
   // After publishing: wake the other side if it sleeps. The light fence
   // orders our index store before this load (the sleeper's heavy fence does
   // the rest), so a sleeper is always seen, at the cost of a plain load.
@@ -166,10 +232,13 @@ class SpscRing {
     }
   }
 
+  // close_at_'s two values that are not a position.
+  static constexpr size_t kOpen = ~size_t{0};
+  static constexpr size_t kClosing = kOpen - 1;  // the receiver is reading the tail
+
   const size_t capacity_;
   size_t mask_ = 0;
   std::unique_ptr<Slot[]> slots_;
-  std::atomic<bool> closed_{false};
 
   // Each side's index shares a line only with that side's private cache of
   // the other's. The sleep flags get lines of their own: each side reads the
@@ -179,7 +248,11 @@ class SpscRing {
   size_t cached_tail_ = 0;                               // consumer only
   alignas(kCacheLineSize) std::atomic<size_t> tail_{0};  // written by the producer
   size_t cached_head_ = 0;                               // producer only
+  // The sender reads close_at_ beside the consumer's flag on every send;
+  // both are written rarely, so the line stays shared.
   alignas(kCacheLineSize) std::atomic<uint32_t> consumer_sleeping_{0};
+  // kOpen, kClosing, or the position where the channel closed (see above).
+  std::atomic<size_t> close_at_{kOpen};
   alignas(kCacheLineSize) std::atomic<uint32_t> producer_sleeping_{0};
 };
 
@@ -205,13 +278,13 @@ class SpscSender {
   SpscSender(SpscSender&&) noexcept = default;
   SpscSender& operator=(SpscSender&& other) noexcept {
     if (this != &other) {
-      if (ring_) ring_->Close();
+      if (ring_) ring_->CloseFromSender();
       ring_ = std::move(other.ring_);
     }
     return *this;
   }
   ~SpscSender() {
-    if (ring_) ring_->Close();
+    if (ring_) ring_->CloseFromSender();
   }
 
   SendResult<T> TrySend(T value) {
@@ -249,7 +322,7 @@ class SpscSender {
     }
   }
 
-  void Close() { Ring().Close(); }
+  void Close() { Ring().CloseFromSender(); }
   bool IsClosed() const { return Ring().IsClosed(); }
   size_t Size() const { return Ring().Size(); }
   size_t Capacity() const { return Ring().capacity(); }
@@ -272,13 +345,13 @@ class SpscReceiver {
   SpscReceiver(SpscReceiver&&) noexcept = default;
   SpscReceiver& operator=(SpscReceiver&& other) noexcept {
     if (this != &other) {
-      if (ring_) ring_->Close();
+      if (ring_) ring_->CloseFromReceiver();
       ring_ = std::move(other.ring_);
     }
     return *this;
   }
   ~SpscReceiver() {
-    if (ring_) ring_->Close();
+    if (ring_) ring_->CloseFromReceiver();
   }
 
   RecvResult<T> TryRecv() {
@@ -314,7 +387,9 @@ class SpscReceiver {
     }
   }
 
-  void Close() { Ring().Close(); }
+  // Values already sent stay receivable: drain until kClosed. A send racing
+  // with the close either arrives or fails with its value handed back.
+  void Close() { Ring().CloseFromReceiver(); }
   bool IsClosed() const { return Ring().IsClosed(); }
   size_t Size() const { return Ring().Size(); }
 

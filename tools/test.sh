@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev
   graphviz  # dot: the observability tests check the DOT they write
+  spin      # the channel close-protocol models (channel/models)
 )
 
 missing=()
