@@ -10,7 +10,7 @@
 //       .OnRecv(jobs, [&](troupe::RecvResult<Job> job) {
 //         if (job.ok()) Run(*job); else done = true;        // kClosed fires too
 //       })
-//       .OnSend(results, std::move(result), [&](troupe::SendResult<Result> sent) {
+//       .OnSend(results, result, [&](troupe::SendResult<Result> sent) {
 //         if (!sent.ok()) Keep(sent.TakeValue());           // closed: value back
 //       })
 //       .OnTimeout(absl::Milliseconds(100), [&] { Tick(); })
@@ -20,10 +20,14 @@
 // so no arm starves. An arm whose channel is closed is ready: it fires with
 // the kClosed result instead of blocking forever. With OnDefault, Wait()
 // never blocks: the default runs when no arm is ready. Otherwise Wait()
-// blocks until an arm is ready or the timeout passes. A send arm whose
-// value is not sent keeps it: the Select's destructor destroys it, so move
-// the value in only if you are willing to drop it, or read it back with
-// the closed result.
+// blocks until an arm is ready or the timeout passes.
+//
+// A send arm's value stays in the caller's variable until the arm fires (as
+// crossbeam keeps it with the caller until the operation is chosen). If the
+// arm fires, its SendResult says what happened: sent (the variable is then
+// moved from), or kClosed with the value inside it. If another arm, the
+// timeout or the default fires instead, the variable still holds the value,
+// untouched: nothing is lost to a select that went another way.
 //
 // Algorithm (crossbeam's run_select): try every arm in a random rotation; if
 // none can complete, register the calling thread's Context with every
@@ -103,16 +107,15 @@ class RecvArm final : public SelectArm {
 template <typename T, typename Fn>
 class SendArm final : public SelectArm {
  public:
-  SendArm(Flavor<T>* flavor, T value, Fn fn)
-      : flavor_(flavor), value_(std::move(value)), fn_(std::move(fn)) {}
+  // `value` is the caller's: it is moved from only when the send happens.
+  SendArm(Flavor<T>* flavor, T* value, Fn fn) : flavor_(flavor), value_(value), fn_(std::move(fn)) {}
 
   bool TryFire() override {
     SendResult<T> sent = flavor_->TrySend(std::move(*value_));
     if (!sent.ok() && sent.reason() == SendErrorReason::kFull) {
-      value_.emplace(sent.TakeValue());  // not sent: keep it for the next try
+      *value_ = sent.TakeValue();  // not sent: back where the caller keeps it
       return false;
     }
-    value_.reset();
     fn_(std::move(sent));
     return true;
   }
@@ -120,18 +123,16 @@ class SendArm final : public SelectArm {
   void Watch(std::shared_ptr<Context> context, OperationToken token) override {
     // A rendezvous partner takes the value straight out of the packet.
     packet_ = std::make_unique<Packet<T>>();
-    if (flavor_->CompletesThroughPacket()) {
-      packet_->value.emplace(std::move(*value_));
-      value_.reset();
-    }
+    if (flavor_->CompletesThroughPacket()) packet_->value.emplace(std::move(*value_));
     flavor_->WatchSend(std::move(context), token, packet_.get());
   }
   void Unwatch(OperationToken token, bool chosen) override {
     flavor_->UnwatchSend(token);
-    // Not chosen, so no partner touches the packet: the value comes back for
-    // the next try. (A chosen arm's packet belongs to the partner until ready.)
+    // Not chosen, so no partner touches the packet: the value goes back to
+    // the caller's variable. (A chosen arm's packet belongs to the partner
+    // until ready.)
     if (flavor_->CompletesThroughPacket() && !chosen) {
-      value_.emplace(std::move(*packet_->value));
+      *value_ = std::move(*packet_->value);
       packet_->value.reset();
     }
   }
@@ -143,7 +144,7 @@ class SendArm final : public SelectArm {
 
  private:
   Flavor<T>* flavor_;
-  std::optional<T> value_;
+  T* value_;
   Fn fn_;
   std::unique_ptr<Packet<T>> packet_;
 };
@@ -170,12 +171,18 @@ class Select {
   // Select::OnSend()
   //
   // An arm that sends `value` on `tx`; `fn(SendResult<T>)` runs when it is
-  // sent, or with kClosed (and the value) if the channel is closed.
-  template <typename T, typename U, typename Fn>
-  Select& OnSend(Sender<T>& tx, U&& value, Fn fn) {
-    return Add<channel_internal::SendArm<T, Fn>>(&channel_internal::FlavorAccess::Of(tx),
-                                                 T(std::forward<U>(value)), std::move(fn));
+  // sent, or with kClosed (and the value) if the channel is closed. `value`
+  // must outlive Wait(): it is moved from only if this arm fires, and holds
+  // the value still if any other outcome is chosen.
+  template <typename T, typename Fn>
+  Select& OnSend(Sender<T>& tx, T& value, Fn fn) {
+    return Add<channel_internal::SendArm<T, Fn>>(&channel_internal::FlavorAccess::Of(tx), &value,
+                                                 std::move(fn));
   }
+  // A temporary would be destroyed with the select when another arm fires:
+  // keep the value in a variable instead.
+  template <typename T, typename Fn>
+  Select& OnSend(Sender<T>& tx, T&& value, Fn fn) = delete;
 
   // Select::OnTimeout() / OnDeadline()
   //

@@ -1,6 +1,7 @@
 #include "channel/select.h"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,14 +61,93 @@ TEST(SelectTest, SendArmOnAClosedChannelHandsTheValueBack) {
   auto [tx, rx] = Channel<std::string>::Bounded(1);
   rx.Close();
   std::string back;
+  std::string value = "keep me";
   Select()
-      .OnSend(tx, std::string("keep me"),
+      .OnSend(tx, value,
               [&](SendResult<std::string> s) {
                 ASSERT_FALSE(s.ok());
                 back = s.TakeValue();
               })
       .Wait();
   EXPECT_EQ(back, "keep me");
+}
+
+// Issue 18: a send arm that loses (here to the timeout) used to destroy its
+// value with the Select; it now stays in the caller's variable, for every
+// flavour, including a rendezvous whose packet held it while blocked.
+TEST(SelectTest, ASendArmThatDoesNotFireLeavesTheValueWithTheCaller) {
+  auto [full_tx, full_rx] = Channel<std::unique_ptr<int>>::Bounded(1);
+  ASSERT_TRUE(full_tx.Send(std::make_unique<int>(0)).ok());
+  auto [zero_tx, zero_rx] = Channel<std::unique_ptr<int>>::Rendezvous();
+  auto bounded = std::make_unique<int>(1);
+  auto rendezvous = std::make_unique<int>(2);
+  const int fired =
+      Select()
+          .OnSend(full_tx, bounded, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
+          .OnSend(zero_tx, rendezvous, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
+          .OnTimeout(absl::Milliseconds(20), [] {})
+          .Wait();
+  EXPECT_EQ(fired, Select::kTimedOut);
+  ASSERT_NE(bounded, nullptr);
+  EXPECT_EQ(*bounded, 1);
+  ASSERT_NE(rendezvous, nullptr);
+  EXPECT_EQ(*rendezvous, 2);
+}
+
+TEST(SelectTest, ASendArmThatLosesToAnotherArmLeavesTheValueWithTheCaller) {
+  auto [full_tx, full_rx] = Channel<std::unique_ptr<int>>::Bounded(1);
+  ASSERT_TRUE(full_tx.Send(std::make_unique<int>(0)).ok());
+  auto [ready_tx, ready_rx] = Channel<int>::Bounded(1);
+  ASSERT_TRUE(ready_tx.Send(7).ok());
+  auto value = std::make_unique<int>(1);
+  int got = 0;
+  const int fired =
+      Select()
+          .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
+          .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
+          .Wait();
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(got, 7);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(*value, 1);
+}
+
+// Many rounds of a send arm racing a receive arm and a receiver thread on a
+// rendezvous channel: each value is either received once or still held by
+// the caller, never both and never neither.
+TEST(SelectStressTest, RendezvousSendArmsRacingAReceiverLoseNothing) {
+  const int rounds = static_cast<int>(ScaledCount(2'000, 200));
+  auto [tx, rx] = Channel<std::unique_ptr<int>>::Rendezvous();
+  auto [tick_tx, tick_rx] = Channel<int>::Unbounded();
+  Thread receiver("receiver", [rx = rx, tick_tx = std::move(tick_tx), rounds]() mutable {
+    int64_t sum = 0;
+    for (int i = 0; i < rounds; ++i) {
+      if (i % 2 == 0) (void)tick_tx.Send(i);  // sometimes the other arm wins
+      RecvResult<std::unique_ptr<int>> got = rx.RecvFor(absl::Microseconds(50));
+      if (got.ok()) sum += **got;
+    }
+    return sum;
+  });
+  int64_t kept = 0;
+  int64_t total = 0;
+  for (int i = 1; i <= rounds; ++i) {
+    auto value = std::make_unique<int>(i);
+    total += i;
+    bool sent = false;
+    Select()
+        .OnSend(tx, value, [&](SendResult<std::unique_ptr<int>> s) { sent = s.ok(); })
+        .OnRecv(tick_rx, [](RecvResult<int>) {})
+        .OnTimeout(absl::Microseconds(50), [] {})
+        .Wait();
+    if (sent) {
+      EXPECT_EQ(value, nullptr);
+    } else {
+      ASSERT_NE(value, nullptr) << "round " << i << " lost its value";
+      kept += *value;
+    }
+  }
+  rx.Close();
+  EXPECT_EQ(receiver.Join().value() + kept, total);
 }
 
 TEST(SelectTest, BlocksUntilAValueArrivesFromAnotherThread) {
@@ -95,7 +175,8 @@ TEST(SelectTest, SendArmProceedsWhenRoomAppears) {
     return *rx.Recv() + *rx.Recv();
   });
   bool sent = false;
-  Select().OnSend(tx, 2, [&](SendResult<int> s) { sent = s.ok(); }).Wait();
+  int two = 2;
+  Select().OnSend(tx, two, [&](SendResult<int> s) { sent = s.ok(); }).Wait();
   EXPECT_TRUE(sent);
   EXPECT_EQ(receiver.Join().value(), 3);
 }
@@ -116,7 +197,8 @@ TEST(SelectTest, RendezvousSendArmIsTakenByALaterReceiver) {
     return *rx.Recv();
   });
   bool sent = false;
-  Select().OnSend(tx, 9, [&](SendResult<int> s) { sent = s.ok(); }).Wait();
+  int nine = 9;
+  Select().OnSend(tx, nine, [&](SendResult<int> s) { sent = s.ok(); }).Wait();
   EXPECT_TRUE(sent);
   EXPECT_EQ(receiver.Join().value(), 9);
 }
