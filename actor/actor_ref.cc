@@ -21,10 +21,11 @@ DeadLetters& OrphanDeadLetters() {
 namespace actor_internal {
 
 void SendToEmptyRef(EnvelopePtr envelope) {
-  // No receiver, so no system of its own: the sender's system counts it.
-  ActorSystem* system = envelope->sender() ? envelope->sender()->system() : nullptr;
-  DeadLetters& letters = system != nullptr ? system->dead_letters() : OrphanDeadLetters();
-  letters.Publish(std::move(envelope), DeadLetterReason::kEmptyRef, nullptr);
+  // No receiver, so no system of its own: the sender's system counts it
+  // (through its link: the sender's ref may have outlived it).
+  SystemLink* link = envelope->sender() ? envelope->sender()->link() : nullptr;
+  if (link != nullptr && link->closed()) link = nullptr;  // then as if sent from outside
+  PublishDeadLetter(link, std::move(envelope), DeadLetterReason::kEmptyRef, nullptr);
 }
 
 }  // namespace actor_internal

@@ -18,8 +18,9 @@
 // Tell() never fails for the sender. Mail to a stopped actor goes to the
 // system's dead letters (counted, logged); so does mail through an empty
 // ref. Ask() returns a Future that fails with a clear status on timeout
-// (kDeadlineExceeded), when the target is stopped or cannot handle the
-// request (kUnavailable), or when the reply has another type
+// (kDeadlineExceeded), when the target is stopped, cannot handle the
+// request or drops it without a reply, or when the system shuts down with
+// the ask pending (kUnavailable), or when the reply has another type
 // (kInvalidArgument). A responder can also reply with an absl::Status to
 // fail the ask on purpose.
 //
@@ -28,7 +29,10 @@
 // Thread-safety: a ref may be copied and used from any thread; Tell and Ask
 // are safe concurrently. Mail from one sender to one receiver arrives in the
 // order it was sent. A ref may outlive its actor (mail is then a dead
-// letter), but not its ActorSystem: drop refs before destroying the system.
+// letter) and its ActorSystem: mail through a ref whose system is gone is
+// dropped and counted in OrphanDeadLetters() (reason kSystemGone, logged
+// once per process), and an ask through it fails with kUnavailable. The
+// send path pays nothing for this (internal/system_link.h).
 
 #ifndef TROUPE_ACTOR_ACTOR_REF_H_
 #define TROUPE_ACTOR_ACTOR_REF_H_

@@ -103,7 +103,7 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
     : name_(std::move(options.name)),
       throughput_(options.throughput > 0 ? options.throughput : 1),
       hooks_(std::move(options.hooks)),
-      tracer_(name_),
+      link_(new actor_internal::SystemLink(this, name_, hooks_)),
       clock_(options.clock != nullptr ? std::move(options.clock)
                                       : MakeRealClock(absl::StrCat(name_, "-timer").c_str())),
       scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
@@ -115,17 +115,11 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
 }
 
 void ActorSystem::StartTracing(TracerOptions options) {
-  tracer_.Configure(options);
+  link_->tracer().Configure(options);
   SetObserveFlag(actor_internal::kObserveTrace, true);
 }
 
-void ActorSystem::SetObserveFlag(uint8_t flag, bool on) {
-  if (on) {
-    observe_.fetch_or(flag, std::memory_order_relaxed);
-  } else {
-    observe_.fetch_and(static_cast<uint8_t>(~flag), std::memory_order_relaxed);
-  }
-}
+void ActorSystem::SetObserveFlag(uint8_t flag, bool on) { link_->SetObserveFlag(flag, on); }
 
 SystemStats ActorSystem::Stats() const {
   SystemStats stats;
@@ -133,8 +127,7 @@ SystemStats ActorSystem::Stats() const {
   stats.taken = absl::Now();
   stats.workers = scheduler_->worker_stats();
   stats.dead_letters = dead_letters_.total();
-  stats.handler_timing =
-      (observe_.load(std::memory_order_relaxed) & actor_internal::kObserveTiming) != 0;
+  stats.handler_timing = (link_->observe_flags() & actor_internal::kObserveTiming) != 0;
   // Refs first, under each shard's lock; the cells are read after, unlocked.
   std::vector<AddressablePtr> cells;
   for (const LiveShard& shard : live_shards_) {
@@ -155,6 +148,12 @@ SystemStats ActorSystem::Stats() const {
 ActorSystem::~ActorSystem() {
   TROUPE_CHECK(!OnSystemThread(), "an ActorSystem is destroyed from one of its own threads");
   Shutdown();
+  // Every actor has finished, so every mailbox is closed: from here a send
+  // through a surviving ref only dead-letters, through the link, which now
+  // turns it away (counted in OrphanDeadLetters) instead of reaching the
+  // members destroyed below.
+  link_->Close();
+  link_->Unref();
 }
 
 bool ActorSystem::OnSystemThread() const {

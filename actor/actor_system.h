@@ -55,6 +55,7 @@
 #include "actor/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/hooks.h"
+#include "actor/internal/system_link.h"
 #include "actor/registry.h"
 #include "actor/scheduler.h"
 #include "actor/stats.h"
@@ -224,8 +225,8 @@ class ActorSystem {
   // to threads that start recording after the call. Any thread.
   void StartTracing(TracerOptions options = TracerOptions());
   void StopTracing() { SetObserveFlag(actor_internal::kObserveTrace, false); }
-  Trace CollectTrace() const { return tracer_.Collect(); }
-  void ClearTrace() { tracer_.Clear(); }
+  Trace CollectTrace() const { return link_->tracer().Collect(); }
+  void ClearTrace() { link_->tracer().Clear(); }
 
   // ActorSystem::SetHandlerTiming()
   //
@@ -236,11 +237,7 @@ class ActorSystem {
   // What the hot paths observe (actor_internal::kObserve*). Built with
   // TROUPE_NO_OBSERVATION_HOOKS it is always 0, and the hooks' code is
   // compiled out: the baseline that bench A1 compares against.
-#ifdef TROUPE_NO_OBSERVATION_HOOKS
-  static constexpr uint8_t observe_flags() { return 0; }
-#else
-  uint8_t observe_flags() const { return observe_.load(std::memory_order_relaxed); }
-#endif
+  uint8_t observe_flags() const { return link_->observe_flags(); }
 
   const std::string& name() const { return name_; }
   int throughput() const { return throughput_; }
@@ -249,7 +246,9 @@ class ActorSystem {
   Clock& clock() { return *clock_; }
   Scheduler& scheduler() { return *scheduler_; }
   ActorHooks* hooks() const { return hooks_.get(); }
-  actor_internal::Tracer& tracer() { return tracer_; }
+  actor_internal::Tracer& tracer() { return link_->tracer(); }
+  // What the system's actors and refs keep of it (internal/system_link.h).
+  actor_internal::SystemLink* link() const { return link_; }
 
  private:
   friend class Actor;
@@ -284,15 +283,13 @@ class ActorSystem {
   const std::string name_;
   const int throughput_;
   const std::shared_ptr<ActorHooks> hooks_;
+  // Outlives the system while any ref does; holds the observation flags and
+  // the tracer. The system's reference is dropped in the destructor.
+  actor_internal::SystemLink* const link_;
   DeadLetters dead_letters_;
   Registry registry_;
-  actor_internal::Tracer tracer_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Scheduler> scheduler_;
-
-  // observe_flags(). Relaxed: a switch, not a publication; whatever a flag
-  // turns on is ready before the flag is set.
-  std::atomic<uint8_t> observe_{0};
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
   alignas(kCacheLineSize) std::atomic<int64_t> live_{0};

@@ -24,6 +24,8 @@ std::string_view DeadLetterReasonName(DeadLetterReason reason) {
       return "no receiver";
     case DeadLetterReason::kEmptyRef:
       return "empty ref";
+    case DeadLetterReason::kSystemGone:
+      return "system shut down";
   }
   return "unknown";
 }

@@ -43,8 +43,9 @@ enum class DeadLetterReason : uint8_t {
   kHandlerFailed,    // its handler threw: the actor failed on it
   kNoReceiver,       // a reply with no one to reply to, or a late ask reply
   kEmptyRef,         // sent through an empty ActorRef
+  kSystemGone,       // sent through a ref that outlived its ActorSystem (OrphanDeadLetters)
 };
-inline constexpr int kDeadLetterReasonCount = 6;
+inline constexpr int kDeadLetterReasonCount = 7;
 
 // "receiver stopped", "dropped at stop", ...
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
@@ -78,8 +79,9 @@ class DeadLetters {
 
 // OrphanDeadLetters()
 //
-// Mail sent through an empty ActorRef with no sender belongs to no system;
-// it is counted here, process-wide.
+// Mail that belongs to no live system is counted here, process-wide: mail
+// sent through an empty ActorRef with no sender (kEmptyRef), and mail sent
+// through a ref that outlived its ActorSystem (kSystemGone).
 DeadLetters& OrphanDeadLetters();
 
 }  // namespace troupe

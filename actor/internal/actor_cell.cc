@@ -154,7 +154,7 @@ void ActorCell::Destroy() {
 void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActorOffset; }
 
 ActorCell::ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent)
-    : Addressable(system, id), parent_(parent), named_(!name.empty()) {
+    : Addressable(system->link(), id), parent_(parent), named_(!name.empty()) {
   if (named_) extras().name = std::move(name);
 }
 
@@ -251,13 +251,14 @@ void ActorCell::AddChild(ActorCell* child) {
 
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
   // The send path's whole cost of observation while it is off: one relaxed load.
-  if (const uint8_t observe = system()->observe_flags(); observe != 0) [[unlikely]] {
+  // It reads the link, never the system: this ref may have outlived it.
+  if (const uint8_t observe = link()->observe_flags(); observe != 0) [[unlikely]] {
     if ((observe & kObserveHooks) != 0) {
-      system()->hooks()->OnSend(ActorRef(AddressablePtr(this)), *envelope);
+      link()->hooks()->OnSend(ActorRef(AddressablePtr(this)), *envelope);
     }
     if ((observe & kObserveTrace) != 0) {
       const ActorCell* from = RunningCell();
-      system()->tracer().RecordSend(*envelope, id(), from != nullptr ? from->id() : 0);
+      link()->tracer().RecordSend(*envelope, id(), from != nullptr ? from->id() : 0);
     }
   }
   const bool system_lane = envelope->lane() == MailboxNode::Lane::kSystem;
@@ -268,6 +269,8 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
         system_mail_.store(true, std::memory_order_release);
       return true;
     case PushResult::kWokeOwner:
+      // The mailbox was open, so the actor has not finished and the system
+      // (which waits for every actor to finish) still exists.
       envelope.release();
       scheduler()->Schedule(this);
       return true;
@@ -275,7 +278,8 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
       break;
   }
   if (IsMootWhenStopped(*envelope)) return false;
-  system()->dead_letters().Publish(std::move(envelope), DeadLetterReason::kReceiverStopped, this);
+  // Closed: the system may be gone too; the link knows.
+  PublishDeadLetter(link(), std::move(envelope), DeadLetterReason::kReceiverStopped, this);
   return false;
 }
 
@@ -366,7 +370,7 @@ void ActorCell::RunTurn() {
   if (stopping_ && phase_ == Phase::kRunning) [[unlikely]] {
     if (EndIncarnation()) return;
   }
-  const uint8_t observe = system()->observe_flags();  // once per turn
+  const uint8_t observe = link()->observe_flags();  // once per turn
   int budget = system()->throughput();
   while (budget > 0) {
     Envelope* next = Next();

@@ -21,6 +21,8 @@
 #include <string>
 #include <utility>
 
+#include "actor/internal/system_link.h"
+
 namespace troupe {
 
 class ActorSystem;
@@ -63,8 +65,13 @@ class Addressable {
   // cannot be watched or linked).
   virtual ActorCell* AsCell() { return nullptr; }
 
-  // The system this receiver belongs to; null for none (an ask made outside).
-  ActorSystem* system() const { return system_; }
+  // The link to the system this receiver belongs to (null for none), which
+  // outlives the system (internal/system_link.h).
+  SystemLink* link() const { return link_; }
+  // The system itself, for code that runs only while it certainly lives (a
+  // turn of this actor, a send that found its mailbox open); null for none.
+  // Code that may run after the system is gone enters through link().
+  ActorSystem* system() const { return link_ != nullptr ? link_->system() : nullptr; }
   uint64_t id() const { return id_; }
   virtual std::string name() const = 0;
 
@@ -74,15 +81,19 @@ class Addressable {
   }
 
  protected:
-  Addressable(ActorSystem* system, uint64_t id) : system_(system), id_(id) {}
-  virtual ~Addressable() = default;
+  Addressable(SystemLink* link, uint64_t id) : link_(link), id_(id) {
+    if (link_ != nullptr) link_->Ref();
+  }
+  virtual ~Addressable() {
+    if (link_ != nullptr) link_->Unref();
+  }
   // Frees this object when the last reference goes; a receiver allocated
   // other than by plain `new` overrides it.
   virtual void Destroy() { delete this; }
 
  private:
   std::atomic<int64_t> refs_{0};
-  ActorSystem* const system_;
+  SystemLink* const link_;
   const uint64_t id_;
 };
 

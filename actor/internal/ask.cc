@@ -7,17 +7,39 @@
 
 namespace troupe::actor_internal {
 
-uint64_t ScheduleAskTimeout(ActorSystem* system, absl::Duration timeout,
+uint64_t ScheduleAskTimeout(SystemLink* link, absl::Duration timeout,
                             absl::AnyInvocable<void()> on_timeout) {
-  Clock& clock = system->clock();
+  SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass();
+  if (!pass) return 0;  // no system, no clock: the send will fail the ask
+  Clock& clock = pass.system()->clock();
   return clock.ScheduleAt(clock.Now() + timeout, [fn = std::move(on_timeout)]() mutable { fn(); });
 }
 
-void CancelAskTimeout(ActorSystem* system, uint64_t timer) { system->clock().Cancel(timer); }
+void CancelAskTimeout(SystemLink* link, uint64_t timer) {
+  // A system that is gone took its clock, and the timer, with it.
+  if (SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass()) {
+    pass.system()->clock().Cancel(timer);
+  }
+}
 
-void PublishLateReply(ActorSystem* system, std::unique_ptr<Envelope> reply,
+void PublishLateReply(SystemLink* link, std::unique_ptr<Envelope> reply,
                       const Addressable* receiver) {
-  system->dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, receiver);
+  PublishDeadLetter(link, std::move(reply), DeadLetterReason::kNoReceiver, receiver);
+}
+
+absl::Status AskAbandoned(const MessageType& request, SystemLink* link,
+                          const Addressable& target) {
+  bool shut_down = link == nullptr;
+  if (SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass()) {
+    shut_down = pass.system()->IsShuttingDown();
+  } else {
+    shut_down = true;
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "ask ", request.name(), " to ", target.name(), "#", target.id(),
+      shut_down ? absl::StrCat(" failed: the actor system '", link != nullptr ? link->name() : "",
+                               "' shut down before a reply came")
+                : std::string(" failed: the request was dropped without a reply")));
 }
 
 absl::Status WrongReplyType(const MessageType& expected, const MessageType& got,

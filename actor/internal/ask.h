@@ -11,7 +11,10 @@
 //   * a reply of any other type (kInvalidArgument: wrong reply type);
 //   * the request being dead-lettered (kUnavailable: the target is stopped,
 //     has no handler for it, or failed on it);
-//   * the timeout (kDeadlineExceeded).
+//   * the timeout (kDeadlineExceeded);
+//   * its own end with nothing claimed: nothing can reply any more (the
+//     request was dropped, or the system shut down with the ask pending):
+//     kUnavailable, saying which.
 // Later replies go to dead letters (kNoReceiver).
 //
 // Lifetime: refs to it are held by the request envelope (as its sender),
@@ -36,12 +39,16 @@
 
 namespace troupe::actor_internal {
 
-// Non-template helpers, defined in ask.cc (they need the ActorSystem).
-uint64_t ScheduleAskTimeout(ActorSystem* system, absl::Duration timeout,
+// Non-template helpers, defined in ask.cc (they need the ActorSystem, which
+// may be gone: each enters through the link). ScheduleAskTimeout returns 0
+// when there is no clock to arm (the system has shut down).
+uint64_t ScheduleAskTimeout(SystemLink* link, absl::Duration timeout,
                             absl::AnyInvocable<void()> on_timeout);
-void CancelAskTimeout(ActorSystem* system, uint64_t timer);
-void PublishLateReply(ActorSystem* system, std::unique_ptr<Envelope> reply,
+void CancelAskTimeout(SystemLink* link, uint64_t timer);
+void PublishLateReply(SystemLink* link, std::unique_ptr<Envelope> reply,
                       const Addressable* receiver);
+absl::Status AskAbandoned(const MessageType& request, SystemLink* link,
+                          const Addressable& target);
 absl::Status WrongReplyType(const MessageType& expected, const MessageType& got,
                             const Addressable& target);
 absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
@@ -53,21 +60,27 @@ template <typename R>
 class AskReceiver final : public Addressable {
  public:
   AskReceiver(AddressablePtr target, const MessageType& request)
-      : Addressable(target->system(), 0), target_(std::move(target)), request_(&request) {}
+      : Addressable(target->link(), 0), target_(std::move(target)), request_(&request) {}
+
+  // Nothing holds it any more, so nothing can reply: an unclaimed ask fails
+  // now rather than leave its asker with a "broken promise".
+  ~AskReceiver() override {
+    if (Claim()) promise_.SetError(AskAbandoned(*request_, link(), *target_));
+  }
 
   Future<R> GetFuture() { return promise_.GetFuture(); }
 
   // Starts the timeout. `self` is this receiver; the callback keeps it alive.
   void ArmTimeout(AddressablePtr self, absl::Duration timeout) {
     timeout_ = timeout;
-    timer_ = ScheduleAskTimeout(system(), timeout, [self = std::move(self), this] {
+    timer_ = ScheduleAskTimeout(link(), timeout, [self = std::move(self), this] {
       if (Claim()) promise_.SetError(AskTimedOut(*request_, timeout_, *target_));
     });
   }
 
   bool Deliver(std::unique_ptr<Envelope> reply) override {
     if (!Claim()) {
-      PublishLateReply(system(), std::move(reply), this);
+      PublishLateReply(link(), std::move(reply), this);
       return false;
     }
     CancelTimeout();
@@ -101,7 +114,7 @@ class AskReceiver final : public Addressable {
   void CancelTimeout() {
     // The timer id is written before the request is sent; every completion
     // happens after that send, so reading it here is ordered after the write.
-    if (timer_ != 0) CancelAskTimeout(system(), timer_);
+    if (timer_ != 0) CancelAskTimeout(link(), timer_);
   }
 
   const AddressablePtr target_;
