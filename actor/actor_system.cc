@@ -287,6 +287,11 @@ TimerHandle ActorSystem::ScheduleSend(const ActorRef& to, absl::Duration delay,
 }
 
 void ActorSystem::Shutdown() {
+  BeginShutdown();
+  if (!OnSystemThread()) FinishShutdown();
+}
+
+void ActorSystem::BeginShutdown() {
   if (!shutting_down_.exchange(true, std::memory_order_acq_rel)) {
     // Only the roots: each stops its children first (a supervisor, newest
     // first), so a tree shuts down bottom-up.
@@ -305,7 +310,34 @@ void ActorSystem::Shutdown() {
     MutexLock lock(shutdown_mu_);
     shutdown_cv_.SignalAll();  // wakes AwaitTermination()
   }
-  if (!OnSystemThread()) FinishShutdown();
+}
+
+absl::Status ActorSystem::ShutdownUntil(absl::Time deadline) {
+  TROUPE_CHECK(!OnSystemThread(), "ShutdownUntil() from one of the system's own threads");
+  BeginShutdown();
+  if (scheduler_->RunsOnItsOwn()) {
+    MutexLock lock(shutdown_mu_);
+    while (live_.load(std::memory_order_acquire) != 0) {
+      if (!shutdown_cv_.WaitUntil(shutdown_mu_, deadline) && absl::Now() >= deadline) break;
+    }
+  }
+  if (live_.load(std::memory_order_acquire) == 0 || !scheduler_->RunsOnItsOwn()) {
+    FinishShutdown();  // nothing left to wait for but threads that are ending
+    return absl::OkStatus();
+  }
+  const SystemStats stats = Stats();
+  constexpr size_t kNamed = 20;
+  std::string named;
+  for (size_t i = 0; i < stats.actors.size() && i < kNamed; ++i) {
+    const ActorStats& actor = stats.actors[i];
+    absl::StrAppend(&named, i == 0 ? "" : ", ", actor.name, "#", actor.id, " (",
+                    ActorStateName(actor.state), actor.dedicated ? " on its own thread" : "",
+                    ", ", actor.mailbox_depth, " queued)");
+  }
+  if (stats.actors.size() > kNamed) absl::StrAppend(&named, ", ...");
+  return absl::DeadlineExceededError(absl::StrCat(
+      "actor system '", name_, "': ", stats.actors.size(),
+      stats.actors.size() == 1 ? " actor" : " actors", " did not stop in time: ", named));
 }
 
 bool ActorSystem::AwaitTermination(absl::Duration timeout) {

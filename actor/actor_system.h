@@ -20,10 +20,11 @@
 // on a Future): use it for actors that wrap blocking APIs, never for the many.
 //
 // Shutdown: `Shutdown()` sends every root actor (one without a parent) a
-// stop (reason SYSTEM_SHUTDOWN, overtaking its mail); each stops its
-// children first, so trees stop bottom-up (a supervisor's children newest
-// first). Each actor runs OnStop, and its unhandled mail goes to dead
-// letters, counted. Then the workers, the timer thread and dedicated
+// stop (reason SYSTEM_SHUTDOWN, overtaking its mail); each tells all its
+// children at once (a supervisor too: its newest-first order is for its own
+// stops and restarts, and at shutdown would wait a round of the pool per
+// child) and ends after them, so trees stop bottom-up. Each actor runs
+// OnStop, and its unhandled mail goes to dead letters, counted. Then the workers, the timer thread and dedicated
 // threads are joined. Called from outside the system's threads it waits for
 // all of that; called from a handler it only starts it (a handler cannot
 // wait for itself) and `AwaitTermination()` elsewhere waits. After shutdown
@@ -50,6 +51,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
 #include "actor/clock.h"
@@ -200,6 +202,18 @@ class ActorSystem {
   // See the file comment. Idempotent.
   void Shutdown();
 
+  // ActorSystem::ShutdownFor() / ShutdownUntil()
+  //
+  // Shutdown() with a bound on the wait: OK once every actor has stopped
+  // and the threads are joined; kDeadlineExceeded if actors are still alive
+  // at the deadline (a handler that does not return, say), naming them (up
+  // to 20) and saying what each was doing. The shutdown goes on: call again,
+  // or AwaitTermination(); the destructor waits for it to end, since freeing
+  // the system under a running handler is not an option. Not from the
+  // system's own threads.
+  absl::Status ShutdownFor(absl::Duration timeout) { return ShutdownUntil(absl::Now() + timeout); }
+  absl::Status ShutdownUntil(absl::Time deadline);
+
   // ActorSystem::AwaitTermination()
   //
   // Waits until a shutdown (started anywhere) has finished; false on
@@ -276,6 +290,9 @@ class ActorSystem {
                            absl::AnyInvocable<EnvelopePtr()> make_envelope);
   // Called by a cell as the very last thing it does when it stops.
   void OnActorStopped(actor_internal::ActorCell* cell);
+  // Shutdown()'s first half: marks the system shutting down and tells the
+  // roots to stop, once; never waits.
+  void BeginShutdown() ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   void FinishShutdown() ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   bool OnSystemThread() const;
   void SetObserveFlag(uint8_t flag, bool on);

@@ -1,8 +1,10 @@
 // Stop semantics: a parent's stop runs its children's OnStop first
-// (bottom-up), a supervision tree shuts down in reverse start order, a kill
+// (bottom-up), a stopped supervisor stops its tree in reverse start order
+// (at system shutdown, every subtree bottom-up, all at once), a kill
 // overtakes mail the actor has already fetched, and an actor that is
 // stopping cannot leave orphans behind.
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -59,7 +61,28 @@ TEST(LifecycleTest, ChildrenStopBeforeTheirParent) {
   WaitForLiveActors(system, 0);
 }
 
-TEST(LifecycleTest, ShutdownStopsASupervisionTreeInReverseStartOrder) {
+TEST(LifecycleTest, StoppingASupervisorStopsItsTreeInReverseStartOrder) {
+  EventLog log;
+  ActorSystem system;
+  std::vector<ChildSpec> specs;
+  for (const char* name : {"first", "second", "third"}) {
+    specs.push_back(ChildSpec::Of<Node>(name, &log, std::string(name), 1));
+  }
+  ActorRef supervisor = system.Spawn<Supervisor>(SupervisorOptions(), std::move(specs));
+  log.WaitForSize(6);
+  supervisor.Tell(proto::Stop());
+  WaitUntilStopped(supervisor);
+  std::vector<std::string> events = log.Snapshot();
+  ASSERT_EQ(events.size(), 12u);
+  EXPECT_THAT(std::vector<std::string>(events.begin() + 6, events.end()),
+              ElementsAre("third/child stopped", "third stopped", "second/child stopped",
+                          "second stopped", "first/child stopped", "first stopped"));
+}
+
+// At system shutdown a supervisor tells all its children at once (one at a
+// time, each waiting for a pool round, is unbounded under load: see
+// lifetime_test); each subtree still stops bottom-up.
+TEST(LifecycleTest, ShutdownStopsEverySubtreeBottomUp) {
   EventLog log;
   {
     ActorSystem system;
@@ -72,9 +95,17 @@ TEST(LifecycleTest, ShutdownStopsASupervisionTreeInReverseStartOrder) {
   }  // the destructor shuts down
   std::vector<std::string> events = log.Snapshot();
   ASSERT_EQ(events.size(), 12u);
-  EXPECT_THAT(std::vector<std::string>(events.begin() + 6, events.end()),
-              ElementsAre("third/child stopped", "third stopped", "second/child stopped",
-                          "second stopped", "first/child stopped", "first stopped"));
+  std::vector<std::string> stops(events.begin() + 6, events.end());
+  auto position = [&](const std::string& event) {
+    return std::find(stops.begin(), stops.end(), event) - stops.begin();
+  };
+  for (const char* name : {"first", "second", "third"}) {
+    const std::string child = absl::StrCat(name, "/child stopped");
+    const std::string parent = absl::StrCat(name, " stopped");
+    ASSERT_LT(position(child), 6) << child << " missing";
+    ASSERT_LT(position(parent), 6) << parent << " missing";
+    EXPECT_LT(position(child), position(parent)) << name;
+  }
 }
 
 // Blocks in its first handler until the gate opens; counts the rest.

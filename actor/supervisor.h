@@ -45,8 +45,11 @@
 // initial * multiplier^(k-1), at most `backoff.max`, on the system's clock.
 //
 // Stopping a supervisor stops its children one at a time, newest first,
-// each finishing (OnStop) before the next is told: a tree shuts down in the
-// reverse of the order it started.
+// each finishing (OnStop) before the next is told: a tree stops in the
+// reverse of the order it started. At system shutdown it tells them all at
+// once instead (each subtree still stops bottom-up): one at a time, each
+// step waits for the child's turn behind every busy actor, and a shutdown
+// under load must be bounded.
 //
 // Thread-safety: a Supervisor is an actor; talk to it by messages.
 

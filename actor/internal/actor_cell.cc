@@ -570,7 +570,7 @@ bool ActorCell::OnChildEnded(Envelope& envelope) {
   }
   if (phase_ != Phase::kEnding) return false;
   if (!x.children.empty()) {
-    if (supervisor_) TerminateNextChild();
+    if (supervisor_ && !system()->IsShuttingDown()) TerminateNextChild();
     return false;
   }
   return CompleteEnd();
@@ -585,6 +585,11 @@ void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail) {
 void ActorCell::RequestStop(proto::ExitReason::Kind kind, std::string detail, After after) {
   if (stopping_) {  // the first reason wins; a terminate still wins over a restart
     if (after == After::kFinish) after_ = After::kFinish;
+    // A supervisor half-way through stopping its children one by one when
+    // the system shuts down tells the rest at once (see EndIncarnation()).
+    if (kind == proto::ExitReason::SYSTEM_SHUTDOWN && supervisor_ && phase_ == Phase::kEnding) {
+      TerminateChildren(MakeReason(proto::ExitReason::SYSTEM_SHUTDOWN, ""));
+    }
     return;
   }
   stopping_ = true;
@@ -607,16 +612,25 @@ bool ActorCell::EndIncarnation() {
   SetPhase(Phase::kEnding);
   Extras* x = extras_if_any();
   if (x == nullptr || x->children.empty()) return CompleteEnd();
-  if (supervisor_) {
+  // A supervisor stops its children one at a time, newest first: a tree
+  // stops in the reverse of its start order. Not at system shutdown: each
+  // step waits for the child's turn, behind every other busy actor, so with
+  // many children under load the shutdown would take rounds without end.
+  // Then, as any parent does, it tells them all at once.
+  if (supervisor_ && !system()->IsShuttingDown()) {
     TerminateNextChild();
   } else {
-    const proto::ExitReason reason = StopReason();
-    std::vector<ActorCell*> children;
-    children.reserve(x->children.size());
-    for (const auto& [child, order] : x->children) children.push_back(child);
-    for (ActorCell* child : children) TerminateChild(child, reason);
+    TerminateChildren(StopReason());
   }
   return false;
+}
+
+void ActorCell::TerminateChildren(const proto::ExitReason& reason) {
+  Extras& x = extras();
+  std::vector<ActorCell*> children;
+  children.reserve(x.children.size());
+  for (const auto& [child, order] : x.children) children.push_back(child);
+  for (ActorCell* child : children) TerminateChild(child, reason);
 }
 
 void ActorCell::TerminateChild(ActorCell* child, const proto::ExitReason& reason) {

@@ -21,7 +21,9 @@
 // after the handler that caused or saw it, in three steps:
 //   1. the children are terminated, and the cell waits (phase kEnding) until
 //      each has reported its end: OnStop runs bottom-up. A supervisor
-//      terminates its children one at a time, newest first;
+//      terminates its children one at a time, newest first, except at
+//      system shutdown, when every parent tells all its children at once
+//      (so a shutdown under load is bounded);
 //   2. OnStop(), then the incarnation is destroyed;
 //   3. then one of: finish the cell for good (close the mailbox, dead-letter
 //      what was queued, Down to watchers, Exit to links, tell the parent);
@@ -218,6 +220,7 @@ class ActorCell final : public Addressable, public Schedulable {
   void Restart();
   void TerminateChild(ActorCell* child, const proto::ExitReason& reason);
   void TerminateNextChild();
+  void TerminateChildren(const proto::ExitReason& reason);
   void DropQueuedMail();
   void Fail(const Envelope* envelope, std::string what);
   // Lifecycle bookkeeping on the other side of a watch or link.
