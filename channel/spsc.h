@@ -104,12 +104,18 @@ class SpscRing {
   enum class Status { kOk, kFull, kEmpty, kClosed };
 
   // Producer only. Moves `value` in on kOk; leaves it in `value` otherwise.
+  //
+  // A closed channel is noticed after publishing (that check is needed for
+  // a close racing the send anyway), so the fast path pays for one look at
+  // close_at_, not two; a ring that is full must look before it says kFull.
   Status TryPush(T& value) {
-    if (close_at_.load(std::memory_order_relaxed) != kOpen) return Status::kClosed;
     const size_t tail = tail_.load(std::memory_order_relaxed);
     if (tail - cached_head_ == capacity_) {
       cached_head_ = head_.load(std::memory_order_acquire);  // (A) the slot is free again
-      if (tail - cached_head_ == capacity_) return Status::kFull;
+      if (tail - cached_head_ == capacity_) {
+        return close_at_.load(std::memory_order_relaxed) != kOpen ? Status::kClosed
+                                                                   : Status::kFull;
+      }
     }
     new (slots_[tail & mask_].storage) T(std::move(value));
     tail_.store(tail + 1, std::memory_order_release);  // (A) publish the slot

@@ -48,6 +48,24 @@ TEST(SpscTest, ReceiverGoneFailsSendsWithTheValue) {
   EXPECT_EQ(*sent.value(), 3);
 }
 
+// A full ring whose receiver closed says kClosed, not kFull, and a blocked
+// Send() returns with its value instead of waiting for room forever.
+TEST(SpscTest, AFullRingClosedByTheReceiverRefusesWithTheValue) {
+  auto [tx, rx] = SpscChannel<std::unique_ptr<int>>::Make(1);
+  ASSERT_TRUE(tx.TrySend(std::make_unique<int>(1)).ok());
+  rx.Close();
+  SendResult<std::unique_ptr<int>> tried = tx.TrySend(std::make_unique<int>(2));
+  ASSERT_FALSE(tried.ok());
+  EXPECT_EQ(tried.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(*tried.value(), 2);
+  SendResult<std::unique_ptr<int>> blocked = tx.Send(std::make_unique<int>(3));
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(*blocked.value(), 3);
+  EXPECT_EQ(**rx.TryRecv(), 1);  // what was sent before the close still arrives
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kClosed);
+}
+
 TEST(SpscTest, TimeoutsOnBothSides) {
   auto [tx, rx] = SpscChannel<int>::Make(1);
   EXPECT_EQ(rx.RecvFor(absl::Milliseconds(10)).error(), RecvError::kTimedOut);

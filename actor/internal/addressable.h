@@ -65,13 +65,13 @@ class Addressable {
   // cannot be watched or linked).
   virtual ActorCell* AsCell() { return nullptr; }
 
-  // The link to the system this receiver belongs to (null for none), which
-  // outlives the system (internal/system_link.h).
+  // The link to the system this receiver belongs to, which outlives the
+  // system (internal/system_link.h). Never null.
   SystemLink* link() const { return link_; }
   // The system itself, for code that runs only while it certainly lives (a
-  // turn of this actor, a send that found its mailbox open); null for none.
-  // Code that may run after the system is gone enters through link().
-  ActorSystem* system() const { return link_ != nullptr ? link_->system() : nullptr; }
+  // turn of this actor, a send that found its mailbox open). Code that may
+  // run after the system is gone enters through link().
+  ActorSystem* system() const { return link_->system(); }
   uint64_t id() const { return id_; }
   virtual std::string name() const = 0;
 
@@ -81,12 +81,8 @@ class Addressable {
   }
 
  protected:
-  Addressable(SystemLink* link, uint64_t id) : link_(link), id_(id) {
-    if (link_ != nullptr) link_->Ref();
-  }
-  virtual ~Addressable() {
-    if (link_ != nullptr) link_->Unref();
-  }
+  Addressable(SystemLink* link, uint64_t id) : link_(link), id_(id) { link_->Ref(); }
+  virtual ~Addressable() { link_->Unref(); }
   // Frees this object when the last reference goes; a receiver allocated
   // other than by plain `new` overrides it.
   virtual void Destroy() { delete this; }

@@ -15,6 +15,10 @@
  * fences (a Dekker pair). A full ring is modelled as a retry (the code parks
  * and retries), so the check covers safety, not wake-ups.
  *
+ * The sender looks at the close only after publishing (and when the ring is
+ * full): a send after the close publishes, sees it, and takes its value
+ * back, as the code does.
+ *
  * -DOLD_PROTOCOL models the code before the fix: the sender did not look at
  * the close again after publishing. spin must find the lost value then.
  */
@@ -42,16 +46,19 @@ proctype Sender() {
   do
   :: v > N -> break
   :: v <= N ->
+#ifdef OLD_PROTOCOL
      if
-     :: close_at != OPEN -> fate[v] = BACK; break   /* refused at the door */
+     :: close_at != OPEN -> fate[v] = BACK; break   /* the old check at the door */
      :: else -> skip
      fi;
+#endif
      t = tail;
      if
      :: t - cached_head == CAP ->
           cached_head = head;
           if
-          :: t - cached_head == CAP -> goto retry
+          :: t - cached_head == CAP && close_at != OPEN -> fate[v] = BACK; break
+          :: t - cached_head == CAP && close_at == OPEN -> goto retry   /* full */
           :: else -> skip
           fi
      :: else -> skip
