@@ -73,7 +73,14 @@ class LineEcho : public Actor {
             return;
           }
           std::string out;
-          while (std::optional<std::string> line = lines_.Next()) out += LineFramer::Frame(*line);
+          while (std::optional<std::string> line = lines_.Next()) {
+            absl::StatusOr<std::string> framed = LineFramer::Frame(*line);
+            if (!framed.ok()) {
+              connection_.Abort(std::string(framed.status().message()));
+              return;
+            }
+            out += *framed;
+          }
           connection_.Write(std::move(out));
         })
         .On<Closed>([this](const Closed& c) {
@@ -197,7 +204,7 @@ TEST(EchoTest, ManyConcurrentClientsGetEveryLineBack) {
         for (int c = t; c < clients; c += kThreads) {
           const std::string line = absl::StrCat("client ", c, " line ", round, " ",
                                                 std::string(static_cast<size_t>(c % 97), 'x'));
-          const std::string framed = LineFramer::Frame(line);
+          const std::string framed = LineFramer::Frame(line).value();
           if (!SendAll(fds[static_cast<size_t>(c)], framed) ||
               RecvExactly(fds[static_cast<size_t>(c)], framed.size()) != framed) {
             failures.fetch_add(1);
@@ -245,7 +252,7 @@ TEST(EchoTest, GarbageAndOverLongLinesDropOnlyThatClient) {
   }
   ASSERT_TRUE(SendAll(bad, garbage));
   EXPECT_TRUE(SeesClose(bad));  // aborted: over 1024 bytes without an end
-  const std::string framed = LineFramer::Frame(std::string("\x01\x02 binary is fine", 18));
+  const std::string framed = LineFramer::Frame(std::string("\x01\x02 binary is fine", 18)).value();
   ASSERT_TRUE(SendAll(good, framed));
   EXPECT_EQ(RecvExactly(good, framed.size()), framed);
   WaitFor(log.closed, 1);

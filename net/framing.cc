@@ -35,7 +35,16 @@ std::optional<std::string> LineFramer::Next() {
   return line;
 }
 
-std::string LineFramer::Frame(std::string_view line) {
+absl::StatusOr<std::string> LineFramer::Frame(std::string_view line) {
+  if (const size_t at = line.find('\n'); at != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a line cannot hold \"\\n\" (at byte ", at, " of ", line.size(),
+        "): it would be read back as two lines"));
+  }
+  if (!line.empty() && line.back() == '\r') {
+    return absl::InvalidArgumentError(
+        "a line cannot end in \"\\r\": the reader drops a \"\\r\" before the end");
+  }
   std::string framed(line);
   framed.push_back('\n');
   return framed;
@@ -69,8 +78,12 @@ std::optional<std::string> LengthPrefixFramer::Next() {
   return frame;
 }
 
-std::string LengthPrefixFramer::Frame(std::string_view payload) {
+absl::StatusOr<std::string> LengthPrefixFramer::Frame(std::string_view payload) {
   const size_t n = payload.size();
+  if (n > 0xffff'ffffu) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a payload of ", n, " bytes does not fit a 4-byte length (at most 4294967295)"));
+  }
   std::string framed;
   framed.reserve(4 + n);
   framed.push_back(static_cast<char>((n >> 24) & 0xff));

@@ -15,7 +15,14 @@
 //     while (std::optional<std::string> line = lines_.Next()) Handle(*line);
 //   })
 //
-//   connection.Write(troupe::net::LengthPrefixFramer::Frame(message.SerializeAsString()));
+//   absl::StatusOr<std::string> framed =
+//       troupe::net::LengthPrefixFramer::Frame(message.SerializeAsString());
+//   if (framed.ok()) connection.Write(*std::move(framed));
+//
+// Frame() refuses what its reader could not give back unchanged: a line
+// with "\n" in it (it would arrive as two lines) or ending in "\r" (the
+// reader drops a "\r" before the end), a payload of 4 GiB or more (the length
+// has 4 bytes). Both are kInvalidArgument, never a silently altered message.
 //
 // A framer keeps its partial input between Push() calls; it is the
 // connection actor's own state (not thread-safe, and needs not be).
@@ -31,6 +38,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace troupe::net {
 
@@ -47,8 +55,8 @@ class LineFramer {
   // Bytes of an incomplete line held back.
   size_t partial() const { return partial_.size(); }
 
-  // `line` + "\n".
-  static std::string Frame(std::string_view line);
+  // `line` + "\n"; kInvalidArgument if `line` holds a "\n" or ends in "\r".
+  static absl::StatusOr<std::string> Frame(std::string_view line);
 
  private:
   const size_t max_line_;
@@ -67,8 +75,9 @@ class LengthPrefixFramer {
   std::optional<std::string> Next();
   size_t partial() const { return buffer_.size(); }
 
-  // The 4-byte big-endian length of `payload`, then `payload`.
-  static std::string Frame(std::string_view payload);
+  // The 4-byte big-endian length of `payload`, then `payload`;
+  // kInvalidArgument if the length does not fit in 4 bytes.
+  static absl::StatusOr<std::string> Frame(std::string_view payload);
 
  private:
   const size_t max_frame_;

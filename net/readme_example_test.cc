@@ -25,8 +25,11 @@ class EchoLines : public troupe::Actor {
     return troupe::Behavior()
         .On<troupe::net::Received>([this](const troupe::net::Received& r) {
           if (!lines_.Push(r.data).ok()) return connection_.Abort("line too long");
-          while (auto line = lines_.Next())
-            connection_.Write(troupe::net::LineFramer::Frame(*line));
+          while (auto line = lines_.Next()) {
+            auto framed = troupe::net::LineFramer::Frame(*line);  // refuses a line ending in "\r"
+            if (!framed.ok()) return connection_.Abort(std::string(framed.status().message()));
+            connection_.Write(*std::move(framed));
+          }
         })
         .On<troupe::net::Closed>([this](const troupe::net::Closed&) { Stop(); });
   }

@@ -97,7 +97,10 @@ class Member : public troupe::Actor {
           }
         })
         .On<chat::Line>([this](const chat::Line& line) {
-          connection_.Write(troupe::net::LineFramer::Frame(line.text()));
+          // Lines come from IsText() input: no "\n" or "\r" to refuse.
+          if (auto framed = troupe::net::LineFramer::Frame(line.text()); framed.ok()) {
+            connection_.Write(*std::move(framed));
+          }
         })
         .On<troupe::net::Closed>([this](const troupe::net::Closed&) { Stop(); });
   }
