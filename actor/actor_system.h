@@ -63,6 +63,7 @@
 #include "actor/stats.h"
 #include "actor/tracing.h"
 #include "base/cache_line.h"
+#include "base/log_limiter.h"
 #include "spdlog/logger.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
@@ -261,6 +262,10 @@ class ActorSystem {
   Scheduler& scheduler() { return *scheduler_; }
   ActorHooks* hooks() const { return hooks_.get(); }
   actor_internal::Tracer& tracer() { return link_->tracer(); }
+  // One log line a second, at most, for each kind of repeated failure: a
+  // handler that keeps failing must not flood the log (base/log_limiter.h).
+  LogLimiter& failure_log() { return failure_log_; }
+  LogLimiter& restart_log() { return restart_log_; }
   // What the system's actors and refs keep of it (internal/system_link.h).
   actor_internal::SystemLink* link() const { return link_; }
 
@@ -304,6 +309,8 @@ class ActorSystem {
   // the tracer. The system's reference is dropped in the destructor.
   actor_internal::SystemLink* const link_;
   DeadLetters dead_letters_;
+  LogLimiter failure_log_;
+  LogLimiter restart_log_;
   Registry registry_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -6,7 +6,6 @@
 #include "actor/internal/addressable.h"
 #include "actor/message.h"
 #include "base/logging.h"
-#include "base/monotonic.h"
 
 namespace troupe {
 
@@ -36,13 +35,10 @@ void DeadLetters::Publish(std::unique_ptr<Envelope> envelope, DeadLetterReason r
   // Charged to the actor whose turn this is: the sender of mail to a stopped
   // actor, or the receiver that did not handle it.
   if (actor_internal::ActorCell* cell = actor_internal::RunningCell()) cell->CountDeadLetter();
-  if (ShouldLog()) {
-    const int64_t unlogged = unlogged_.exchange(0, std::memory_order_relaxed);
+  if (int64_t unlogged; log_limiter_.ShouldLog(&unlogged)) {
     LogInfo(ActorLog(), "dead letter ({}): {} to {}{}", DeadLetterReasonName(reason),
             envelope->type().name(), receiver != nullptr ? receiver->name() : std::string("nobody"),
-            unlogged > 0 ? fmt::format(" ({} more not logged)", unlogged) : std::string());
-  } else {
-    unlogged_.fetch_add(1, std::memory_order_relaxed);
+            LogLimiter::Skipped(unlogged));
   }
   // The sender hears of it last: an ask's continuation may run inline here.
   if (const actor_internal::AddressablePtr& sender = envelope->sender()) {
@@ -54,16 +50,6 @@ int64_t DeadLetters::total() const {
   int64_t sum = 0;
   for (const std::atomic<int64_t>& c : counts_) sum += c.load(std::memory_order_relaxed);
   return sum;
-}
-
-bool DeadLetters::ShouldLog() {
-  // At most one line per second. Relaxed: the timestamp only throttles, and
-  // the CAS lets exactly one thread log per window.
-  const int64_t now = MonotonicNanos();
-  int64_t next = next_log_nanos_.load(std::memory_order_relaxed);
-  if (now < next) return false;
-  return next_log_nanos_.compare_exchange_strong(next, now + 1'000'000'000,
-                                                 std::memory_order_relaxed);
 }
 
 }  // namespace troupe

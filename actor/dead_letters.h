@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "base/cache_line.h"
+#include "base/log_limiter.h"
 
 namespace troupe {
 
@@ -70,11 +71,8 @@ class DeadLetters {
   int64_t total() const;
 
  private:
-  bool ShouldLog();
-
   std::array<std::atomic<int64_t>, kDeadLetterReasonCount> counts_{};
-  alignas(kCacheLineSize) std::atomic<int64_t> next_log_nanos_{0};  // steady-clock time
-  std::atomic<int64_t> unlogged_{0};
+  alignas(kCacheLineSize) LogLimiter log_limiter_;
 };
 
 // OrphanDeadLetters()

@@ -97,7 +97,10 @@ void Supervisor::OnChildEnded(const ChildEnded& ended) {
     cell_->RequestStop(proto::ExitReason::FAILURE, std::move(why));
     return;
   }
-  LogInfo(ActorLog(), "restarting child {} ({})", failed.spec.name, Describe(ended.reason));
+  if (int64_t skipped; system().restart_log().ShouldLog(&skipped)) {
+    LogInfo(ActorLog(), "restarting child {} ({}){}", failed.spec.name, Describe(ended.reason),
+            LogLimiter::Skipped(skipped));
+  }
   const absl::Duration delay = BackoffFor(failed, now);
   const size_t index = static_cast<size_t>(it - children_.begin());
   size_t first = index;

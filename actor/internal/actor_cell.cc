@@ -661,9 +661,13 @@ bool ActorCell::CompleteEnd() {
     try {
       actor_->OnStop();
     } catch (const std::exception& e) {
-      LogError(ActorLog(), "OnStop threw: {}", e.what());
+      if (int64_t skipped; system()->failure_log().ShouldLog(&skipped)) {
+        LogError(ActorLog(), "OnStop threw: {}{}", e.what(), LogLimiter::Skipped(skipped));
+      }
     } catch (...) {
-      LogError(ActorLog(), "OnStop threw");
+      if (int64_t skipped; system()->failure_log().ShouldLog(&skipped)) {
+        LogError(ActorLog(), "OnStop threw{}", LogLimiter::Skipped(skipped));
+      }
     }
   }
   behavior_ = Behavior();
@@ -783,8 +787,12 @@ bool ActorCell::Finish() {
 }
 
 void ActorCell::Fail(const Envelope* envelope, std::string what) {
-  // The log tag names the actor and the message (see AppendRunningActorTag).
-  LogError(ActorLog(), "{}: {}", envelope != nullptr ? "handler failed" : "failed starting", what);
+  // The log tag names the actor and the message (see AppendRunningActorTag);
+  // a crash loop logs one line a second, with the count of the rest.
+  if (int64_t skipped; system()->failure_log().ShouldLog(&skipped)) {
+    LogError(ActorLog(), "{}: {}{}", envelope != nullptr ? "handler failed" : "failed starting",
+             what, LogLimiter::Skipped(skipped));
+  }
   if (envelope != nullptr && current_ != nullptr)
     DeadLetterCurrent(DeadLetterReason::kHandlerFailed);
   RequestStop(proto::ExitReason::FAILURE, std::move(what));

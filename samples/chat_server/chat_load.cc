@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
     const int long_line = Connect(port);
     const int binary = Connect(port);
     const int half = Connect(port);
-    troupe::net::SendAll(long_line, std::string(4000, 'x') + "\n");
+    // A burst the server reads in many pieces, queued before it handles the
+    // first: a server that logs per piece of a client it is dropping
+    // (rather than once per client) shows here.
+    troupe::net::SendAll(long_line, std::string(1 << 20, 'x') + "\n");
     troupe::net::SendAll(binary, std::string("\x01\x02\x03\xff garbage\n", 14));
     troupe::net::SendAll(half, "half a li");
     close(half);  // hangs up mid-line

@@ -87,6 +87,7 @@ class Member : public troupe::Actor {
   troupe::Behavior MakeBehavior() override {
     return troupe::Behavior()
         .On<troupe::net::Received>([this](const troupe::net::Received& r) {
+          if (dropped_) return;  // input that was queued before the abort: ignore it
           if (absl::Status s = lines_.Push(r.data); !s.ok()) return Drop(std::string(s.message()));
           while (std::optional<std::string> text = lines_.Next()) {
             if (!IsText(*text)) return Drop("binary garbage");
@@ -106,7 +107,9 @@ class Member : public troupe::Actor {
   }
 
  private:
+  // Once per client: the line says who and why.
   void Drop(const std::string& why) {
+    dropped_ = true;
     troupe::LogWarning("dropping {} ({}): {}", name_, connection_.peer().ToString(), why);
     connection_.Abort(why);  // its Closed follows, and stops us
   }
@@ -115,6 +118,7 @@ class Member : public troupe::Actor {
   troupe::ActorRef room_;
   std::string name_;
   troupe::net::LineFramer lines_{kMaxLine};
+  bool dropped_ = false;
 };
 
 volatile sig_atomic_t stop_requested = 0;

@@ -28,4 +28,7 @@ check "lines/s" "$load_out"
 check "shutting down after 43 connections" "$(cat "$out")"
 check "line longer than 1024 bytes" "$(cat "$out.err")"
 check "binary garbage" "$(cat "$out.err")"
+# One line per dropped client, however many pieces its input came in.
+dropped=$(grep -c "dropping guest" "$out.err" || true)
+[[ $dropped == 2 ]] || { echo "chat_test: $dropped 'dropping' lines for 2 bad clients"; exit 1; }
 echo "chat_test: ok"
