@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "base/log_limiter.h"
 #include "base/logging.h"
 #include "net/internal/connection_state.h"
 
@@ -33,6 +35,8 @@ std::string_view CloseReasonName(CloseReason reason) {
       return "aborted";
     case CloseReason::kShutdown:
       return "reactor shut down";
+    case CloseReason::kOutputOverflow:
+      return "output overflow";
   }
   return "unknown";
 }
@@ -62,6 +66,9 @@ const SocketAddress& Connection::local() const {
 uint64_t Connection::id() const { return state_ != nullptr ? state_->id() : 0; }
 size_t Connection::unprocessed_input() const {
   return state_ != nullptr ? state_->unprocessed_input() : 0;
+}
+size_t Connection::pending_output() const {
+  return state_ != nullptr ? state_->pending_output() : 0;
 }
 
 namespace net_internal {
@@ -151,6 +158,11 @@ void ConnectionState::ReturnInput(size_t bytes) {
       before - bytes < options_.max_unprocessed_input) {
     loop_.Post([self = self()] { self->ResumeReading(); });
   }
+  // After EOF, the last credit back means the peer's input is all handled
+  // (the same Dekker pattern with OnInputEnd()).
+  if (before == bytes && input_ended_.load(std::memory_order_seq_cst)) {
+    loop_.Post([self = self()] { self->CheckInputEnd(); });
+  }
 }
 
 void ConnectionState::DoStart(ActorRef owner) {
@@ -182,6 +194,9 @@ void ConnectionState::OnEvents(uint32_t events) {
     if ((interest_ & EPOLLIN) != 0) {
       ReadSome();
     } else if ((events & (EPOLLHUP | EPOLLERR)) != 0 && !suspended_) {
+      // A hung-up peer cannot take output: the write fails and ends it.
+      if (pending_output_ > 0) Flush();
+      if (closed_) return;
       // Paused, and the socket hung up: epoll would report that forever.
       // Leave epoll until the actor catches up (DoReturnInput), then read
       // what is left.
@@ -194,7 +209,7 @@ void ConnectionState::OnEvents(uint32_t events) {
 void ConnectionState::ReadSome() {
   // A bounded number of reads per wake-up, so one busy connection does not
   // starve the others on this loop (epoll is level-triggered: it comes back).
-  for (int reads = 0; reads < 16; ++reads) {
+  for (int reads = 0; reads < 16 && !output_paused_; ++reads) {
     if (unprocessed_.load(std::memory_order_seq_cst) >= options_.max_unprocessed_input &&
         PauseReading()) {
       return;
@@ -214,14 +229,7 @@ void ConnectionState::ReadSome() {
       continue;
     }
     if (n == 0) {  // EOF: the peer sends no more; finish what we owe it
-      input_done_ = true;
-      if (pending_output_ == 0) {
-        Finish(CloseReason::kPeerClosed, "");
-      } else {
-        close_after_flush_ = true;
-        close_reason_ = CloseReason::kPeerClosed;
-        UpdateInterest();
-      }
+      OnInputEnd();
       return;
     }
     if (errno == EINTR) continue;
@@ -235,13 +243,61 @@ void ConnectionState::ReadSome() {
   }
 }
 
+void ConnectionState::OnInputEnd() {
+  input_done_ = true;
+  UpdateInterest();  // out of EPOLLIN: there is nothing more to read
+  if (!options_.close_on_input_end) {
+    // The owner decides when to close; the Tell follows every Received.
+    if (owner_) owner_.Tell(InputEnded{});
+    return;
+  }
+  input_ended_.store(true, std::memory_order_seq_cst);  // see ReturnInput()
+  CheckInputEnd();
+}
+
+void ConnectionState::CheckInputEnd() {
+  if (closed_ || unprocessed_.load(std::memory_order_seq_cst) != 0) return;
+  // Every Received is handled, so what the handlers wrote is queued here
+  // already (their writes were posted before their credits came back).
+  if (pending_output_ == 0) {
+    Finish(CloseReason::kPeerClosed, "");
+  } else {
+    close_after_flush_ = true;
+    close_reason_ = CloseReason::kPeerClosed;
+    UpdateInterest();
+  }
+}
+
+void ConnectionState::SetPendingOutput(size_t bytes) {
+  pending_output_ = bytes;
+  shown_pending_output_.store(bytes, std::memory_order_relaxed);
+}
+
 void ConnectionState::DoWrite(std::string bytes) {
   if (closed_) return;  // the owner has (or will have) its Closed
-  pending_output_ += bytes.size();
+  if (pending_output_ + bytes.size() > options_.max_pending_output) {
+    static LogLimiter log_limiter;  // one line a second across connections
+    if (int64_t skipped; log_limiter.ShouldLog(&skipped)) {
+      LogWarning(NetLog(),
+                 "connection {} to {}: {} bytes of output would be pending, over the limit of "
+                 "{}: the peer does not read; aborted{}",
+                 id_, peer_.ToString(), pending_output_ + bytes.size(),
+                 options_.max_pending_output, LogLimiter::Skipped(skipped));
+    }
+    Finish(CloseReason::kOutputOverflow,
+           absl::StrCat("more than ", options_.max_pending_output, " bytes of output pending"),
+           /*reset=*/true);
+    return;
+  }
+  SetPendingOutput(pending_output_ + bytes.size());
   output_.push_back(std::move(bytes));
   if (!above_high_water_ && pending_output_ > options_.output_high_water) {
     above_high_water_ = true;
     if (owner_) owner_.Tell(OutputHigh{pending_output_});
+  }
+  if (!output_paused_ && pending_output_ > options_.output_high_water) {
+    output_paused_ = true;  // read no more requests until the answers move
+    UpdateInterest();
   }
   // Send at the end of this batch, with whatever else it writes here.
   if (registered_ && !flush_scheduled_) {
@@ -275,7 +331,7 @@ void ConnectionState::Flush() {
       return;
     }
     size_t written = static_cast<size_t>(n);
-    pending_output_ -= written;
+    SetPendingOutput(pending_output_ - written);
     bytes_written_ += written;
     Touch();
     while (written > 0) {
@@ -294,6 +350,9 @@ void ConnectionState::Flush() {
     write_done_at_.erase(write_done_at_.begin());
     owner_.Tell(WriteDone());
   }
+  if (output_paused_ && pending_output_ <= options_.output_high_water / 2) {
+    output_paused_ = false;  // UpdateInterest() below reads again
+  }
   if (pending_output_ == 0) {
     if (above_high_water_) {
       above_high_water_ = false;
@@ -310,7 +369,7 @@ void ConnectionState::Flush() {
 void ConnectionState::UpdateInterest() {
   if (closed_ || !registered_ || suspended_) return;
   uint32_t wanted = 0;
-  if (!input_done_ && !reading_paused_.load(std::memory_order_relaxed)) {
+  if (!input_done_ && !output_paused_ && !reading_paused_.load(std::memory_order_relaxed)) {
     wanted |= EPOLLIN | EPOLLRDHUP;
   }
   if (pending_output_ > 0) wanted |= EPOLLOUT;
@@ -418,8 +477,8 @@ void ConnectionState::Finish(CloseReason reason, std::string detail, bool reset)
   }
   close(fd_);
   const size_t unsent = pending_output_;
-  output_.clear();
-  pending_output_ = 0;
+  output_ = std::deque<std::string>();  // the memory goes now, not with the last handle
+  SetPendingOutput(0);
   if (owner_) owner_.Tell(Closed{reason, std::move(detail), unsent});
 }
 

@@ -32,7 +32,20 @@
 //     or being handled), so a fast client cannot grow a mailbox without
 //     bound; TCP's own window then slows the client.
 //   * output: when pending output passes `output_high_water`, the owner gets
-//     OutputHigh; when it drains, OutputDrained.
+//     OutputHigh and the reactor stops reading from that connection until
+//     the output falls to half the mark (a client that sends requests and
+//     never reads the answers cannot make the server queue answers without
+//     bound); when it drains, OutputDrained. Past `max_pending_output` the
+//     connection is aborted (Closed: kOutputOverflow), with one log line.
+//
+// End of input: when the peer closes its sending side (EOF) the connection
+// does not drop what is still owed to it. By default it closes (Closed:
+// kPeerClosed) once every Received has been handled and what the handlers
+// wrote has been sent, so a request followed by shutdown(SHUT_WR) gets its
+// answer. With `close_on_input_end = false` the owner gets InputEnded after
+// the last Received instead, and the connection stays open for writing
+// until the owner closes it (for answers that come later, from other
+// actors).
 //
 // Thread-safety: a Connection is a copyable handle; every method may be
 // called from any thread. Calls after the connection closed do nothing.
@@ -53,8 +66,15 @@ namespace troupe::net {
 struct ConnectionOptions {
   // Reading pauses while this many bytes of Received are unprocessed.
   size_t max_unprocessed_input = 1 << 20;
-  // OutputHigh when pending output passes this.
+  // OutputHigh, and reading pauses, when pending output passes this;
+  // reading resumes at half of it.
   size_t output_high_water = 1 << 20;
+  // The connection is aborted (Closed: kOutputOverflow) when a write would
+  // take pending output past this: a peer that does not read.
+  size_t max_pending_output = 16 << 20;
+  // After EOF: close by itself once the input is handled and the output
+  // sent (true), or tell the owner InputEnded and wait for its Close().
+  bool close_on_input_end = true;
   // Bytes read per Received, at most.
   size_t read_chunk = 64 << 10;
   // Closed (kTimeout) after this long without reading or writing a byte;
@@ -89,6 +109,10 @@ class Connection {
   // snapshot, for tests and stats. Reading pauses while it is at or above
   // ConnectionOptions::max_unprocessed_input.
   size_t unprocessed_input() const;
+
+  // Bytes written and not yet handed to the socket: a snapshot, for tests
+  // and stats.
+  size_t pending_output() const;
 
   const SocketAddress& peer() const;
   const SocketAddress& local() const;

@@ -59,6 +59,7 @@ enum class CloseReason {
   kLocalClose,  // Connection::Close(): flushed, then closed
   kAborted,     // Connection::Abort(): closed at once, pending output dropped
   kShutdown,    // the reactor shut down
+  kOutputOverflow,  // more output pending than ConnectionOptions::max_pending_output
 };
 
 std::string_view CloseReasonName(CloseReason reason);
@@ -69,6 +70,11 @@ struct Closed {
   std::string detail;
   size_t unsent_bytes = 0;  // output dropped because the socket closed first
 };
+
+// The peer closed its sending side (EOF): no Received follows. Sent only
+// with ConnectionOptions::close_on_input_end = false; the connection stays
+// open for writing until the owner closes it.
+struct InputEnded {};
 
 // Pending output passed the high-water mark: slow down.
 struct OutputHigh {

@@ -49,6 +49,7 @@ class ConnectionState final : public IoHandler {
   void ReturnInput(size_t bytes);
 
   size_t unprocessed_input() const { return unprocessed_.load(std::memory_order_relaxed); }
+  size_t pending_output() const { return shown_pending_output_.load(std::memory_order_relaxed); }
   const SocketAddress& peer() const { return peer_; }
   const SocketAddress& local() const { return local_; }
   uint64_t id() const { return id_; }
@@ -66,6 +67,9 @@ class ConnectionState final : public IoHandler {
   void DoAbort(std::string why);
   void DoNotifyWhenWritten();
   bool PauseReading();  // false if the input drained meanwhile
+  void OnInputEnd();    // EOF read
+  void CheckInputEnd();  // after EOF: is everything the peer sent handled?
+  void SetPendingOutput(size_t bytes);
   void ResumeReading();
   void ReadSome();
   void Flush();
@@ -99,9 +103,15 @@ class ConnectionState final : public IoHandler {
   // from any thread. See ReturnInput() for the pause/resume handshake.
   std::atomic<size_t> unprocessed_{0};
   std::atomic<bool> reading_paused_{false};
+  // EOF was read. Set by the loop (seq_cst) before it reads unprocessed_;
+  // ReturnInput() reads it after its subtraction: a Dekker pair, so the
+  // last credit's return and the EOF cannot both miss the other.
+  std::atomic<bool> input_ended_{false};
+  bool output_paused_ = false;  // reading paused: output above the high-water mark
   std::deque<std::string> output_;
   size_t output_offset_ = 0;  // into output_.front()
   size_t pending_output_ = 0;
+  std::atomic<size_t> shown_pending_output_{0};  // pending_output_, for other threads
   bool above_high_water_ = false;
   bool flush_scheduled_ = false;  // an end-of-batch Flush() is queued
   uint64_t bytes_written_ = 0;
