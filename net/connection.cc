@@ -55,6 +55,9 @@ void Connection::Abort(std::string why) const {
 void Connection::NotifyWhenWritten() const {
   if (state_ != nullptr) state_->NotifyWhenWritten();
 }
+void Connection::FrameReceived() const {
+  if (state_ != nullptr) state_->FrameReceived();
+}
 const SocketAddress& Connection::peer() const {
   static const SocketAddress none;
   return state_ != nullptr ? state_->peer() : none;
@@ -102,7 +105,8 @@ std::atomic<uint64_t> next_connection_id{1};
 }  // namespace
 
 ConnectionState::ConnectionState(ActorSystem& system, std::shared_ptr<IoLoop> loop, int fd,
-                                 SocketAddress peer, SocketAddress local, ConnectionOptions options)
+                                 SocketAddress peer, SocketAddress local, ConnectionOptions options,
+                                 std::shared_ptr<std::atomic<int64_t>> open)
     : system_(system),
       loop_holder_(std::move(loop)),
       loop_(*loop_holder_),
@@ -110,10 +114,16 @@ ConnectionState::ConnectionState(ActorSystem& system, std::shared_ptr<IoLoop> lo
       peer_(peer),
       local_(local),
       options_(options),
-      id_(next_connection_id.fetch_add(1, std::memory_order_relaxed)) {}
+      id_(next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      open_(std::move(open)) {
+  if (open_ != nullptr) open_->fetch_add(1, std::memory_order_relaxed);
+}
 
 ConnectionState::~ConnectionState() {
-  if (!closed_) close(fd_);  // never started: the loop never owned it
+  if (!closed_) {  // never started: the loop never owned it
+    close(fd_);
+    if (open_ != nullptr) open_->fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 std::shared_ptr<ConnectionState> ConnectionState::self() {
@@ -145,6 +155,13 @@ void ConnectionState::Abort(std::string why) {
 
 void ConnectionState::NotifyWhenWritten() {
   loop_.Post([self = self()] { self->DoNotifyWhenWritten(); });
+}
+
+void ConnectionState::FrameReceived() {
+  loop_.Post([self = self()] {
+    self->frame_seen_ = true;
+    self->bytes_at_frame_ = self->bytes_read_;  // bytes after this are the next frame's
+  });
 }
 
 void ConnectionState::ReturnInput(size_t bytes) {
@@ -180,9 +197,8 @@ void ConnectionState::DoStart(ActorRef owner) {
   }
   registered_ = true;
   Touch();
-  if (options_.idle_timeout != absl::InfiniteDuration()) {
-    ArmIdleTimer(last_activity_ + options_.idle_timeout);
-  }
+  started_at_ = window_start_ = last_activity_;
+  ArmTimer();
   if (pending_output_ > 0) Flush();  // written before the loop registered it
 }
 
@@ -224,6 +240,7 @@ void ConnectionState::ReadSome() {
       std::string data(scratch.data(), static_cast<size_t>(n));
       // Relaxed: only the loop adds, and a pause decision re-reads seq_cst.
       unprocessed_.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
+      bytes_read_ += static_cast<uint64_t>(n);
       Touch();
       owner_.Tell(Received{std::move(data), InputCredit(self(), static_cast<size_t>(n))});
       continue;
@@ -433,25 +450,72 @@ void ConnectionState::ResumeReading() {
 
 void ConnectionState::Touch() { last_activity_ = system_.clock().Now(); }
 
-void ConnectionState::ArmIdleTimer(absl::Time deadline) {
+absl::Time ConnectionState::NextCheck() const {
+  absl::Time next = absl::InfiniteFuture();
+  if (options_.idle_timeout != absl::InfiniteDuration()) {
+    next = std::min(next, last_activity_ + options_.idle_timeout);
+  }
+  if (options_.first_frame_timeout != absl::InfiniteDuration() && !frame_seen_) {
+    next = std::min(next, started_at_ + options_.first_frame_timeout);
+  }
+  if (options_.min_receive_rate > 0 && !input_done_) {
+    next = std::min(next, window_start_ + options_.receive_rate_window);
+  }
+  return next;
+}
+
+void ConnectionState::ArmTimer() {
+  const absl::Time next = NextCheck();
+  if (next == absl::InfiniteFuture() || (timer_ != 0 && timer_at_ <= next)) return;
+  if (timer_ != 0) system_.clock().Cancel(timer_);
+  timer_at_ = next;
   std::weak_ptr<ConnectionState> weak = self();
-  idle_timer_ = system_.clock().ScheduleAt(deadline, [weak] {
+  timer_ = system_.clock().ScheduleAt(next, [weak] {
     if (std::shared_ptr<ConnectionState> state = weak.lock()) {
-      state->loop_.Post([state] { state->CheckIdle(); });
+      state->loop_.Post([state] { state->CheckTimers(); });
     }
   });
 }
 
-void ConnectionState::CheckIdle() {
-  idle_timer_ = 0;
+void ConnectionState::CheckTimers() {
+  timer_ = 0;
+  timer_at_ = absl::InfiniteFuture();
   if (closed_) return;
-  const absl::Time deadline = last_activity_ + options_.idle_timeout;
-  if (system_.clock().Now() >= deadline) {
+  const absl::Time now = system_.clock().Now();
+  if (options_.idle_timeout != absl::InfiniteDuration() &&
+      now >= last_activity_ + options_.idle_timeout) {
     Finish(CloseReason::kTimeout,
            absl::StrCat("idle for ", absl::FormatDuration(options_.idle_timeout)));
-  } else {
-    ArmIdleTimer(deadline);
+    return;
   }
+  if (options_.first_frame_timeout != absl::InfiniteDuration() && !frame_seen_ &&
+      now >= started_at_ + options_.first_frame_timeout) {
+    Finish(CloseReason::kTimeout, absl::StrCat("no complete request within ",
+                                               absl::FormatDuration(options_.first_frame_timeout)));
+    return;
+  }
+  if (options_.min_receive_rate > 0 && !input_done_ &&
+      now >= window_start_ + options_.receive_rate_window) {
+    const uint64_t received = bytes_read_ - bytes_at_window_;
+    const double seconds = absl::ToDoubleSeconds(now - window_start_);
+    // Only a frame that was under way when the window began, and did not
+    // complete during it, is judged (a small request read just before the
+    // check, not yet marked by its handler, is not slow); and only while we
+    // were reading: a pause of ours is not the peer's slowness.
+    const bool frame_under_way = bytes_at_window_ > bytes_at_frame_;
+    const bool we_paused = output_paused_ || reading_paused_.load(std::memory_order_relaxed);
+    if (frame_under_way && !we_paused &&
+        static_cast<double>(received) < static_cast<double>(options_.min_receive_rate) * seconds) {
+      Finish(CloseReason::kTimeout,
+             absl::StrCat("received ", received, " bytes in ", absl::FormatDuration(now - window_start_),
+                          " with a request under way, under the minimum of ",
+                          options_.min_receive_rate, " bytes/s"));
+      return;
+    }
+    window_start_ = now;
+    bytes_at_window_ = bytes_read_;
+  }
+  ArmTimer();
 }
 
 void ConnectionState::OnShutdown() {
@@ -461,7 +525,8 @@ void ConnectionState::OnShutdown() {
 void ConnectionState::Finish(CloseReason reason, std::string detail, bool reset) {
   if (closed_) return;
   closed_ = true;
-  if (idle_timer_ != 0) system_.clock().Cancel(idle_timer_);
+  if (open_ != nullptr) open_->fetch_sub(1, std::memory_order_relaxed);
+  if (timer_ != 0) system_.clock().Cancel(timer_);
   if (registered_ && !suspended_) loop_.Remove(fd_);
   if (reset) {
     linger hard{1, 0};  // close() then resets instead of lingering

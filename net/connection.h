@@ -78,8 +78,24 @@ struct ConnectionOptions {
   // Bytes read per Received, at most.
   size_t read_chunk = 64 << 10;
   // Closed (kTimeout) after this long without reading or writing a byte;
-  // InfiniteDuration for never. Measured on the actor system's clock.
+  // InfiniteDuration for never. Measured on the actor system's clock, as
+  // are the two limits below.
   absl::Duration idle_timeout = absl::InfiniteDuration();
+  // Closed (kTimeout) unless the owner reports a complete request or frame
+  // (Connection::FrameReceived()) within this long of the start: a client
+  // that connects and sends nothing, or half a request, does not keep the
+  // connection. InfiniteDuration: off.
+  absl::Duration first_frame_timeout = absl::InfiniteDuration();
+  // Closed (kTimeout) when a frame was under way for a whole
+  // receive_rate_window (bytes had arrived since the last FrameReceived()
+  // when the window began, and none completed in it) and fewer than
+  // min_receive_rate bytes a second arrived in that window: a peer that
+  // trickles a byte at a time to hold the connection (slowloris) goes
+  // within two windows, while one that is quiet between requests is the
+  // idle timeout's business. 0: off. Both limits need the owner to call
+  // FrameReceived().
+  size_t min_receive_rate = 0;
+  absl::Duration receive_rate_window = absl::Seconds(10);
 };
 
 class Connection {
@@ -98,6 +114,13 @@ class Connection {
   // (Closed: kAborted); `why` goes to the log and the Closed detail.
   void Close() const;
   void Abort(std::string why = "") const;
+
+  // Connection::FrameReceived()
+  //
+  // The owner has a complete request (a line, a frame): for the first-frame
+  // deadline and the receive-rate limit, which judge the peer by how fast
+  // it completes requests rather than by single bytes.
+  void FrameReceived() const;
 
   // Connection::NotifyWhenWritten()
   //

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/log_limiter.h"
 #include "base/logging.h"
 #include "net/internal/connection_state.h"
 
@@ -69,6 +70,11 @@ class ListenerState final : public IoHandler {
         OnAcceptError(errno);
         return;
       }
+      if (options_.max_connections > 0 &&
+          open_->load(std::memory_order_relaxed) >= options_.max_connections) {
+        Refuse(fd);
+        continue;
+      }
       accepted_.fetch_add(1, std::memory_order_relaxed);
       Hand(fd, SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&peer), length));
     }
@@ -78,8 +84,20 @@ class ListenerState final : public IoHandler {
 
   const SocketAddress& address() const { return address_; }
   uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+  int64_t open_connections() const { return open_->load(std::memory_order_relaxed); }
 
  private:
+  // At max_connections: the client sees its connection closed at once.
+  void Refuse(int fd) {
+    refused_.fetch_add(1, std::memory_order_relaxed);  // counted before the client can see it
+    close(fd);
+    if (int64_t skipped; refuse_log_.ShouldLog(&skipped)) {
+      LogWarning(NetLog(), "listener on {}: {} connections open, the limit: refusing new ones{}",
+                 address_.ToString(), options_.max_connections, LogLimiter::Skipped(skipped));
+    }
+  }
+
   void Hand(int fd, SocketAddress peer) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -89,7 +107,7 @@ class ListenerState final : public IoHandler {
     auto connection = std::make_shared<ConnectionState>(
         reactor_.system(), reactor_.NextLoop(), fd, peer,
         SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&local), length),
-        options_.connection);
+        options_.connection, open_);
     ActorRef owner;
     try {
       owner = factory_(connection->handle());
@@ -138,6 +156,11 @@ class ListenerState final : public IoHandler {
   bool closed_ = false;
   absl::Time last_error_log_ = absl::InfinitePast();
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  // Open connections: each counts itself until its socket closes (shared:
+  // connections may outlive the listener).
+  const std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);
+  LogLimiter refuse_log_;
 };
 
 }  // namespace net_internal
@@ -148,6 +171,10 @@ const SocketAddress& Listener::address() const {
 }
 
 uint64_t Listener::accepted() const { return state_ != nullptr ? state_->accepted() : 0; }
+uint64_t Listener::refused() const { return state_ != nullptr ? state_->refused() : 0; }
+int64_t Listener::open_connections() const {
+  return state_ != nullptr ? state_->open_connections() : 0;
+}
 
 void Listener::Close() const {
   if (state_ != nullptr) state_->Close();

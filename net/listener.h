@@ -42,6 +42,11 @@ struct ListenOptions {
   // "host:port" (numeric); port 0 for any free port.
   std::string address = "127.0.0.1:0";
   int backlog = 1024;
+  // Connections of this listener open at once, at most; 0 for no limit.
+  // At the limit a new connection is accepted and closed at once (the
+  // client sees EOF), counted in Listener::refused(), and logged at most
+  // once a second: the connections already open keep their service.
+  int max_connections = 4096;
   // Applied to every accepted connection.
   ConnectionOptions connection;
 };
@@ -59,8 +64,10 @@ class Listener {
   // The address actually bound (with the port chosen for port 0).
   const SocketAddress& address() const;
   uint16_t port() const { return address().port(); }
-  // Connections accepted so far.
+  // Connections accepted so far; refused at max_connections so far; open now.
   uint64_t accepted() const;
+  uint64_t refused() const;
+  int64_t open_connections() const;
 
   // Listener::Close()
   //

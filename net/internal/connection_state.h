@@ -31,8 +31,11 @@ class ConnectionState final : public IoHandler {
  public:
   // `system` gives the clock (idle timeouts); it is used on the loop's
   // thread only, which stops before the reactor, which goes before it.
+  // `open`, if given, counts this connection until its socket closes (a
+  // listener's max_connections).
   ConnectionState(ActorSystem& system, std::shared_ptr<IoLoop> loop, int fd, SocketAddress peer,
-                  SocketAddress local, ConnectionOptions options);
+                  SocketAddress local, ConnectionOptions options,
+                  std::shared_ptr<std::atomic<int64_t>> open = nullptr);
   ~ConnectionState() override;
 
   Connection handle();
@@ -46,6 +49,7 @@ class ConnectionState final : public IoHandler {
   void Close();
   void Abort(std::string why);
   void NotifyWhenWritten();
+  void FrameReceived();
   void ReturnInput(size_t bytes);
 
   size_t unprocessed_input() const { return unprocessed_.load(std::memory_order_relaxed); }
@@ -75,8 +79,11 @@ class ConnectionState final : public IoHandler {
   void Flush();
   void UpdateInterest();
   void Touch();
-  void ArmIdleTimer(absl::Time deadline);
-  void CheckIdle();
+  // One timer per connection serves the idle timeout, the first-frame
+  // deadline and the receive-rate window: it fires at the earliest.
+  absl::Time NextCheck() const;
+  void ArmTimer();
+  void CheckTimers();
   void Finish(CloseReason reason, std::string detail, bool reset = false);
 
   ActorSystem& system_;
@@ -89,6 +96,7 @@ class ConnectionState final : public IoHandler {
   const SocketAddress local_;
   const ConnectionOptions options_;
   const uint64_t id_;
+  const std::shared_ptr<std::atomic<int64_t>> open_;
 
   // Loop thread only.
   ActorRef owner_;
@@ -117,7 +125,14 @@ class ConnectionState final : public IoHandler {
   uint64_t bytes_written_ = 0;
   std::vector<uint64_t> write_done_at_;  // bytes_written_ targets
   absl::Time last_activity_;
-  TimerId idle_timer_ = 0;
+  TimerId timer_ = 0;
+  absl::Time timer_at_ = absl::InfiniteFuture();
+  absl::Time started_at_;
+  bool frame_seen_ = false;      // FrameReceived() was called at least once
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_at_frame_ = 0;  // bytes_read_ at the last FrameReceived()
+  absl::Time window_start_;      // the receive-rate window
+  uint64_t bytes_at_window_ = 0;
 };
 
 }  // namespace troupe::net::net_internal

@@ -91,6 +91,7 @@ class Member : public troupe::Actor {
           if (absl::Status s = lines_.Push(r.data); !s.ok()) return Drop(std::string(s.message()));
           while (std::optional<std::string> text = lines_.Next()) {
             if (!IsText(*text)) return Drop("binary garbage");
+            connection_.FrameReceived();
             chat::Say say;
             say.set_name(name_);
             say.set_text(*std::move(text));
@@ -144,6 +145,12 @@ int main(int argc, char** argv) {
   troupe::ActorRef room = system.Spawn<Room>(troupe::SpawnOptions{.name = "room"});
   troupe::net::ListenOptions options;
   options.address = absl::StrCat("127.0.0.1:", port);
+  // Limits for a server on the open internet (net/listener.h,
+  // net/connection.h): a cap on members, a first line within 30 s, and no
+  // trickling a line at under 64 bytes/s. Quiet members may stay.
+  options.max_connections = 4096;
+  options.connection.first_frame_timeout = absl::Seconds(30);
+  options.connection.min_receive_rate = 64;
   auto listener = troupe::net::Listen(reactor, options, [&](troupe::net::Connection c) {
     return system.Spawn<Member>(std::move(c), room);
   });

@@ -57,6 +57,7 @@ class HttpConnection : public troupe::Actor {
           parser_.Push(r.data);
           std::string out;
           while (std::optional<http_hello::HttpParser::Request> request = parser_.Next()) {
+            connection_.FrameReceived();  // for the request deadline and the rate limit
             out += http_hello::Answer(*request);
             if (!request->keep_alive) {
               closing_ = true;
@@ -84,6 +85,13 @@ int ServeWithActors(const std::string& port) {
   troupe::net::Reactor reactor(system);
   troupe::net::ListenOptions options;
   options.address = absl::StrCat("127.0.0.1:", port);
+  // The limits a server facing the open internet wants (net/listener.h,
+  // net/connection.h): a cap on connections, a first request within 10 s,
+  // no trickling a request at under 1 KB/s, and idle keep-alives closed.
+  options.max_connections = 4096;
+  options.connection.first_frame_timeout = absl::Seconds(10);
+  options.connection.min_receive_rate = 1024;
+  options.connection.idle_timeout = absl::Seconds(60);
   auto listener = troupe::net::Listen(reactor, options, [&](troupe::net::Connection c) {
     return system.Spawn<HttpConnection>(std::move(c));
   });
