@@ -268,14 +268,22 @@ void ConnectionState::OnInputEnd() {
     if (owner_) owner_.Tell(InputEnded{});
     return;
   }
-  input_ended_.store(true, std::memory_order_seq_cst);  // see ReturnInput()
-  CheckInputEnd();
+  // Not decided here: an actor that has just handled the last Received may
+  // have posted its answer to this loop, still queued behind us. Its credit
+  // came back after that post, so: if every credit is back now, the answers
+  // are queued already and a check posted now runs after them; if not, the
+  // last credit's return sees input_ended_ (Dekker, see ReturnInput()) and
+  // posts the check after its own answers.
+  input_ended_.store(true, std::memory_order_seq_cst);
+  if (unprocessed_.load(std::memory_order_seq_cst) == 0) {
+    loop_.Post([self = self()] { self->CheckInputEnd(); });
+  }
 }
 
 void ConnectionState::CheckInputEnd() {
   if (closed_ || unprocessed_.load(std::memory_order_seq_cst) != 0) return;
-  // Every Received is handled, so what the handlers wrote is queued here
-  // already (their writes were posted before their credits came back).
+  // Every Received is handled, and this check was posted after their
+  // answers were: those writes have run (see OnInputEnd()).
   if (pending_output_ == 0) {
     Finish(CloseReason::kPeerClosed, "");
   } else {

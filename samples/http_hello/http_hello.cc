@@ -16,18 +16,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "base/log_limiter.h"
+#include "base/logging.h"
 #include "net/blocking_socket.h"
 #include "net/listener.h"
 #include "net/reactor.h"
@@ -43,6 +48,16 @@ std::string ErrorResponse(int status) {
                                               "header too large\n", false)
                        : http_hello::Response(400, "Bad Request", "bad request\n", false);
 }
+
+// The limits a server facing the open internet wants; flags may shorten
+// them (the hostile-peer test does).
+struct Limits {
+  int max_connections = 4096;
+  absl::Duration request_timeout = absl::Seconds(10);  // the first request, and each one
+  size_t min_rate = 1024;                              // bytes/s while a request is under way
+  absl::Duration idle_timeout = absl::Seconds(60);
+};
+Limits limits;
 
 // -- actors ---------------------------------------------------------------------------
 
@@ -85,13 +100,13 @@ int ServeWithActors(const std::string& port) {
   troupe::net::Reactor reactor(system);
   troupe::net::ListenOptions options;
   options.address = absl::StrCat("127.0.0.1:", port);
-  // The limits a server facing the open internet wants (net/listener.h,
-  // net/connection.h): a cap on connections, a first request within 10 s,
-  // no trickling a request at under 1 KB/s, and idle keep-alives closed.
-  options.max_connections = 4096;
-  options.connection.first_frame_timeout = absl::Seconds(10);
-  options.connection.min_receive_rate = 1024;
-  options.connection.idle_timeout = absl::Seconds(60);
+  // The limits (net/listener.h, net/connection.h): a cap on connections, a
+  // first request in time, no trickling a request, idle keep-alives closed.
+  options.max_connections = limits.max_connections;
+  options.connection.first_frame_timeout = limits.request_timeout;
+  options.connection.min_receive_rate = limits.min_rate;
+  options.connection.receive_rate_window = limits.request_timeout;
+  options.connection.idle_timeout = limits.idle_timeout;
   auto listener = troupe::net::Listen(reactor, options, [&](troupe::net::Connection c) {
     return system.Spawn<HttpConnection>(std::move(c));
   });
@@ -107,18 +122,45 @@ int ServeWithActors(const std::string& port) {
 }
 
 // -- a thread per connection ---------------------------------------------------------------
+//
+// The baseline users compare against, so it gets the same protections as
+// the actors mode: at most limits.max_connections connections at once (the rest are
+// refused, as max_connections does), the same request deadlines (socket
+// receive timeouts), and an acceptor that survives running out of
+// descriptors or threads: it logs (once a second) and backs off.
+
+std::atomic<int> live_threads{0};
+
+void SetReceiveTimeout(int fd, absl::Duration timeout) {
+  timeval tv = absl::ToTimeval(timeout);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
 
 void ServeOne(int fd) {
   http_hello::HttpParser parser;
   char buffer[16 << 10];
   bool open = true;
+  // A request must be complete within request_timeout of its first byte
+  // (of the connection's start, for the first): a peer that trickles bytes
+  // does not hold a thread. Between requests, the idle timeout.
+  absl::Time deadline = absl::Now() + limits.request_timeout;
+  bool request_under_way = true;
   while (open) {
+    const absl::Time now = absl::Now();
+    if (request_under_way && now >= deadline) break;
+    SetReceiveTimeout(fd, request_under_way ? deadline - now : limits.idle_timeout);
     const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) break;  // closed, reset, or timed out
+    if (!request_under_way) {
+      request_under_way = true;
+      deadline = absl::Now() + limits.request_timeout;
+    }
     parser.Push(std::string_view(buffer, static_cast<size_t>(n)));
     std::string out;
     while (std::optional<http_hello::HttpParser::Request> request = parser.Next()) {
+      request_under_way = parser.partial() > 0;
+      deadline = absl::Now() + limits.request_timeout;
       out += http_hello::Answer(*request);
       if (!request->keep_alive) {
         open = false;
@@ -135,11 +177,59 @@ void ServeOne(int fd) {
   // (for a second at most), so that closing does not reset the connection
   // and destroy an error reply before the client reads it.
   shutdown(fd, SHUT_WR);
-  timeval linger{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof(linger));
+  SetReceiveTimeout(fd, absl::Seconds(1));
   while (recv(fd, buffer, sizeof(buffer), 0) > 0) {
   }
   close(fd);
+}
+
+void AcceptLoop(int fd, const std::atomic<bool>& stopping) {
+  troupe::LogLimiter accept_log;
+  troupe::LogLimiter refuse_log;
+  troupe::LogLimiter spawn_log;
+  absl::Duration backoff = absl::Milliseconds(10);
+  while (!stopping.load()) {
+    const int client = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (stopping.load()) return;
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      // Out of descriptors, memory or buffers: the connection waits in the
+      // backlog; try again later instead of spinning or giving up.
+      if (int64_t skipped; accept_log.ShouldLog(&skipped)) {
+        troupe::LogWarning("accept: {}; retrying in {}{}", std::strerror(errno),
+                           absl::FormatDuration(backoff), troupe::LogLimiter::Skipped(skipped));
+      }
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(1));
+      continue;
+    }
+    backoff = absl::Milliseconds(10);
+    if (live_threads.load() >= limits.max_connections) {
+      close(client);
+      if (int64_t skipped; refuse_log.ShouldLog(&skipped)) {
+        troupe::LogWarning("{} connections open, the limit: refusing new ones{}", limits.max_connections,
+                           troupe::LogLimiter::Skipped(skipped));
+      }
+      continue;
+    }
+    const int on = 1;
+    setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    live_threads.fetch_add(1);
+    try {
+      std::thread([client] {
+        ServeOne(client);
+        live_threads.fetch_sub(1);
+      }).detach();  // the design troupe replaces
+    } catch (const std::system_error& e) {
+      live_threads.fetch_sub(1);
+      close(client);
+      if (int64_t skipped; spawn_log.ShouldLog(&skipped)) {
+        troupe::LogWarning("cannot start a thread for a connection ({}): closed it{}", e.what(),
+                           troupe::LogLimiter::Skipped(skipped));
+      }
+      absl::SleepFor(backoff);
+    }
+  }
 }
 
 int ServeWithThreads(const std::string& port_text) {
@@ -159,20 +249,11 @@ int ServeWithThreads(const std::string& port_text) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   std::printf("listening on 127.0.0.1:%d (threads)\n", ntohs(address.sin_port));
   std::fflush(stdout);
-  std::thread acceptor([fd] {
-    while (true) {
-      const int client = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        return;  // shut down
-      }
-      const int on = 1;
-      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-      std::thread(ServeOne, client).detach();  // the design troupe replaces
-    }
-  });
+  std::atomic<bool> stopping{false};
+  std::thread acceptor([fd, &stopping] { AcceptLoop(fd, stopping); });
   while (!stop_requested) absl::SleepFor(absl::Milliseconds(20));
-  shutdown(fd, SHUT_RDWR);
+  stopping.store(true);
+  shutdown(fd, SHUT_RDWR);  // wakes accept()
   acceptor.join();
   close(fd);
   return 0;
@@ -189,8 +270,15 @@ int main(int argc, char** argv) {
       port = arg.substr(7);
     } else if (arg.rfind("--mode=", 0) == 0) {
       mode = arg.substr(7);
+    } else if (arg.rfind("--max-connections=", 0) == 0 &&
+               absl::SimpleAtoi(arg.substr(18), &limits.max_connections)) {
+    } else if (arg.rfind("--request-timeout=", 0) == 0 &&
+               absl::ParseDuration(arg.substr(18), &limits.request_timeout)) {
+    } else if (arg.rfind("--min-rate=", 0) == 0 && absl::SimpleAtoi(arg.substr(11), &limits.min_rate)) {
     } else {
-      std::fprintf(stderr, "usage: http_hello [--port=N] [--mode=actors|threads]\n");
+      std::fprintf(stderr,
+                   "usage: http_hello [--port=N] [--mode=actors|threads] [--max-connections=N]\n"
+                   "                  [--request-timeout=10s] [--min-rate=BYTES_PER_S]\n");
       return 2;
     }
   }

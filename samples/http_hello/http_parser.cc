@@ -28,17 +28,21 @@ bool IsToken(std::string_view text) {
 
 std::optional<HttpParser::Request> HttpParser::Next() {
   if (error_ != 0) return std::nullopt;
-  const size_t end = buffer_.find("\r\n\r\n");
-  if (end == std::string::npos) {
-    if (buffer_.size() > kMaxHead) error_ = 431;
+  // Requests are taken from `consumed_` on, and the buffer is compacted once
+  // per Push(): erasing each request from the front would cost a pipelined
+  // burst quadratic time (a slow-down one client could inflict on all).
+  const std::string_view pending = std::string_view(buffer_).substr(consumed_);
+  const size_t end = pending.find("\r\n\r\n");
+  if (end == std::string_view::npos) {
+    if (pending.size() > kMaxHead) error_ = 431;
     return std::nullopt;
   }
   if (end + 4 > kMaxHead) {
     error_ = 431;
     return std::nullopt;
   }
-  const std::string head = buffer_.substr(0, end);
-  buffer_.erase(0, end + 4);
+  const std::string head(pending.substr(0, end));
+  consumed_ += end + 4;
 
   // Request line: METHOD SP TARGET SP HTTP/1.x
   const size_t line_end = head.find("\r\n");

@@ -27,16 +27,23 @@ class HttpParser {
     bool keep_alive = true;
   };
 
-  void Push(std::string_view bytes) { buffer_.append(bytes); }
+  void Push(std::string_view bytes) {
+    buffer_.erase(0, consumed_);  // what earlier Next() calls took, once per push
+    consumed_ = 0;
+    buffer_.append(bytes);
+  }
 
   // The next complete request head, or nullopt (incomplete, or failed).
   std::optional<Request> Next();
 
   bool failed() const { return error_ != 0; }
+  // Bytes of a request not yet complete.
+  size_t partial() const { return buffer_.size() - consumed_; }
   int error_status() const { return error_; }  // 400 or 431
 
  private:
   std::string buffer_;
+  size_t consumed_ = 0;  // bytes of buffer_ that Next() has taken
   int error_ = 0;
 };
 
