@@ -8,7 +8,9 @@
 // lines delivered per second and latency percentiles. With --misbehave it
 // first opens three bad clients (one sends an over-long line, one binary
 // garbage, one half a line and hangs up) that the server must drop without
-// disturbing the rest. Exits 0 only if every line arrived.
+// disturbing the rest. With --halfclose=N, N clients each say one line and
+// shut down their sending side: each must still hear its line from the
+// room. Exits 0 only if every line arrived.
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,19 +73,23 @@ int main(int argc, char** argv) {
   int clients = 50;
   int lines = 20;
   bool misbehave = false;
+  int halfclose = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&](const char* flag, int* out) {
       const std::string prefix = absl::StrCat(flag, "=");
       return arg.rfind(prefix, 0) == 0 && absl::SimpleAtoi(arg.substr(prefix.size()), out);
     };
-    if (value("--port", &port) || value("--clients", &clients) || value("--lines", &lines))
+    if (value("--port", &port) || value("--clients", &clients) || value("--lines", &lines) ||
+        value("--halfclose", &halfclose))
       continue;
     if (arg == "--misbehave") {
       misbehave = true;
       continue;
     }
-    std::fprintf(stderr, "usage: chat_load --port=N [--clients=50] [--lines=20] [--misbehave]\n");
+    std::fprintf(
+        stderr,
+        "usage: chat_load --port=N [--clients=50] [--lines=20] [--misbehave] [--halfclose=N]\n");
     return 2;
   }
   if (port <= 0 || clients <= 0 || lines <= 0) {
@@ -107,6 +113,27 @@ int main(int argc, char** argv) {
     close(long_line);
     close(binary);
     if (!dropped) return 1;
+  }
+
+  if (halfclose > 0) {
+    // Clients that say one line and shut down their sending side: each must
+    // still hear its own line from the room before the server closes.
+    int answered = 0;
+    for (int c = 0; c < halfclose; ++c) {
+      const int fd = Connect(port);
+      const std::string text = absl::StrCat("last words ", c);
+      std::string got;
+      char buffer[4096];
+      ssize_t n;
+      if (troupe::net::SendAll(fd, text + "\n") && shutdown(fd, SHUT_WR) == 0) {
+        while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0)
+          got.append(buffer, static_cast<size_t>(n));
+      }
+      close(fd);
+      if (got.find(": " + text + "\n") != std::string::npos) ++answered;
+    }
+    std::printf("half-closed clients that heard their line: %d of %d\n", answered, halfclose);
+    if (answered != halfclose) return 1;
   }
 
   // Everyone connects, and is welcomed into the room, before anyone speaks.

@@ -45,7 +45,10 @@ class Room : public troupe::Actor {
                                         members_.size() == 1 ? " member" : " members"));
           Reply(welcome);
         })
-        .On<chat::Leave>([this](const chat::Leave&) { members_.erase(Sender()); })
+        .On<chat::Leave>([this](const chat::Leave& leave) {
+          members_.erase(Sender());
+          if (leave.ack()) Reply(chat::Left());
+        })
         .On<chat::Say>([this](const chat::Say& say) {
           chat::Line line;
           line.set_text(absl::StrCat(say.name(), ": ", say.text()));
@@ -80,7 +83,7 @@ class Member : public troupe::Actor {
     Send(room_, join);
   }
   void OnStop() override {
-    Send(room_, chat::Leave());
+    if (!left_) Send(room_, chat::Leave());
     connection_.Close();
   }
 
@@ -104,6 +107,15 @@ class Member : public troupe::Actor {
             connection_.Write(*std::move(framed));
           }
         })
+        // The client sent its last line (EOF): leave the room, hear what
+        // it still owes us (our own last lines among it), then close.
+        .On<troupe::net::InputEnded>([this](const troupe::net::InputEnded&) {
+          chat::Leave leave;
+          leave.set_ack(true);
+          Send(room_, leave);
+          left_ = true;
+        })
+        .On<chat::Left>([this](const chat::Left&) { connection_.Close(); })
         .On<troupe::net::Closed>([this](const troupe::net::Closed&) { Stop(); });
   }
 
@@ -120,6 +132,7 @@ class Member : public troupe::Actor {
   std::string name_;
   troupe::net::LineFramer lines_{kMaxLine};
   bool dropped_ = false;
+  bool left_ = false;
 };
 
 volatile sig_atomic_t stop_requested = 0;
@@ -151,6 +164,9 @@ int main(int argc, char** argv) {
   options.max_connections = 4096;
   options.connection.first_frame_timeout = absl::Seconds(30);
   options.connection.min_receive_rate = 64;
+  // After a client's EOF, the member decides when to close (InputEnded):
+  // the room's answers come later than the input is handled.
+  options.connection.close_on_input_end = false;
   auto listener = troupe::net::Listen(reactor, options, [&](troupe::net::Connection c) {
     return system.Spawn<Member>(std::move(c), room);
   });

@@ -14,7 +14,7 @@ for _ in $(seq 300); do
 done
 port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$out")
 [[ -n $port ]] || { echo "chat_test: the server did not start"; cat "$out" "$out.err"; exit 1; }
-load_out=$("$load" --port="$port" --clients=40 --lines=25 --misbehave)
+load_out=$("$load" --port="$port" --clients=40 --lines=25 --misbehave --halfclose=200)
 echo "$load_out"
 kill -TERM $pid
 wait $pid
@@ -25,7 +25,8 @@ check() { grep -qF -- "$1" <<<"$2" || { echo "chat_test: missing: $1"; exit 1; }
 check "bad clients dropped by the server: yes" "$load_out"
 check "all 40 clients received all 1000 lines" "$load_out"
 check "lines/s" "$load_out"
-check "shutting down after 43 connections" "$(cat "$out")"
+check "shutting down after 243 connections" "$(cat "$out")"
+check "half-closed clients that heard their line: 200 of 200" "$load_out"
 check "line longer than 1024 bytes" "$(cat "$out.err")"
 check "binary garbage" "$(cat "$out.err")"
 # One line per dropped client, however many pieces its input came in.
