@@ -3,8 +3,10 @@
 #   1. installs the Debian packages the build needs, if any are missing;
 #   2. runs every test plain, then under ThreadSanitizer and AddressSanitizer
 #      (.bazelrc gives the sanitizer configs a smaller TROUPE_STRESS_SCALE);
-#   3. builds examples/consumer, a workspace that uses troupe as a dependency.
-# It ends with a line "N passed, M failed" over the three test runs.
+#   3. fuzzes each fuzz target for a few seconds (clang's libFuzzer, from a
+#      copy of its seeds; TROUPE_FUZZ_SECONDS, 10 by default);
+#   4. builds examples/consumer, a workspace that uses troupe as a dependency.
+# It ends with a line "N passed, M failed" over all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev
   graphviz  # dot: the observability tests check the DOT they write
   spin      # the channel close-protocol models (channel/models)
+  clang libclang-rt-14-dev  # libFuzzer for the fuzz targets (bazel/fuzz.bzl)
 )
 
 missing=()
@@ -62,6 +65,44 @@ run_tests() {
 run_tests "(plain)"
 run_tests "(tsan)" --config=tsan
 run_tests "(asan)" --config=asan
+
+# Each fuzz target (bazel/fuzz.bzl) and the seeds it starts from. New inputs
+# go to a scratch directory, not into the repository; a crash leaves its
+# input there and is printed.
+FUZZ_TARGETS=(
+  "//net/fuzz:line_framer_fuzz net/fuzz/corpus/line_framer"
+  "//net/fuzz:length_prefix_framer_fuzz net/fuzz/corpus/length_prefix_framer"
+  "//samples/http_hello/fuzz:http_parser_fuzz samples/http_hello/fuzz/corpus"
+)
+fuzz_seconds=${TROUPE_FUZZ_SECONDS:-10}
+echo "=== fuzzing: each target for ${fuzz_seconds} s"
+fuzz_labels=()
+for entry in "${FUZZ_TARGETS[@]}"; do fuzz_labels+=("${entry%% *}"); done
+if bazel build --config=fuzz "${fuzz_labels[@]}"; then
+  fuzz_bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)
+  for entry in "${FUZZ_TARGETS[@]}"; do
+    label=${entry%% *}
+    seeds=${entry#* }
+    path=${label#//}
+    binary="$fuzz_bin/${path/://}"
+    scratch=$(mktemp -d)
+    if "$binary" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$scratch/" "$scratch" "$seeds" >"$scratch/log" 2>&1; then
+      echo "fuzz $label: $(grep -E '^Done' "$scratch/log" || echo done)"
+      passed=$((passed + 1))
+      rm -rf "$scratch"
+    else
+      echo "fuzz $label: FAILED (inputs and log kept in $scratch)"
+      tail -30 "$scratch/log"
+      failed=$((failed + 1))
+      status=1
+    fi
+  done
+else
+  echo "fuzz targets did not build"
+  failed=$((failed + 1))
+  status=1
+fi
 
 echo "=== examples/consumer: troupe as a Bazel dependency"
 if (cd examples/consumer && bazel build //... && bazel run //:hello); then
