@@ -45,7 +45,7 @@
 //       reading it; head_ likewise when a slot is handed back.
 //   (B) close_at_: the sender's CAS (seq_cst) after its last publish, and the
 //       receiver's release store of the tail it read (acquire) behind the
-//       heavy fence, pair with the receiver's acquire load in TryPop(): every
+//       heavy fence, pair with the receiver's acquire load in AtTheEnd(): every
 //       slot below close_at_ is published when the receiver sees it.
 //   (C) Producer: tail_ store; LightFence(); close_at_ load. Receiver's
 //       close: close_at_ CAS to kClosing; HeavyFence(); tail_ load. The
@@ -64,6 +64,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/cache_line.h"
@@ -120,7 +121,9 @@ class SpscRing {
     new (slots_[tail & mask_].storage) T(std::move(value));
     tail_.store(tail + 1, std::memory_order_release);  // (A) publish the slot
     threads_internal::LightFence();                     // (C)
-    if (close_at_.load(std::memory_order_acquire) != kOpen) return ConfirmAfterClose(tail, value);
+    // Relaxed is enough to notice the close; ConfirmAfterClose() reads it
+    // again with acquire before it trusts the position.
+    if (close_at_.load(std::memory_order_relaxed) != kOpen) return ConfirmAfterClose(tail, value);
     if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) ForceWake(consumer_sleeping_);
     return Status::kOk;
   }
@@ -129,13 +132,13 @@ class SpscRing {
   Status TryPop(std::optional<T>& out) {
     const size_t head = head_.load(std::memory_order_relaxed);
     if (head == cached_tail_) {
-      const size_t at = close_at_.load(std::memory_order_acquire);  // (B)
-      if (at < kClosing) {
-        if (head == at) return Status::kClosed;  // closed and drained
-        cached_tail_ = at;  // everything below `at` is published; nothing above is ours
-      } else {
-        cached_tail_ = tail_.load(std::memory_order_acquire);  // (A)
-        if (head == cached_tail_) return Status::kEmpty;
+      // Until this receiver closes, the tail alone says what is ready: the
+      // fast path reads nothing else. Once it has closed, the close position
+      // bounds what is ours (slots above it may be taken back by a sender).
+      if (!closed_here_) cached_tail_ = tail_.load(std::memory_order_acquire);  // (A)
+      if (head == cached_tail_) {
+        const Status end = AtTheEnd(head);
+        if (end != Status::kOk) return end;
       }
     }
     T* stored = std::launder(reinterpret_cast<T*>(slots_[head & mask_].storage));
@@ -182,6 +185,7 @@ class SpscRing {
 
   // Consumer only. A send may be in flight: see "Closing" above.
   void CloseFromReceiver() {
+    closed_here_ = true;
     size_t open = kOpen;
     if (close_at_.compare_exchange_strong(open, kClosing, std::memory_order_seq_cst)) {
       threads_internal::HeavyFence();                         // (C)
@@ -207,11 +211,23 @@ class SpscRing {
     alignas(T) unsigned char storage[sizeof(T)];
   };
 
+  // TryPop() found nothing below the tail it knows: empty, closed and
+  // drained, or (closed) more to take up to the close position, which
+  // becomes the known tail. Out of line, like ConfirmAfterClose(): rare
+  // paths, kept out of the hot ones.
+  ABSL_ATTRIBUTE_NOINLINE Status AtTheEnd(size_t head) {
+    const size_t at = close_at_.load(std::memory_order_acquire);  // (B)
+    if (at >= kClosing) return Status::kEmpty;
+    if (head == at) return Status::kClosed;  // closed and drained
+    cached_tail_ = at;                       // everything below `at` is published
+    return Status::kOk;
+  }
+
   // The sender published slot `tail` and then saw the channel closed by the
   // receiver. The receiver takes the slot if its close position lies above
   // it; otherwise the value is still ours to take back. The wait for the
   // position is short: the receiver writes it right after its heavy fence.
-  Status ConfirmAfterClose(size_t tail, T& value) {
+  ABSL_ATTRIBUTE_NOINLINE Status ConfirmAfterClose(size_t tail, T& value) {
     size_t at;
     Backoff backoff;
     while ((at = close_at_.load(std::memory_order_acquire)) == kClosing) backoff.Snooze();
@@ -245,6 +261,10 @@ class SpscRing {
   const size_t capacity_;
   size_t mask_ = 0;
   std::unique_ptr<Slot[]> slots_;
+  // kOpen, kClosing, or the position where the channel closed (see above).
+  // The sender reads it on every send and it is written once, on close: it
+  // shares the read-mostly line rather than a line either side writes.
+  std::atomic<size_t> close_at_{kOpen};
 
   // Each side's index shares a line only with that side's private cache of
   // the other's. The sleep flags get lines of their own: each side reads the
@@ -252,13 +272,10 @@ class SpscRing {
   // sleep, so those lines stay shared and cheap to read.
   alignas(kCacheLineSize) std::atomic<size_t> head_{0};  // written by the consumer
   size_t cached_tail_ = 0;                               // consumer only
+  bool closed_here_ = false;  // consumer only: it closed, so close_at_ bounds its reads
   alignas(kCacheLineSize) std::atomic<size_t> tail_{0};  // written by the producer
   size_t cached_head_ = 0;                               // producer only
-  // The sender reads close_at_ beside the consumer's flag on every send;
-  // both are written rarely, so the line stays shared.
   alignas(kCacheLineSize) std::atomic<uint32_t> consumer_sleeping_{0};
-  // kOpen, kClosing, or the position where the channel closed (see above).
-  std::atomic<size_t> close_at_{kOpen};
   alignas(kCacheLineSize) std::atomic<uint32_t> producer_sleeping_{0};
 };
 
