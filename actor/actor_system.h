@@ -24,12 +24,13 @@
 // children at once (a supervisor too: its newest-first order is for its own
 // stops and restarts, and at shutdown would wait a round of the pool per
 // child) and ends after them, so trees stop bottom-up. Each actor runs
-// OnStop, and its unhandled mail goes to dead letters, counted. Then the workers, the timer thread and dedicated
-// threads are joined. Called from outside the system's threads it waits for
-// all of that; called from a handler it only starts it (a handler cannot
-// wait for itself) and `AwaitTermination()` elsewhere waits. After shutdown
-// begins, Spawn() returns a ref to an actor that never runs (its mail is
-// dead-lettered) and timers no longer fire. The destructor shuts down.
+// OnStop, and its unhandled mail goes to dead letters, counted. Then the
+// workers, the timer thread and dedicated threads are joined. Called from
+// outside the system's threads it waits for all of that; called from a
+// handler it only starts it (a handler cannot wait for itself) and
+// `AwaitTermination()` elsewhere waits. After shutdown begins, Spawn()
+// returns a ref to an actor that never runs (its mail is dead-lettered) and
+// timers no longer fire. The destructor shuts down.
 //
 // Seams: the options take the Scheduler and the Clock as interfaces, so the
 // test kit can run actors step by step under a virtual clock.

@@ -30,9 +30,8 @@ class Counter : public Actor {
  protected:
   Behavior MakeBehavior() override {
     return Behavior()
-        .On<test::Add>([this](const test::Add& add) {
-          handled_->fetch_add(1, std::memory_order_relaxed);
-        })
+        .On<test::Add>(
+            [this](const test::Add& add) { handled_->fetch_add(1, std::memory_order_relaxed); })
         .On<test::GetTotal>([this](const test::GetTotal&) {
           test::Total total;
           total.set_value(handled_->load());
@@ -63,9 +62,7 @@ class Silent : public Actor {
   std::vector<ActorRef> held_;
 };
 
-int64_t SendsAfterShutdown() {
-  return OrphanDeadLetters().count(DeadLetterReason::kSystemGone);
-}
+int64_t SendsAfterShutdown() { return OrphanDeadLetters().count(DeadLetterReason::kSystemGone); }
 
 // Issue 18, item 3: a ref that outlives its system was a use-after-free in
 // the send path (ASAN: heap-use-after-free). Now the mail is dropped and

@@ -8,9 +8,8 @@ namespace troupe {
 bool LogLimiter::ShouldLog(int64_t* skipped) {
   const int64_t now = MonotonicNanos();
   int64_t next = next_log_nanos_.load(std::memory_order_relaxed);
-  if (now < next ||
-      !next_log_nanos_.compare_exchange_strong(next, now + interval_nanos_,
-                                               std::memory_order_relaxed)) {
+  if (now < next || !next_log_nanos_.compare_exchange_strong(next, now + interval_nanos_,
+                                                             std::memory_order_relaxed)) {
     held_back_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -108,7 +108,8 @@ template <typename T, typename Fn>
 class SendArm final : public SelectArm {
  public:
   // `value` is the caller's: it is moved from only when the send happens.
-  SendArm(Flavor<T>* flavor, T* value, Fn fn) : flavor_(flavor), value_(value), fn_(std::move(fn)) {}
+  SendArm(Flavor<T>* flavor, T* value, Fn fn)
+      : flavor_(flavor), value_(value), fn_(std::move(fn)) {}
 
   bool TryFire() override {
     SendResult<T> sent = flavor_->TrySend(std::move(*value_));

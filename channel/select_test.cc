@@ -101,11 +101,10 @@ TEST(SelectTest, ASendArmThatLosesToAnotherArmLeavesTheValueWithTheCaller) {
   ASSERT_TRUE(ready_tx.Send(7).ok());
   auto value = std::make_unique<int>(1);
   int got = 0;
-  const int fired =
-      Select()
-          .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
-          .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
-          .Wait();
+  const int fired = Select()
+                        .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
+                        .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
+                        .Wait();
   EXPECT_EQ(fired, 1);
   EXPECT_EQ(got, 7);
   ASSERT_NE(value, nullptr);

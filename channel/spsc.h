@@ -114,13 +114,12 @@ class SpscRing {
     if (tail - cached_head_ == capacity_) {
       cached_head_ = head_.load(std::memory_order_acquire);  // (A) the slot is free again
       if (tail - cached_head_ == capacity_) {
-        return close_at_.load(std::memory_order_relaxed) != kOpen ? Status::kClosed
-                                                                   : Status::kFull;
+        return close_at_.load(std::memory_order_relaxed) != kOpen ? Status::kClosed : Status::kFull;
       }
     }
     new (slots_[tail & mask_].storage) T(std::move(value));
     tail_.store(tail + 1, std::memory_order_release);  // (A) publish the slot
-    threads_internal::LightFence();                     // (C)
+    threads_internal::LightFence();                    // (C)
     // Relaxed is enough to notice the close; ConfirmAfterClose() reads it
     // again with acquire before it trusts the position.
     if (close_at_.load(std::memory_order_relaxed) != kOpen) return ConfirmAfterClose(tail, value);
@@ -188,7 +187,7 @@ class SpscRing {
     closed_here_ = true;
     size_t open = kOpen;
     if (close_at_.compare_exchange_strong(open, kClosing, std::memory_order_seq_cst)) {
-      threads_internal::HeavyFence();                         // (C)
+      threads_internal::HeavyFence();                           // (C)
       const size_t at = tail_.load(std::memory_order_acquire);  // (A)
       close_at_.store(at, std::memory_order_release);           // (B)
     }

@@ -123,7 +123,8 @@ TEST(BackpressureTest, AClientThatDoesNotReadStopsBeingRead) {
   EXPECT_TRUE(sender.Join().value());
   ASSERT_EQ(got.size(), 4 * total);
   EXPECT_EQ(seen.bytes_in.load(), static_cast<int64_t>(total));
-  EXPECT_EQ(std::count(got.begin(), got.end(), 'a'), 4 * std::count(payload.begin(), payload.end(), 'a'));
+  EXPECT_EQ(std::count(got.begin(), got.end(), 'a'),
+            4 * std::count(payload.begin(), payload.end(), 'a'));
   EXPECT_EQ(seen.closed[static_cast<int>(CloseReason::kOutputOverflow)].load(), 0);
   close(fd);
 }
@@ -143,9 +144,8 @@ TEST(BackpressureTest, OutputPastTheCapAbortsTheConnection) {
   // 32768 copies of each piece: 512 bytes in ask for 16 MiB out, past the
   // cap and past what the kernel's send buffer can hide (up to 4 MiB).
   ASSERT_TRUE(SendAll(greedy, std::string(512, 'x')));
-  WaitUntil([&] {
-    return seen.closed[static_cast<int>(CloseReason::kOutputOverflow)].load() == 1;
-  });
+  WaitUntil(
+      [&] { return seen.closed[static_cast<int>(CloseReason::kOutputOverflow)].load() == 1; });
   EXPECT_LE(seen.max_pending_output.load(), size_t{1} << 20);
   close(greedy);
 }
@@ -201,7 +201,8 @@ TEST(HalfCloseTest, ARequestFollowedByEofGetsItsAnswer) {
     close(fd);
   }
   EXPECT_EQ(answered, clients);
-  WaitUntil([&] { return seen.closed[static_cast<int>(CloseReason::kPeerClosed)].load() == clients; });
+  WaitUntil(
+      [&] { return seen.closed[static_cast<int>(CloseReason::kPeerClosed)].load() == clients; });
 }
 
 // With close_on_input_end = false the owner hears InputEnded after the last
@@ -239,9 +240,8 @@ TEST(HalfCloseTest, TheOwnerMayAnswerAfterInputEnded) {
   Seen seen;
   ListenOptions options;
   options.connection.close_on_input_end = false;
-  Server server(options, [&](Connection c) {
-    return server.system.Spawn<LateAnswer>(std::move(c), &seen);
-  });
+  Server server(options,
+                [&](Connection c) { return server.system.Spawn<LateAnswer>(std::move(c), &seen); });
   const int fd = ConnectBlocking(server.listener.port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(fd, std::string(1000, 'q')));

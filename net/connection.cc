@@ -306,8 +306,8 @@ void ConnectionState::DoWrite(std::string bytes) {
       LogWarning(NetLog(),
                  "connection {} to {}: {} bytes of output would be pending, over the limit of "
                  "{}: the peer does not read; aborted{}",
-                 id_, peer_.ToString(), pending_output_ + bytes.size(),
-                 options_.max_pending_output, LogLimiter::Skipped(skipped));
+                 id_, peer_.ToString(), pending_output_ + bytes.size(), options_.max_pending_output,
+                 LogLimiter::Skipped(skipped));
     }
     Finish(CloseReason::kOutputOverflow,
            absl::StrCat("more than ", options_.max_pending_output, " bytes of output pending"),
@@ -514,10 +514,10 @@ void ConnectionState::CheckTimers() {
     const bool we_paused = output_paused_ || reading_paused_.load(std::memory_order_relaxed);
     if (frame_under_way && !we_paused &&
         static_cast<double>(received) < static_cast<double>(options_.min_receive_rate) * seconds) {
-      Finish(CloseReason::kTimeout,
-             absl::StrCat("received ", received, " bytes in ", absl::FormatDuration(now - window_start_),
-                          " with a request under way, under the minimum of ",
-                          options_.min_receive_rate, " bytes/s"));
+      Finish(CloseReason::kTimeout, absl::StrCat("received ", received, " bytes in ",
+                                                 absl::FormatDuration(now - window_start_),
+                                                 " with a request under way, under the minimum of ",
+                                                 options_.min_receive_rate, " bytes/s"));
       return;
     }
     window_start_ = now;

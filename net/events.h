@@ -52,13 +52,13 @@ struct Received {
 };
 
 enum class CloseReason {
-  kPeerClosed,  // the peer closed its side (EOF)
-  kReset,       // the peer reset the connection
-  kError,       // a socket error; see the detail
-  kTimeout,     // idle for longer than the idle timeout
-  kLocalClose,  // Connection::Close(): flushed, then closed
-  kAborted,     // Connection::Abort(): closed at once, pending output dropped
-  kShutdown,    // the reactor shut down
+  kPeerClosed,      // the peer closed its side (EOF)
+  kReset,           // the peer reset the connection
+  kError,           // a socket error; see the detail
+  kTimeout,         // idle for longer than the idle timeout
+  kLocalClose,      // Connection::Close(): flushed, then closed
+  kAborted,         // Connection::Abort(): closed at once, pending output dropped
+  kShutdown,        // the reactor shut down
   kOutputOverflow,  // more output pending than ConnectionOptions::max_pending_output
 };
 

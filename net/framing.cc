@@ -37,9 +37,9 @@ std::optional<std::string> LineFramer::Next() {
 
 absl::StatusOr<std::string> LineFramer::Frame(std::string_view line) {
   if (const size_t at = line.find('\n'); at != std::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a line cannot hold \"\\n\" (at byte ", at, " of ", line.size(),
-        "): it would be read back as two lines"));
+    return absl::InvalidArgumentError(absl::StrCat("a line cannot hold \"\\n\" (at byte ", at,
+                                                   " of ", line.size(),
+                                                   "): it would be read back as two lines"));
   }
   if (!line.empty() && line.back() == '\r') {
     return absl::InvalidArgumentError(

@@ -47,7 +47,8 @@ TEST(LineFramerTest, BinaryBytesAreJustBytes) {
   ASSERT_TRUE(framer.Push(binary + "\n").ok());
   EXPECT_EQ(Lines(framer), (std::vector<std::string>{std::string("\0\x01\xff", 3)}));
   EXPECT_EQ(LineFramer::Frame("x").value(), "x\n");
-  EXPECT_EQ(LineFramer::Frame(std::string("\0\x01\xff", 3)).value(), std::string("\0\x01\xff\n", 4));
+  EXPECT_EQ(LineFramer::Frame(std::string("\0\x01\xff", 3)).value(),
+            std::string("\0\x01\xff\n", 4));
 }
 
 // Issue 18, item 11: Frame("a\nb") made two lines and Frame("a\r") lost

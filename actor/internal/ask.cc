@@ -27,13 +27,11 @@ void PublishLateReply(SystemLink* link, std::unique_ptr<Envelope> reply,
   PublishDeadLetter(link, std::move(reply), DeadLetterReason::kNoReceiver, receiver);
 }
 
-absl::Status AskAbandoned(const MessageType& request, SystemLink* link,
-                          const Addressable& target) {
-  bool shut_down = link == nullptr;
+absl::Status AskAbandoned(const MessageType& request, SystemLink* link, const Addressable& target) {
+  // No system (gone, or never one) counts as shut down.
+  bool shut_down = true;
   if (SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass()) {
     shut_down = pass.system()->IsShuttingDown();
-  } else {
-    shut_down = true;
   }
   return absl::UnavailableError(absl::StrCat(
       "ask ", request.name(), " to ", target.name(), "#", target.id(),

@@ -47,8 +47,7 @@ uint64_t ScheduleAskTimeout(SystemLink* link, absl::Duration timeout,
 void CancelAskTimeout(SystemLink* link, uint64_t timer);
 void PublishLateReply(SystemLink* link, std::unique_ptr<Envelope> reply,
                       const Addressable* receiver);
-absl::Status AskAbandoned(const MessageType& request, SystemLink* link,
-                          const Addressable& target);
+absl::Status AskAbandoned(const MessageType& request, SystemLink* link, const Addressable& target);
 absl::Status WrongReplyType(const MessageType& expected, const MessageType& got,
                             const Addressable& target);
 absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     TROUPE_CHECK(frames == model.frames, "the framer's frames differ from the model's");
   } else {
     TROUPE_CHECK(frames.size() <= model.frames.size(), "more frames than the model");
-    for (size_t i = 0; i < frames.size(); ++i) TROUPE_CHECK(frames[i] == model.frames[i], "frame {}", i);
+    for (size_t i = 0; i < frames.size(); ++i)
+      TROUPE_CHECK(frames[i] == model.frames[i], "frame {}", i);
   }
   for (const std::string& frame : frames) {
     const absl::StatusOr<std::string> framed = troupe::net::LengthPrefixFramer::Frame(frame);

@@ -72,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     // Lines before the failure still came out, as the model's did.
     TROUPE_CHECK(lines.size() <= model.lines.size(), "more lines than the model");
-    for (size_t i = 0; i < lines.size(); ++i) TROUPE_CHECK(lines[i] == model.lines[i], "line {}", i);
+    for (size_t i = 0; i < lines.size(); ++i)
+      TROUPE_CHECK(lines[i] == model.lines[i], "line {}", i);
   }
   for (const std::string& line : lines) {
     const absl::StatusOr<std::string> framed = troupe::net::LineFramer::Frame(line);

@@ -70,8 +70,8 @@ class ConnectionState final : public IoHandler {
   void DoClose();
   void DoAbort(std::string why);
   void DoNotifyWhenWritten();
-  bool PauseReading();  // false if the input drained meanwhile
-  void OnInputEnd();    // EOF read
+  bool PauseReading();   // false if the input drained meanwhile
+  void OnInputEnd();     // EOF read
   void CheckInputEnd();  // after EOF: is everything the peer sent handled?
   void SetPendingOutput(size_t bytes);
   void ResumeReading();
@@ -128,7 +128,7 @@ class ConnectionState final : public IoHandler {
   TimerId timer_ = 0;
   absl::Time timer_at_ = absl::InfiniteFuture();
   absl::Time started_at_;
-  bool frame_seen_ = false;      // FrameReceived() was called at least once
+  bool frame_seen_ = false;  // FrameReceived() was called at least once
   uint64_t bytes_read_ = 0;
   uint64_t bytes_at_frame_ = 0;  // bytes_read_ at the last FrameReceived()
   absl::Time window_start_;      // the receive-rate window

@@ -146,8 +146,7 @@ bool Slowloris(int connections) {
       char c = request[byte % (request.size() - 4)];  // never the blank line
       char probe;
       const bool closed = send(fds[i], &c, 1, MSG_NOSIGNAL) != 1 ||
-                          recv(fds[i], &probe, 1, MSG_DONTWAIT) == 0 ||
-                          (errno == ECONNRESET);
+                          recv(fds[i], &probe, 1, MSG_DONTWAIT) == 0 || (errno == ECONNRESET);
       if (closed) {
         gone[i] = true;
         ++let_go;

@@ -210,8 +210,8 @@ void AcceptLoop(int fd, const std::atomic<bool>& stopping) {
     if (live_threads.load() >= limits.max_connections) {
       close(client);
       if (int64_t skipped; refuse_log.ShouldLog(&skipped)) {
-        troupe::LogWarning("{} connections open, the limit: refusing new ones{}", limits.max_connections,
-                           troupe::LogLimiter::Skipped(skipped));
+        troupe::LogWarning("{} connections open, the limit: refusing new ones{}",
+                           limits.max_connections, troupe::LogLimiter::Skipped(skipped));
       }
       continue;
     }
@@ -277,7 +277,8 @@ int main(int argc, char** argv) {
                absl::SimpleAtoi(arg.substr(18), &limits.max_connections)) {
     } else if (arg.rfind("--request-timeout=", 0) == 0 &&
                absl::ParseDuration(arg.substr(18), &limits.request_timeout)) {
-    } else if (arg.rfind("--min-rate=", 0) == 0 && absl::SimpleAtoi(arg.substr(11), &limits.min_rate)) {
+    } else if (arg.rfind("--min-rate=", 0) == 0 &&
+               absl::SimpleAtoi(arg.substr(11), &limits.min_rate)) {
     } else {
       std::fprintf(stderr,
                    "usage: http_hello [--port=N] [--mode=actors|threads] [--max-connections=N]\n"

@@ -60,9 +60,9 @@ std::optional<HttpParser::Request> HttpParser::Next() {
   // A target is visible ASCII only (RFC 9112): a bare CR or LF in it would
   // read as a line break to another parser on the way (request smuggling).
   // Found by http_parser_fuzz.
-  const bool visible_target =
-      std::all_of(request.target.begin(), request.target.end(),
-                  [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
+  const bool visible_target = std::all_of(request.target.begin(), request.target.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  });
   if (!IsToken(request.method) || request.target.empty() || !visible_target ||
       (version != "HTTP/1.1" && version != "HTTP/1.0")) {
     error_ = 400;
