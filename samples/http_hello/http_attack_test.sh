@@ -44,6 +44,8 @@ for mode in actors threads; do
   rm -f "$log"
   echo "server RSS with a non-reading client: ${rss} kB (bound ${RSS_BOUND_KB} kB)"
   ((rss < RSS_BOUND_KB)) || { echo "nonreader ($mode): RSS over the bound"; exit 1; }
+  sleep 0.5
+  echo "server RSS after it left: $(rss_kb "$pid") kB"
 
   "$attack" --port="$port" --attack=halfclose --connections=200
   "$attack" --port="$port" --attack=slowloris --connections=200
