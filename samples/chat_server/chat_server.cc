@@ -13,6 +13,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -135,8 +136,11 @@ class Member : public troupe::Actor {
   bool left_ = false;
 };
 
-volatile sig_atomic_t stop_requested = 0;
-void OnSignal(int) { stop_requested = 1; }
+// A lock-free atomic: safe in a signal handler, and (unlike a volatile
+// sig_atomic_t) also when the signal lands on another thread than main's.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+void OnSignal(int) { stop_requested.store(true, std::memory_order_relaxed); }
 
 }  // namespace
 
@@ -176,7 +180,7 @@ int main(int argc, char** argv) {
   }
   std::printf("listening on %s\n", listener->address().ToString().c_str());
   std::fflush(stdout);
-  while (!stop_requested) absl::SleepFor(absl::Milliseconds(20));
+  while (!stop_requested.load(std::memory_order_relaxed)) absl::SleepFor(absl::Milliseconds(20));
   std::printf("shutting down after %llu connections\n",
               static_cast<unsigned long long>(listener->accepted()));
   reactor.Shutdown();  // every member gets Closed, leaves the room

@@ -180,7 +180,9 @@ bool Hold(int connections) {
     if (fd >= 0) fds.push_back(fd);
   }
   std::printf("holding %zu connections\n", fds.size());
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Long enough for a slow server (a sanitizer, a loaded machine) to accept
+  // up to its descriptor limit and hit it.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   for (int fd : fds) close(fd);
   // The server has descriptors again: it must be serving (within 10 s).
   const absl::Time end = absl::Now() + absl::Seconds(10);

@@ -40,8 +40,11 @@
 
 namespace {
 
-volatile sig_atomic_t stop_requested = 0;
-void OnSignal(int) { stop_requested = 1; }
+// A lock-free atomic: safe in a signal handler, and (unlike a volatile
+// sig_atomic_t) also when the signal lands on another thread than main's.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+void OnSignal(int) { stop_requested.store(true, std::memory_order_relaxed); }
 
 std::string ErrorResponse(int status) {
   return status == 431 ? http_hello::Response(431, "Request Header Fields Too Large",
@@ -116,7 +119,7 @@ int ServeWithActors(const std::string& port) {
   }
   std::printf("listening on %s (actors)\n", listener->address().ToString().c_str());
   std::fflush(stdout);
-  while (!stop_requested) absl::SleepFor(absl::Milliseconds(20));
+  while (!stop_requested.load(std::memory_order_relaxed)) absl::SleepFor(absl::Milliseconds(20));
   reactor.Shutdown();
   return 0;
 }
@@ -254,7 +257,7 @@ int ServeWithThreads(const std::string& port_text) {
   std::fflush(stdout);
   std::atomic<bool> stopping{false};
   std::thread acceptor([fd, &stopping] { AcceptLoop(fd, stopping); });
-  while (!stop_requested) absl::SleepFor(absl::Milliseconds(20));
+  while (!stop_requested.load(std::memory_order_relaxed)) absl::SleepFor(absl::Milliseconds(20));
   stopping.store(true);
   shutdown(fd, SHUT_RDWR);  // wakes accept()
   acceptor.join();
