@@ -1,4 +1,4 @@
-// Actor workloads A1-A7 of shared/WORKLOADS.md. Protobuf messages where the
+// Actor workloads A1-A7 of bench/WORKLOADS.md. Protobuf messages where the
 // workload sends data (A1, A3, A7), with a plain-C++ row beside A1 and A3.
 // Every workload checks its own result; the actor system has the default
 // worker count (one per core).

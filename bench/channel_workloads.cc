@@ -1,4 +1,4 @@
-// Channel workloads C1-C6 of shared/WORKLOADS.md, with SPSC (C1-spsc) and
+// Channel workloads C1-C6 of bench/WORKLOADS.md, with SPSC (C1-spsc) and
 // batch (C2b) rows.
 #include <atomic>
 #include <thread>

@@ -3,7 +3,7 @@
 // -----------------------------------------------------------------------------
 //
 // The benchmark harness behind `bazel run --config=opt //bench`: every layer
-// registers the workloads of shared/WORKLOADS.md it implements, and the
+// registers the workloads of bench/WORKLOADS.md it implements, and the
 // harness runs them, prints a table (id, workload, figure, unit, target) and,
 // with --json, one JSON array of {"id", "name", "value", "unit"} on stdout.
 //

@@ -1,4 +1,4 @@
-// Mailbox workloads M0-M3 of shared/WORKLOADS.md, beside a mutex+deque
+// Mailbox workloads M0-M3 of bench/WORKLOADS.md, beside a mutex+deque
 // baseline measured in the same run.
 #include <atomic>
 #include <deque>
@@ -47,8 +47,8 @@ absl::StatusOr<double> ProducersToOwner(int producers, Push push, Drain drain) {
       for (int64_t i = 1; i <= per_producer; ++i) push(i);
     });
   }
-  // The owner backs off as the anchors' owners do (shared/anchors/cpp):
-  // spin a little, then yield, so that on a machine with fewer cores than
+  // The owner backs off as the reference queues' benchmarks do: spin a
+  // little, then yield, so that on a machine with fewer cores than
   // threads a polling owner does not eat its producers' time.
   int64_t received = 0, sum = 0;
   Backoff backoff;

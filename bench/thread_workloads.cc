@@ -1,4 +1,4 @@
-// Thread-pool workloads P1, P1f, P2, P3 of shared/WORKLOADS.md.
+// Thread-pool workloads P1, P1f, P2, P3 of bench/WORKLOADS.md.
 #include <atomic>
 #include <thread>
 #include <vector>
