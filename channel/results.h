@@ -14,7 +14,7 @@
 //   else if (got.error() == troupe::RecvError::kClosed) return;   // drained and closed
 //
 // Both are small, [[nodiscard]] value types (channel operations are hot
-// paths, so no absl::Status here; see DESIGN.md's API contract).
+// paths, so no absl::Status here; see docs/api_contract.md).
 
 #ifndef TROUPE_CHANNEL_RESULTS_H_
 #define TROUPE_CHANNEL_RESULTS_H_
