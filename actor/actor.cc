@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "actor/actor_system.h"
 #include "actor/internal/actor_cell.h"
+#include "actor/internal/turn_context.h"
 #include "base/check.h"
 #include "base/logging.h"
 
@@ -26,7 +28,7 @@ ActorRef Actor::Sender() const {
   return current != nullptr ? ActorRef(current->sender()) : ActorRef();
 }
 
-ActorSystem& Actor::system() const { return *cell_->system(); }
+ActorSystem& Actor::system() const { return *cell_->env()->system(); }
 
 void Actor::ReplyEnvelope(EnvelopePtr reply) {
   if (const Envelope* current = cell_->current()) {
@@ -34,13 +36,13 @@ void Actor::ReplyEnvelope(EnvelopePtr reply) {
     return;
   }
   LogWarning(ActorLog(), "{}: Reply() outside a handler has no one to reply to", Self().ToString());
-  system().dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
+  cell_->env()->PublishDeadLetter(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
 }
 
 void Actor::ReplyError(absl::Status status) { Reply(std::move(status)); }
 
 ActorRef Actor::SpawnChild(SpawnOptions options, ActorFactory factory) {
-  return system().SpawnActor(std::move(options), cell_, factory);
+  return cell_->env()->SpawnChild(cell_, std::move(options), factory);
 }
 
 void Actor::Stop() { cell_->RequestStop(proto::ExitReason::NORMAL, std::string()); }

@@ -69,26 +69,21 @@
 #include "actor/behavior.h"
 #include "actor/dead_letters.h"
 #include "actor/message.h"
+#include "actor/spawn.h"
+#include "threads/executor.h"
 #include "threads/future.h"
 
 namespace troupe {
 
 class ActorSystem;
-struct SpawnOptions;
-struct ActorFactory;
 namespace actor_internal {
 class ActorCell;
+struct ActorAccess;
 // A function run in the actor's context, as a message (an Actor::Ask reply).
 struct Continuation {
   absl::AnyInvocable<void() &&> run;
 };
 }  // namespace actor_internal
-
-// How Become() treats the current behaviour.
-enum class BecomeMode {
-  kReplace,  // drop it (the default: state machines stay bounded)
-  kStack,    // keep it below, for Unbecome()
-};
 
 class Actor {
  public:
@@ -225,7 +220,7 @@ class Actor {
 
  private:
   friend class actor_internal::ActorCell;
-  friend class Supervisor;
+  friend struct actor_internal::ActorAccess;  // the cell behind an actor (internal/actor_access.h)
 
   // Sends `reply` to the current message's sender; outside a handler (in
   // OnStart, say) there is none: a dead letter, logged.
@@ -234,12 +229,6 @@ class Actor {
 
   actor_internal::ActorCell* const cell_;
 };
-
-}  // namespace troupe
-
-#include "actor/actor_system.h"  // IWYU pragma: keep (the templates below need it)
-
-namespace troupe {
 
 template <typename R, typename T, typename Fn>
 void Actor::Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on_reply) {

@@ -58,32 +58,24 @@
 #include "actor/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/hooks.h"
+#include "actor/internal/cell_environment.h"
+#include "actor/internal/dedicated_scheduler.h"
+#include "actor/internal/live_set.h"
 #include "actor/internal/system_link.h"
 #include "actor/registry.h"
 #include "actor/scheduler.h"
+#include "actor/spawn.h"
 #include "actor/stats.h"
+#include "actor/timer.h"
 #include "actor/tracing.h"
-#include "base/cache_line.h"
 #include "base/log_limiter.h"
 #include "spdlog/logger.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
-#include "threads/thread.h"
 
 namespace troupe {
 
 class Actor;
-namespace actor_internal {
-class ActorCell;
-struct TimerState;
-
-// The bits of ActorSystem::observe_flags(): what the hot paths must do
-// besides their work. Zero, the usual value, costs one relaxed load per
-// send and per turn.
-inline constexpr uint8_t kObserveHooks = 1;   // call ActorSystemOptions::hooks
-inline constexpr uint8_t kObserveTiming = 2;  // time each handler
-inline constexpr uint8_t kObserveTrace = 4;   // record sends and activations
-}  // namespace actor_internal
 
 struct ActorSystemOptions {
   // Worker threads of the default scheduler; 0 = one per core.
@@ -102,52 +94,7 @@ struct ActorSystemOptions {
   std::shared_ptr<ActorHooks> hooks;
 };
 
-// How Spawn() makes an actor: its size, and a function that constructs it
-// in the storage it is given (next to its cell, in one allocation).
-struct ActorFactory {
-  size_t size;
-  absl::FunctionRef<Actor*(void* storage)> construct;
-};
-
-// Spawn's checks on an actor type, and its factory.
-template <typename T, typename... Args>
-ActorFactory MakeActorFactory(absl::FunctionRef<Actor*(void*)> construct) {
-  static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
-  static_assert(alignof(T) <= 16,
-                "Spawn<T>: actors aligned to more than 16 bytes are not supported");
-  return ActorFactory{sizeof(T), construct};
-}
-
-struct SpawnOptions {
-  // For logs and ToString(); need not be unique (the registry is for lookups).
-  std::string name;
-  // Run on a thread of its own, where handlers may block.
-  bool dedicated = false;
-};
-
-// A pending send-after or periodic send. Copyable; every copy cancels the
-// same timer. Dropping the handle does not cancel it.
-class TimerHandle {
- public:
-  TimerHandle() = default;
-
-  // TimerHandle::Cancel()
-  //
-  // Stops the timer. True if a send was still pending (it will not happen).
-  bool Cancel();
-
-  // False once a one-shot timer fired, or after Cancel(), or when a periodic
-  // timer's target stopped.
-  bool active() const;
-
- private:
-  friend class ActorSystem;
-  explicit TimerHandle(std::shared_ptr<actor_internal::TimerState> state)
-      : state_(std::move(state)) {}
-  std::shared_ptr<actor_internal::TimerState> state_;
-};
-
-class ActorSystem {
+class ActorSystem final : private actor_internal::CellEnvironment {
  public:
   explicit ActorSystem(ActorSystemOptions options = ActorSystemOptions());
   ~ActorSystem();
@@ -188,14 +135,14 @@ class ActorSystem {
   // copied for each send. Timers are served by the clock's one thread.
   template <typename T>
   TimerHandle SendAfter(const ActorRef& to, T&& message, absl::Duration delay) {
-    return ScheduleSend(to, delay, absl::ZeroDuration(),
+    return ScheduleSend(*clock_, to, delay, absl::ZeroDuration(),
                         [envelope = MakeEnvelope(std::forward<T>(message))]() mutable {
                           return std::move(envelope);
                         });
   }
   template <typename T>
   TimerHandle SendPeriodically(const ActorRef& to, T message, absl::Duration period) {
-    return ScheduleSend(to, period, period,
+    return ScheduleSend(*clock_, to, period, period,
                         [message = std::move(message)] { return MakeEnvelope(message); });
   }
 
@@ -222,10 +169,10 @@ class ActorSystem {
   // timeout. Not from the system's own threads.
   bool AwaitTermination(absl::Duration timeout = absl::InfiniteDuration());
 
-  bool IsShuttingDown() const { return shutting_down_.load(std::memory_order_acquire); }
+  bool IsShuttingDown() const override { return shutting_down_.load(std::memory_order_acquire); }
 
   // Actors spawned and not yet stopped.
-  int64_t live_actors() const { return live_.load(std::memory_order_acquire); }
+  int64_t live_actors() const { return live_.size(); }
 
   // ActorSystem::Stats() / DumpState()
   //
@@ -256,46 +203,29 @@ class ActorSystem {
   uint8_t observe_flags() const { return link_->observe_flags(); }
 
   const std::string& name() const { return name_; }
-  int throughput() const { return throughput_; }
+  using CellEnvironment::throughput;
   Registry& registry() { return registry_; }
   DeadLetters& dead_letters() { return dead_letters_; }
-  Clock& clock() { return *clock_; }
-  Scheduler& scheduler() { return *scheduler_; }
+  Clock& clock() override { return *clock_; }
+  using CellEnvironment::scheduler;
   ActorHooks* hooks() const { return hooks_.get(); }
   actor_internal::Tracer& tracer() { return link_->tracer(); }
   // One log line a second, at most, for each kind of repeated failure: a
   // handler that keeps failing must not flood the log (base/log_limiter.h).
-  LogLimiter& failure_log() { return failure_log_; }
+  LogLimiter& failure_log() override { return failure_log_; }
   LogLimiter& restart_log() { return restart_log_; }
   // What the system's actors and refs keep of it (internal/system_link.h).
   actor_internal::SystemLink* link() const { return link_; }
 
  private:
-  friend class Actor;
-  friend class Supervisor;
-  friend class actor_internal::ActorCell;
-
-  // A shard of the set of live actors (an intrusive list per shard).
-  struct alignas(kCacheLineSize) LiveShard {
-    mutable Mutex mu;  // Stats() const locks it
-    actor_internal::ActorCell* head ABSL_GUARDED_BY(mu) = nullptr;
-  };
-  static constexpr size_t kLiveShards = 16;
-
   ActorRef SpawnActor(SpawnOptions options, actor_internal::ActorCell* parent,
                       ActorFactory factory);
-  ActorRef SpawnSupervised(SpawnOptions options, actor_internal::ActorCell* parent,
-                           size_t actor_size, absl::AnyInvocable<Actor*(void*)> factory);
   // Makes a cell and enters it in the live set and its parent's children;
   // null (the cell stopped unstarted, `ref` still names it) if the system
   // or the parent is stopping.
   actor_internal::ActorCell* AdmitCell(SpawnOptions& options, actor_internal::ActorCell* parent,
                                        size_t actor_size, ActorRef* ref);
-  std::shared_ptr<Scheduler> MakeDedicatedThread(actor_internal::ActorCell* cell);
-  TimerHandle ScheduleSend(const ActorRef& to, absl::Duration delay, absl::Duration period,
-                           absl::AnyInvocable<EnvelopePtr()> make_envelope);
-  // Called by a cell as the very last thing it does when it stops.
-  void OnActorStopped(actor_internal::ActorCell* cell);
+  std::shared_ptr<Scheduler> DedicatedSchedulerFor(actor_internal::ActorCell* cell);
   // Shutdown()'s first half: marks the system shutting down and tells the
   // roots to stop, once; never waits.
   void BeginShutdown() ABSL_LOCKS_EXCLUDED(shutdown_mu_);
@@ -303,8 +233,17 @@ class ActorSystem {
   bool OnSystemThread() const;
   void SetObserveFlag(uint8_t flag, bool on);
 
+  // CellEnvironment: what the cells use of the system.
+  void PublishDeadLetter(EnvelopePtr envelope, DeadLetterReason reason,
+                         const actor_internal::Addressable* receiver) override;
+  void UnregisterAll(actor_internal::Addressable* cell) override;
+  ActorRef SpawnChild(actor_internal::ActorCell* parent, SpawnOptions options,
+                      ActorFactory factory) override;
+  ActorRef SpawnSupervisedChild(actor_internal::ActorCell* parent, SpawnOptions options,
+                                size_t actor_size, IncarnationFactory factory) override;
+  void OnCellFinished(actor_internal::ActorCell* cell) override;
+
   const std::string name_;
-  const int throughput_;
   const std::shared_ptr<ActorHooks> hooks_;
   // Outlives the system while any ref does; holds the observation flags and
   // the tracer. The system's reference is dropped in the destructor.
@@ -314,17 +253,16 @@ class ActorSystem {
   LogLimiter restart_log_;
   Registry registry_;
   std::unique_ptr<Clock> clock_;
-  std::unique_ptr<Scheduler> scheduler_;
+  const std::unique_ptr<Scheduler> owned_scheduler_;  // what scheduler() returns
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
-  alignas(kCacheLineSize) std::atomic<int64_t> live_{0};
-  LiveShard live_shards_[kLiveShards];
+  actor_internal::LiveSet live_;
+  actor_internal::DedicatedThreads dedicated_threads_;
 
   Mutex shutdown_mu_;
-  CondVar shutdown_cv_;  // live_ reached 0 during shutdown, or termination
+  CondVar shutdown_cv_;  // the live set emptied during shutdown, or termination
   bool terminated_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(shutdown_mu_) = false;
-  std::vector<Thread<void>> dedicated_threads_ ABSL_GUARDED_BY(shutdown_mu_);
 };
 
 }  // namespace troupe

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "actor/actor_system.h"
+#include "actor/internal/cell_environment.h"
 #include "base/logging.h"
 
 namespace troupe {
@@ -14,7 +14,7 @@ void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {
     to->Deliver(std::move(reply));
     return;
   }
-  self->system()->dead_letters().Publish(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
+  self->env()->PublishDeadLetter(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);
 }
 
 void ReplyReturned(const Envelope& request, Addressable* self, EnvelopePtr reply) {

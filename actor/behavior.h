@@ -48,6 +48,12 @@
 
 namespace troupe {
 
+// How Actor::Become() treats the current behaviour.
+enum class BecomeMode {
+  kReplace,  // drop it (the default: state machines stay bounded)
+  kStack,    // keep it below, for Unbecome()
+};
+
 namespace actor_internal {
 
 // Sends `reply` to the sender of `request`, from `self`; dead-letters it if

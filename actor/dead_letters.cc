@@ -4,6 +4,7 @@
 
 #include "actor/internal/actor_cell.h"
 #include "actor/internal/addressable.h"
+#include "actor/internal/turn_context.h"
 #include "actor/message.h"
 #include "base/logging.h"
 

@@ -6,8 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "actor/actor_system.h"
+#include "actor/internal/actor_access.h"
 #include "actor/internal/actor_cell.h"
-#include "actor/internal/lifecycle.h"
+#include "actor/internal/child_signals.h"
 #include "base/logging.h"
 
 namespace troupe {
@@ -36,7 +37,7 @@ void Expire(std::deque<absl::Time>& times, absl::Time now, absl::Duration window
 
 Supervisor::Supervisor(SupervisorOptions options, std::vector<ChildSpec> children)
     : options_(std::move(options)), initial_(std::move(children)) {
-  cell_->MakeSupervisor();
+  actor_internal::ActorAccess::CellOf(*this)->MakeSupervisor();
 }
 
 Behavior Supervisor::MakeBehavior() {
@@ -60,8 +61,9 @@ ActorRef Supervisor::StartOne(ChildSpec spec) {
   SpawnOptions options;
   options.name = spec.name;
   options.dedicated = spec.dedicated;
-  ActorRef ref = system().SpawnSupervised(
-      std::move(options), cell_, spec.actor_size,
+  actor_internal::ActorCell* const cell = actor_internal::ActorAccess::CellOf(*this);
+  ActorRef ref = cell->env()->SpawnSupervisedChild(
+      cell, std::move(options), spec.actor_size,
       [construct = spec.construct](void* storage) { return construct(storage); });
   if (ref.target()->IsAlive()) {
     children_.push_back(Child{std::move(spec), ref, ref.target().get(), 1, {}});
@@ -94,7 +96,8 @@ void Supervisor::OnChildEnded(const ChildEnded& ended) {
                                    "; more than ", options_.max_restarts, " restarts within ",
                                    absl::FormatDuration(options_.within));
     LogError(ActorLog(), "supervisor gives up: {}", why);
-    cell_->RequestStop(proto::ExitReason::FAILURE, std::move(why));
+    actor_internal::ActorAccess::CellOf(*this)->RequestStop(proto::ExitReason::FAILURE,
+                                                            std::move(why));
     return;
   }
   if (int64_t skipped; system().restart_log().ShouldLog(&skipped)) {

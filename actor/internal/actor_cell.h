@@ -4,34 +4,48 @@
 //
 // `ActorCell`: the logical actor behind an ActorRef. It owns the mailbox,
 // the current incarnation (the user's Actor object) and the actor's place in
-// the system (parent, children, watchers, links, live set), and it runs the
-// actor's turns. The cell outlives the incarnation: a supervisor replaces
-// the actor object behind the same refs and mailbox.
+// the system (parent, children, watchers, links), and it runs the actor's
+// turns. The cell outlives the incarnation: a supervisor replaces the actor
+// object behind the same refs and mailbox.
 //
-// Scheduling: the mailbox starts "running" and Spawn schedules the first
+//   ActorCell* cell = ActorCell::Create(link, id, "name", parent, sizeof(MyActor));
+//   Actor* actor;
+//   { ConstructingScope constructing(cell); actor = new (cell->actor_storage()) MyActor(); }
+//   cell->Start(actor);                     // schedules the first turn
+//   cell->Deliver(MakeEnvelope(message));   // any thread
+//
+// The class is one object in memory (cell, then the actor's storage, in one
+// allocation) but its code is split by job, one file each:
+//
+//   actor_cell.cc      create/destroy, deliver, run a turn, dispatch
+//   lifecycle.cc       stop requests, the end of an incarnation, finishing
+//                      (the state machine itself: lifecycle.h)
+//   supervision.cc     incarnations: the factory, suspension, restart
+//   children.cc        the children and how a parent terminates them
+//   monitors.cc        watches and links; where a Down or Exit is delivered
+//   behavior_stack.cc  Become/Unbecome and the stash
+//   cell_stats.h       the counters stats read; FillStats() is in cell_stats.cc
+//   turn_context.cc    the thread-locals (running / constructing cell)
+//
+// The cell reaches its system only through its SystemLink and the
+// CellEnvironment behind it (cell_environment.h), never ActorSystem.
+//
+// Scheduling: the mailbox starts "running" and Start() schedules the first
 // turn. A turn handles up to `throughput` messages, then either goes idle
-// (Mailbox::TryBlock(): the next Tell schedules it again) or yields. Only
-// the Tell that wakes an idle mailbox schedules, so a cell never runs two
-// turns at once: all turn state below is touched by one thread at a time,
-// and each turn's writes reach the next through the mailbox's
-// release/acquire pair (see mailbox.h).
+// (Mailbox::TryBlock(): the next Deliver schedules it again) or yields. Only
+// the Deliver that wakes an idle mailbox schedules, so a cell never runs two
+// turns at once: all turn state is touched by one thread at a time, and each
+// turn's writes reach the next through the mailbox's release/acquire pair
+// (see mailbox.h).
 //
-// Ending an incarnation (Actor::Stop, a proto::Stop or Kill, a failure, an
-// Exit from a link, a directive from the parent, system shutdown) happens
-// after the handler that caused or saw it, in three steps:
-//   1. the children are terminated, and the cell waits (phase kEnding) until
-//      each has reported its end: OnStop runs bottom-up. A supervisor
-//      terminates its children one at a time, newest first, except at
-//      system shutdown, when every parent tells all its children at once
-//      (so a shutdown under load is bounded);
-//   2. OnStop(), then the incarnation is destroyed;
-//   3. then one of: finish the cell for good (close the mailbox, dead-letter
-//      what was queued, Down to watchers, Exit to links, tell the parent);
-//      or, for a supervised child, report to the supervisor and wait
-//      suspended, mailbox intact (phase kSuspended); or restart at once.
-// Between incarnations the cell handles lifecycle signals only; every other
-// message is held, in order, for the next incarnation (or dead-lettered if
-// there is none).
+// State, by who may touch it:
+//   * turn state: `current_`, `behavior_`, `state_` and Extras::turn — the
+//     cell's turns only (and the spawner before the first turn);
+//   * Extras::monitors — any thread, under the table's own mutex;
+//   * Extras::stats, `stopped_`, `registered_`, `system_mail_`,
+//     `dedicated_` — atomics, any thread; each says its ordering.
+// The rarely used parts (Extras) are allocated on first use to keep idle
+// actors small (bench A6).
 
 #ifndef TROUPE_ACTOR_INTERNAL_ACTOR_CELL_H_
 #define TROUPE_ACTOR_INTERNAL_ACTOR_CELL_H_
@@ -42,46 +56,30 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/functional/any_invocable.h"
-#include "actor/actor.h"
+#include "absl/functional/function_ref.h"
+#include "actor/actor_ref.h"
 #include "actor/behavior.h"
+#include "actor/dead_letters.h"
 #include "actor/internal/addressable.h"
+#include "actor/internal/behavior_stack.h"
+#include "actor/internal/cell_environment.h"
+#include "actor/internal/cell_stats.h"
+#include "actor/internal/children.h"
 #include "actor/internal/lifecycle.h"
+#include "actor/internal/monitors.h"
+#include "actor/internal/turn_context.h"
 #include "actor/message.h"
 #include "actor/scheduler.h"
+#include "actor/spawn.h"
 #include "actor/stats.h"
 #include "actor/system.pb.h"
 #include "mailbox/mailbox.h"
-#include "mailbox/node_pool.h"
-#include "threads/mutex.h"
 
 namespace troupe {
-class ActorHooks;
+class Actor;
 }  // namespace troupe
 
 namespace troupe::actor_internal {
-
-// The cell whose actor is being constructed on this thread (Actor::Actor
-// reads it), set by ActorSystem::SpawnActor.
-ActorCell*& ConstructingCell();
-
-// The dedicated actor whose thread this is, or null (ActorSystem::SpawnActor
-// sets it on the thread it makes).
-ActorCell*& CurrentDedicatedCell();
-
-// The cell whose turn runs on this thread, or null. Set for the length of a
-// turn (turns nest when a handler blocks on a pool thread that helps), for
-// log tags and for the tracer's "who sent this".
-ActorCell*& RunningCell();
-
-// The log tag source (base/logging.h): "name#id <message type>" of the
-// actor running on this thread.
-void AppendRunningActorTag(std::string* out);
-
-// Makes an incarnation of a supervised actor in the storage it is given.
-using IncarnationFactory = absl::AnyInvocable<Actor*(void* storage)>;
 
 class ActorCell final : public Addressable, public Schedulable {
  public:
@@ -90,17 +88,17 @@ class ActorCell final : public Addressable, public Schedulable {
   // Makes a cell with room behind it for an actor of `actor_size` bytes
   // (alignment at most 16): one allocation holds both, which saves a heap
   // block and its header per actor. The cell frees it when the last ref goes.
-  static ActorCell* Create(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent,
+  static ActorCell* Create(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
                            size_t actor_size);
   static void operator delete(void* block) { ::operator delete(block); }
 
   // Where every incarnation is constructed (actor_size bytes).
   void* actor_storage();
 
-  // -- spawn ---------------------------------------------------------------------
+  // -- spawn (actor_cell.cc, supervision.cc) ----------------------------------------
 
   // Installs the first incarnation (constructed in actor_storage()) and
-  // schedules the first turn on the system's scheduler, or on
+  // schedules the first turn on the environment's scheduler, or on
   // `own_scheduler` (a dedicated thread's), which the cell then keeps: it
   // outlives every Deliver() that may call it.
   void Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler = nullptr);
@@ -114,10 +112,10 @@ class ActorCell final : public Addressable, public Schedulable {
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
   // False once this actor's incarnation is ending: a child spawned then
   // would outlive it, so it is stopped unstarted instead.
-  bool AcceptsChildren() const { return phase_ == Phase::kRunning; }
+  bool AcceptsChildren() const { return state_.running(); }
   void AddChild(ActorCell* child);
 
-  // -- Addressable / Schedulable -------------------------------------------------
+  // -- Addressable / Schedulable (actor_cell.cc) -------------------------------------
 
   bool Deliver(std::unique_ptr<Envelope> envelope) override;
   bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
@@ -128,57 +126,63 @@ class ActorCell final : public Addressable, public Schedulable {
   void ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const override;
   ActorRef Owner() const override;
 
-  // -- for stats ------------------------------------------------------------------
+  // -- stats (cell_stats.cc) ---------------------------------------------------------
 
   // From its own turn: a dead letter arose in it (ActorStats::dead_letters_caused).
   void CountDeadLetter();
-  // Any thread, holding a ref.
-
-  // Fills in what the cell knows of itself: a recent value of each field.
+  // Any thread, holding a ref: fills in a recent value of each field.
   // `workers` are the scheduler's, to tell which one runs this actor.
   void FillStats(const std::vector<WorkerStats>& workers, ActorStats* stats) const;
 
-  // -- for the running actor's own handlers ---------------------------------------
+  // -- for the running actor's own handlers ------------------------------------------
 
   // The message being handled; null outside a handler (or once stashed).
   const Envelope* current() const { return current_.get(); }
+  std::unique_ptr<Envelope> TakeCurrent() { return std::move(current_); }
+  void DeadLetterCurrent(DeadLetterReason reason);
+  // lifecycle.cc
   void RequestStop(proto::ExitReason::Kind kind, std::string detail);
+  // behavior_stack.cc
   void Become(Behavior behavior, BecomeMode mode);
   void Unbecome();
   void Stash();
   void UnstashAll();
-  void DeadLetterCurrent(DeadLetterReason reason);
-  std::unique_ptr<Envelope> TakeCurrent() { return std::move(current_); }
+  // monitors.cc
   void Watch(const AddressablePtr& target);
   void Unwatch(const AddressablePtr& target);
   void Link(const AddressablePtr& target);
   void Unlink(const AddressablePtr& target);
-  void TrapExits(bool trap) { trap_exits_ = trap; }
-  // Makes this cell a supervisor's: it stops its children one at a time,
-  // newest first, and its actor sees its children's ends (ChildEnded).
-  void MakeSupervisor() { supervisor_ = true; }
+  void TrapExits(bool trap) { state_.trap_exits = trap; }
+  // supervision.cc: makes this cell a supervisor's: it stops its children
+  // one at a time, newest first, and its actor sees its children's ends
+  // (ChildEnded).
+  void MakeSupervisor() { state_.supervisor = true; }
   // 1 for the first incarnation; counts the restarts after it.
   uint32_t incarnation() const;
 
-  // -- for the system -------------------------------------------------------------
+  // -- for the system's live set (live_set.h) ---------------------------------------
 
-  ActorCell* live_prev = nullptr;  // the system's live list, under its shard lock
+  ActorCell* live_prev = nullptr;  // under the live set's shard lock
   ActorCell* live_next = nullptr;
   bool has_parent() const { return static_cast<bool>(parent_); }
 
  private:
-  enum class Phase : uint8_t {
-    kRunning,    // an incarnation handles mail
-    kEnding,     // the incarnation is ending: waiting for its children's ends
-    kSuspended,  // a supervised child between incarnations, awaiting a directive
+  // The rarely used parts, by who may touch them (see the file comment).
+  struct TurnExtras {
+    std::string stop_detail;
+    BehaviorStack behaviors;
+    Children children;
+    std::vector<AddressablePtr> watching;      // whom this cell watches
+    std::shared_ptr<Scheduler> own_scheduler;  // a dedicated actor's
+    IncarnationFactory factory;                // a supervised actor's
   };
-  // What follows the end of an incarnation.
-  enum class After : uint8_t { kDefault, kFinish, kReport, kRestart };
-
-  void SetPhase(Phase phase);
-
-  // Rarely used state, allocated on first use to keep idle actors small.
-  struct Extras;
+  struct Extras {
+    std::string name;  // set at construction only
+    TurnExtras turn;
+    CellStats stats;
+    MonitorTable monitors;
+  };
+  TurnExtras& turn() { return extras().turn; }
   Extras& extras();  // turn code: creates them
   // Any thread: creates them unless Finish() has sealed the pointer (null).
   Extras* LiveExtras();
@@ -187,47 +191,60 @@ class ActorCell final : public Addressable, public Schedulable {
     return x == Sealed() ? nullptr : x;
   }
   static Extras* Sealed() { return reinterpret_cast<Extras*>(uintptr_t{1}); }
-  // How a finished cell ended (read after seeing it stopped).
-  proto::ExitReason::Kind FinalKind() const;
-  ActorCell(ActorSystem* system, uint64_t id, std::string name, ActorCell* parent);
+
+  ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent);
   ~ActorCell() override;
   void Destroy() override;
-  // The system's scheduler, or a dedicated actor's own. Read on the wake
-  // path from any thread: `dedicated_` and extras_ were written before the
-  // first turn, which happens-before any wake (mailbox.h, A and C).
+
+  // actor_cell.cc: the turn.
+  // The environment's scheduler, or a dedicated actor's own. Read on the
+  // wake path from any thread: `dedicated_` and extras_ were written before
+  // the first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
-  void DestroyActor();
-  void ConstructIncarnation();
-  void StartIncarnation();
-  // Takes ownership. `observe` holds the system's observation flags.
-  void Handle(Envelope* envelope, uint8_t observe);
-  void Invoke(Envelope& envelope);  // runs the handler, catching what it throws
+  Envelope* Next();
+  void Handle(Envelope* envelope, uint8_t observe);  // takes ownership
+  void Invoke(Envelope& envelope);                   // runs the handler, catching what it throws
   void InvokeObserved(Envelope& envelope, uint8_t observe);
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
-  bool HandleBetween(Envelope* envelope);  // takes ownership; true if finished
-  bool OnChildEnded(Envelope& envelope);   // true if finished
-  void OnDown(Envelope& envelope);
-  void OnExit(Envelope& envelope);
-  void RequestStop(proto::ExitReason::Kind kind, std::string detail, After after);
-  Envelope* Next();
-  proto::ExitReason StopReason() const;
-  // The three steps of the file comment. Each returns true if the cell has
+  void Fail(const Envelope* envelope, std::string what);
+  void StartIncarnation();
+  void DestroyActor();
+
+  // lifecycle.cc: ending. Each bool function returns true if the cell has
   // finished: it may then be gone, and the caller must return at once.
+  void RequestStop(proto::ExitReason::Kind kind, std::string detail, After after);
+  proto::ExitReason StopReason() const;
+  void SetPhase(Phase phase);
   bool EndIncarnation();
   bool CompleteEnd();
   bool Finish();
-  void Restart();
-  void TerminateChild(ActorCell* child, const proto::ExitReason& reason);
-  void TerminateNextChild();
-  void TerminateChildren(const proto::ExitReason& reason);
   void DropQueuedMail();
-  void Fail(const Envelope* envelope, std::string what);
-  // Lifecycle bookkeeping on the other side of a watch or link.
+  // How a finished cell ended (read after seeing it stopped).
+  proto::ExitReason::Kind FinalKind() const;
+
+  // supervision.cc: incarnations.
+  void ConstructIncarnation();
+  void Restart();
+  bool HandleBetween(Envelope* envelope);  // takes ownership; true if finished
+  void ReportEnd();                        // ChildEnded to the supervisor
+
+  // children.cc
+  bool OnChildEnded(Envelope& envelope);  // true if finished
+  void TerminateChildren(const proto::ExitReason& reason);
+  void TerminateNextChild();
+
+  // monitors.cc
+  // The other side of a watch or link, called by the watcher or linker:
+  // false, with how this cell ended, if it has finished.
   bool AddWatcher(ActorCell* watcher, proto::ExitReason* final_reason);
   void RemoveWatcher(ActorCell* watcher);
   bool AddLink(ActorCell* other, proto::ExitReason* final_reason);
   bool RemoveLink(const Addressable* other);
+  void OnDown(Envelope& envelope);
+  void OnExit(Envelope& envelope);
+  // Finish(): Down to watchers, Exit to links, and forget whom it watched.
+  void NotifyMonitors(const proto::ExitReason& reason);
 
   Mailbox mailbox_{Mailbox::InitialState::kRunning};
   Actor* actor_ = nullptr;  // the incarnation, in actor_storage() (destroyed, not freed)
@@ -240,16 +257,7 @@ class ActorCell final : public Addressable, public Schedulable {
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
   Behavior behavior_;
-  // Turn-only state, packed into two bytes (no other thread reads it; a
-  // spawner writes some before the first turn, which that turn sees).
-  Phase phase_ : 2 = Phase::kRunning;
-  After after_ : 2 = After::kDefault;
-  bool started_ : 1 = false;
-  bool stopping_ : 1 = false;
-  bool trap_exits_ : 1 = false;
-  bool supervisor_ : 1 = false;
-  bool supervised_ : 1 = false;
-  uint8_t stop_kind_ : 3 = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind
+  LifecycleState state_;  // two bytes (lifecycle.h)
   // Written before the first turn; read on wakes (which the mailbox orders
   // after it) and by stats (hence atomic; relaxed everywhere).
   std::atomic<bool> dedicated_{false};

@@ -25,13 +25,13 @@
 
 namespace troupe {
 
-class ActorSystem;
 class Envelope;
 enum class DeadLetterReason : uint8_t;
 
 namespace actor_internal {
 
 class ActorCell;
+class CellEnvironment;
 
 class Addressable {
  public:
@@ -68,10 +68,11 @@ class Addressable {
   // The link to the system this receiver belongs to, which outlives the
   // system (internal/system_link.h). Never null.
   SystemLink* link() const { return link_; }
-  // The system itself, for code that runs only while it certainly lives (a
-  // turn of this actor, a send that found its mailbox open). Code that may
-  // run after the system is gone enters through link().
-  ActorSystem* system() const { return link_->system(); }
+  // The system's services (internal/cell_environment.h), for code that
+  // runs only while the system certainly lives (a turn of this actor, a
+  // send that found its mailbox open). Code that may run after the system
+  // is gone enters through link().
+  CellEnvironment* env() const { return link_->env(); }
   uint64_t id() const { return id_; }
   virtual std::string name() const = 0;
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "actor/actor_system.h"
+#include "actor/internal/cell_environment.h"
 
 namespace troupe::actor_internal {
 
@@ -11,14 +11,14 @@ uint64_t ScheduleAskTimeout(SystemLink* link, absl::Duration timeout,
                             absl::AnyInvocable<void()> on_timeout) {
   SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass();
   if (!pass) return 0;  // no system, no clock: the send will fail the ask
-  Clock& clock = pass.system()->clock();
+  Clock& clock = pass.env()->clock();
   return clock.ScheduleAt(clock.Now() + timeout, [fn = std::move(on_timeout)]() mutable { fn(); });
 }
 
 void CancelAskTimeout(SystemLink* link, uint64_t timer) {
   // A system that is gone took its clock, and the timer, with it.
   if (SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass()) {
-    pass.system()->clock().Cancel(timer);
+    pass.env()->clock().Cancel(timer);
   }
 }
 
@@ -31,7 +31,7 @@ absl::Status AskAbandoned(const MessageType& request, SystemLink* link, const Ad
   // No system (gone, or never one) counts as shut down.
   bool shut_down = true;
   if (SystemLink::Pass pass = link != nullptr ? link->Enter() : SystemLink::Pass()) {
-    shut_down = pass.system()->IsShuttingDown();
+    shut_down = pass.env()->IsShuttingDown();
   }
   return absl::UnavailableError(absl::StrCat(
       "ask ", request.name(), " to ", target.name(), "#", target.id(),

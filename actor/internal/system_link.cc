@@ -2,9 +2,9 @@
 
 #include <utility>
 
-#include "actor/actor_system.h"
 #include "actor/dead_letters.h"
 #include "actor/hooks.h"
+#include "actor/internal/cell_environment.h"
 #include "actor/message.h"
 #include "actor/tracing.h"
 #include "base/logging.h"
@@ -12,8 +12,8 @@
 
 namespace troupe::actor_internal {
 
-SystemLink::SystemLink(ActorSystem* system, std::string name, std::shared_ptr<ActorHooks> hooks)
-    : system_(system),
+SystemLink::SystemLink(CellEnvironment* env, std::string name, std::shared_ptr<ActorHooks> hooks)
+    : env_(env),
       name_(std::move(name)),
       hooks_(std::move(hooks)),
       tracer_(std::make_unique<Tracer>(name_)) {}
@@ -54,7 +54,7 @@ void PublishDeadLetter(SystemLink* link, std::unique_ptr<Envelope> envelope,
     return;
   }
   if (SystemLink::Pass pass = link->Enter()) {
-    pass.system()->dead_letters().Publish(std::move(envelope), reason, receiver);
+    pass.env()->PublishDeadLetter(std::move(envelope), reason, receiver);
     return;
   }
   static std::atomic<bool> logged{false};

@@ -43,19 +43,27 @@
 namespace troupe {
 
 class ActorHooks;
-class ActorSystem;
 class Envelope;
 enum class DeadLetterReason : uint8_t;
 
 namespace actor_internal {
 
 class Addressable;
+class CellEnvironment;
 class Tracer;
+
+// The bits of SystemLink::observe_flags(): what the hot paths must do
+// besides their work. Zero, the usual value, costs one relaxed load per
+// send and per turn.
+inline constexpr uint8_t kObserveHooks = 1;   // call ActorSystemOptions::hooks
+inline constexpr uint8_t kObserveTiming = 2;  // time each handler
+inline constexpr uint8_t kObserveTrace = 4;   // record sends and activations
 
 class SystemLink {
  public:
-  // Made by the ActorSystem, which holds the first reference.
-  SystemLink(ActorSystem* system, std::string name, std::shared_ptr<ActorHooks> hooks);
+  // Made by the ActorSystem (or a test's environment), which holds the
+  // first reference.
+  SystemLink(CellEnvironment* env, std::string name, std::shared_ptr<ActorHooks> hooks);
   SystemLink(const SystemLink&) = delete;
   SystemLink& operator=(const SystemLink&) = delete;
 
@@ -80,9 +88,10 @@ class SystemLink {
   Tracer& tracer() { return *tracer_; }
   const std::string& name() const { return name_; }
 
-  // The system, for code that runs only while it certainly lives: a turn of
-  // one of its actors, a timer it owns, a send that found a mailbox open.
-  ActorSystem* system() const { return system_; }
+  // The system's services, for code that runs only while the system
+  // certainly lives: a turn of one of its actors, a timer it owns, a send
+  // that found a mailbox open.
+  CellEnvironment* env() const { return env_; }
 
   // A pass to the system for code that may run after it is gone. While a
   // non-empty pass is held, the system's destructor waits.
@@ -95,7 +104,7 @@ class SystemLink {
       if (link_ != nullptr) link_->passes_.fetch_sub(1, std::memory_order_release);
     }
     explicit operator bool() const { return link_ != nullptr; }
-    ActorSystem* system() const { return link_->system_; }
+    CellEnvironment* env() const { return link_->env_; }
 
    private:
     friend class SystemLink;
@@ -120,7 +129,7 @@ class SystemLink {
 
   std::atomic<int64_t> refs_{1};
   std::atomic<uint8_t> observe_{0};
-  ActorSystem* const system_;
+  CellEnvironment* const env_;
   const std::string name_;
   const std::shared_ptr<ActorHooks> hooks_;
   const std::unique_ptr<Tracer> tracer_;

@@ -1,0 +1,53 @@
+// What one actor cell reports to ActorSystem::Stats(), from any thread.
+
+#include "actor/internal/cell_stats.h"
+
+#include "actor/internal/actor_cell.h"
+#include "threads/thread_pool.h"
+
+namespace troupe::actor_internal {
+
+void ActorCell::CountDeadLetter() {
+  // A finishing actor keeps no stats (its extras may be sealed).
+  if (Extras* x = LiveExtras()) x->stats.CountDeadLetter();
+}
+
+void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* stats) const {
+  stats->id = id();
+  stats->name = name();
+  stats->parent = parent_ ? parent_->id() : 0;
+  stats->dedicated = dedicated_.load(std::memory_order_relaxed);
+  stats->mailbox_depth = mailbox_.ApproximateSize();
+  stats->messages_handled = mailbox_.popped();
+  Extras* const x = extras_if_any();
+  if (x != nullptr) {
+    stats->restarts = x->stats.incarnation() - 1;
+    stats->dead_letters_caused = x->stats.dead_letters_caused();
+    stats->handler_time = absl::Nanoseconds(x->stats.handler_nanos());
+    x->monitors.CollectIds(&stats->links, &stats->watchers);
+  }
+  if (!IsAlive()) {
+    stats->state = ActorState::kStopping;
+    return;
+  }
+  switch (x != nullptr ? x->stats.shown_phase() : Phase::kRunning) {
+    case Phase::kEnding:
+      stats->state = ActorState::kEnding;
+      return;
+    case Phase::kSuspended:
+      stats->state = ActorState::kSuspended;
+      return;
+    case Phase::kRunning:
+      break;
+  }
+  for (const WorkerStats& worker : workers) {
+    if (worker.running_job == static_cast<const PoolJob*>(this)) {
+      stats->state = ActorState::kRunning;
+      stats->worker = worker.index;
+      return;
+    }
+  }
+  stats->state = mailbox_.IsBlocked() ? ActorState::kIdle : ActorState::kScheduled;
+}
+
+}  // namespace troupe::actor_internal
