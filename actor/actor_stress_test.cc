@@ -20,6 +20,7 @@
 #include "base/log_capture.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
+#include "testing/eventually.h"
 #include "threads/latch.h"
 #include "threads/thread.h"
 
@@ -204,11 +205,9 @@ TEST(ActorStressTest, CrashStormUnderASupervisorLosesNothing) {
   // Let the storm play out: every message handled or failed (a lost one
   // would keep this waiting until the deadline).
   const DeadLetters& dead = system.dead_letters();
-  const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  while (handled.load() + dead.count(DeadLetterReason::kHandlerFailed) < total &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return handled.load() + dead.count(DeadLetterReason::kHandlerFailed) >= total; },
+      absl::Minutes(5)));
   ASSERT_EQ(handled.load() + dead.count(DeadLetterReason::kHandlerFailed), total);
   system.Shutdown();
 

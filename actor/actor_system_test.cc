@@ -12,12 +12,13 @@
 
 #include "absl/time/time.h"
 #include "actor/actor.h"
-#include "actor/test_util.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/deterministic_scheduler.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/virtual_clock.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
@@ -71,9 +72,9 @@ TEST(ActorSystemTest, StoppingAParentStopsItsChildren) {
   ASSERT_EQ(kids.size(), 3u);
   for (const ActorRef& kid : kids) EXPECT_TRUE(kid.IsAlive());
   parent.Tell(proto::Stop());
-  for (const ActorRef& kid : kids) WaitUntilStopped(kid);
-  WaitUntilStopped(parent);
-  WaitForLiveActors(system, 0);
+  for (const ActorRef& kid : kids) testkit::WaitUntilStopped(kid);
+  testkit::WaitUntilStopped(parent);
+  testkit::WaitForLiveActors(system, 0);
   EXPECT_EQ(stops.load(), 4);
 }
 
@@ -84,7 +85,7 @@ TEST(ActorSystemTest, ExceptionInAHandlerStopsOnlyThatActor) {
   ActorRef healthy = system.Spawn<Node>(&stops);
   failing.Tell(std::string("throw"));
   failing.Tell(std::string("after"));
-  WaitUntilStopped(failing);
+  testkit::WaitUntilStopped(failing);
   EXPECT_EQ(stops.load(), 1);  // OnStop ran for the failed actor
   EXPECT_TRUE(healthy.IsAlive());
   EXPECT_TRUE(ChildrenOf(healthy).empty());  // still answers
@@ -103,7 +104,7 @@ TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
     ActorSystem system(std::move(options));
     ActorRef failing = system.Spawn<Node>(&stops);
     failing.Tell(std::string("throw"));
-    WaitUntilStopped(failing);
+    testkit::WaitUntilStopped(failing);
   }
   EXPECT_NE(
       capture.Output().find("error [actor] actor#1 <std::string>: handler failed: handler blew up"),
@@ -133,8 +134,8 @@ TEST(ActorSystemTest, FailuresWhileStartingStopTheActor) {
   a.Tell(std::string("x"));
   EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kReceiverStopped), 1);
   ActorRef b = system.Spawn<ThrowsInOnStart>();
-  WaitUntilStopped(b);
-  WaitForLiveActors(system, 0);
+  testkit::WaitUntilStopped(b);
+  testkit::WaitForLiveActors(system, 0);
 }
 
 // A dedicated actor may block in a handler; the pool's actors carry on.

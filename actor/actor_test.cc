@@ -14,10 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 #include "threads/thread.h"
@@ -291,7 +292,7 @@ TEST(ActorTest, StashedMailIsDeadLetteredAtStop) {
   ActorRef gate = system.Spawn<Gate>(&log);
   for (int i = 0; i < 4; ++i) gate.Tell(i);
   gate.Tell(proto::Stop());
-  WaitUntilStopped(gate);
+  testkit::WaitUntilStopped(gate);
   system.Shutdown();
   EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop), 4);
 }
@@ -326,7 +327,7 @@ TEST(ActorTest, LifecycleOrderAndStop) {
   actor.Tell(std::string("a"));
   actor.Tell(std::string("stop"));
   actor.Tell(std::string("after"));  // queued behind the stop: dead-lettered
-  WaitUntilStopped(actor);
+  testkit::WaitUntilStopped(actor);
   system.Shutdown();
   EXPECT_THAT(events, ElementsAre("constructed", "behavior", "start", "a", "stop", "stop-hook",
                                   "destroyed"));

@@ -12,6 +12,7 @@
 #include "actor/testdata/test_messages.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/eventually.h"
 #include "threads/notification.h"
 
 namespace troupe {
@@ -91,7 +92,7 @@ TEST(AskTest, DeadTargetFailsAtOnce) {
   ActorSystem system;
   ActorRef responder = system.Spawn<Responder>();
   responder.Tell(proto::Kill());
-  while (responder.IsAlive()) absl::SleepFor(absl::Milliseconds(1));
+  testkit::WaitUntilStopped(responder);
   absl::StatusOr<test::Pong> pong = responder.Ask<test::Pong>(PingOf(1), kWait).Get();
   EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(pong.status().message(), HasSubstr("receiver stopped"));

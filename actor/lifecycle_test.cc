@@ -14,9 +14,10 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/supervisor.h"
-#include "actor/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "threads/latch.h"
 
 namespace troupe {
@@ -29,7 +30,7 @@ constexpr absl::Duration kWait = absl::Seconds(30);
 // Spawns a chain of `depth` descendants below itself; logs its OnStop.
 class Node : public Actor {
  public:
-  Node(EventLog* log, std::string name, int depth)
+  Node(testkit::EventLog* log, std::string name, int depth)
       : log_(log), name_(std::move(name)), depth_(depth) {}
 
  protected:
@@ -43,26 +44,26 @@ class Node : public Actor {
   }
 
  private:
-  EventLog* log_;
+  testkit::EventLog* log_;
   std::string name_;
   int depth_;
 };
 
 TEST(LifecycleTest, ChildrenStopBeforeTheirParent) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef root = system.Spawn<Node>(&log, "root", 2);
   log.WaitForSize(3);  // all three started
   root.Tell(std::string("stop"));
-  WaitUntilStopped(root);
+  testkit::WaitUntilStopped(root);
   std::vector<std::string> events = log.WaitForSize(6);
   EXPECT_THAT(std::vector<std::string>(events.begin() + 3, events.end()),
               ElementsAre("root/child/child stopped", "root/child stopped", "root stopped"));
-  WaitForLiveActors(system, 0);
+  testkit::WaitForLiveActors(system, 0);
 }
 
 TEST(LifecycleTest, StoppingASupervisorStopsItsTreeInReverseStartOrder) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   std::vector<ChildSpec> specs;
   for (const char* name : {"first", "second", "third"}) {
@@ -71,7 +72,7 @@ TEST(LifecycleTest, StoppingASupervisorStopsItsTreeInReverseStartOrder) {
   ActorRef supervisor = system.Spawn<Supervisor>(SupervisorOptions(), std::move(specs));
   log.WaitForSize(6);
   supervisor.Tell(proto::Stop());
-  WaitUntilStopped(supervisor);
+  testkit::WaitUntilStopped(supervisor);
   std::vector<std::string> events = log.Snapshot();
   ASSERT_EQ(events.size(), 12u);
   EXPECT_THAT(std::vector<std::string>(events.begin() + 6, events.end()),
@@ -83,7 +84,7 @@ TEST(LifecycleTest, StoppingASupervisorStopsItsTreeInReverseStartOrder) {
 // time, each waiting for a pool round, is unbounded under load: see
 // lifetime_test); each subtree still stops bottom-up.
 TEST(LifecycleTest, ShutdownStopsEverySubtreeBottomUp) {
-  EventLog log;
+  testkit::EventLog log;
   {
     ActorSystem system;
     std::vector<ChildSpec> specs;
@@ -143,7 +144,7 @@ TEST(LifecycleTest, AKillOvertakesMailAlreadyFetched) {
     entered.Wait();
     actor.Tell(proto::Kill());
     open.CountDown();
-    WaitForLiveActors(system, 0);  // its queued mail is dead-lettered by then
+    testkit::WaitForLiveActors(system, 0);  // its queued mail is dead-lettered by then
     EXPECT_EQ(handled.load(), 1);
     EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kDroppedAtStop), 49);
   }
@@ -169,10 +170,10 @@ TEST(LifecycleTest, AStoppingActorCannotSpawnOrphans) {
   ActorSystem system;
   ActorRef spawner = system.Spawn<LateSpawner>(&late);
   spawner.Tell(std::string("stop"));
-  WaitUntilStopped(spawner);
+  testkit::WaitUntilStopped(spawner);
   ASSERT_TRUE(late);
-  WaitUntilStopped(late);  // never started: it is stopped at once
-  WaitForLiveActors(system, 0);
+  testkit::WaitUntilStopped(late);  // never started: it is stopped at once
+  testkit::WaitForLiveActors(system, 0);
 }
 
 TEST(LifecycleTest, ShutdownFromInsideAHandlerStillStopsTheTree) {
@@ -181,7 +182,7 @@ TEST(LifecycleTest, ShutdownFromInsideAHandlerStillStopsTheTree) {
       return Behavior().On<std::string>([this](const std::string&) { system().Shutdown(); });
     }
   };
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   system.Spawn<Node>(&log, "tree", 3);
   log.WaitForSize(4);

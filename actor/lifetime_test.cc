@@ -15,6 +15,7 @@
 #include "actor/testdata/test_messages.pb.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
+#include "testing/eventually.h"
 #include "threads/latch.h"
 #include "threads/thread.h"
 
@@ -119,11 +120,12 @@ TEST(LifetimeTest, TellingWhileTheSystemIsDestroyedIsSafe) {
     started.Wait();
     system.reset();  // torn down while the senders keep going
     const int64_t gone_before = SendsAfterShutdown();
-    absl::SleepFor(absl::Milliseconds(2));
+    // The sends after the destructor returned are counted (waiting for one,
+    // not for a fixed time: on a loaded machine the senders may not run
+    // for a while).
+    EXPECT_TRUE(testkit::Eventually([&] { return SendsAfterShutdown() > gone_before; }));
     stop.store(true);
     for (Thread<int64_t>& sender : senders) ASSERT_TRUE(sender.Join().ok());
-    // At least the sends after the destructor returned were counted.
-    EXPECT_GT(SendsAfterShutdown(), gone_before);
   }
 }
 
@@ -181,7 +183,7 @@ TEST(LifetimeTest, ShutdownOfAFloodedSupervisionTreeFinishesPromptly) {
       }
     });
   }
-  while (handled.load() < 100 * kChildren) absl::SleepFor(absl::Milliseconds(1));  // loaded
+  ASSERT_TRUE(testkit::Eventually([&] { return handled.load() >= 100 * kChildren; }));  // loaded
 
   // Generous for a loaded machine under a sanitizer; before the fix it did
   // not finish in 30 s on a quiet one.

@@ -8,10 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "threads/thread.h"
 
 namespace troupe {
@@ -50,7 +51,7 @@ TEST(RegistryTest, BadInputIsAClearError) {
   ASSERT_TRUE(registry.Register("x", a).ok());
   EXPECT_EQ(registry.Register("x", b).code(), absl::StatusCode::kAlreadyExists);
   b.Tell(proto::Stop());
-  WaitUntilStopped(b);
+  testkit::WaitUntilStopped(b);
   EXPECT_EQ(registry.Register("y", b).code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -60,7 +61,7 @@ TEST(RegistryTest, StoppingUnregistersEveryName) {
   ASSERT_TRUE(system.registry().Register("one", a).ok());
   ASSERT_TRUE(system.registry().Register("two", a).ok());
   a.Tell(proto::Stop());
-  WaitUntilStopped(a);
+  testkit::WaitUntilStopped(a);
   EXPECT_EQ(system.registry().Lookup("one"), std::nullopt);
   EXPECT_TRUE(system.registry().Names().empty());
 }
@@ -76,7 +77,7 @@ TEST(RegistryStressTest, RegisterRacingStopLeavesNoStaleName) {
     Thread<void> stopper("stopper", [a] { a.Tell(proto::Stop()); });
     absl::Status status = system.registry().Register(name, a);
     ASSERT_TRUE(stopper.Join().ok());
-    WaitUntilStopped(a);
+    testkit::WaitUntilStopped(a);
     EXPECT_EQ(system.registry().Lookup(name), std::nullopt) << "round " << i << ": " << status;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "threads/internal/pool_job.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
@@ -19,8 +20,10 @@ class ThreadPoolScheduler final : public Scheduler {
   // hand-offs does not bounce between cores. The slot takes the bare
   // pointer; from outside the pool the pointer fits a Task's inline
   // storage. Either way a schedule allocates nothing.
-  void Schedule(Schedulable* runnable) override { pool_.ExecuteNext(runnable); }
-  void Yield(Schedulable* runnable) override { pool_.Defer(runnable); }
+  void Schedule(Schedulable* runnable) override {
+    threads_internal::PoolJobs::ExecuteNext(pool_, runnable);
+  }
+  void Yield(Schedulable* runnable) override { threads_internal::PoolJobs::Defer(pool_, runnable); }
   void Shutdown() override { pool_.Shutdown(); }
   bool IsCurrentThread() const override { return ThreadPool::Current() == &pool_; }
   bool RunsOnItsOwn() const override { return true; }

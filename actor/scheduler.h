@@ -32,13 +32,15 @@
 #include "absl/functional/function_ref.h"
 #include "actor/actor_ref.h"
 #include "actor/message.h"
+#include "threads/internal/pool_job.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
 
-// Something a scheduler runs: an actor with mail. It is a PoolJob so that
-// the thread-pool scheduler can hand it to the pool without wrapping it.
-class Schedulable : public PoolJob {
+// Something a scheduler runs: an actor with mail. It is a pool job
+// (threads/internal/pool_job.h) so that the thread-pool scheduler can hand
+// it to the pool without wrapping it.
+class Schedulable : public threads_internal::PoolJob {
  public:
   // Runs up to one fairness budget of the actor's messages.
   virtual void RunTurn() = 0;
@@ -102,7 +104,7 @@ class Scheduler {
 //
 // The default: a work-stealing pool of `workers` threads (0 = one per core).
 // An actor woken from a worker goes to that worker's LIFO slot
-// (ThreadPool::ExecuteNext): it runs next, on the same core, and cannot be
+// (threads/internal/pool_job.h): it runs next, on the same core, and cannot be
 // stolen, so two actors passing messages stay on one core (bench A1: about
 // 2x faster than through the stealable deque; A2: 2.4-3x). An actor woken
 // from outside the pool goes to the global queue, and so does one that

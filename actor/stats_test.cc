@@ -13,11 +13,12 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/supervisor.h"
-#include "actor/test_util.h"
 #include "base/log_capture.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/test_kit.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
@@ -244,14 +245,12 @@ TEST(StatsTest, ShowsWhichWorkerRunsAnActorAndWhoWaitsForChildren) {
 
   // Stopped, the parent waits for its child's end: "ending".
   parent.Tell(proto::Stop());
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (Find(system.Stats(), parent).state != ActorState::kEnding && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return Find(system.Stats(), parent).state == ActorState::kEnding; }));
   EXPECT_EQ(Find(system.Stats(), parent).state, ActorState::kEnding);
   EXPECT_THAT(system.DumpState(), HasSubstr("parent#1  ending"));
   release.Notify();
-  WaitForLiveActors(system, 0);
+  testkit::WaitForLiveActors(system, 0);
 }
 
 // Snapshots taken while actors are spawned, messaged and stopped on every
@@ -281,7 +280,7 @@ TEST(StatsStressTest, SnapshotsWhileActorsChurn) {
     for (int m = 0; m < 8; ++m) worker.Tell(std::string(m % 4 == 0 ? "spawn" : "noop"));
     worker.Tell(proto::Stop());
   }
-  WaitForLiveActors(system, 0);
+  testkit::WaitForLiveActors(system, 0);
   done.store(true, std::memory_order_release);
   ASSERT_TRUE(observer.Join().ok());
   EXPECT_TRUE(system.Stats().actors.empty());

@@ -14,10 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/test_kit.h"
 #include "testing/test_probe.h"
 #include "threads/latch.h"
@@ -41,7 +42,7 @@ struct Tally {
 
   std::atomic<int> constructed{0};
   std::atomic<int> handled{0};
-  EventLog log;  // "<name> start", "<name> stop"
+  testkit::EventLog log;  // "<name> start", "<name> stop"
   Mutex mu;
   absl::flat_hash_map<std::string, int> incarnations ABSL_GUARDED_BY(mu);
 };
@@ -90,10 +91,7 @@ ChildSpec WorkerSpec(const std::string& name, Tally* tally, Gate* gate = nullptr
 
 // Waits until `n` incarnations have been constructed in all.
 void WaitForConstructed(const Tally& tally, int n) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (tally.constructed.load() < n && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(testkit::Eventually([&] { return tally.constructed.load() >= n; }, kWait));
   ASSERT_EQ(tally.constructed.load(), n);
 }
 
@@ -164,8 +162,8 @@ TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
   proto::Down down = probe.ExpectDown(outer);
   EXPECT_EQ(down.reason().kind(), proto::ExitReason::FAILURE);
   EXPECT_THAT(down.reason().detail(), HasSubstr("child inner ended: FAILURE (child w ended"));
-  WaitUntilStopped(inner);
-  WaitUntilStopped(worker);
+  testkit::WaitUntilStopped(inner);
+  testkit::WaitUntilStopped(worker);
   EXPECT_EQ(tally.constructed.load(), 4);
 }
 
@@ -181,7 +179,7 @@ TEST(SupervisorTest, AnEscalatedSupervisorIsRestartedWithFreshChildren) {
   ActorRef inner = ChildrenOf(outer)[0].ref;
   ActorRef first_worker = ChildrenOf(inner)[0].ref;
   first_worker.Tell(std::string("boom"));
-  WaitUntilStopped(first_worker);  // the inner supervisor's children go with it
+  testkit::WaitUntilStopped(first_worker);  // the inner supervisor's children go with it
 
   // The outer supervisor restarted the inner one behind the same ref.
   const absl::Time deadline = absl::Now() + kWait;
@@ -357,7 +355,7 @@ class RestartHooks : public ActorHooks {
     log.Add(absl::StrCat("restart ", proto::ExitReason::Kind_Name(reason.kind()), " ",
                          reason.detail()));
   }
-  EventLog log;
+  testkit::EventLog log;
 };
 
 TEST(SupervisorTest, HooksSeeEachRestart) {

@@ -1,103 +1,124 @@
-// Send-after and periodic sends through the real clock.
+// Send-after and periodic sends, in virtual time: the test kit's clock moves
+// only when the test says so, so "not yet", "exactly now" and "never" are
+// exact, whatever the load on the machine.
 
-#include <atomic>
+#include "actor/timer.h"
+
 #include <string>
 
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "gtest/gtest.h"
-#include "threads/latch.h"
+#include "testing/test_kit.h"
 
 namespace troupe {
 namespace {
 
 class Ticks : public Actor {
  public:
-  explicit Ticks(std::atomic<int>* ticks, Latch* latch = nullptr) : ticks_(ticks), latch_(latch) {}
+  explicit Ticks(int* ticks) : ticks_(ticks) {}
 
  protected:
   Behavior MakeBehavior() override {
     return Behavior()
-        .On<std::string>([this](const std::string&) {
-          ticks_->fetch_add(1);
-          // A periodic timer keeps ticking until the test cancels it, which
-          // on a loaded machine may be well after the latch opened. This
-          // actor is the latch's only counter, so the check cannot race.
-          if (latch_ != nullptr && !latch_->TryWait()) latch_->CountDown();
-        })
+        .On<std::string>([this](const std::string&) { ++*ticks_; })
         .On<int>([this](int) { Stop(); });
   }
 
  private:
-  std::atomic<int>* ticks_;
-  Latch* latch_;
+  int* const ticks_;
 };
 
 TEST(TimerTest, SendAfterDeliversOnceAfterTheDelay) {
-  std::atomic<int> ticks{0};
-  Latch latch(1);
-  ActorSystem system;
-  ActorRef actor = system.Spawn<Ticks>(&ticks, &latch);
-  const absl::Time start = absl::Now();
-  TimerHandle timer = system.SendAfter(actor, std::string("tick"), absl::Milliseconds(30));
+  testkit::TestKit kit;
+  int ticks = 0;
+  ActorRef actor = kit.system().Spawn<Ticks>(&ticks);
+  TimerHandle timer = kit.system().SendAfter(actor, std::string("tick"), absl::Milliseconds(30));
   EXPECT_TRUE(timer.active());
-  ASSERT_TRUE(latch.WaitFor(absl::Seconds(30)));
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30));
+  kit.AdvanceTime(absl::Milliseconds(29));
+  EXPECT_EQ(ticks, 0);
+  EXPECT_TRUE(timer.active());
+  kit.AdvanceTime(absl::Milliseconds(1));
+  EXPECT_EQ(ticks, 1);
   EXPECT_FALSE(timer.active());
   EXPECT_FALSE(timer.Cancel());
-  absl::SleepFor(absl::Milliseconds(50));
-  EXPECT_EQ(ticks.load(), 1);
+  kit.AdvanceTime(absl::Hours(1));
+  EXPECT_EQ(ticks, 1);
 }
 
 TEST(TimerTest, CancelledSendNeverArrives) {
-  std::atomic<int> ticks{0};
-  ActorSystem system;
-  ActorRef actor = system.Spawn<Ticks>(&ticks);
-  TimerHandle timer = system.SendAfter(actor, std::string("tick"), absl::Milliseconds(20));
+  testkit::TestKit kit;
+  int ticks = 0;
+  ActorRef actor = kit.system().Spawn<Ticks>(&ticks);
+  TimerHandle timer = kit.system().SendAfter(actor, std::string("tick"), absl::Milliseconds(20));
+  kit.AdvanceTime(absl::Milliseconds(19));
   EXPECT_TRUE(timer.Cancel());
-  absl::SleepFor(absl::Milliseconds(60));
-  EXPECT_EQ(ticks.load(), 0);
+  EXPECT_FALSE(timer.active());
+  EXPECT_FALSE(timer.Cancel());  // once
+  kit.AdvanceTime(absl::Hours(1));
+  EXPECT_EQ(ticks, 0);
+  EXPECT_EQ(kit.clock().pending_timers(), 0);
 }
 
-TEST(TimerTest, PeriodicSendsUntilCancelled) {
-  std::atomic<int> ticks{0};
-  Latch five(5);
-  ActorSystem system;
-  ActorRef actor = system.Spawn<Ticks>(&ticks, &five);
-  TimerHandle timer = system.SendPeriodically(actor, std::string("tick"), absl::Milliseconds(5));
-  ASSERT_TRUE(five.WaitFor(absl::Seconds(30)));
+TEST(TimerTest, PeriodicSendsEveryPeriodUntilCancelled) {
+  testkit::TestKit kit;
+  int ticks = 0;
+  ActorRef actor = kit.system().Spawn<Ticks>(&ticks);
+  TimerHandle timer =
+      kit.system().SendPeriodically(actor, std::string("tick"), absl::Milliseconds(5));
+  kit.AdvanceTime(absl::Milliseconds(4));
+  EXPECT_EQ(ticks, 0);  // the first after one period
+  for (int i = 1; i <= 5; ++i) {
+    kit.AdvanceTime(absl::Milliseconds(5));
+    EXPECT_EQ(ticks, i);
+  }
   EXPECT_TRUE(timer.Cancel());
-  absl::SleepFor(absl::Milliseconds(10));  // a send racing the cancel may still land
-  const int after_cancel = ticks.load();
-  absl::SleepFor(absl::Milliseconds(50));
-  EXPECT_EQ(ticks.load(), after_cancel);
+  kit.AdvanceTime(absl::Hours(1));
+  EXPECT_EQ(ticks, 5);
+  EXPECT_FALSE(timer.active());
 }
 
 TEST(TimerTest, PeriodicTimerEndsWhenItsTargetStops) {
-  std::atomic<int> ticks{0};
-  ActorSystem system;
-  ActorRef actor = system.Spawn<Ticks>(&ticks);
-  TimerHandle timer = system.SendPeriodically(actor, std::string("tick"), absl::Milliseconds(2));
+  testkit::TestKit kit;
+  int ticks = 0;
+  ActorRef actor = kit.system().Spawn<Ticks>(&ticks);
+  TimerHandle timer =
+      kit.system().SendPeriodically(actor, std::string("tick"), absl::Milliseconds(2));
+  kit.AdvanceTime(absl::Milliseconds(2));
+  EXPECT_EQ(ticks, 1);
   actor.Tell(1);  // stops it
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (timer.active() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  kit.RunUntilIdle();
+  EXPECT_FALSE(actor.IsAlive());
+  EXPECT_TRUE(timer.active());  // it learns at its next send
+  kit.AdvanceTime(absl::Milliseconds(2));
   EXPECT_FALSE(timer.active());
-  EXPECT_LE(system.dead_letters().count(DeadLetterReason::kReceiverStopped), 1);
+  EXPECT_EQ(kit.clock().pending_timers(), 0);
+  EXPECT_EQ(kit.system().dead_letters().count(DeadLetterReason::kReceiverStopped), 1);
 }
 
-TEST(TimerTest, ManyTimersShareOneThread) {
+TEST(TimerTest, ASendToAnEmptyRefIsADeadLetterAtOnce) {
+  testkit::TestKit kit;
+  // No sender, so no system of its own: the process-wide sink counts it.
+  const int64_t before = OrphanDeadLetters().count(DeadLetterReason::kEmptyRef);
+  TimerHandle timer = kit.system().SendAfter(ActorRef(), std::string("tick"), absl::Seconds(1));
+  EXPECT_FALSE(timer.active());
+  EXPECT_EQ(kit.clock().pending_timers(), 0);
+  EXPECT_EQ(OrphanDeadLetters().count(DeadLetterReason::kEmptyRef), before + 1);
+}
+
+TEST(TimerTest, ManyTimersFireInDeadlineOrder) {
+  testkit::TestKit kit;
   constexpr int kTimers = 2000;
-  std::atomic<int> ticks{0};
-  Latch all(kTimers);
-  ActorSystem system;
-  ActorRef actor = system.Spawn<Ticks>(&ticks, &all);
-  for (int i = 0; i < kTimers; ++i) {
-    (void)system.SendAfter(actor, std::string("tick"), absl::Microseconds(i * 10));
+  int ticks = 0;
+  ActorRef actor = kit.system().Spawn<Ticks>(&ticks);
+  for (int i = kTimers - 1; i >= 0; --i) {  // scheduled last-first
+    (void)kit.system().SendAfter(actor, std::string("tick"), absl::Microseconds(i * 10));
   }
-  ASSERT_TRUE(all.WaitFor(absl::Seconds(30)));
-  EXPECT_EQ(ticks.load(), kTimers);
+  kit.AdvanceTime(absl::Microseconds(10 * (kTimers / 2) - 1));
+  EXPECT_EQ(ticks, kTimers / 2);
+  kit.AdvanceTime(absl::Seconds(1));
+  EXPECT_EQ(ticks, kTimers);
 }
 
 }  // namespace

@@ -12,12 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "actor/testdata/chrome_trace.pb.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/test_kit.h"
 #include "threads/latch.h"
 #include "threads/thread.h"
@@ -229,12 +230,11 @@ TEST(TracingStressTest, CollectingWhileThreadsRecord) {
   // when the handler returns: wait (bounded) for that record. (Seen under
   // ASAN on a loaded machine: 15999 of 16000 collected too early.)
   const size_t expected = static_cast<size_t>(kSenders * per_sender);
-  Trace trace = system.CollectTrace();
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (OfKind(trace, TraceEvent::Kind::kActivation).size() < expected && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
+  Trace trace;
+  EXPECT_TRUE(testkit::Eventually([&] {
     trace = system.CollectTrace();
-  }
+    return OfKind(trace, TraceEvent::Kind::kActivation).size() >= expected;
+  }));
   EXPECT_EQ(trace.overwritten, 0);
   EXPECT_EQ(OfKind(trace, TraceEvent::Kind::kSend).size(),
             static_cast<size_t>(kSenders * per_sender));

@@ -12,10 +12,11 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/matchers.h"
 #include "testing/test_probe.h"
 #include "threads/thread.h"
@@ -69,7 +70,7 @@ struct UnlinkThis {
 
 class Observer : public Actor {
  public:
-  Observer(EventLog* log, bool trap_exits) : log_(log), trap_exits_(trap_exits) {}
+  Observer(testkit::EventLog* log, bool trap_exits) : log_(log), trap_exits_(trap_exits) {}
 
  protected:
   void OnStart() override { TrapExits(trap_exits_); }
@@ -92,7 +93,7 @@ class Observer : public Actor {
   void OnStop() override { log_->Add("observer stopped"); }
 
  private:
-  EventLog* log_;
+  testkit::EventLog* log_;
   bool trap_exits_;
 };
 
@@ -152,13 +153,13 @@ TEST(WatchTest, WatchesRacingStopsEachGiveOneDown) {
 }
 
 TEST(WatchTest, WatchingTheDeadDeliversDownAtOnce) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef observer = system.Spawn<Observer>(&log, false);
   ActorRef target = system.Spawn<Puppet>();
   target.Tell(std::string("throw"));
-  WaitUntilStopped(target);
-  WaitForLiveActors(system, 1);
+  testkit::WaitUntilStopped(target);
+  testkit::WaitForLiveActors(system, 1);
 
   observer.Tell(WatchThis{target});
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("down FAILURE told to throw"));
@@ -167,7 +168,7 @@ TEST(WatchTest, WatchingTheDeadDeliversDownAtOnce) {
 }
 
 TEST(WatchTest, TwoWatchesAreOneAndUnwatchSilences) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef observer = system.Spawn<Observer>(&log, false);
   ActorRef twice = system.Spawn<Puppet>();
@@ -180,14 +181,14 @@ TEST(WatchTest, TwoWatchesAreOneAndUnwatchSilences) {
 
   unwatched.Tell(std::string("stop"));
   twice.Tell(std::string("stop"));
-  WaitForLiveActors(system, 1);
+  testkit::WaitForLiveActors(system, 1);
   Barrier(observer);  // any Down sent has been handled by now
   EXPECT_THAT(log.Snapshot(), ElementsAre("down NORMAL "));
 }
 
 TEST(LinkTest, AFailureTakesTheLinkedActorDown) {
-  EventLog log;
-  EventLog watch_log;
+  testkit::EventLog log;
+  testkit::EventLog watch_log;
   ActorSystem system;
   ActorRef linked = system.Spawn<Observer>(&log, false);
   ActorRef watcher = system.Spawn<Observer>(&watch_log, false);
@@ -198,7 +199,7 @@ TEST(LinkTest, AFailureTakesTheLinkedActorDown) {
   Barrier(watcher);
 
   partner.Tell(std::string("throw"));
-  WaitUntilStopped(linked);
+  testkit::WaitUntilStopped(linked);
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("observer stopped"));
   std::vector<std::string> downs = watch_log.WaitForSize(1);
   EXPECT_THAT(downs[0], HasSubstr("down LINKED_EXIT linked actor actor#"));
@@ -206,7 +207,7 @@ TEST(LinkTest, AFailureTakesTheLinkedActorDown) {
 }
 
 TEST(LinkTest, LinksWorkBothWays) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef linker = system.Spawn<Observer>(&log, false);
   ActorRef partner = system.Spawn<Puppet>();
@@ -214,25 +215,25 @@ TEST(LinkTest, LinksWorkBothWays) {
   Barrier(linker);
   // A kill is an abnormal end: the partner goes with the linker.
   linker.Tell(proto::Kill());
-  WaitUntilStopped(partner);
+  testkit::WaitUntilStopped(partner);
 }
 
 TEST(LinkTest, NormalStopsDoNotPropagate) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef linked = system.Spawn<Observer>(&log, false);
   ActorRef partner = system.Spawn<Puppet>();
   linked.Tell(LinkThis{partner});
   Barrier(linked);
   partner.Tell(std::string("stop"));
-  WaitForLiveActors(system, 1);
+  testkit::WaitForLiveActors(system, 1);
   Barrier(linked);
   EXPECT_TRUE(linked.IsAlive());
   EXPECT_TRUE(log.Snapshot().empty());
 }
 
 TEST(LinkTest, TrappedExitsArriveAsMessages) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef trapper = system.Spawn<Observer>(&log, true);
   ActorRef failing = system.Spawn<Puppet>();
@@ -249,7 +250,7 @@ TEST(LinkTest, TrappedExitsArriveAsMessages) {
 }
 
 TEST(LinkTest, UnlinkedActorsStayUp) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef linked = system.Spawn<Observer>(&log, false);
   ActorRef partner = system.Spawn<Puppet>();
@@ -257,25 +258,25 @@ TEST(LinkTest, UnlinkedActorsStayUp) {
   linked.Tell(UnlinkThis{partner});
   Barrier(linked);
   partner.Tell(std::string("throw"));
-  WaitForLiveActors(system, 1);
+  testkit::WaitForLiveActors(system, 1);
   Barrier(linked);
   EXPECT_TRUE(linked.IsAlive());
 }
 
 TEST(LinkTest, LinkingToTheDeadDeliversExitAtOnce) {
-  EventLog log;
+  testkit::EventLog log;
   ActorSystem system;
   ActorRef trapper = system.Spawn<Observer>(&log, true);
   ActorRef dead = system.Spawn<Puppet>();
   dead.Tell(std::string("throw"));
-  WaitUntilStopped(dead);
-  WaitForLiveActors(system, 1);
+  testkit::WaitUntilStopped(dead);
+  testkit::WaitForLiveActors(system, 1);
   trapper.Tell(LinkThis{dead});
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("exit FAILURE told to throw"));
 
   ActorRef linker = system.Spawn<Observer>(&log, false);
   linker.Tell(LinkThis{dead});
-  WaitUntilStopped(linker);  // an abnormal Exit, not trapped
+  testkit::WaitUntilStopped(linker);  // an abnormal Exit, not trapped
 }
 
 }  // namespace

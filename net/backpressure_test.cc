@@ -24,6 +24,7 @@
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
+#include "testing/eventually.h"
 #include "threads/thread.h"
 
 namespace troupe::net {
@@ -84,11 +85,7 @@ struct Server {
   Listener listener;
 };
 
-void WaitUntil(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (!done() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_TRUE(done());
-}
+void WaitUntil(const std::function<bool()>& done) { ASSERT_TRUE(testkit::Eventually(done, kWait)); }
 
 // Item 6: a client that sends and never reads made the server queue output
 // without bound (645 MB for http_hello). Above the high-water mark the

@@ -26,7 +26,6 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
-#include "actor/test_util.h"
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -36,6 +35,8 @@
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
+#include "testing/event_log.h"
+#include "testing/eventually.h"
 #include "testing/test_kit.h"
 #include "threads/thread.h"
 
@@ -160,9 +161,8 @@ bool SeesClose(int fd) {
 }
 
 void WaitFor(const std::atomic<int>& counter, int n) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (counter.load() < n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_GE(counter.load(), n);
+  ASSERT_TRUE(testkit::Eventually([&] { return counter.load() >= n; }, kWait))
+      << counter.load() << " of " << n;
 }
 
 struct Server {
@@ -305,7 +305,7 @@ TEST(EchoTest, BackpressureBoundsUnprocessedInput) {
 // and logs the output notifications it gets.
 class Flooder : public Actor {
  public:
-  Flooder(Connection connection, size_t bytes, EventLog* log)
+  Flooder(Connection connection, size_t bytes, testkit::EventLog* log)
       : connection_(std::move(connection)), bytes_(bytes), log_(log) {}
 
  protected:
@@ -327,11 +327,11 @@ class Flooder : public Actor {
  private:
   Connection connection_;
   size_t bytes_;
-  EventLog* log_;
+  testkit::EventLog* log_;
 };
 
 TEST(EchoTest, OutputNotificationsTellASlowReaderFromAFastOne) {
-  EventLog events;
+  testkit::EventLog events;
   ActorSystem system;
   Reactor reactor(system);
   ListenOptions options;
@@ -385,10 +385,8 @@ TEST(EchoTest, IdleTimeoutsFollowTheSystemClockSoTestsUseVirtualTime) {
   });
   ASSERT_TRUE(listener.ok());
   const int quiet = ConnectTo(listener->port());
-  const absl::Time deadline = absl::Now() + kWait;  // until the loop arms the timer
-  while (kit.clock().pending_timers() == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  // Until the loop arms the timer.
+  ASSERT_TRUE(testkit::Eventually([&] { return kit.clock().pending_timers() != 0; }, kWait));
   ASSERT_EQ(kit.clock().pending_timers(), 1);
   kit.AdvanceTime(absl::Seconds(29));
   char byte;
@@ -396,10 +394,12 @@ TEST(EchoTest, IdleTimeoutsFollowTheSystemClockSoTestsUseVirtualTime) {
   EXPECT_EQ(errno, EAGAIN);
   kit.AdvanceTime(absl::Seconds(1));  // 30 s of silence, at once
   EXPECT_TRUE(SeesClose(quiet));
-  while (log.closed.load() == 0 && absl::Now() < deadline) {
-    kit.RunUntilIdle();  // the Closed arrives from the I/O thread
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(testkit::Eventually(
+      [&] {
+        kit.RunUntilIdle();  // the Closed arrives from the I/O thread
+        return log.closed.load() != 0;
+      },
+      kWait));
   EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
   close(quiet);
   reactor.Shutdown();

@@ -22,6 +22,7 @@
 #include "net/framing.h"
 #include "net/listener.h"
 #include "net/reactor.h"
+#include "testing/eventually.h"
 
 namespace troupe::net {
 namespace {
@@ -77,11 +78,7 @@ struct Server {
   Listener listener;
 };
 
-void WaitUntil(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (!done() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_TRUE(done());
-}
+void WaitUntil(const std::function<bool()>& done) { ASSERT_TRUE(testkit::Eventually(done, kWait)); }
 
 bool Echoes(int fd, const std::string& line) {
   return SendAll(fd, line + "\n") && RecvExactly(fd, line.size() + 1) == line + "\n";

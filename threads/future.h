@@ -49,7 +49,7 @@
 #include "absl/time/time.h"
 #include "base/check.h"
 #include "threads/executor.h"
-#include "threads/thread.h"
+#include "threads/result.h"
 
 namespace troupe {
 

@@ -10,17 +10,6 @@
 namespace troupe {
 namespace threads_internal {
 
-absl::Status StatusFromCurrentException(std::string_view context) {
-  const std::string where(context);
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("exception in ", where, ": ", e.what()));
-  } catch (...) {
-    return absl::InternalError(absl::StrCat("exception in ", where, ": unknown exception type"));
-  }
-}
-
 void SetCurrentThreadName(std::string_view name) {
   // Linux keeps 15 bytes plus the terminator; longer names make the call fail.
   std::string truncated(name.substr(0, 15));

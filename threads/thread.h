@@ -38,41 +38,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "threads/notification.h"
+#include "threads/result.h"
 
 namespace troupe {
 
-// The result of running a closure that returns T: StatusOr<T>, or Status for
-// void. Shared by Thread, Future and the pool.
-template <typename T>
-struct ResultOf {
-  using type = absl::StatusOr<T>;
-};
-template <>
-struct ResultOf<void> {
-  using type = absl::Status;
-};
-template <typename T>
-using Result = typename ResultOf<T>::type;
-
 namespace threads_internal {
-
-// Turns the exception in flight into a kInternal status with its what().
-absl::Status StatusFromCurrentException(std::string_view context);
-
-// Runs `fn` and captures its return value or exception as a Result.
-template <typename Fn, typename T = std::invoke_result_t<Fn&>>
-Result<T> RunCapturingExceptions(Fn& fn, std::string_view context) {
-  try {
-    if constexpr (std::is_void_v<T>) {
-      fn();
-      return absl::OkStatus();
-    } else {
-      return Result<T>(fn());
-    }
-  } catch (...) {
-    return StatusFromCurrentException(context);
-  }
-}
 
 // Sets the calling thread's OS-visible name (truncated to 15 bytes).
 void SetCurrentThreadName(std::string_view name);

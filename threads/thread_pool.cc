@@ -152,9 +152,14 @@ bool ThreadPool::TryExecute(Task task) {
   return false;
 }
 
-void ThreadPool::Defer(PoolJob* job) {
-  Defer([this, job] { RunMarked(CurrentWorker(), job); });
+Task ThreadPool::JobTask(PoolJob* job) {
+  // RunMarked, whichever queue the job went through: the worker's stats
+  // name it while it runs (an actor shows as running, wherever it was
+  // scheduled from).
+  return Task([job] { RunMarked(CurrentWorker(), job); });
 }
+
+void ThreadPool::Defer(PoolJob* job) { Defer(JobTask(job)); }
 
 void ThreadPool::Defer(Task task) {
   Worker* self = CurrentWorker();
@@ -170,20 +175,20 @@ void ThreadPool::Defer(Task task) {
 void ThreadPool::ExecuteNext(PoolJob* job) {
   Worker* self = CurrentWorker();
   if (self == nullptr || self->pool != this) {
-    Execute([this, job] { RunMarked(CurrentWorker(), job); });
+    Execute(JobTask(job));
     return;
   }
   if (self->lifo_chain >= kMaxLifoChain) {
     // Behind the waiting work, without waking anyone: this worker is awake
     // and will come to it (a searching worker may take it first).
     self->lifo_chain = 0;
-    Task task([job] { job->RunJob(); });
+    Task task = JobTask(job);
     if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
     return;
   }
   if (PoolJob* displaced = std::exchange(self->lifo_slot, job)) {
     // The older hand-off becomes stealable work: someone may help.
-    self->deque.Push(NewTaskNode([displaced] { displaced->RunJob(); }));
+    self->deque.Push(NewTaskNode(JobTask(displaced)));
     WakeOneIfNoneSearching();
   }
 }
@@ -519,4 +524,11 @@ ThreadPool& DefaultThreadPool() {
   return *pool;
 }
 
+namespace threads_internal {
+
+void PoolJobs::ExecuteNext(ThreadPool& pool, PoolJob* job) { pool.ExecuteNext(job); }
+
+void PoolJobs::Defer(ThreadPool& pool, PoolJob* job) { pool.Defer(job); }
+
+}  // namespace threads_internal
 }  // namespace troupe

@@ -28,10 +28,10 @@
 //     every 61 takes a worker looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
 //     puts a task there on purpose, behind everything waiting.
-//   * ExecuteNext() hands a task to the calling worker's LIFO slot: it runs
-//     right after the current task, on the same core, unstealable. The
-//     actor scheduler uses it, so that two actors passing messages stay on
-//     one core instead of paying a cross-core hand-off per message.
+//   * The actor layer hands a woken actor to the calling worker's LIFO
+//     slot (internal/pool_job.h): it runs right after the current task, on
+//     the same core, unstealable, so that two actors passing messages stay
+//     on one core instead of paying a cross-core hand-off per message.
 //   * The deque holds pointers to tasks; the nodes are recycled through a
 //     small per-thread cache, so a local submit does not call malloc.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
@@ -75,6 +75,7 @@
 #include "threads/executor.h"
 #include "threads/future.h"
 #include "threads/internal/injection_queue.h"
+#include "threads/internal/pool_job.h"
 #include "threads/mutex.h"
 #include "threads/thread.h"
 
@@ -98,8 +99,6 @@ struct ThreadPoolStats {
   int64_t cancelled = 0;  // dropped by ShutdownNow()
 };
 
-class PoolJob;
-
 // One worker's counters, for monitoring; a snapshot (approximate while the
 // worker runs). "Idle" is the time a worker spent with nothing to run:
 // searching for work, then asleep.
@@ -112,22 +111,9 @@ struct WorkerStats {
   absl::Duration uptime;
   // The share of its uptime spent running tasks: 1 - idle / uptime.
   double busy_fraction = 0;
-  // The ExecuteNext() job it runs now (an actor's turn, for the actor
-  // layer), or null. Compare it, never dereference it: it may be gone.
-  const PoolJob* running_job = nullptr;
-};
-
-// PoolJob
-//
-// Intrusive work for ExecuteNext(): the pool stores the pointer and calls
-// RunJob() once per submission; it never owns or frees the job. The caller
-// keeps it alive until it has run. ShutdownNow() may drop it unrun.
-class PoolJob {
- public:
-  virtual void RunJob() = 0;
-
- protected:
-  ~PoolJob() = default;
+  // The job (internal/pool_job.h: an actor's turn, for the actor layer) it
+  // runs now, or null. Compare it, never dereference it: it may be gone.
+  const threads_internal::PoolJob* running_job = nullptr;
 };
 
 class ThreadPool final : public Executor {
@@ -159,22 +145,6 @@ class ThreadPool final : public Executor {
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
   void Defer(Task task);
-  // The same for a job (see ExecuteNext): the worker's stats name it while
-  // it runs.
-  void Defer(PoolJob* job);
-
-  // ThreadPool::ExecuteNext()
-  //
-  // From a worker: runs `job` on this worker as soon as the current task
-  // returns (tokio's LIFO slot), ahead of everything queued, and without
-  // waking another worker; it cannot be stolen. A job already in the slot
-  // moves to the worker's deque, where others may steal it. After 16 such
-  // hand-offs in a row the job queues behind the waiting work instead, so a
-  // chain of hand-offs cannot monopolise the worker. From any other thread:
-  // like Execute(). Made for waking an actor: the message it was woken for
-  // is still in this core's cache, and the slot holds a bare pointer (no
-  // Task to build, move and destroy).
-  void ExecuteNext(PoolJob* job);
 
   // ThreadPool::Submit()
   //
@@ -225,6 +195,7 @@ class ThreadPool final : public Executor {
   static ThreadPool* Current();
 
  private:
+  friend class threads_internal::PoolJobs;
   struct Worker;
   class WorkerHelper;
   class IdleSpell;
@@ -242,6 +213,11 @@ class ThreadPool final : public Executor {
   bool RefillFromInjector(Worker* self);
   bool HasVisibleWork() const;
   void Run(Worker* self, Task& task);
+  using PoolJob = threads_internal::PoolJob;
+  void ExecuteNext(PoolJob* job);
+  void Defer(PoolJob* job);
+  // A task that runs `job` through RunMarked(), for the paths that queue it.
+  Task JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
   static void RunMarked(Worker* self, PoolJob* job);
   void Join();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "threads/barrier.h"
+#include "threads/internal/pool_job.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 #include "threads/thread.h"
@@ -259,32 +261,55 @@ TEST(ThreadPoolTest, WorkerStatsSplitBusyAndIdleTime) {
   EXPECT_EQ(done.index, 0);
 }
 
-// A job that waits to be released, for watching which job a worker runs.
-class BlockingJob final : public PoolJob {
+// A job that records, while it runs, whether its worker's stats name it;
+// then hands off to `next`, if any, as an actor wakes another.
+class SelfCheckingJob final : public threads_internal::PoolJob {
  public:
+  SelfCheckingJob(ThreadPool* pool, SelfCheckingJob* next) : pool_(pool), next_(next) {}
   void RunJob() override {
-    started.Notify();
-    release.WaitForNotification();
+    for (const WorkerStats& worker : pool_->worker_stats()) {
+      if (worker.running_job == this) named = true;
+    }
+    if (next_ != nullptr) threads_internal::PoolJobs::ExecuteNext(*pool_, next_);
+    done.Notify();
   }
-  Notification started, release;
+  bool named = false;  // written before done.Notify(), read after
+  Notification done;
+
+ private:
+  ThreadPool* const pool_;
+  SelfCheckingJob* const next_;
 };
 
-TEST(ThreadPoolTest, WorkerStatsNameTheJobAWorkerRuns) {
+// Every path a job can take shows it as running: from outside the pool,
+// the LIFO slot, the global queue after a long chain of hand-offs (the
+// pool's limit is 16), the deque a displaced job moves to, and Defer.
+TEST(ThreadPoolTest, WorkerStatsNameTheJobWhicheverPathItTook) {
   ThreadPool pool(1);
-  BlockingJob job;
-  pool.Execute([&] { pool.ExecuteNext(&job); });
-  job.started.WaitForNotification();
-  EXPECT_EQ(pool.worker_stats()[0].running_job, &job);
-  job.release.Notify();
-  const WorkerStats after =
-      WaitForWorker0(pool, [](const WorkerStats& s) { return s.running_job == nullptr; });
-  EXPECT_EQ(after.running_job, nullptr);
+  constexpr int kChain = 40;
+  std::vector<std::unique_ptr<SelfCheckingJob>> chain(kChain);
+  for (int i = kChain - 1; i >= 0; --i) {
+    chain[i] =
+        std::make_unique<SelfCheckingJob>(&pool, i + 1 < kChain ? chain[i + 1].get() : nullptr);
+  }
+  threads_internal::PoolJobs::ExecuteNext(pool, chain[0].get());  // from outside
+  for (int i = 0; i < kChain; ++i) {
+    chain[i]->done.WaitForNotification();
+    EXPECT_TRUE(chain[i]->named) << "hand-off " << i;
+  }
 
-  BlockingJob deferred;  // Defer()ed from a worker, behind other work
-  pool.Execute([&] { pool.Defer(&deferred); });
-  deferred.started.WaitForNotification();
-  EXPECT_EQ(pool.worker_stats()[0].running_job, &deferred);
-  deferred.release.Notify();
+  SelfCheckingJob displaced(&pool, nullptr);
+  SelfCheckingJob slot(&pool, nullptr);
+  SelfCheckingJob deferred(&pool, nullptr);
+  pool.Execute([&] {
+    threads_internal::PoolJobs::ExecuteNext(pool, &displaced);
+    threads_internal::PoolJobs::ExecuteNext(pool, &slot);  // moves `displaced` to the deque
+    threads_internal::PoolJobs::Defer(pool, &deferred);
+  });
+  for (SelfCheckingJob* job : {&displaced, &slot, &deferred}) {
+    job->done.WaitForNotification();
+    EXPECT_TRUE(job->named);
+  }
 }
 
 TEST(ThreadPoolTest, DefaultPoolRunsTasks) {

@@ -41,7 +41,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
       break;
   }
   for (const WorkerStats& worker : workers) {
-    if (worker.running_job == static_cast<const PoolJob*>(this)) {
+    if (worker.running_job == static_cast<const threads_internal::PoolJob*>(this)) {
       stats->state = ActorState::kRunning;
       stats->worker = worker.index;
       return;
