@@ -181,7 +181,8 @@ class Actor {
   // `proto::Down` (sent by `other`, with its address and exit reason); at
   // once if it has stopped already. Once per watch; watching twice is one
   // watch. After Unwatch() no Down arrives, even one already on its way.
-  // A restart under a supervisor is not a stop.
+  // A restart under a supervisor is not a stop. An empty ref counts as an
+  // actor that has stopped: its Down (NORMAL, "empty ref") comes at once.
   void Watch(const ActorRef& other);
   void Unwatch(const ActorRef& other);
 
@@ -191,8 +192,10 @@ class Actor {
   // `proto::Exit` signal. An actor that does not trap exits ignores a
   // NORMAL or SYSTEM_SHUTDOWN one and stops on any other (reason
   // LINKED_EXIT); one that traps exits gets every Exit as a message. Linking
-  // to an actor that has stopped sends the Exit at once. (A Down or Exit
-  // sent by hand, from no watch or link, is an ordinary message.)
+  // to an actor that has stopped sends the Exit at once; so does linking to
+  // an empty ref (NORMAL, "empty ref": ignored unless exits are trapped), as
+  // Watch() does. (A Down or Exit sent by hand, from no watch or link, is an
+  // ordinary message.)
   void Link(const ActorRef& other);
   void Unlink(const ActorRef& other);
 

@@ -26,6 +26,7 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
       owned_scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
                                                     : MakeThreadPoolScheduler(options.workers)) {
   set_scheduler(owned_scheduler_.get());
+  link_->set_caller_driven(!owned_scheduler_->RunsOnItsOwn());
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
   actor_internal::BuildSystemDescriptors();
   SetLogTagSource(&actor_internal::AppendRunningActorTag);

@@ -29,11 +29,11 @@ absl::Status Registry::Register(std::string_view name, const ActorRef& ref) {
   return absl::OkStatus();
 }
 
-std::optional<ActorRef> Registry::Lookup(std::string_view name) const {
+ActorRef Registry::Lookup(std::string_view name) const {
   MutexLock lock(mu_);
   auto it = by_name_.find(absl::string_view(name.data(), name.size()));
   // A stopping actor is marked stopped a moment before it removes its names.
-  if (it == by_name_.end() || !it->second.IsAlive()) return std::nullopt;
+  if (it == by_name_.end() || !it->second.IsAlive()) return ActorRef();
   return it->second;
 }
 

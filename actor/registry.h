@@ -5,7 +5,7 @@
 // `Registry`: actors findable by name, one registry per ActorSystem.
 //
 //   absl::Status s = system.registry().Register("accounts", accounts);
-//   std::optional<troupe::ActorRef> ref = system.registry().Lookup("accounts");
+//   troupe::ActorRef ref = system.registry().Lookup("accounts");  // empty if none
 //
 // A name maps to one ref; an actor may have several names. An actor's names
 // are removed when it stops, so a lookup never returns a ref that stopped
@@ -16,7 +16,6 @@
 #ifndef TROUPE_ACTOR_REGISTRY_H_
 #define TROUPE_ACTOR_REGISTRY_H_
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,8 +43,9 @@ class Registry {
 
   // Registry::Lookup()
   //
-  // The ref registered under `name`, or nullopt.
-  std::optional<ActorRef> Lookup(std::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The ref registered under `name`, or an empty ref (false in a condition;
+  // a Tell to it is a dead letter, an ask fails at once).
+  ActorRef Lookup(std::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Registry::Unregister()
   //

@@ -34,7 +34,7 @@ TEST(RegistryTest, RegisterLookupUnregister) {
   EXPECT_TRUE(registry.Register("a", a).ok());
   EXPECT_TRUE(registry.Register("also-a", a).ok());
   EXPECT_EQ(registry.Lookup("a"), a);
-  EXPECT_EQ(registry.Lookup("nobody"), std::nullopt);
+  EXPECT_EQ(registry.Lookup("nobody"), ActorRef());
   EXPECT_THAT(registry.Names(), ElementsAre("a", "also-a"));
   EXPECT_TRUE(registry.Unregister("also-a"));
   EXPECT_FALSE(registry.Unregister("also-a"));
@@ -62,7 +62,7 @@ TEST(RegistryTest, StoppingUnregistersEveryName) {
   ASSERT_TRUE(system.registry().Register("two", a).ok());
   a.Tell(proto::Stop());
   testkit::WaitUntilStopped(a);
-  EXPECT_EQ(system.registry().Lookup("one"), std::nullopt);
+  EXPECT_EQ(system.registry().Lookup("one"), ActorRef());
   EXPECT_TRUE(system.registry().Names().empty());
 }
 
@@ -78,7 +78,7 @@ TEST(RegistryStressTest, RegisterRacingStopLeavesNoStaleName) {
     absl::Status status = system.registry().Register(name, a);
     ASSERT_TRUE(stopper.Join().ok());
     testkit::WaitUntilStopped(a);
-    EXPECT_EQ(system.registry().Lookup(name), std::nullopt) << "round " << i << ": " << status;
+    EXPECT_EQ(system.registry().Lookup(name), ActorRef()) << "round " << i << ": " << status;
   }
 }
 

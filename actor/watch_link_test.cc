@@ -279,5 +279,24 @@ TEST(LinkTest, LinkingToTheDeadDeliversExitAtOnce) {
   testkit::WaitUntilStopped(linker);  // an abnormal Exit, not trapped
 }
 
+// The same policy as Watch(): an empty ref is an actor that has stopped,
+// NORMAL. A trapper sees the Exit; a non-trapper ignores it and stays up.
+TEST(LinkTest, LinkingToAnEmptyRefDeliversANormalExitAtOnce) {
+  testkit::EventLog log;
+  ActorSystem system;
+  ActorRef trapper = system.Spawn<Observer>(&log, true);
+  trapper.Tell(LinkThis{ActorRef()});
+  EXPECT_THAT(log.WaitForSize(1), ElementsAre("exit NORMAL empty ref"));
+
+  ActorRef linker = system.Spawn<Observer>(&log, false);
+  linker.Tell(LinkThis{ActorRef()});
+  Barrier(linker);
+  EXPECT_TRUE(linker.IsAlive());
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kUnhandled), 0);
+  linker.Tell(proto::Stop());
+  testkit::WaitUntilStopped(linker);  // and it stops cleanly, with nobody to tell
+  EXPECT_THAT(log.Snapshot(), ElementsAre("exit NORMAL empty ref", "observer stopped"));
+}
+
 }  // namespace
 }  // namespace troupe

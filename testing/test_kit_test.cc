@@ -71,6 +71,25 @@ TEST(TestKitTest, NothingRunsUntilTheTestSteps) {
   EXPECT_THAT(kit.Ask<test::Total>(counter, test::GetTotal()), IsOkAndHolds(EqualsProto(five)));
 }
 
+// ActorRef::Ask().Get() waits for a reply only this thread could produce:
+// it fails at once, saying what to use, instead of hanging the test.
+TEST(TestKitTest, BlockingOnAnAskFailsAtOnceAndSaysWhatToUse) {
+  TestKit kit;
+  ActorRef counter = kit.system().Spawn<Counter>();
+  Future<test::Total> total = counter.Ask<test::Total>(test::GetTotal(), absl::Seconds(1));
+  EXPECT_FALSE(total.WaitFor(absl::Hours(1)));  // returns at once, not ready
+  absl::StatusOr<test::Total> got = total.GetFor(absl::Hours(1));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+  got = counter.Ask<test::Total>(test::GetTotal(), absl::Seconds(1)).Get();
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("use TestKit::Ask()"));
+
+  // Once the kit has run, the first future holds its reply, and Get() returns it.
+  kit.RunUntilIdle();
+  ASSERT_TRUE(total.IsReady());
+  EXPECT_TRUE(total.Get().ok());
+}
+
 // Replies after a delay it measures on the system's clock.
 class SlowEcho : public Actor {
  protected:

@@ -20,6 +20,7 @@ void FutureCore::PublishReady() {
 
 bool FutureCore::WaitUntil(absl::Time deadline) const {
   if (IsReady()) return true;
+  if (blocking_refused_ != nullptr) return false;
   WaitHelper* helper = CurrentWaitHelper();
   Backoff backoff;
   while (!IsReady()) {

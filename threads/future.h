@@ -75,8 +75,16 @@ class FutureCore {
  public:
   bool IsReady() const { return (ready_.load(std::memory_order_acquire) & kReady) != 0; }
 
-  // Blocks until ready or the deadline; returns IsReady().
+  // Blocks until ready or the deadline; returns IsReady(). Returns at once
+  // if blocking waits are refused.
   bool WaitUntil(absl::Time deadline) const;
+
+  // For a future whose value only a thread that would be waiting can
+  // produce (an ask in a system that runs only when the test drives it):
+  // Get() on it, not yet ready, fails at once with `why` instead of hanging.
+  // Set before the future is handed out.
+  void RefuseBlockingWaits(const char* why) { blocking_refused_ = why; }
+  const char* blocking_refused() const { return blocking_refused_; }
 
  protected:
   // Marks the state ready (after the result was written) and wakes sleepers.
@@ -86,6 +94,7 @@ class FutureCore {
   static constexpr uint32_t kReady = 1;
   static constexpr uint32_t kSleeper = 2;  // someone may be in FutexWait
   mutable std::atomic<uint32_t> ready_{0};
+  const char* blocking_refused_ = nullptr;
 };
 
 template <typename T>
@@ -196,7 +205,9 @@ class Future {
   // false; a second Get() returns kFailedPrecondition).
   Result<T> Get() {
     if (state_ == nullptr) return threads_internal::InvalidFutureError();
-    state_->WaitUntil(absl::InfiniteFuture());
+    if (!state_->WaitUntil(absl::InfiniteFuture())) {
+      return absl::FailedPreconditionError(state_->blocking_refused());  // see RefuseBlockingWaits
+    }
     auto state = std::move(state_);
     return state->TakeResult();
   }
@@ -208,6 +219,7 @@ class Future {
   Result<T> GetFor(absl::Duration timeout) {
     if (state_ == nullptr) return threads_internal::InvalidFutureError();
     if (!state_->WaitUntil(absl::Now() + timeout)) {
+      if (const char* why = state_->blocking_refused()) return absl::FailedPreconditionError(why);
       return absl::DeadlineExceededError("future not ready in time");
     }
     return Get();
@@ -281,6 +293,11 @@ class Promise {
   bool SetValue() {
     return SetResult(absl::OkStatus());
   }
+
+  // Promise::RefuseBlockingWaits()
+  //
+  // See FutureCore::RefuseBlockingWaits(): before GetFuture().
+  void RefuseBlockingWaits(const char* why) { state_->RefuseBlockingWaits(why); }
 
   // Promise::SetError()
   //

@@ -55,11 +55,21 @@ absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
 absl::Status AskTimedOut(const MessageType& request, absl::Duration timeout,
                          const Addressable& target);
 
+// Get() on an ask's future in a system that runs only when its caller
+// drives it (the test kit) would wait forever: the thread that would wait
+// is the only one that can run the actor. It fails at once instead.
+inline constexpr char kGetInATestKit[] =
+    "ActorRef::Ask(...).Get() would wait forever: this actor system runs only when the test "
+    "drives it; use TestKit::Ask() (testing/test_kit.h), or run the kit until the future "
+    "IsReady()";
+
 template <typename R>
 class AskReceiver final : public Addressable {
  public:
   AskReceiver(AddressablePtr target, const MessageType& request)
-      : Addressable(target->link(), 0), target_(std::move(target)), request_(&request) {}
+      : Addressable(target->link(), 0), target_(std::move(target)), request_(&request) {
+    if (link()->caller_driven()) promise_.RefuseBlockingWaits(kGetInATestKit);
+  }
 
   // Nothing holds it any more, so nothing can reply: an unclaimed ask fails
   // now rather than leave its asker with a "broken promise".

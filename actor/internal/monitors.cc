@@ -101,7 +101,7 @@ void SendDown(Addressable& to, const AddressablePtr& from, const proto::ExitReas
 
 void SendExit(Addressable& to, const AddressablePtr& from, const proto::ExitReason& reason) {
   proto::Exit exit;
-  *exit.mutable_from() = AddressOf(*from);
+  if (from) *exit.mutable_from() = AddressOf(*from);
   *exit.mutable_reason() = reason;
   to.Deliver(MakeEnvelope(std::move(exit), from));
 }
@@ -193,23 +193,28 @@ void ActorCell::OnDown(Envelope& envelope) {
 
 // -- links ---------------------------------------------------------------------------
 
+// Watch() and Link() treat an empty ref (or one that is not an actor) the
+// same way: as an actor that has already stopped, NORMAL. So a watch gets
+// its Down at once, and a link its Exit at once, which an actor that does
+// not trap exits ignores (NORMAL), and one that does receives.
 void ActorCell::Link(const AddressablePtr& target) {
   if (target.get() == this) return;
-  ActorCell* cell = target ? target->AsCell() : nullptr;
-  if (cell == nullptr) {
-    LogWarning(ActorLog(), "Link() to {}: ignored",
-               target ? "something that is not an actor" : "an empty ref");
-    return;
-  }
   proto::ExitReason unused;
   if (extras().monitors.AddLink(target, &unused) != AddResult::kAdded) return;
+  ActorCell* cell = target ? target->AsCell() : nullptr;
   proto::ExitReason final_reason;
-  if (!cell->AddLink(this, &final_reason)) SendExit(*this, target, final_reason);
+  if (cell == nullptr) {
+    final_reason =
+        ReasonWithoutDetail(proto::ExitReason::NORMAL, target ? "not an actor" : "empty ref");
+  } else if (cell->AddLink(this, &final_reason)) {
+    return;
+  }
+  SendExit(*this, target, final_reason);  // already gone: Exit at once
 }
 
 void ActorCell::Unlink(const AddressablePtr& target) {
   if (!RemoveLink(target.get())) return;
-  if (ActorCell* cell = target->AsCell()) cell->RemoveLink(this);
+  if (ActorCell* cell = target ? target->AsCell() : nullptr) cell->RemoveLink(this);
 }
 
 void ActorCell::OnExit(Envelope& envelope) {
@@ -241,7 +246,11 @@ void ActorCell::NotifyMonitors(const proto::ExitReason& reason) {
   const AddressablePtr self(this);
   for (const AddressablePtr& watcher : watchers) SendDown(*watcher, self, reason);
   // The other side drops its half of the link when it handles the Exit.
-  for (const AddressablePtr& other : links) SendExit(*other, self, reason);
+  // (A link to no actor is dropped when its own Exit is handled; one still
+  // waiting for that has no one to tell.)
+  for (const AddressablePtr& other : links) {
+    if (other && other->AsCell() != nullptr) SendExit(*other, self, reason);
+  }
   for (const AddressablePtr& target : x.turn.watching) {
     if (ActorCell* cell = target ? target->AsCell() : nullptr) cell->RemoveWatcher(this);
   }

@@ -124,6 +124,12 @@ class SystemLink {
   void Close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
+  // True if the system's turns run only when its caller drives them (the
+  // test kit's scheduler): nothing may block waiting for its actors. Set
+  // before any actor exists.
+  bool caller_driven() const { return caller_driven_; }
+  void set_caller_driven(bool driven) { caller_driven_ = driven; }
+
  private:
   ~SystemLink();
 
@@ -135,6 +141,7 @@ class SystemLink {
   const std::unique_ptr<Tracer> tracer_;
   std::atomic<int64_t> passes_{0};
   std::atomic<bool> closed_{false};
+  bool caller_driven_ = false;
 };
 
 // PublishDeadLetter()

@@ -55,13 +55,13 @@ int main() {
   absl::StatusOr<counter::Count> refused = counter.Ask<counter::Count>(bad, absl::Seconds(5)).Get();
   std::printf("asking to add -5: %s\n", refused.status().ToString().c_str());
 
-  std::optional<troupe::ActorRef> found = system.registry().Lookup("counter");
+  troupe::ActorRef found = system.registry().Lookup("counter");
   counter::Increment two;
   two.set_by(2);
   absl::StatusOr<counter::Count> via_name =
-      found ? found->Ask<counter::Count>(two, absl::Seconds(5)).Get()
+      found ? found.Ask<counter::Count>(two, absl::Seconds(5)).Get()
             : absl::StatusOr<counter::Count>(absl::NotFoundError("counter"));
-  std::printf("found %s by name; +2 makes %s\n", found ? found->ToString().c_str() : "nothing",
+  std::printf("found %s by name; +2 makes %s\n", found ? found.ToString().c_str() : "nothing",
               via_name.ok() ? std::to_string(via_name->value()).c_str()
                             : via_name.status().ToString().c_str());
 
