@@ -116,7 +116,10 @@ constexpr const MessageType& MessageTypeOf() {
 // fire-and-forget mail). Owned through `EnvelopePtr`.
 class Envelope : public MailboxNode, public PooledNode {
  public:
-  virtual ~Envelope() = default;
+  // Pure: only a TypedEnvelope is ever made. (It also tells the compiler
+  // that no object is exactly an Envelope, so it does not guess at one
+  // when a turn destroys a message.)
+  virtual ~Envelope() = 0;
   Envelope(const Envelope&) = delete;
   Envelope& operator=(const Envelope&) = delete;
 
@@ -185,6 +188,8 @@ T& Envelope::As() {
   TROUPE_DCHECK(Is<T>(), "envelope holds {}, not {}", type().name(), MessageTypeOf<T>().name());
   return static_cast<TypedEnvelope<T>*>(this)->message();
 }
+
+inline Envelope::~Envelope() = default;
 
 // MakeEnvelope()
 //

@@ -524,11 +524,4 @@ ThreadPool& DefaultThreadPool() {
   return *pool;
 }
 
-namespace threads_internal {
-
-void PoolJobs::ExecuteNext(ThreadPool& pool, PoolJob* job) { pool.ExecuteNext(job); }
-
-void PoolJobs::Defer(ThreadPool& pool, PoolJob* job) { pool.Defer(job); }
-
-}  // namespace threads_internal
 }  // namespace troupe

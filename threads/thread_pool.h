@@ -364,6 +364,13 @@ auto ThreadPool::ParallelMap(const Range& range, Fn&& fn, int64_t chunk) -> absl
   return out;
 }
 
+namespace threads_internal {
+
+inline void PoolJobs::ExecuteNext(ThreadPool& pool, PoolJob* job) { pool.ExecuteNext(job); }
+
+inline void PoolJobs::Defer(ThreadPool& pool, PoolJob* job) { pool.Defer(job); }
+
+}  // namespace threads_internal
 }  // namespace troupe
 
 #endif  // TROUPE_THREADS_THREAD_POOL_H_

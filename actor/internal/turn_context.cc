@@ -5,21 +5,6 @@
 
 namespace troupe::actor_internal {
 
-ActorCell*& ConstructingCell() {
-  thread_local ActorCell* cell = nullptr;
-  return cell;
-}
-
-ActorCell*& CurrentDedicatedCell() {
-  thread_local ActorCell* cell = nullptr;
-  return cell;
-}
-
-ActorCell*& RunningCell() {
-  thread_local ActorCell* cell = nullptr;
-  return cell;
-}
-
 void AppendRunningActorTag(std::string* out) {
   const ActorCell* cell = RunningCell();
   if (cell == nullptr) return;

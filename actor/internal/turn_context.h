@@ -27,15 +27,27 @@ namespace troupe::actor_internal {
 
 class ActorCell;
 
+// Inline, so that a turn reaches its thread-local directly (every turn
+// sets and restores RunningCell()).
+
 // The cell whose actor is being constructed on this thread (Actor::Actor
 // reads and clears it).
-ActorCell*& ConstructingCell();
+inline ActorCell*& ConstructingCell() {
+  thread_local ActorCell* cell = nullptr;
+  return cell;
+}
 
 // The dedicated actor whose thread this is, or null.
-ActorCell*& CurrentDedicatedCell();
+inline ActorCell*& CurrentDedicatedCell() {
+  thread_local ActorCell* cell = nullptr;
+  return cell;
+}
 
 // The cell whose turn runs on this thread, or null.
-ActorCell*& RunningCell();
+inline ActorCell*& RunningCell() {
+  thread_local ActorCell* cell = nullptr;
+  return cell;
+}
 
 // The log tag source (base/logging.h): "name#id <message type>" of the
 // actor running on this thread.

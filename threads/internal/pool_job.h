@@ -48,12 +48,12 @@ class PoolJobs {
   // 16 hand-offs in a row the job queues behind the waiting work instead,
   // so a chain of hand-offs cannot monopolise the worker. From any other
   // thread: like ThreadPool::Execute().
-  static void ExecuteNext(ThreadPool& pool, PoolJob* job);
+  static inline void ExecuteNext(ThreadPool& pool, PoolJob* job);  // thread_pool.h
 
   // PoolJobs::Defer()
   //
   // ThreadPool::Defer() for a job: behind the work already waiting.
-  static void Defer(ThreadPool& pool, PoolJob* job);
+  static inline void Defer(ThreadPool& pool, PoolJob* job);
 };
 
 }  // namespace troupe::threads_internal
