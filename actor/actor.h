@@ -70,6 +70,7 @@
 #include "actor/dead_letters.h"
 #include "actor/message.h"
 #include "actor/spawn.h"
+#include "actor/system.pb.h"
 #include "threads/executor.h"
 #include "threads/future.h"
 
@@ -108,6 +109,14 @@ class Actor {
   // whatever the reason of the stop, including system shutdown and failure.
   virtual void OnStart() {}
   virtual void OnStop() {}
+
+  // Actor::OnRestart()
+  //
+  // Called on a new incarnation that a supervisor started in place of one
+  // that ended (Akka's postRestart), before OnStart, with the reason the
+  // previous one ended. State that must survive the restart comes in
+  // through the constructor (see supervisor.h).
+  virtual void OnRestart(const proto::ExitReason& reason) {}
 
   // Actor::OnUnhandled()
   //

@@ -76,9 +76,10 @@ bool ActorSystem::OnSystemThread() const {
 // -- spawning ------------------------------------------------------------------------
 
 ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size_t actor_size,
-                                  ActorRef* ref) {
+                                  uint32_t type_name, ActorRef* ref) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  ActorCell* cell = ActorCell::Create(link_, id, std::move(options.name), parent, actor_size);
+  ActorCell* cell =
+      ActorCell::Create(link_, id, std::move(options.name), parent, actor_size, type_name);
   *ref = ActorRef(AddressablePtr(cell));
 
   // Join the live set. Every cell does, so that every stop leaves it the
@@ -108,7 +109,7 @@ std::shared_ptr<Scheduler> ActorSystem::DedicatedSchedulerFor(ActorCell* cell) {
 ActorRef ActorSystem::SpawnActor(SpawnOptions options, ActorCell* parent, ActorFactory factory) {
   ActorRef ref;
   const bool dedicated = options.dedicated;
-  ActorCell* cell = AdmitCell(options, parent, factory.size, &ref);
+  ActorCell* cell = AdmitCell(options, parent, factory.size, factory.type_name, &ref);
   if (cell == nullptr) return ref;
 
   Actor* actor = nullptr;
@@ -141,10 +142,11 @@ ActorRef ActorSystem::SpawnChild(ActorCell* parent, SpawnOptions options, ActorF
 }
 
 ActorRef ActorSystem::SpawnSupervisedChild(ActorCell* parent, SpawnOptions options,
-                                           size_t actor_size, IncarnationFactory factory) {
+                                           size_t actor_size, uint32_t type_name,
+                                           IncarnationFactory factory) {
   ActorRef ref;
   const bool dedicated = options.dedicated;
-  ActorCell* cell = AdmitCell(options, parent, actor_size, &ref);
+  ActorCell* cell = AdmitCell(options, parent, actor_size, type_name, &ref);
   if (cell == nullptr) return ref;
   if (hooks_ != nullptr) hooks_->OnSpawn(ref, ActorRef(AddressablePtr(parent)));
   cell->StartSupervised(std::move(factory), dedicated ? DedicatedSchedulerFor(cell) : nullptr);

@@ -224,7 +224,7 @@ class ActorSystem final : private actor_internal::CellEnvironment {
   // null (the cell stopped unstarted, `ref` still names it) if the system
   // or the parent is stopping.
   actor_internal::ActorCell* AdmitCell(SpawnOptions& options, actor_internal::ActorCell* parent,
-                                       size_t actor_size, ActorRef* ref);
+                                       size_t actor_size, uint32_t type_name, ActorRef* ref);
   std::shared_ptr<Scheduler> DedicatedSchedulerFor(actor_internal::ActorCell* cell);
   // Shutdown()'s first half: marks the system shutting down and tells the
   // roots to stop, once; never waits.
@@ -240,7 +240,8 @@ class ActorSystem final : private actor_internal::CellEnvironment {
   ActorRef SpawnChild(actor_internal::ActorCell* parent, SpawnOptions options,
                       ActorFactory factory) override;
   ActorRef SpawnSupervisedChild(actor_internal::ActorCell* parent, SpawnOptions options,
-                                size_t actor_size, IncarnationFactory factory) override;
+                                size_t actor_size, uint32_t type_name,
+                                IncarnationFactory factory) override;
   void OnCellFinished(actor_internal::ActorCell* cell) override;
 
   const std::string name_;

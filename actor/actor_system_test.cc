@@ -107,7 +107,7 @@ TEST(ActorSystemTest, LoggerOptionReceivesTheSystemsLog) {
     testkit::WaitUntilStopped(failing);
   }
   EXPECT_NE(
-      capture.Output().find("error [actor] actor#1 <std::string>: handler failed: handler blew up"),
+      capture.Output().find("error [actor] Node#1 <std::string>: handler failed: handler blew up"),
       std::string::npos)
       << capture.Output();
 }

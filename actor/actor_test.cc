@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
+#include "actor/internal/type_names.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -77,7 +78,22 @@ TEST(ActorTest, RefsAreComparableAndHashable) {
   EXPECT_EQ(std_set.size(), 2u);
   EXPECT_FALSE(ActorRef());
   EXPECT_EQ(ActorRef().ToString(), "<empty>");
-  EXPECT_EQ(a.ToString(), absl::StrCat("actor#", a.id()));
+  EXPECT_EQ(a.ToString(), absl::StrCat("Counter#", a.id()));  // unnamed: named after its class
+}
+
+template <typename T>
+class Wrapper : public Actor {
+ protected:
+  Behavior MakeBehavior() override { return Behavior(); }
+};
+
+TEST(ActorTest, AnUnnamedActorIsNamedAfterItsClassWithoutNamespaceOrArguments) {
+  ActorSystem system;
+  EXPECT_EQ(system.Spawn<Wrapper<std::vector<int>>>().ToString().substr(0, 8), "Wrapper#");
+  SpawnOptions named;
+  named.name = "given";
+  EXPECT_EQ(system.Spawn<Counter>(named).ToString().substr(0, 6), "given#");
+  EXPECT_EQ(actor_internal::ShortTypeName(typeid(int)), "int");
 }
 
 TEST(ActorTest, ProtobufTellAndAsk) {

@@ -17,11 +17,13 @@
 #define TROUPE_ACTOR_SPAWN_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
+#include "actor/internal/type_names.h"
 
 namespace troupe {
 
@@ -40,6 +42,7 @@ struct SpawnOptions {
 struct ActorFactory {
   size_t size;
   absl::FunctionRef<Actor*(void* storage)> construct;
+  uint32_t type_name = 0;  // internal/type_names.h: names an unnamed actor
 };
 
 // Makes every incarnation of a supervised actor in the storage it is given.
@@ -51,7 +54,7 @@ ActorFactory MakeActorFactory(absl::FunctionRef<Actor*(void*)> construct) {
   static_assert(std::is_base_of_v<Actor, T>, "Spawn<T>: T must derive from troupe::Actor");
   static_assert(alignof(T) <= 16,
                 "Spawn<T>: actors aligned to more than 16 bytes are not supported");
-  return ActorFactory{sizeof(T), construct};
+  return ActorFactory{sizeof(T), construct, actor_internal::TypeNameIndex<T>()};
 }
 
 }  // namespace troupe

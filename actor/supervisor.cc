@@ -63,8 +63,16 @@ ActorRef Supervisor::StartOne(ChildSpec spec) {
   options.dedicated = spec.dedicated;
   actor_internal::ActorCell* const cell = actor_internal::ActorAccess::CellOf(*this);
   ActorRef ref = cell->env()->SpawnSupervisedChild(
-      cell, std::move(options), spec.actor_size,
+      cell, std::move(options), spec.actor_size, spec.type_name,
       [construct = spec.construct](void* storage) { return construct(storage); });
+  if (spec.registered) {
+    // Before the child's first turn: a name a failed child never had is
+    // not left behind (a stopping actor drops its names), and one taken
+    // already is logged, not fatal.
+    if (absl::Status status = system().registry().Register(spec.name, ref); !status.ok()) {
+      LogError(ActorLog(), "supervisor: child {} not registered: {}", spec.name, status.ToString());
+    }
+  }
   if (ref.target()->IsAlive()) {
     children_.push_back(Child{std::move(spec), ref, ref.target().get(), 1, {}});
   }

@@ -70,6 +70,7 @@
 #include "actor/actor.h"
 #include "actor/actor_ref.h"
 #include "actor/behavior.h"
+#include "actor/internal/type_names.h"
 
 namespace troupe {
 
@@ -90,7 +91,13 @@ struct ChildSpec {
   std::string name;
   RestartPolicy restart = RestartPolicy::kPermanent;
   bool dedicated = false;  // run it on a thread of its own
+  // Register the child in the system's registry under `name` while it
+  // lives (restarts included): system.registry().Lookup(name) reaches it.
+  bool registered = false;
   size_t actor_size = 0;
+  uint32_t type_name = 0;  // internal/type_names.h, for an empty `name`
+  // Copyable (std::function, not AnyInvocable): every incarnation is made
+  // by a copy, and the spec itself is kept for the next restart.
   std::function<Actor*(void* storage)> construct;
 
   template <typename T, typename... Args>
@@ -101,11 +108,24 @@ struct ChildSpec {
     ChildSpec spec;
     spec.name = std::move(name);
     spec.actor_size = sizeof(T);
+    spec.type_name = actor_internal::TypeNameIndex<T>();
     spec.construct = [args = std::make_tuple(std::move(args)...)](void* storage) -> Actor* {
       return std::apply([storage](const auto&... a) -> Actor* { return new (storage) T(a...); },
                         args);
     };
     return spec;
+  }
+
+  // ChildSpec::Registered()
+  //
+  // Registers the child under its name (see `registered`).
+  ChildSpec& Registered() & {
+    registered = true;
+    return *this;
+  }
+  ChildSpec&& Registered() && {
+    registered = true;
+    return std::move(*this);
   }
 
   ChildSpec& WithRestart(RestartPolicy policy) & {

@@ -135,6 +135,60 @@ TEST(SupervisorTest, RestartKeepsTheRefAndTheQueuedMail) {
   EXPECT_EQ(ChildrenOf(supervisor)[0].ref, worker);
 }
 
+// A new incarnation learns why the last one ended (Akka's postRestart), and
+// state kept outside the actor, passed in through the ChildSpec, survives.
+struct Ledger {
+  std::atomic<int> entries{0};  // outlives every incarnation
+  testkit::EventLog restarts;
+};
+
+class Bookkeeper : public Actor {
+ public:
+  explicit Bookkeeper(std::shared_ptr<Ledger> ledger) : ledger_(std::move(ledger)) {}
+
+ protected:
+  void OnRestart(const proto::ExitReason& reason) override {
+    ledger_->restarts.Add(
+        absl::StrCat(proto::ExitReason::Kind_Name(reason.kind()), ": ", reason.detail()));
+  }
+  Behavior MakeBehavior() override {
+    return Behavior().On<int>([this](int entry) {
+      if (entry < 0) throw std::runtime_error("negative entry");
+      return ledger_->entries.fetch_add(entry) + entry;
+    });
+  }
+
+ private:
+  std::shared_ptr<Ledger> ledger_;
+};
+
+TEST(SupervisorTest, ANewIncarnationIsToldWhyAndKeepsTheStatePassedIn) {
+  auto ledger = std::make_shared<Ledger>();
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(),
+      std::vector<ChildSpec>{ChildSpec::Of<Bookkeeper>("books", ledger).Registered()});
+  // Registered: found by name, no ask to the supervisor needed.
+  ActorRef books;
+  ASSERT_TRUE(testkit::Eventually([&] {
+    books = system.registry().Lookup("books");
+    return static_cast<bool>(books);
+  }));
+  EXPECT_EQ(books, ChildrenOf(supervisor)[0].ref);
+  EXPECT_EQ(books.Ask<int>(5, kWait).Get().value(), 5);
+
+  books.Tell(-1);  // fails: restarted behind the same ref, under the same name
+  EXPECT_THAT(ledger->restarts.WaitForSize(1), ElementsAre("FAILURE: negative entry"));
+  EXPECT_EQ(system.registry().Lookup("books"), books);
+  EXPECT_EQ(books.Ask<int>(2, kWait).Get().value(), 7);  // the ledger survived
+
+  supervisor.Tell(proto::Stop());
+  testkit::WaitUntilStopped(books);
+  testkit::WaitForLiveActors(system, 0);
+  EXPECT_FALSE(system.registry().Lookup("books"));    // a stopped child's name is gone
+  EXPECT_EQ(ledger->restarts.Snapshot().size(), 1u);  // a first start is not a restart
+}
+
 TEST(SupervisorTest, TooManyRestartsEscalateToTheSupervisorsParent) {
   Tally tally;
   ActorSystem system;

@@ -202,7 +202,7 @@ TEST(LinkTest, AFailureTakesTheLinkedActorDown) {
   testkit::WaitUntilStopped(linked);
   EXPECT_THAT(log.WaitForSize(1), ElementsAre("observer stopped"));
   std::vector<std::string> downs = watch_log.WaitForSize(1);
-  EXPECT_THAT(downs[0], HasSubstr("down LINKED_EXIT linked actor actor#"));
+  EXPECT_THAT(downs[0], HasSubstr("down LINKED_EXIT linked actor Puppet#"));
   EXPECT_THAT(downs[0], HasSubstr("stopped: FAILURE (told to throw)"));
 }
 

@@ -58,7 +58,7 @@ TEST(TestKitTest, NothingRunsUntilTheTestSteps) {
   EXPECT_EQ(queued[0].to, counter);
   EXPECT_EQ(queued[0].type, "troupe.test.Add");
   EXPECT_EQ(queued[0].text, "troupe.test.Add { value: 2 }");
-  EXPECT_THAT(kit.DescribeQueued(), HasSubstr("actor#1 <- troupe.test.Add { value: 3 }"));
+  EXPECT_THAT(kit.DescribeQueued(), HasSubstr("Counter#1 <- troupe.test.Add { value: 3 }"));
 
   EXPECT_TRUE(kit.Step());  // one message: the first Add
   ASSERT_EQ(kit.Queued().size(), 1u);

@@ -121,7 +121,7 @@ TEST(TestProbeTest, CatchesTheWrongDown) {
   ActorRef second = kit.system().Spawn<Echo>();
   probe.Watch(first);
   first.Tell(proto::Stop());
-  EXPECT_NONFATAL_FAILURE(probe.ExpectDown(second), "expected the Down of actor#3");
+  EXPECT_NONFATAL_FAILURE(probe.ExpectDown(second), "expected the Down of Echo#3");
 }
 
 }  // namespace

@@ -28,13 +28,14 @@ static_assert(sizeof(ActorCell) <= 208, "ActorCell grew: check bench A6");
 constexpr size_t kPoolUnit = 16;  // the pool's size classes are multiples of it
 
 ActorCell* ActorCell::Create(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
-                             size_t actor_size) {
+                             size_t actor_size, uint32_t type_name) {
   const size_t total = kActorOffset + actor_size;
   if (total > kMaxPooledSize) {
-    return new (::operator new(total)) ActorCell(link, id, std::move(name), parent);
+    return new (::operator new(total)) ActorCell(link, id, std::move(name), parent, type_name);
   }
   const size_t units = (total + kPoolUnit - 1) / kPoolUnit;
-  auto* cell = new (PoolAllocate(units * kPoolUnit)) ActorCell(link, id, std::move(name), parent);
+  auto* cell =
+      new (PoolAllocate(units * kPoolUnit)) ActorCell(link, id, std::move(name), parent, type_name);
   cell->pool_units_ = static_cast<uint8_t>(units);
   return cell;
 }
@@ -52,8 +53,10 @@ void ActorCell::Destroy() {
 
 void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActorOffset; }
 
-ActorCell::ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent)
+ActorCell::ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
+                     uint32_t type_name)
     : Addressable(link, id), parent_(parent), named_(!name.empty()) {
+  type_name_ = type_name;
   if (named_) extras().name = std::move(name);
 }
 
@@ -84,7 +87,7 @@ ActorCell::Extras& ActorCell::extras() {
 }
 
 std::string ActorCell::name() const {
-  return named_ ? extras_if_any()->name : std::string("actor");
+  return named_ ? extras_if_any()->name : TypeNameAt(type_name_);
 }
 
 Scheduler* ActorCell::scheduler() const {
@@ -205,9 +208,10 @@ void ActorCell::RunTurn() {
   }
 }
 
-void ActorCell::StartIncarnation() {
+void ActorCell::StartIncarnation(const proto::ExitReason* restarted_after) {
   try {
     behavior_ = actor_->MakeBehavior();
+    if (restarted_after != nullptr) actor_->OnRestart(*restarted_after);
     actor_->OnStart();
   } catch (const std::exception& e) {
     Fail(nullptr, e.what());

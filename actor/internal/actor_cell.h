@@ -88,8 +88,10 @@ class ActorCell final : public Addressable, public Schedulable {
   // Makes a cell with room behind it for an actor of `actor_size` bytes
   // (alignment at most 16): one allocation holds both, which saves a heap
   // block and its header per actor. The cell frees it when the last ref goes.
+  // An empty `name` names it after its class (`type_name`, an index of
+  // internal/type_names.h).
   static ActorCell* Create(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
-                           size_t actor_size);
+                           size_t actor_size, uint32_t type_name = 0);
   static void operator delete(void* block) { ::operator delete(block); }
 
   // Where every incarnation is constructed (actor_size bytes).
@@ -192,7 +194,7 @@ class ActorCell final : public Addressable, public Schedulable {
   }
   static Extras* Sealed() { return reinterpret_cast<Extras*>(uintptr_t{1}); }
 
-  ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent);
+  ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent, uint32_t type_name);
   ~ActorCell() override;
   void Destroy() override;
 
@@ -208,7 +210,8 @@ class ActorCell final : public Addressable, public Schedulable {
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
   void Fail(const Envelope* envelope, std::string what);
-  void StartIncarnation();
+  // MakeBehavior, then OnRestart (if `restarted_after`), then OnStart.
+  void StartIncarnation(const proto::ExitReason* restarted_after = nullptr);
   void DestroyActor();
 
   // lifecycle.cc: ending. Each bool function returns true if the cell has

@@ -69,7 +69,7 @@ class FakeEnvironment final : public CellEnvironment {
     return ActorRef();
   }
   ActorRef SpawnSupervisedChild(ActorCell* parent, SpawnOptions options, size_t actor_size,
-                                IncarnationFactory factory) override {
+                                uint32_t type_name, IncarnationFactory factory) override {
     ADD_FAILURE() << "no spawning in these tests";
     return ActorRef();
   }

@@ -89,7 +89,16 @@ class Addressable {
   virtual void Destroy() { delete this; }
 
  private:
-  std::atomic<int64_t> refs_{0};
+  // 32 bits, as libstdc++'s shared_ptr counts: 2^31 refs to one receiver
+  // would take 16 GiB of refs. The other half of the word is type_name_.
+  std::atomic<int32_t> refs_{0};
+
+ protected:
+  // An actor's class, as an index into internal/type_names.h (its name when
+  // it was spawned without one); 0 otherwise.
+  uint32_t type_name_ = 0;
+
+ private:
   SystemLink* const link_;
   const uint64_t id_;
 };

@@ -74,7 +74,7 @@ class CellEnvironment {
   // every incarnation `factory` makes (Supervisor).
   virtual ActorRef SpawnChild(ActorCell* parent, SpawnOptions options, ActorFactory factory) = 0;
   virtual ActorRef SpawnSupervisedChild(ActorCell* parent, SpawnOptions options, size_t actor_size,
-                                        IncarnationFactory factory) = 0;
+                                        uint32_t type_name, IncarnationFactory factory) = 0;
   // The very last thing a cell does when it finishes: the environment may
   // drop its reference to the cell, which may free it.
   virtual void OnCellFinished(ActorCell* cell) = 0;

@@ -39,16 +39,15 @@ void ActorCell::ConstructIncarnation() {
 }
 
 void ActorCell::Restart() {
-  if (ActorHooks* hooks = link()->hooks()) {
-    hooks->OnRestart(ActorRef(AddressablePtr(this)), StopReason());
-  }
+  const proto::ExitReason ended = StopReason();
+  if (ActorHooks* hooks = link()->hooks()) hooks->OnRestart(ActorRef(AddressablePtr(this)), ended);
   state_.BeginIncarnation();
   SetPhase(Phase::kRunning);
   Extras& x = extras();
   x.turn.stop_detail.clear();
   x.stats.CountRestart();
   ConstructIncarnation();
-  if (!state_.stopping) StartIncarnation();
+  if (!state_.stopping) StartIncarnation(&ended);
 }
 
 void ActorCell::ReportEnd() {
