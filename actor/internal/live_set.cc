@@ -34,26 +34,15 @@ int64_t LiveSet::Remove(ActorCell* cell) {
   return left;
 }
 
-std::vector<AddressablePtr> LiveSet::Roots() const {
-  std::vector<AddressablePtr> roots;
+std::vector<AddressablePtr> LiveSet::Collect(bool roots_only) const {
+  std::vector<AddressablePtr> cells;
   for (const Shard& shard : shards_) {
     MutexLock lock(shard.mu);
     for (ActorCell* cell = shard.head; cell != nullptr; cell = cell->live_next) {
-      if (!cell->has_parent()) roots.emplace_back(cell);
+      if (!roots_only || !cell->has_parent()) cells.emplace_back(cell);
     }
   }
-  return roots;
-}
-
-std::vector<AddressablePtr> LiveSet::All() const {
-  std::vector<AddressablePtr> all;
-  for (const Shard& shard : shards_) {
-    MutexLock lock(shard.mu);
-    for (ActorCell* cell = shard.head; cell != nullptr; cell = cell->live_next) {
-      all.emplace_back(cell);
-    }
-  }
-  return all;
+  return cells;
 }
 
 }  // namespace troupe::actor_internal

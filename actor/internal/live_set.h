@@ -49,8 +49,8 @@ class LiveSet {
   int64_t size() const { return size_.load(std::memory_order_acquire); }
 
   // Refs to the cells without a parent, and to all of them.
-  std::vector<AddressablePtr> Roots() const;
-  std::vector<AddressablePtr> All() const;
+  std::vector<AddressablePtr> Roots() const { return Collect(/*roots_only=*/true); }
+  std::vector<AddressablePtr> All() const { return Collect(/*roots_only=*/false); }
 
  private:
   struct alignas(kCacheLineSize) Shard {
@@ -59,6 +59,7 @@ class LiveSet {
   };
   static constexpr size_t kShards = 16;
   Shard& ShardOf(const ActorCell* cell);
+  std::vector<AddressablePtr> Collect(bool roots_only) const;
 
   alignas(kCacheLineSize) std::atomic<int64_t> size_{0};
   Shard shards_[kShards];

@@ -53,29 +53,24 @@ inline ActorCell*& RunningCell() {
 // actor running on this thread.
 void AppendRunningActorTag(std::string* out);
 
-// Marks `cell`'s turn as running on this thread while it lives.
-class RunningTurn {
+// Sets the thread-local `Slot()` to `cell` while it lives, and restores
+// what it replaced.
+template <ActorCell*& (*Slot)()>
+class CellScope {
  public:
-  explicit RunningTurn(ActorCell* cell) : outer_(std::exchange(RunningCell(), cell)) {}
-  ~RunningTurn() { RunningCell() = outer_; }
-  RunningTurn(const RunningTurn&) = delete;
-  RunningTurn& operator=(const RunningTurn&) = delete;
+  explicit CellScope(ActorCell* cell) : outer_(std::exchange(Slot(), cell)) {}
+  ~CellScope() { Slot() = outer_; }
+  CellScope(const CellScope&) = delete;
+  CellScope& operator=(const CellScope&) = delete;
 
  private:
   ActorCell* const outer_;
 };
 
-// Marks `cell`'s actor as being constructed on this thread while it lives.
-class ConstructingScope {
- public:
-  explicit ConstructingScope(ActorCell* cell) : outer_(std::exchange(ConstructingCell(), cell)) {}
-  ~ConstructingScope() { ConstructingCell() = outer_; }
-  ConstructingScope(const ConstructingScope&) = delete;
-  ConstructingScope& operator=(const ConstructingScope&) = delete;
-
- private:
-  ActorCell* const outer_;
-};
+// `cell`'s turn runs on this thread.
+using RunningTurn = CellScope<RunningCell>;
+// `cell`'s actor is being constructed on this thread.
+using ConstructingScope = CellScope<ConstructingCell>;
 
 }  // namespace troupe::actor_internal
 
