@@ -211,7 +211,7 @@ absl::Status ActorSystem::ShutdownUntil(absl::Time deadline) {
   for (size_t i = 0; i < stats.actors.size() && i < kNamed; ++i) {
     const ActorStats& actor = stats.actors[i];
     absl::StrAppend(&named, i == 0 ? "" : ", ", actor.name, "#", actor.id, " (",
-                    ActorStateName(actor.state), actor.dedicated ? " on its own thread" : "", ", ",
+                    ToString(actor.state), actor.dedicated ? " on its own thread" : "", ", ",
                     actor.mailbox_depth, " queued)");
   }
   if (stats.actors.size() > kNamed) absl::StrAppend(&named, ", ...");

@@ -168,7 +168,7 @@ TEST(ActorSystemTest, DedicatedActorsMayBlock) {
     blockers.push_back(system.SpawnDedicated<Blocker>(&entered[i], &release[i]));
     blockers.back().Tell(std::string("block"));
   }
-  for (Notification& n : entered) ASSERT_TRUE(n.WaitForNotificationWithTimeout(kWait));
+  for (Notification& n : entered) ASSERT_TRUE(n.WaitForNotificationFor(kWait));
   // All three block at once, and the single pool worker is still free.
   std::atomic<int> stops{0};
   ActorRef node = system.Spawn<Node>(&stops);
@@ -207,7 +207,7 @@ TEST(ActorSystemTest, ShutdownStopsEveryActorAndCountsQueuedMail) {
   std::vector<ActorRef> idle;
   for (int i = 0; i < 50; ++i) idle.push_back(system.Spawn<Slow>(&unused, &unused, &stops));
   slow.Tell(0);
-  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(entered.WaitForNotificationFor(kWait));
   for (int i = 1; i <= 10; ++i) slow.Tell(i);  // queued behind the blocked handler
   Thread<void> releaser("releaser", [&] {
     absl::SleepFor(absl::Milliseconds(20));

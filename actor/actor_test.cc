@@ -134,7 +134,7 @@ TEST(ActorTest, PlainCppMessagesAreMovedIn) {
   ActorRef greeter = system.Spawn<Greeter>(&seen, &done);
   greeter.Tell(Greeting{std::make_unique<std::string>("hello")});
   greeter.Tell(7);
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(done.WaitForNotificationFor(kWait));
   EXPECT_THAT(seen, ElementsAre("hello", "7"));
 }
 
@@ -388,7 +388,7 @@ TEST(ActorTest, KillAndStopOvertakeQueuedMail) {
     ActorSystem system;
     ActorRef actor = system.Spawn<Holder>(&events, &entered, &release);
     actor.Tell(std::string("hold"));
-    ASSERT_TRUE(entered.WaitForNotificationWithTimeout(kWait));
+    ASSERT_TRUE(entered.WaitForNotificationFor(kWait));
     actor.Tell(std::string("x"));
     actor.Tell(std::string("y"));
     if (kill) {

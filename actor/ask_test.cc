@@ -189,7 +189,7 @@ TEST(AskTest, AskFromAnActorContinuesInItsOwnContext) {
   hop.set_remaining(100);
   asker.Tell(hop);
   for (int i = 0; i < 1000; ++i) asker.Tell(test::Add());
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(done.WaitForNotificationFor(kWait));
   absl::StatusOr<test::Total> total = asker.Ask<test::Total>(test::GetTotal(), kWait).Get();
   ASSERT_TRUE(total.ok()) << total.status();
   EXPECT_EQ(total->value(), 4950);  // no overlaps, every reply summed

@@ -6,6 +6,16 @@
 #include "base/logging.h"
 
 namespace troupe {
+
+std::string_view BecomeModeName(BecomeMode mode) {
+  switch (mode) {
+    case BecomeMode::kReplace:
+      return "replace";
+    case BecomeMode::kStack:
+      return "stack";
+  }
+  return "unknown";
+}
 namespace actor_internal {
 
 void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -45,6 +46,7 @@
 #include "actor/internal/addressable.h"
 #include "actor/internal/handler.h"
 #include "actor/message.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
@@ -53,6 +55,13 @@ enum class BecomeMode {
   kReplace,  // drop it (the default: state machines stay bounded)
   kStack,    // keep it below, for Unbecome()
 };
+
+// "replace", "stack".
+std::string_view BecomeModeName(BecomeMode mode);
+template <typename Sink>
+void AbslStringify(Sink& sink, BecomeMode mode) {
+  sink.Append(BecomeModeName(mode));
+}
 
 namespace actor_internal {
 

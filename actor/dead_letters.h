@@ -29,6 +29,7 @@
 
 #include "base/cache_line.h"
 #include "base/log_limiter.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
@@ -50,6 +51,10 @@ inline constexpr int kDeadLetterReasonCount = 7;
 
 // "receiver stopped", "dropped at stop", ...
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
+template <typename Sink>
+void AbslStringify(Sink& sink, DeadLetterReason reason) {
+  sink.Append(DeadLetterReasonName(reason));
+}
 
 class DeadLetters {
  public:

@@ -72,7 +72,7 @@ std::string ActorGraphDot(const SystemStats& stats, const Trace& trace) {
     live.insert(actor.id);
     absl::StrAppend(&out, "  ", Node(actor.id), " [label=",
                     Quoted(absl::StrCat(actor.name, "#", actor.id, "\n",
-                                        ActorStateName(actor.state), ", mailbox ",
+                                        ToString(actor.state), ", mailbox ",
                                         actor.mailbox_depth, ", handled ", actor.messages_handled)),
                     "];\n");
   }

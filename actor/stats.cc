@@ -9,7 +9,7 @@
 
 namespace troupe {
 
-const char* ActorStateName(ActorState state) {
+std::string_view ActorStateName(ActorState state) {
   switch (state) {
     case ActorState::kIdle:
       return "idle";
@@ -35,7 +35,7 @@ std::string Percent(double fraction) {
 
 void AppendActor(const ActorStats& actor, const SystemStats& stats, int depth, std::string* out) {
   absl::StrAppend(out, std::string(2 * static_cast<size_t>(depth + 1), ' '), actor.name, "#",
-                  actor.id, "  ", ActorStateName(actor.state));
+                  actor.id, "  ", ToString(actor.state));
   if (actor.state == ActorState::kRunning) absl::StrAppend(out, " on worker ", actor.worker);
   if (actor.dedicated) absl::StrAppend(out, " (dedicated thread)");
   absl::StrAppend(out, "  mailbox ", actor.mailbox_depth, "  handled ", actor.messages_handled);

@@ -27,9 +27,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/stringify.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
@@ -44,7 +46,11 @@ enum class ActorState {
 };
 
 // "idle", "scheduled", "running", "ending", "suspended", "stopping".
-const char* ActorStateName(ActorState state);
+std::string_view ActorStateName(ActorState state);
+template <typename Sink>
+void AbslStringify(Sink& sink, ActorState state) {
+  sink.Append(ActorStateName(state));
+}
 
 struct ActorStats {
   uint64_t id = 0;

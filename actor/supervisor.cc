@@ -13,6 +13,30 @@
 
 namespace troupe {
 
+std::string_view RestartPolicyName(RestartPolicy policy) {
+  switch (policy) {
+    case RestartPolicy::kPermanent:
+      return "permanent";
+    case RestartPolicy::kTransient:
+      return "transient";
+    case RestartPolicy::kTemporary:
+      return "temporary";
+  }
+  return "unknown";
+}
+
+std::string_view SupervisionStrategyName(SupervisionStrategy strategy) {
+  switch (strategy) {
+    case SupervisionStrategy::kOneForOne:
+      return "one for one";
+    case SupervisionStrategy::kAllForOne:
+      return "all for one";
+    case SupervisionStrategy::kRestForOne:
+      return "rest for one";
+  }
+  return "unknown";
+}
+
 using actor_internal::ChildEnded;
 using actor_internal::Directive;
 

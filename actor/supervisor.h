@@ -61,6 +61,7 @@
 #include <functional>
 #include <new>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -71,6 +72,7 @@
 #include "actor/actor_ref.h"
 #include "actor/behavior.h"
 #include "actor/internal/type_names.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
@@ -78,9 +80,25 @@ namespace actor_internal {
 struct ChildEnded;
 }  // namespace actor_internal
 
+// Whether a child that ended is restarted: always, only after a failure, or
+// never (Erlang/OTP's permanent, transient and temporary).
 enum class RestartPolicy { kPermanent, kTransient, kTemporary };
 
+// Which children restart when one fails: itself, all of them, or it and the
+// ones started after it.
 enum class SupervisionStrategy { kOneForOne, kAllForOne, kRestForOne };
+
+// "permanent", "transient", "temporary"; "one for one", "all for one", "rest for one".
+std::string_view RestartPolicyName(RestartPolicy policy);
+std::string_view SupervisionStrategyName(SupervisionStrategy strategy);
+template <typename Sink>
+void AbslStringify(Sink& sink, RestartPolicy policy) {
+  sink.Append(RestartPolicyName(policy));
+}
+template <typename Sink>
+void AbslStringify(Sink& sink, SupervisionStrategy strategy) {
+  sink.Append(SupervisionStrategyName(strategy));
+}
 
 // ChildSpec
 //

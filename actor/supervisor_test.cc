@@ -458,5 +458,11 @@ TEST(SupervisorTest, ACrashLoopDoesNotFloodTheLog) {
   EXPECT_LT(restart_lines, 100);
 }
 
+TEST(SupervisorNamesTest, PoliciesAndStrategiesPrintAsOtpSaysThem) {
+  EXPECT_EQ(ToString(RestartPolicy::kTransient), "transient");
+  EXPECT_EQ(ToString(SupervisionStrategy::kRestForOne), "rest for one");
+  EXPECT_EQ(::testing::PrintToString(RestartPolicy::kPermanent), "permanent");
+}
+
 }  // namespace
 }  // namespace troupe

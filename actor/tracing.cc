@@ -13,6 +13,16 @@
 
 namespace troupe {
 
+std::string_view TraceEventKindName(TraceEvent::Kind kind) {
+  switch (kind) {
+    case TraceEvent::Kind::kSend:
+      return "send";
+    case TraceEvent::Kind::kActivation:
+      return "activation";
+  }
+  return "unknown";
+}
+
 std::string Trace::ActorName(uint64_t id) const {
   if (auto it = actor_names.find(id); it != actor_names.end()) return it->second;
   return absl::StrCat("actor#", id);

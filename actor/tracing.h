@@ -42,6 +42,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "actor/message.h"
+#include "base/stringify.h"
 #include "threads/mutex.h"
 
 namespace troupe {
@@ -60,6 +61,13 @@ struct TraceEvent {
   uint64_t flow = 0;
   const MessageType* type = nullptr;
 };
+
+// "send", "activation".
+std::string_view TraceEventKindName(TraceEvent::Kind kind);
+template <typename Sink>
+void AbslStringify(Sink& sink, TraceEvent::Kind kind) {
+  sink.Append(TraceEventKindName(kind));
+}
 
 struct Trace {
   std::string system;                // the system's name

@@ -17,6 +17,26 @@
 
 namespace troupe {
 
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kCritical:
+      return "critical";
+    case LogLevel::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
 namespace base_internal {
 // Constant-initialised, so it is right before any static initialiser runs;
 // the environment is applied by `env_applied` below.

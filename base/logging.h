@@ -43,10 +43,19 @@
 
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical, kOff };
+
+// "trace", "debug", "info", "warning", "error", "critical", "off": the
+// spellings ParseLogLevel() reads.
+std::string_view LogLevelName(LogLevel level);
+template <typename Sink>
+void AbslStringify(Sink& sink, LogLevel level) {
+  sink.Append(LogLevelName(level));
+}
 
 // The environment variable read for the initial levels.
 inline constexpr char kLogLevelEnv[] = "TROUPE_LOG_LEVEL";

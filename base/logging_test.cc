@@ -135,5 +135,13 @@ TEST(LogLevelTest, ParsesNamesInAnyCase) {
   EXPECT_EQ(ParseLogLevel(""), std::nullopt);
 }
 
+TEST(LogLevelTest, EveryLevelsNameParsesBackToIt) {
+  for (LogLevel level : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning,
+                         LogLevel::kError, LogLevel::kCritical, LogLevel::kOff}) {
+    EXPECT_EQ(ParseLogLevel(LogLevelName(level)), level) << level;
+  }
+  EXPECT_EQ(fmt::format("level {}", LogLevel::kWarning), "level warning");
+}
+
 }  // namespace
 }  // namespace troupe

@@ -171,7 +171,7 @@ absl::StatusOr<double> PingPong(bool traced = false) {
   }
   const int64_t start = NowNanos();
   a.Tell(std::move(first));
-  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+  if (!done.WaitForNotificationFor(absl::Minutes(5))) {
     return absl::DeadlineExceededError("A1: the ball stopped");
   }
   const int64_t elapsed = NowNanos() - start;
@@ -238,7 +238,7 @@ absl::StatusOr<Rows> A2() {
   for (int i = 0; i < kRingSize; ++i) ring[i].Tell(ring[(i + 1) % kRingSize]);
   const int64_t start = NowNanos();
   ring[0].Tell(kHops);
-  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+  if (!done.WaitForNotificationFor(absl::Minutes(5))) {
     return absl::DeadlineExceededError("A2: the token stopped");
   }
   const int64_t elapsed = NowNanos() - start;
@@ -400,7 +400,7 @@ absl::StatusOr<Rows> A5() {
     ping.set_count(i);
     actor.Tell(std::move(ping));
   }
-  if (!done.WaitForNotificationWithTimeout(absl::Minutes(5))) {
+  if (!done.WaitForNotificationFor(absl::Minutes(5))) {
     return absl::DeadlineExceededError("A5: replies missing");
   }
   const int64_t elapsed = NowNanos() - start;

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/check.h"
+#include "base/stringify.h"
 #include "channel/results.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
@@ -55,6 +57,13 @@ template <typename T>
 class BroadcastReceiver;
 
 enum class BroadcastError : unsigned char { kEmpty, kLagged, kClosed, kTimedOut };
+
+// "empty", "lagged", "closed", "timed out".
+std::string_view BroadcastErrorName(BroadcastError error);
+template <typename Sink>
+void AbslStringify(Sink& sink, BroadcastError error) {
+  sink.Append(BroadcastErrorName(error));
+}
 
 // BroadcastResult<T>: a message, or why there is none (with the count of
 // missed messages for kLagged).
@@ -182,7 +191,7 @@ class BroadcastSender {
   // Never blocks. Fails with kClosed (value returned) once closed.
   SendResult<T> Send(T value) {
     if (State().Send(value)) return SendResult<T>::Sent();
-    return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+    return SendResult<T>::Failed(SendError::kClosed, std::move(value));
   }
 
   // BroadcastSender::Subscribe()

@@ -193,8 +193,8 @@ class Sender {
   bool Close() { return Flavor().Close(); }
   bool IsClosed() const { return Flavor().IsClosed(); }
 
-  size_t Size() const { return Flavor().Size(); }
-  size_t Capacity() const { return Flavor().Capacity(); }
+  size_t size() const { return Flavor().size(); }
+  size_t capacity() const { return Flavor().capacity(); }
 
  private:
   friend class Channel<T>;
@@ -278,8 +278,8 @@ class Receiver {
 
   bool Close() { return Flavor().Close(); }
   bool IsClosed() const { return Flavor().IsClosed(); }
-  size_t Size() const { return Flavor().Size(); }
-  size_t Capacity() const { return Flavor().Capacity(); }
+  size_t size() const { return Flavor().size(); }
+  size_t capacity() const { return Flavor().capacity(); }
 
   // Range-for: `for (T& v : rx)` receives until closed and drained.
   using Iterator = channel_internal::RecvIterator<Receiver, T>;

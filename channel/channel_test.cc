@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "base/stress.h"
+#include "channel/broadcast.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
@@ -79,7 +81,7 @@ TEST_P(AnyFlavorTest, SendAfterCloseHandsTheValueBack) {
   EXPECT_FALSE(tx.Close());  // already closed
   SendResult<std::string> sent = tx.Send("precious");
   ASSERT_FALSE(sent.ok());
-  EXPECT_EQ(sent.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(sent.error(), SendError::kClosed);
   EXPECT_EQ(sent.value(), "precious");
   EXPECT_EQ(rx.Recv().error(), RecvError::kClosed);
   EXPECT_TRUE(rx.IsClosed());
@@ -90,7 +92,7 @@ TEST_P(AnyFlavorTest, LastReceiverGoneClosesForSenders) {
   { Receiver<int> dropped = std::move(rx); }
   SendResult<int> sent = tx.TrySend(5);
   ASSERT_FALSE(sent.ok());
-  EXPECT_EQ(sent.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(sent.error(), SendError::kClosed);
   EXPECT_EQ(sent.value(), 5);
 }
 
@@ -255,10 +257,10 @@ TEST(BoundedChannelTest, TrySendOnAFullChannelHandsTheValueBack) {
   EXPECT_TRUE(tx.TrySend("b").ok());
   SendResult<std::string> third = tx.TrySend("c");
   ASSERT_FALSE(third.ok());
-  EXPECT_EQ(third.reason(), SendErrorReason::kFull);
+  EXPECT_EQ(third.error(), SendError::kFull);
   EXPECT_EQ(third.TakeValue(), "c");
-  EXPECT_EQ(tx.Size(), 2u);
-  EXPECT_EQ(tx.Capacity(), 2u);
+  EXPECT_EQ(tx.size(), 2u);
+  EXPECT_EQ(tx.capacity(), 2u);
   EXPECT_EQ(*rx.TryRecv(), "a");
   EXPECT_TRUE(tx.TrySend("c").ok());
 }
@@ -285,7 +287,7 @@ TEST(BoundedChannelTest, SendForTimesOutWhenFull) {
   ASSERT_TRUE(tx.Send(1).ok());
   SendResult<int> late = tx.SendFor(2, absl::Milliseconds(20));
   ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.reason(), SendErrorReason::kTimedOut);
+  EXPECT_EQ(late.error(), SendError::kTimedOut);
   EXPECT_EQ(late.value(), 2);
 }
 
@@ -321,7 +323,7 @@ TEST(BoundedChannelTest, UnreceivedValuesAreDestroyedWithTheChannel) {
 TEST(UnboundedChannelTest, NeverFull) {
   auto [tx, rx] = Channel<int>::Unbounded();
   for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(tx.TrySend(i).ok());
-  EXPECT_EQ(tx.Size(), 10'000u);
+  EXPECT_EQ(tx.size(), 10'000u);
   for (int i = 0; i < 10'000; ++i) ASSERT_EQ(*rx.TryRecv(), i);
 }
 
@@ -329,8 +331,8 @@ TEST(RendezvousChannelTest, TrySendWithoutAWaitingReceiverIsFull) {
   auto [tx, rx] = Channel<int>::Rendezvous();
   SendResult<int> sent = tx.TrySend(1);
   ASSERT_FALSE(sent.ok());
-  EXPECT_EQ(sent.reason(), SendErrorReason::kFull);
-  EXPECT_EQ(tx.Capacity(), 0u);
+  EXPECT_EQ(sent.error(), SendError::kFull);
+  EXPECT_EQ(tx.capacity(), 0u);
 }
 
 TEST(RendezvousChannelTest, SendCompletesOnlyWhenTheValueIsTaken) {
@@ -351,7 +353,7 @@ TEST(RendezvousChannelTest, SendForTimesOutAndReturnsTheValue) {
   auto [tx, rx] = Channel<std::string>::Rendezvous();
   SendResult<std::string> sent = tx.SendFor("lonely", absl::Milliseconds(10));
   ASSERT_FALSE(sent.ok());
-  EXPECT_EQ(sent.reason(), SendErrorReason::kTimedOut);
+  EXPECT_EQ(sent.error(), SendError::kTimedOut);
   EXPECT_EQ(sent.value(), "lonely");
 }
 
@@ -370,6 +372,30 @@ TEST(RendezvousChannelTest, PingPong) {
   }
   ping_tx.Close();
   ASSERT_TRUE(echo.Join().ok());
+}
+
+// The two errors mirror each other, and print as words wherever troupe
+// prints (fmt in logs, ostreams in test failures: base/stringify.h).
+TEST(ChannelResultsTest, ErrorsMirrorEachOtherAndPrintAsWords) {
+  EXPECT_EQ(ToString(SendError::kFull), "full");
+  EXPECT_EQ(ToString(RecvError::kEmpty), "empty");
+  EXPECT_EQ(ToString(SendError::kClosed), ToString(RecvError::kClosed));
+  EXPECT_EQ(ToString(SendError::kTimedOut), ToString(RecvError::kTimedOut));
+  EXPECT_EQ(fmt::format("{}", BroadcastError::kLagged), "lagged");
+  EXPECT_EQ(::testing::PrintToString(RecvError::kClosed), "closed");
+}
+
+TEST(ChannelResultsTest, AskingAResultForWhatItDoesNotHoldIsABug) {
+  auto [tx, rx] = Channel<int>::Bounded(1);
+  SendResult<int> sent = tx.TrySend(1);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_DEATH((void)sent.error(), "error\\(\\) on a send that succeeded");
+  EXPECT_DEATH((void)sent.TakeValue(), "TakeValue\\(\\) on a send that succeeded");
+  RecvResult<int> got = rx.TryRecv();
+  ASSERT_TRUE(got.ok());
+  EXPECT_DEATH((void)got.error(), "error\\(\\) on a receive that succeeded");
+  RecvResult<int> none = rx.TryRecv();
+  EXPECT_DEATH((void)none.value(), "failed receive \\(empty\\)");
 }
 
 }  // namespace

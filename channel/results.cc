@@ -1,26 +1,42 @@
 #include "channel/results.h"
 
+#include "channel/broadcast.h"
+
 namespace troupe {
 
-std::string_view ToString(SendErrorReason reason) {
-  switch (reason) {
-    case SendErrorReason::kFull:
+std::string_view SendErrorName(SendError error) {
+  switch (error) {
+    case SendError::kFull:
       return "full";
-    case SendErrorReason::kClosed:
+    case SendError::kClosed:
       return "closed";
-    case SendErrorReason::kTimedOut:
+    case SendError::kTimedOut:
       return "timed out";
   }
   return "unknown";
 }
 
-std::string_view ToString(RecvError error) {
+std::string_view RecvErrorName(RecvError error) {
   switch (error) {
     case RecvError::kEmpty:
       return "empty";
     case RecvError::kClosed:
       return "closed";
     case RecvError::kTimedOut:
+      return "timed out";
+  }
+  return "unknown";
+}
+
+std::string_view BroadcastErrorName(BroadcastError error) {
+  switch (error) {
+    case BroadcastError::kEmpty:
+      return "empty";
+    case BroadcastError::kLagged:
+      return "lagged";
+    case BroadcastError::kClosed:
+      return "closed";
+    case BroadcastError::kTimedOut:
       return "timed out";
   }
   return "unknown";

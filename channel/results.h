@@ -3,11 +3,11 @@
 // -----------------------------------------------------------------------------
 //
 // What channel operations return. A send that fails hands the value back
-// with the reason, so nothing is lost on a full or closed channel; a receive
+// with the error, so nothing is lost on a full or closed channel; a receive
 // that fails says why.
 //
 //   troupe::SendResult<Job> sent = tx.TrySend(std::move(job));
-//   if (!sent.ok() && sent.reason() == troupe::SendErrorReason::kFull) Retry(sent.TakeValue());
+//   if (!sent.ok() && sent.error() == troupe::SendError::kFull) Retry(sent.TakeValue());
 //
 //   troupe::RecvResult<Job> got = rx.RecvFor(absl::Seconds(1));
 //   if (got.ok()) Run(*got);
@@ -26,10 +26,14 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
-enum class SendErrorReason : unsigned char {
+// The two errors mirror each other, as crossbeam's TrySendError and
+// TryRecvError do: "full" is a send's "empty"; closed and timed out mean the
+// same on both sides.
+enum class SendError : unsigned char {
   kFull,      // TrySend on a full bounded channel, or no receiver waiting (capacity 0)
   kClosed,    // the channel is closed, or every receiver is gone
   kTimedOut,  // SendFor/SendUntil ran out of time
@@ -41,19 +45,31 @@ enum class RecvError : unsigned char {
   kTimedOut,  // RecvFor/RecvUntil ran out of time
 };
 
-std::string_view ToString(SendErrorReason reason);
-std::string_view ToString(RecvError error);
+// "full", "empty", "closed", "timed out".
+std::string_view SendErrorName(SendError error);
+std::string_view RecvErrorName(RecvError error);
+
+template <typename Sink>
+void AbslStringify(Sink& sink, SendError error) {
+  sink.Append(SendErrorName(error));
+}
+template <typename Sink>
+void AbslStringify(Sink& sink, RecvError error) {
+  sink.Append(RecvErrorName(error));
+}
 
 // SendResult<T>
 //
-// Success, or the reason and the value that could not be sent.
+// Success, or the error and the value that could not be sent. Asking a
+// result for what it does not hold (the error of a success, the value of a
+// success) is a bug in the caller: TROUPE_CHECK, as for RecvResult.
 template <typename T>
 class [[nodiscard]] SendResult {
  public:
   static SendResult Sent() { return SendResult(); }
-  static SendResult Failed(SendErrorReason reason, T value) {
+  static SendResult Failed(SendError error, T value) {
     SendResult r;
-    r.reason_ = reason;
+    r.error_ = error;
     r.value_.emplace(std::move(value));
     return r;
   }
@@ -61,23 +77,23 @@ class [[nodiscard]] SendResult {
   bool ok() const { return !value_.has_value(); }
   explicit operator bool() const { return ok(); }
 
-  // The reason and the returned value; only when !ok().
-  SendErrorReason reason() const {
-    TROUPE_DCHECK(!ok());
-    return reason_;
+  SendError error() const {
+    TROUPE_CHECK(!ok(), "SendResult::error() on a send that succeeded");
+    return error_;
   }
+  // The value that was not sent.
   T& value() & {
-    TROUPE_DCHECK(!ok());
+    TROUPE_CHECK(!ok(), "SendResult::value() on a send that succeeded");
     return *value_;
   }
   T TakeValue() {
-    TROUPE_DCHECK(!ok());
+    TROUPE_CHECK(!ok(), "SendResult::TakeValue() on a send that succeeded");
     return std::move(*value_);
   }
 
  private:
   SendResult() = default;
-  SendErrorReason reason_ = SendErrorReason::kClosed;
+  SendError error_ = SendError::kClosed;
   std::optional<T> value_;
 };
 
@@ -94,15 +110,15 @@ class [[nodiscard]] RecvResult {
   explicit operator bool() const { return ok(); }
 
   RecvError error() const {
-    TROUPE_DCHECK(!ok());
+    TROUPE_CHECK(!ok(), "RecvResult::error() on a receive that succeeded");
     return error_;
   }
   T& value() & {
-    TROUPE_CHECK(ok(), "RecvResult::value() on a failed receive ({})", ToString(error_));
+    TROUPE_CHECK(ok(), "RecvResult::value() on a failed receive ({})", RecvErrorName(error_));
     return *value_;
   }
   T&& value() && {
-    TROUPE_CHECK(ok(), "RecvResult::value() on a failed receive ({})", ToString(error_));
+    TROUPE_CHECK(ok(), "RecvResult::value() on a failed receive ({})", RecvErrorName(error_));
     return std::move(*value_);
   }
   T& operator*() & { return value(); }

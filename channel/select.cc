@@ -14,6 +14,18 @@ size_t RandomIndex(size_t n) {
 
 }  // namespace
 
+std::string_view SelectOutcomeName(SelectOutcome outcome) {
+  switch (outcome) {
+    case SelectOutcome::kFired:
+      return "fired";
+    case SelectOutcome::kDefault:
+      return "default";
+    case SelectOutcome::kTimedOut:
+      return "timed out";
+  }
+  return "unknown";
+}
+
 Select::~Select() {
   for (ArmSlot& slot : arms_) {
     if (slot.on_heap) {
@@ -24,34 +36,31 @@ Select::~Select() {
   }
 }
 
-std::optional<int> Select::TryArms(std::optional<size_t> first) {
+std::optional<size_t> Select::TryArms(std::optional<size_t> first) {
   const size_t n = arms_.size();
   if (n == 0) return std::nullopt;
-  if (first.has_value() && arms_[*first]->TryFire()) return static_cast<int>(*first);
+  if (first.has_value() && arms_[*first]->TryFire()) return *first;
   const size_t start = RandomIndex(n);  // fairness: no fixed order among ready arms
   for (size_t k = 0; k < n; ++k) {
     const size_t i = (start + k) % n;
     if (first.has_value() && i == *first) continue;
-    if (arms_[i]->TryFire()) return static_cast<int>(i);
+    if (arms_[i]->TryFire()) return i;
   }
   return std::nullopt;
 }
 
-int Select::Wait() {
+SelectResult Select::WaitUntil(absl::Time deadline) {
   std::optional<size_t> first;
   while (true) {
-    if (std::optional<int> fired = TryArms(first)) return *fired;
+    if (std::optional<size_t> fired = TryArms(first)) return SelectResult::Fired(*fired);
     first.reset();
     if (on_default_) {
       on_default_();
-      return kDefault;
+      return SelectResult::Defaulted();
     }
-    if (absl::Now() >= deadline_) {
-      if (on_timeout_) on_timeout_();
-      return kTimedOut;
-    }
+    if (absl::Now() >= deadline) return SelectResult::TimedOut();
     if (arms_.empty()) {  // nothing to wait for but the deadline
-      absl::SleepFor(deadline_ - absl::Now());
+      absl::SleepFor(deadline - absl::Now());
       continue;
     }
 
@@ -68,13 +77,13 @@ int Select::Wait() {
         break;
       }
     }
-    const channel_internal::OperationToken selected = context->WaitUntil(deadline_);
+    const channel_internal::OperationToken selected = context->WaitUntil(deadline);
     for (size_t i = 0; i < arms_.size(); ++i) arms_[i]->Unwatch(tokens[i], tokens[i] == selected);
     for (size_t i = 0; i < arms_.size(); ++i) {
       if (tokens[i] != selected) continue;
       if (arms_[i]->CompletesThroughPacket()) {  // a rendezvous partner completed it
         arms_[i]->FireFromPacket();
-        return static_cast<int>(i);
+        return SelectResult::Fired(i);
       }
       first = i;  // a channel made this arm possible: try it first
     }

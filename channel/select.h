@@ -13,20 +13,21 @@
 //       .OnSend(results, result, [&](troupe::SendResult<Result> sent) {
 //         if (!sent.ok()) Keep(sent.TakeValue());           // closed: value back
 //       })
-//       .OnTimeout(absl::Milliseconds(100), [&] { Tick(); })
-//       .Wait();                                             // runs one handler
+//       .WaitFor(absl::Milliseconds(100))                    // runs one handler...
+//       .timed_out();                                        // ...or none in time
 //
 // Semantics (as Go's): if several arms are ready, one is chosen at random,
 // so no arm starves. An arm whose channel is closed is ready: it fires with
-// the kClosed result instead of blocking forever. With OnDefault, Wait()
+// the kClosed result instead of blocking forever. With OnDefault, a wait
 // never blocks: the default runs when no arm is ready. Otherwise Wait()
-// blocks until an arm is ready or the timeout passes.
+// blocks until an arm fires, and WaitFor()/WaitUntil() until an arm fires or
+// the time runs out. The SelectResult says which happened.
 //
 // A send arm's value stays in the caller's variable until the arm fires (as
 // crossbeam keeps it with the caller until the operation is chosen). If the
 // arm fires, its SendResult says what happened: sent (the variable is then
 // moved from), or kClosed with the value inside it. If another arm, the
-// timeout or the default fires instead, the variable still holds the value,
+// timeout or the default wins instead, the variable still holds the value,
 // untouched: nothing is lost to a select that went another way.
 //
 // Algorithm (crossbeam's run_select): try every arm in a random rotation; if
@@ -41,21 +42,61 @@
 #define TROUPE_CHANNEL_SELECT_H_
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <random>
 #include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/check.h"
+#include "base/stringify.h"
 #include "channel/channel.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
 
 namespace troupe {
+
+// How a select ended: an arm fired, the default ran, or time ran out.
+enum class SelectOutcome : unsigned char { kFired, kDefault, kTimedOut };
+
+// "fired", "default", "timed out".
+std::string_view SelectOutcomeName(SelectOutcome outcome);
+
+template <typename Sink>
+void AbslStringify(Sink& sink, SelectOutcome outcome) {
+  sink.Append(SelectOutcomeName(outcome));
+}
+
+// SelectResult
+//
+// What Select::Wait() and its timed forms return.
+class SelectResult {
+ public:
+  static SelectResult Fired(size_t arm) { return SelectResult(SelectOutcome::kFired, arm); }
+  static SelectResult Defaulted() { return SelectResult(SelectOutcome::kDefault, 0); }
+  static SelectResult TimedOut() { return SelectResult(SelectOutcome::kTimedOut, 0); }
+
+  SelectOutcome outcome() const { return outcome_; }
+  bool fired() const { return outcome_ == SelectOutcome::kFired; }
+  bool defaulted() const { return outcome_ == SelectOutcome::kDefault; }
+  bool timed_out() const { return outcome_ == SelectOutcome::kTimedOut; }
+
+  // The arm that fired, counted in the order the arms were added.
+  size_t arm() const {
+    TROUPE_CHECK(fired(), "SelectResult::arm() when no arm fired ({})", outcome_);
+    return arm_;
+  }
+
+ private:
+  SelectResult(SelectOutcome outcome, size_t arm) : outcome_(outcome), arm_(arm) {}
+  SelectOutcome outcome_;
+  size_t arm_;
+};
 
 namespace channel_internal {
 
@@ -113,7 +154,7 @@ class SendArm final : public SelectArm {
 
   bool TryFire() override {
     SendResult<T> sent = flavor_->TrySend(std::move(*value_));
-    if (!sent.ok() && sent.reason() == SendErrorReason::kFull) {
+    if (!sent.ok() && sent.error() == SendError::kFull) {
       *value_ = sent.TakeValue();  // not sent: back where the caller keeps it
       return false;
     }
@@ -185,40 +226,27 @@ class Select {
   template <typename T, typename Fn>
   Select& OnSend(Sender<T>& tx, T&& value, Fn fn) = delete;
 
-  // Select::OnTimeout() / OnDeadline()
-  //
-  // Runs `fn()` if no arm fires before the time runs out.
-  template <typename Fn>
-  Select& OnTimeout(absl::Duration timeout, Fn fn) {
-    return OnDeadline(absl::Now() + timeout, std::move(fn));
-  }
-  template <typename Fn>
-  Select& OnDeadline(absl::Time deadline, Fn fn) {
-    deadline_ = deadline;
-    on_timeout_ = std::move(fn);
-    return *this;
-  }
-
   // Select::OnDefault()
   //
-  // Makes Wait() non-blocking: runs `fn()` if no arm is ready now.
+  // Makes the wait non-blocking: runs `fn()` if no arm is ready now.
   template <typename Fn>
   Select& OnDefault(Fn fn) {
     on_default_ = std::move(fn);
     return *this;
   }
 
-  // Select::Wait()
+  // Select::Wait() / WaitFor() / WaitUntil()
   //
-  // Runs exactly one handler and returns which: the index of the arm in the
-  // order the arms were added, or kTimedOut / kDefault.
-  static constexpr int kTimedOut = -1;
-  static constexpr int kDefault = -2;
-  int Wait();
+  // Runs exactly one handler (an arm's, or the default's) and says which;
+  // or, for the timed forms, runs none if no arm fires in time. A select is
+  // waited on once.
+  SelectResult Wait() { return WaitUntil(absl::InfiniteFuture()); }
+  SelectResult WaitFor(absl::Duration timeout) { return WaitUntil(absl::Now() + timeout); }
+  SelectResult WaitUntil(absl::Time deadline);
 
  private:
   // Tries every arm once, starting at a random one; returns the index fired.
-  std::optional<int> TryArms(std::optional<size_t> first);
+  std::optional<size_t> TryArms(std::optional<size_t> first);
 
   // Arms live in an inline arena when they fit (a select is usually built
   // per message: no allocation on that path), else on the heap.
@@ -245,9 +273,7 @@ class Select {
   alignas(16) unsigned char arena_[512];
   size_t arena_used_ = 0;
   absl::InlinedVector<ArmSlot, 8> arms_;
-  absl::Time deadline_ = absl::InfiniteFuture();
-  std::function<void()> on_timeout_;
-  std::function<void()> on_default_;
+  absl::AnyInvocable<void()> on_default_;
 };
 
 }  // namespace troupe

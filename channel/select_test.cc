@@ -17,35 +17,33 @@ TEST(SelectTest, FiresTheReadyArm) {
   auto [b_tx, b_rx] = Channel<std::string>::Bounded(4);
   ASSERT_TRUE(b_tx.Send("hello").ok());
   std::string got;
-  const int fired = Select()
+  const SelectResult fired = Select()
                         .OnRecv(a_rx, [&](RecvResult<int>) { FAIL() << "a is empty"; })
                         .OnRecv(b_rx, [&](RecvResult<std::string> s) { got = *s; })
                         .Wait();
-  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, "hello");
 }
 
 TEST(SelectTest, DefaultRunsWhenNothingIsReady) {
   auto [tx, rx] = Channel<int>::Bounded(1);
   bool defaulted = false;
-  const int fired = Select()
+  const SelectResult fired = Select()
                         .OnRecv(rx, [](RecvResult<int>) { FAIL(); })
                         .OnDefault([&] { defaulted = true; })
                         .Wait();
-  EXPECT_EQ(fired, Select::kDefault);
+  EXPECT_EQ(fired.outcome(), SelectOutcome::kDefault);
   EXPECT_TRUE(defaulted);
 }
 
 TEST(SelectTest, TimeoutFiresWhenNothingArrives) {
   auto [tx, rx] = Channel<int>::Unbounded();
-  bool timed_out = false;
   const absl::Time start = absl::Now();
-  const int fired = Select()
+  const SelectResult fired = Select()
                         .OnRecv(rx, [](RecvResult<int>) { FAIL(); })
-                        .OnTimeout(absl::Milliseconds(20), [&] { timed_out = true; })
-                        .Wait();
-  EXPECT_EQ(fired, Select::kTimedOut);
-  EXPECT_TRUE(timed_out);
+                        .WaitFor(absl::Milliseconds(20));
+  EXPECT_EQ(fired.outcome(), SelectOutcome::kTimedOut);
+  EXPECT_TRUE(fired.timed_out());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(19));
 }
 
@@ -81,13 +79,12 @@ TEST(SelectTest, ASendArmThatDoesNotFireLeavesTheValueWithTheCaller) {
   auto [zero_tx, zero_rx] = Channel<std::unique_ptr<int>>::Rendezvous();
   auto bounded = std::make_unique<int>(1);
   auto rendezvous = std::make_unique<int>(2);
-  const int fired =
+  const SelectResult fired =
       Select()
           .OnSend(full_tx, bounded, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
           .OnSend(zero_tx, rendezvous, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
-          .OnTimeout(absl::Milliseconds(20), [] {})
-          .Wait();
-  EXPECT_EQ(fired, Select::kTimedOut);
+          .WaitFor(absl::Milliseconds(20));
+  EXPECT_EQ(fired.outcome(), SelectOutcome::kTimedOut);
   ASSERT_NE(bounded, nullptr);
   EXPECT_EQ(*bounded, 1);
   ASSERT_NE(rendezvous, nullptr);
@@ -101,11 +98,11 @@ TEST(SelectTest, ASendArmThatLosesToAnotherArmLeavesTheValueWithTheCaller) {
   ASSERT_TRUE(ready_tx.Send(7).ok());
   auto value = std::make_unique<int>(1);
   int got = 0;
-  const int fired = Select()
+  const SelectResult fired = Select()
                         .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
                         .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
                         .Wait();
-  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, 7);
   ASSERT_NE(value, nullptr);
   EXPECT_EQ(*value, 1);
@@ -136,8 +133,7 @@ TEST(SelectStressTest, RendezvousSendArmsRacingAReceiverLoseNothing) {
     Select()
         .OnSend(tx, value, [&](SendResult<std::unique_ptr<int>> s) { sent = s.ok(); })
         .OnRecv(tick_rx, [](RecvResult<int>) {})
-        .OnTimeout(absl::Microseconds(50), [] {})
-        .Wait();
+        .WaitFor(absl::Microseconds(50));
     if (sent) {
       EXPECT_EQ(value, nullptr);
     } else {
@@ -157,11 +153,11 @@ TEST(SelectTest, BlocksUntilAValueArrivesFromAnotherThread) {
     (void)b_tx.Send(42);
   });
   int got = 0;
-  const int fired = Select()
+  const SelectResult fired = Select()
                         .OnRecv(a_rx, [](RecvResult<int>) { FAIL(); })
                         .OnRecv(b_rx, [&](RecvResult<int> v) { got = *v; })
                         .Wait();
-  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, 42);
   ASSERT_TRUE(sender.Join().ok());
 }

@@ -197,7 +197,7 @@ class SpscRing {
 
   bool IsClosed() const { return close_at_.load(std::memory_order_acquire) != kOpen; }
 
-  size_t Size() const {
+  size_t size() const {
     return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
   }
   size_t capacity() const { return capacity_; }
@@ -235,7 +235,7 @@ class SpscRing {
     value = std::move(*stored);
     stored->~T();
     // The receiver never reads at or above `at`; the tail goes back so that
-    // Size() and the destructor see only live slots.
+    // size() and the destructor see only live slots.
     tail_.store(tail, std::memory_order_relaxed);
     return Status::kClosed;
   }
@@ -314,9 +314,9 @@ class SpscSender {
       case Status::kOk:
         return SendResult<T>::Sent();
       case Status::kClosed:
-        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
       default:
-        return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
+        return SendResult<T>::Failed(SendError::kFull, std::move(value));
     }
   }
   SendResult<T> Send(T value) { return SendUntil(std::move(value), absl::InfiniteFuture()); }
@@ -330,7 +330,7 @@ class SpscSender {
       const Status status = ring.TryPush(value);
       if (status == Status::kOk) return SendResult<T>::Sent();
       if (status == Status::kClosed) {
-        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
       }
       if (!backoff.ShouldPark()) {
         backoff.Snooze();
@@ -339,15 +339,15 @@ class SpscSender {
       if (!ring.Park(
               ring.producer_sleeping(), [&] { return ring.CanPush(); }, deadline) &&
           !ring.CanPush()) {
-        return SendResult<T>::Failed(SendErrorReason::kTimedOut, std::move(value));
+        return SendResult<T>::Failed(SendError::kTimedOut, std::move(value));
       }
     }
   }
 
   void Close() { Ring().CloseFromSender(); }
   bool IsClosed() const { return Ring().IsClosed(); }
-  size_t Size() const { return Ring().Size(); }
-  size_t Capacity() const { return Ring().capacity(); }
+  size_t size() const { return Ring().size(); }
+  size_t capacity() const { return Ring().capacity(); }
 
  private:
   using Status = typename channel_internal::SpscRing<T>::Status;
@@ -413,7 +413,7 @@ class SpscReceiver {
   // with the close either arrives or fails with its value handed back.
   void Close() { Ring().CloseFromReceiver(); }
   bool IsClosed() const { return Ring().IsClosed(); }
-  size_t Size() const { return Ring().Size(); }
+  size_t size() const { return Ring().size(); }
 
   // Range-for until closed and drained.
   using Iterator = channel_internal::RecvIterator<SpscReceiver, T>;

@@ -17,9 +17,9 @@ TEST(SpscTest, FullAndEmptyAreReportedWithoutBlocking) {
   EXPECT_TRUE(tx.TrySend("b").ok());
   SendResult<std::string> full = tx.TrySend("c");
   ASSERT_FALSE(full.ok());
-  EXPECT_EQ(full.reason(), SendErrorReason::kFull);
+  EXPECT_EQ(full.error(), SendError::kFull);
   EXPECT_EQ(full.value(), "c");
-  EXPECT_EQ(tx.Size(), 2u);
+  EXPECT_EQ(tx.size(), 2u);
   EXPECT_EQ(*rx.TryRecv(), "a");
   EXPECT_EQ(*rx.TryRecv(), "b");
 }
@@ -28,7 +28,7 @@ TEST(SpscTest, CapacityIsExactEvenWhenNotAPowerOfTwo) {
   auto [tx, rx] = SpscChannel<int>::Make(3);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(tx.TrySend(i).ok());
   EXPECT_FALSE(tx.TrySend(3).ok());
-  EXPECT_EQ(tx.Capacity(), 3u);
+  EXPECT_EQ(tx.capacity(), 3u);
 }
 
 TEST(SpscTest, SenderGoneClosesAfterDrain) {
@@ -44,7 +44,7 @@ TEST(SpscTest, ReceiverGoneFailsSendsWithTheValue) {
   { SpscReceiver<std::unique_ptr<int>> gone = std::move(rx); }
   SendResult<std::unique_ptr<int>> sent = tx.Send(std::make_unique<int>(3));
   ASSERT_FALSE(sent.ok());
-  EXPECT_EQ(sent.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(sent.error(), SendError::kClosed);
   EXPECT_EQ(*sent.value(), 3);
 }
 
@@ -56,11 +56,11 @@ TEST(SpscTest, AFullRingClosedByTheReceiverRefusesWithTheValue) {
   rx.Close();
   SendResult<std::unique_ptr<int>> tried = tx.TrySend(std::make_unique<int>(2));
   ASSERT_FALSE(tried.ok());
-  EXPECT_EQ(tried.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(tried.error(), SendError::kClosed);
   EXPECT_EQ(*tried.value(), 2);
   SendResult<std::unique_ptr<int>> blocked = tx.Send(std::make_unique<int>(3));
   ASSERT_FALSE(blocked.ok());
-  EXPECT_EQ(blocked.reason(), SendErrorReason::kClosed);
+  EXPECT_EQ(blocked.error(), SendError::kClosed);
   EXPECT_EQ(*blocked.value(), 3);
   EXPECT_EQ(**rx.TryRecv(), 1);  // what was sent before the close still arrives
   EXPECT_EQ(rx.TryRecv().error(), RecvError::kClosed);
@@ -72,7 +72,7 @@ TEST(SpscTest, TimeoutsOnBothSides) {
   ASSERT_TRUE(tx.Send(1).ok());
   SendResult<int> late = tx.SendFor(2, absl::Milliseconds(10));
   ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.reason(), SendErrorReason::kTimedOut);
+  EXPECT_EQ(late.error(), SendError::kTimedOut);
 }
 
 TEST(SpscTest, CloseWakesASleepingReceiver) {
@@ -100,7 +100,7 @@ TEST(SpscStressTest, CloseWhileSendingLosesNothing) {
         SendResult<std::unique_ptr<int64_t>> r = tx.Send(std::make_unique<int64_t>(i));
         if (!r.ok()) {
           // The value comes back whole with the reason.
-          EXPECT_EQ(r.reason(), SendErrorReason::kClosed);
+          EXPECT_EQ(r.error(), SendError::kClosed);
           EXPECT_EQ(*r.value(), i);
           return sent;
         }

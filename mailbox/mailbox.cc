@@ -7,6 +7,18 @@
 
 namespace troupe {
 
+std::string_view PushResultName(PushResult result) {
+  switch (result) {
+    case PushResult::kPushed:
+      return "pushed";
+    case PushResult::kWokeOwner:
+      return "woke owner";
+    case PushResult::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
 MailboxNodeList& MailboxNodeList::operator=(MailboxNodeList&& other) noexcept {
   if (this != &other) {
     head_ = other.head_;

@@ -76,9 +76,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "absl/functional/function_ref.h"
 #include "base/check.h"
+#include "base/stringify.h"
 
 namespace troupe {
 
@@ -111,6 +113,13 @@ enum class PushResult : uint8_t {
   kWokeOwner,  // queued onto an idle mailbox: the caller must schedule the owner
   kClosed,     // not queued: the caller still owns the node (dead-letter it)
 };
+
+// "pushed", "woke owner", "closed".
+std::string_view PushResultName(PushResult result);
+template <typename Sink>
+void AbslStringify(Sink& sink, PushResult result) {
+  sink.Append(PushResultName(result));
+}
 
 // A FIFO list of nodes linked through `next`, handed out by Close() and
 // TakeAll(). Not thread-safe; does not own the nodes.

@@ -266,7 +266,7 @@ TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
   ASSERT_TRUE(idle_periods.ok());
   // Every idle period but the last was ended by exactly one wake-up.
   EXPECT_EQ(wakes.load(), *idle_periods - 1);
-  EXPECT_EQ(scheduled.Available(), 0);  // no second run was ever scheduled
+  EXPECT_EQ(scheduled.available(), 0);  // no second run was ever scheduled
   EXPECT_TRUE(mailbox.IsBlocked());
   EXPECT_EQ(mailbox.ApproximateSize(), 0u);  // every node counted in and out
 }
@@ -311,6 +311,11 @@ TEST(MailboxStressTest, CloseRacingProducersLosesNothing) {
     for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
     EXPECT_EQ(delivered + returned + refused.load(), kProducers * per_producer);
   }
+}
+
+TEST(MailboxTest, PushResultsPrintAsWords) {
+  EXPECT_EQ(ToString(PushResult::kWokeOwner), "woke owner");
+  EXPECT_EQ(::testing::PrintToString(PushResult::kClosed), "closed");
 }
 
 }  // namespace

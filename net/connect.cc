@@ -120,7 +120,7 @@ class Connecting final : public IoHandler {
   const int fd_;
   const SocketAddress address_;
   const ConnectOptions options_;
-  const ConnectionFactory factory_;
+  ConnectionFactory factory_;
   Promise<ActorRef> promise_;
   bool registered_ = false;
   bool done_ = false;

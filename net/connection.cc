@@ -27,8 +27,8 @@ std::string_view CloseReasonName(CloseReason reason) {
       return "reset by peer";
     case CloseReason::kError:
       return "socket error";
-    case CloseReason::kTimeout:
-      return "idle timeout";
+    case CloseReason::kTimedOut:
+      return "timed out";
     case CloseReason::kLocalClose:
       return "closed";
     case CloseReason::kAborted:
@@ -492,13 +492,13 @@ void ConnectionState::CheckTimers() {
   const absl::Time now = system_.clock().Now();
   if (options_.idle_timeout != absl::InfiniteDuration() &&
       now >= last_activity_ + options_.idle_timeout) {
-    Finish(CloseReason::kTimeout,
+    Finish(CloseReason::kTimedOut,
            absl::StrCat("idle for ", absl::FormatDuration(options_.idle_timeout)));
     return;
   }
   if (options_.first_frame_timeout != absl::InfiniteDuration() && !frame_seen_ &&
       now >= started_at_ + options_.first_frame_timeout) {
-    Finish(CloseReason::kTimeout, absl::StrCat("no complete request within ",
+    Finish(CloseReason::kTimedOut, absl::StrCat("no complete request within ",
                                                absl::FormatDuration(options_.first_frame_timeout)));
     return;
   }
@@ -514,7 +514,7 @@ void ConnectionState::CheckTimers() {
     const bool we_paused = output_paused_ || reading_paused_.load(std::memory_order_relaxed);
     if (frame_under_way && !we_paused &&
         static_cast<double>(received) < static_cast<double>(options_.min_receive_rate) * seconds) {
-      Finish(CloseReason::kTimeout, absl::StrCat("received ", received, " bytes in ",
+      Finish(CloseReason::kTimedOut, absl::StrCat("received ", received, " bytes in ",
                                                  absl::FormatDuration(now - window_start_),
                                                  " with a request under way, under the minimum of ",
                                                  options_.min_receive_rate, " bytes/s"));

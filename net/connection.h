@@ -77,16 +77,16 @@ struct ConnectionOptions {
   bool close_on_input_end = true;
   // Bytes read per Received, at most.
   size_t read_chunk = 64 << 10;
-  // Closed (kTimeout) after this long without reading or writing a byte;
+  // Closed (kTimedOut) after this long without reading or writing a byte;
   // InfiniteDuration for never. Measured on the actor system's clock, as
   // are the two limits below.
   absl::Duration idle_timeout = absl::InfiniteDuration();
-  // Closed (kTimeout) unless the owner reports a complete request or frame
+  // Closed (kTimedOut) unless the owner reports a complete request or frame
   // (Connection::FrameReceived()) within this long of the start: a client
   // that connects and sends nothing, or half a request, does not keep the
   // connection. InfiniteDuration: off.
   absl::Duration first_frame_timeout = absl::InfiniteDuration();
-  // Closed (kTimeout) when a frame was under way for a whole
+  // Closed (kTimedOut) when a frame was under way for a whole
   // receive_rate_window (bytes had arrived since the last FrameReceived()
   // when the window began, and none completed in it) and fewer than
   // min_receive_rate bytes a second arrived in that window: a peer that

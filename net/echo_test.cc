@@ -370,7 +370,7 @@ TEST(EchoTest, IdleConnectionsTimeOut) {
   const int quiet = ConnectTo(server.listener.port());
   EXPECT_TRUE(SeesClose(quiet));
   WaitFor(log.closed, 1);
-  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimedOut)].load(), 1);
   close(quiet);
 }
 
@@ -400,7 +400,7 @@ TEST(EchoTest, IdleTimeoutsFollowTheSystemClockSoTestsUseVirtualTime) {
         return log.closed.load() != 0;
       },
       kWait));
-  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
+  EXPECT_EQ(log.closed_by_reason[static_cast<int>(CloseReason::kTimedOut)].load(), 1);
   close(quiet);
   reactor.Shutdown();
 }

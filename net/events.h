@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include "base/stringify.h"
 
 namespace troupe::net {
 
@@ -55,7 +56,7 @@ enum class CloseReason {
   kPeerClosed,      // the peer closed its side (EOF)
   kReset,           // the peer reset the connection
   kError,           // a socket error; see the detail
-  kTimeout,         // idle for longer than the idle timeout
+  kTimedOut,        // a ConnectionOptions timeout passed (idle, request or frame)
   kLocalClose,      // Connection::Close(): flushed, then closed
   kAborted,         // Connection::Abort(): closed at once, pending output dropped
   kShutdown,        // the reactor shut down
@@ -63,6 +64,12 @@ enum class CloseReason {
 };
 
 std::string_view CloseReasonName(CloseReason reason);
+template <typename Sink>
+void AbslStringify(Sink& sink, CloseReason reason) {
+  sink.Append(CloseReasonName(reason));
+}
+// troupe's printers (base/stringify.h), for argument-dependent lookup here.
+using ::troupe::operator<<;
 
 // The last message of a connection: it is closed, and nothing follows.
 struct Closed {

@@ -134,7 +134,7 @@ TEST(LimitsTest, NoCompleteRequestInTimeClosesTheConnection) {
   ASSERT_TRUE(Echoes(prompt, "hello"));
   EXPECT_TRUE(SeesClose(silent));
   EXPECT_TRUE(SeesClose(partial));
-  WaitUntil([&] { return closes.by_reason[static_cast<int>(CloseReason::kTimeout)].load() == 2; });
+  WaitUntil([&] { return closes.by_reason[static_cast<int>(CloseReason::kTimedOut)].load() == 2; });
   // The prompt client completed a request in time: the deadline is over for it.
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_TRUE(Echoes(prompt, "still here"));
@@ -156,14 +156,14 @@ TEST(LimitsTest, APeerThatTricklesARequestIsLetGoAndAQuietOneIsNot) {
   while (!closed && absl::Now() < deadline) {
     if (!SendAll(slow, "x")) closed = true;
     absl::SleepFor(absl::Milliseconds(50));
-    closed = closed || closes.by_reason[static_cast<int>(CloseReason::kTimeout)].load() > 0;
+    closed = closed || closes.by_reason[static_cast<int>(CloseReason::kTimedOut)].load() > 0;
   }
   EXPECT_TRUE(closed);
   EXPECT_TRUE(SeesClose(slow));
   // The quiet client sent nothing all that time, with no request under way:
   // not slow, just idle. It is still served.
   EXPECT_TRUE(Echoes(quiet, "another request"));
-  EXPECT_EQ(closes.by_reason[static_cast<int>(CloseReason::kTimeout)].load(), 1);
+  EXPECT_EQ(closes.by_reason[static_cast<int>(CloseReason::kTimedOut)].load(), 1);
   for (int fd : {slow, quiet}) close(fd);
 }
 

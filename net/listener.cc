@@ -150,7 +150,7 @@ class ListenerState final : public IoHandler {
   const int fd_;
   const SocketAddress address_;
   const ListenOptions options_;
-  const ConnectionFactory factory_;
+  ConnectionFactory factory_;
   int spare_fd_;
   bool registered_ = false;
   bool closed_ = false;

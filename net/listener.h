@@ -26,10 +26,10 @@
 #define TROUPE_NET_LISTENER_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "actor/actor_ref.h"
 #include "net/address.h"
@@ -51,7 +51,9 @@ struct ListenOptions {
   ConnectionOptions connection;
 };
 
-using ConnectionFactory = std::function<ActorRef(Connection)>;
+// Makes the actor that owns an accepted or connected connection; called once
+// per connection, on the reactor thread.
+using ConnectionFactory = absl::AnyInvocable<ActorRef(Connection)>;
 
 namespace net_internal {
 class ListenerState;

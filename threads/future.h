@@ -212,13 +212,14 @@ class Future {
     return state->TakeResult();
   }
 
-  // Future::GetFor()
+  // Future::GetFor() / GetUntil()
   //
   // Get() with a limit: kDeadlineExceeded if the value is not in by then (the
   // future then stays valid, to wait again).
-  Result<T> GetFor(absl::Duration timeout) {
+  Result<T> GetFor(absl::Duration timeout) { return GetUntil(absl::Now() + timeout); }
+  Result<T> GetUntil(absl::Time deadline) {
     if (state_ == nullptr) return threads_internal::InvalidFutureError();
-    if (!state_->WaitUntil(absl::Now() + timeout)) {
+    if (!state_->WaitUntil(deadline)) {
       if (const char* why = state_->blocking_refused()) return absl::FailedPreconditionError(why);
       return absl::DeadlineExceededError("future not ready in time");
     }

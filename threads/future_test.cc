@@ -71,6 +71,16 @@ TEST(FutureTest, WaitForTimesOutAndGetForReportsDeadline) {
   EXPECT_EQ(future.GetFor(absl::Seconds(1)).value(), 3);
 }
 
+TEST(FutureTest, GetUntilAPastDeadlineReportsDeadlineThenGetsTheValue) {
+  Promise<std::string> promise;
+  Future<std::string> future = promise.GetFuture();
+  EXPECT_EQ(future.GetUntil(absl::Now() - absl::Seconds(1)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  promise.SetValue("in");
+  EXPECT_EQ(future.GetUntil(absl::Now() + absl::Seconds(10)).value(), "in");
+  EXPECT_FALSE(future.Valid());  // consumed, as Get() does
+}
+
 TEST(FutureTest, InvalidFutureGetIsFailedPrecondition) {
   Future<int> future;
   EXPECT_EQ(future.Get().status().code(), absl::StatusCode::kFailedPrecondition);

@@ -46,10 +46,10 @@ class Notification {
   // Blocks until Notify() has run.
   void WaitForNotification() const { WaitForNotificationUntil(absl::InfiniteFuture()); }
 
-  // Notification::WaitForNotificationWithTimeout() / ...Until()
+  // Notification::WaitForNotificationFor() / ...Until()
   //
   // Blocks until notified (true) or the time runs out (false).
-  bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
+  bool WaitForNotificationFor(absl::Duration timeout) const {
     return WaitForNotificationUntil(absl::Now() + timeout);
   }
   bool WaitForNotificationUntil(absl::Time deadline) const;

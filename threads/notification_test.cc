@@ -11,7 +11,7 @@ namespace {
 TEST(NotificationTest, StartsUnnotifiedAndTimesOut) {
   Notification n;
   EXPECT_FALSE(n.HasBeenNotified());
-  EXPECT_FALSE(n.WaitForNotificationWithTimeout(absl::Milliseconds(10)));
+  EXPECT_FALSE(n.WaitForNotificationFor(absl::Milliseconds(10)));
 }
 
 TEST(NotificationTest, NotifyReleasesEveryWaiterAndPublishesWrites) {
@@ -28,7 +28,7 @@ TEST(NotificationTest, NotifyReleasesEveryWaiterAndPublishesWrites) {
   n.Notify();
   for (auto& w : waiters) EXPECT_EQ(w.Join().value(), 7);
   EXPECT_TRUE(n.HasBeenNotified());
-  EXPECT_TRUE(n.WaitForNotificationWithTimeout(absl::ZeroDuration()));
+  EXPECT_TRUE(n.WaitForNotificationFor(absl::ZeroDuration()));
 }
 
 }  // namespace

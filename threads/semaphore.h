@@ -52,10 +52,10 @@ class Semaphore {
   bool TryAcquireFor(absl::Duration timeout) { return TryAcquireUntil(absl::Now() + timeout); }
   bool TryAcquireUntil(absl::Time deadline);
 
-  // Semaphore::Available()
+  // Semaphore::available()
   //
   // Permits available right now; a snapshot, for diagnostics.
-  int64_t Available() const { return permits_.load(std::memory_order_relaxed); }
+  int64_t available() const { return permits_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<int64_t> permits_;

@@ -17,7 +17,7 @@ TEST(SemaphoreTest, TryAcquireTakesOnlyAvailablePermits) {
   EXPECT_TRUE(sem.TryAcquire());
   EXPECT_FALSE(sem.TryAcquire());
   sem.Release();
-  EXPECT_EQ(sem.Available(), 1);
+  EXPECT_EQ(sem.available(), 1);
   EXPECT_TRUE(sem.TryAcquire());
 }
 
@@ -60,7 +60,7 @@ TEST(SemaphoreStressTest, BoundsConcurrency) {
   }
   for (auto& thread : threads) ASSERT_TRUE(thread.Join().ok());
   EXPECT_LE(max_inside.load(), kPermits);
-  EXPECT_EQ(sem.Available(), kPermits);
+  EXPECT_EQ(sem.available(), kPermits);
 }
 
 }  // namespace

@@ -116,10 +116,10 @@ class Thread {
   // True while the closure is still running.
   bool IsAlive() const { return state_ != nullptr && !state_->done.HasBeenNotified(); }
 
-  // Thread::Joinable()
+  // Thread::joinable()
   //
   // True until Join() succeeds, Detach() or a move.
-  bool Joinable() const { return thread_.joinable(); }
+  bool joinable() const { return thread_.joinable(); }
 
   // Thread::Detach()
   //

@@ -76,7 +76,7 @@ TEST(ThreadPoolTest, DeferredTaskRunsAfterTheWorkersOwnTasks) {
   });
   Notification outside;
   pool.Defer([&] { outside.Notify(); });
-  ASSERT_TRUE(outside.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(outside.WaitForNotificationFor(absl::Seconds(30)));
   pool.Shutdown();
   ASSERT_EQ(order.size(), 4u);
   EXPECT_EQ(order.back(), 0);
@@ -92,7 +92,7 @@ TEST(ThreadPoolTest, GlobalQueueIsServedWhileADequeKeepsRefilling) {
   pool.Execute([&] { respawn(); });
   Notification served;
   pool.Execute([&] { served.Notify(); });  // from outside: the global queue
-  EXPECT_TRUE(served.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(served.WaitForNotificationFor(absl::Seconds(30)));
   stop.store(true);
   pool.Shutdown();
 }

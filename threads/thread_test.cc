@@ -14,7 +14,7 @@ TEST(ThreadTest, JoinReturnsTheClosuresValue) {
   absl::StatusOr<int> result = worker.Join();
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(*result, 42);
-  EXPECT_FALSE(worker.Joinable());
+  EXPECT_FALSE(worker.joinable());
 }
 
 TEST(ThreadTest, VoidThreadJoinsWithOk) {
@@ -55,7 +55,7 @@ TEST(ThreadTest, JoinForReportsStillRunningThenJoins) {
   EXPECT_TRUE(worker.IsAlive());
   absl::StatusOr<int> early = worker.JoinFor(absl::Milliseconds(10));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(worker.Joinable());
+  EXPECT_TRUE(worker.joinable());
   release.Notify();
   absl::StatusOr<int> late = worker.JoinFor(absl::Seconds(30));
   ASSERT_TRUE(late.ok());
@@ -83,7 +83,7 @@ TEST(ThreadTest, DestructorJoinsARunningThread) {
 TEST(ThreadTest, MovedThreadIsJoinedByItsNewOwner) {
   Thread<int> a("moved", [] { return 3; });
   Thread<int> b = std::move(a);
-  EXPECT_FALSE(a.Joinable());
+  EXPECT_FALSE(a.joinable());
   EXPECT_EQ(b.Join().value(), 3);
 }
 

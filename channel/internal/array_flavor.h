@@ -68,9 +68,9 @@ class ArrayFlavor final : public Flavor<T> {
         receivers_.Notify();
         return SendResult<T>::Sent();
       case Status::kClosed:
-        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
       default:
-        return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
+        return SendResult<T>::Failed(SendError::kFull, std::move(value));
     }
   }
 
@@ -96,14 +96,14 @@ class ArrayFlavor final : public Flavor<T> {
         return SendResult<T>::Sent();
       }
       if (status == Status::kClosed) {
-        return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
       }
       if (!backoff.ShouldPark()) {
         backoff.Snooze();
         continue;
       }
       if (absl::Now() >= deadline) {
-        return SendResult<T>::Failed(SendErrorReason::kTimedOut, std::move(value));
+        return SendResult<T>::Failed(SendError::kTimedOut, std::move(value));
       }
       // Block until a receiver makes room (or the channel closes).
       BlockOn(
@@ -145,7 +145,7 @@ class ArrayFlavor final : public Flavor<T> {
 
   bool IsClosed() const override { return tail_.load(std::memory_order_seq_cst) & mark_bit_; }
 
-  size_t Size() const override {
+  size_t size() const override {
     while (true) {
       const uint64_t tail = tail_.load(std::memory_order_seq_cst);
       const uint64_t head = head_.load(std::memory_order_seq_cst);
@@ -158,7 +158,7 @@ class ArrayFlavor final : public Flavor<T> {
     }
   }
 
-  size_t Capacity() const override { return capacity_; }
+  size_t capacity() const override { return capacity_; }
 
   size_t TrySendBatch(std::vector<T>& values, size_t from) override {
     size_t sent = 0;

@@ -81,8 +81,8 @@ class Flavor {
 
   // Items buffered now (a snapshot) and the capacity (0: rendezvous;
   // SIZE_MAX: unbounded).
-  virtual size_t Size() const = 0;
-  virtual size_t Capacity() const = 0;
+  virtual size_t size() const = 0;
+  virtual size_t capacity() const = 0;
 
   // -- For Select --------------------------------------------------------
   // Would a receive / send complete (or fail with kClosed) right now?

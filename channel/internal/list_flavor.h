@@ -34,7 +34,7 @@ class ListFlavor final : public Flavor<T> {
  public:
   SendResult<T> TrySend(T value) override {
     if (!queue_.Push(std::move(value))) {
-      return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
     receivers_.Notify();
     return SendResult<T>::Sent();
@@ -78,8 +78,8 @@ class ListFlavor final : public Flavor<T> {
   }
 
   bool IsClosed() const override { return queue_.IsClosed(); }
-  size_t Size() const override { return static_cast<size_t>(queue_.SizeGuess()); }
-  size_t Capacity() const override { return std::numeric_limits<size_t>::max(); }
+  size_t size() const override { return static_cast<size_t>(queue_.SizeGuess()); }
+  size_t capacity() const override { return std::numeric_limits<size_t>::max(); }
 
   bool ReadyToRecv() override { return queue_.MaybeNonEmpty() || IsClosed(); }
   bool ReadyToSend() override { return true; }  // never full

@@ -37,12 +37,12 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Lock();
     if (closed_) {
       mu_.Unlock();
-      return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
     std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther();
     mu_.Unlock();
     if (!receiver.has_value()) {
-      return SendResult<T>::Failed(SendErrorReason::kFull, std::move(value));
+      return SendResult<T>::Failed(SendError::kFull, std::move(value));
     }
     Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
     return SendResult<T>::Sent();
@@ -63,7 +63,7 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Lock();
     if (closed_) {
       mu_.Unlock();
-      return SendResult<T>::Failed(SendErrorReason::kClosed, std::move(value));
+      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
     if (std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther()) {
       mu_.Unlock();
@@ -84,7 +84,7 @@ class ZeroFlavor final : public Flavor<T> {
         senders_.Unregister(token);
       }
       return SendResult<T>::Failed(
-          selected == kAborted ? SendErrorReason::kTimedOut : SendErrorReason::kClosed,
+          selected == kAborted ? SendError::kTimedOut : SendError::kClosed,
           std::move(*packet.value));
     }
     packet.WaitReady();  // the receiver has moved the value out
@@ -129,8 +129,8 @@ class ZeroFlavor final : public Flavor<T> {
   }
 
   bool IsClosed() const override { return closed_flag_.load(std::memory_order_acquire); }
-  size_t Size() const override { return 0; }
-  size_t Capacity() const override { return 0; }
+  size_t size() const override { return 0; }
+  size_t capacity() const override { return 0; }
 
   bool ReadyToRecv() override {
     MutexLock lock(mu_);

@@ -254,12 +254,11 @@ int main() {
                               m.ok() ? m->c_str() : "closed");
                 })
         .OnRecv(quiet_rx, [](troupe::RecvResult<int>) { std::printf("[channel] quiet?!\n"); });
-    if (with_timeout) {
-      select.OnTimeout(absl::Milliseconds(5), [] {
-        std::printf("[channel] select: nothing within 5ms, the timeout arm fired\n");
-      });
+    if (!with_timeout) {
+      (void)select.Wait();
+    } else if (select.WaitFor(absl::Milliseconds(5)).timed_out()) {
+      std::printf("[channel] select: nothing within 5ms, it timed out\n");
     }
-    select.Wait();
   };
   select_once(/*with_timeout=*/true);  // nothing sent yet: the timeout fires
   ring.Notify();
