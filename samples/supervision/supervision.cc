@@ -133,7 +133,7 @@ int main() {
     const troupe::ActorRef& worker = (*workers)[id % kWorkers].ref;
     worker.Tell(JobOf(id, id == kPoisonJob ? "poison" : "supervised"), collector);
   }
-  if (!jobs_done.WaitFor(kTimedOut)) {
+  if (!jobs_done.WaitFor(kTimeout)) {
     std::fprintf(stderr, "the jobs were not all done\n");
     return 1;
   }
@@ -146,7 +146,7 @@ int main() {
   // The limit counts the restarts of every child: worker-3 used one.
   std::puts("feeding worker-1 poison until the supervisor gives up (3 restarts in 10s):");
   for (int id = 100; id < 103; ++id) (*workers)[0].ref.Tell(JobOf(id, "poison"), collector);
-  if (!pool_down.WaitFor(kTimedOut)) {
+  if (!pool_down.WaitFor(kTimeout)) {
     std::fprintf(stderr, "the pool did not give up\n");
     return 1;
   }
