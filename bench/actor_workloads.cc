@@ -1,18 +1,12 @@
-// Actor workloads A1-A7 of bench/WORKLOADS.md. Protobuf messages where the
+// Actor messaging workloads A1-A4 and A7 of bench/WORKLOADS.md (A5 and A6,
+// spawning, are in actor_spawn_workloads.cc). Protobuf messages where the
 // workload sends data (A1, A3, A7), with a plain-C++ row beside A1 and A3.
 // Every workload checks its own result; the actor system has the default
 // worker count (one per core).
 
-#include <malloc.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,89 +17,12 @@
 #include "actor/actor_system.h"
 #include "bench/actor_bench.pb.h"
 #include "bench/harness.h"
+#include "bench/process.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 
 namespace troupe::bench {
 namespace {
-
-// -- memory --------------------------------------------------------------------
-
-// Resident set size now, in bytes (/proc/self/statm).
-int64_t RssBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * 4096;
-}
-
-// Resets the peak RSS (VmHWM) so that the next PeakRssBytes() is this
-// workload's own; returns false if the kernel does not allow it.
-bool ResetPeakRss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  clear << "5";
-  return static_cast<bool>(clear);
-}
-
-int64_t PeakRssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      int64_t kb = 0;
-      status >> kb;
-      return kb * 1024;
-    }
-    status.ignore(1 << 20, '\n');
-  }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss * 1024;
-}
-
-// Runs `body` in a forked child process and returns its rows: workloads that
-// report memory (A3, A5, A6) must not inherit the memory earlier workloads
-// left in the process (the envelope pool keeps what it has carved, and
-// freed heap is reused without showing in RSS). The bench is single-threaded
-// between workloads (every actor system is gone), so forking is safe.
-absl::StatusOr<Rows> InChildProcess(absl::StatusOr<Rows> (*body)()) {
-  int fds[2];
-  if (pipe(fds) != 0) return body();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return body();
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    absl::StatusOr<Rows> rows = body();
-    std::string out;
-    if (rows.ok()) {
-      for (const Row& row : *rows) out += absl::StrCat(row.id, " ", row.value, "\n");
-    } else {
-      out = absl::StrCat("error ", rows.status().ToString(), "\n");
-    }
-    (void)!write(fds[1], out.data(), out.size());
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0)
-    text.append(buffer, static_cast<size_t>(n));
-  close(fds[0]);
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  if (text.rfind("error ", 0) == 0) return absl::InternalError(text.substr(6));
-  Rows rows;
-  std::istringstream lines(text);
-  Row row;
-  while (lines >> row.id >> row.value) rows.push_back(row);
-  if (rows.empty()) return absl::InternalError("the child process reported nothing");
-  return rows;
-}
 
 // -- A1 pingpong ---------------------------------------------------------------
 
@@ -346,110 +263,6 @@ absl::StatusOr<Rows> A4() {
   return Rows{{"A4", kThroughputActors * kPerActor * 1e3 / static_cast<double>(elapsed)}};
 }
 
-// -- A5 fjcreate ---------------------------------------------------------------
-
-constexpr int64_t kCreated = 1'000'000;
-
-class Collector : public Actor {
- public:
-  explicit Collector(Notification* done) : done_(done) {}
-
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior().On<Pong>([this](const Pong& pong) {
-      sum_ += pong.count();
-      if (++replies_ == kCreated) {
-        if (sum_ == kCreated * (kCreated + 1) / 2) done_->Notify();
-      }
-    });
-  }
-
- private:
-  Notification* done_;
-  int64_t replies_ = 0;
-  int64_t sum_ = 0;
-};
-
-class OneShot : public Actor {
- public:
-  explicit OneShot(ActorRef collector) : collector_(std::move(collector)) {}
-
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior().On<Ping>([this](const Ping& ping) {
-      Pong pong;
-      pong.set_count(ping.count());
-      collector_.Tell(std::move(pong));
-      Stop();
-    });
-  }
-
- private:
-  ActorRef collector_;
-};
-
-absl::StatusOr<Rows> A5() {
-  ResetPeakRss();
-  Notification done;
-  ActorSystem system;
-  ActorRef collector = system.Spawn<Collector>(&done);
-  const int64_t start = NowNanos();
-  for (int64_t i = 1; i <= kCreated; ++i) {
-    ActorRef actor = system.Spawn<OneShot>(collector);
-    Ping ping;
-    ping.set_count(i);
-    actor.Tell(std::move(ping));
-  }
-  if (!done.WaitForNotificationFor(absl::Minutes(5))) {
-    return absl::DeadlineExceededError("A5: replies missing");
-  }
-  const int64_t elapsed = NowNanos() - start;
-  const int64_t peak = PeakRssBytes();
-  return Rows{{"A5", kCreated * 1e3 / static_cast<double>(elapsed)}, {"A5-rss", peak / 1048576.0}};
-}
-
-// -- A6 idle actor memory ------------------------------------------------------
-
-constexpr int64_t kIdle = 1'000'000;
-
-class Sleeper : public Actor {
- public:
-  Sleeper(std::atomic<int64_t>* started, std::atomic<int64_t>* woke)
-      : started_(started), woke_(woke) {}
-
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior().On<int64_t>([this](int64_t v) { woke_->fetch_add(v); });
-  }
-  void OnStart() override { started_->fetch_add(1, std::memory_order_relaxed); }
-
- private:
-  std::atomic<int64_t>* started_;
-  std::atomic<int64_t>* woke_;
-};
-
-absl::StatusOr<Rows> A6() {
-  std::atomic<int64_t> started{0}, woke{0};
-  ActorSystem system;
-  // Warm up the allocator and the pool's threads first, outside the measure.
-  system.Spawn<Sleeper>(&started, &woke).Tell(int64_t{0});
-  while (started.load() < 1) absl::SleepFor(absl::Milliseconds(1));
-  // Memory freed by earlier workloads would be reused without showing in
-  // RSS: hand it back to the system first, so that the delta is the actors'.
-  malloc_trim(0);
-  const int64_t before = RssBytes();
-  std::vector<ActorRef> sleepers;
-  sleepers.reserve(kIdle);
-  for (int64_t i = 0; i < kIdle; ++i) sleepers.push_back(system.Spawn<Sleeper>(&started, &woke));
-  while (started.load() < kIdle + 1) absl::SleepFor(absl::Milliseconds(1));
-  const int64_t after = RssBytes();
-  for (const ActorRef& s : sleepers) s.Tell(int64_t{1});
-  const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  while (woke.load() < kIdle && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  if (woke.load() != kIdle) return absl::InternalError(absl::StrCat("A6: woke ", woke.load()));
-  return Rows{{"A6", static_cast<double>(after - before) / kIdle}};
-}
-
 // -- A7 big --------------------------------------------------------------------
 
 constexpr int kBigActors = 1000;
@@ -516,13 +329,6 @@ absl::StatusOr<Rows> A7() {
                      {"A3-rss", "counting, peak RSS (protobuf row)", "MiB", ""}},
                     [] { return InChildProcess(A3); }});
   RegisterWorkload({{{"A4", "fjthrput, 60 actors x 10^5 messages", "M msg/s", ">= 20"}}, A4});
-  RegisterWorkload(
-      {{{"A5", "fjcreate, 10^6 actors spawned, one message each", "M actors/s", ">= 2.5"},
-        {"A5-rss", "fjcreate, peak RSS", "MiB", ""}},
-       [] { return InChildProcess(A5); }});
-  RegisterWorkload(
-      {{{"A6", "idle actor memory, 10^6 actors (RSS delta / N)", "bytes/actor", "<= 256"}},
-       [] { return InChildProcess(A6); }});
   RegisterWorkload(
       {{{"A7", "big, 1000 actors x 1000 pings to random peers", "M msg/s", ">= 20"}}, A7});
   return true;

@@ -1,0 +1,255 @@
+// What a ThreadPool worker thread does: take a task (its LIFO slot, its
+// batch, the injection queue, its deque, a victim's deque), run it with the
+// bookkeeping Stats() reads, and park when there is nothing to do.
+
+#include "threads/internal/pool_worker.h"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/check.h"
+#include "base/logging.h"
+#include "base/monotonic.h"
+#include "threads/atomics.h"
+#include "threads/internal/futex.h"
+#include "threads/thread_pool.h"
+
+namespace troupe {
+
+using threads_internal::Bump;
+using threads_internal::kGlobalQueueInterval;
+using threads_internal::kInjectorBatch;
+using threads_internal::kMaxLifoChain;
+using threads_internal::TakeTaskNode;
+
+// Lets Future::Wait() on a worker run the worker's other tasks.
+class ThreadPool::WorkerHelper final : public threads_internal::WaitHelper {
+ public:
+  explicit WorkerHelper(Worker* worker) : worker_(worker) {}
+  bool RunOneTask() override { return worker_->pool->RunOne(worker_); }
+
+ private:
+  Worker* worker_;
+};
+
+bool ThreadPool::RefillFromInjector(Worker* self) {
+  if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
+  self->batch.clear();
+  self->batch_next = 0;
+  while (self->batch.size() < kInjectorBatch) {
+    std::optional<Task> task = injector_->Pop();
+    if (!task.has_value()) break;
+    self->batch.push_back(std::move(*task));
+  }
+  injector_->UnlockConsumer();
+  return !self->batch.empty();
+}
+
+Task ThreadPool::TakeFromBatch(Worker* self) {
+  if (self->batch_next >= self->batch.size() && !RefillFromInjector(self)) return nullptr;
+  Task task = std::move(self->batch[self->batch_next++]);
+  if (self->batch_next == self->batch.size()) {
+    self->batch.clear();
+    self->batch_next = 0;
+  }
+  return task;
+}
+
+Task ThreadPool::TakeTask(Worker* self) {
+  // 0. Every kGlobalQueueInterval takes, the global queue comes first, so a
+  // worker whose tasks keep refilling its deque cannot starve it (tokio's
+  // rule, with its interval).
+  if (++self->takes % kGlobalQueueInterval == 0) {
+    if (Task task = TakeFromBatch(self)) return task;
+  }
+  // 1. (The LIFO slot comes before all of these: see RunOne().)
+  // 2. Our own deque, newest first: children of the task we just ran.
+  if (Task* node = self->deque.Pop()) return TakeTaskNode(node);
+  // 3. The batch from the injection queue, oldest first.
+  if (Task task = TakeFromBatch(self)) return task;
+  // 4. Steal the oldest task of another worker, starting at a random one.
+  const size_t n = workers_.size();
+  if (n > 1) {
+    const size_t start = self->rng() % n;
+    for (size_t k = 0; k < n; ++k) {
+      Worker* victim = workers_[(start + k) % n].get();
+      if (victim == self) continue;
+      if (Task* node = victim->deque.Steal()) {
+        Bump(self->steals);
+        return TakeTaskNode(node);
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool ThreadPool::RunOne(Worker* self) {
+  // The LIFO slot first: the hand-off the job we just ran made.
+  if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
+    ++self->lifo_chain;
+    RunJob(self, job);
+    return true;
+  }
+  self->lifo_chain = 0;
+  Task task = TakeTask(self);
+  if (!task) return false;
+  Run(self, task);
+  return true;
+}
+
+bool ThreadPool::HasVisibleWork() const {
+  if (injector_->MaybeNonEmpty()) return true;
+  for (const auto& worker : workers_) {
+    if (worker->deque.MaybeNonEmpty()) return true;
+  }
+  return false;
+}
+
+void ThreadPool::Run(Worker* self, Task& task) {
+  if (cancelling_.load(std::memory_order_relaxed)) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    task = nullptr;  // destroyed unrun: a submitted task's future is cancelled
+    return;
+  }
+  Bump(self->busy);
+  // Submit() wraps its closure to capture exceptions; a raw Execute() task
+  // that throws is caught here, so the worker survives, and logged.
+  try {
+    std::move(task)();
+  } catch (...) {
+    absl::Status error = threads_internal::StatusFromCurrentException("thread pool task");
+    LogError(ThreadsLog(), "thread pool '{}': {}", name_, error.ToString());
+  }
+  task = nullptr;  // destroy the closure before counting it done
+  Bump(self->busy, -1);
+  Bump(self->executed);
+}
+
+void ThreadPool::RunMarked(Worker* self, PoolJob* job) {
+  // Relaxed: a hint for diagnostics (which actor runs where), compared by
+  // address, never dereferenced by the reader. Restored, as jobs nest when
+  // a job's Future::Wait() helps.
+  class Mark {
+   public:
+    Mark(Worker* worker, PoolJob* job)
+        : worker_(worker), outer_(worker->running_job.load(std::memory_order_relaxed)) {
+      worker_->running_job.store(job, std::memory_order_relaxed);
+    }
+    ~Mark() { worker_->running_job.store(outer_, std::memory_order_relaxed); }
+
+   private:
+    Worker* const worker_;
+    const PoolJob* const outer_;
+  };
+  const Mark mark(self, job);
+  job->RunJob();
+}
+
+void ThreadPool::RunJob(Worker* self, PoolJob* job) {
+  if (cancelling_.load(std::memory_order_relaxed)) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Bump(self->busy);
+  try {
+    RunMarked(self, job);
+  } catch (...) {
+    absl::Status error = threads_internal::StatusFromCurrentException("thread pool job");
+    LogError(ThreadsLog(), "thread pool '{}': {}", name_, error.ToString());
+  }
+  Bump(self->busy, -1);
+  Bump(self->executed);
+}
+
+// Counts the time a worker spends idle while it lives (see WorkerStats).
+class ThreadPool::IdleSpell {
+ public:
+  explicit IdleSpell(Worker* worker) : worker_(worker), start_(MonotonicNanos()) {
+    worker_->idle_since.store(start_, std::memory_order_relaxed);
+  }
+  ~IdleSpell() {
+    worker_->idle_since.store(0, std::memory_order_relaxed);
+    Bump(worker_->idle_nanos, MonotonicNanos() - start_);
+  }
+  IdleSpell(const IdleSpell&) = delete;
+  IdleSpell& operator=(const IdleSpell&) = delete;
+
+ private:
+  Worker* const worker_;
+  const int64_t start_;
+};
+
+void ThreadPool::WorkerLoop(Worker* self) {
+  CurrentWorker() = self;
+  WorkerHelper helper(self);
+  threads_internal::CurrentWaitHelper() = &helper;
+
+  while (true) {
+    if (RunOne(self)) continue;
+    // Idle from here until a task is found or the sleep ends: two clock
+    // reads per idle spell, none while work keeps coming.
+    std::optional<IdleSpell> idle(std::in_place, self);
+    if (stopping_.load(std::memory_order_acquire) && !HasVisibleWork()) {
+      // Drained as far as this worker can see. New work can only come from a
+      // task still running on another worker (outside submits are refused),
+      // and that worker looks again before it exits: nothing is stranded.
+      break;
+    }
+
+    // Search: spin, then yield, looking for work.
+    searching_.fetch_add(1, std::memory_order_seq_cst);
+    Backoff backoff;
+    Task task;
+    while (!backoff.ShouldPark() && !stopping_.load(std::memory_order_relaxed)) {
+      task = TakeTask(self);
+      if (task) break;
+      backoff.Snooze();
+    }
+    if (task) {
+      // Stop searching before running. The last searcher to find work wakes
+      // a sleeper if more is visible, so the pool ramps up under a burst one
+      // wake-up at a time.
+      if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+          sleepers_.load(std::memory_order_seq_cst) > 0 && HasVisibleWork()) {
+        WakeOne();
+      }
+      idle.reset();
+      Run(self, task);
+      continue;
+    }
+
+    // Sleep. No wake-up is lost (see the file comment): a submitter that
+    // reads sleepers_ == 0 or searching_ > 0 published its task before our
+    // last look below, which then finds it.
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    searching_.fetch_sub(1, std::memory_order_seq_cst);
+    if (!HasVisibleWork() && !stopping_.load(std::memory_order_seq_cst)) {
+      Bump(self->parks);
+      threads_internal::FutexWait(&wake_epoch_, epoch);
+    }
+    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  // ShutdownNow() may leave tasks in our deque or batch: destroy them, which
+  // cancels their futures. Nobody else pushes to our deque.
+  if (self->lifo_slot != nullptr) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    self->lifo_slot = nullptr;
+  }
+  while (Task* node = self->deque.Pop()) {
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    (void)TakeTaskNode(node);
+  }
+  cancelled_.fetch_add(static_cast<int64_t>(self->batch.size() - self->batch_next),
+                       std::memory_order_relaxed);
+  self->batch.clear();
+  threads_internal::CurrentWaitHelper() = nullptr;
+  CurrentWorker() = nullptr;
+}
+
+}  // namespace troupe
