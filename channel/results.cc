@@ -1,7 +1,5 @@
 #include "channel/results.h"
 
-#include "channel/broadcast.h"
-
 namespace troupe {
 
 std::string_view SendErrorName(SendError error) {
@@ -23,20 +21,6 @@ std::string_view RecvErrorName(RecvError error) {
     case RecvError::kClosed:
       return "closed";
     case RecvError::kTimedOut:
-      return "timed out";
-  }
-  return "unknown";
-}
-
-std::string_view BroadcastErrorName(BroadcastError error) {
-  switch (error) {
-    case BroadcastError::kEmpty:
-      return "empty";
-    case BroadcastError::kLagged:
-      return "lagged";
-    case BroadcastError::kClosed:
-      return "closed";
-    case BroadcastError::kTimedOut:
       return "timed out";
   }
   return "unknown";

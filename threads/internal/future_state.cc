@@ -1,4 +1,6 @@
-#include "threads/future.h"
+#include "threads/internal/future_state.h"
+
+#include <algorithm>
 
 #include "threads/atomics.h"
 #include "threads/internal/futex.h"

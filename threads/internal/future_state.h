@@ -1,0 +1,117 @@
+// -----------------------------------------------------------------------------
+// File: internal/future_state.h
+// -----------------------------------------------------------------------------
+//
+// The state a Promise and its Future share (threads/future.h): the result,
+// the ready flag a waiter sleeps on, the one continuation, and the hook that
+// lets a waiting pool worker run other tasks. Not a public API.
+
+#ifndef TROUPE_THREADS_INTERNAL_FUTURE_STATE_H_
+#define TROUPE_THREADS_INTERNAL_FUTURE_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/check.h"
+#include "threads/result.h"
+
+namespace troupe::threads_internal {
+
+// Lets a blocked Future::Wait() on a pool worker run other tasks. A pool
+// worker installs itself for its thread; null elsewhere.
+class WaitHelper {
+ public:
+  virtual ~WaitHelper() = default;
+  // Runs one queued task if there is one; returns whether it ran one.
+  virtual bool RunOneTask() = 0;
+};
+WaitHelper*& CurrentWaitHelper();
+
+// The non-template half of a future's shared state: readiness and waiting.
+class FutureCore {
+ public:
+  bool IsReady() const { return (ready_.load(std::memory_order_acquire) & kReady) != 0; }
+
+  // Blocks until ready or the deadline; returns IsReady(). Returns at once
+  // if blocking waits are refused.
+  bool WaitUntil(absl::Time deadline) const;
+
+  // For a future whose value only a thread that would be waiting can
+  // produce (an ask in a system that runs only when the test drives it):
+  // Get() on it, not yet ready, fails at once with `why` instead of hanging.
+  // Set before the future is handed out.
+  void RefuseBlockingWaits(const char* why) { blocking_refused_ = why; }
+  const char* blocking_refused() const { return blocking_refused_; }
+
+ protected:
+  // Marks the state ready (after the result was written) and wakes sleepers.
+  void PublishReady();
+
+ private:
+  static constexpr uint32_t kReady = 1;
+  static constexpr uint32_t kSleeper = 2;  // someone may be in FutexWait
+  mutable std::atomic<uint32_t> ready_{0};
+  const char* blocking_refused_ = nullptr;
+};
+
+template <typename T>
+class SharedState : public FutureCore {
+ public:
+  using Callback = absl::AnyInvocable<void(Result<T>) &&>;
+
+  // Stores the result once; returns false if one was already stored.
+  bool SetResult(Result<T> result) {
+    if (set_.exchange(true, std::memory_order_relaxed)) return false;
+    result_.emplace(std::move(result));
+    PublishReady();
+    // acq_rel: release makes result_ visible to a callback registered later
+    // (it reads result_ after seeing kDone); acquire gathers the callback
+    // object a registrant published before us.
+    Callback* callback = callback_.exchange(Done(), std::memory_order_acq_rel);
+    if (callback != nullptr) RunCallback(callback);
+    return true;
+  }
+
+  // Registers the continuation; runs it now if the result is already there.
+  void SetCallback(Callback callback) {
+    auto* heap = new Callback(std::move(callback));
+    Callback* expected = nullptr;
+    // acq_rel pairs with the exchange in SetResult() (see there).
+    if (!callback_.compare_exchange_strong(expected, heap, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+      RunCallback(heap);  // expected == Done(): the result is in.
+    }
+  }
+
+  Result<T> TakeResult() { return std::move(*result_); }
+
+  ~SharedState() {
+    Callback* callback = callback_.load(std::memory_order_relaxed);
+    if (callback != nullptr && callback != Done()) delete callback;
+  }
+
+ private:
+  // A tag, never dereferenced: "the result is in, run callbacks at once".
+  static Callback* Done() { return reinterpret_cast<Callback*>(uintptr_t{1}); }
+
+  void RunCallback(Callback* callback) {
+    // The continuation gets its own copy of the result; Get() on the future
+    // is not possible once Then() consumed it, so moving is safe.
+    std::move (*callback)(std::move(*result_));
+    delete callback;
+  }
+
+  std::atomic<bool> set_{false};
+  std::optional<Result<T>> result_;
+  std::atomic<Callback*> callback_{nullptr};
+};
+
+}  // namespace troupe::threads_internal
+
+#endif  // TROUPE_THREADS_INTERNAL_FUTURE_STATE_H_
