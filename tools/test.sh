@@ -5,7 +5,9 @@
 #      (.bazelrc gives the sanitizer configs a smaller TROUPE_STRESS_SCALE);
 #   3. fuzzes each fuzz target for a few seconds (clang's libFuzzer, from a
 #      copy of its seeds; TROUPE_FUZZ_SECONDS, 10 by default);
-#   4. builds examples/consumer, a workspace that uses troupe as a dependency.
+#   4. builds everything with clang, checking that each target depends on the
+#      headers it includes (layering_check) and the thread-safety annotations;
+#   5. builds examples/consumer, a workspace that uses troupe as a dependency.
 # It ends with a line "N passed, M failed" over all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,6 +102,17 @@ if bazel build --config=fuzz "${fuzz_labels[@]}"; then
   done
 else
   echo "fuzz targets did not build"
+  failed=$((failed + 1))
+  status=1
+fi
+
+# Every target depends on what it includes, and on nothing private to
+# another (clang's layering_check, over troupe's own headers), with clang's
+# thread-safety analysis as errors on the way.
+echo "=== layering: bazel build --config=clang //... (layering_check, -Wthread-safety)"
+if bazel build --config=clang //...; then
+  passed=$((passed + 1))
+else
   failed=$((failed + 1))
   status=1
 fi
