@@ -18,7 +18,7 @@ class ThreadPoolScheduler final : public Scheduler {
   // An actor woken from a worker runs next on that worker (the LIFO slot):
   // the message that woke it is still in this core's cache, and a chain of
   // hand-offs does not bounce between cores. The slot takes the bare
-  // pointer; from outside the pool the pointer fits a Task's inline
+  // pointer; from outside the pool the pointer fits a Closure's inline
   // storage. Either way a schedule allocates nothing.
   void Schedule(Schedulable* runnable) override {
     threads_internal::PoolJobs::ExecuteNext(pool_, runnable);

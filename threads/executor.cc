@@ -7,7 +7,7 @@ namespace {
 
 class Inline final : public Executor {
  public:
-  void Execute(Task task) override { std::move(task)(); }
+  void Execute(Closure task) override { std::move(task)(); }
 };
 
 }  // namespace

@@ -22,8 +22,9 @@
 
 namespace troupe {
 
-// A unit of work handed to an executor.
-using Task = absl::AnyInvocable<void() &&>;
+// A unit of work handed to an executor: called once. (`Task<T>`, in async/,
+// is the coroutine type; a closure is plain code.)
+using Closure = absl::AnyInvocable<void() &&>;
 
 class Executor {
  public:
@@ -32,7 +33,7 @@ class Executor {
   // Executor::Execute()
   //
   // Runs `task` some time later (or now), on a thread of the executor's choosing.
-  virtual void Execute(Task task) = 0;
+  virtual void Execute(Closure task) = 0;
 };
 
 // InlineExecutor()

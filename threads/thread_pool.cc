@@ -30,7 +30,7 @@ ThreadPool::ThreadPool(int workers) : ThreadPool(ThreadPoolOptions{workers, "tro
 
 ThreadPool::ThreadPool(ThreadPoolOptions options)
     : name_(std::move(options.name)),
-      injector_(std::make_unique<threads_internal::InjectionQueue<Task>>()) {
+      injector_(std::make_unique<threads_internal::InjectionQueue<Closure>>()) {
   int count = options.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_.reserve(static_cast<size_t>(count));
@@ -49,7 +49,7 @@ ThreadPool* ThreadPool::Current() {
   return worker != nullptr ? worker->pool : nullptr;
 }
 
-void ThreadPool::Execute(Task task) {
+void ThreadPool::Execute(Closure task) {
   if (Push(task)) return;
   const int64_t count = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
   LogWarning(ThreadsLog(), "thread pool '{}' is shut down: rejected a task ({} so far)", name_,
@@ -57,22 +57,22 @@ void ThreadPool::Execute(Task task) {
   // `task` is destroyed unrun here; a Submit()ted task fails its future.
 }
 
-bool ThreadPool::TryExecute(Task task) {
+bool ThreadPool::TryExecute(Closure task) {
   if (Push(task)) return true;
   rejected_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
 
-Task ThreadPool::JobTask(PoolJob* job) {
+Closure ThreadPool::JobTask(PoolJob* job) {
   // RunMarked, whichever queue the job went through: the worker's stats
   // name it while it runs (an actor shows as running, wherever it was
   // scheduled from).
-  return Task([job] { RunMarked(CurrentWorker(), job); });
+  return Closure([job] { RunMarked(CurrentWorker(), job); });
 }
 
 void ThreadPool::Defer(PoolJob* job) { Defer(JobTask(job)); }
 
-void ThreadPool::Defer(Task task) {
+void ThreadPool::Defer(Closure task) {
   Worker* self = CurrentWorker();
   if (self == nullptr || self->pool != this) {
     Execute(std::move(task));
@@ -93,7 +93,7 @@ void ThreadPool::ExecuteNext(PoolJob* job) {
     // Behind the waiting work, without waking anyone: this worker is awake
     // and will come to it (a searching worker may take it first).
     self->lifo_chain = 0;
-    Task task = JobTask(job);
+    Closure task = JobTask(job);
     if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
     return;
   }
@@ -104,7 +104,7 @@ void ThreadPool::ExecuteNext(PoolJob* job) {
   }
 }
 
-bool ThreadPool::Push(Task& task) {
+bool ThreadPool::Push(Closure& task) {
   Worker* self = CurrentWorker();
   if (self != nullptr && self->pool == this) {
     // From one of our own tasks: the local deque. Accepted while draining,
@@ -168,7 +168,7 @@ void ThreadPool::ShutdownNow() {
   // in the injection queue is destroyed (cancelled) here. The workers are
   // gone, so the consumer lock is free and no push is in flight.
   TROUPE_CHECK(injector_->TryLockConsumer());
-  while (std::optional<Task> task = injector_->Pop()) {
+  while (std::optional<Closure> task = injector_->Pop()) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
   }
   injector_->UnlockConsumer();

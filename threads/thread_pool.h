@@ -130,12 +130,12 @@ class ThreadPool final : public Executor {
   //
   // Runs `task` on some worker. After shutdown it is destroyed unrun, and the
   // rejection is logged and counted.
-  void Execute(Task task) override;
+  void Execute(Closure task) override;
 
   // ThreadPool::TryExecute()
   //
   // Like Execute(), but returns false (and destroys the task) after shutdown.
-  [[nodiscard]] bool TryExecute(Task task);
+  [[nodiscard]] bool TryExecute(Closure task);
 
   // ThreadPool::Defer()
   //
@@ -144,7 +144,7 @@ class ThreadPool final : public Executor {
   // that worker's LIFO deque. For a task that yields so that others run
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
-  void Defer(Task task);
+  void Defer(Closure task);
 
   // ThreadPool::Submit()
   //
@@ -203,21 +203,21 @@ class ThreadPool final : public Executor {
   // The worker running on this thread, if any (a thread_local).
   static Worker*& CurrentWorker();
 
-  bool Push(Task& task);
+  bool Push(Closure& task);
   void WakeOneIfNoneSearching();
   void WakeOne();
   void WorkerLoop(Worker* self);
-  Task TakeTask(Worker* self);
-  Task TakeFromBatch(Worker* self);  // the injector batch, refilled if empty
+  Closure TakeTask(Worker* self);
+  Closure TakeFromBatch(Worker* self);  // the injector batch, refilled if empty
   bool RunOne(Worker* self);
   bool RefillFromInjector(Worker* self);
   bool HasVisibleWork() const;
-  void Run(Worker* self, Task& task);
+  void Run(Worker* self, Closure& task);
   using PoolJob = threads_internal::PoolJob;
   void ExecuteNext(PoolJob* job);
   void Defer(PoolJob* job);
   // A task that runs `job` through RunMarked(), for the paths that queue it.
-  Task JobTask(PoolJob* job);
+  Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
   static void RunMarked(Worker* self, PoolJob* job);
   void Join();
@@ -227,7 +227,7 @@ class ThreadPool final : public Executor {
   std::vector<Thread<void>> threads_;
 
   // Tasks submitted from outside the pool; closed by Shutdown().
-  std::unique_ptr<threads_internal::InjectionQueue<Task>> injector_;
+  std::unique_ptr<threads_internal::InjectionQueue<Closure>> injector_;
 
   std::atomic<bool> stopping_{false};    // Shutdown() began
   std::atomic<bool> cancelling_{false};  // ShutdownNow(): drop instead of run

@@ -4,7 +4,7 @@
 //
 // The thread pool's door for the actor layer: intrusive jobs run on the
 // calling worker next (a LIFO slot) or behind the waiting work, without a
-// Task to build per run. Not part of ThreadPool's public API: a general
+// Closure to build per run. Not part of ThreadPool's public API: a general
 // user submits Tasks.
 //
 //   class Turn final : public troupe::threads_internal::PoolJob {

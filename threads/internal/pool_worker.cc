@@ -41,7 +41,7 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   self->batch.clear();
   self->batch_next = 0;
   while (self->batch.size() < kInjectorBatch) {
-    std::optional<Task> task = injector_->Pop();
+    std::optional<Closure> task = injector_->Pop();
     if (!task.has_value()) break;
     self->batch.push_back(std::move(*task));
   }
@@ -49,9 +49,9 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   return !self->batch.empty();
 }
 
-Task ThreadPool::TakeFromBatch(Worker* self) {
+Closure ThreadPool::TakeFromBatch(Worker* self) {
   if (self->batch_next >= self->batch.size() && !RefillFromInjector(self)) return nullptr;
-  Task task = std::move(self->batch[self->batch_next++]);
+  Closure task = std::move(self->batch[self->batch_next++]);
   if (self->batch_next == self->batch.size()) {
     self->batch.clear();
     self->batch_next = 0;
@@ -59,18 +59,18 @@ Task ThreadPool::TakeFromBatch(Worker* self) {
   return task;
 }
 
-Task ThreadPool::TakeTask(Worker* self) {
+Closure ThreadPool::TakeTask(Worker* self) {
   // 0. Every kGlobalQueueInterval takes, the global queue comes first, so a
   // worker whose tasks keep refilling its deque cannot starve it (tokio's
   // rule, with its interval).
   if (++self->takes % kGlobalQueueInterval == 0) {
-    if (Task task = TakeFromBatch(self)) return task;
+    if (Closure task = TakeFromBatch(self)) return task;
   }
   // 1. (The LIFO slot comes before all of these: see RunOne().)
   // 2. Our own deque, newest first: children of the task we just ran.
-  if (Task* node = self->deque.Pop()) return TakeTaskNode(node);
+  if (Closure* node = self->deque.Pop()) return TakeTaskNode(node);
   // 3. The batch from the injection queue, oldest first.
-  if (Task task = TakeFromBatch(self)) return task;
+  if (Closure task = TakeFromBatch(self)) return task;
   // 4. Steal the oldest task of another worker, starting at a random one.
   const size_t n = workers_.size();
   if (n > 1) {
@@ -78,7 +78,7 @@ Task ThreadPool::TakeTask(Worker* self) {
     for (size_t k = 0; k < n; ++k) {
       Worker* victim = workers_[(start + k) % n].get();
       if (victim == self) continue;
-      if (Task* node = victim->deque.Steal()) {
+      if (Closure* node = victim->deque.Steal()) {
         Bump(self->steals);
         return TakeTaskNode(node);
       }
@@ -95,7 +95,7 @@ bool ThreadPool::RunOne(Worker* self) {
     return true;
   }
   self->lifo_chain = 0;
-  Task task = TakeTask(self);
+  Closure task = TakeTask(self);
   if (!task) return false;
   Run(self, task);
   return true;
@@ -109,7 +109,7 @@ bool ThreadPool::HasVisibleWork() const {
   return false;
 }
 
-void ThreadPool::Run(Worker* self, Task& task) {
+void ThreadPool::Run(Worker* self, Closure& task) {
   if (cancelling_.load(std::memory_order_relaxed)) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
     task = nullptr;  // destroyed unrun: a submitted task's future is cancelled
@@ -203,7 +203,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
     // Search: spin, then yield, looking for work.
     searching_.fetch_add(1, std::memory_order_seq_cst);
     Backoff backoff;
-    Task task;
+    Closure task;
     while (!backoff.ShouldPark() && !stopping_.load(std::memory_order_relaxed)) {
       task = TakeTask(self);
       if (task) break;
@@ -241,7 +241,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
     self->lifo_slot = nullptr;
   }
-  while (Task* node = self->deque.Pop()) {
+  while (Closure* node = self->deque.Pop()) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
     (void)TakeTaskNode(node);
   }

@@ -41,31 +41,31 @@ constexpr size_t kNodeCacheSize = 256;
 // The deque holds pointers to tasks. Reusing the nodes saves a malloc and a
 // free per local submit; they are plain heap blocks, so any thread may
 // return one to its own cache.
-inline std::vector<Task*>& NodeCache() {
-  thread_local std::vector<Task*> cache;
+inline std::vector<Closure*>& NodeCache() {
+  thread_local std::vector<Closure*> cache;
   thread_local struct Drain {
     ~Drain() {
-      for (Task* node : cache) delete node;
+      for (Closure* node : cache) delete node;
       cache.clear();
     }
   } drain;
   return cache;
 }
 
-inline Task* NewTaskNode(Task&& task) {
-  std::vector<Task*>& cache = NodeCache();
-  if (cache.empty()) return new Task(std::move(task));
-  Task* node = cache.back();
+inline Closure* NewTaskNode(Closure&& task) {
+  std::vector<Closure*>& cache = NodeCache();
+  if (cache.empty()) return new Closure(std::move(task));
+  Closure* node = cache.back();
   cache.pop_back();
   *node = std::move(task);
   return node;
 }
 
 // Moves the task out of `node` and recycles the node.
-inline Task TakeTaskNode(Task* node) {
-  Task task = std::move(*node);
+inline Closure TakeTaskNode(Closure* node) {
+  Closure task = std::move(*node);
   *node = nullptr;
-  std::vector<Task*>& cache = NodeCache();
+  std::vector<Closure*>& cache = NodeCache();
   if (cache.size() < kNodeCacheSize) {
     cache.push_back(node);
   } else {
@@ -88,9 +88,9 @@ struct ThreadPool::Worker {
   ThreadPool* const pool;
   const int index;
   // Tasks submitted by this worker's own tasks; thieves take from the top.
-  threads_internal::WorkStealingDeque<Task> deque;
+  threads_internal::WorkStealingDeque<Closure> deque;
   // A batch taken from the injection queue, run in order. Owner only.
-  std::vector<Task> batch;
+  std::vector<Closure> batch;
   size_t batch_next = 0;
   uint32_t takes = 0;            // TakeTask() calls; owner only
   PoolJob* lifo_slot = nullptr;  // ExecuteNext()'s hand-off: next to run, unstealable; owner only
