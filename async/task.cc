@@ -1,0 +1,43 @@
+#include "async/task.h"
+
+#include <atomic>
+#include <coroutine>
+#include <utility>
+
+#include "mailbox/node_pool.h"
+
+namespace troupe::async_internal {
+namespace {
+
+// Relaxed: a counter read by tests after the tasks they count have been
+// joined by other means (BlockOn's notification, a thread join), which order
+// the reads after the updates.
+std::atomic<long> live_frames{0};
+
+}  // namespace
+
+void* AllocateFrame(size_t size) {
+  if constexpr (kCountsFrames) live_frames.fetch_add(1, std::memory_order_relaxed);
+  return PoolAllocate(size);
+}
+
+void FreeFrame(void* frame, size_t size) noexcept {
+  if constexpr (kCountsFrames) live_frames.fetch_sub(1, std::memory_order_relaxed);
+  PoolFree(frame, size);
+}
+
+void RunTrampoline(std::coroutine_handle<> first) {
+  Trampoline& trampoline = tls_trampoline;
+  trampoline.running = true;
+  first.resume();
+  while (std::coroutine_handle<> next = std::exchange(trampoline.next, nullptr)) next.resume();
+  trampoline.running = false;
+}
+
+long LiveFrames() { return live_frames.load(std::memory_order_relaxed); }
+
+absl::Status StatusFromTaskException() {
+  return threads_internal::StatusFromCurrentException("a Task");
+}
+
+}  // namespace troupe::async_internal
