@@ -16,14 +16,25 @@ std::atomic<long> live_frames{0};
 
 }  // namespace
 
+// Frames come from the node pool. Building with
+// --copt=-DTROUPE_ASYNC_FRAMES_FROM_NEW takes them from operator new
+// instead: the comparison bench row K0 was measured with (bench/WORKLOADS.md).
 void* AllocateFrame(size_t size) {
   if constexpr (kCountsFrames) live_frames.fetch_add(1, std::memory_order_relaxed);
+#ifdef TROUPE_ASYNC_FRAMES_FROM_NEW
+  return ::operator new(size);
+#else
   return PoolAllocate(size);
+#endif
 }
 
 void FreeFrame(void* frame, size_t size) noexcept {
   if constexpr (kCountsFrames) live_frames.fetch_sub(1, std::memory_order_relaxed);
+#ifdef TROUPE_ASYNC_FRAMES_FROM_NEW
+  ::operator delete(frame, size);
+#else
   PoolFree(frame, size);
+#endif
 }
 
 void RunTrampoline(std::coroutine_handle<> first) {
