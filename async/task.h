@@ -164,8 +164,8 @@ class ValuePromise : public PromiseBase {
   Task<T> get_return_object() noexcept;
 
   template <typename U>
-    requires std::is_convertible_v<U&&, TaskResult<T>>
-  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<TaskResult<T>, U&&>) {
+  requires std::is_convertible_v<U&&, TaskResult<T>>
+  void return_value(U&& value) {  // a throwing copy reaches unhandled_exception
     result_.emplace(std::forward<U>(value));
   }
   void unhandled_exception() noexcept { result_.emplace(StatusFromTaskException()); }
@@ -228,7 +228,8 @@ class [[nodiscard]] Task {
   // with its result. Only an rvalue can be awaited, so that it is plain who
   // owns the task while it runs (the awaiting frame, until the await ends).
   auto operator co_await() && noexcept {
-    TROUPE_CHECK(handle_ != nullptr, "co_await on an empty Task (default-constructed or moved from)");
+    TROUPE_CHECK(handle_ != nullptr,
+                 "co_await on an empty Task (default-constructed or moved from)");
     struct Awaiter {
       Handle task;
       bool await_ready() noexcept { return false; }

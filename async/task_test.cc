@@ -58,6 +58,22 @@ TEST_F(TaskTest, AnEscapingExceptionBecomesAnInternalError) {
   EXPECT_THAT(r.status().message(), HasSubstr("a Task"));
 }
 
+struct ThrowsOnCopy {
+  ThrowsOnCopy() = default;
+  ThrowsOnCopy(const ThrowsOnCopy&) { throw std::runtime_error("copy failed"); }
+  ThrowsOnCopy(ThrowsOnCopy&&) = default;
+};
+
+TEST_F(TaskTest, AResultWhoseCopyThrowsBecomesAnInternalError) {
+  auto copies = []() -> Task<ThrowsOnCopy> {
+    const ThrowsOnCopy value;
+    co_return value;  // a copy: const cannot be moved from
+  };
+  absl::StatusOr<ThrowsOnCopy> r = BlockOn(copies());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(r.status().message(), HasSubstr("copy failed"));
+}
+
 TEST_F(TaskTest, AwaitingCombinesResults) {
   auto sum = []() -> Task<int> {
     absl::StatusOr<int> a = co_await Answer();
