@@ -55,7 +55,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "actor/clock.h"
+#include "threads/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/hooks.h"
 #include "actor/internal/cell_environment.h"

@@ -10,7 +10,7 @@
 //   ...
 //   tick.Cancel();  // true if a send was still pending
 //
-// Timers run on the system's Clock (actor/clock.h): real time by default,
+// Timers run on the system's Clock (threads/clock.h): real time by default,
 // virtual time under the test kit. A periodic timer stops by itself when
 // its target has stopped (the first send that fails ends it).
 
@@ -23,7 +23,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "actor/clock.h"
+#include "threads/clock.h"
 #include "actor/message.h"
 
 namespace troupe {

@@ -27,7 +27,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "actor/clock.h"
+#include "threads/clock.h"
 #include "threads/mutex.h"
 
 namespace troupe::testkit {

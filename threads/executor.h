@@ -18,6 +18,8 @@
 #ifndef TROUPE_THREADS_EXECUTOR_H_
 #define TROUPE_THREADS_EXECUTOR_H_
 
+#include <utility>
+
 #include "absl/functional/any_invocable.h"
 
 namespace troupe {
@@ -34,6 +36,13 @@ class Executor {
   //
   // Runs `task` some time later (or now), on a thread of the executor's choosing.
   virtual void Execute(Closure task) = 0;
+
+  // Executor::Defer()
+  //
+  // Like Execute(), but behind the work already waiting where the executor
+  // has a queue to be behind (a ThreadPool worker's own deque is LIFO; this
+  // is FIFO): for work that yields so that others run first.
+  virtual void Defer(Closure task) { Execute(std::move(task)); }
 };
 
 // InlineExecutor()

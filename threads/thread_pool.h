@@ -144,7 +144,7 @@ class ThreadPool final : public Executor {
   // that worker's LIFO deque. For a task that yields so that others run
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
-  void Defer(Closure task);
+  void Defer(Closure task) override;
 
   // ThreadPool::Submit()
   //

@@ -30,7 +30,7 @@
 #include <memory>
 
 #include "actor/actor_ref.h"
-#include "actor/clock.h"
+#include "threads/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/message.h"
 #include "actor/scheduler.h"

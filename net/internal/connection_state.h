@@ -19,7 +19,7 @@
 
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "actor/clock.h"
+#include "threads/clock.h"
 #include "net/address.h"
 #include "net/connection.h"
 #include "net/events.h"

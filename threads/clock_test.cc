@@ -1,4 +1,4 @@
-#include "actor/clock.h"
+#include "threads/clock.h"
 
 #include <atomic>
 #include <vector>

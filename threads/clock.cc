@@ -1,4 +1,4 @@
-#include "actor/clock.h"
+#include "threads/clock.h"
 
 #include <map>
 #include <utility>
@@ -106,6 +106,13 @@ class RealClock final : public Clock {
 
 std::unique_ptr<Clock> MakeRealClock(const char* thread_name) {
   return std::make_unique<RealClock>(thread_name);
+}
+
+Clock& DefaultClock() {
+  // Leaked on purpose: tasks may sleep until the process exits, and a clock
+  // destroyed at exit would fail them from a static destructor.
+  static Clock* const clock = MakeRealClock("troupe-sleep").release();
+  return *clock;
 }
 
 }  // namespace troupe

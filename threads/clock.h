@@ -2,9 +2,10 @@
 // File: clock.h
 // -----------------------------------------------------------------------------
 //
-// `Clock`: the time source and timer service of an ActorSystem. Timers
-// (send-after, periodic sends) and ask timeouts go through it, so the test
-// kit can substitute a virtual clock that a test advances by hand.
+// `Clock`: a time source and timer service. An ActorSystem's timers
+// (send-after, periodic sends, ask timeouts) and a task's Sleep() go through
+// one, so the test kit can substitute a virtual clock that a test advances
+// by hand.
 //
 //   troupe::Clock& clock = system.clock();
 //   troupe::TimerId id = clock.ScheduleAt(clock.Now() + absl::Seconds(1), [] { Tick(); });
@@ -16,8 +17,8 @@
 //
 // Thread-safety: every method may be called from any thread.
 
-#ifndef TROUPE_ACTOR_CLOCK_H_
-#define TROUPE_ACTOR_CLOCK_H_
+#ifndef TROUPE_THREADS_CLOCK_H_
+#define TROUPE_THREADS_CLOCK_H_
 
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,12 @@ class Clock {
 // absl::Now() and one timer thread named `thread_name`.
 std::unique_ptr<Clock> MakeRealClock(const char* thread_name = "troupe-timer");
 
+// DefaultClock()
+//
+// A process-wide real clock, started on first use and never shut down: the
+// clock of tasks started without one (async/: Go, BlockOn).
+Clock& DefaultClock();
+
 }  // namespace troupe
 
-#endif  // TROUPE_ACTOR_CLOCK_H_
+#endif  // TROUPE_THREADS_CLOCK_H_
