@@ -25,7 +25,10 @@
 #include <optional>
 #include <utility>
 
+#include "async/internal/context.h"
+#include "async/internal/trampoline.h"
 #include "async/task.h"
+#include "threads/clock.h"
 #include "threads/notification.h"
 
 namespace troupe {
@@ -64,14 +67,23 @@ class BlockingRunner {
     if (handle_) handle_.destroy();
   }
 
-  void Start(Notification* done) {
+  void Start(TaskContext* context, Notification* done) {
     handle_.promise().done = done;
-    Transfer(handle_);
+    handle_.promise().set_context(context);
+    RunTrampoline(handle_);
   }
 
  private:
   explicit BlockingRunner(std::coroutine_handle<promise_type> handle) : handle_(handle) {}
   std::coroutine_handle<promise_type> handle_;
+};
+
+// A BlockOn strand: no executor, so each wait is resumed on the thread that
+// ends it, and nothing can abandon it.
+class BlockingContext final : public TaskContext {
+ public:
+  explicit BlockingContext(Clock* clock) : TaskContext(nullptr, clock) {}
+  ~BlockingContext() = default;
 };
 
 template <typename T>
@@ -84,13 +96,15 @@ BlockingRunner<T> RunInto(Task<T> task, std::optional<TaskResult<T>>* result) {
 // BlockOn()
 //
 // Runs `task` to its end and returns its result; blocks the calling thread
-// while the task waits.
+// while the task waits. Its sleeps use `clock` (the test kit passes its
+// virtual clock). Nothing can cancel a BlockOn strand from outside.
 template <typename T>
-TaskResult<T> BlockOn(Task<T> task) {
+TaskResult<T> BlockOn(Task<T> task, Clock& clock = DefaultClock()) {
   std::optional<TaskResult<T>> result;
   Notification done;
+  async_internal::BlockingContext context(&clock);
   async_internal::BlockingRunner<T> runner = async_internal::RunInto(std::move(task), &result);
-  runner.Start(&done);
+  runner.Start(&context, &done);
   // acquire (in the wait): the result written by whichever thread ran the
   // task's end happens-before this read.
   done.WaitForNotification();

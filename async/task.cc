@@ -1,8 +1,6 @@
 #include "async/task.h"
 
 #include <atomic>
-#include <coroutine>
-#include <utility>
 
 #include "mailbox/node_pool.h"
 
@@ -35,14 +33,6 @@ void FreeFrame(void* frame, size_t size) noexcept {
 #else
   PoolFree(frame, size);
 #endif
-}
-
-void RunTrampoline(std::coroutine_handle<> first) {
-  Trampoline& trampoline = tls_trampoline;
-  trampoline.running = true;
-  first.resume();
-  while (std::coroutine_handle<> next = std::exchange(trampoline.next, nullptr)) next.resume();
-  trampoline.running = false;
 }
 
 long LiveFrames() { return live_frames.load(std::memory_order_relaxed); }

@@ -42,6 +42,10 @@
 //
 // Thread-safety: a task is an ordinary object: one thread at a time may use
 // it. It may be resumed on a different thread from the one that started it.
+//
+// A task runs as part of a strand — a Go task (go.h), a BlockOn, a child of
+// WhenAll/WhenAny (when.h) or of a TaskScope (task_scope.h) — and awaits
+// only from coroutines that are themselves troupe tasks.
 
 #ifndef TROUPE_ASYNC_TASK_H_
 #define TROUPE_ASYNC_TASK_H_
@@ -54,6 +58,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "async/internal/context.h"
+#include "async/internal/trampoline.h"
 #include "base/check.h"
 #include "threads/result.h"
 
@@ -97,41 +103,10 @@ inline constexpr bool kCountsFrames =
 // The status for an exception that escaped a task's body.
 absl::Status StatusFromTaskException();
 
-// The trampoline. C++20's symmetric transfer (await_suspend returning the
-// handle to run next) only keeps the stack flat if the compiler turns that
-// resume into a tail call, and g++ 12 does so only when optimising: at -O0
-// a million synchronous awaits overflow the stack. So transfers go through
-// this thread's trampoline instead: the first transfer on a thread runs a
-// loop; a transfer made while the loop runs (from inside a coroutine it
-// resumed) only names the next handle and returns, the coroutine making it
-// suspends, and the loop resumes the named handle. One slot suffices: a
-// coroutine makes at most one transfer before it suspends, and the loop
-// takes it before resuming anything else. Thread-local, so no ordering is
-// needed; a handle that moves to another thread is resumed there by
-// whoever took it, which starts that thread's own loop.
-struct Trampoline {
-  std::coroutine_handle<> next;
-  bool running;
-};
-inline thread_local constinit Trampoline tls_trampoline{};
-
-// Runs `first`, then whatever each resumed coroutine transferred to.
-void RunTrampoline(std::coroutine_handle<> first);
-
-// Resumes `to` on this thread: now if no loop runs here, else as the next
-// step of the running loop, once the caller has suspended.
-inline void Transfer(std::coroutine_handle<> to) {
-  Trampoline& trampoline = tls_trampoline;
-  if (trampoline.running) {
-    TROUPE_DCHECK(!trampoline.next, "two transfers from one coroutine step");
-    trampoline.next = to;
-    return;
-  }
-  RunTrampoline(to);
-}
-
 // What every task's promise has: lazy start, a continuation resumed at the
-// end through the trampoline, and pooled frames.
+// end through the trampoline (internal/trampoline.h), pooled frames, and the
+// context of the strand it runs in (internal/context.h), which an awaited
+// task inherits from its awaiter.
 class PromiseBase {
  public:
   static void* operator new(size_t size) { return AllocateFrame(size); }
@@ -153,9 +128,18 @@ class PromiseBase {
 
   void set_continuation(std::coroutine_handle<> continuation) { continuation_ = continuation; }
 
+  TaskContext* context() const { return context_; }
+  void set_context(TaskContext* context) { context_ = context; }
+
  private:
   std::coroutine_handle<> continuation_;
+  TaskContext* context_ = nullptr;
 };
+
+// The promises troupe's awaitables can be awaited from: they read the
+// strand's context from the awaiting promise.
+template <typename Promise>
+concept TaskPromise = std::is_base_of_v<PromiseBase, Promise>;
 
 // The promise of a Task<T> for a T the body returns with `co_return`.
 template <typename T>
@@ -192,6 +176,22 @@ class VoidPromise : public PromiseBase {
 
 template <typename T>
 using PromiseFor = std::conditional_t<std::is_void_v<T>, VoidPromise, ValuePromise<T>>;
+
+// What `co_await std::move(task)` suspends on: starts the task in the
+// awaiter's strand, to be resumed at its end.
+template <typename T>
+struct TaskAwaiter {
+  std::coroutine_handle<PromiseFor<T>> task;
+
+  bool await_ready() noexcept { return false; }
+  template <TaskPromise Promise>
+  void await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+    task.promise().set_continuation(awaiting);
+    task.promise().set_context(awaiting.promise().context());
+    Transfer(task);
+  }
+  TaskResult<T> await_resume() { return task.promise().TakeResult(); }
+};
 
 }  // namespace async_internal
 
@@ -230,16 +230,7 @@ class [[nodiscard]] Task {
   auto operator co_await() && noexcept {
     TROUPE_CHECK(handle_ != nullptr,
                  "co_await on an empty Task (default-constructed or moved from)");
-    struct Awaiter {
-      Handle task;
-      bool await_ready() noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        task.promise().set_continuation(awaiting);
-        async_internal::Transfer(task);
-      }
-      TaskResult<T> await_resume() { return task.promise().TakeResult(); }
-    };
-    return Awaiter{handle_};
+    return async_internal::TaskAwaiter<T>{handle_};
   }
 
   // For troupe's own drivers (BlockOn, Go): the frame, still owned by this task.

@@ -1,11 +1,15 @@
-// Async workloads of bench/WORKLOADS.md: K0, the cost of one await.
+// Async workloads of bench/WORKLOADS.md: K0, the cost of one await; K2,
+// the cost of starting a Go task.
+#include <atomic>
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "async/block_on.h"
+#include "async/go.h"
 #include "async/task.h"
 #include "bench/harness.h"
+#include "threads/thread_pool.h"
 
 namespace troupe::bench {
 namespace {
@@ -32,9 +36,36 @@ absl::StatusOr<Rows> SynchronousAwaits() {
   return Rows{{"K0", static_cast<double>(elapsed) / kAwaits}};
 }
 
+constexpr int64_t kGoTasks = 10'000'000;
+
+// K2: P1's work as Go tasks — 10^7 tiny coroutines started from one outside
+// thread and detached; the pool's drain waits for all (as P1 waits, and as
+// Go's p1go waits on a WaitGroup). Per task: a frame for the runner and one
+// for the coroutine, a join state, one executor submission.
+absl::StatusOr<Rows> StartGoTasks() {
+  ThreadPool pool;  // the hardware's worker count
+  std::atomic<int64_t> counter{0};
+  const int64_t start = NowNanos();
+  for (int64_t i = 0; i < kGoTasks; ++i) {
+    Go(pool, [&counter]() -> Task<void> {
+      counter.fetch_add(1, std::memory_order_relaxed);
+      co_return;
+    }).Detach();
+  }
+  pool.Shutdown();  // drains: every task has ended when it returns
+  const int64_t elapsed = NowNanos() - start;
+  if (counter.load() != kGoTasks) {
+    return absl::InternalError(absl::StrCat("K2 ran ", counter.load(), " tasks"));
+  }
+  return Rows{{"K2", static_cast<double>(elapsed) / kGoTasks}};
+}
+
 const bool registered = [] {
   RegisterWorkload({{{"K0", "a task awaits 10^7 tasks that finish at once", "ns/await", ""}},
                     SynchronousAwaits});
+  RegisterWorkload(
+      {{{"K2", "Go 10^7 tiny tasks from one thread, detached, drained", "ns/task", "<= Go p1go"}},
+       StartGoTasks});
   return true;
 }();
 

@@ -1,0 +1,160 @@
+// -----------------------------------------------------------------------------
+// File: internal/context.h
+// -----------------------------------------------------------------------------
+//
+// `TaskContext`: what a running strand of tasks (a Go task, a BlockOn, a
+// child of WhenAll or of a TaskScope) carries with it — where its
+// resumptions run, which clock its sleeps use, and its cancellation. Every
+// task's promise points at the context of the strand it runs in; an
+// awaitable that suspends reads it from the awaiting promise.
+//
+// Not a public header: awaitables (async/ and the layers above) use it.
+
+#ifndef TROUPE_ASYNC_INTERNAL_CONTEXT_H_
+#define TROUPE_ASYNC_INTERNAL_CONTEXT_H_
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <utility>
+
+#include "base/check.h"
+#include "threads/clock.h"
+#include "threads/executor.h"
+
+namespace troupe::async_internal {
+
+// A wait that cancellation can end early: implemented by each awaitable that
+// suspends, registered with its context while it waits.
+class Canceller {
+ public:
+  // Canceller::CancelWait()
+  //
+  // Called at most once per registration, by TaskContext::Cancel() on the
+  // cancelling thread, while the registration holds. Returns the coroutine
+  // to resume (the wait ended as cancelled), or null when the wait ends some
+  // other way: it completed first, or the awaitable passes the cancellation
+  // on (to children it waits for) and keeps waiting. It must not resume
+  // anything itself, and must be short: Unregister() waits for it.
+  virtual std::coroutine_handle<> CancelWait() noexcept = 0;
+
+ protected:
+  ~Canceller() = default;
+};
+
+class TaskContext {
+ public:
+  // `executor` null: a resumption runs on the thread that ends the wait (a
+  // BlockOn strand, whose own thread sleeps until it ends).
+  TaskContext(Executor* executor, Clock* clock) : executor_(executor), clock_(clock) {}
+  TaskContext(const TaskContext&) = delete;
+  TaskContext& operator=(const TaskContext&) = delete;
+
+  Executor* executor() const { return executor_; }
+  Clock& clock() const { return *clock_; }
+
+  // TaskContext::Resume()
+  //
+  // Continues `handle`, a suspended coroutine of this strand: on the
+  // executor, or on this thread's trampoline when there is none.
+  void Resume(std::coroutine_handle<> handle);
+
+  // TaskContext::Defer()
+  //
+  // Resume(), but behind the work already waiting (Yield).
+  void Defer(std::coroutine_handle<> handle);
+
+  // The cancellation slot: one word holding nothing, the registered
+  // Canceller of the wait in progress, or the cancelled mark; kBusy is set
+  // while Cancel() runs that canceller. A strand waits on one thing at a
+  // time (a fan-out waits through one awaitable that passes cancellation to
+  // its children), so one slot suffices. The protocol is checked over every
+  // interleaving by async/models/cancel_slot.pml.
+
+  // TaskContext::Register()
+  //
+  // Called by the strand before it suspends. False if the strand is
+  // cancelled already: do not wait (nothing was registered).
+  bool Register(Canceller* canceller) {
+    uintptr_t expected = 0;
+    // release: the canceller's fields are visible to a Cancel() that takes
+    // it; acquire (on failure): whatever the canceller did before marking.
+    return slot_.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(canceller),
+                                         std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+
+  // TaskContext::Unregister()
+  //
+  // Called by the strand after its wait ended, before the canceller dies.
+  // If Cancel() took the canceller, waits until its CancelWait() returned.
+  void Unregister(Canceller* canceller) {
+    uintptr_t expected = reinterpret_cast<uintptr_t>(canceller);
+    if (slot_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      return;
+    }
+    WaitWhileBusy();
+  }
+
+  // TaskContext::Cancel()
+  //
+  // Marks the strand cancelled (every later wait fails at once with
+  // kCancelled) and ends the wait in progress, if any. Idempotent; any thread.
+  void Cancel();
+
+  // True once Cancel() was called. Acquire: what the canceller did before
+  // is visible.
+  bool cancel_requested() const {
+    return (slot_.load(std::memory_order_acquire) & kCancelled) != 0;
+  }
+
+  // TaskContext::Abandon()
+  //
+  // The executor destroyed a resumption of this strand without running it
+  // (it shut down): the strand's frames must be destroyed and its end
+  // reported. Strands with an executor override it.
+  virtual void Abandon() noexcept;
+
+ protected:
+  ~TaskContext() = default;
+
+  // Marks the slot cancelled for good, after any running CancelWait(), so
+  // that no later Cancel() reaches a canceller in a frame being destroyed.
+  void SealCancellation();
+
+ private:
+  static constexpr uintptr_t kCancelled = 1;
+  static constexpr uintptr_t kBusy = 2;
+
+  void WaitWhileBusy() const;
+
+  Executor* const executor_;
+  Clock* const clock_;
+  std::atomic<uintptr_t> slot_{0};
+};
+
+// The closure an executor runs to resume a strand. Destroyed unrun (the
+// executor shut down), it abandons the strand, so that its frames are freed
+// and whoever waits for it learns it was cancelled, rather than waiting
+// forever.
+class ResumeClosure {
+ public:
+  ResumeClosure(TaskContext* context, std::coroutine_handle<> handle)
+      : context_(context), handle_(handle) {}
+  ResumeClosure(ResumeClosure&& other) noexcept
+      : context_(other.context_), handle_(std::exchange(other.handle_, nullptr)) {}
+  ResumeClosure& operator=(ResumeClosure&&) = delete;
+  ~ResumeClosure() {
+    if (handle_) context_->Abandon();
+  }
+
+  void operator()() &&;
+
+ private:
+  TaskContext* context_;
+  std::coroutine_handle<> handle_;
+};
+
+}  // namespace troupe::async_internal
+
+#endif  // TROUPE_ASYNC_INTERNAL_CONTEXT_H_

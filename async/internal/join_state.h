@@ -1,0 +1,140 @@
+// -----------------------------------------------------------------------------
+// File: internal/join_state.h
+// -----------------------------------------------------------------------------
+//
+// What a Go task and its JoinHandle share: the strand's context, the result,
+// and one word that says who is waiting and who frees the state.
+//
+// The join word holds 0 (running, the handle holds the state), a Joiner*
+// (running, the handle's owner waits), kDetached (running, no handle: the
+// task frees the state) or kDone (finished: the handle frees it). The task
+// ends with one exchange to kDone; the handle lets go with one CAS from 0 to
+// kDetached. Whoever comes second frees the state, so it is freed exactly
+// once, and a registered joiner is woken exactly once. Checked over every
+// interleaving by async/models/join.pml.
+//
+// Not a public header.
+
+#ifndef TROUPE_ASYNC_INTERNAL_JOIN_STATE_H_
+#define TROUPE_ASYNC_INTERNAL_JOIN_STATE_H_
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "async/internal/context.h"
+#include "async/internal/root_runner.h"
+#include "async/task.h"
+
+namespace troupe::async_internal {
+
+// Someone waiting for a Go task to end: a task awaiting the handle, or a
+// thread blocked in JoinHandle::Get().
+class Joiner {
+ public:
+  // Called once, by the ending task, after the result is in place.
+  virtual void Wake() noexcept = 0;
+
+ protected:
+  ~Joiner() = default;
+};
+
+// The type-independent half: the word, and what the task does at its end.
+class JoinStateBase : public RootStrand {
+ public:
+  using RootStrand::RootStrand;
+
+  void Ended() noexcept override { Finish(); }
+
+  // JoinStateBase::Finish()
+  //
+  // The task has ended and its result is in place (its frames are gone).
+  // Wakes the joiner; frees the state if the handle let go.
+  void Finish() noexcept {
+    // acq_rel: release publishes the result to the joiner and to the
+    // handle's later acquire; acquire sees a joiner's fields.
+    const uintptr_t previous = word_.exchange(kDone, std::memory_order_acq_rel);
+    if (previous == kDetached) {
+      Destroy();
+    } else if (previous != 0) {
+      reinterpret_cast<Joiner*>(previous)->Wake();
+    }
+  }
+
+  // JoinStateBase::Join()
+  //
+  // The handle's owner waits: false if the task has ended already (the
+  // result is ready; nothing was registered).
+  bool Join(Joiner* joiner) noexcept {
+    uintptr_t expected = 0;
+    // release: the joiner's fields are visible to Finish(); acquire (on
+    // failure): the result is.
+    return word_.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(joiner),
+                                         std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+
+  // JoinStateBase::Release()
+  //
+  // The handle lets go (detached, or destroyed). Frees the state if the
+  // task has ended; otherwise the task frees it at its end.
+  void Release() noexcept {
+    uintptr_t expected = 0;
+    if (!word_.compare_exchange_strong(expected, kDetached, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      // acquire (above): the task's last writes happen-before the free.
+      Destroy();
+    }
+  }
+
+  bool finished() const { return word_.load(std::memory_order_acquire) == kDone; }
+
+ protected:
+  ~JoinStateBase() = default;
+
+  // Frees the whole state (the derived object).
+  virtual void Destroy() noexcept = 0;
+
+ private:
+  static constexpr uintptr_t kDetached = 1;
+  static constexpr uintptr_t kDone = 2;
+
+  std::atomic<uintptr_t> word_{0};
+};
+
+template <typename T>
+class JoinState final : public JoinStateBase {
+ public:
+  using JoinStateBase::JoinStateBase;
+
+  static void* operator new(size_t size) { return AllocateFrame(size); }
+  static void operator delete(void* state, size_t size) noexcept { FreeFrame(state, size); }
+
+  // The frame that runs the task (internal/root_runner.h), for Abandon().
+  void set_root(std::coroutine_handle<> root) { root_ = root; }
+
+  void SetResult(TaskResult<T> result) { result_.emplace(std::move(result)); }
+  TaskResult<T> TakeResult() { return std::move(*result_); }
+
+  // The executor dropped a resumption: destroy the frames (their
+  // destructors run) and end with kCancelled.
+  void Abandon() noexcept override {
+    SealCancellation();
+    std::exchange(root_, nullptr).destroy();
+    result_.emplace(absl::CancelledError("the executor shut down before the task finished"));
+    Finish();
+  }
+
+ private:
+  ~JoinState() = default;
+  void Destroy() noexcept override { delete this; }
+
+  std::coroutine_handle<> root_;
+  std::optional<TaskResult<T>> result_;
+};
+
+}  // namespace troupe::async_internal
+
+#endif  // TROUPE_ASYNC_INTERNAL_JOIN_STATE_H_
