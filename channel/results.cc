@@ -10,6 +10,8 @@ std::string_view SendErrorName(SendError error) {
       return "closed";
     case SendError::kTimedOut:
       return "timed out";
+    case SendError::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -22,6 +24,8 @@ std::string_view RecvErrorName(RecvError error) {
       return "closed";
     case RecvError::kTimedOut:
       return "timed out";
+    case RecvError::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -36,16 +36,18 @@ namespace troupe {
 enum class SendError : unsigned char {
   kFull,      // TrySend on a full bounded channel, or no receiver waiting (capacity 0)
   kClosed,    // the channel is closed, or every receiver is gone
-  kTimedOut,  // SendFor/SendUntil ran out of time
+  kTimedOut,   // SendFor/SendUntil ran out of time
+  kCancelled,  // the task waiting to send was cancelled (async/channel.h)
 };
 
 enum class RecvError : unsigned char {
   kEmpty,     // TryRecv found nothing (or no sender waiting, capacity 0)
   kClosed,    // closed and drained: nothing more will ever arrive
-  kTimedOut,  // RecvFor/RecvUntil ran out of time
+  kTimedOut,   // RecvFor/RecvUntil ran out of time
+  kCancelled,  // the task waiting to receive was cancelled (async/channel.h)
 };
 
-// "full", "empty", "closed", "timed out".
+// "full", "empty", "closed", "timed out", "cancelled".
 std::string_view SendErrorName(SendError error);
 std::string_view RecvErrorName(RecvError error);
 

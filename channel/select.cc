@@ -1,6 +1,12 @@
 #include "channel/select.h"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "channel/internal/context.h"
+#include "channel/internal/select_driver.h"
 
 namespace troupe {
 namespace {
@@ -22,6 +28,8 @@ std::string_view SelectOutcomeName(SelectOutcome outcome) {
       return "default";
     case SelectOutcome::kTimedOut:
       return "timed out";
+    case SelectOutcome::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -50,44 +58,66 @@ std::optional<size_t> Select::TryArms(std::optional<size_t> first) {
 }
 
 SelectResult Select::WaitUntil(absl::Time deadline) {
-  std::optional<size_t> first;
+  channel_internal::SelectDriver driver(*this);
   while (true) {
-    if (std::optional<size_t> fired = TryArms(first)) return SelectResult::Fired(*fired);
-    first.reset();
-    if (on_default_) {
-      on_default_();
-      return SelectResult::Defaulted();
-    }
+    if (std::optional<SelectResult> done = driver.TryOnce()) return *done;
     if (absl::Now() >= deadline) return SelectResult::TimedOut();
-    if (arms_.empty()) {  // nothing to wait for but the deadline
+    if (!driver.has_arms()) {  // nothing to wait for but the deadline
       absl::SleepFor(deadline - absl::Now());
       continue;
     }
-
     // Block: watch every channel, look once more, sleep until chosen.
     std::shared_ptr<channel_internal::Context> context = channel_internal::Context::Current();
-    std::vector<channel_internal::OperationToken> tokens(arms_.size());
-    for (size_t i = 0; i < arms_.size(); ++i) {
-      tokens[i] = reinterpret_cast<channel_internal::OperationToken>(arms_[i].arm);
-      arms_[i]->Watch(context, tokens[i]);
-    }
-    for (ArmSlot& arm : arms_) {
-      if (arm->Ready()) {
-        context->TrySelect(channel_internal::kAborted);
-        break;
-      }
-    }
-    const channel_internal::OperationToken selected = context->WaitUntil(deadline);
-    for (size_t i = 0; i < arms_.size(); ++i) arms_[i]->Unwatch(tokens[i], tokens[i] == selected);
-    for (size_t i = 0; i < arms_.size(); ++i) {
-      if (tokens[i] != selected) continue;
-      if (arms_[i]->CompletesThroughPacket()) {  // a rendezvous partner completed it
-        arms_[i]->FireFromPacket();
-        return SelectResult::Fired(i);
-      }
-      first = i;  // a channel made this arm possible: try it first
+    driver.Watch(context);
+    if (std::optional<SelectResult> done = driver.Unwatch(context->WaitUntil(deadline))) {
+      return *done;
     }
   }
 }
 
+namespace channel_internal {
+
+std::optional<SelectResult> SelectDriver::TryOnce() {
+  if (std::optional<size_t> fired = select_.TryArms(std::exchange(first_, std::nullopt))) {
+    return SelectResult::Fired(*fired);
+  }
+  if (select_.on_default_) {
+    select_.on_default_();
+    return SelectResult::Defaulted();
+  }
+  return std::nullopt;
+}
+
+void SelectDriver::Watch(const std::shared_ptr<Context>& context) {
+  watching_ = true;
+  tokens_.resize(select_.arms_.size());
+  for (size_t i = 0; i < select_.arms_.size(); ++i) {
+    tokens_[i] = reinterpret_cast<OperationToken>(select_.arms_[i].arm);
+    select_.arms_[i]->Watch(context, tokens_[i]);
+  }
+  for (Select::ArmSlot& arm : select_.arms_) {
+    if (arm->Ready()) {
+      context->TrySelect(kAborted);
+      break;
+    }
+  }
+}
+
+std::optional<SelectResult> SelectDriver::Unwatch(OperationToken selected) {
+  watching_ = false;
+  for (size_t i = 0; i < select_.arms_.size(); ++i) {
+    select_.arms_[i]->Unwatch(tokens_[i], tokens_[i] == selected);
+  }
+  for (size_t i = 0; i < select_.arms_.size(); ++i) {
+    if (tokens_[i] != selected) continue;
+    if (select_.arms_[i]->CompletesThroughPacket()) {  // a rendezvous partner completed it
+      select_.arms_[i]->FireFromPacket();
+      return SelectResult::Fired(i);
+    }
+    first_ = i;  // a channel made this arm possible: try it first
+  }
+  return std::nullopt;
+}
+
+}  // namespace channel_internal
 }  // namespace troupe

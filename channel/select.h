@@ -61,10 +61,11 @@
 
 namespace troupe {
 
-// How a select ended: an arm fired, the default ran, or time ran out.
-enum class SelectOutcome : unsigned char { kFired, kDefault, kTimedOut };
+// How a select ended: an arm fired, the default ran, time ran out, or (for
+// a task awaiting it, async/channel.h) the task was cancelled.
+enum class SelectOutcome : unsigned char { kFired, kDefault, kTimedOut, kCancelled };
 
-// "fired", "default", "timed out".
+// "fired", "default", "timed out", "cancelled".
 std::string_view SelectOutcomeName(SelectOutcome outcome);
 
 template <typename Sink>
@@ -80,11 +81,13 @@ class SelectResult {
   static SelectResult Fired(size_t arm) { return SelectResult(SelectOutcome::kFired, arm); }
   static SelectResult Defaulted() { return SelectResult(SelectOutcome::kDefault, 0); }
   static SelectResult TimedOut() { return SelectResult(SelectOutcome::kTimedOut, 0); }
+  static SelectResult Cancelled() { return SelectResult(SelectOutcome::kCancelled, 0); }
 
   SelectOutcome outcome() const { return outcome_; }
   bool fired() const { return outcome_ == SelectOutcome::kFired; }
   bool defaulted() const { return outcome_ == SelectOutcome::kDefault; }
   bool timed_out() const { return outcome_ == SelectOutcome::kTimedOut; }
+  bool cancelled() const { return outcome_ == SelectOutcome::kCancelled; }
 
   // The arm that fired, counted in the order the arms were added.
   size_t arm() const {
@@ -99,6 +102,8 @@ class SelectResult {
 };
 
 namespace channel_internal {
+
+class SelectDriver;
 
 // One arm of a select, type-erased.
 class SelectArm {
@@ -245,6 +250,10 @@ class Select {
   SelectResult WaitUntil(absl::Time deadline);
 
  private:
+  // The wait's steps, which a task awaiting the select (async/channel.h)
+  // takes too, suspending where a thread sleeps.
+  friend class channel_internal::SelectDriver;
+
   // Tries every arm once, starting at a random one; returns the index fired.
   std::optional<size_t> TryArms(std::optional<size_t> first);
 

@@ -1,0 +1,255 @@
+// -----------------------------------------------------------------------------
+// File: channel.h
+// -----------------------------------------------------------------------------
+//
+// Channel operations a task awaits instead of blocking a thread: `Recv`,
+// `Send` and `AwaitSelect` over troupe's channels (channel/channel.h,
+// channel/select.h), any flavour.
+//
+//   troupe::Task<int64_t> Sum(troupe::Receiver<int64_t>& rx) {
+//     int64_t sum = 0;
+//     for (;;) {
+//       troupe::RecvResult<int64_t> got = co_await troupe::Recv(rx);
+//       if (!got.ok()) break;                 // kClosed: drained; kCancelled
+//       sum += *got;
+//     }
+//     co_return sum;
+//   }
+//
+//   troupe::SendResult<Job> sent = co_await troupe::Send(tx, std::move(job));
+//   if (!sent.ok()) Keep(sent.TakeValue());    // closed or cancelled: value back
+//
+//   troupe::Select select;
+//   select.OnRecv(a, [&](troupe::RecvResult<int> v) { ... })
+//         .OnSend(b, item, [&](troupe::SendResult<Item> s) { ... });
+//   troupe::SelectResult r = co_await troupe::AwaitSelect(select);
+//
+// A task that cannot go on parks on the channel's waiter list as a blocked
+// thread does (the same registration, the same selection protocol), but
+// holds no thread: whoever makes the operation possible resumes it on its
+// strand's executor. Threads and tasks mix freely on one channel.
+//
+// Select keeps its semantics (channel/select.h): one arm fires, chosen at
+// random among the ready ones; a send arm that does not fire keeps its
+// value in the caller's variable.
+//
+// Cancellation: a cancelled task's wait ends with RecvError::kCancelled,
+// SendError::kCancelled (with the value handed back) or an outcome of
+// SelectOutcome::kCancelled (every send arm's value back in its variable).
+// The channel forgets the task; nothing it sent or would have received is
+// lost.
+
+#ifndef TROUPE_ASYNC_CHANNEL_H_
+#define TROUPE_ASYNC_CHANNEL_H_
+
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "async/internal/context.h"
+#include "async/internal/op.h"
+#include "async/task.h"
+#include "channel/channel.h"
+#include "channel/internal/context.h"
+#include "channel/internal/flavor.h"
+#include "channel/results.h"
+#include "channel/select.h"
+
+namespace troupe {
+namespace async_internal {
+
+// Where a task waits for a channel context to be selected: by a partner, a
+// close, or a cancellation (which selects kAborted). Lives in the waiting
+// frame; the context keeps a pointer to it, used only by the one notifier
+// that wins the park handshake, while the task is suspended.
+class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
+ public:
+  ChannelPark() : context_(std::make_shared<channel_internal::Context>(this)) {}
+  ChannelPark(const ChannelPark&) = delete;
+  ChannelPark& operator=(const ChannelPark&) = delete;
+
+  const std::shared_ptr<channel_internal::Context>& context() const { return context_; }
+
+  bool await_ready() const noexcept { return false; }
+  template <TaskPromise Promise>
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+    return Park(awaiting.promise().context(), awaiting);
+  }
+  // After the wait: whether the strand has been cancelled.
+  bool strand_cancelled() const { return strand_->cancel_requested(); }
+
+  // The token that ended the wait.
+  channel_internal::OperationToken await_resume() {
+    if (registered_) strand_->Unregister(this);
+    return context_->selected();
+  }
+
+ private:
+  bool Park(TaskContext* strand, std::coroutine_handle<> awaiting);
+  void Wake() noexcept override;
+  std::coroutine_handle<> CancelWait() noexcept override;
+
+  std::shared_ptr<channel_internal::Context> context_;
+  TaskContext* strand_ = nullptr;
+  std::coroutine_handle<> awaiting_;
+  bool registered_ = false;
+};
+
+// The select loop of a task: Select::WaitUntil's, suspending where a
+// thread sleeps. kCancelled once its strand is cancelled.
+Op<SelectResult> RunSelect(Select& select);
+
+// The slow paths of Recv and Send: one operation, parked on its channel
+// directly (no Select: a parked task's frame stays small, bench K3).
+template <typename T>
+Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
+  channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
+  channel_internal::Packet<T> packet;  // a rendezvous sender hands over here
+  const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
+  while (true) {
+    RecvResult<T> now = flavor.TryRecv();
+    if (now.ok() || now.error() != RecvError::kEmpty) co_return now;
+    ChannelPark park;
+    flavor.WatchRecv(park.context(), token, &packet);
+    if (flavor.ReadyToRecv()) park.context()->TrySelect(channel_internal::kAborted);
+    const channel_internal::OperationToken selected = co_await park;
+    flavor.UnwatchRecv(token);
+    if (selected == token && flavor.CompletesThroughPacket()) {
+      packet.WaitReady();
+      co_return RecvResult<T>(std::move(*packet.value));
+    }
+    if (selected == channel_internal::kAborted && park.strand_cancelled()) {
+      co_return RecvResult<T>(RecvError::kCancelled);
+    }
+    // A value arrived or the channel closed (kDisconnected): try again.
+  }
+}
+
+template <typename T>
+Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
+  channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx);
+  while (true) {
+    SendResult<T> now = flavor.TrySend(std::move(value));
+    if (now.ok() || now.error() != SendError::kFull) co_return now;
+    value = now.TakeValue();
+    // A rendezvous receiver takes the value straight out of the packet.
+    channel_internal::Packet<T> packet;
+    if (flavor.CompletesThroughPacket()) packet.value.emplace(std::move(value));
+    const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
+    ChannelPark park;
+    flavor.WatchSend(park.context(), token, &packet);
+    if (flavor.ReadyToSend()) park.context()->TrySelect(channel_internal::kAborted);
+    const channel_internal::OperationToken selected = co_await park;
+    flavor.UnwatchSend(token);
+    if (flavor.CompletesThroughPacket()) {
+      if (selected == token) {
+        packet.WaitReady();  // the receiver has moved the value out
+        co_return SendResult<T>::Sent();
+      }
+      value = std::move(*packet.value);  // not chosen: nobody touches the packet
+    }
+    if (selected == channel_internal::kAborted && park.strand_cancelled()) {
+      co_return SendResult<T>::Failed(SendError::kCancelled, std::move(value));
+    }
+    // Room appeared or the channel closed (kDisconnected): try again.
+  }
+}
+
+// Tries the operation at once (no frame, no allocation when it succeeds or
+// fails for good), and only then runs the slow path's coroutine.
+template <typename T>
+class RecvAwaiter {
+ public:
+  explicit RecvAwaiter(Receiver<T>& rx) : rx_(rx) {}
+
+  bool await_ready() {
+    RecvResult<T> now = rx_.TryRecv();
+    if (!now.ok() && now.error() == RecvError::kEmpty) return false;
+    ready_.emplace(std::move(now));
+    return true;
+  }
+  template <TaskPromise Promise>
+  void await_suspend(std::coroutine_handle<Promise> awaiting) {
+    slow_.emplace(RecvSlowly(rx_));
+    slow_awaiter_.emplace(std::move(*slow_).operator co_await());
+    slow_awaiter_->await_suspend(awaiting);
+  }
+  RecvResult<T> await_resume() {
+    if (ready_) return std::move(*ready_);
+    return slow_awaiter_->await_resume();
+  }
+
+ private:
+  Receiver<T>& rx_;
+  std::optional<RecvResult<T>> ready_;
+  std::optional<Op<RecvResult<T>>> slow_;
+  std::optional<typename Op<RecvResult<T>>::Awaiter> slow_awaiter_;
+};
+
+template <typename T>
+class SendAwaiter {
+ public:
+  SendAwaiter(Sender<T>& tx, T value) : tx_(tx), value_(std::move(value)) {}
+
+  bool await_ready() {
+    SendResult<T> now = tx_.TrySend(std::move(*value_));
+    if (!now.ok() && now.error() == SendError::kFull) {
+      value_.emplace(now.TakeValue());
+      return false;
+    }
+    ready_.emplace(std::move(now));
+    return true;
+  }
+  template <TaskPromise Promise>
+  void await_suspend(std::coroutine_handle<Promise> awaiting) {
+    slow_.emplace(SendSlowly(tx_, std::move(*value_)));
+    slow_awaiter_.emplace(std::move(*slow_).operator co_await());
+    slow_awaiter_->await_suspend(awaiting);
+  }
+  SendResult<T> await_resume() {
+    if (ready_) return std::move(*ready_);
+    return slow_awaiter_->await_resume();
+  }
+
+ private:
+  Sender<T>& tx_;
+  std::optional<T> value_;
+  std::optional<SendResult<T>> ready_;
+  std::optional<Op<SendResult<T>>> slow_;
+  std::optional<typename Op<SendResult<T>>::Awaiter> slow_awaiter_;
+};
+
+}  // namespace async_internal
+
+// Recv()
+//
+// `co_await Recv(rx)`: the next value; kClosed once the channel is closed
+// and drained; kCancelled if the task is cancelled while it waits.
+template <typename T>
+async_internal::RecvAwaiter<T> Recv(Receiver<T>& rx) {
+  return async_internal::RecvAwaiter<T>(rx);
+}
+
+// Send()
+//
+// `co_await Send(tx, std::move(value))`: sent once there is room (for a
+// rendezvous channel, once a receiver took it); kClosed or kCancelled with
+// the value handed back.
+template <typename T>
+async_internal::SendAwaiter<T> Send(Sender<T>& tx, T value) {
+  return async_internal::SendAwaiter<T>(tx, std::move(value));
+}
+
+// AwaitSelect()
+//
+// `co_await AwaitSelect(select)`: Select::Wait() for a task. Runs exactly
+// one handler (an arm's, or the default's) and says which, or returns
+// kCancelled having run none. The select must outlive the await.
+inline async_internal::Op<SelectResult> AwaitSelect(Select& select) {
+  return async_internal::RunSelect(select);
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_ASYNC_CHANNEL_H_

@@ -1,0 +1,325 @@
+#include "async/channel.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "async/block_on.h"
+#include "async/go.h"
+#include "async/task.h"
+#include "async/task_scope.h"
+#include "channel/channel.h"
+#include "channel/results.h"
+#include "channel/select.h"
+#include "gtest/gtest.h"
+#include "testing/eventually.h"
+#include "threads/notification.h"
+#include "threads/thread.h"
+#include "threads/thread_pool.h"
+
+// Channel pairs are taken apart by name, not with structured bindings:
+// clang 14 cannot capture those in lambdas.
+
+namespace troupe {
+namespace {
+
+using testkit::Eventually;
+
+class ChannelAwaitTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (async_internal::kCountsFrames) {
+      EXPECT_TRUE(Eventually([] { return async_internal::LiveFrames() == 0; }, absl::Seconds(10)))
+          << async_internal::LiveFrames() << " frames still allocated";
+    }
+  }
+};
+
+TEST_F(ChannelAwaitTest, RecvWaitsForAValueFromAThread) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<std::string>::Bounded(4);
+  Sender<std::string>& tx = tx_rx.first;
+  Receiver<std::string>& rx = tx_rx.second;
+  JoinHandle<std::string> handle = Go(pool, [&rx]() -> Task<std::string> {
+    RecvResult<std::string> got = co_await Recv(rx);
+    if (!got.ok()) co_return absl::InternalError("no value");
+    co_return *std::move(got);
+  });
+  absl::SleepFor(absl::Milliseconds(5));  // let it park (not needed for correctness)
+  ASSERT_TRUE(tx.Send("hello").ok());
+  EXPECT_EQ(handle.Get().value(), "hello");
+}
+
+TEST_F(ChannelAwaitTest, SendOnAFullChannelWaitsForRoom) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<int>::Bounded(1);
+  Sender<int>& tx = tx_rx.first;
+  Receiver<int>& rx = tx_rx.second;
+  ASSERT_TRUE(tx.TrySend(1).ok());
+  JoinHandle<absl::Status> handle = Go(pool, [&tx]() -> Task<absl::Status> {
+    SendResult<int> sent = co_await Send(tx, 2);
+    co_return sent.ok() ? absl::OkStatus() : absl::InternalError("not sent");
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_FALSE(handle.finished());
+  EXPECT_EQ(*rx.Recv(), 1);
+  EXPECT_TRUE(handle.Get().ok());
+  EXPECT_EQ(*rx.Recv(), 2);
+}
+
+// Two tasks ping-pong over rendezvous channels on a pool of ONE worker:
+// if a waiting task held its thread, this would deadlock at once.
+TEST_F(ChannelAwaitTest, PingPongOnOneWorkerHoldsNoThread) {
+  ThreadPool pool(1);
+  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
+  Sender<int>& ping_tx = ping_tx_ping_rx.first;
+  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
+  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
+  Sender<int>& pong_tx = pong_tx_pong_rx.first;
+  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
+  constexpr int kRounds = 2000;
+  JoinHandle<absl::Status> echo = Go(pool, [&]() -> Task<absl::Status> {
+    for (;;) {
+      RecvResult<int> v = co_await Recv(ping_rx);
+      if (!v.ok()) co_return absl::OkStatus();  // closed
+      if (!(co_await Send(pong_tx, *v + 1)).ok()) co_return absl::InternalError("pong");
+    }
+  });
+  JoinHandle<int> driver = Go(pool, [&]() -> Task<int> {
+    int v = 0;
+    for (int i = 0; i < kRounds; ++i) {
+      if (!(co_await Send(ping_tx, v)).ok()) co_return absl::InternalError("ping");
+      RecvResult<int> back = co_await Recv(pong_rx);
+      if (!back.ok()) co_return absl::InternalError("no pong");
+      v = *back;
+    }
+    ping_tx.Close();
+    co_return v;
+  });
+  EXPECT_EQ(driver.Get().value(), kRounds);
+  EXPECT_TRUE(echo.Get().ok());
+}
+
+// A thousand tasks parked on channels of their own, on one worker.
+TEST_F(ChannelAwaitTest, ManyParkedTasksOnOneWorker) {
+  ThreadPool pool(1);
+  constexpr int kTasks = 1000;
+  std::vector<Sender<int>> senders;
+  std::vector<JoinHandle<int>> handles;
+  for (int i = 0; i < kTasks; ++i) {
+    auto tx_rx = Channel<int>::Bounded(1);
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    senders.push_back(std::move(tx));
+    handles.push_back(Go(
+        pool,
+        [](Receiver<int> rx) -> Task<int> {
+          RecvResult<int> got = co_await Recv(rx);
+          if (!got.ok()) co_return absl::InternalError("nothing");
+          co_return *got * 2;
+        },
+        std::move(rx)));
+  }
+  for (int i = 0; i < kTasks; ++i) ASSERT_TRUE(senders[i].Send(i).ok());
+  for (int i = 0; i < kTasks; ++i) EXPECT_EQ(handles[i].Get().value(), 2 * i);
+}
+
+TEST_F(ChannelAwaitTest, CloseEndsParkedWaits) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<int>::Bounded(1);
+  Sender<int>& tx = tx_rx.first;
+  ASSERT_TRUE(tx.TrySend(1).ok());
+  auto tx2_rx2 = Channel<int>::Unbounded();
+  Sender<int>& tx2 = tx2_rx2.first;
+  Receiver<int>& rx2 = tx2_rx2.second;
+  JoinHandle<int> sender = Go(pool, [&tx]() -> Task<int> {
+    SendResult<int> sent = co_await Send(tx, 42);  // full: parks
+    if (sent.ok() || sent.error() != SendError::kClosed) co_return absl::InternalError("sent?");
+    co_return sent.TakeValue();  // handed back
+  });
+  JoinHandle<absl::Status> receiver = Go(pool, [&rx2]() -> Task<absl::Status> {
+    RecvResult<int> got = co_await Recv(rx2);  // empty: parks
+    if (!got.ok() && got.error() == RecvError::kClosed) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kClosed");
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  tx.Close();
+  tx2.Close();
+  EXPECT_EQ(sender.Get().value(), 42);
+  EXPECT_TRUE(receiver.Get().ok());
+}
+
+TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<std::string>::Rendezvous();
+  Sender<std::string>& tx = tx_rx.first;
+  Receiver<std::string>& rx = tx_rx.second;
+  Notification parked;
+  JoinHandle<std::string> sender = Go(pool, [&]() -> Task<std::string> {
+    parked.Notify();
+    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
+    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
+    co_return sent.TakeValue();
+  });
+  parked.WaitForNotification();
+  ASSERT_TRUE(Eventually([&] { return !sender.finished(); }, absl::Seconds(1)));
+  absl::SleepFor(absl::Milliseconds(5));
+  sender.Cancel();
+  EXPECT_EQ(sender.Get().value(), "keep me");
+  // The channel forgot the sender: nobody offers a value now.
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
+
+  JoinHandle<absl::Status> receiver = Go(pool, [&rx]() -> Task<absl::Status> {
+    RecvResult<std::string> got = co_await Recv(rx);
+    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kCancelled");
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  receiver.Cancel();
+  EXPECT_TRUE(receiver.Get().ok());
+  EXPECT_EQ(tx.TrySend("nobody").error(), SendError::kFull);  // no receiver waits
+}
+
+TEST_F(ChannelAwaitTest, SelectFiresOneArmAndKeepsTheOtherValue) {
+  ThreadPool pool(2);
+  auto a_tx_a_rx = Channel<int>::Bounded(1);
+  Sender<int>& a_tx = a_tx_a_rx.first;
+  Receiver<int>& a_rx = a_tx_a_rx.second;
+  auto b_tx_b_rx = Channel<std::string>::Rendezvous();
+  Sender<std::string>& b_tx = b_tx_b_rx.first;  // its receiver stays in the pair
+  JoinHandle<std::string> handle = Go(pool, [&]() -> Task<std::string> {
+    std::string offer = "unsent";
+    int received = 0;
+    Select select;
+    select.OnRecv(a_rx, [&](RecvResult<int> v) { received = *v; })
+        .OnSend(b_tx, offer, [](SendResult<std::string>) {});
+    SelectResult r = co_await AwaitSelect(select);
+    if (!r.fired() || r.arm() != 0) co_return absl::InternalError("wrong arm");
+    co_return std::to_string(received) + "/" + offer;
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(a_tx.Send(7).ok());
+  EXPECT_EQ(handle.Get().value(), "7/unsent");
+}
+
+TEST_F(ChannelAwaitTest, ACancelledSelectRunsNoArm) {
+  ThreadPool pool(2);
+  auto a_tx_a_rx = Channel<int>::Bounded(1);
+  Receiver<int>& a_rx = a_tx_a_rx.second;  // its sender stays in the pair
+  auto b_tx_b_rx = Channel<std::string>::Rendezvous();
+  Sender<std::string>& b_tx = b_tx_b_rx.first;  // its receiver stays in the pair
+  Notification parked;
+  JoinHandle<std::string> handle = Go(pool, [&]() -> Task<std::string> {
+    std::string offer = "mine";
+    bool ran = false;
+    Select select;
+    select.OnRecv(a_rx, [&](RecvResult<int>) { ran = true; })
+        .OnSend(b_tx, offer, [&](SendResult<std::string>) { ran = true; });
+    parked.Notify();
+    SelectResult r = co_await AwaitSelect(select);
+    if (!r.cancelled() || ran) co_return absl::InternalError("expected a cancelled select");
+    co_return offer;
+  });
+  parked.WaitForNotification();
+  absl::SleepFor(absl::Milliseconds(5));
+  handle.Cancel();
+  EXPECT_EQ(handle.Get().value(), "mine");
+}
+
+// Producers and consumers, tasks and threads, on one small bounded
+// channel: every value arrives exactly once.
+TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareAChannel) {
+  ThreadPool pool(4);
+  auto tx_rx = Channel<int64_t>::Bounded(8);
+  Sender<int64_t>& tx = tx_rx.first;
+  Receiver<int64_t>& rx = tx_rx.second;
+  constexpr int64_t kPerProducer = 5000;
+  constexpr int kTaskProducers = 3;
+  constexpr int kThreadProducers = 2;
+  constexpr int kProducers = kTaskProducers + kThreadProducers;
+  std::atomic<int64_t> sum{0};
+  std::atomic<int64_t> count{0};
+  std::atomic<int> producers_left{kProducers};
+  auto finish_producer = [&] {
+    if (producers_left.fetch_sub(1) == 1) tx.Close();
+  };
+  std::vector<JoinHandle<void>> tasks;
+  for (int p = 0; p < kTaskProducers; ++p) {
+    tasks.push_back(Go(pool, [&, p]() -> Task<void> {
+      for (int64_t i = 0; i < kPerProducer; ++i) {
+        EXPECT_TRUE((co_await Send(tx, p * kPerProducer + i)).ok());
+      }
+      finish_producer();
+    }));
+  }
+  for (int c = 0; c < 3; ++c) {
+    tasks.push_back(Go(pool, [&]() -> Task<void> {
+      for (;;) {
+        RecvResult<int64_t> v = co_await Recv(rx);
+        if (!v.ok()) break;
+        sum.fetch_add(*v);
+        count.fetch_add(1);
+      }
+    }));
+  }
+  std::vector<Thread<void>> threads;
+  for (int p = kTaskProducers; p < kProducers; ++p) {
+    threads.emplace_back("producer", [&, p] {
+      for (int64_t i = 0; i < kPerProducer; ++i) EXPECT_TRUE(tx.Send(p * kPerProducer + i).ok());
+      finish_producer();
+    });
+  }
+  threads.emplace_back("consumer", [&] {
+    for (int64_t v : rx) {
+      sum.fetch_add(v);
+      count.fetch_add(1);
+    }
+  });
+  for (Thread<void>& t : threads) EXPECT_TRUE(t.Join().ok());
+  for (JoinHandle<void>& t : tasks) EXPECT_TRUE(t.Get().ok());
+  const int64_t n = kProducers * kPerProducer;
+  EXPECT_EQ(count.load(), n);
+  EXPECT_EQ(sum.load(), n * (n - 1) / 2);
+}
+
+// A cancel races a hand-off on a rendezvous channel: either the task got
+// the value and the sender saw it sent, or the task saw kCancelled and the
+// sender got the value back. Never both, never neither.
+TEST_F(ChannelAwaitTest, StressCancelRacesARendezvous) {
+  ThreadPool pool(2);
+  int delivered = 0;
+  int returned = 0;
+  for (int round = 0; round < 500; ++round) {
+    auto tx_rx = Channel<int>::Rendezvous();
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    Notification started;
+    JoinHandle<int> receiver = Go(pool, [&rx = rx, &started]() -> Task<int> {
+      started.Notify();
+      RecvResult<int> got = co_await Recv(rx);
+      if (got.ok()) co_return *got;
+      co_return -1;
+    });
+    started.WaitForNotification();
+    Thread<void> canceller("canceller", [&] { receiver.Cancel(); });
+    SendResult<int> sent = tx.SendFor(round, absl::Milliseconds(2));
+    EXPECT_TRUE(canceller.Join().ok());
+    const int got = receiver.Get().value();
+    if (sent.ok()) {
+      EXPECT_EQ(got, round);
+      ++delivered;
+    } else {
+      EXPECT_EQ(got, -1);
+      EXPECT_EQ(sent.TakeValue(), round);
+      ++returned;
+    }
+  }
+  EXPECT_EQ(delivered + returned, 500);
+}
+
+}  // namespace
+}  // namespace troupe
