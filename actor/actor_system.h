@@ -55,7 +55,6 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "threads/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/hooks.h"
 #include "actor/internal/cell_environment.h"
@@ -70,6 +69,7 @@
 #include "actor/tracing.h"
 #include "base/log_limiter.h"
 #include "spdlog/logger.h"
+#include "threads/clock.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
 

@@ -23,8 +23,8 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "threads/clock.h"
 #include "actor/message.h"
+#include "threads/clock.h"
 
 namespace troupe {
 

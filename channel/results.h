@@ -34,15 +34,15 @@ namespace troupe {
 // TryRecvError do: "full" is a send's "empty"; closed and timed out mean the
 // same on both sides.
 enum class SendError : unsigned char {
-  kFull,      // TrySend on a full bounded channel, or no receiver waiting (capacity 0)
-  kClosed,    // the channel is closed, or every receiver is gone
+  kFull,       // TrySend on a full bounded channel, or no receiver waiting (capacity 0)
+  kClosed,     // the channel is closed, or every receiver is gone
   kTimedOut,   // SendFor/SendUntil ran out of time
   kCancelled,  // the task waiting to send was cancelled (async/channel.h)
 };
 
 enum class RecvError : unsigned char {
-  kEmpty,     // TryRecv found nothing (or no sender waiting, capacity 0)
-  kClosed,    // closed and drained: nothing more will ever arrive
+  kEmpty,      // TryRecv found nothing (or no sender waiting, capacity 0)
+  kClosed,     // closed and drained: nothing more will ever arrive
   kTimedOut,   // RecvFor/RecvUntil ran out of time
   kCancelled,  // the task waiting to receive was cancelled (async/channel.h)
 };

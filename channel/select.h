@@ -44,8 +44,8 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 

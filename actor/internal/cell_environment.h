@@ -30,12 +30,12 @@
 #include <memory>
 
 #include "actor/actor_ref.h"
-#include "threads/clock.h"
 #include "actor/dead_letters.h"
 #include "actor/message.h"
 #include "actor/scheduler.h"
 #include "actor/spawn.h"
 #include "base/log_limiter.h"
+#include "threads/clock.h"
 
 namespace troupe {
 class ActorSystem;

@@ -19,11 +19,11 @@
 
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
-#include "threads/clock.h"
 #include "net/address.h"
 #include "net/connection.h"
 #include "net/events.h"
 #include "net/reactor.h"
+#include "threads/clock.h"
 
 namespace troupe::net::net_internal {
 
