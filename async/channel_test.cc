@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "async/block_on.h"
 #include "async/go.h"
+#include "async/leak_check_test_base.h"
 #include "async/task.h"
 #include "async/task_scope.h"
 #include "channel/channel.h"
@@ -29,15 +30,7 @@ namespace {
 
 using testkit::Eventually;
 
-class ChannelAwaitTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (async_internal::kCountsFrames) {
-      EXPECT_TRUE(Eventually([] { return async_internal::LiveFrames() == 0; }, absl::Seconds(10)))
-          << async_internal::LiveFrames() << " frames still allocated";
-    }
-  }
-};
+class ChannelAwaitTest : public async_internal::LeakCheckedTest {};
 
 TEST_F(ChannelAwaitTest, RecvWaitsForAValueFromAThread) {
   ThreadPool pool(2);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "async/block_on.h"
+#include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
 #include "gtest/gtest.h"
@@ -25,18 +26,7 @@ namespace {
 using testkit::Eventually;
 using testkit::VirtualClock;
 
-// Every test ends with every frame and join state freed (counted in builds
-// with assertions). Frames of detached or cancelled tasks are freed on the
-// pool's threads, so the check waits for them, bounded.
-class GoTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (async_internal::kCountsFrames) {
-      EXPECT_TRUE(Eventually([] { return async_internal::LiveFrames() == 0; }, absl::Seconds(10)))
-          << async_internal::LiveFrames() << " frames still allocated";
-    }
-  }
-};
+class GoTest : public async_internal::LeakCheckedTest {};
 
 // Sets a flag when destroyed: shows that a frame unwound.
 struct Unwinds {

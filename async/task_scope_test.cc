@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "async/block_on.h"
 #include "async/go.h"
+#include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
 #include "gtest/gtest.h"
@@ -22,15 +23,7 @@ namespace {
 using testkit::Eventually;
 using testkit::VirtualClock;
 
-class TaskScopeTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (async_internal::kCountsFrames) {
-      EXPECT_TRUE(Eventually([] { return async_internal::LiveFrames() == 0; }, absl::Seconds(10)))
-          << async_internal::LiveFrames() << " frames still allocated";
-    }
-  }
-};
+class TaskScopeTest : public async_internal::LeakCheckedTest {};
 
 // Counts the children that unwound (their destructors ran).
 struct Unwinds {

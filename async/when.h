@@ -52,12 +52,15 @@ struct WhenAnyResult {
 
 namespace async_internal {
 
+// What WhenAll and WhenAny over a vector share: the tasks, a result slot
+// each, and their start as children of one fan-out.
 template <typename T>
-class WhenAllAwaiter {
+class VectorFanOut {
  public:
-  explicit WhenAllAwaiter(std::vector<Task<T>> tasks) : tasks_(std::move(tasks)) {}
-  WhenAllAwaiter(const WhenAllAwaiter&) = delete;
-  WhenAllAwaiter& operator=(const WhenAllAwaiter&) = delete;
+  VectorFanOut(std::vector<Task<T>> tasks, bool first_wins)
+      : tasks_(std::move(tasks)), fan_out_(first_wins) {}
+  VectorFanOut(const VectorFanOut&) = delete;
+  VectorFanOut& operator=(const VectorFanOut&) = delete;
 
   bool await_ready() const noexcept { return tasks_.empty(); }
 
@@ -69,18 +72,27 @@ class WhenAllAwaiter {
     return fan_out_.Start();
   }
 
+ protected:
+  std::vector<Task<T>> tasks_;  // moved from once started; the size stays
+  std::vector<std::optional<TaskResult<T>>> results_;
+  FanOut fan_out_;
+};
+
+template <typename T>
+class WhenAllAwaiter : public VectorFanOut<T> {
+ public:
+  explicit WhenAllAwaiter(std::vector<Task<T>> tasks)
+      : VectorFanOut<T>(std::move(tasks), /*first_wins=*/false) {}
+
   std::vector<TaskResult<T>> await_resume() {
-    fan_out_.Finish();
+    this->fan_out_.Finish();
     std::vector<TaskResult<T>> results;
-    results.reserve(results_.size());
-    for (std::optional<TaskResult<T>>& result : results_) results.push_back(std::move(*result));
+    results.reserve(this->results_.size());
+    for (std::optional<TaskResult<T>>& result : this->results_) {
+      results.push_back(std::move(*result));
+    }
     return results;
   }
-
- private:
-  std::vector<Task<T>> tasks_;
-  std::vector<std::optional<TaskResult<T>>> results_;
-  FanOut fan_out_{/*first_wins=*/false};
 };
 
 template <typename... Ts>
@@ -120,35 +132,19 @@ class WhenAllOfAwaiter {
 };
 
 template <typename T>
-class WhenAnyAwaiter {
+class WhenAnyAwaiter : public VectorFanOut<T> {
  public:
-  explicit WhenAnyAwaiter(std::vector<Task<T>> tasks) : tasks_(std::move(tasks)) {}
-  WhenAnyAwaiter(const WhenAnyAwaiter&) = delete;
-  WhenAnyAwaiter& operator=(const WhenAnyAwaiter&) = delete;
-
-  bool await_ready() const noexcept { return tasks_.empty(); }
-
-  template <TaskPromise Promise>
-  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-    results_.resize(tasks_.size());
-    fan_out_.Begin(awaiting.promise().context(), awaiting, tasks_.size());
-    for (size_t i = 0; i < tasks_.size(); ++i) fan_out_.Add(std::move(tasks_[i]), &results_[i]);
-    return fan_out_.Start();
-  }
+  explicit WhenAnyAwaiter(std::vector<Task<T>> tasks)
+      : VectorFanOut<T>(std::move(tasks), /*first_wins=*/true) {}
 
   WhenAnyResult<T> await_resume() {
-    if (tasks_.empty()) {
+    if (this->tasks_.empty()) {
       return {FanOut::kNoWinner, absl::InvalidArgumentError("WhenAny of no tasks")};
     }
-    fan_out_.Finish();
-    const size_t winner = fan_out_.winner();
-    return {winner, std::move(*results_[winner])};
+    this->fan_out_.Finish();
+    const size_t winner = this->fan_out_.winner();
+    return {winner, std::move(*this->results_[winner])};
   }
-
- private:
-  std::vector<Task<T>> tasks_;
-  std::vector<std::optional<TaskResult<T>>> results_;
-  FanOut fan_out_{/*first_wins=*/true};
 };
 
 }  // namespace async_internal

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "async/block_on.h"
 #include "async/go.h"
+#include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
 #include "gtest/gtest.h"
@@ -23,15 +24,7 @@ namespace {
 using testkit::Eventually;
 using testkit::VirtualClock;
 
-class WhenTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (async_internal::kCountsFrames) {
-      EXPECT_TRUE(Eventually([] { return async_internal::LiveFrames() == 0; }, absl::Seconds(10)))
-          << async_internal::LiveFrames() << " frames still allocated";
-    }
-  }
-};
+class WhenTest : public async_internal::LeakCheckedTest {};
 
 Task<int> After(absl::Duration delay, int value) {
   if (absl::Status slept = co_await Sleep(delay); !slept.ok()) co_return slept;

@@ -25,7 +25,6 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
-#include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -34,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "async/internal/context.h"
+#include "async/internal/root_runner.h"
 #include "async/task.h"
 
 namespace troupe::async_internal {
@@ -41,10 +41,10 @@ namespace troupe::async_internal {
 class FanOut;
 
 // A child's strand.
-class FanOutChild final : public TaskContext {
+class FanOutChild final : public RootStrand {
  public:
   FanOutChild(FanOut* group, size_t index, const TaskContext& parent)
-      : TaskContext(parent.executor(), &parent.clock()), group_(group), index_(index) {}
+      : RootStrand(parent.executor(), &parent.clock()), group_(group), index_(index) {}
   ~FanOutChild() = default;
 
   // The frame running the child, and what abandoning it does to its result
@@ -56,7 +56,7 @@ class FanOutChild final : public TaskContext {
   }
 
   // The child's frame has ended (and is destroyed).
-  void Ended() noexcept;
+  void Ended() noexcept override;
 
   void Abandon() noexcept override;
 
@@ -68,40 +68,10 @@ class FanOutChild final : public TaskContext {
   void* result_ = nullptr;
 };
 
-// The frame that runs one child: puts its result in place, and at its end
-// destroys itself, then tells the group.
-class ChildRunner {
- public:
-  struct promise_type : PromiseBase {
-    FanOutChild* child = nullptr;
-
-    ChildRunner get_return_object() noexcept {
-      return ChildRunner(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    struct EndAwaiter {
-      bool await_ready() noexcept { return false; }
-      void await_suspend(std::coroutine_handle<promise_type> self) noexcept {
-        FanOutChild* child = self.promise().child;
-        self.destroy();
-        child->Ended();
-      }
-      void await_resume() noexcept {}
-    };
-    EndAwaiter final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    // The awaited task turns exceptions into statuses: nothing escapes.
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-
-  std::coroutine_handle<promise_type> handle() const { return handle_; }
-
- private:
-  explicit ChildRunner(std::coroutine_handle<promise_type> handle) : handle_(handle) {}
-  std::coroutine_handle<promise_type> handle_;
-};
-
+// The body a child's RootRunner frame runs: the task, its result into the
+// group's slot.
 template <typename T>
-ChildRunner RunChild(Task<T> task, std::optional<TaskResult<T>>* result) {
+RootRunner RunChild(Task<T> task, std::optional<TaskResult<T>>* result) {
   result->emplace(co_await std::move(task));
 }
 
@@ -120,9 +90,9 @@ class FanOut final : public Canceller {
   template <typename T>
   void Add(Task<T> task, std::optional<TaskResult<T>>* result) {
     auto child = std::make_unique<FanOutChild>(this, children_.size(), *parent_);
-    std::coroutine_handle<ChildRunner::promise_type> root =
+    std::coroutine_handle<RootRunner::promise_type> root =
         RunChild<T>(std::move(task), result).handle();
-    root.promise().child = child.get();
+    root.promise().strand = child.get();
     root.promise().set_context(child.get());
     child->Bind(root, &AbandonResult<T>, result);
     roots_.push_back(root);
