@@ -70,6 +70,10 @@ struct IsFuture<Future<T>> : std::true_type {};
 // that also holds the task, to save allocations).
 template <typename T>
 Future<T> FutureFromState(std::shared_ptr<SharedState<T>> state);
+// The state behind `future`, which it consumes (null if it had none): for
+// awaiting a future (async/future.h) without a Then() and its extra state.
+template <typename T>
+std::shared_ptr<SharedState<T>> TakeFutureState(Future<T>& future);
 
 inline absl::Status InvalidFutureError() {
   return absl::FailedPreconditionError(
@@ -160,6 +164,9 @@ class Future {
   template <typename U>
   friend Future<U> threads_internal::FutureFromState(
       std::shared_ptr<threads_internal::SharedState<U>> state);
+  template <typename U>
+  friend std::shared_ptr<threads_internal::SharedState<U>> threads_internal::TakeFutureState(
+      Future<U>& future);
   explicit Future(std::shared_ptr<threads_internal::SharedState<T>> state)
       : state_(std::move(state)) {}
 
@@ -251,6 +258,12 @@ template <typename T>
 Future<T> threads_internal::FutureFromState(
     std::shared_ptr<threads_internal::SharedState<T>> state) {
   return Future<T>(std::move(state));
+}
+
+template <typename T>
+std::shared_ptr<threads_internal::SharedState<T>> threads_internal::TakeFutureState(
+    Future<T>& future) {
+  return std::move(future.state_);
 }
 
 // MakeReadyFuture() / MakeErrorFuture()
