@@ -57,6 +57,8 @@
 #ifndef TROUPE_ACTOR_ACTOR_H_
 #define TROUPE_ACTOR_ACTOR_H_
 
+#include <coroutine>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -68,9 +70,13 @@
 #include "actor/actor_ref.h"
 #include "actor/behavior.h"
 #include "actor/dead_letters.h"
+#include "actor/internal/actor_tasks.h"
 #include "actor/message.h"
+#include "actor/reentrant.h"
 #include "actor/spawn.h"
 #include "actor/system.pb.h"
+#include "async/internal/root_runner.h"
+#include "async/task.h"
 #include "threads/executor.h"
 #include "threads/future.h"
 
@@ -163,6 +169,20 @@ class Actor {
   template <typename R, typename T, typename Fn>
   void Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on_reply);
 
+  // Actor::Go()
+  //
+  // Starts a background task bound to this actor: `fn(args...)` (a
+  // coroutine returning Task<R>, or a plain callable), moved into the
+  // task's frame. Every step of it runs as a turn of this actor, so it may
+  // touch the actor's state; it does not hold the actor's mail back (it is
+  // not a handler). It starts on a later turn, and is cancelled when the
+  // actor stops or restarts (its frames unwind before OnStop). Its result
+  // is dropped; an error other than kCancelled is logged. Called from
+  // OnStop, it is dropped (logged): nothing outlives the incarnation.
+  // (Inside an actor, a task on a pool is `troupe::Go(pool, ...)`.)
+  template <typename Fn, typename... Args>
+  void Go(Fn&& fn, Args&&... args);
+
   // Actor::Spawn()
   //
   // Spawns a child: it is stopped when this actor stops.
@@ -250,6 +270,43 @@ void Actor::Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on
     self.Tell(actor_internal::Continuation{
         [fn = std::move(fn), result = std::move(result)]() mutable { fn(std::move(result)); }});
   });
+}
+
+namespace actor_internal {
+
+// An Actor::Go() task: nobody awaits its result.
+template <typename R>
+class BackgroundStrand final : public CellStrand {
+ public:
+  explicit BackgroundStrand(Addressable* self) : CellStrand(self, Kind::kBackground) {}
+
+  void SetResult(TaskResult<R> result) {
+    absl::Status status;
+    if constexpr (std::is_same_v<TaskResult<R>, absl::Status>) {
+      status = std::move(result);
+    } else {
+      status = result.status();
+    }
+    if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
+      LogBackgroundFailure(status);
+    }
+  }
+};
+
+}  // namespace actor_internal
+
+template <typename Fn, typename... Args>
+void Actor::Go(Fn&& fn, Args&&... args) {
+  using R = typename async_internal::RootResult<
+      std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
+  actor_internal::Addressable* self = Self().target().get();
+  auto* strand = new actor_internal::BackgroundStrand<R>(self);
+  std::coroutine_handle<async_internal::RootRunner::promise_type> root =
+      async_internal::RunRoot<R>(strand, std::forward<Fn>(fn), std::forward<Args>(args)...)
+          .handle();
+  root.promise().strand = strand;
+  root.promise().set_context(strand);
+  actor_internal::StartStrand(self, strand, root, actor_internal::FirstStep::kMailed);
 }
 
 template <typename T, typename... Args>

@@ -14,6 +14,31 @@
 //         });
 //   }
 //
+// A handler may also be a coroutine that returns a troupe::Task<R>: it can
+// co_await asks, futures, channels, sleeps and other tasks, and its result
+// is the reply (Task<absl::Status> replies only with an error):
+//
+//   .On<Quote>([this](const Quote& q) -> troupe::Task<Price> {
+//     absl::StatusOr<Price> a = co_await vendor_a_.Ask<Price>(q, kTimeout);
+//     absl::StatusOr<Price> b = co_await vendor_b_.Ask<Price>(q, kTimeout);
+//     if (!a.ok()) co_return b;
+//     if (!b.ok()) co_return a;
+//     co_return a->cents() <= b->cents() ? *a : *b;
+//   })
+//
+// Such a handler is not reentrant: while its task is suspended, the actor
+// handles no other ordinary mail (it waits, in order); lifecycle signals
+// still get through. Every step of the task runs on the actor's own turn,
+// with Sender(), Self() and Reply() meaning what they meant at its start.
+// `co_await troupe::Reentrant(...)` (reentrant.h) lets other mail in during
+// one await. Stopping or restarting the actor cancels its suspended tasks;
+// their frames unwind before OnStop. An ask cycle between suspended
+// handlers (A awaits B, which awaits A) fails at once with
+// kFailedPrecondition. An exception escaping the task is an error reply,
+// not a failure of the actor. (The message, the handler's closure and its
+// captures live as long as the task; do not Stash() or TakeMessage() in a
+// task and then keep using the message.)
+//
 // A handler takes the message by const reference, by (rvalue) reference or
 // by value (it is moved in). What a handler returns is sent back to the
 // message's sender, as if by Actor::Reply(): return an absl::StatusOr<T> to
@@ -32,6 +57,7 @@
 #ifndef TROUPE_ACTOR_BEHAVIOR_H_
 #define TROUPE_ACTOR_BEHAVIOR_H_
 
+#include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -43,9 +69,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "actor/internal/actor_tasks.h"
 #include "actor/internal/addressable.h"
 #include "actor/internal/handler.h"
 #include "actor/message.h"
+#include "async/internal/root_runner.h"
+#include "async/task.h"
 #include "base/stringify.h"
 
 namespace troupe {
@@ -90,6 +119,49 @@ void ReplyWithResult(const Envelope& request, Addressable* self, R&& result) {
   } else {
     ReplyReturned(request, self, MakeEnvelope(std::forward<R>(result)));
   }
+}
+
+template <typename T>
+struct IsTask : std::false_type {};
+template <typename T>
+struct IsTask<Task<T>> : std::true_type {};
+
+// A handler's task: its result is the reply, sent from its last step (where
+// the request is the message being handled, as at its start). A Task<void>
+// (or Task<absl::Status>) replies only with an error.
+template <typename R>
+class HandlerStrand final : public CellStrand {
+ public:
+  explicit HandlerStrand(Addressable* self) : CellStrand(self, Kind::kHandler) {}
+
+  void SetResult(TaskResult<R> result) {
+    const Envelope* request = StrandMessage(this);
+    if constexpr (std::is_void_v<R> || std::is_same_v<R, absl::Status>) {
+      if (result.ok()) return;
+      if (request != nullptr) {
+        ReplyReturned(*request, self(), MakeEnvelope(std::move(result)));
+      } else {
+        LogBackgroundFailure(result);
+      }
+    } else if (request != nullptr) {
+      ReplyWithResult(*request, self(), std::move(result));
+    } else if (!result.ok()) {
+      LogBackgroundFailure(result.status());  // the handler took its message
+    }
+  }
+};
+
+// Runs a handler's task: its first step now, the rest on later turns.
+template <typename R>
+void StartHandlerTask(Addressable* self, Task<R> task) {
+  auto* strand = new HandlerStrand<R>(self);
+  std::coroutine_handle<async_internal::RootRunner::promise_type> root =
+      async_internal::RunRoot<R>(
+          strand, [](Task<R> t) { return t; }, std::move(task))
+          .handle();
+  root.promise().strand = strand;
+  root.promise().set_context(strand);
+  StartStrand(self, strand, root, FirstStep::kInline);
 }
 
 }  // namespace actor_internal
@@ -157,8 +229,11 @@ class Behavior {
               return std::invoke(fn, message);
             }
           };
-          if constexpr (std::is_void_v<decltype(invoke())>) {
+          using R = decltype(invoke());
+          if constexpr (std::is_void_v<R>) {
             invoke();
+          } else if constexpr (actor_internal::IsTask<std::remove_cvref_t<R>>::value) {
+            actor_internal::StartHandlerTask(self, invoke());
           } else {
             actor_internal::ReplyWithResult(envelope, self, invoke());
           }

@@ -163,6 +163,12 @@ void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const
       fn(static_cast<const Envelope&>(*node));
     }
   }
+  if (Extras* x = extras_if_any(); x != nullptr && x->turn.tasks != nullptr) {
+    for (const MailboxNode* node = x->turn.tasks->held.front(); node != nullptr;
+         node = node->next()) {
+      fn(static_cast<const Envelope&>(*node));
+    }
+  }
   mailbox_.ForEachQueued([&](const MailboxNode& node) { fn(static_cast<const Envelope&>(node)); });
 }
 
@@ -187,7 +193,11 @@ void ActorCell::RunTurn() {
     if (next == nullptr) break;
     --budget;
     if (state_.running()) [[likely]] {
-      Handle(next, observe);
+      if (state_.gated && next->lane() == MailboxNode::Lane::kOrdinary) [[unlikely]] {
+        HoldWhileGated(next);
+      } else {
+        Handle(next, observe);
+      }
     } else if (HandleBetween(next)) {
       return;
     }
@@ -240,7 +250,12 @@ inline void ActorCell::Handle(Envelope* envelope, uint8_t observe) {
     InvokeObserved(*envelope, observe);
   }
   current_.reset();
-  if (Extras* x = extras_if_any()) x->turn.behaviors.ClearRetired();
+  // Behaviours replaced while a handler's task is suspended stay: its
+  // frame refers to the handler's closure.
+  if (Extras* x = extras_if_any();
+      x != nullptr && (x->turn.tasks == nullptr || x->turn.tasks->handlers() == 0)) {
+    x->turn.behaviors.ClearRetired();
+  }
 }
 
 inline void ActorCell::Invoke(Envelope& envelope) {
@@ -304,6 +319,8 @@ void ActorCell::HandleSystem(Envelope& envelope) {
     } else if (directive.incarnation == incarnation()) {
       RequestStop(proto::ExitReason::NORMAL, "restarted by its supervisor", After::kRestart);
     }
+  } else if (envelope.Is<TaskStep>()) {
+    RunTaskStep(envelope.As<TaskStep>());
   } else if (envelope.Is<ChildEnded>()) {
     OnChildEnded(envelope);
   } else if (envelope.Is<proto::Down>()) {

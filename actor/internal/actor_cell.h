@@ -25,6 +25,8 @@
 //   monitors.cc        watches and links; where a Down or Exit is delivered
 //   behavior_stack.cc  Become/Unbecome and the stash
 //   cell_stats.h       the counters stats read; FillStats() is in cell_stats.cc
+//   actor_tasks.cc     handlers and Go tasks that await: steps, the gate,
+//                      ask cycles (the design: actor_tasks.h)
 //   turn_context.cc    the thread-locals (running / constructing cell)
 //
 // The cell reaches its system only through its SystemLink and the
@@ -51,6 +53,7 @@
 #define TROUPE_ACTOR_INTERNAL_ACTOR_CELL_H_
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,6 +63,7 @@
 #include "actor/actor_ref.h"
 #include "actor/behavior.h"
 #include "actor/dead_letters.h"
+#include "actor/internal/actor_tasks.h"
 #include "actor/internal/addressable.h"
 #include "actor/internal/behavior_stack.h"
 #include "actor/internal/cell_environment.h"
@@ -161,6 +165,10 @@ class ActorCell final : public Addressable, public Schedulable {
   void MakeSupervisor() { state_.supervisor = true; }
   // 1 for the first incarnation; counts the restarts after it.
   uint32_t incarnation() const;
+  // actor_tasks.cc: a task's strand starts (see StartStrand()), and ends.
+  bool StartTask(CellStrand* strand, std::coroutine_handle<> root, FirstStep first);
+  ActorTasks& tasks();
+  void OnTaskEnded(CellStrand* strand);
 
   // -- for the system's live set (live_set.h) ---------------------------------------
 
@@ -177,6 +185,7 @@ class ActorCell final : public Addressable, public Schedulable {
     std::vector<AddressablePtr> watching;      // whom this cell watches
     std::shared_ptr<Scheduler> own_scheduler;  // a dedicated actor's
     IncarnationFactory factory;                // a supervised actor's
+    std::unique_ptr<ActorTasks> tasks;         // once it has run a task
   };
   struct Extras {
     std::string name;  // set at construction only
@@ -210,6 +219,15 @@ class ActorCell final : public Addressable, public Schedulable {
   void Dispatch(Envelope& envelope);
   void HandleSystem(Envelope& envelope);
   void Fail(const Envelope* envelope, std::string what);
+
+  // actor_tasks.cc: steps of the actor's tasks, and the gate.
+  void RunTaskStep(TaskStep& step);
+  void RunStep(CellStrand* strand, absl::FunctionRef<void()> step);
+  // Ordinary mail while a handler is suspended: held, or refused (an ask cycle).
+  void HoldWhileGated(Envelope* envelope);  // takes ownership
+  // After a step in an ending incarnation: once the last task has ended,
+  // the end goes on (EndChildren). True if the cell has finished.
+  bool ContinueEndAfterTasks();
   // MakeBehavior, then OnRestart (if `restarted_after`), then OnStart.
   void StartIncarnation(const proto::ExitReason* restarted_after = nullptr);
   void DestroyActor();
@@ -220,6 +238,7 @@ class ActorCell final : public Addressable, public Schedulable {
   proto::ExitReason StopReason() const;
   void SetPhase(Phase phase);
   bool EndIncarnation();
+  bool EndChildren();
   bool CompleteEnd();
   bool Finish();
   void DropQueuedMail();

@@ -32,6 +32,7 @@ namespace actor_internal {
 
 class ActorCell;
 class CellEnvironment;
+struct AskChain;
 
 class Addressable {
  public:
@@ -64,6 +65,10 @@ class Addressable {
   // The actor cell this is, or null (an ask's receiver is not an actor: it
   // cannot be watched or linked).
   virtual ActorCell* AsCell() { return nullptr; }
+
+  // The handlers waiting behind this receiver's reply (an ask made by a
+  // handler task: internal/ask_chain.h), or null.
+  virtual const AskChain* ask_chain() const { return nullptr; }
 
   // The link to the system this receiver belongs to, which outlives the
   // system (internal/system_link.h). Never null.

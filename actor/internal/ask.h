@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "actor/dead_letters.h"
 #include "actor/internal/addressable.h"
+#include "actor/internal/ask_chain.h"
 #include "actor/message.h"
 #include "threads/future.h"
 
@@ -54,6 +55,9 @@ absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
                             const Addressable& target);
 absl::Status AskTimedOut(const MessageType& request, absl::Duration timeout,
                          const Addressable& target);
+// The chain an ask made on this thread now carries: the running handler
+// task's (internal/actor_tasks.h), or null outside one.
+std::shared_ptr<const AskChain> ChainForAsk();
 
 // Get() on an ask's future in a system that runs only when its caller
 // drives it (the test kit) would wait forever: the thread that would wait
@@ -113,6 +117,9 @@ class AskReceiver final : public Addressable {
   }
 
   bool IsAlive() const override { return !done_.load(std::memory_order_acquire); }
+  const AskChain* ask_chain() const override { return chain_.get(); }
+  // Before the request is sent.
+  void set_chain(std::shared_ptr<const AskChain> chain) { chain_ = std::move(chain); }
   std::string name() const override { return "ask to " + target_->name(); }
 
  private:
@@ -132,6 +139,7 @@ class AskReceiver final : public Addressable {
   std::atomic<bool> done_{false};
   uint64_t timer_ = 0;
   absl::Duration timeout_;
+  std::shared_ptr<const AskChain> chain_;
 };
 
 }  // namespace troupe::actor_internal

@@ -51,6 +51,9 @@ class BehaviorStack {
   MailboxNode* NextUnstashed() { return unstashed_.PopFront(); }
   const MailboxNode* first_unstashed() const { return unstashed_.front(); }
   void HoldForNextIncarnation(MailboxNode* node) { unstashed_.PushBack(node); }
+  // Mail held while a handler was suspended goes back, behind what is
+  // already unstashed and ahead of the mailbox.
+  void Release(MailboxNodeList held) { unstashed_.Append(std::move(held)); }
   MailboxNodeList TakeUnstashed() { return std::move(unstashed_); }
   MailboxNodeList TakeStash() { return std::move(stash_); }
 

@@ -86,6 +86,18 @@ void ActorCell::StopUnstarted(proto::ExitReason::Kind kind, std::string detail) 
 
 bool ActorCell::EndIncarnation() {
   SetPhase(Phase::kEnding);
+  // Its tasks first: cancelled, they unwind in steps (system-lane mail)
+  // while the cell waits; the last one's end goes on (ContinueEndAfterTasks).
+  if (Extras* x = extras_if_any();
+      x != nullptr && x->turn.tasks != nullptr && !x->turn.tasks->empty()) {
+    x->turn.tasks->end_waits = true;
+    x->turn.tasks->CancelAll();
+    return false;
+  }
+  return EndChildren();
+}
+
+bool ActorCell::EndChildren() {
   Extras* x = extras_if_any();
   if (x == nullptr || x->turn.children.empty()) return CompleteEnd();
   // A supervisor stops its children one at a time, newest first: a tree
@@ -175,6 +187,7 @@ bool ActorCell::Finish() {
     NotifyMonitors(reason);
     DeadLetterAll(env, x->turn.behaviors.TakeUnstashed(), this);
     DeadLetterAll(env, x->turn.behaviors.TakeStash(), this);
+    if (x->turn.tasks != nullptr) DeadLetterAll(env, std::move(x->turn.tasks->held), this);
     x->turn.behaviors.ClearStacked();
     x->turn.factory = nullptr;
   }

@@ -74,6 +74,10 @@ struct LifecycleState {
   bool supervisor : 1 = false;                        // its actor is a Supervisor
   bool supervised : 1 = false;                        // its parent is a Supervisor
   uint8_t stop_kind : 3 = proto::ExitReason::NORMAL;  // a proto::ExitReason::Kind
+  // Not the lifecycle's, but turn state that fits here: a handler's task
+  // is suspended, so ordinary mail is held (ActorTasks::gated(), cached
+  // for the turn's hot path).
+  bool gated : 1 = false;
 
   bool running() const { return phase == Phase::kRunning; }
   // A stop took effect: the incarnation must end before the next message.

@@ -62,6 +62,10 @@ void ActorCell::ReportEnd() {
 // only; every other message is held, in order, for the next incarnation.
 bool ActorCell::HandleBetween(Envelope* raw) {
   EnvelopePtr envelope(raw);
+  if (envelope->Is<TaskStep>()) {
+    RunTaskStep(envelope->As<TaskStep>());
+    return ContinueEndAfterTasks();
+  }
   if (envelope->Is<ChildEnded>()) return OnChildEnded(*envelope);
   proto::ExitReason::Kind terminate = proto::ExitReason::KIND_UNSPECIFIED;
   if (envelope->Is<Directive>()) {

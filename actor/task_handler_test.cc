@@ -1,0 +1,436 @@
+// Handlers that return a Task, and tasks bound to an actor: replies,
+// non-reentrancy (mail held in order), Reentrant(), Sender()/Reply() after
+// an await, stop and restart while suspended (frames unwind before
+// OnStop), ask cycles failing fast, and resumptions from foreign threads
+// landing on the actor's turn (run under TSAN).
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "actor/actor.h"
+#include "actor/actor_system.h"
+#include "actor/supervisor.h"
+#include "actor/testdata/test_messages.pb.h"
+#include "async/future.h"
+#include "async/leak_check_test_base.h"
+#include "async/sleep.h"
+#include "async/task.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/eventually.h"
+#include "threads/future.h"
+#include "threads/thread.h"
+
+namespace troupe {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testkit::Eventually;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// What the actors did, in order; read by the test thread at any time.
+class EventLog {
+ public:
+  void Add(std::string event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(event));
+  }
+  std::vector<std::string> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  bool Contains(const std::string& event) const {
+    for (const std::string& e : Snapshot()) {
+      if (e == event) return true;
+    }
+    return false;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+// Logs when a frame that holds it unwinds.
+struct Unwinds {
+  EventLog* log;
+  std::string event;
+  ~Unwinds() { log->Add(event); }
+};
+
+// Await `future`, then reply with its value + id.
+struct Wait {
+  Future<int> future;
+  int id = 0;
+};
+// The same through Reentrant().
+struct WaitReentrant {
+  Future<int> future;
+  int id = 0;
+};
+// Await `future`, then Reply() explicitly (a Task<void> handler).
+struct WaitThenReply {
+  Future<int> future;
+};
+struct Note {
+  int id = 0;
+};
+struct Boom {};
+
+class Gated : public Actor {
+ public:
+  explicit Gated(EventLog* log) : log_(log) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Wait>([this](Wait& w) -> Task<int> {
+          const Unwinds unwinds{log_, absl::StrCat("unwound ", w.id)};
+          log_->Add(absl::StrCat("start ", w.id));
+          absl::StatusOr<int> v = co_await std::move(w.future);
+          log_->Add(absl::StrCat("end ", w.id));
+          if (!v.ok()) co_return v.status();
+          co_return *v + w.id;
+        })
+        .On<WaitReentrant>([this](WaitReentrant& w) -> Task<int> {
+          const Unwinds unwinds{log_, absl::StrCat("unwound ", w.id)};
+          log_->Add(absl::StrCat("start ", w.id));
+          absl::StatusOr<int> v = co_await Reentrant(std::move(w.future));
+          log_->Add(absl::StrCat("end ", w.id));
+          if (!v.ok()) co_return v.status();
+          co_return *v + w.id;
+        })
+        .On<WaitThenReply>([this](WaitThenReply& w) -> Task<absl::Status> {
+          const ActorRef asker = Sender();
+          absl::StatusOr<int> v = co_await std::move(w.future);
+          if (!v.ok()) co_return v.status();
+          log_->Add(Sender() == asker && asker ? "same sender" : "sender changed");
+          log_->Add(Self() == self_at_start_ ? "same self" : "self changed");
+          test::Pong pong;
+          pong.set_seq(*v);
+          Reply(std::move(pong));
+          co_return absl::OkStatus();
+        })
+        .On<Note>([this](const Note& n) { log_->Add(absl::StrCat("note ", n.id)); })
+        .On<Boom>([](const Boom&) { throw std::runtime_error("boom"); })
+        .On<test::Ping>([](const test::Ping& p) {
+          test::Pong pong;
+          pong.set_seq(p.seq());
+          return pong;
+        })
+        .On<std::string>([](const std::string& what) -> Task<int> {
+          if (what == "throw") throw std::runtime_error("thrown in a task");
+          co_return absl::NotFoundError("no " + what);
+        });
+  }
+  void OnStart() override { self_at_start_ = Self(); }
+  void OnStop() override { log_->Add("stop"); }
+
+ private:
+  EventLog* const log_;
+  ActorRef self_at_start_;
+};
+
+class TaskHandlerTest : public async_internal::LeakCheckedTest {};
+
+TEST_F(TaskHandlerTest, TheTasksResultIsTheReply) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  Promise<int> promise;
+  Future<int> reply = gated.Ask<int>(Wait{promise.GetFuture(), 1}, kWait);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("start 1"); }));
+  promise.SetValue(41);
+  EXPECT_EQ(reply.Get().value(), 42);
+
+  EXPECT_EQ(gated.Ask<int>(std::string("thing"), kWait).Get().status(),
+            absl::NotFoundError("no thing"));
+  absl::StatusOr<int> thrown = gated.Ask<int>(std::string("throw"), kWait).Get();
+  EXPECT_THAT(thrown.status().message(), HasSubstr("thrown in a task"));
+  // A task that fails does not fail its actor.
+  EXPECT_TRUE(gated.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+}
+
+// While a handler's task is suspended, the actor handles no other
+// ordinary mail: it waits, in order, and runs after the task ends.
+TEST_F(TaskHandlerTest, ASuspendedHandlerHoldsTheMailInOrder) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  Promise<int> promise;
+  Future<int> reply = gated.Ask<int>(Wait{promise.GetFuture(), 1}, kWait);
+  gated.Tell(Note{2});
+  gated.Tell(Note{3});
+  ASSERT_TRUE(Eventually([&] { return log.Contains("start 1"); }));
+  absl::SleepFor(absl::Milliseconds(20));  // room for a broken gate to let the notes in
+  EXPECT_FALSE(log.Contains("note 2"));
+  promise.SetValue(0);
+  EXPECT_EQ(reply.Get().value(), 1);
+  ASSERT_TRUE(gated.Ask<test::Pong>(test::Ping(), kWait).Get().ok());  // behind the notes
+  EXPECT_THAT(log.Snapshot(), ElementsAre("start 1", "end 1", "unwound 1", "note 2", "note 3"));
+}
+
+TEST_F(TaskHandlerTest, ReentrantLetsOtherMailInWhileItWaits) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  Promise<int> promise;
+  Future<int> reply = gated.Ask<int>(WaitReentrant{promise.GetFuture(), 1}, kWait);
+  gated.Tell(Note{2});
+  ASSERT_TRUE(Eventually([&] { return log.Contains("note 2"); }));
+  EXPECT_FALSE(log.Contains("end 1"));
+  promise.SetValue(5);
+  EXPECT_EQ(reply.Get().value(), 6);
+}
+
+TEST_F(TaskHandlerTest, SenderSelfAndReplyStillMeanTheRequestAfterAnAwait) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  Promise<int> promise;
+  Future<test::Pong> reply = gated.Ask<test::Pong>(WaitThenReply{promise.GetFuture()}, kWait);
+  // Other mail and other tasks' steps pass through the actor meanwhile.
+  Promise<int> other;
+  Future<int> other_reply = gated.Ask<int>(WaitReentrant{other.GetFuture(), 9}, kWait);
+  promise.SetValue(17);
+  other.SetValue(1);
+  absl::StatusOr<test::Pong> pong = reply.Get();
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->seq(), 17);
+  EXPECT_EQ(other_reply.Get().value(), 10);
+  EXPECT_TRUE(log.Contains("same sender"));
+  EXPECT_TRUE(log.Contains("same self"));
+}
+
+// Stop while a handler is suspended: the stop gets through, the task is
+// cancelled and its frame unwinds before OnStop; the asker learns it was
+// cancelled; the mail held behind it is dead-lettered, not lost silently.
+TEST_F(TaskHandlerTest, StopWhileSuspendedUnwindsTheTaskBeforeOnStop) {
+  EventLog log;
+  Promise<int> never;  // kept alive: only the stop can end the wait
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  Future<int> reply = gated.Ask<int>(Wait{never.GetFuture(), 1}, kWait);
+  gated.Tell(Note{2});
+  ASSERT_TRUE(Eventually([&] { return log.Contains("start 1"); }));
+  const int64_t dead_before = system.dead_letters().total();
+  gated.Tell(proto::Stop());
+  EXPECT_EQ(reply.Get().status().code(), absl::StatusCode::kCancelled);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
+  EXPECT_THAT(log.Snapshot(), ElementsAre("start 1", "end 1", "unwound 1", "stop"));
+  EXPECT_TRUE(Eventually([&] { return system.dead_letters().total() > dead_before; }))
+      << "the held Note was neither handled nor dead-lettered";
+}
+
+// A supervisor restarts an actor whose handler failed while another
+// handler's task was suspended (reentrantly): the old incarnation's task
+// unwinds before its OnStop, and nothing of it touches the new one.
+TEST_F(TaskHandlerTest, RestartWhileSuspendedCancelsTheOldIncarnationsTasks) {
+  EventLog log;
+  Promise<int> never;
+  ActorSystem system;
+  ActorRef supervisor = system.Spawn<Supervisor>(
+      SupervisorOptions(), std::vector<ChildSpec>{ChildSpec::Of<Gated>("gated", &log)});
+  absl::StatusOr<std::vector<SupervisedChild>> children =
+      supervisor.Ask<std::vector<SupervisedChild>>(WhichChildren(), kWait).Get();
+  ASSERT_TRUE(children.ok() && children->size() == 1);
+  ActorRef gated = (*children)[0].ref;
+
+  Future<int> reply = gated.Ask<int>(WaitReentrant{never.GetFuture(), 1}, kWait);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("start 1"); }));
+  gated.Tell(Boom());  // handled during the reentrant wait: the actor fails
+  EXPECT_EQ(reply.Get().status().code(), absl::StatusCode::kCancelled);
+  // The new incarnation serves, with a fresh gate.
+  Promise<int> ready;
+  ready.SetValue(1);
+  EXPECT_EQ(gated.Ask<int>(Wait{ready.GetFuture(), 2}, kWait).Get().value(), 3);
+  std::vector<std::string> events = log.Snapshot();
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_THAT(std::vector<std::string>(events.begin(), events.begin() + 4),
+              ElementsAre("start 1", "end 1", "unwound 1", "stop"));
+}
+
+// A -> B -> A between non-reentrant handlers fails at once with
+// kFailedPrecondition naming the cycle, instead of two timeouts.
+class Relay : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<ActorRef>([this](const ActorRef& peer) { peer_ = peer; })
+        .On<bool>([this](bool reentrant) { reentrant_ = reentrant; })
+        .On<test::Hop>([this](const test::Hop& hop) -> Task<test::Hop> {
+          if (hop.remaining() == 0) co_return hop;
+          test::Hop next;
+          next.set_remaining(hop.remaining() - 1);
+          Future<test::Hop> asked = peer_.Ask<test::Hop>(next, kWait);
+          if (reentrant_) co_return co_await Reentrant(std::move(asked));
+          co_return co_await std::move(asked);
+        });
+  }
+
+ private:
+  ActorRef peer_;
+  bool reentrant_ = false;
+};
+
+TEST_F(TaskHandlerTest, AnAskCycleFailsFastNamingTheCycle) {
+  ActorSystem system;
+  SpawnOptions named_a;
+  named_a.name = "a";
+  SpawnOptions named_b;
+  named_b.name = "b";
+  ActorRef a = system.Spawn<Relay>(named_a);
+  ActorRef b = system.Spawn<Relay>(named_b);
+  a.Tell(b);
+  b.Tell(a);
+  test::Hop hop;
+  hop.set_remaining(2);  // a asks b, b asks a
+  const absl::Time start = absl::Now();
+  absl::StatusOr<test::Hop> answer = a.Ask<test::Hop>(hop, kWait).Get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+  EXPECT_THAT(answer.status().message(), HasSubstr("ask cycle a#"));
+  EXPECT_THAT(answer.status().message(), HasSubstr(" -> b#"));
+  EXPECT_LT(absl::Now() - start, kWait / 2) << "it waited for a timeout";
+
+  // With the outer await reentrant, a serves b's ask meanwhile: no cycle.
+  a.Tell(true);
+  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->remaining(), 0);
+}
+
+// Every step of every task runs on the actor's turn, whichever thread
+// ended its wait: the counter is the actor's plain state, touched by
+// handlers, handler tasks resumed from foreign threads and a Go task.
+// TSAN flags any step that runs beside another.
+class Counter : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<Wait>([this](Wait& w) -> Task<int> {
+          ++count_;
+          absl::StatusOr<int> v = co_await Reentrant(std::move(w.future));
+          ++count_;
+          co_return v;
+        })
+        .On<Note>([this](const Note&) { ++count_; })
+        .On<int>([this](int rounds) {
+          Go([this, rounds]() -> Task<absl::Status> {
+            for (int i = 0; i < rounds; ++i) {
+              ++count_;
+              if (absl::Status s = co_await Yield(); !s.ok()) co_return s;
+            }
+            go_done_ = true;
+            co_return absl::OkStatus();
+          });
+        })
+        .On<test::GetTotal>([this](const test::GetTotal&) {
+          test::Total total;
+          total.set_value(go_done_ ? count_ : -1);
+          return total;
+        });
+  }
+
+ private:
+  int64_t count_ = 0;
+  bool go_done_ = false;
+};
+
+TEST_F(TaskHandlerTest, ResumptionsFromForeignThreadsLandOnTheActorsTurn) {
+  constexpr int kTasks = 200;
+  constexpr int kNotes = 200;
+  constexpr int kGoRounds = 300;
+  ActorSystem system;
+  ActorRef counter = system.Spawn<Counter>();
+  counter.Tell(kGoRounds);
+  std::vector<Promise<int>> promises(kTasks);
+  std::vector<Future<int>> replies;
+  for (int i = 0; i < kTasks; ++i) {
+    replies.push_back(counter.Ask<int>(Wait{promises[i].GetFuture(), i}, kWait));
+  }
+  Thread keeper("keeper", [&promises] {
+    for (size_t i = 0; i < promises.size(); ++i) promises[i].SetValue(static_cast<int>(i));
+  });
+  for (int i = 0; i < kNotes; ++i) counter.Tell(Note{i});
+  ASSERT_TRUE(keeper.Join().ok());
+  for (int i = 0; i < kTasks; ++i) EXPECT_EQ(replies[i].Get().value(), i);
+  int64_t total = -1;
+  ASSERT_TRUE(Eventually([&] {
+    total = counter.Ask<test::Total>(test::GetTotal(), kWait).Get().value().value();
+    return total != -1;
+  }));
+  EXPECT_EQ(total, 2 * kTasks + kNotes + kGoRounds);
+}
+
+// A task started with Actor::Go() is cancelled when its actor stops, and
+// unwinds before OnStop.
+class Ticker : public Actor {
+ public:
+  explicit Ticker(EventLog* log) : log_(log) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Note>([](const Note&) {});
+  }
+  void OnStart() override {
+    Go([this]() -> Task<absl::Status> {
+      const Unwinds unwinds{log_, "go unwound"};
+      log_->Add("go started");
+      for (;;) {
+        if (absl::Status s = co_await Sleep(absl::Milliseconds(1)); !s.ok()) co_return s;
+      }
+    });
+  }
+  void OnStop() override {
+    log_->Add("stop");
+    Go([]() -> Task<absl::Status> { co_return absl::OkStatus(); });  // too late: dropped
+  }
+
+ private:
+  EventLog* const log_;
+};
+
+TEST_F(TaskHandlerTest, AGoTaskIsCancelledWhenItsActorStops) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef ticker = system.Spawn<Ticker>(&log);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("go started"); }));
+  ticker.Tell(proto::Stop());
+  ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
+  EXPECT_THAT(log.Snapshot(), ElementsAre("go started", "go unwound", "stop"));
+}
+
+// Shutting the system down while handlers are suspended and held mail
+// waits: everything unwinds, nothing leaks (the fixture counts frames).
+TEST_F(TaskHandlerTest, ShutdownWithSuspendedHandlersUnwindsThemAll) {
+  EventLog log;
+  std::vector<Promise<int>> never(8);
+  std::vector<Future<int>> replies;
+  {
+    ActorSystem system;
+    for (int i = 0; i < 8; ++i) {
+      ActorRef gated = system.Spawn<Gated>(&log);
+      replies.push_back(gated.Ask<int>(Wait{never[i].GetFuture(), i}, kWait));
+      gated.Tell(Note{i});
+    }
+    ASSERT_TRUE(Eventually([&] { return log.Contains("start 7"); }));
+  }
+  for (Future<int>& reply : replies) EXPECT_FALSE(reply.Get().ok());
+  int stops = 0;
+  for (const std::string& e : log.Snapshot()) stops += e == "stop";
+  EXPECT_EQ(stops, 8);
+}
+
+}  // namespace
+}  // namespace troupe
