@@ -24,6 +24,7 @@
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
+#include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
@@ -431,6 +432,38 @@ TEST_F(TaskHandlerTest, ShutdownWithSuspendedHandlersUnwindsThemAll) {
   for (const std::string& e : log.Snapshot()) stops += e == "stop";
   EXPECT_EQ(stops, 8);
 }
+
+#ifndef NDEBUG
+// Future::Get() inside a turn blocks the actor: debug builds warn, naming
+// the actor, once per call site.
+class Blocker : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    // The promise is never kept: every call must wait (and time out).
+    return Behavior().On<Wait>(
+        [](Wait& w) { return w.future.GetFor(absl::Milliseconds(1)).value_or(-1); });
+  }
+};
+
+TEST_F(TaskHandlerTest, FutureGetInsideATurnWarnsOncePerCallSite) {
+  LogCapture capture;
+  ActorSystem system;
+  SpawnOptions named;
+  named.name = "blocker";
+  ActorRef blocker = system.Spawn<Blocker>(named);
+  std::vector<Promise<int>> never(3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(blocker.Ask<int>(Wait{never[i].GetFuture(), i}, kWait).Get().value(), -1);
+  }
+  const std::string output = capture.Output();
+  EXPECT_THAT(output, HasSubstr("blocker#"));
+  EXPECT_THAT(output, HasSubstr("Future::Get() blocks this actor's turn"));
+  const size_t first = output.find("blocks this actor's turn");
+  EXPECT_EQ(output.find("blocks this actor's turn", first + 1), std::string::npos)
+      << "warned more than once for one call site:\n"
+      << output;
+}
+#endif
 
 }  // namespace
 }  // namespace troupe

@@ -118,9 +118,15 @@ class Future {
   // Future::Get()
   //
   // Waits, then returns the result and consumes the future (Valid() becomes
-  // false; a second Get() returns kFailedPrecondition).
+  // false; a second Get() returns kFailedPrecondition). Inside an actor's
+  // turn, a Get() that has to wait blocks the actor (and, while it helps
+  // the pool, runs other turns on its stack): debug builds log a warning
+  // naming the actor, once per call site. There, co_await the future.
   Result<T> Get() {
     if (state_ == nullptr) return threads_internal::InvalidFutureError();
+#ifndef NDEBUG
+    if (!state_->IsReady()) threads_internal::NoteBlockingWait(__builtin_return_address(0));
+#endif
     if (!state_->WaitUntil(absl::InfiniteFuture())) {
       return absl::FailedPreconditionError(state_->blocking_refused());  // see RefuseBlockingWaits
     }
@@ -132,14 +138,11 @@ class Future {
   //
   // Get() with a limit: kDeadlineExceeded if the value is not in by then (the
   // future then stays valid, to wait again).
-  Result<T> GetFor(absl::Duration timeout) { return GetUntil(absl::Now() + timeout); }
+  Result<T> GetFor(absl::Duration timeout) {
+    return GetUntilFrom(absl::Now() + timeout, __builtin_return_address(0));
+  }
   Result<T> GetUntil(absl::Time deadline) {
-    if (state_ == nullptr) return threads_internal::InvalidFutureError();
-    if (!state_->WaitUntil(deadline)) {
-      if (const char* why = state_->blocking_refused()) return absl::FailedPreconditionError(why);
-      return absl::DeadlineExceededError("future not ready in time");
-    }
-    return Get();
+    return GetUntilFrom(deadline, __builtin_return_address(0));
   }
 
   // Future::Then()
@@ -169,6 +172,18 @@ class Future {
       Future<U>& future);
   explicit Future(std::shared_ptr<threads_internal::SharedState<T>> state)
       : state_(std::move(state)) {}
+
+  Result<T> GetUntilFrom(absl::Time deadline, const void* call_site) {
+    if (state_ == nullptr) return threads_internal::InvalidFutureError();
+#ifndef NDEBUG
+    if (!state_->IsReady()) threads_internal::NoteBlockingWait(call_site);
+#endif
+    if (!state_->WaitUntil(deadline)) {
+      if (const char* why = state_->blocking_refused()) return absl::FailedPreconditionError(why);
+      return absl::DeadlineExceededError("future not ready in time");
+    }
+    return Get();
+  }
 
   std::shared_ptr<threads_internal::SharedState<T>> state_;
 };

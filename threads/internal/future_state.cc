@@ -1,6 +1,7 @@
 #include "threads/internal/future_state.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "threads/atomics.h"
 #include "threads/internal/futex.h"
@@ -10,6 +11,20 @@ namespace troupe::threads_internal {
 WaitHelper*& CurrentWaitHelper() {
   thread_local WaitHelper* helper = nullptr;
   return helper;
+}
+
+namespace {
+std::atomic<BlockingWaitObserver> blocking_wait_observer{nullptr};
+}  // namespace
+
+void SetBlockingWaitObserver(BlockingWaitObserver observer) {
+  blocking_wait_observer.store(observer, std::memory_order_release);
+}
+
+void NoteBlockingWait(const void* call_site) {
+  if (BlockingWaitObserver observer = blocking_wait_observer.load(std::memory_order_acquire)) {
+    observer(call_site);
+  }
 }
 
 void FutureCore::PublishReady() {

@@ -33,6 +33,15 @@ class WaitHelper {
 };
 WaitHelper*& CurrentWaitHelper();
 
+// Blocking waits on futures that are not ready, for a layer above to judge:
+// the actors warn when one blocks an actor's turn. Debug builds report each
+// Future::Get() that must wait, with its caller's return address as the
+// call site. The observer is installed once (at static initialisation) and
+// must be thread-safe.
+using BlockingWaitObserver = void (*)(const void* call_site);
+void SetBlockingWaitObserver(BlockingWaitObserver observer);
+void NoteBlockingWait(const void* call_site);
+
 // The non-template half of a future's shared state: readiness and waiting.
 class FutureCore {
  public:
