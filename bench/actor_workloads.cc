@@ -1,4 +1,5 @@
-// Actor messaging workloads A1-A4 and A7 of bench/WORKLOADS.md (A5 and A6,
+// Actor messaging workloads A1-A4, A7 and K1 (ask + co_await) of
+// bench/WORKLOADS.md (A5 and A6,
 // spawning, are in actor_spawn_workloads.cc). Protobuf messages where the
 // workload sends data (A1, A3, A7), with a plain-C++ row beside A1 and A3.
 // Every workload checks its own result; the actor system has the default
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +17,8 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "async/future.h"
+#include "async/task.h"
 #include "bench/actor_bench.pb.h"
 #include "bench/harness.h"
 #include "bench/process.h"
@@ -101,6 +105,63 @@ absl::StatusOr<Rows> A1() {
   absl::StatusOr<double> proto = PingPong<Ping>();
   if (!proto.ok()) return proto.status();
   return Rows{{"A1", *proto}};
+}
+
+// -- K1 ask + co_await ------------------------------------------------------------
+
+// Answers a Ping with a Pong.
+class Answerer : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Ping>([](const Ping& ping) {
+      Pong pong;
+      pong.set_count(ping.count());
+      return pong;
+    });
+  }
+};
+
+// Asked for `n` rounds, it asks the answerer n times, one after the other,
+// awaiting each reply in its handler's task.
+class Awaiter : public Actor {
+ public:
+  explicit Awaiter(ActorRef answerer) : answerer_(std::move(answerer)) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Ping>([this](const Ping& rounds) -> Task<Pong> {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < rounds.count(); ++i) {
+        Ping ping;
+        ping.set_count(i);
+        absl::StatusOr<Pong> pong = co_await answerer_.Ask<Pong>(ping, absl::InfiniteDuration());
+        if (!pong.ok()) co_return pong.status();
+        sum += pong->count();
+      }
+      Pong total;
+      total.set_count(sum);
+      co_return total;
+    });
+  }
+
+ private:
+  const ActorRef answerer_;
+};
+
+// K1: per ask: the request, the reply, the future's callback and the
+// handler's resumption as a step of the asking actor.
+absl::StatusOr<Rows> K1() {
+  constexpr int64_t kAsks = 1'000'000;
+  ActorSystem system;
+  ActorRef awaiter = system.Spawn<Awaiter>(system.Spawn<Answerer>());
+  Ping rounds;
+  rounds.set_count(kAsks);
+  const int64_t start = NowNanos();
+  absl::StatusOr<Pong> total = awaiter.Ask<Pong>(rounds, absl::Minutes(5)).Get();
+  const int64_t elapsed = NowNanos() - start;
+  if (!total.ok()) return total.status();
+  if (total->count() != kAsks * (kAsks - 1) / 2) return absl::InternalError("K1: wrong sum");
+  return Rows{{"K1", static_cast<double>(elapsed) / kAsks}};
 }
 
 absl::StatusOr<Rows> A1Plain() {
@@ -323,6 +384,9 @@ absl::StatusOr<Rows> A7() {
   RegisterWorkload({{{"A1-plain", "pingpong, plain int64 message", "ns/msg", "<= 60"}}, A1Plain});
   RegisterWorkload(
       {{{"A1-traced", "A1 with tracing on (ring buffers, flows)", "ns/msg", "report"}}, A1Traced});
+  RegisterWorkload(
+      {{{"K1", "an actor asks another and co_awaits the reply, 10^6 times", "ns/ask", "<= 2 x A1"}},
+       K1});
   RegisterWorkload({{{"A2", "threadring, 503 actors, 10^7 hops", "ns/hop", "<= 60"}}, A2});
   RegisterWorkload({{{"A3", "counting, 10^7 protobuf Add to one actor", "M msg/s", ">= 30"},
                      {"A3-plain", "counting, plain int64", "M msg/s", ">= 30"},
