@@ -209,7 +209,9 @@ void ActorCell::RunTurn() {
   // in. Out of budget: run again behind the others (fairness). Mail held
   // between incarnations waits for the next one: it does not keep us busy.
   Extras* x = extras_if_any();
-  const bool unstashed = x != nullptr && x->turn.behaviors.has_unstashed() && state_.running();
+  // (Unstashed mail waits while a handler is suspended: it is not work now.)
+  const bool unstashed =
+      x != nullptr && x->turn.behaviors.has_unstashed() && state_.running() && !state_.gated;
   if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
     scheduler()->Yield(this);
@@ -232,7 +234,11 @@ void ActorCell::StartIncarnation(const proto::ExitReason* restarted_after) {
 
 inline Envelope* ActorCell::Next() {
   Extras* x = extras_if_any();
-  if (x != nullptr && x->turn.behaviors.has_unstashed() && state_.running()) [[unlikely]] {
+  // Unstashed mail has been looked at once already: while a handler is
+  // suspended it stays where it is (moving it to the held list and back on
+  // every handler would cost O(queue) each time).
+  if (x != nullptr && x->turn.behaviors.has_unstashed() && state_.running() && !state_.gated)
+      [[unlikely]] {
     return static_cast<Envelope*>(x->turn.behaviors.NextUnstashed());
   }
   if (system_mail_.load(std::memory_order_relaxed)) [[unlikely]] {

@@ -7,26 +7,29 @@
 // ledger slot that only its own incarnations write, so a restart picks it
 // up again. Tellers run transfers: ask the source to withdraw, then the
 // destination to deposit, refunding the source if the deposit fails; all
-// asks have timeouts; each teller runs one transfer at a time, queueing the
-// rest. Meanwhile a thread crashes random accounts. A
+// asks have timeouts. A teller's handler awaits each ask with co_await; as
+// handlers that await are not reentrant, each teller runs one transfer at a
+// time and the rest wait in its mailbox. Meanwhile a thread crashes random accounts. A
 // restarted account keeps its mailbox, so no request is lost, and the
 // total balance is the same at the end as at the start.
 
 #include <atomic>
 #include <cstdio>
-#include <deque>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/supervisor.h"
+#include "async/future.h"
+#include "async/task.h"
 #include "base/logging.h"
 #include "samples/bank/bank.pb.h"
 #include "threads/latch.h"
@@ -91,50 +94,42 @@ class Teller : public troupe::Actor {
   Teller(Outcome* outcome, troupe::Latch* finished) : outcome_(outcome), finished_(finished) {}
 
  protected:
+  // The transfer reads top to bottom, each ask awaited in turn. A handler
+  // that awaits is not reentrant: the teller's next Transfer waits in its
+  // mailbox until this one is done, so each teller runs one transfer at a
+  // time (money in flight stays small, and a rejection means a real
+  // shortfall) without keeping a queue of its own.
   troupe::Behavior MakeBehavior() override {
-    return troupe::Behavior().On<Transfer>([this](const Transfer& t) {
-      queue_.push_back(t);
-      if (queue_.size() == 1) Start(queue_.front());  // else one is under way
+    return troupe::Behavior().On<Transfer>([this](const Transfer& t) -> troupe::Task<absl::Status> {
+      bank::Withdraw withdraw;
+      withdraw.set_amount(t.amount);
+      absl::StatusOr<bank::Balance> taken = co_await t.from.Ask<bank::Balance>(withdraw, kTimeout);
+      if (!taken.ok()) {  // insufficient funds (or, in theory, a timeout: nothing moved)
+        outcome_->rejected.fetch_add(1);
+        co_return Finish();
+      }
+      bank::Deposit deposit;
+      deposit.set_amount(t.amount);
+      absl::StatusOr<bank::Balance> given = co_await t.to.Ask<bank::Balance>(deposit, kTimeout);
+      if (!given.ok()) {
+        bank::Deposit refund;  // give it back to the source
+        refund.set_amount(t.amount);
+        absl::StatusOr<bank::Balance> back = co_await t.from.Ask<bank::Balance>(refund, kTimeout);
+        (back.ok() ? outcome_->refunded : outcome_->stuck).fetch_add(1);
+      }
+      co_return Finish();
     });
   }
 
  private:
-  // One transfer at a time per teller, so that money in flight stays small
-  // and rejections mean real shortfalls.
-  void Start(const Transfer& t) {
-    {
-      bank::Withdraw withdraw;
-      withdraw.set_amount(t.amount);
-      Ask<bank::Balance>(t.from, withdraw, kTimeout, [this, t](absl::StatusOr<bank::Balance> r) {
-        if (!r.ok()) {  // insufficient funds (or, in theory, a timeout: nothing moved)
-          outcome_->rejected.fetch_add(1);
-          return Finish();
-        }
-        bank::Deposit deposit;
-        deposit.set_amount(t.amount);
-        Ask<bank::Balance>(t.to, deposit, kTimeout, [this, t](absl::StatusOr<bank::Balance> d) {
-          if (d.ok()) return Finish();
-          bank::Deposit refund;  // give it back to the source
-          refund.set_amount(t.amount);
-          Ask<bank::Balance>(t.from, refund, kTimeout, [this](absl::StatusOr<bank::Balance> b) {
-            (b.ok() ? outcome_->refunded : outcome_->stuck).fetch_add(1);
-            Finish();
-          });
-        });
-      });
-    }
-  }
-
-  void Finish() {
+  absl::Status Finish() {
     outcome_->done.fetch_add(1);
     finished_->CountDown();
-    queue_.pop_front();
-    if (!queue_.empty()) Start(queue_.front());
+    return absl::OkStatus();
   }
 
   Outcome* outcome_;
   troupe::Latch* finished_;
-  std::deque<Transfer> queue_;
 };
 
 }  // namespace
