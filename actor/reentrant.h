@@ -69,7 +69,7 @@ class [[nodiscard]] ReentrantAwaiter {
   template <typename Promise>
   auto await_suspend(std::coroutine_handle<Promise> awaiting) {
     // A step of the actor's task runs here, on its turn.
-    strand_ = CurrentStrand();
+    strand_ = RunningStrand();
     if (strand_ != nullptr) EnterReentrantWait(strand_);
     using Result = decltype(inner_.await_suspend(awaiting));
     if constexpr (std::is_same_v<Result, bool>) {

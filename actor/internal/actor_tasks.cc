@@ -98,8 +98,13 @@ void LogBackgroundFailure(const absl::Status& status) {
   LogError(ActorLog(), "a task ended with an error nobody awaits: {}", status.ToString());
 }
 
-std::shared_ptr<const AskChain> ChainForAsk() {
+CellStrand* RunningStrand() {
   CellStrand* strand = CurrentStrand();
+  return strand != nullptr && strand->cell() == RunningCell() ? strand : nullptr;
+}
+
+std::shared_ptr<const AskChain> ChainForAsk() {
+  CellStrand* strand = RunningStrand();
   if (strand == nullptr || strand->kind() != CellStrand::Kind::kHandler) return nullptr;
   if (strand->own_chain == nullptr) {
     ActorCell* cell = strand->cell();

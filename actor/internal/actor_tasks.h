@@ -100,11 +100,17 @@ struct TaskStep {
   Closure resume;
 };
 
-// The strand whose step runs on this thread (null outside one).
+// The strand whose step runs on this thread (null outside one). Read it
+// through RunningStrand().
 inline CellStrand*& CurrentStrand() {
   thread_local CellStrand* strand = nullptr;
   return strand;
 }
+
+// The strand whose step runs on this thread now, or null — also inside a
+// turn of another actor nested in that step (a Future::Get() that helps
+// its pool runs other turns on its stack), which is not part of the task.
+CellStrand* RunningStrand();
 
 // A cell's tasks (in its extras, made on the first one).
 class ActorTasks {
