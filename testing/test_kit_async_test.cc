@@ -13,6 +13,7 @@
 #include "actor/actor.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "async/future.h"
+#include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
 #include "gmock/gmock.h"
@@ -21,6 +22,9 @@
 
 namespace troupe::testkit {
 namespace {
+
+// Counts coroutine frames and waits: zero left after each test.
+class TestKitAsyncTest : public async_internal::LeakCheckedTest {};
 
 // Sleeps in virtual time, then replies.
 class Napper : public Actor {
@@ -45,7 +49,7 @@ class Napper : public Actor {
   int64_t woken_ = 0;
 };
 
-TEST(TestKitAsyncTest, AResumptionIsAStepAndVirtualTimeFiresSleeps) {
+TEST_F(TestKitAsyncTest, AResumptionIsAStepAndVirtualTimeFiresSleeps) {
   TestKit kit;
   ActorRef napper = kit.system().Spawn<Napper>();
   test::Ping ping;
@@ -125,7 +129,7 @@ std::vector<std::string> RunScenario(uint64_t seed) {
   return log;
 }
 
-TEST(TestKitAsyncTest, ASeededRunOfAwaitingHandlersReplaysExactly) {
+TEST_F(TestKitAsyncTest, ASeededRunOfAwaitingHandlersReplaysExactly) {
   std::vector<std::vector<std::string>> runs;
   for (uint64_t seed : {1, 2, 3, 42}) {
     std::vector<std::string> first = RunScenario(seed);
