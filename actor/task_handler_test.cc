@@ -124,6 +124,8 @@ class Gated : public Actor {
           co_return absl::OkStatus();
         })
         .On<Note>([this](const Note& n) { log_->Add(absl::StrCat("note ", n.id)); })
+        .On<ActorRef>([this](const ActorRef& other) { Watch(other); })
+        .On<proto::Down>([this](const proto::Down&) { log_->Add("down"); })
         .On<Boom>([](const Boom&) { throw std::runtime_error("boom"); })
         .On<test::Ping>([](const test::Ping& p) {
           test::Pong pong;
@@ -232,6 +234,24 @@ TEST_F(TaskHandlerTest, StopWhileSuspendedUnwindsTheTaskBeforeOnStop) {
   EXPECT_THAT(log.Snapshot(), ElementsAre("start 1", "end 1", "unwound 1", "stop"));
   EXPECT_TRUE(Eventually([&] { return system.dead_letters().total() > dead_before; }))
       << "the held Note was neither handled nor dead-lettered";
+}
+
+// Lifecycle signals get through a suspension: a Down reaches its handler
+// while a handler's task waits (ordinary mail would not).
+TEST_F(TaskHandlerTest, ADownGetsThroughWhileAHandlerIsSuspended) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef gated = system.Spawn<Gated>(&log);
+  ActorRef watched = system.Spawn<Gated>(&log);
+  gated.Tell(watched);  // watch it, before the suspension
+  Promise<int> promise;
+  Future<int> reply = gated.Ask<int>(Wait{promise.GetFuture(), 1}, kWait);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("start 1"); }));
+  watched.Tell(proto::Stop());
+  ASSERT_TRUE(Eventually([&] { return log.Contains("down"); }));
+  EXPECT_FALSE(log.Contains("end 1"));
+  promise.SetValue(1);
+  EXPECT_EQ(reply.Get().value(), 2);
 }
 
 // A supervisor restarts an actor whose handler failed while another
