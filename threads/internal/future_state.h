@@ -87,23 +87,21 @@ class SharedState : public FutureCore {
     return true;
   }
 
-  // Registers the continuation; runs it now if the result is already there.
+  // Registers the continuation (at most one: Then() and co_await consume
+  // the future); runs it now if the result is already there. It lives in
+  // the state itself, not in a heap block of its own.
   void SetCallback(Callback callback) {
-    auto* heap = new Callback(std::move(callback));
+    Callback* stored = &callback_storage_.emplace(std::move(callback));
     Callback* expected = nullptr;
-    // acq_rel pairs with the exchange in SetResult() (see there).
-    if (!callback_.compare_exchange_strong(expected, heap, std::memory_order_acq_rel,
+    // acq_rel pairs with the exchange in SetResult() (see there): the
+    // release publishes the stored callback to the thread that runs it.
+    if (!callback_.compare_exchange_strong(expected, stored, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {
-      RunCallback(heap);  // expected == Done(): the result is in.
+      RunCallback(stored);  // expected == Done(): the result is in.
     }
   }
 
   Result<T> TakeResult() { return std::move(*result_); }
-
-  ~SharedState() {
-    Callback* callback = callback_.load(std::memory_order_relaxed);
-    if (callback != nullptr && callback != Done()) delete callback;
-  }
 
  private:
   // A tag, never dereferenced: "the result is in, run callbacks at once".
@@ -112,12 +110,16 @@ class SharedState : public FutureCore {
   void RunCallback(Callback* callback) {
     // The continuation gets its own copy of the result; Get() on the future
     // is not possible once Then() consumed it, so moving is safe.
-    std::move (*callback)(std::move(*result_));
-    delete callback;
+    // Taken out first: the callback may free this state (the last owner
+    // goes in it), so nothing here touches the state after it returns.
+    Callback run = std::move(*callback);
+    callback_storage_.reset();
+    std::move(run)(std::move(*result_));
   }
 
   std::atomic<bool> set_{false};
   std::optional<Result<T>> result_;
+  std::optional<Callback> callback_storage_;  // written before callback_ publishes it
   std::atomic<Callback*> callback_{nullptr};
 };
 
