@@ -301,11 +301,9 @@ void Actor::Go(Fn&& fn, Args&&... args) {
       std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
   actor_internal::Addressable* self = Self().target().get();
   auto* strand = new actor_internal::BackgroundStrand<R>(self);
-  std::coroutine_handle<async_internal::RootRunner::promise_type> root =
+  std::coroutine_handle<> root =
       async_internal::RunRoot<R>(strand, std::forward<Fn>(fn), std::forward<Args>(args)...)
-          .handle();
-  root.promise().strand = strand;
-  root.promise().set_context(strand);
+          .BindTo(strand);
   actor_internal::StartStrand(self, strand, root, actor_internal::FirstStep::kMailed);
 }
 

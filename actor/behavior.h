@@ -155,12 +155,9 @@ class HandlerStrand final : public CellStrand {
 template <typename R>
 void StartHandlerTask(Addressable* self, Task<R> task) {
   auto* strand = new HandlerStrand<R>(self);
-  std::coroutine_handle<async_internal::RootRunner::promise_type> root =
-      async_internal::RunRoot<R>(
-          strand, [](Task<R> t) { return t; }, std::move(task))
-          .handle();
-  root.promise().strand = strand;
-  root.promise().set_context(strand);
+  std::coroutine_handle<> root = async_internal::RunRoot<R>(
+                                     strand, [](Task<R> t) { return t; }, std::move(task))
+                                     .BindTo(strand);
   StartStrand(self, strand, root, FirstStep::kInline);
 }
 

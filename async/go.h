@@ -219,9 +219,7 @@ template <typename T, typename Fn, typename... Args>
 JoinHandle<T> StartGo(Executor& executor, Clock& clock, Fn&& fn, Args&&... args) {
   auto* state = new JoinState<T>(&executor, &clock);
   std::coroutine_handle<RootRunner::promise_type> root =
-      RunRoot<T>(state, std::forward<Fn>(fn), std::forward<Args>(args)...).handle();
-  root.promise().strand = state;
-  root.promise().set_context(state);
+      RunRoot<T>(state, std::forward<Fn>(fn), std::forward<Args>(args)...).BindTo(state);
   state->set_root(root);
   JoinHandle<T> handle(state);
   // The state outlives Execute: the handle holds it, so even a task that

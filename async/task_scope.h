@@ -180,9 +180,8 @@ requires std::invocable<std::decay_t<Fn> &&, std::decay_t<Args>&&...> void TaskS
       std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
   auto* child = new async_internal::ScopeChild(this, &executor_, &clock_);
   std::coroutine_handle<async_internal::RootRunner::promise_type> root =
-      async_internal::RunRoot<T>(child, std::forward<Fn>(fn), std::forward<Args>(args)...).handle();
-  root.promise().strand = child;
-  root.promise().set_context(child);
+      async_internal::RunRoot<T>(child, std::forward<Fn>(fn), std::forward<Args>(args)...)
+          .BindTo(child);
   child->set_root(root);
   Add(child);  // before it can run, and end
   executor_.Execute(async_internal::ResumeClosure(child, root));

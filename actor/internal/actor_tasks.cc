@@ -134,7 +134,6 @@ bool ActorCell::StartTask(CellStrand* strand, std::coroutine_handle<> root, Firs
   }
   ActorTasks& tasks = this->tasks();
   strand->serial = tasks.NextSerial();
-  strand->root = root;
   tasks.Add(strand);
   if (first == FirstStep::kMailed) {
     strand->Execute(async_internal::ResumeClosure(strand, root));

@@ -79,7 +79,6 @@ class CellStrand : public Executor, public async_internal::RootStrand {
 
   uint64_t serial = 0;             // unique per cell
   bool in_reentrant_wait = false;  // inside a Reentrant() wait: not gating
-  std::coroutine_handle<> root;    // the frame running the task
   EnvelopePtr message;             // a handler's request, between steps
   // The chain a handler task's asks carry: its request's, plus itself.
   // Made on its first ask.

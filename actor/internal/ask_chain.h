@@ -11,7 +11,8 @@
 // which waits for the ask — a deadlock, failed at once with
 // kFailedPrecondition instead of two timeouts (actor_tasks.cc).
 //
-//   std::shared_ptr<const AskChain> chain = AskChain::Extend(parent, cell_id, strand, "a#1");
+//   std::shared_ptr<const AskChain> chain =
+//       AskChain::Extend(parent, {cell_id, strand_serial, "a#1"});
 //   if (const AskChain::Link* link = chain->Find(cell_id, is_waiting)) ...
 
 #ifndef TROUPE_ACTOR_INTERNAL_ASK_CHAIN_H_

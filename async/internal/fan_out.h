@@ -91,9 +91,7 @@ class FanOut final : public Canceller {
   void Add(Task<T> task, std::optional<TaskResult<T>>* result) {
     auto child = std::make_unique<FanOutChild>(this, children_.size(), *parent_);
     std::coroutine_handle<RootRunner::promise_type> root =
-        RunChild<T>(std::move(task), result).handle();
-    root.promise().strand = child.get();
-    root.promise().set_context(child.get());
+        RunChild<T>(std::move(task), result).BindTo(child.get());
     child->Bind(root, &AbandonResult<T>, result);
     roots_.push_back(root);
     children_.push_back(std::move(child));

@@ -75,6 +75,16 @@ class RootRunner {
 
   std::coroutine_handle<promise_type> handle() const { return handle_; }
 
+  // RootRunner::BindTo()
+  //
+  // Runs the frame in `strand` (its context) and tells the strand at its
+  // end. Returns the frame to start.
+  std::coroutine_handle<promise_type> BindTo(RootStrand* strand) const {
+    handle_.promise().strand = strand;
+    handle_.promise().set_context(strand);
+    return handle_;
+  }
+
  private:
   explicit RootRunner(std::coroutine_handle<promise_type> handle) : handle_(handle) {}
   std::coroutine_handle<promise_type> handle_;

@@ -14,6 +14,8 @@ WaitHelper*& CurrentWaitHelper() {
 }
 
 namespace {
+// Set once at static initialisation; release/acquire so that a thread that
+// sees the observer also sees what its installer set up before.
 std::atomic<BlockingWaitObserver> blocking_wait_observer{nullptr};
 }  // namespace
 
