@@ -43,6 +43,15 @@ class Executor {
   // has a queue to be behind (a ThreadPool worker's own deque is LIFO; this
   // is FIFO): for work that yields so that others run first.
   virtual void Defer(Closure task) { Execute(std::move(task)); }
+
+  // Executor::ExecuteNext()
+  //
+  // Like Execute(), with a hint: `task` continues what the caller is about
+  // to finish (it was woken by the caller, which is going to wait or
+  // return). An executor with per-thread queues runs it on the calling
+  // thread as soon as the current task returns, without waking another
+  // thread; one without them runs it as Execute() does.
+  virtual void ExecuteNext(Closure task) { Execute(std::move(task)); }
 };
 
 // InlineExecutor()

@@ -104,6 +104,25 @@ void ThreadPool::ExecuteNext(PoolJob* job) {
   }
 }
 
+void ThreadPool::ExecuteNext(Closure task) {
+  Worker* self = CurrentWorker();
+  if (self == nullptr || self->pool != this) {
+    Execute(std::move(task));
+    return;
+  }
+  if (self->lifo_chain >= kMaxLifoChain) {
+    // As ExecuteNext(PoolJob*): behind the waiting work, waking nobody.
+    self->lifo_chain = 0;
+    if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
+    return;
+  }
+  if (self->lifo_task) {
+    self->deque.Push(NewTaskNode(std::move(self->lifo_task)));
+    WakeOneIfNoneSearching();
+  }
+  self->lifo_task = std::move(task);
+}
+
 bool ThreadPool::Push(Closure& task) {
   Worker* self = CurrentWorker();
   if (self != nullptr && self->pool == this) {

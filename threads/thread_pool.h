@@ -28,10 +28,11 @@
 //     every 61 takes a worker looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
 //     puts a task there on purpose, behind everything waiting.
-//   * The actor layer hands a woken actor to the calling worker's LIFO
-//     slot (internal/pool_job.h): it runs right after the current task, on
-//     the same core, unstealable, so that two actors passing messages stay
-//     on one core instead of paying a cross-core hand-off per message.
+//   * A woken actor (internal/pool_job.h) or task (ExecuteNext()) goes to
+//     the calling worker's LIFO slot: it runs right after the current
+//     task, on the same core, unstealable, so that two actors or tasks
+//     passing messages stay on one core instead of paying a cross-core
+//     hand-off per message.
 //   * The deque holds pointers to tasks; the nodes are recycled through a
 //     small per-thread cache, so a local submit does not call malloc.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
@@ -145,6 +146,16 @@ class ThreadPool final : public Executor {
   // first (an actor that used up its fairness budget). While the pool
   // drains, a worker's deferred task still runs.
   void Defer(Closure task) override;
+
+  // ThreadPool::ExecuteNext()
+  //
+  // From one of this pool's workers: `task` runs on this worker as soon as
+  // the current task returns, ahead of everything queued, without waking
+  // another worker, and cannot be stolen (the LIFO slot, below). A task
+  // already waiting there moves to the worker's deque, where others may
+  // steal it; after 16 hand-offs in a row the task queues behind the
+  // waiting work instead. From any other thread: Execute().
+  void ExecuteNext(Closure task) override;
 
   // ThreadPool::Submit()
   //

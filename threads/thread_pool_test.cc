@@ -7,8 +7,11 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "threads/barrier.h"
@@ -80,6 +83,74 @@ TEST(ThreadPoolTest, DeferredTaskRunsAfterTheWorkersOwnTasks) {
   pool.Shutdown();
   ASSERT_EQ(order.size(), 4u);
   EXPECT_EQ(order.back(), 0);
+}
+
+// ExecuteNext() from a worker: the task runs right after the current one,
+// ahead of everything in the deque, and a second hand-off displaces the
+// first to the deque rather than dropping it.
+TEST(ThreadPoolTest, ExecuteNextRunsTheHandOffFirstAndKeepsADisplacedOne) {
+  ThreadPool pool(1);
+  std::vector<std::string> order;  // touched by the one worker only, read after Shutdown
+  pool.Execute([&] {
+    pool.Execute([&] { order.push_back("queued"); });
+    pool.ExecuteNext([&] { order.push_back("displaced"); });
+    pool.ExecuteNext([&] { order.push_back("next"); });
+    pool.Execute([&] { order.push_back("after"); });  // the deque's newest
+    order.push_back("current");
+  });
+  Notification outside;
+  pool.ExecuteNext([&] { outside.Notify(); });  // from outside: Execute()
+  ASSERT_TRUE(outside.WaitForNotificationFor(absl::Seconds(30)));
+  pool.Shutdown();
+  // The hand-off before even the deque's newest task; the displaced one
+  // went to the deque after "queued", which runs newest first.
+  EXPECT_EQ(order, (std::vector<std::string>{"current", "next", "after", "displaced", "queued"}));
+}
+
+// The hand-off cannot be stolen: an idle worker looks for work all the
+// while the current task runs, and the task still runs on the same thread.
+TEST(ThreadPoolTest, ExecuteNextIsNotStolen) {
+  ThreadPool pool(2);
+  for (int round = 0; round < 20; ++round) {
+    std::thread::id current;
+    std::thread::id next;
+    Notification done;
+    pool.Execute([&] {
+      current = std::this_thread::get_id();
+      pool.ExecuteNext([&] {
+        next = std::this_thread::get_id();
+        done.Notify();
+      });
+      absl::SleepFor(absl::Milliseconds(1));  // the other worker searches meanwhile
+    });
+    ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(30)));
+    EXPECT_EQ(next, current) << "round " << round;
+  }
+}
+
+// A chain of hand-offs does not hold the worker forever: work queued
+// before the chain runs before it ends.
+TEST(ThreadPoolTest, AChainOfHandOffsLetsQueuedWorkRun) {
+  ThreadPool pool(1);
+  constexpr int kChain = 100;
+  int steps = 0;  // the one worker only
+  int queued_ran_at = -1;
+  Notification done;
+  std::function<void()> step = [&] {
+    if (++steps == kChain) {
+      done.Notify();
+      return;
+    }
+    pool.ExecuteNext([&] { step(); });
+  };
+  pool.Execute([&] {
+    pool.Execute([&] { queued_ran_at = steps; });
+    pool.ExecuteNext([&] { step(); });
+  });
+  ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(30)));
+  pool.Shutdown();
+  EXPECT_GE(queued_ran_at, 0);
+  EXPECT_LT(queued_ran_at, kChain);
 }
 
 // Tasks that keep refilling one worker's deque do not starve the global queue.

@@ -14,7 +14,10 @@ void TaskContext::Resume(std::coroutine_handle<> handle) {
   if (executor_ == nullptr) {
     Transfer(handle);
   } else {
-    executor_->Execute(ResumeClosure(this, handle));
+    // Whoever ended the wait is about to wait or return itself: the
+    // resumption runs next on its thread (a pool's LIFO slot), not on
+    // another core.
+    executor_->ExecuteNext(ResumeClosure(this, handle));
   }
 }
 

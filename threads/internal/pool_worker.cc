@@ -88,10 +88,17 @@ Closure ThreadPool::TakeTask(Worker* self) {
 }
 
 bool ThreadPool::RunOne(Worker* self) {
-  // The LIFO slot first: the hand-off the job we just ran made.
+  // The LIFO slots first: the hand-off the task we just ran made.
   if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
     ++self->lifo_chain;
     RunJob(self, job);
+    return true;
+  }
+  if (self->lifo_task) {
+    ++self->lifo_chain;
+    Closure task = std::move(self->lifo_task);
+    self->lifo_task = nullptr;
+    Run(self, task);
     return true;
   }
   self->lifo_chain = 0;

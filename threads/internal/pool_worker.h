@@ -92,10 +92,14 @@ struct ThreadPool::Worker {
   // A batch taken from the injection queue, run in order. Owner only.
   std::vector<Closure> batch;
   size_t batch_next = 0;
-  uint32_t takes = 0;            // TakeTask() calls; owner only
-  PoolJob* lifo_slot = nullptr;  // ExecuteNext()'s hand-off: next to run, unstealable; owner only
-  int lifo_chain = 0;            // jobs run from lifo_slot in a row; owner only
-  std::minstd_rand rng;          // victim selection; owner only
+  uint32_t takes = 0;  // TakeTask() calls; owner only
+  // ExecuteNext()'s hand-offs, next to run, unstealable; owner only. Two
+  // slots, so that the actor's path stays a pointer exchange: a job, and a
+  // closure (a task's resumption).
+  PoolJob* lifo_slot = nullptr;
+  Closure lifo_task;
+  int lifo_chain = 0;    // hand-offs run in a row; owner only
+  std::minstd_rand rng;  // victim selection; owner only
 
   // Stats: written by the owner only (Bump, or plain relaxed stores), read
   // relaxed by worker_stats(); a reader sees a recent value of each.
