@@ -134,6 +134,28 @@ struct PooledNode {
   static void operator delete(void* block, size_t size) noexcept { PoolFree(block, size); }
 };
 
+// PoolAllocator
+//
+// A standard allocator over the pool, for a shared object made and dropped
+// per operation: `std::allocate_shared<T>(PoolAllocator<T>(), args...)`
+// puts the object and its count in one pooled block instead of malloc's.
+template <typename T>
+struct PoolAllocator {
+  using value_type = T;
+
+  PoolAllocator() = default;
+  template <typename U>
+  PoolAllocator(const PoolAllocator<U>&) noexcept {}  // NOLINT: rebinding converts implicitly
+
+  T* allocate(size_t n) { return static_cast<T*>(PoolAllocate(n * sizeof(T))); }
+  void deallocate(T* block, size_t n) noexcept { PoolFree(block, n * sizeof(T)); }
+
+  template <typename U>
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
 }  // namespace troupe
 
 #endif  // TROUPE_MAILBOX_NODE_POOL_H_

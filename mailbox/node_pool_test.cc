@@ -49,6 +49,29 @@ TEST(NodePoolTest, PooledNodeNewAndDelete) {
   EXPECT_EQ(small->value, 7);
 }
 
+// allocate_shared through PoolAllocator: one pooled block per object, the
+// object destroyed and its block returned when the last owner lets go, on
+// whichever thread that is.
+TEST(NodePoolTest, PoolAllocatorServesSharedObjectsAcrossThreads) {
+  struct Counted {
+    explicit Counted(std::atomic<int>* live) : live(live) { live->fetch_add(1); }
+    ~Counted() { live->fetch_sub(1); }
+    std::atomic<int>* live;
+    char payload[40] = {};
+  };
+  std::atomic<int> live{0};
+  std::vector<std::shared_ptr<Counted>> made;
+  for (int i = 0; i < 1000; ++i) {
+    made.push_back(std::allocate_shared<Counted>(PoolAllocator<Counted>(), &live));
+    made.back()->payload[39] = static_cast<char>(i);
+  }
+  EXPECT_EQ(live.load(), 1000);
+  Thread<void> other("releaser", [shared = std::move(made)]() mutable { shared.clear(); });
+  ASSERT_TRUE(other.Join().ok());
+  EXPECT_EQ(live.load(), 0);
+  EXPECT_TRUE(PoolAllocator<Counted>() == PoolAllocator<int>());
+}
+
 // A receiver (a thread that frees what others allocated) keeps one list and
 // one spare batch, hands every older batch to the depot whole, and hands
 // both back when it exits; a sender's leftovers go back at exit too.
