@@ -46,15 +46,18 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "async/internal/context.h"
 #include "async/internal/op.h"
 #include "async/task.h"
+#include "base/check.h"
 #include "channel/channel.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
 #include "channel/results.h"
 #include "channel/select.h"
+#include "mailbox/node_pool.h"
 
 namespace troupe {
 namespace async_internal {
@@ -65,7 +68,10 @@ namespace async_internal {
 // that wins the park handshake, while the task is suspended.
 class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
  public:
-  ChannelPark() : context_(std::make_shared<channel_internal::Context>(this)) {}
+  // The context comes from the node pool: one is made and dropped per park.
+  ChannelPark()
+      : context_(std::allocate_shared<channel_internal::Context>(
+            PoolAllocator<channel_internal::Context>(), this)) {}
   ChannelPark(const ChannelPark&) = delete;
   ChannelPark& operator=(const ChannelPark&) = delete;
 
@@ -101,28 +107,32 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
 Op<SelectResult> RunSelect(Select& select);
 
 // The slow paths of Recv and Send: one operation, parked on its channel
-// directly (no Select: a parked task's frame stays small, bench K3).
+// directly (no Select: a parked task's frame stays small, bench K3). The
+// try and the registration are one step of the flavour (one lock for a
+// rendezvous); a partner that selects the operation removes its entry, so
+// only a wait that ended otherwise unwatches.
 template <typename T>
 Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
-  channel_internal::Packet<T> packet;  // a rendezvous sender hands over here
-  const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
   while (true) {
-    RecvResult<T> now = flavor.TryRecv();
-    if (now.ok() || now.error() != RecvError::kEmpty) co_return now;
+    channel_internal::Packet<T> packet;  // a rendezvous sender hands over here
+    const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
     ChannelPark park;
-    flavor.WatchRecv(park.context(), token, &packet);
-    if (flavor.ReadyToRecv()) park.context()->TrySelect(channel_internal::kAborted);
+    if (std::optional<RecvResult<T>> now = flavor.TryRecvOrWatch(park.context(), token, &packet)) {
+      co_return std::move(*now);
+    }
     const channel_internal::OperationToken selected = co_await park;
-    flavor.UnwatchRecv(token);
-    if (selected == token && flavor.CompletesThroughPacket()) {
+    if (selected == token) {
+      if (!flavor.CompletesThroughPacket()) continue;  // a value arrived: take it
       packet.WaitReady();
       co_return RecvResult<T>(std::move(*packet.value));
     }
+    flavor.UnwatchRecv(token);
     if (selected == channel_internal::kAborted && park.strand_cancelled()) {
       co_return RecvResult<T>(RecvError::kCancelled);
     }
-    // A value arrived or the channel closed (kDisconnected): try again.
+    // The channel closed (kDisconnected) or became ready as we registered
+    // (kAborted): try again.
   }
 }
 
@@ -130,34 +140,47 @@ template <typename T>
 Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx);
   while (true) {
-    SendResult<T> now = flavor.TrySend(std::move(value));
-    if (now.ok() || now.error() != SendError::kFull) co_return now;
-    value = now.TakeValue();
     // A rendezvous receiver takes the value straight out of the packet.
     channel_internal::Packet<T> packet;
-    if (flavor.CompletesThroughPacket()) packet.value.emplace(std::move(value));
     const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
     ChannelPark park;
-    flavor.WatchSend(park.context(), token, &packet);
-    if (flavor.ReadyToSend()) park.context()->TrySelect(channel_internal::kAborted);
-    const channel_internal::OperationToken selected = co_await park;
-    flavor.UnwatchSend(token);
-    if (flavor.CompletesThroughPacket()) {
-      if (selected == token) {
-        packet.WaitReady();  // the receiver has moved the value out
-        co_return SendResult<T>::Sent();
-      }
-      value = std::move(*packet.value);  // not chosen: nobody touches the packet
+    if (std::optional<SendResult<T>> now =
+            flavor.TrySendOrWatch(value, park.context(), token, &packet)) {
+      co_return std::move(*now);
     }
+    const channel_internal::OperationToken selected = co_await park;
+    if (selected == token) {
+      if (!flavor.CompletesThroughPacket()) continue;  // room appeared: send
+      packet.WaitReady();                              // the receiver has moved the value out
+      co_return SendResult<T>::Sent();
+    }
+    flavor.UnwatchSend(token);
+    // Not chosen: nobody touches the packet any more.
+    if (flavor.CompletesThroughPacket()) value = std::move(*packet.value);
     if (selected == channel_internal::kAborted && park.strand_cancelled()) {
       co_return SendResult<T>::Failed(SendError::kCancelled, std::move(value));
     }
-    // Room appeared or the channel closed (kDisconnected): try again.
+    // The channel closed (kDisconnected) or became ready as we registered
+    // (kAborted): try again.
   }
 }
 
+// A rendezvous operation waits in the awaiter itself, with no frame of its
+// own: a partner completes it through the packet, so one park is always
+// enough (the other flavours may have to try again after a wake-up, which
+// takes a loop, hence RecvSlowly/SendSlowly's frames).
+template <typename T>
+struct RendezvousPark {
+  channel_internal::Packet<T> packet;
+  ChannelPark park;
+  channel_internal::OperationToken token() const {
+    return reinterpret_cast<channel_internal::OperationToken>(&packet);
+  }
+};
+
 // Tries the operation at once (no frame, no allocation when it succeeds or
-// fails for good), and only then runs the slow path's coroutine.
+// fails for good), and only then waits: a rendezvous in the awaiter, the
+// other flavours through the slow path's coroutine.
 template <typename T>
 class RecvAwaiter {
  public:
@@ -166,25 +189,55 @@ class RecvAwaiter {
   bool await_ready() {
     RecvResult<T> now = rx_.TryRecv();
     if (!now.ok() && now.error() == RecvError::kEmpty) return false;
-    ready_.emplace(std::move(now));
+    wait_.template emplace<RecvResult<T>>(std::move(now));
     return true;
   }
   template <TaskPromise Promise>
-  void await_suspend(std::coroutine_handle<Promise> awaiting) {
-    slow_.emplace(RecvSlowly(rx_));
-    slow_awaiter_.emplace(std::move(*slow_).operator co_await());
-    slow_awaiter_->await_suspend(awaiting);
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx_);
+    if (flavor.CompletesThroughPacket()) {
+      RendezvousPark<T>& wait = wait_.template emplace<RendezvousPark<T>>();
+      if (std::optional<RecvResult<T>> now =
+              flavor.TryRecvOrWatch(wait.park.context(), wait.token(), &wait.packet)) {
+        wait_.template emplace<RecvResult<T>>(std::move(*now));
+        return false;
+      }
+      return wait.park.await_suspend(awaiting);
+    }
+    Slow& slow = wait_.template emplace<Slow>(RecvSlowly(rx_));
+    slow.awaiter.emplace(std::move(slow.op).operator co_await());
+    slow.awaiter->await_suspend(awaiting);
+    return true;
   }
   RecvResult<T> await_resume() {
-    if (ready_) return std::move(*ready_);
-    return slow_awaiter_->await_resume();
+    if (auto* ready = std::get_if<RecvResult<T>>(&wait_)) return std::move(*ready);
+    if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
+    RendezvousPark<T>& wait = std::get<RendezvousPark<T>>(wait_);
+    const channel_internal::OperationToken selected = wait.park.await_resume();
+    if (selected == wait.token()) {
+      wait.packet.WaitReady();  // the sender has written the value
+      return RecvResult<T>(std::move(*wait.packet.value));
+    }
+    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx_);
+    flavor.UnwatchRecv(wait.token());
+    if (selected == channel_internal::kAborted && wait.park.strand_cancelled()) {
+      return RecvResult<T>(RecvError::kCancelled);
+    }
+    // The channel closed (kDisconnected): nothing is left to pair with.
+    RecvResult<T> now = flavor.TryRecv();
+    TROUPE_DCHECK(now.ok() || now.error() != RecvError::kEmpty);
+    return now;
   }
 
  private:
+  struct Slow {
+    explicit Slow(Op<RecvResult<T>> slow_op) : op(std::move(slow_op)) {}
+    Op<RecvResult<T>> op;
+    std::optional<typename Op<RecvResult<T>>::Awaiter> awaiter;
+  };
+
   Receiver<T>& rx_;
-  std::optional<RecvResult<T>> ready_;
-  std::optional<Op<RecvResult<T>>> slow_;
-  std::optional<typename Op<RecvResult<T>>::Awaiter> slow_awaiter_;
+  std::variant<std::monostate, RecvResult<T>, Slow, RendezvousPark<T>> wait_;
 };
 
 template <typename T>
@@ -198,26 +251,58 @@ class SendAwaiter {
       value_.emplace(now.TakeValue());
       return false;
     }
-    ready_.emplace(std::move(now));
+    wait_.template emplace<SendResult<T>>(std::move(now));
     return true;
   }
   template <TaskPromise Promise>
-  void await_suspend(std::coroutine_handle<Promise> awaiting) {
-    slow_.emplace(SendSlowly(tx_, std::move(*value_)));
-    slow_awaiter_.emplace(std::move(*slow_).operator co_await());
-    slow_awaiter_->await_suspend(awaiting);
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx_);
+    if (flavor.CompletesThroughPacket()) {
+      RendezvousPark<T>& wait = wait_.template emplace<RendezvousPark<T>>();
+      // Registered, the value waits in the packet for a receiver to take it.
+      if (std::optional<SendResult<T>> now =
+              flavor.TrySendOrWatch(*value_, wait.park.context(), wait.token(), &wait.packet)) {
+        wait_.template emplace<SendResult<T>>(std::move(*now));
+        return false;
+      }
+      return wait.park.await_suspend(awaiting);
+    }
+    Slow& slow = wait_.template emplace<Slow>(SendSlowly(tx_, std::move(*value_)));
+    slow.awaiter.emplace(std::move(slow.op).operator co_await());
+    slow.awaiter->await_suspend(awaiting);
+    return true;
   }
   SendResult<T> await_resume() {
-    if (ready_) return std::move(*ready_);
-    return slow_awaiter_->await_resume();
+    if (auto* ready = std::get_if<SendResult<T>>(&wait_)) return std::move(*ready);
+    if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
+    RendezvousPark<T>& wait = std::get<RendezvousPark<T>>(wait_);
+    const channel_internal::OperationToken selected = wait.park.await_resume();
+    if (selected == wait.token()) {
+      wait.packet.WaitReady();  // the receiver has moved the value out
+      return SendResult<T>::Sent();
+    }
+    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx_);
+    flavor.UnwatchSend(wait.token());
+    T value = std::move(*wait.packet.value);  // not chosen: nobody touches the packet
+    if (selected == channel_internal::kAborted && wait.park.strand_cancelled()) {
+      return SendResult<T>::Failed(SendError::kCancelled, std::move(value));
+    }
+    // The channel closed (kDisconnected): kClosed, the value handed back.
+    SendResult<T> now = flavor.TrySend(std::move(value));
+    TROUPE_DCHECK(now.ok() || now.error() != SendError::kFull);
+    return now;
   }
 
  private:
+  struct Slow {
+    explicit Slow(Op<SendResult<T>> slow_op) : op(std::move(slow_op)) {}
+    Op<SendResult<T>> op;
+    std::optional<typename Op<SendResult<T>>::Awaiter> awaiter;
+  };
+
   Sender<T>& tx_;
   std::optional<T> value_;
-  std::optional<SendResult<T>> ready_;
-  std::optional<Op<SendResult<T>>> slow_;
-  std::optional<typename Op<SendResult<T>>::Awaiter> slow_awaiter_;
+  std::variant<std::monostate, SendResult<T>, Slow, RendezvousPark<T>> wait_;
 };
 
 }  // namespace async_internal

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -146,6 +147,37 @@ TEST_F(ChannelAwaitTest, CloseEndsParkedWaits) {
   EXPECT_TRUE(receiver.Get().ok());
 }
 
+// The same on rendezvous channels, whose waits live in the awaiter itself.
+TEST_F(ChannelAwaitTest, CloseEndsParkedRendezvousWaits) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<std::string>::Rendezvous();
+  Sender<std::string>& tx = tx_rx.first;
+  auto tx2_rx2 = Channel<std::string>::Rendezvous();
+  Sender<std::string>& tx2 = tx2_rx2.first;
+  Receiver<std::string>& rx2 = tx2_rx2.second;
+  Notification sending;
+  Notification receiving;
+  JoinHandle<std::string> sender = Go(pool, [&]() -> Task<std::string> {
+    sending.Notify();
+    SendResult<std::string> sent = co_await Send(tx, std::string("mine"));  // parks
+    if (sent.ok() || sent.error() != SendError::kClosed) co_return absl::InternalError("sent?");
+    co_return sent.TakeValue();  // handed back
+  });
+  JoinHandle<absl::Status> receiver = Go(pool, [&]() -> Task<absl::Status> {
+    receiving.Notify();
+    RecvResult<std::string> got = co_await Recv(rx2);  // parks
+    if (!got.ok() && got.error() == RecvError::kClosed) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kClosed");
+  });
+  sending.WaitForNotification();
+  receiving.WaitForNotification();
+  absl::SleepFor(absl::Milliseconds(5));
+  tx.Close();
+  tx2.Close();
+  EXPECT_EQ(sender.Get().value(), "mine");
+  EXPECT_TRUE(receiver.Get().ok());
+}
+
 TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
   ThreadPool pool(2);
   auto tx_rx = Channel<std::string>::Rendezvous();
@@ -225,9 +257,10 @@ TEST_F(ChannelAwaitTest, ACancelledSelectRunsNoArm) {
 
 // Producers and consumers, tasks and threads, on one small bounded
 // channel: every value arrives exactly once.
-TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareAChannel) {
+// Task and thread producers and consumers on one channel: every value
+// arrives exactly once, whatever waits where.
+void ShareAChannel(std::pair<Sender<int64_t>, Receiver<int64_t>> tx_rx) {
   ThreadPool pool(4);
-  auto tx_rx = Channel<int64_t>::Bounded(8);
   Sender<int64_t>& tx = tx_rx.first;
   Receiver<int64_t>& rx = tx_rx.second;
   constexpr int64_t kPerProducer = 5000;
@@ -279,6 +312,18 @@ TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareAChannel) {
   EXPECT_EQ(sum.load(), n * (n - 1) / 2);
 }
 
+TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareABoundedChannel) {
+  ShareAChannel(Channel<int64_t>::Bounded(8));
+}
+
+TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareARendezvousChannel) {
+  ShareAChannel(Channel<int64_t>::Rendezvous());
+}
+
+TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareAnUnboundedChannel) {
+  ShareAChannel(Channel<int64_t>::Unbounded());
+}
+
 // A cancel races a hand-off on a rendezvous channel: either the task got
 // the value and the sender saw it sent, or the task saw kCancelled and the
 // sender got the value back. Never both, never neither.
@@ -308,6 +353,41 @@ TEST_F(ChannelAwaitTest, StressCancelRacesARendezvous) {
     } else {
       EXPECT_EQ(got, -1);
       EXPECT_EQ(sent.TakeValue(), round);
+      ++returned;
+    }
+  }
+  EXPECT_EQ(delivered + returned, 500);
+}
+
+// The mirror image: a cancel races a thread taking a task's value. Either
+// the thread has it and the task saw it sent, or the task has it back.
+TEST_F(ChannelAwaitTest, StressCancelRacesARendezvousSend) {
+  ThreadPool pool(2);
+  int delivered = 0;
+  int returned = 0;
+  for (int round = 0; round < 500; ++round) {
+    auto tx_rx = Channel<int>::Rendezvous();
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    Notification started;
+    JoinHandle<int> sender = Go(pool, [&tx = tx, &started, round]() -> Task<int> {
+      started.Notify();
+      SendResult<int> sent = co_await Send(tx, round);
+      if (sent.ok()) co_return -1;
+      if (sent.error() != SendError::kCancelled) co_return absl::InternalError("not cancelled");
+      co_return sent.TakeValue();
+    });
+    started.WaitForNotification();
+    Thread<void> canceller("canceller", [&] { sender.Cancel(); });
+    RecvResult<int> got = rx.RecvFor(absl::Milliseconds(2));
+    EXPECT_TRUE(canceller.Join().ok());
+    const int back = sender.Get().value();
+    if (got.ok()) {
+      EXPECT_EQ(*got, round);
+      EXPECT_EQ(back, -1);
+      ++delivered;
+    } else {
+      EXPECT_EQ(back, round);
       ++returned;
     }
   }

@@ -100,6 +100,38 @@ class Flavor {
   // True for rendezvous: a select arm chosen by a partner has already been
   // completed through its packet (otherwise being chosen means "retry").
   virtual bool CompletesThroughPacket() const { return false; }
+
+  // An entry a partner selects with its own token is removed from the
+  // waiter list as it is selected (there is nothing to unwatch); one
+  // selected with kAborted or kDisconnected stays until its Unwatch.
+
+  // -- For a task's single operation (async/channel.h) -------------------
+  // TryRecv(), and when the channel is empty, WatchRecv() with no receive
+  // possible in between: the result, or nullopt for "registered, wait to be
+  // selected" — by a partner, a close, or kAborted where the flavour cannot
+  // make the two steps one and the channel became ready meanwhile (try
+  // again). The rendezvous flavour does both under its one lock.
+  virtual std::optional<RecvResult<T>> TryRecvOrWatch(const std::shared_ptr<Context>& context,
+                                                      OperationToken token, Packet<T>* packet) {
+    RecvResult<T> now = TryRecv();
+    if (now.ok() || now.error() != RecvError::kEmpty) return now;
+    WatchRecv(context, token, packet);
+    if (ReadyToRecv()) context->TrySelect(kAborted);
+    return std::nullopt;
+  }
+  // The same for a send. On nullopt a rendezvous flavour has moved `value`
+  // into `packet` (a receiver takes it from there); the others leave it in
+  // `value`. On a result, `value` is moved-from (a failure carries it).
+  virtual std::optional<SendResult<T>> TrySendOrWatch(T& value,
+                                                      const std::shared_ptr<Context>& context,
+                                                      OperationToken token, Packet<T>* packet) {
+    SendResult<T> now = TrySend(std::move(value));
+    if (now.ok() || now.error() != SendError::kFull) return now;
+    value = now.TakeValue();
+    WatchSend(context, token, packet);
+    if (ReadyToSend()) context->TrySelect(kAborted);
+    return std::nullopt;
+  }
 };
 
 }  // namespace troupe::channel_internal

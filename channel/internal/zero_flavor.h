@@ -83,9 +83,8 @@ class ZeroFlavor final : public Flavor<T> {
         MutexLock lock(mu_);
         senders_.Unregister(token);
       }
-      return SendResult<T>::Failed(
-          selected == kAborted ? SendError::kTimedOut : SendError::kClosed,
-          std::move(*packet.value));
+      return SendResult<T>::Failed(selected == kAborted ? SendError::kTimedOut : SendError::kClosed,
+                                   std::move(*packet.value));
     }
     packet.WaitReady();  // the receiver has moved the value out
     return SendResult<T>::Sent();
@@ -159,6 +158,42 @@ class ZeroFlavor final : public Flavor<T> {
     senders_.Unregister(token);
   }
   bool CompletesThroughPacket() const override { return true; }
+
+  std::optional<RecvResult<T>> TryRecvOrWatch(const std::shared_ptr<Context>& context,
+                                              OperationToken token, Packet<T>* packet) override {
+    mu_.Lock();
+    if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
+      mu_.Unlock();
+      std::optional<T> value;
+      Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
+      return RecvResult<T>(std::move(*value));
+    }
+    if (closed_) {
+      mu_.Unlock();
+      return RecvResult<T>(RecvError::kClosed);
+    }
+    receivers_.Register(context, token, packet);
+    mu_.Unlock();
+    return std::nullopt;
+  }
+
+  std::optional<SendResult<T>> TrySendOrWatch(T& value, const std::shared_ptr<Context>& context,
+                                              OperationToken token, Packet<T>* packet) override {
+    mu_.Lock();
+    if (closed_) {
+      mu_.Unlock();
+      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
+    }
+    if (std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther()) {
+      mu_.Unlock();
+      Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
+      return SendResult<T>::Sent();
+    }
+    packet->value.emplace(std::move(value));
+    senders_.Register(context, token, packet);
+    mu_.Unlock();
+    return std::nullopt;
+  }
 
  private:
   // Exchanges a value through a selected partner's packet, wakes the
