@@ -82,7 +82,7 @@ class FutureCallback {
     if (wait_) End(wait_->Abort());
   }
 
-  void operator()(Result<T> result) && {
+  void operator()(Result<T>&& result) && {
     wait_->result.emplace(std::move(result));
     End(wait_->Complete());
   }

@@ -192,6 +192,12 @@ template <typename T>
 class Promise {
  public:
   Promise() : state_(std::make_shared<threads_internal::SharedState<T>>()) {}
+  // The shared state from `alloc` (a standard allocator of any type), for a
+  // caller that makes many short-lived promises and has a faster allocator
+  // than malloc (the actor layer's asks use its node pool).
+  template <typename Alloc>
+  Promise(std::allocator_arg_t, const Alloc& alloc)
+      : state_(std::allocate_shared<threads_internal::SharedState<T>>(alloc)) {}
   Promise(Promise&&) noexcept = default;
   Promise& operator=(Promise&& other) noexcept {
     if (this != &other) {
@@ -220,9 +226,11 @@ class Promise {
   //
   // Fulfils the future. Returns false (and drops the value) if it was already
   // fulfilled or failed.
-  template <typename U = T, typename = std::enable_if_t<!std::is_void_v<U>>>
-  bool SetValue(U value) {
-    return SetResult(Result<T>(std::move(value)));
+  template <typename U = T,
+            typename = std::enable_if_t<!std::is_void_v<T> && std::is_constructible_v<T, U&&>>>
+  bool SetValue(U&& value) {
+    if (state_ == nullptr) return false;
+    return state_->EmplaceResult(std::forward<U>(value));
   }
   template <typename U = T, typename = std::enable_if_t<std::is_void_v<U>>>
   bool SetValue() {
@@ -258,11 +266,13 @@ class Promise {
 
  private:
   void Abandon() {
-    if (state_ != nullptr) {
+    // Only this promise sets the state, so a result it set is visible here:
+    // the error (a heap-allocated message) is built only when it is needed.
+    if (state_ != nullptr && !state_->IsReady()) {
       state_->SetResult(Result<T>(
           absl::AbortedError("broken promise: the Promise was destroyed without a value")));
-      state_.reset();
     }
+    state_.reset();
   }
 
   std::shared_ptr<threads_internal::SharedState<T>> state_;
@@ -318,7 +328,7 @@ Future<U> Future<T>::Then(Executor& executor, Fn&& fn) {
   }
   auto state = std::move(state_);
   state->SetCallback([&executor, fn = std::forward<Fn>(fn),
-                      promise = std::move(promise)](Result<T> result) mutable {
+                      promise = std::move(promise)](Result<T>&& result) mutable {
     executor.Execute(
         [fn = std::move(fn), promise = std::move(promise), result = std::move(result)]() mutable {
           auto call = [&]() -> U { return fn(std::move(result)); };

@@ -100,6 +100,61 @@ TEST(FutureTest, MoveOnlyValue) {
   EXPECT_EQ(*future.Get().value(), 4);
 }
 
+// A value set from an lvalue is copied, from an rvalue moved, straight into
+// the shared state; a promise that was fulfilled does not break its future
+// when it goes.
+TEST(FutureTest, SetValueCopiesLvaluesAndMovesRvalues) {
+  Promise<std::string> copied;
+  Future<std::string> copied_future = copied.GetFuture();
+  const std::string kept = "kept";
+  ASSERT_TRUE(copied.SetValue(kept));
+  EXPECT_EQ(kept, "kept");
+  { Promise<std::string> gone = std::move(copied); }
+  EXPECT_EQ(copied_future.Get().value(), "kept");
+
+  Promise<std::unique_ptr<int>> moved;
+  Future<std::unique_ptr<int>> moved_future = moved.GetFuture();
+  auto value = std::make_unique<int>(7);
+  ASSERT_TRUE(moved.SetValue(std::move(value)));
+  EXPECT_EQ(value, nullptr);
+  EXPECT_EQ(*moved_future.Get().value(), 7);
+}
+
+// Counts what it allocates, so the test sees the state come from it.
+template <typename T>
+struct CountingAllocator {
+  using value_type = T;
+  explicit CountingAllocator(int* live) : live(live) {}
+  template <typename U>
+  CountingAllocator(const CountingAllocator<U>& other) : live(other.live) {}  // NOLINT
+  T* allocate(size_t n) {
+    ++*live;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, size_t n) {
+    --*live;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const CountingAllocator<U>& other) const {
+    return live == other.live;
+  }
+  int* live;
+};
+
+TEST(FutureTest, APromiseCanTakeItsStateFromAnAllocator) {
+  int live = 0;
+  {
+    Promise<int> promise(std::allocator_arg, CountingAllocator<char>(&live));
+    Future<int> future = promise.GetFuture();
+    EXPECT_EQ(live, 1);
+    Thread<void> setter("setter", [&] { promise.SetValue(42); });
+    EXPECT_EQ(future.Get().value(), 42);
+    ASSERT_TRUE(setter.Join().ok());
+  }
+  EXPECT_EQ(live, 0);
+}
+
 TEST(FutureTest, ThenChainsInlineWhenAlreadyReady) {
   Future<int> doubled = MakeReadyFuture(21).Then([](absl::StatusOr<int> v) { return *v * 2; });
   EXPECT_EQ(doubled.Get().value(), 42);

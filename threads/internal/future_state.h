@@ -72,12 +72,19 @@ class FutureCore {
 template <typename T>
 class SharedState : public FutureCore {
  public:
-  using Callback = absl::AnyInvocable<void(Result<T>) &&>;
+  // The continuation is given the result by reference, to move from (one
+  // move less per hop than by value); the state lives while it runs, held
+  // by the promise that sets it or by whoever registers the callback.
+  using Callback = absl::AnyInvocable<void(Result<T>&&) &&>;
 
   // Stores the result once; returns false if one was already stored.
-  bool SetResult(Result<T> result) {
+  bool SetResult(Result<T> result) { return EmplaceResult(std::move(result)); }
+
+  // SetResult(), the result built in place from `args` (a value, or a status).
+  template <typename... Args>
+  bool EmplaceResult(Args&&... args) {
     if (set_.exchange(true, std::memory_order_relaxed)) return false;
-    result_.emplace(std::move(result));
+    result_.emplace(std::forward<Args>(args)...);
     PublishReady();
     // acq_rel: release makes result_ visible to a callback registered later
     // (it reads result_ after seeing kDone); acquire gathers the callback
@@ -108,10 +115,10 @@ class SharedState : public FutureCore {
   static Callback* Done() { return reinterpret_cast<Callback*>(uintptr_t{1}); }
 
   void RunCallback(Callback* callback) {
-    // The continuation gets its own copy of the result; Get() on the future
-    // is not possible once Then() consumed it, so moving is safe.
-    // Taken out first: the callback may free this state (the last owner
-    // goes in it), so nothing here touches the state after it returns.
+    // The continuation moves the result out; Get() on the future is not
+    // possible once Then() or co_await consumed it, so that is safe. The
+    // callback is taken out of the state first, and nothing here touches
+    // the state after it returns.
     Callback run = std::move(*callback);
     callback_storage_.reset();
     std::move(run)(std::move(*result_));
