@@ -36,6 +36,7 @@
 #include "actor/internal/addressable.h"
 #include "actor/internal/ask_chain.h"
 #include "actor/message.h"
+#include "mailbox/node_pool.h"
 #include "threads/future.h"
 
 namespace troupe::actor_internal {
@@ -67,11 +68,17 @@ inline constexpr char kGetInATestKit[] =
     "drives it; use TestKit::Ask() (testing/test_kit.h), or run the kit until the future "
     "IsReady()";
 
+// One per ask, made by the asker's thread and freed by whoever drops the
+// last reference (often the replier's): the node pool serves that pattern
+// (mailbox/node_pool.h), for the receiver and its promise's state alike.
 template <typename R>
-class AskReceiver final : public Addressable {
+class AskReceiver final : public Addressable, public PooledNode {
  public:
   AskReceiver(AddressablePtr target, const MessageType& request)
-      : Addressable(target->link(), 0), target_(std::move(target)), request_(&request) {
+      : Addressable(target->link(), 0),
+        target_(std::move(target)),
+        request_(&request),
+        promise_(std::allocator_arg, PoolAllocator<char>()) {
     if (link()->caller_driven()) promise_.RefuseBlockingWaits(kGetInATestKit);
   }
 
