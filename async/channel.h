@@ -187,6 +187,10 @@ class RecvAwaiter {
   explicit RecvAwaiter(Receiver<T>& rx) : rx_(rx) {}
 
   bool await_ready() {
+    // A rendezvous tries once, in await_suspend(), where it can register in
+    // the same step (a try here would take the channel's lock twice when a
+    // task has to wait, as it usually does for a rendezvous).
+    if (channel_internal::FlavorAccess::Of(rx_).CompletesThroughPacket()) return false;
     RecvResult<T> now = rx_.TryRecv();
     if (!now.ok() && now.error() == RecvError::kEmpty) return false;
     wait_.template emplace<RecvResult<T>>(std::move(now));
