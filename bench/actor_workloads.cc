@@ -384,9 +384,9 @@ absl::StatusOr<Rows> A7() {
   RegisterWorkload({{{"A1-plain", "pingpong, plain int64 message", "ns/msg", "<= 60"}}, A1Plain});
   RegisterWorkload(
       {{{"A1-traced", "A1 with tracing on (ring buffers, flows)", "ns/msg", "report"}}, A1Traced});
-  RegisterWorkload(
-      {{{"K1", "an actor asks another and co_awaits the reply, 10^6 times", "ns/ask", "<= 2 x A1"}},
-       K1});
+  RegisterWorkload({{{"K1", "an actor asks another and co_awaits the reply, 10^6 times", "ns/ask",
+                      "<= 2 x A1 round trip (4 x A1)"}},
+                    K1});
   RegisterWorkload({{{"A2", "threadring, 503 actors, 10^7 hops", "ns/hop", "<= 60"}}, A2});
   RegisterWorkload({{{"A3", "counting, 10^7 protobuf Add to one actor", "M msg/s", ">= 30"},
                      {"A3-plain", "counting, plain int64", "M msg/s", ">= 30"},
