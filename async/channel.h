@@ -169,8 +169,11 @@ Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
 // own: a partner completes it through the packet, so one park is always
 // enough (the other flavours may have to try again after a wake-up, which
 // takes a loop, hence RecvSlowly/SendSlowly's frames).
+// From the node pool rather than inline in the awaiter: the awaiter sits in
+// the awaiting frame whatever the channel's flavour, and a bounded
+// channel's wait (bench K3) should not carry a rendezvous's 80 bytes.
 template <typename T>
-struct RendezvousPark {
+struct RendezvousPark : PooledNode {
   channel_internal::Packet<T> packet;
   ChannelPark park;
   channel_internal::OperationToken token() const {
@@ -200,7 +203,8 @@ class RecvAwaiter {
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
     channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx_);
     if (flavor.CompletesThroughPacket()) {
-      RendezvousPark<T>& wait = wait_.template emplace<RendezvousPark<T>>();
+      RendezvousPark<T>& wait =
+          *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(new RendezvousPark<T>);
       if (std::optional<RecvResult<T>> now =
               flavor.TryRecvOrWatch(wait.park.context(), wait.token(), &wait.packet)) {
         wait_.template emplace<RecvResult<T>>(std::move(*now));
@@ -216,7 +220,7 @@ class RecvAwaiter {
   RecvResult<T> await_resume() {
     if (auto* ready = std::get_if<RecvResult<T>>(&wait_)) return std::move(*ready);
     if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
-    RendezvousPark<T>& wait = std::get<RendezvousPark<T>>(wait_);
+    RendezvousPark<T>& wait = *std::get<std::unique_ptr<RendezvousPark<T>>>(wait_);
     const channel_internal::OperationToken selected = wait.park.await_resume();
     if (selected == wait.token()) {
       wait.packet.WaitReady();  // the sender has written the value
@@ -241,7 +245,7 @@ class RecvAwaiter {
   };
 
   Receiver<T>& rx_;
-  std::variant<std::monostate, RecvResult<T>, Slow, RendezvousPark<T>> wait_;
+  std::variant<std::monostate, RecvResult<T>, Slow, std::unique_ptr<RendezvousPark<T>>> wait_;
 };
 
 template <typename T>
@@ -262,7 +266,8 @@ class SendAwaiter {
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
     channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx_);
     if (flavor.CompletesThroughPacket()) {
-      RendezvousPark<T>& wait = wait_.template emplace<RendezvousPark<T>>();
+      RendezvousPark<T>& wait =
+          *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(new RendezvousPark<T>);
       // Registered, the value waits in the packet for a receiver to take it.
       if (std::optional<SendResult<T>> now =
               flavor.TrySendOrWatch(*value_, wait.park.context(), wait.token(), &wait.packet)) {
@@ -279,7 +284,7 @@ class SendAwaiter {
   SendResult<T> await_resume() {
     if (auto* ready = std::get_if<SendResult<T>>(&wait_)) return std::move(*ready);
     if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
-    RendezvousPark<T>& wait = std::get<RendezvousPark<T>>(wait_);
+    RendezvousPark<T>& wait = *std::get<std::unique_ptr<RendezvousPark<T>>>(wait_);
     const channel_internal::OperationToken selected = wait.park.await_resume();
     if (selected == wait.token()) {
       wait.packet.WaitReady();  // the receiver has moved the value out
@@ -306,7 +311,7 @@ class SendAwaiter {
 
   Sender<T>& tx_;
   std::optional<T> value_;
-  std::variant<std::monostate, SendResult<T>, Slow, RendezvousPark<T>> wait_;
+  std::variant<std::monostate, SendResult<T>, Slow, std::unique_ptr<RendezvousPark<T>>> wait_;
 };
 
 }  // namespace async_internal
