@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -392,6 +393,51 @@ TEST_F(ChannelAwaitTest, StressCancelRacesARendezvousSend) {
     }
   }
   EXPECT_EQ(delivered + returned, 500);
+}
+
+// A task woken from a worker waits in that worker's LIFO slot; if the pool
+// is shut down with ShutdownNow() before it runs, the dropped resumption
+// abandons it: its frames unwind and its handle says kCancelled. Whichever
+// way each round goes, the woken task ends, unwound, with nothing leaked.
+TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
+  struct Unwinds {
+    std::atomic<bool>* flag;
+    ~Unwinds() { flag->store(true); }
+  };
+  int abandoned = 0;
+  for (int round = 0; round < 20; ++round) {
+    ThreadPool pool(1);
+    auto tx_rx = Channel<int>::Rendezvous();
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    std::atomic<bool> unwound{false};
+    JoinHandle<int> receiver = Go(pool, [&rx, &unwound]() -> Task<int> {
+      Unwinds guard{&unwound};
+      RecvResult<int> got = co_await Recv(rx);
+      if (!got.ok()) co_return absl::InternalError("closed");
+      co_return *got;
+    });
+    Notification handed;
+    // Runs on the same worker after the receiver parked (one worker, FIFO
+    // from outside): the hand-off puts the receiver in the LIFO slot, and
+    // the worker stays busy while ShutdownNow() begins.
+    pool.Execute([&] {
+      while (!tx.TrySend(7).ok()) std::this_thread::yield();
+      handed.Notify();
+      absl::SleepFor(absl::Milliseconds(2));
+    });
+    handed.WaitForNotification();
+    pool.ShutdownNow();
+    absl::StatusOr<int> got = receiver.Get();
+    if (got.ok()) {
+      EXPECT_EQ(*got, 7);
+    } else {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled) << got.status();
+      ++abandoned;
+    }
+    EXPECT_TRUE(unwound.load());
+  }
+  RecordProperty("abandoned", abandoned);
 }
 
 }  // namespace
