@@ -395,6 +395,44 @@ TEST_F(ChannelAwaitTest, StressCancelRacesARendezvousSend) {
   EXPECT_EQ(delivered + returned, 500);
 }
 
+// A plain pool task that blocks its worker on a channel (discouraged, but
+// threads and tasks mix on channels) after waking a task: the woken task
+// sits in that worker's LIFO slot, where no other worker may steal it. The
+// worker hands its slot over before it sleeps, so the task runs elsewhere
+// and the blocked worker gets its answer instead of waiting forever.
+TEST_F(ChannelAwaitTest, AWorkerThatBlocksHandsOverTheTaskItWoke) {
+  ThreadPool pool(2);
+  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
+  Sender<int>& ping_tx = ping_tx_ping_rx.first;
+  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
+  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
+  Sender<int>& pong_tx = pong_tx_pong_rx.first;
+  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
+  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
+    for (;;) {
+      RecvResult<int> v = co_await Recv(ping_rx);
+      if (!v.ok()) break;
+      if (!(co_await Send(pong_tx, *v + 1)).ok()) break;
+    }
+  });
+  constexpr int kRounds = 200;
+  std::atomic<int> answered{0};
+  Notification done;
+  pool.Execute([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      if (!ping_tx.Send(i).ok()) break;
+      RecvResult<int> back = pong_rx.Recv();  // blocks this worker
+      if (!back.ok() || *back != i + 1) break;
+      answered.fetch_add(1);
+    }
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(60))) << answered.load() << " answered";
+  EXPECT_EQ(answered.load(), kRounds);
+  ping_tx.Close();
+  EXPECT_TRUE(echo.Get().ok());
+}
+
 // A task woken from a worker waits in that worker's LIFO slot; if the pool
 // is shut down with ShutdownNow() before it runs, the dropped resumption
 // abandons it: its frames unwind and its handle says kCancelled. Whichever

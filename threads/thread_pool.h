@@ -32,7 +32,10 @@
 //     the calling worker's LIFO slot: it runs right after the current
 //     task, on the same core, unstealable, so that two actors or tasks
 //     passing messages stay on one core instead of paying a cross-core
-//     hand-off per message.
+//     hand-off per message. A task that then blocks its worker (it sleeps
+//     on a futex: a channel, a mutex, a latch) first moves the slot's
+//     hand-off to its deque, where others may steal it: what it waits for
+//     may be that very hand-off.
 //   * The deque holds pointers to tasks; the nodes are recycled through a
 //     small per-thread cache, so a local submit does not call malloc.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
@@ -154,7 +157,8 @@ class ThreadPool final : public Executor {
   // another worker, and cannot be stolen (the LIFO slot, below). A task
   // already waiting there moves to the worker's deque, where others may
   // steal it; after 16 hand-offs in a row the task queues behind the
-  // waiting work instead. From any other thread: Execute().
+  // waiting work instead; if the current task blocks the worker, the
+  // hand-off moves to the deque first. From any other thread: Execute().
   void ExecuteNext(Closure task) override;
 
   // ThreadPool::Submit()
@@ -230,6 +234,9 @@ class ThreadPool final : public Executor {
   // A task that runs `job` through RunMarked(), for the paths that queue it.
   Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
+  // Moves the LIFO slots' hand-offs to the deque, where others may steal
+  // them (the worker is about to block), and wakes a worker for them.
+  void HandOverLifoSlots(Worker* self);
   static void RunMarked(Worker* self, PoolJob* job);
   void Join();
 

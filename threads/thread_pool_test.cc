@@ -128,6 +128,34 @@ TEST(ThreadPoolTest, ExecuteNextIsNotStolen) {
   }
 }
 
+// A task that blocks its worker after a hand-off (both slots: an actor's
+// job and a task) would wait forever for work only that worker may run;
+// blocking hands the slots over to the deque, where the other worker
+// steals them.
+TEST(ThreadPoolTest, AWorkerThatBlocksHandsOverItsLifoSlots) {
+  struct NotifyingJob final : threads_internal::PoolJob {
+    explicit NotifyingJob(Notification* ran) : ran(ran) {}
+    void RunJob() override { ran->Notify(); }
+    Notification* ran;
+  };
+  ThreadPool pool(2);
+  Notification job_ran;
+  Notification task_ran;
+  Notification both_ran;
+  NotifyingJob job(&job_ran);
+  pool.Execute([&] {
+    threads_internal::PoolJobs::ExecuteNext(pool, &job);
+    pool.ExecuteNext([&] { task_ran.Notify(); });
+    // Sleeps on a futex: the hand-offs go to the deque first.
+    if (job_ran.WaitForNotificationFor(absl::Seconds(30)) &&
+        task_ran.WaitForNotificationFor(absl::Seconds(30))) {
+      both_ran.Notify();
+    }
+  });
+  EXPECT_TRUE(both_ran.WaitForNotificationFor(absl::Seconds(60)));
+  pool.Shutdown();
+}
+
 // A chain of hand-offs does not hold the worker forever: work queued
 // before the chain runs before it ends.
 TEST(ThreadPoolTest, AChainOfHandOffsLetsQueuedWorkRun) {

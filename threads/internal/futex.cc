@@ -11,7 +11,13 @@ namespace troupe::threads_internal {
 
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex needs a plain 32-bit word");
 
+BeforeSleep& CurrentBeforeSleep() {
+  thread_local BeforeSleep before_sleep;
+  return before_sleep;
+}
+
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Time deadline) {
+  if (const BeforeSleep& before = CurrentBeforeSleep(); before.fn != nullptr) before.fn(before.arg);
   auto* address = reinterpret_cast<uint32_t*>(word);
   if (deadline == absl::InfiniteFuture()) {
     syscall(SYS_futex, address, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);

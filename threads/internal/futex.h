@@ -20,11 +20,23 @@
 
 namespace troupe::threads_internal {
 
+// BeforeSleep
+//
+// What a thread does just before it sleeps in FutexWait(), or nothing (the
+// default): a pool worker hands the work only it may run (its LIFO slot) to
+// the other workers, so that a worker blocked on something that work would
+// do cannot wait forever. One per thread; `fn` must not sleep itself.
+struct BeforeSleep {
+  void (*fn)(void* arg) = nullptr;
+  void* arg = nullptr;
+};
+BeforeSleep& CurrentBeforeSleep();
+
 // FutexWait()
 //
-// Sleeps while `*word == expected`, until woken, until `deadline` passes
-// (absl::InfiniteFuture() waits without limit), or spuriously. Returns false
-// only when it returned because the deadline passed.
+// Runs the thread's BeforeSleep, then sleeps while `*word == expected`, until woken, until
+// `deadline` passes (absl::InfiniteFuture() waits without limit), or spuriously. Returns false only
+// when it returned because the deadline passed.
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
                absl::Time deadline = absl::InfiniteFuture());
 

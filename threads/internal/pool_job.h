@@ -43,8 +43,10 @@ class PoolJobs {
   //
   // From a worker of `pool`: runs `job` on this worker as soon as the
   // current task returns (tokio's LIFO slot), ahead of everything queued,
-  // without waking another worker; it cannot be stolen. A job already in
-  // the slot moves to the worker's deque, where others may steal it. After
+  // without waking another worker; it cannot be stolen (unless the current
+  // task blocks the worker: then it moves to the deque first). A job
+  // already in the slot moves to the worker's deque, where others may
+  // steal it. After
   // 16 hand-offs in a row the job queues behind the waiting work instead,
   // so a chain of hand-offs cannot monopolise the worker. From any other
   // thread: like ThreadPool::Execute().

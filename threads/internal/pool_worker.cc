@@ -24,6 +24,7 @@ using threads_internal::Bump;
 using threads_internal::kGlobalQueueInterval;
 using threads_internal::kInjectorBatch;
 using threads_internal::kMaxLifoChain;
+using threads_internal::NewTaskNode;
 using threads_internal::TakeTaskNode;
 
 // Lets Future::Wait() on a worker run the worker's other tasks.
@@ -190,10 +191,33 @@ class ThreadPool::IdleSpell {
   const int64_t start_;
 };
 
+void ThreadPool::HandOverLifoSlots(Worker* self) {
+  bool handed = false;
+  if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
+    self->deque.Push(NewTaskNode(JobTask(job)));
+    handed = true;
+  }
+  if (self->lifo_task) {
+    self->deque.Push(NewTaskNode(std::move(self->lifo_task)));
+    self->lifo_task = nullptr;
+    handed = true;
+  }
+  if (handed) WakeOneIfNoneSearching();
+}
+
 void ThreadPool::WorkerLoop(Worker* self) {
   CurrentWorker() = self;
   WorkerHelper helper(self);
   threads_internal::CurrentWaitHelper() = &helper;
+  // A task that blocks this thread (a channel, a mutex, a latch: anything
+  // that sleeps in FutexWait) first hands over the hand-off it made, which
+  // nobody else may take from the LIFO slot: what it waits for may be that
+  // very task. (The worker's own sleep below finds the slots empty.)
+  threads_internal::CurrentBeforeSleep() = {[](void* worker) {
+                                              auto* self = static_cast<Worker*>(worker);
+                                              self->pool->HandOverLifoSlots(self);
+                                            },
+                                            self};
 
   while (true) {
     if (RunOne(self)) continue;
@@ -255,6 +279,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
   cancelled_.fetch_add(static_cast<int64_t>(self->batch.size() - self->batch_next),
                        std::memory_order_relaxed);
   self->batch.clear();
+  threads_internal::CurrentBeforeSleep() = {};
   threads_internal::CurrentWaitHelper() = nullptr;
   CurrentWorker() = nullptr;
 }
