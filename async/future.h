@@ -106,6 +106,11 @@ class FutureAwaiter {
   // Also when the frame is destroyed without resuming (an abandoned strand).
   ~FutureAwaiter() {
     if (wait_ != nullptr) wait_->Unref();
+    // Never armed (the task was cancelled before it could suspend): a value
+    // that comes later is dropped when it comes, as when the wait had been
+    // armed and then cancelled, not kept until the promise goes.
+    if (state_ != nullptr)
+      state_->SetCallback([](Result<T>&& late) { Result<T> dropped(std::move(late)); });
   }
 
   bool await_ready() const noexcept { return state_ == nullptr || state_->IsReady(); }
@@ -124,7 +129,7 @@ class FutureAwaiter {
   Result<T> await_resume() {
     if (wait_ == nullptr) {  // ready at once
       if (state_ == nullptr) return threads_internal::InvalidFutureError();
-      return state_->TakeResult();
+      return std::exchange(state_, nullptr)->TakeResult();
     }
     if (wait_->Finish()) {
       return absl::CancelledError("the task was cancelled while awaiting a future");

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
 #include "threads/future.h"
+#include "threads/notification.h"
 #include "threads/thread.h"
 #include "threads/thread_pool.h"
 
@@ -97,6 +98,30 @@ TEST_F(FutureAwaitTest, CancellationEndsTheWaitAndTheLateValueIsDropped) {
       promise.GetFuture());
   ASSERT_TRUE(Eventually([&] { return awaiting.load(); }));
   handle.Cancel();
+  EXPECT_TRUE(handle.Get().value());
+
+  auto value = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = value;
+  promise.SetValue(std::move(value));
+  EXPECT_TRUE(watch.expired()) << "the late value was kept somewhere";
+}
+
+// The cancel lands before the task reaches its co_await (so the wait is
+// never armed): the late value is dropped all the same.
+TEST_F(FutureAwaitTest, ATaskCancelledBeforeItAwaitsDropsTheLateValueToo) {
+  ThreadPool pool(2);
+  Promise<std::shared_ptr<int>> promise;
+  Notification cancelled;
+  JoinHandle<bool> handle = Go(
+      pool,
+      [&cancelled](Future<std::shared_ptr<int>> f) -> Task<bool> {
+        cancelled.WaitForNotification();  // blocks the worker: a test's shortcut
+        absl::StatusOr<std::shared_ptr<int>> v = co_await std::move(f);
+        co_return v.status().code() == absl::StatusCode::kCancelled;
+      },
+      promise.GetFuture());
+  handle.Cancel();
+  cancelled.Notify();
   EXPECT_TRUE(handle.Get().value());
 
   auto value = std::make_shared<int>(7);
