@@ -165,13 +165,13 @@ Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
   }
 }
 
-// A rendezvous operation waits in the awaiter itself, with no frame of its
-// own: a partner completes it through the packet, so one park is always
-// enough (the other flavours may have to try again after a wake-up, which
-// takes a loop, hence RecvSlowly/SendSlowly's frames).
-// From the node pool rather than inline in the awaiter: the awaiter sits in
-// the awaiting frame whatever the channel's flavour, and a bounded
-// channel's wait (bench K3) should not carry a rendezvous's 80 bytes.
+// A rendezvous operation waits without a coroutine frame of its own: a
+// partner completes it through the packet, so one park is always enough
+// (the other flavours may have to try again after a wake-up, which takes a
+// loop, hence RecvSlowly/SendSlowly's frames). Its packet and park are a
+// node-pool block the awaiter owns, not inline: the awaiter sits in the
+// awaiting frame whatever the channel's flavour, and a bounded channel's
+// wait (bench K3) should not carry a rendezvous's 80 bytes.
 template <typename T>
 struct RendezvousPark : PooledNode {
   channel_internal::Packet<T> packet;
