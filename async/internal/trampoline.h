@@ -30,6 +30,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "absl/base/attributes.h"
+
 namespace troupe::async_internal {
 
 // Handles queued behind `next`, oldest at `head`; a vector, so that a loop
@@ -57,8 +59,11 @@ void RunTrampoline(std::coroutine_handle<> first);
 void QueueOverflow(Trampoline& trampoline, std::coroutine_handle<> to);
 
 // Resumes `to` on this thread: now if no loop runs here, else as a later
-// step of the running loop, once the caller has suspended.
-inline void Transfer(std::coroutine_handle<> to) {
+// step of the running loop, once the caller has suspended. Always inlined:
+// every await and every task's end passes here, and g++ stops inlining it
+// in a translation unit that holds many awaiters (bench K0: +6%
+// instructions as an out-of-line call).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Transfer(std::coroutine_handle<> to) {
   Trampoline& trampoline = tls_trampoline;
   if (!trampoline.running) {
     RunTrampoline(to);
