@@ -147,7 +147,11 @@ struct PoolAllocator {
   template <typename U>
   PoolAllocator(const PoolAllocator<U>&) noexcept {}  // NOLINT: rebinding converts implicitly
 
-  T* allocate(size_t n) { return static_cast<T*>(PoolAllocate(n * sizeof(T))); }
+  T* allocate(size_t n) {
+    static_assert(alignof(T) <= mailbox_internal::kGranule,
+                  "the pool's blocks are aligned to 16 bytes, as operator new's");
+    return static_cast<T*>(PoolAllocate(n * sizeof(T)));
+  }
   void deallocate(T* block, size_t n) noexcept { PoolFree(block, n * sizeof(T)); }
 
   template <typename U>
