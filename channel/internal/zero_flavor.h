@@ -54,9 +54,7 @@ class ZeroFlavor final : public Flavor<T> {
     const bool closed = closed_;
     mu_.Unlock();
     if (!sender.has_value()) return RecvResult<T>(closed ? RecvError::kClosed : RecvError::kEmpty);
-    std::optional<T> value;
-    Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
-    return RecvResult<T>(std::move(*value));
+    return TakeFrom(*sender);
   }
 
   SendResult<T> SendUntil(T value, absl::Time deadline) override {
@@ -94,9 +92,7 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Lock();
     if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
-      std::optional<T> value;
-      Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
-      return RecvResult<T>(std::move(*value));
+      return TakeFrom(*sender);
     }
     if (closed_) {
       mu_.Unlock();
@@ -164,9 +160,7 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Lock();
     if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
-      std::optional<T> value;
-      Hand(*sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
-      return RecvResult<T>(std::move(*value));
+      return TakeFrom(*sender);
     }
     if (closed_) {
       mu_.Unlock();
@@ -205,6 +199,13 @@ class ZeroFlavor final : public Flavor<T> {
     exchange(packet);
     partner.context->Unpark();
     packet->ready.store(true, std::memory_order_release);
+  }
+
+  // Takes the value out of a selected sender's packet.
+  static RecvResult<T> TakeFrom(WaiterList::Entry& sender) {
+    std::optional<T> value;
+    Hand(sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
+    return RecvResult<T>(std::move(*value));
   }
 
   Mutex mu_;
