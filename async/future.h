@@ -38,7 +38,6 @@
 
 #include "absl/status/status.h"
 #include "async/internal/context.h"
-#include "async/internal/leaf_wait.h"
 #include "async/task.h"
 #include "threads/future.h"
 #include "threads/result.h"
@@ -46,100 +45,76 @@
 namespace troupe {
 namespace async_internal {
 
-// A future's wait lives apart from the awaiting frame, shared with the
-// promise's callback: once registered, the callback cannot be taken back,
-// so it may run (and lose its claim) after a cancelled task moved on. One
-// reference for the awaiter, one for the callback.
+// The await of a future: the awaiter is the state's one consumer, waiting
+// in the awaiting frame (threads_internal::FutureWaiter), so an await
+// allocates nothing and the result is built once, in the awaiter. The
+// protocol on the state's consumer word (Await, Withdraw, and the setter's
+// claim) is checked over every interleaving in models/future_waiter.pml.
 template <typename T>
-class FutureWait final : public LeafWait {
- public:
-  static void* operator new(size_t size) { return AllocateFrame(size); }
-  static void operator delete(void* wait, size_t size) noexcept { FreeFrame(wait, size); }
-
-  void Ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Unref() noexcept {
-    // acq_rel: the last owner sees the other's writes (the result) before freeing.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-
-  // Written by the callback before it claims; read by the task only after
-  // a claim the callback won (its acq_rel orders the write before).
-  std::optional<Result<T>> result;
-
- private:
-  std::atomic<int> refs_{1};
-};
-
-// The promise's callback. Run: the wait ends with the result. Destroyed
-// unrun (its state went away without one): it ends as cancelled.
-template <typename T>
-class FutureCallback {
- public:
-  explicit FutureCallback(FutureWait<T>* wait) : wait_(wait) {}
-  FutureCallback(FutureCallback&& other) noexcept : wait_(std::exchange(other.wait_, nullptr)) {}
-  FutureCallback& operator=(FutureCallback&&) = delete;
-  ~FutureCallback() {
-    if (wait_) End(wait_->Abort());
-  }
-
-  void operator()(Result<T>&& result) && {
-    wait_->result.emplace(std::move(result));
-    End(wait_->Complete());
-  }
-
- private:
-  void End(Claim claim) noexcept {
-    FutureWait<T>* wait = std::exchange(wait_, nullptr);
-    if (claim == Claim::kResume) wait->context()->Resume(wait->handle());
-    wait->Unref();
-  }
-
-  FutureWait<T>* wait_;
-};
-
-template <typename T>
-class FutureAwaiter {
+class FutureAwaiter final : public threads_internal::FutureWaiter<T>, public Canceller {
  public:
   explicit FutureAwaiter(Future<T> future) : state_(threads_internal::TakeFutureState(future)) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
   FutureAwaiter& operator=(const FutureAwaiter&) = delete;
   // Also when the frame is destroyed without resuming (an abandoned strand).
   ~FutureAwaiter() {
-    if (wait_ != nullptr) wait_->Unref();
-    // Never armed (the task was cancelled before it could suspend): a value
-    // that comes later is dropped when it comes, as when the wait had been
-    // armed and then cancelled, not kept until the promise goes.
-    if (state_ != nullptr)
+    // Not served (never armed, or withdrawn by a cancel): a value that
+    // comes later is dropped when it comes, not kept until the promise goes.
+    if (state_ != nullptr && !this->result.has_value()) {
       state_->SetCallback([](Result<T>&& late) { Result<T> dropped(std::move(late)); });
+    }
   }
 
   bool await_ready() const noexcept { return state_ == nullptr || state_->IsReady(); }
 
   template <TaskPromise Promise>
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-    wait_ = new FutureWait<T>;
-    return wait_->Suspend(awaiting.promise().context(), awaiting, [&] {
-      wait_->Ref();  // the callback's
-      // A ready state runs the callback here, while arming: Suspend() then
-      // returns false and the task goes on without suspending.
-      std::exchange(state_, nullptr)->SetCallback(FutureCallback<T>(wait_));
-    });
+    context_ = awaiting.promise().context();
+    awaiting_ = awaiting;
+    // Registered for cancellation first, then as the state's consumer: a
+    // cancel in between marks the state, and Await() sees the mark.
+    if (!context_->Register(this)) {
+      cancelled_ = true;
+      return false;
+    }
+    registered_ = true;
+    switch (state_->Await(this)) {
+      case threads_internal::AwaitOutcome::kWaiting:
+        return true;  // Ready() or CancelWait() resumes us, maybe already
+      case threads_internal::AwaitOutcome::kReady:
+        return false;
+      case threads_internal::AwaitOutcome::kWithdrawn:
+        cancelled_ = true;
+        return false;
+    }
+    return false;
   }
 
   Result<T> await_resume() {
-    if (wait_ == nullptr) {  // ready at once
-      if (state_ == nullptr) return threads_internal::InvalidFutureError();
-      return std::exchange(state_, nullptr)->TakeResult();
-    }
-    if (wait_->Finish()) {
-      return absl::CancelledError("the task was cancelled while awaiting a future");
-    }
-    return std::move(*wait_->result);
+    if (registered_) context_->Unregister(this);
+    if (cancelled_) return absl::CancelledError("the task was cancelled while awaiting a future");
+    if (this->result.has_value()) return std::move(*this->result);  // handed to us
+    if (state_ == nullptr) return threads_internal::InvalidFutureError();
+    return std::exchange(state_, nullptr)->TakeResult();
   }
 
  private:
+  // The setter's thread, the result in place: resume on the task's executor.
+  void Ready() noexcept override { context_->Resume(awaiting_); }
+
+  // The cancelling thread, while registered. A withdrawn wait is ours to
+  // end; otherwise the result is on its way (or Await() finds the mark).
+  std::coroutine_handle<> CancelWait() noexcept override {
+    if (!state_->Withdraw(this)) return nullptr;
+    cancelled_ = true;
+    return awaiting_;
+  }
+
   std::shared_ptr<threads_internal::SharedState<T>> state_;
-  FutureWait<T>* wait_ = nullptr;
+  TaskContext* context_ = nullptr;
+  std::coroutine_handle<> awaiting_;
+  bool registered_ = false;
+  bool cancelled_ = false;  // written before the resumption that reads it
 };
 
 }  // namespace async_internal

@@ -131,19 +131,32 @@ TEST_F(FutureAwaitTest, ATaskCancelledBeforeItAwaitsDropsTheLateValueToo) {
 }
 
 // Promises kept from many threads while the tasks suspend and cancels race
-// with them: every task ends exactly once, with the value or kCancelled.
+// with them: every task ends exactly once, with the value or kCancelled,
+// and no value outlives its task (a cancelled task's is dropped when it
+// comes, whichever side of the race it lands on).
 TEST_F(FutureAwaitTest, CompletionsRaceCancellationsAndEveryTaskEndsOnce) {
   constexpr int kTasks = 400;
   ThreadPool pool(2);
-  std::vector<Promise<int>> promises(kTasks);
+  std::vector<Promise<std::shared_ptr<int>>> promises(kTasks);
+  std::vector<std::weak_ptr<int>> values(kTasks);
   std::vector<JoinHandle<int>> handles;
   for (int i = 0; i < kTasks; ++i) {
     handles.push_back(Go(
-        pool, [](Future<int> f) -> Task<int> { co_return co_await std::move(f); },
+        pool,
+        [](Future<std::shared_ptr<int>> f) -> Task<int> {
+          absl::StatusOr<std::shared_ptr<int>> v = co_await std::move(f);
+          if (!v.ok()) co_return v.status();
+          co_return **v;
+        },
         promises[i].GetFuture()));
   }
-  Thread keeper("keeper", [&promises] {
-    for (size_t i = 0; i < promises.size(); ++i) promises[i].SetValue(static_cast<int>(i));
+  Thread keeper("keeper", [&promises, &values] {
+    for (size_t i = 0; i < promises.size(); ++i) {
+      auto value = std::make_shared<int>(static_cast<int>(i));
+      values[i] = value;
+      promises[i].SetValue(std::move(value));
+      EXPECT_TRUE(promises[i].IsFulfilled());
+    }
   });
   for (int i = 0; i < kTasks; i += 2) handles[i].Cancel();
   ASSERT_TRUE(keeper.Join().ok());
@@ -155,7 +168,31 @@ TEST_F(FutureAwaitTest, CompletionsRaceCancellationsAndEveryTaskEndsOnce) {
       EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled) << i;
       EXPECT_EQ(i % 2, 0) << "only cancelled tasks may fail";
     }
+    EXPECT_TRUE(values[i].expired()) << "task " << i << "'s value was kept somewhere";
   }
+}
+
+// A value handed straight to a suspended task (it never passes through the
+// future's state) still counts as set: the promise says it is fulfilled,
+// refuses a second value, and breaks nothing when it goes.
+TEST_F(FutureAwaitTest, APromiseThatHandedItsValueToATaskIsFulfilled) {
+  ThreadPool pool(2);
+  auto promise = std::make_unique<Promise<int>>();
+  std::atomic<bool> awaiting{false};
+  JoinHandle<int> handle = Go(
+      pool,
+      [&awaiting](Future<int> f) -> Task<int> {
+        awaiting = true;
+        co_return co_await std::move(f);
+      },
+      promise->GetFuture());
+  ASSERT_TRUE(Eventually([&] { return awaiting.load(); }));
+  absl::SleepFor(absl::Milliseconds(20));  // into its wait, most likely
+  EXPECT_TRUE(promise->SetValue(5));
+  EXPECT_TRUE(promise->IsFulfilled());
+  EXPECT_FALSE(promise->SetValue(6));
+  promise.reset();
+  EXPECT_EQ(handle.Get().value(), 5);
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ class Future {
   // Future::IsReady()
   //
   // True once the value or error is in. Never blocks.
-  bool IsReady() const { return state_ != nullptr && state_->IsReady(); }
+  bool IsReady() const { return state_ != nullptr && state_->IsSet(); }
 
   // Future::Wait() / WaitFor() / WaitUntil()
   //
@@ -262,13 +262,15 @@ class Promise {
   // Promise::IsFulfilled()
   //
   // True once a result was set.
-  bool IsFulfilled() const { return state_ != nullptr && state_->IsReady(); }
+  bool IsFulfilled() const { return state_ != nullptr && state_->IsSet(); }
 
  private:
   void Abandon() {
     // Only this promise sets the state, so a result it set is visible here:
     // the error (a heap-allocated message) is built only when it is needed.
-    if (state_ != nullptr && !state_->IsReady()) {
+    // (IsSet, not IsReady: a result handed straight to an awaiting task
+    // never marks the state ready.)
+    if (state_ != nullptr && !state_->IsSet()) {
       state_->SetResult(Result<T>(
           absl::AbortedError("broken promise: the Promise was destroyed without a value")));
     }

@@ -22,10 +22,15 @@ namespace troupe::actor_internal {
 
 Clock& CellStrand::StrandClock(Addressable* self) { return self->env()->clock(); }
 
-void CellStrand::Execute(Closure resume) {
+void CellStrand::Execute(Closure closure) {
   // The strand is live (it is suspended), so its actor has not finished:
   // the mailbox is open and the step will run.
-  cell_->Deliver(MakeEnvelope(TaskStep{this, std::move(resume)}));
+  cell_->Deliver(MakeEnvelope(
+      TaskStep{this, async_internal::ResumeClosure(this, nullptr), std::move(closure)}));
+}
+
+void CellStrand::PostResume(async_internal::ResumeClosure&& resume) {
+  cell_->Deliver(MakeEnvelope(TaskStep{this, std::move(resume), Closure()}));
 }
 
 void CellStrand::Ended() noexcept { cell_->OnTaskEnded(this); }
@@ -136,7 +141,7 @@ bool ActorCell::StartTask(CellStrand* strand, std::coroutine_handle<> root, Firs
   strand->serial = tasks.NextSerial();
   tasks.Add(strand);
   if (first == FirstStep::kMailed) {
-    strand->Execute(async_internal::ResumeClosure(strand, root));
+    strand->PostResume(async_internal::ResumeClosure(strand, root));
     return true;
   }
   // A handler's task: its first step runs now, serving current_.
@@ -150,8 +155,13 @@ void ActorCell::RunTaskStep(TaskStep& step) {
   // so that Sender(), Reply() and Self() mean what they meant at the start.
   EnvelopePtr outer = std::move(current_);
   current_ = std::move(strand->message);
-  Closure resume = std::move(step.resume);
-  RunStep(strand, [&resume] { std::move(resume)(); });
+  if (step.resume) {
+    async_internal::ResumeClosure resume = std::move(step.resume);
+    RunStep(strand, [&resume] { std::move(resume)(); });
+  } else {
+    Closure closure = std::move(step.closure);
+    RunStep(strand, [&closure] { std::move(closure)(); });
+  }
   current_ = std::move(outer);
 }
 

@@ -63,8 +63,10 @@ class CellStrand : public Executor, public async_internal::RootStrand {
       : RootStrand(this, &StrandClock(self)), self_(self), cell_(self->AsCell()), kind_(kind) {}
   virtual ~CellStrand() = default;
 
-  // Any thread: mails `resume` to the actor as a TaskStep.
-  void Execute(Closure resume) override;
+  // Any thread: mails `closure` to the actor as a TaskStep.
+  void Execute(Closure closure) override;
+  // Any thread: a resumption of this strand's task, mailed as it is.
+  void PostResume(async_internal::ResumeClosure&& resume) override;
   // The task ended, frames destroyed: the actor forgets it.
   void Ended() noexcept override;
   // A TaskStep was destroyed unrun: impossible while the actor waits for
@@ -92,11 +94,14 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   const Kind kind_;
 };
 
-// A resumption of `strand`, as mail.
+// A resumption of `strand`, as mail: of its task (`resume`, the common
+// case, queued without a type-erased wrapper), or any closure run on the
+// strand as its executor (`closure`, when `resume` is empty).
 struct TaskStep {
   static constexpr bool kSystemLane = true;
   CellStrand* strand;
-  Closure resume;
+  async_internal::ResumeClosure resume;
+  Closure closure;
 };
 
 // The strand whose step runs on this thread (null outside one). Read it

@@ -17,9 +17,11 @@ void TaskContext::Resume(std::coroutine_handle<> handle) {
     // Whoever ended the wait is about to wait or return itself: the
     // resumption runs next on its thread (a pool's LIFO slot), not on
     // another core.
-    executor_->ExecuteNext(ResumeClosure(this, handle));
+    PostResume(ResumeClosure(this, handle));
   }
 }
+
+void TaskContext::PostResume(ResumeClosure&& resume) { executor_->ExecuteNext(std::move(resume)); }
 
 void TaskContext::Defer(std::coroutine_handle<> handle) {
   if (executor_ == nullptr) {

@@ -42,6 +42,8 @@ class Canceller {
   ~Canceller() = default;
 };
 
+class ResumeClosure;
+
 class TaskContext {
  public:
   // `executor` null: a resumption runs on the thread that ends the wait (a
@@ -118,6 +120,12 @@ class TaskContext {
  protected:
   ~TaskContext() = default;
 
+  // Hands `resume` to the executor, to run next on this thread where it
+  // can (Executor::ExecuteNext). A strand that is its own executor (an
+  // actor's) overrides it to queue the resumption as it is, without
+  // wrapping it in a Closure.
+  virtual void PostResume(ResumeClosure&& resume);
+
   // Marks the slot cancelled for good, after any running CancelWait(), so
   // that no later Cancel() reaches a canceller in a frame being destroyed.
   void SealCancellation();
@@ -147,6 +155,9 @@ class ResumeClosure {
   ~ResumeClosure() {
     if (handle_) context_->Abandon();
   }
+
+  // False once run, or for a closure made empty (with a null handle).
+  explicit operator bool() const { return static_cast<bool>(handle_); }
 
   void operator()() &&;
 

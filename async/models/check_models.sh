@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the async layer's lock-free protocols over every interleaving with
-# spin: the join word of a Go task and its handle, and a suspending wait
-# with its cancellation (the models are the .pml files beside this script;
-# each says what it checks). Each model must verify with no error and catch
+# spin: the join word of a Go task and its handle, a suspending wait with
+# its cancellation, and a task awaiting a future (the models are the .pml
+# files beside this script; each says what it checks). Each model must verify with no error and catch
 # its planted bugs (-DMUTANT...): a check that cannot fail proves nothing.
 set -euo pipefail
 
@@ -18,5 +18,8 @@ check join.pml fail -DMUTANT
 check cancel_slot.pml pass
 check cancel_slot.pml fail -DMUTANT
 check cancel_slot.pml fail -DMUTANT_ARMING
+check future_waiter.pml pass
+check future_waiter.pml fail -DMUTANT_ARMING
+check future_waiter.pml fail -DMUTANT_CLAIM
 
 finish

@@ -3,8 +3,9 @@
 // -----------------------------------------------------------------------------
 //
 // The state a Promise and its Future share (threads/future.h): the result,
-// the ready flag a waiter sleeps on, the one continuation, and the hook that
-// lets a waiting pool worker run other tasks. Not a public API.
+// the ready flag a waiter sleeps on, the one consumer (a callback, or an
+// awaiting task's FutureWaiter), and the hook that lets a waiting pool
+// worker run other tasks. Not a public API.
 
 #ifndef TROUPE_THREADS_INTERNAL_FUTURE_STATE_H_
 #define TROUPE_THREADS_INTERNAL_FUTURE_STATE_H_
@@ -69,6 +70,37 @@ class FutureCore {
   const char* blocking_refused_ = nullptr;
 };
 
+// FutureWaiter
+//
+// The one consumer of a state that waits in place of a callback: an
+// awaiting task (async/future.h). The result is built straight into the
+// waiter, not into the state and then moved, and no callback object is
+// made, moved or called: an await of a future costs no allocation of its
+// own. The waiter's owner keeps it alive until Ready() has been called or
+// it has withdrawn (SharedState::Withdraw).
+template <typename T>
+class FutureWaiter {
+ public:
+  // Written by the thread that sets the result, after it claimed the
+  // waiter and before Ready().
+  std::optional<Result<T>> result;
+
+  // The result is in `result`. Called once, on the setting thread; the
+  // waiter may be destroyed as soon as this starts its work (it must not
+  // touch itself after handing on).
+  virtual void Ready() noexcept = 0;
+
+ protected:
+  ~FutureWaiter() = default;
+};
+
+// What SharedState::Await() found.
+enum class AwaitOutcome : uint8_t {
+  kWaiting,    // registered: Ready() or a Withdraw() ends the wait
+  kReady,      // the result is in the state: TakeResult()
+  kWithdrawn,  // a Withdraw() came before the registration: not registered
+};
+
 template <typename T>
 class SharedState : public FutureCore {
  public:
@@ -84,35 +116,118 @@ class SharedState : public FutureCore {
   template <typename... Args>
   bool EmplaceResult(Args&&... args) {
     if (set_.exchange(true, std::memory_order_relaxed)) return false;
+    uintptr_t word = word_.load(std::memory_order_acquire);
+    // A waiter is registered: claim it (kDone; a Withdraw() racing us fails
+    // and leaves its wait to us) and build the result in it. acq_rel: the
+    // acquire sees the waiter's fields, which its registration released.
+    if (IsWaiter(word) && word_.compare_exchange_strong(word, kDone, std::memory_order_acq_rel,
+                                                        std::memory_order_acquire)) {
+      Hand(AsWaiter(word), std::forward<Args>(args)...);
+      return true;
+    }
     result_.emplace(std::forward<Args>(args)...);
     PublishReady();
-    // acq_rel: release makes result_ visible to a callback registered later
-    // (it reads result_ after seeing kDone); acquire gathers the callback
-    // object a registrant published before us.
-    Callback* callback = callback_.exchange(Done(), std::memory_order_acq_rel);
-    if (callback != nullptr) RunCallback(callback);
+    // acq_rel: release makes result_ visible to a consumer that registers
+    // later (it reads result_ after seeing kDone); acquire gathers the
+    // callback or waiter a consumer published before us.
+    word = word_.exchange(kDone, std::memory_order_acq_rel);
+    if (IsWaiter(word)) {
+      Hand(AsWaiter(word), std::move(*result_));  // registered after our load
+    } else if (word != kEmpty && word != kWithdrawnWhileArming) {
+      RunCallback(reinterpret_cast<Callback*>(word));
+    }
     return true;
   }
+
+  // True once a result was set (by the one promise: read by it).
+  bool IsSet() const { return set_.load(std::memory_order_relaxed); }
 
   // Registers the continuation (at most one: Then() and co_await consume
   // the future); runs it now if the result is already there. It lives in
   // the state itself, not in a heap block of its own.
   void SetCallback(Callback callback) {
     Callback* stored = &callback_storage_.emplace(std::move(callback));
-    Callback* expected = nullptr;
-    // acq_rel pairs with the exchange in SetResult() (see there): the
+    uintptr_t expected = kEmpty;
+    // acq_rel pairs with the exchange in EmplaceResult() (see there): the
     // release publishes the stored callback to the thread that runs it.
-    if (!callback_.compare_exchange_strong(expected, stored, std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-      RunCallback(stored);  // expected == Done(): the result is in.
+    if (!word_.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(stored),
+                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
+      TROUPE_DCHECK(expected == kDone, "a second consumer of a future");
+      RunCallback(stored);  // the result is in
+    }
+  }
+
+  // Await()
+  //
+  // Registers `waiter` as the consumer, unless the result is in already
+  // (kReady) or a Withdraw() came first (kWithdrawn). After kWaiting the
+  // caller must not touch the waiter: Ready() may run at once, elsewhere.
+  AwaitOutcome Await(FutureWaiter<T>* waiter) {
+    uintptr_t expected = kEmpty;
+    // release: the waiter's fields reach the thread that claims it.
+    if (word_.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(waiter) | kWaiterTag,
+                                      std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return AwaitOutcome::kWaiting;
+    }
+    if (expected == kDone) return AwaitOutcome::kReady;
+    // Withdrawn while arming: clear the mark, so that the state takes a
+    // result (and a callback) as if nobody had waited; if the result came
+    // meanwhile, the word is kDone and stays so.
+    TROUPE_DCHECK(expected == kWithdrawnWhileArming, "a second consumer of a future");
+    word_.compare_exchange_strong(expected, kEmpty, std::memory_order_acq_rel,
+                                  std::memory_order_acquire);
+    return AwaitOutcome::kWithdrawn;
+  }
+
+  // Withdraw()
+  //
+  // Takes back `waiter`, once, from any thread (a cancellation). True: it
+  // was registered and now is not, Ready() will not run; the result, when
+  // it comes, stays in the state. False: either the result is on its way to
+  // the waiter (Ready() runs or has run), or the waiter is still arming,
+  // and its Await() will find kWithdrawn.
+  bool Withdraw(FutureWaiter<T>* waiter) {
+    const uintptr_t registered = reinterpret_cast<uintptr_t>(waiter) | kWaiterTag;
+    uintptr_t word = word_.load(std::memory_order_acquire);
+    while (true) {
+      if (word == registered) {
+        if (word_.compare_exchange_weak(word, kEmpty, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+          return true;
+        }
+      } else if (word == kEmpty) {
+        if (word_.compare_exchange_weak(word, kWithdrawnWhileArming, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+          return false;
+        }
+      } else {
+        return false;  // kDone: the setter claimed the waiter
+      }
     }
   }
 
   Result<T> TakeResult() { return std::move(*result_); }
 
  private:
-  // A tag, never dereferenced: "the result is in, run callbacks at once".
-  static Callback* Done() { return reinterpret_cast<Callback*>(uintptr_t{1}); }
+  // The consumer word: kEmpty; a Callback* (aligned, so its low bits are
+  // clear); a FutureWaiter* | kWaiterTag; kWithdrawnWhileArming, a waiter's
+  // Withdraw() that came before its Await(); kDone once the result is in
+  // (and any consumer served).
+  static constexpr uintptr_t kEmpty = 0;
+  static constexpr uintptr_t kDone = 1;
+  static constexpr uintptr_t kWithdrawnWhileArming = 2;
+  static constexpr uintptr_t kWaiterTag = 1;
+
+  static bool IsWaiter(uintptr_t word) { return (word & kWaiterTag) != 0 && word != kDone; }
+  static FutureWaiter<T>* AsWaiter(uintptr_t word) {
+    return reinterpret_cast<FutureWaiter<T>*>(word & ~kWaiterTag);
+  }
+
+  template <typename... Args>
+  static void Hand(FutureWaiter<T>* waiter, Args&&... args) {
+    waiter->result.emplace(std::forward<Args>(args)...);
+    waiter->Ready();
+  }
 
   void RunCallback(Callback* callback) {
     // The continuation moves the result out; Get() on the future is not
@@ -126,8 +241,8 @@ class SharedState : public FutureCore {
 
   std::atomic<bool> set_{false};
   std::optional<Result<T>> result_;
-  std::optional<Callback> callback_storage_;  // written before callback_ publishes it
-  std::atomic<Callback*> callback_{nullptr};
+  std::optional<Callback> callback_storage_;  // written before word_ publishes it
+  std::atomic<uintptr_t> word_{kEmpty};
 };
 
 }  // namespace troupe::threads_internal
