@@ -148,8 +148,8 @@ class Awaiter : public Actor {
   const ActorRef answerer_;
 };
 
-// K1: per ask: the request, the reply, the future's callback and the
-// handler's resumption as a step of the asking actor.
+// K1: per ask: the request, the reply (handed to the awaiting task through
+// the future's state) and the handler's resumption as a step of the asker.
 absl::StatusOr<Rows> K1() {
   constexpr int64_t kAsks = 1'000'000;
   ActorSystem system;
