@@ -106,27 +106,27 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
 // thread sleeps. kCancelled once its strand is cancelled.
 Op<SelectResult> RunSelect(Select& select);
 
-// The slow paths of Recv and Send: one operation, parked on its channel
-// directly (no Select: a parked task's frame stays small, bench K3). The
-// try and the registration are one step of the flavour (one lock for a
-// rendezvous); a partner that selects the operation removes its entry, so
-// only a wait that ended otherwise unwatches.
+// The slow paths of Recv and Send for the flavours that hand values over
+// through their buffer (bounded, unbounded; a rendezvous waits in its
+// awaiter, below): one operation, parked on its channel directly (no
+// Select: a parked task's frame stays small, bench K3), with no packet (a
+// buffered flavour never completes an operation through one; the park's
+// address is the token). Being selected by a partner means "try again":
+// another receiver may take the value first. The try and the registration
+// are one step of the flavour; a partner that selects the operation
+// removes its entry, so only a wait that ended otherwise unwatches.
 template <typename T>
 Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
+  TROUPE_DCHECK(!flavor.CompletesThroughPacket());
   while (true) {
-    channel_internal::Packet<T> packet;  // a rendezvous sender hands over here
-    const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
     ChannelPark park;
-    if (std::optional<RecvResult<T>> now = flavor.TryRecvOrWatch(park.context(), token, &packet)) {
+    const auto token = reinterpret_cast<channel_internal::OperationToken>(&park);
+    if (std::optional<RecvResult<T>> now = flavor.TryRecvOrWatch(park.context(), token, nullptr)) {
       co_return std::move(*now);
     }
     const channel_internal::OperationToken selected = co_await park;
-    if (selected == token) {
-      if (!flavor.CompletesThroughPacket()) continue;  // a value arrived: take it
-      packet.WaitReady();
-      co_return RecvResult<T>(std::move(*packet.value));
-    }
+    if (selected == token) continue;  // a value arrived: take it
     flavor.UnwatchRecv(token);
     if (selected == channel_internal::kAborted && park.strand_cancelled()) {
       co_return RecvResult<T>(RecvError::kCancelled);
@@ -139,24 +139,17 @@ Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
 template <typename T>
 Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx);
+  TROUPE_DCHECK(!flavor.CompletesThroughPacket());
   while (true) {
-    // A rendezvous receiver takes the value straight out of the packet.
-    channel_internal::Packet<T> packet;
-    const auto token = reinterpret_cast<channel_internal::OperationToken>(&packet);
     ChannelPark park;
+    const auto token = reinterpret_cast<channel_internal::OperationToken>(&park);
     if (std::optional<SendResult<T>> now =
-            flavor.TrySendOrWatch(value, park.context(), token, &packet)) {
+            flavor.TrySendOrWatch(value, park.context(), token, nullptr)) {
       co_return std::move(*now);
     }
     const channel_internal::OperationToken selected = co_await park;
-    if (selected == token) {
-      if (!flavor.CompletesThroughPacket()) continue;  // room appeared: send
-      packet.WaitReady();                              // the receiver has moved the value out
-      co_return SendResult<T>::Sent();
-    }
+    if (selected == token) continue;  // room appeared: send
     flavor.UnwatchSend(token);
-    // Not chosen: nobody touches the packet any more.
-    if (flavor.CompletesThroughPacket()) value = std::move(*packet.value);
     if (selected == channel_internal::kAborted && park.strand_cancelled()) {
       co_return SendResult<T>::Failed(SendError::kCancelled, std::move(value));
     }
