@@ -60,7 +60,9 @@ class CellStrand : public Executor, public async_internal::RootStrand {
 
   // `self`: the actor's cell (an ActorCell), running its turn.
   CellStrand(Addressable* self, Kind kind)
-      : RootStrand(this, &StrandClock(self)), self_(self), cell_(self->AsCell()), kind_(kind) {}
+      : RootStrand(this, &StrandClock(self)), self_(self), cell_(self->AsCell()), kind_(kind) {
+    set_posts_resumptions();
+  }
   virtual ~CellStrand() = default;
 
   // Any thread: mails `closure` to the actor as a TaskStep.

@@ -13,11 +13,13 @@ namespace troupe::async_internal {
 void TaskContext::Resume(std::coroutine_handle<> handle) {
   if (executor_ == nullptr) {
     Transfer(handle);
+  } else if (posts_resumptions_) {
+    PostResume(ResumeClosure(this, handle));
   } else {
     // Whoever ended the wait is about to wait or return itself: the
     // resumption runs next on its thread (a pool's LIFO slot), not on
     // another core.
-    PostResume(ResumeClosure(this, handle));
+    executor_->ExecuteNext(ResumeClosure(this, handle));
   }
 }
 
