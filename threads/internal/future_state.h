@@ -173,6 +173,8 @@ class SharedState : public FutureCore {
     // Withdrawn while arming: clear the mark, so that the state takes a
     // result (and a callback) as if nobody had waited; if the result came
     // meanwhile, the word is kDone and stays so.
+    // acq_rel as every step on the word: it orders nothing of its own (no
+    // field is published with it), but keeps the word's steps one chain.
     TROUPE_DCHECK(expected == kWithdrawnWhileArming, "a second consumer of a future");
     word_.compare_exchange_strong(expected, kEmpty, std::memory_order_acq_rel,
                                   std::memory_order_acquire);
@@ -187,6 +189,10 @@ class SharedState : public FutureCore {
   // the waiter (Ready() runs or has run), or the waiter is still arming,
   // and its Await() will find kWithdrawn.
   bool Withdraw(FutureWaiter<T>* waiter) {
+    // acquire on every read: a kDone seen here comes after the setter's
+    // writes, so the caller may rely on Ready() being on its way. The CASes
+    // publish nothing but the word itself (the waiter's fields were released
+    // by its Await()); acq_rel keeps them in the word's one chain.
     const uintptr_t registered = reinterpret_cast<uintptr_t>(waiter) | kWaiterTag;
     uintptr_t word = word_.load(std::memory_order_acquire);
     while (true) {
