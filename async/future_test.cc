@@ -172,6 +172,34 @@ TEST_F(FutureAwaitTest, CompletionsRaceCancellationsAndEveryTaskEndsOnce) {
   }
 }
 
+// The value comes after the task's pool has shut down: the resumption is
+// dropped unrun, so the strand is abandoned — its frames (and the value
+// built into the waiting awaiter) are destroyed on the keeping thread, and
+// the joiner learns kCancelled instead of waiting forever.
+TEST_F(FutureAwaitTest, AValueForATaskWhosePoolShutDownEndsItCancelled) {
+  auto pool = std::make_unique<ThreadPool>(2);
+  Promise<std::shared_ptr<int>> promise;
+  std::atomic<bool> awaiting{false};
+  JoinHandle<int> handle = Go(
+      *pool,
+      [&awaiting](Future<std::shared_ptr<int>> f) -> Task<int> {
+        awaiting = true;
+        absl::StatusOr<std::shared_ptr<int>> v = co_await std::move(f);
+        if (!v.ok()) co_return v.status();
+        co_return **v;
+      },
+      promise.GetFuture());
+  ASSERT_TRUE(Eventually([&] { return awaiting.load(); }));
+  absl::SleepFor(absl::Milliseconds(20));  // into its wait, most likely
+  pool->ShutdownNow();
+  auto value = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = value;
+  EXPECT_TRUE(promise.SetValue(std::move(value)));
+  EXPECT_EQ(handle.Get().status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(watch.expired()) << "the value outlived the abandoned task";
+  pool.reset();
+}
+
 // A value handed straight to a suspended task (it never passes through the
 // future's state) still counts as set: the promise says it is fulfilled,
 // refuses a second value, and breaks nothing when it goes.
