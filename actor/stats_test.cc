@@ -263,20 +263,26 @@ TEST(StatsStressTest, SnapshotsWhileActorsChurn) {
   const int rounds = static_cast<int>(ScaledCount(2000, 100));
   std::atomic<bool> done{false};
   std::atomic<int64_t> snapshots{0};
+  std::atomic<bool> observer_ended{false};
   Thread<void> observer("observer", [&] {
-    while (!done.load(std::memory_order_acquire)) {
-      const SystemStats stats = system.Stats();
-      for (const ActorStats& actor : stats.actors) {
-        ASSERT_LE(actor.mailbox_depth, 64u);
-        ASSERT_LE(actor.messages_handled, 64u);
+    [&] {  // a failed ASSERT returns from here, and the churn stops too
+      while (!done.load(std::memory_order_acquire)) {
+        const SystemStats stats = system.Stats();
+        for (const ActorStats& actor : stats.actors) {
+          ASSERT_LE(actor.mailbox_depth, 64u);
+          ASSERT_LE(actor.messages_handled, 64u);
+        }
+        ASSERT_NE(FormatDumpState(stats).find("actors:\n"), std::string::npos);
+        snapshots.fetch_add(1, std::memory_order_relaxed);
       }
-      ASSERT_NE(FormatDumpState(stats).find("actors:\n"), std::string::npos);
-      snapshots.fetch_add(1, std::memory_order_relaxed);
-    }
+    }();
+    observer_ended.store(true, std::memory_order_relaxed);
   });
   // On a loaded machine the observer may not run for a while: the churn goes
   // on until it has overlapped a few snapshots, however long that takes.
-  for (int i = 0; i < rounds || snapshots.load(std::memory_order_relaxed) < 3; ++i) {
+  for (int i = 0; i < rounds || (snapshots.load(std::memory_order_relaxed) < 3 &&
+                                 !observer_ended.load(std::memory_order_relaxed));
+       ++i) {
     ActorRef worker = system.Spawn<Worker>();
     for (int m = 0; m < 8; ++m) worker.Tell(std::string(m % 4 == 0 ? "spawn" : "noop"));
     worker.Tell(proto::Stop());
