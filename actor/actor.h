@@ -274,11 +274,17 @@ void Actor::Ask(const ActorRef& to, T&& message, absl::Duration timeout, Fn&& on
 
 namespace actor_internal {
 
-// An Actor::Go() task: nobody awaits its result.
-template <typename R>
+// An Actor::Go() task running fn(args...): it keeps them (StoredCall) for
+// as long as the task runs; nobody awaits its result.
+template <typename R, typename Fn, typename... Args>
 class BackgroundStrand final : public CellStrand {
  public:
-  explicit BackgroundStrand(Addressable* self) : CellStrand(self, Kind::kBackground) {}
+  template <typename F, typename... A>
+  BackgroundStrand(Addressable* self, F&& fn, A&&... args)
+      : CellStrand(self, Kind::kBackground), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+
+  // fn(args...), once: for a coroutine, creates its (lazy) frame.
+  auto Call() { return call_(); }
 
   void SetResult(TaskResult<R> result) {
     absl::Status status;
@@ -291,6 +297,16 @@ class BackgroundStrand final : public CellStrand {
       LogBackgroundFailure(status);
     }
   }
+
+  // A coroutine, the strand's root, has ended.
+  void RootEnded(std::coroutine_handle<> root) noexcept override {
+    SetResult(async_internal::TakeRootResult<R>(root));
+    root.destroy();
+    Ended();
+  }
+
+ private:
+  async_internal::StoredCall<Fn, Args...> call_;
 };
 
 }  // namespace actor_internal
@@ -300,10 +316,13 @@ void Actor::Go(Fn&& fn, Args&&... args) {
   using R = typename async_internal::RootResult<
       std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
   actor_internal::Addressable* self = Self().target().get();
-  auto* strand = new actor_internal::BackgroundStrand<R>(self);
-  std::coroutine_handle<> root =
-      async_internal::RunRoot<R>(strand, std::forward<Fn>(fn), std::forward<Args>(args)...)
-          .BindTo(strand);
+  auto* strand = new actor_internal::BackgroundStrand<R, std::decay_t<Fn>, std::decay_t<Args>...>(
+      self, std::forward<Fn>(fn), std::forward<Args>(args)...);
+  std::coroutine_handle<> root = async_internal::StartRoot<R>(strand);
+  if (root == nullptr) {  // it threw before it could start: logged as its error
+    delete strand;
+    return;
+  }
   actor_internal::StartStrand(self, strand, root, actor_internal::FirstStep::kMailed);
 }
 

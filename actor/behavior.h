@@ -149,15 +149,21 @@ class HandlerStrand final : public CellStrand {
       LogBackgroundFailure(result.status());  // the handler took its message
     }
   }
+
+  // The task has ended: the reply goes out, then its frame is destroyed
+  // and the actor forgets the strand.
+  void RootEnded(std::coroutine_handle<> root) noexcept override {
+    SetResult(async_internal::TakeRootResult<R>(root));
+    root.destroy();
+    Ended();
+  }
 };
 
 // Runs a handler's task: its first step now, the rest on later turns.
 template <typename R>
 void StartHandlerTask(Addressable* self, Task<R> task) {
   auto* strand = new HandlerStrand<R>(self);
-  std::coroutine_handle<> root = async_internal::RunRoot<R>(
-                                     strand, [](Task<R> t) { return t; }, std::move(task))
-                                     .BindTo(strand);
+  std::coroutine_handle<> root = async_internal::BindRoot(std::move(task), strand);
   StartStrand(self, strand, root, FirstStep::kInline);
 }
 

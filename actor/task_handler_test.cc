@@ -432,6 +432,43 @@ TEST_F(TaskHandlerTest, AGoTaskIsCancelledWhenItsActorStops) {
   EXPECT_THAT(log.Snapshot(), ElementsAre("go started", "go unwound", "stop"));
 }
 
+// Moves `moves` times, then throws: it fails on its way into a task.
+struct ThrowsOnMove {
+  int moves_left;
+  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
+  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
+    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
+  }
+};
+
+// A Go task whose argument throws on its way in never runs; its error is
+// logged (nobody awaits it) and the actor goes on serving.
+class FailingStarter : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Note>([this](const Note& note) {
+      Go([](ThrowsOnMove) -> Task<absl::Status> { co_return absl::OkStatus(); }, ThrowsOnMove(1));
+      Go([](ThrowsOnMove) {}, ThrowsOnMove(1));
+      return note.id + 1;
+    });
+  }
+};
+
+TEST_F(TaskHandlerTest, AGoTaskWhoseArgumentThrowsIsLoggedAndTheActorGoesOn) {
+  LogCapture capture;
+  ActorSystem system;
+  ActorRef starter = system.Spawn<FailingStarter>();
+  EXPECT_EQ(starter.Ask<int>(Note{1}, kWait).Get().value(), 2);
+  EXPECT_EQ(starter.Ask<int>(Note{2}, kWait).Get().value(), 3);
+  const std::string output = capture.Output();
+  size_t logged = 0;
+  for (size_t at = output.find("an argument's move threw"); at != std::string::npos;
+       at = output.find("an argument's move threw", at + 1)) {
+    ++logged;
+  }
+  EXPECT_EQ(logged, 4u) << output;
+}
+
 // Shutting the system down while handlers are suspended and held mail
 // waits: everything unwinds, nothing leaks (the fixture counts frames).
 TEST_F(TaskHandlerTest, ShutdownWithSuspendedHandlersUnwindsThemAll) {

@@ -30,8 +30,10 @@
 // asks the task to stop without letting go of it. A task cancelled, or
 // dropped by an executor that shut down, ends with kCancelled.
 //
-// Cost: two pooled allocations (the frame running fn, the shared state)
-// and one executor submission per task; see bench row K2.
+// Cost: two pooled allocations (fn's coroutine frame, which is the task's
+// root; the state shared with the handle, which also holds fn and its
+// arguments) and one executor submission per task; see bench row K2. A
+// plain callable runs in a small frame of troupe's own instead.
 //
 // Lifetime: the executor (and the clock) must outlive every task started on
 // them, as a mutex must outlive its users. Shutting a pool down is the way
@@ -217,11 +219,15 @@ namespace async_internal {
 
 template <typename T, typename Fn, typename... Args>
 JoinHandle<T> StartGo(Executor& executor, Clock& clock, Fn&& fn, Args&&... args) {
-  auto* state = new JoinState<T>(&executor, &clock);
-  std::coroutine_handle<RootRunner::promise_type> root =
-      RunRoot<T>(state, std::forward<Fn>(fn), std::forward<Args>(args)...).BindTo(state);
-  state->set_root(root);
+  auto* state = new CallingJoinState<T, std::decay_t<Fn>, std::decay_t<Args>...>(
+      &executor, &clock, std::forward<Fn>(fn), std::forward<Args>(args)...);
   JoinHandle<T> handle(state);
+  std::coroutine_handle<> root = StartRoot<T>(state);
+  if (root == nullptr) {  // it threw before it could start: the result is its error
+    state->Finish();
+    return handle;
+  }
+  state->set_root(root);
   // The state outlives Execute: the handle holds it, so even a task that
   // runs to its end at once (or is dropped by a shut-down executor) frees
   // nothing the caller still uses.

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -192,6 +193,44 @@ TEST_F(GoTest, AnExceptionBecomesAnInternalError) {
   EXPECT_NE(a.status().message().find("plain boom"), std::string::npos) << a.status();
   EXPECT_EQ(b.status().code(), absl::StatusCode::kInternal);
   EXPECT_NE(b.status().message().find("coroutine boom"), std::string::npos) << b.status();
+}
+
+// Moves `moves` times, then throws: it fails on its way into a task.
+struct ThrowsOnMove {
+  int moves_left;
+  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
+  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
+    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
+  }
+};
+
+// An argument whose move into the task throws (after Go() has taken it)
+// ends the task with that error, for a coroutine and a plain function
+// alike: Go() itself does not throw, and nothing leaks (the fixture).
+TEST_F(GoTest, AnArgumentThatThrowsOnItsWayInEndsTheTaskWithTheError) {
+  ThreadPool pool(2);
+  std::atomic<bool> ran{false};
+  JoinHandle<int> coroutine = Go(
+      pool,
+      [&ran](ThrowsOnMove) -> Task<int> {
+        ran = true;
+        co_return 1;
+      },
+      ThrowsOnMove(1));
+  JoinHandle<int> plain = Go(
+      pool,
+      [&ran](ThrowsOnMove) {
+        ran = true;
+        return 1;
+      },
+      ThrowsOnMove(1));
+  for (JoinHandle<int>* handle : {&coroutine, &plain}) {
+    absl::StatusOr<int> got = handle->Get();
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal);
+    EXPECT_NE(got.status().message().find("an argument's move threw"), std::string::npos)
+        << got.status();
+  }
+  EXPECT_FALSE(ran.load());
 }
 
 TEST_F(GoTest, ATaskOnAShutDownPoolEndsCancelled) {

@@ -115,12 +115,18 @@ class PromiseBase {
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   // At the end the frame stays suspended (its owner, the Task, destroys it)
-  // and whoever awaited the task resumes, as the trampoline's next step.
+  // and whoever awaited the task resumes, as the trampoline's next step. A
+  // task nobody awaits is the root of its strand, which owns the frame and
+  // learns of its end (TaskContext::RootEnded()).
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     template <typename Promise>
     void await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      if (std::coroutine_handle<> awaiting = self.promise().continuation_) Transfer(awaiting);
+      if (std::coroutine_handle<> awaiting = self.promise().continuation_) {
+        Transfer(awaiting);
+      } else {
+        self.promise().context_->RootEnded(self);  // may destroy the frame
+      }
     }
     void await_resume() noexcept {}
   };
@@ -235,6 +241,10 @@ class [[nodiscard]] Task {
 
   // For troupe's own drivers (BlockOn, Go): the frame, still owned by this task.
   Handle handle() const { return handle_; }
+
+  // For troupe's own drivers: the frame, now owned by the caller (a strand
+  // that runs it as its root, async/internal/root_runner.h).
+  Handle Release() && { return std::exchange(handle_, nullptr); }
 
  private:
   friend promise_type;

@@ -58,12 +58,13 @@ class TaskScope;
 
 namespace async_internal {
 
-// One child's strand, linked into its scope's list while it runs.
-class ScopeChild final : public RootStrand {
+// One child's strand, linked into its scope's list while it runs; what it
+// runs is in CallingScopeChild.
+class ScopeChild : public RootStrand {
  public:
   ScopeChild(TaskScope* scope, Executor* executor, Clock* clock)
       : RootStrand(executor, clock), scope_(scope) {}
-  ~ScopeChild() = default;
+  virtual ~ScopeChild() = default;
 
   static void* operator new(size_t size) { return AllocateFrame(size); }
   static void operator delete(void* child, size_t size) noexcept { FreeFrame(child, size); }
@@ -90,10 +91,37 @@ class ScopeChild final : public RootStrand {
   ScopeChild* previous = nullptr;  // the scope's list, under its mutex
   ScopeChild* next = nullptr;
 
+ protected:
+  // The root task has ended (RootEnded): its frame goes.
+  void DestroyRoot() noexcept { std::exchange(root_, nullptr).destroy(); }
+
  private:
   TaskScope* const scope_;
   std::coroutine_handle<> root_;
   absl::Status status_;
+};
+
+// A child running fn(args...): it keeps them (StoredCall) for as long as
+// the task runs (StartRoot).
+template <typename T, typename Fn, typename... Args>
+class CallingScopeChild final : public ScopeChild {
+ public:
+  template <typename F, typename... A>
+  CallingScopeChild(TaskScope* scope, Executor* executor, Clock* clock, F&& fn, A&&... args)
+      : ScopeChild(scope, executor, clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+
+  // fn(args...), once: for a coroutine, creates its (lazy) frame.
+  auto Call() { return call_(); }
+
+  // A coroutine, the child's root, has ended.
+  void RootEnded(std::coroutine_handle<> root) noexcept override {
+    SetResult(TakeRootResult<T>(root));
+    DestroyRoot();
+    Ended();  // frees this child
+  }
+
+ private:
+  StoredCall<Fn, Args...> call_;
 };
 
 }  // namespace async_internal
@@ -178,12 +206,15 @@ requires std::invocable<std::decay_t<Fn> &&, std::decay_t<Args>&&...> void TaskS
     Fn&& fn, Args&&... args) {
   using T = typename async_internal::RootResult<
       std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
-  auto* child = new async_internal::ScopeChild(this, &executor_, &clock_);
-  std::coroutine_handle<async_internal::RootRunner::promise_type> root =
-      async_internal::RunRoot<T>(child, std::forward<Fn>(fn), std::forward<Args>(args)...)
-          .BindTo(child);
-  child->set_root(root);
+  auto* child = new async_internal::CallingScopeChild<T, std::decay_t<Fn>, std::decay_t<Args>...>(
+      this, &executor_, &clock_, std::forward<Fn>(fn), std::forward<Args>(args)...);
   Add(child);  // before it can run, and end
+  std::coroutine_handle<> root = async_internal::StartRoot<T>(child);
+  if (root == nullptr) {  // it threw before it could start: the result is its error
+    child->Ended();
+    return;
+  }
+  child->set_root(root);
   executor_.Execute(async_internal::ResumeClosure(child, root));
 }
 

@@ -1,6 +1,8 @@
 #include "async/task_scope.h"
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -170,6 +172,37 @@ TEST_F(TaskScopeTest, ChildrenOfAShutDownPoolAreAbandoned) {
 // Children start grandchildren in the same scope while outside threads
 // start more and others fail: Join() counts every one started before the
 // last ended, the first error wins, and nothing leaks.
+// Moves `moves` times, then throws: it fails on its way into a child.
+struct ThrowsOnMove {
+  int moves_left;
+  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
+  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
+    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
+  }
+};
+
+// A child whose argument throws on its way into the child's frame ends at
+// once with that error, which cancels its siblings as any first error does.
+TEST_F(TaskScopeTest, AChildWhoseArgumentThrowsEndsWithTheError) {
+  VirtualClock clock;
+  ThreadPool pool(2);
+  std::atomic<int> unwound{0};
+  absl::Status got =
+      Go(pool, clock, [&]() -> Task<absl::Status> {
+        TaskScope scope(pool, clock);
+        scope.Go(SleepThen, absl::Hours(1), absl::OkStatus(), &unwound);
+        scope.Go([](ThrowsOnMove) -> Task<absl::Status> { co_return absl::OkStatus(); },
+                 ThrowsOnMove(1));
+        scope.Go([](ThrowsOnMove) {}, ThrowsOnMove(1));
+        absl::Status joined = co_await scope.Join();
+        EXPECT_EQ(scope.running(), 0);
+        co_return joined;
+      }).Get();
+  EXPECT_EQ(got.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(got.message().find("an argument's move threw"), std::string::npos) << got;
+  EXPECT_EQ(unwound.load(), 1);  // the sleeping sibling was cancelled
+}
+
 TEST_F(TaskScopeTest, StressChildrenSpawnIntoTheirScope) {
   ThreadPool pool(4);
   for (int round = 0; round < 20; ++round) {

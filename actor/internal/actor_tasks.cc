@@ -133,7 +133,7 @@ ActorTasks& ActorCell::tasks() {
 bool ActorCell::StartTask(CellStrand* strand, std::coroutine_handle<> root, FirstStep first) {
   if (!state_.running() || actor_ == nullptr) {
     LogError(ActorLog(), "a task started after the actor's last handler is dropped");
-    root.destroy();  // the task never ran: its callable and arguments go
+    root.destroy();  // the task never ran: its frame goes, then its callable and arguments
     delete strand;
     return false;
   }

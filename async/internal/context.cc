@@ -89,6 +89,10 @@ void TaskContext::SealCancellation() {
   }
 }
 
+void TaskContext::RootEnded(std::coroutine_handle<> /*root*/) noexcept {
+  TROUPE_CHECK(false, "a task awaited by nobody ended in a strand not started with it");
+}
+
 void TaskContext::Abandon() noexcept {
   TROUPE_CHECK(false, "a strand without an executor was abandoned");
 }

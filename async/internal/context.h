@@ -110,6 +110,15 @@ class TaskContext {
     return (slot_.load(std::memory_order_acquire) & kCancelled) != 0;
   }
 
+  // TaskContext::RootEnded()
+  //
+  // `root`, the task this strand was started with (awaited by nobody, see
+  // internal/root_runner.h), has ended: its result waits in its promise,
+  // its frame is suspended at its end. The strand takes the result and
+  // destroys the frame. Called on the thread that ran the task's last step;
+  // strands started with a root task override it.
+  virtual void RootEnded(std::coroutine_handle<> root) noexcept;
+
   // TaskContext::Abandon()
   //
   // The executor destroyed a resumption of this strand without running it

@@ -104,19 +104,28 @@ class JoinStateBase : public RootStrand {
   std::atomic<uintptr_t> word_{0};
 };
 
+// The result and the root frame: the part of a Go task's state that does
+// not depend on what it runs.
 template <typename T>
-class JoinState final : public JoinStateBase {
+class JoinState : public JoinStateBase {
  public:
   using JoinStateBase::JoinStateBase;
 
   static void* operator new(size_t size) { return AllocateFrame(size); }
   static void operator delete(void* state, size_t size) noexcept { FreeFrame(state, size); }
 
-  // The frame that runs the task (internal/root_runner.h), for Abandon().
+  // The frame that runs the task, for Abandon() and RootEnded().
   void set_root(std::coroutine_handle<> root) { root_ = root; }
 
   void SetResult(TaskResult<T> result) { result_.emplace(std::move(result)); }
   TaskResult<T> TakeResult() { return std::move(*result_); }
+
+  // The task, started as the root (BindRoot), has ended.
+  void RootEnded(std::coroutine_handle<> root) noexcept override {
+    SetResult(TakeRootResult<T>(root));
+    std::exchange(root_, nullptr).destroy();
+    Finish();
+  }
 
   // The executor dropped a resumption: destroy the frames (their
   // destructors run) and end with kCancelled.
@@ -127,12 +136,31 @@ class JoinState final : public JoinStateBase {
     Finish();
   }
 
- private:
+ protected:
   ~JoinState() = default;
-  void Destroy() noexcept override { delete this; }
 
+ private:
   std::coroutine_handle<> root_;
   std::optional<TaskResult<T>> result_;
+};
+
+// The state of a task running fn(args...): it keeps them (StoredCall) for
+// as long as the task runs (StartRoot).
+template <typename T, typename Fn, typename... Args>
+class CallingJoinState final : public JoinState<T> {
+ public:
+  template <typename F, typename... A>
+  CallingJoinState(Executor* executor, Clock* clock, F&& fn, A&&... args)
+      : JoinState<T>(executor, clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+
+  // fn(args...), once: for a coroutine, creates its (lazy) frame.
+  auto Call() { return call_(); }
+
+ private:
+  ~CallingJoinState() = default;
+  void Destroy() noexcept override { delete this; }
+
+  StoredCall<Fn, Args...> call_;
 };
 
 }  // namespace troupe::async_internal

@@ -2,8 +2,14 @@
 // File: internal/root_runner.h
 // -----------------------------------------------------------------------------
 //
-// What Go() and TaskScope share: a root strand (a context that learns when
-// its task has ended) and the frame that runs a callable as its task.
+// What Go(), TaskScope and actor tasks share: a root strand (a context that
+// learns when its task has ended), and the two ways to start one:
+// - a task as the root itself (BindRoot): no frame beyond the task's; the
+//   strand owns the frame and, at the task's end, takes its result and
+//   destroys it (TakeRootResult, from RootEnded());
+// - a frame that runs a plain callable as its task (RunPlain).
+// StartRoot picks the one that fits a callable kept in the strand
+// (StoredCall).
 //
 // Not a public header.
 
@@ -13,6 +19,7 @@
 #include <coroutine>
 #include <exception>
 #include <functional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -34,6 +41,49 @@ class RootStrand : public TaskContext {
 
  protected:
   ~RootStrand() = default;
+};
+
+// BindRoot()
+//
+// Makes `task` the root of `strand`: the strand owns its frame from now on
+// (to resume, to destroy if abandoned) and hears of its end through
+// RootEnded(). Returns the frame to start.
+template <typename T>
+std::coroutine_handle<> BindRoot(Task<T> task, RootStrand* strand) {
+  std::coroutine_handle<PromiseFor<T>> root = std::move(task).Release();
+  root.promise().set_context(strand);
+  return root;
+}
+
+// TakeRootResult()
+//
+// In RootEnded(): the result of the root task, a Task<T>.
+template <typename T>
+TaskResult<T> TakeRootResult(std::coroutine_handle<> root) {
+  return std::coroutine_handle<PromiseFor<T>>::from_address(root.address()).promise().TakeResult();
+}
+
+// A callable and its arguments, kept in a root strand (a Go task's state,
+// a scope's child, an actor's background task): a coroutine's frame refers
+// to them (a lambda's captures, reference parameters) until its end, and
+// the strand outlives its task. Fn and Args are decayed types.
+template <typename Fn, typename... Args>
+class StoredCall {
+ public:
+  template <typename F, typename... A>
+  explicit StoredCall(F&& fn, A&&... args)
+      : fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {}
+
+  // Calls fn(args...), once (both are moved from): for a coroutine,
+  // creates its frame.
+  auto operator()() {
+    return std::apply(
+        [this](Args&... args) { return std::invoke(std::move(fn_), std::move(args)...); }, args_);
+  }
+
+ private:
+  Fn fn_;
+  std::tuple<Args...> args_;
 };
 
 // The result type of a root strand running a callable that returns R.
@@ -90,32 +140,43 @@ class RootRunner {
   std::coroutine_handle<promise_type> handle_;
 };
 
-// Runs fn(args...) — a coroutine returning Task<T>, or a plain callable —
-// and hands its result (or the exception it threw, as a status) to
-// `sink->SetResult()`.
-template <typename T, typename Sink, typename Fn, typename... Args>
-RootRunner RunRoot(Sink* sink, Fn fn, Args... args) {
-  using R = std::invoke_result_t<Fn&&, Args&&...>;
-  if constexpr (std::is_same_v<R, Task<T>>) {
-    Task<T> task;
-    try {
-      task = std::invoke(std::move(fn), std::move(args)...);
-    } catch (...) {  // copying an argument into the coroutine's frame threw
-      sink->SetResult(StatusFromTaskException());
-      co_return;
+// Runs a plain callable, `strand->Call()`, and hands its result (or the
+// exception it threw, as a status) to `strand->SetResult()`.
+template <typename T, typename Strand>
+RootRunner RunPlain(Strand* strand) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      strand->Call();
+      strand->SetResult(absl::OkStatus());
+    } else {
+      strand->SetResult(strand->Call());
     }
-    sink->SetResult(co_await std::move(task));
-  } else {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        std::invoke(std::move(fn), std::move(args)...);
-        sink->SetResult(absl::OkStatus());
-      } else {
-        sink->SetResult(std::invoke(std::move(fn), std::move(args)...));
-      }
-    } catch (...) {
-      sink->SetResult(StatusFromTaskException());
+  } catch (...) {
+    strand->SetResult(StatusFromTaskException());
+  }
+  co_return;
+}
+
+// StartRoot()
+//
+// Creates the frame that runs `strand`'s call (`strand->Call()`, fn(args...)
+// kept in the strand by a StoredCall) and binds it to the strand: a
+// coroutine's own frame becomes the root, whose end the strand hears of in
+// RootEnded(); a plain callable runs in a RootRunner frame. Returns the
+// frame to start, or null if creating it threw (moving an argument into
+// the coroutine's frame, allocating it): then the strand has its result,
+// the exception as a status, and must end without starting.
+template <typename T, typename Strand>
+std::coroutine_handle<> StartRoot(Strand* strand) noexcept {
+  try {
+    if constexpr (std::is_same_v<decltype(strand->Call()), Task<T>>) {
+      return BindRoot(strand->Call(), strand);
+    } else {
+      return RunPlain<T>(strand).BindTo(strand);
     }
+  } catch (...) {
+    strand->SetResult(StatusFromTaskException());
+    return nullptr;
   }
 }
 
