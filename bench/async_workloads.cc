@@ -53,8 +53,8 @@ constexpr int64_t kGoTasks = 10'000'000;
 
 // K2: P1's work as Go tasks — 10^7 tiny coroutines started from one outside
 // thread and detached; the pool's drain waits for all (as P1 waits, and as
-// Go's p1go waits on a WaitGroup). Per task: a frame for the runner and one
-// for the coroutine, a join state, one executor submission.
+// Go's p1go waits on a WaitGroup). Per task: the coroutine's frame (the
+// task's root), a join state, one executor submission.
 absl::StatusOr<Rows> StartGoTasks() {
   ThreadPool pool;  // the hardware's worker count
   std::atomic<int64_t> counter{0};
