@@ -114,7 +114,10 @@ void ReplyWithResult(const Envelope& request, Addressable* self, R&& result) {
     if (result.ok()) {
       ReplyReturned(request, self, MakeEnvelope(std::move(*result)));
     } else {
-      ReplyReturned(request, self, MakeEnvelope(absl::Status(result.status())));
+      // Moved from an rvalue: a copy would share the status with the asker,
+      // and dropping ours after it read the message frees it here, which
+      // ThreadSanitizer (blind to absl's uninstrumented count) calls a race.
+      ReplyReturned(request, self, MakeEnvelope(absl::Status(std::forward<R>(result).status())));
     }
   } else {
     ReplyReturned(request, self, MakeEnvelope(std::forward<R>(result)));
