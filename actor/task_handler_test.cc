@@ -24,6 +24,7 @@
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
+#include "async/throws_on_move.h"
 #include "base/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,6 +35,7 @@
 namespace troupe {
 namespace {
 
+using async_internal::ThrowsOnMove;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testkit::Eventually;
@@ -431,15 +433,6 @@ TEST_F(TaskHandlerTest, AGoTaskIsCancelledWhenItsActorStops) {
   ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
   EXPECT_THAT(log.Snapshot(), ElementsAre("go started", "go unwound", "stop"));
 }
-
-// Moves `moves` times, then throws: it fails on its way into a task.
-struct ThrowsOnMove {
-  int moves_left;
-  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
-  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
-    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
-  }
-};
 
 // A Go task whose argument throws on its way in never runs; its error is
 // logged (nobody awaits it) and the actor goes on serving.

@@ -14,6 +14,7 @@
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
+#include "async/throws_on_move.h"
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
 #include "testing/virtual_clock.h"
@@ -24,6 +25,7 @@
 namespace troupe {
 namespace {
 
+using async_internal::ThrowsOnMove;
 using testkit::Eventually;
 using testkit::VirtualClock;
 
@@ -194,15 +196,6 @@ TEST_F(GoTest, AnExceptionBecomesAnInternalError) {
   EXPECT_EQ(b.status().code(), absl::StatusCode::kInternal);
   EXPECT_NE(b.status().message().find("coroutine boom"), std::string::npos) << b.status();
 }
-
-// Moves `moves` times, then throws: it fails on its way into a task.
-struct ThrowsOnMove {
-  int moves_left;
-  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
-  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
-    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
-  }
-};
 
 // An argument whose move into the task throws (after Go() has taken it)
 // ends the task with that error, for a coroutine and a plain function

@@ -1,7 +1,6 @@
 #include "async/task_scope.h"
 
 #include <atomic>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +11,7 @@
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
+#include "async/throws_on_move.h"
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
 #include "testing/virtual_clock.h"
@@ -22,6 +22,7 @@
 namespace troupe {
 namespace {
 
+using async_internal::ThrowsOnMove;
 using testkit::Eventually;
 using testkit::VirtualClock;
 
@@ -169,18 +170,6 @@ TEST_F(TaskScopeTest, ChildrenOfAShutDownPoolAreAbandoned) {
   EXPECT_EQ(unwound.load(), 1);
 }
 
-// Children start grandchildren in the same scope while outside threads
-// start more and others fail: Join() counts every one started before the
-// last ended, the first error wins, and nothing leaks.
-// Moves `moves` times, then throws: it fails on its way into a child.
-struct ThrowsOnMove {
-  int moves_left;
-  explicit ThrowsOnMove(int moves) : moves_left(moves) {}
-  ThrowsOnMove(ThrowsOnMove&& other) : moves_left(other.moves_left - 1) {
-    if (moves_left < 0) throw std::runtime_error("an argument's move threw");
-  }
-};
-
 // A child whose argument throws on its way into the child's frame ends at
 // once with that error, which cancels its siblings as any first error does.
 TEST_F(TaskScopeTest, AChildWhoseArgumentThrowsEndsWithTheError) {
@@ -203,6 +192,9 @@ TEST_F(TaskScopeTest, AChildWhoseArgumentThrowsEndsWithTheError) {
   EXPECT_EQ(unwound.load(), 1);  // the sleeping sibling was cancelled
 }
 
+// Children start grandchildren in the same scope while outside threads
+// start more and others fail: Join() counts every one started before the
+// last ended, the first error wins, and nothing leaks.
 TEST_F(TaskScopeTest, StressChildrenSpawnIntoTheirScope) {
   ThreadPool pool(4);
   for (int round = 0; round < 20; ++round) {
