@@ -258,6 +258,47 @@ TEST_F(GoTest, ATaskWhosePoolShutsDownWhileItSleepsIsAbandoned) {
   EXPECT_TRUE(unwound.load());
 }
 
+// Reads a task's captures and arguments as its frame unwinds, and reports
+// what it read.
+struct ReadsOnUnwind {
+  const std::string& captured;
+  const std::string& argument;
+  std::string* read;
+  Notification* unwound;
+  ~ReadsOnUnwind() {
+    *read = captured + "/" + argument;
+    unwound->Notify();
+  }
+};
+
+// The task keeps its callable and arguments until its frame is gone, however
+// it ends: a detached task's frame still reads them as it unwinds, at its end
+// and when its pool, shut down, abandons it (freed first, this is a use
+// after free under ASAN).
+TEST_F(GoTest, ADetachedTaskUnwindsWithItsCapturesAndArgumentsAlive) {
+  const std::string captured(40, 'c');  // not in SSO
+  const std::string argument(40, 'a');
+  for (const bool abandoned : {false, true}) {
+    VirtualClock clock;
+    ThreadPool pool(1);
+    Notification unwound;
+    std::string read;
+    Go(
+        pool, clock,
+        [captured, &unwound, &read](const std::string& argument) -> Task<absl::Status> {
+          const ReadsOnUnwind reads{captured, argument, &read, &unwound};
+          co_return co_await Sleep(absl::Seconds(5));
+        },
+        argument)
+        .Detach();
+    ASSERT_TRUE(Eventually([&clock] { return clock.pending_timers() == 1; }));  // asleep
+    if (abandoned) pool.Shutdown();  // the wake-up finds the pool shut
+    clock.Advance(absl::Seconds(5));
+    unwound.WaitForNotification();
+    EXPECT_EQ(read, captured + "/" + argument) << (abandoned ? "abandoned" : "ended");
+  }
+}
+
 TEST_F(GoTest, SleepsRunOnTheGivenClock) {
   VirtualClock clock;
   ThreadPool pool(2);
