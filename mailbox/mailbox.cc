@@ -15,6 +15,8 @@ std::string_view PushResultName(PushResult result) {
       return "woke owner";
     case PushResult::kClosed:
       return "closed";
+    case PushResult::kFull:
+      return "full";
   }
   return "unknown";
 }
@@ -61,19 +63,25 @@ Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? kBlo
 size_t Mailbox::ApproximateSize() const {
   const uintptr_t head = head_.load(std::memory_order_relaxed);
   // Relaxed: a snapshot for stats. The owner keeps popped <= fetched, but
-  // two relaxed loads may see them out of step, hence the guard.
+  // relaxed loads may see them out of step, hence the guards.
+  const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   const uint64_t popped = popped_.load(std::memory_order_relaxed);
-  const uint64_t fetched = fetched_.load(std::memory_order_relaxed);
-  return static_cast<size_t>(CountOf(head) + (fetched >= popped ? fetched - popped : 0));
+  const uint64_t cached = (FetchedOf(owner) - popped) & kAddressMask;
+  uint64_t stacked = 0;
+  if (NodeOf(head) != nullptr) {
+    const uint64_t bound = BoundOf(head), base = BaseOf(owner);
+    // A saturated bound says only that at least kMaxCount are stacked.
+    stacked = bound == kMaxCount || base == kMaxCount ? kMaxCount : bound > base ? bound - base : 0;
+  }
+  return static_cast<size_t>(stacked + (cached <= kAddressMask / 2 ? cached : 0));
 }
 
-void Mailbox::Distribute(MailboxNode* stack) {
+uint64_t Mailbox::Distribute(MailboxNode* stack) {
   // One message, the common case of a woken actor: cheaper than the loop
   // below by 3 instructions a message on A1 (callgrind).
   if (stack->next() == nullptr) {
     (stack->lane() == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
-    CountOwner(fetched_);
-    return;
+    return 1;
   }
   // One pass over the stack (newest first): pushing each node onto the front
   // of its lane's batch both reverses it into arrival order and splits the
@@ -86,20 +94,19 @@ void Mailbox::Distribute(MailboxNode* stack) {
   while (stack != nullptr) {
     const uintptr_t link = stack->link_;
     if ((link & MailboxNode::kLaneBit) != 0) [[unlikely]] {
-      DistributeLanes(stack, ordinary, ordinary != nullptr ? newest : nullptr, count);
-      return;
+      return DistributeLanes(stack, ordinary, ordinary != nullptr ? newest : nullptr, count);
     }
     stack->link_ = reinterpret_cast<uintptr_t>(ordinary);  // lane bit 0: ordinary
     ordinary = stack;
     stack = reinterpret_cast<MailboxNode*>(link);
     ++count;
   }
-  CountOwner(fetched_, count);
   ordinary_.AppendChain(ordinary, newest);
+  return count;
 }
 
-void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
-                              MailboxNode* ordinary_tail, uint64_t count) {
+uint64_t Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                                  MailboxNode* ordinary_tail, uint64_t count) {
   // As Distribute(), with a batch per lane; the lane bit is the index, and a
   // node's link is rewritten with its own lane.
   static_assert(static_cast<int>(MailboxNode::Lane::kSystem) == 1);
@@ -114,20 +121,71 @@ void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
     stack = reinterpret_cast<MailboxNode*>(link & ~MailboxNode::kLaneBit);
     ++count;
   }
-  CountOwner(fetched_, count);
   if (heads[0] != nullptr) ordinary_.AppendChain(heads[0], tails[0]);
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
+  return count;
 }
 
 bool Mailbox::TakeSlow() {
-  const uintptr_t head = head_.exchange(0, std::memory_order_acquire);  // (B)
-  if (head == 0 || IsTag(head)) {
-    // Only the owner replaces a node with a tag, and the owner is us.
-    TROUPE_DCHECK(head == 0, "Mailbox::Take() found a tag it did not set");
-    return false;
-  }
-  Distribute(NodeOf(head));
+  const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+  const uint64_t base = BaseOf(owner);
+  const uint64_t cached = (FetchedOf(owner) - popped_.load(std::memory_order_relaxed)) & kAddressMask;
+  uintptr_t head = head_.load(std::memory_order_relaxed);
+  uintptr_t bound;
+  bool exact;
+  do {
+    // Only the owner replaces a node with a tag or takes the stack, and the
+    // owner is us: a failed CAS means more was pushed.
+    TROUPE_DCHECK(NodeOf(head) != nullptr, "Mailbox::Take() lost its stack");
+    // Unsaturated, the bound less base counts the stack: the depth after
+    // the take is exact. Saturated, kMaxCount is still a bound.
+    exact = BoundOf(head) != kMaxCount && base != kMaxCount;
+    bound = exact ? std::min<uint64_t>(cached + BoundOf(head) - base, kMaxCount) : kMaxCount;
+    // (B) acquire on success; relaxed on failure (we retry with the new head).
+  } while (!head_.compare_exchange_weak(head, bound << kCountShift, std::memory_order_acquire,
+                                        std::memory_order_relaxed));
+  const uint64_t taken = Distribute(NodeOf(head));
+  TROUPE_DCHECK(!exact || taken == BoundOf(head) - base, "the bound miscounted the stack");
+  SetOwnerWord(FetchedOf(owner) + taken, bound);
+  if (!exact) Resync();
   return true;
+}
+
+void Mailbox::Resync() {
+  // Acquire, also on failure: the walk reads the stacked nodes' links.
+  uintptr_t head = head_.load(std::memory_order_acquire);
+  while (true) {
+    uint64_t stacked = 0;
+    for (const MailboxNode* node = NodeOf(head); node != nullptr; node = node->next()) ++stacked;
+    const uint64_t depth = Cached() + stacked;
+    if (depth >= kMaxCount) return;  // still saturated: base stays kMaxCount
+    if (head_.compare_exchange_weak(head, (head & kAddressMask) | (depth << kCountShift),
+                                    std::memory_order_acquire, std::memory_order_acquire)) {
+      SetOwnerWord(FetchedOf(fetched_.load(std::memory_order_relaxed)), depth - stacked);
+      return;
+    }
+  }
+}
+
+void Mailbox::Refresh() {
+  const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+  const uint64_t base = BaseOf(owner);
+  const uint64_t cached = (FetchedOf(owner) - popped_.load(std::memory_order_relaxed)) & kAddressMask;
+  if (base == kMaxCount) {
+    // Saturated at the last take: take what is stacked (which resyncs), or
+    // resync now if nothing is.
+    if (!Take()) Resync();
+    return;
+  }
+  if (cached == base) return;  // nothing popped since the owner's last CAS
+  uintptr_t head = head_.load(std::memory_order_relaxed);
+  do {
+    if (BoundOf(head) == kMaxCount) return;
+    // Relaxed: the bound publishes nothing, and the stack stays in place.
+  } while (!head_.compare_exchange_weak(
+      head, (head & kAddressMask) | ((cached + BoundOf(head) - base) << kCountShift),
+      std::memory_order_relaxed, std::memory_order_relaxed));
+  SetOwnerWord(FetchedOf(owner), cached);
 }
 
 size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
@@ -158,11 +216,15 @@ void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) cons
 
 MailboxNodeList Mailbox::Close() {
   const uintptr_t head = head_.exchange(kClosed, std::memory_order_acq_rel);  // (D)
-  if (MailboxNode* stack = NodeOf(head)) Distribute(stack);  // the last arrivals, in order
+  uint64_t fetched = FetchedOf(fetched_.load(std::memory_order_relaxed));
+  if (MailboxNode* stack = NodeOf(head)) fetched += Distribute(stack);  // the last arrivals
   MailboxNodeList all;
   all.Append(std::move(system_));
   all.Append(std::move(ordinary_));
-  popped_.store(fetched_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  // Everything is handed out: popped catches up with fetched.
+  const uint64_t popped = popped_.load(std::memory_order_relaxed);
+  popped_.store(popped + ((fetched - popped) & kAddressMask), std::memory_order_relaxed);
+  SetOwnerWord(fetched, 0);
   return all;
 }
 

@@ -31,12 +31,21 @@
 // So the hot path is one CAS per push and one exchange per batch taken,
 // with no other atomic. (CAF's `lifo_inbox` has the same shape.)
 //
-// Depth. The top 16 bits of `head_` count the nodes in the stack (user-space
-// addresses fit in 48 bits on x86-64 and AArch64 Linux), so a push keeps the
-// count in the same CAS, and the owner counts what it has fetched and
-// popped with plain relaxed stores. ApproximateSize() adds them up from any
-// thread, without touching the nodes.
-//
+// Depth and the bound. The top 16 bits of `head_` hold the mailbox's
+// `bound`: an upper bound of its depth (stacked + cached nodes), saturating
+// at 65535 (user-space addresses fit in the other 48 bits on x86-64 and
+// AArch64 Linux). A push adds one in the same CAS that adds its node; a pop
+// lowers only the depth; each CAS of the owner (a take, a Refresh(),
+// TryBlock()) writes the depth it knows exactly at that instant. So the
+// bound is never below min(depth, 65535), and PushBounded() can refuse an
+// ordinary node from the word its CAS validates alone: no other load, no
+// ABA question (any word with the same bound is as good as the one read),
+// no extra read-modify-write. The owner knows the stack's size from the
+// bound: it is the bound less `base`, the bound its last CAS left less the
+// stack it left in place — unless the bound saturated, in which case the
+// owner counts the stack in place (Resync) once it has taken it.
+// ApproximateSize() reads the bound, the owner's counts and `base`.
+
 // Guarantees
 //   * Exactly one push per idle period reports kWokeOwner: the one whose CAS
 //     replaced kBlocked. An owner is never left idle with mail (TryBlock()
@@ -49,13 +58,21 @@
 //   * After Close(), Push() returns kClosed and the caller keeps the node;
 //     Close() hands back everything still queued. Nothing is lost, nothing
 //     is freed here: the mailbox never owns memory.
+//   * PushBounded(node, capacity) queues an ordinary node only into a
+//     mailbox holding fewer than `capacity` nodes (capacity <= 65535), else
+//     returns kFull and the caller keeps the node. System-lane nodes, and
+//     every Push(), are exempt. The bound lags the owner's pops until its
+//     next CAS, so a mailbox may refuse while it drains (call Refresh() to
+//     catch up). Checked over every interleaving: models/bounded_push.pml.
 //
 // Memory ordering
 //   (A) Push(): CAS on head_, acq_rel on success. Release publishes the node
 //       (its payload and link) to the owner's exchange (B). Acquire, when
 //       it replaces kBlocked, pairs with the release of TryBlock() (C), so the
 //       run that this push schedules sees everything the previous run wrote.
-//   (B) Take(): exchange(head_, nullptr), acquire: pairs with (A).
+//   (B) Take(): CAS(head_, bound only), acquire: pairs with (A). Refresh()
+//       and Resync() write only a bound, which publishes nothing: relaxed
+//       (Resync loads acquire, to walk the stacked nodes).
 //   (C) TryBlock(): CAS nullptr -> kBlocked, release: pairs with (A).
 //   (D) Close(): exchange(head_, kClosed), acq_rel: acquire takes the last
 //       pushes (as B); no push can succeed after it.
@@ -63,7 +80,8 @@
 // Thread-safety: Push() and IsClosed() from any thread. Everything else only
 // from the owner, and only from one thread at a time (the actor's run).
 //
-// Memory usage: 56 bytes (the head, two lane caches, two counts), not padded: an
+// Memory usage: 56 bytes (the head, two lane caches, two counts — `base`
+// shares a word with the fetched count), not padded: an
 // actor system has millions of mailboxes (actors target <= 256 bytes each).
 // Padding would keep producers' CAS traffic off the owner's neighbouring
 // fields; the bench pads the mailbox it measures (M1/M2) so that the figure
@@ -112,9 +130,11 @@ enum class PushResult : uint8_t {
   kPushed,     // queued; the owner is running or already scheduled
   kWokeOwner,  // queued onto an idle mailbox: the caller must schedule the owner
   kClosed,     // not queued: the caller still owns the node (dead-letter it)
+  kFull,       // PushBounded() only: not queued, the mailbox is at capacity;
+               // the caller still owns the node
 };
 
-// "pushed", "woke owner", "closed".
+// "pushed", "woke owner", "closed", "full".
 std::string_view PushResultName(PushResult result);
 template <typename Sink>
 void AbslStringify(Sink& sink, PushResult result) {
@@ -202,13 +222,42 @@ class Mailbox {
       // Masking the tag bits turns 0 and kBlocked into "no next node" and
       // keeps any node's address (nodes are 8-aligned), without a branch.
       node->link_ = (head & kAddressMask & ~kTagBits) | lane;
-      const uintptr_t count = head >> kCountShift;  // 0 for a tag
-      desired = address | ((count + (count != kMaxCount)) << kCountShift);
+      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
+      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
       // (A) acq_rel on success, relaxed on failure (we retry with the new head).
     } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
                                           std::memory_order_relaxed));
     return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
   }
+
+  // Mailbox::PushBounded()
+  //
+  // Any thread; lock-free. As Push(), but an ordinary node is refused with
+  // kFull (untouched, still the caller's) unless fewer than `capacity`
+  // nodes are queued (1 <= capacity <= kMaxCapacity). A system-lane node is
+  // exempt. The check reads only the bound the CAS validates, so a node is
+  // never admitted into a full mailbox, however the owner's steps interleave.
+  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity) {
+    TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
+    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
+    uintptr_t head = head_.load(std::memory_order_relaxed);
+    uintptr_t desired;
+    do {
+      if (head == kClosed) [[unlikely]]
+        return PushResult::kClosed;
+      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
+      if (lane == 0 && bound >= capacity) return PushResult::kFull;
+      node->link_ = (head & kAddressMask & ~kTagBits) | lane;
+      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
+      // (A), as in Push().
+    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
+  }
+
+  // The largest capacity PushBounded() can enforce: the bound's ceiling.
+  static constexpr uint32_t kMaxCapacity = 0xFFFF;
 
   // Mailbox::Pop()
   //
@@ -235,6 +284,13 @@ class Mailbox {
   // caches run dry, to keep producers' cache line quiet.)
   void Fetch() { Take(); }
 
+  // Mailbox::Refresh()
+  //
+  // Owner only. Lowers the bound to the depth, so that the pops since the
+  // owner's last CAS make room for PushBounded() now rather than at the
+  // next take. One CAS when anything was popped since; none otherwise.
+  void Refresh();
+
   // Mailbox::ForEachQueued()
   //
   // Calls `fn` on every queued node, in the order Pop() would return them.
@@ -255,10 +311,16 @@ class Mailbox {
   // caches or just pushed): the owner must keep running.
   [[nodiscard]] bool TryBlock() {
     if (HasCached()) return false;
-    uintptr_t expected = 0;
+    // Nothing stacked, and the bound as the owner's last CAS left it.
+    const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+    uintptr_t expected = BaseOf(owner) << kCountShift;
     // (C) release: this run's writes reach whoever wakes us (A, acquire).
-    return head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
-                                         std::memory_order_relaxed);
+    if (!head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+      return false;
+    }
+    if (BaseOf(owner) != 0) SetOwnerWord(FetchedOf(owner), 0);  // kBlocked's bound is 0
+    return true;
   }
 
   // Mailbox::Close()
@@ -276,8 +338,9 @@ class Mailbox {
   // Mailbox::ApproximateSize()
   //
   // Any thread: how many nodes are queued (unfetched + cached). Exact while
-  // nobody pushes or pops; a recent value otherwise. More than 65535 nodes
-  // pushed between two fetches count as 65535. Three relaxed loads.
+  // nobody pushes or pops; a recent value otherwise. While the bound is
+  // saturated (65535 or more queued), the unfetched nodes count as 65535.
+  // Three relaxed loads.
   size_t ApproximateSize() const;
 
   // Mailbox::popped()
@@ -298,13 +361,14 @@ class Mailbox {
   bool HasCached() const { return !system_.empty() || !ordinary_.empty(); }
 
  private:
-  // head_ is a word: 0 (running, empty), a tag, or a node's address with
-  // the stack's node count in the top 16 bits. The tags are small non-zero
-  // integers that no allocation can return, never dereferenced.
+  // head_ is a word: 0 (running, empty), a tag, or a node's address (0 if
+  // nothing is stacked), with the bound in the top 16 bits. The tags are
+  // small non-zero integers that no allocation can return, never
+  // dereferenced, and always come with a bound of 0.
   static constexpr uintptr_t kBlocked = 1;
   static constexpr uintptr_t kClosed = 2;
   static constexpr int kCountShift = 48;
-  static constexpr uintptr_t kMaxCount = 0xFFFF;
+  static constexpr uintptr_t kMaxCount = kMaxCapacity;  // the bound saturates here
   static constexpr uintptr_t kAddressMask = (uintptr_t{1} << kCountShift) - 1;
   static constexpr uintptr_t kTagBits = 7;  // both tags fit; no node address uses them
   static_assert(alignof(MailboxNode) > kTagBits && kClosed <= kTagBits);
@@ -312,7 +376,22 @@ class Mailbox {
   static MailboxNode* NodeOf(uintptr_t word) {
     return IsTag(word) ? nullptr : reinterpret_cast<MailboxNode*>(word & kAddressMask);
   }
-  static uintptr_t CountOf(uintptr_t word) { return IsTag(word) ? 0 : word >> kCountShift; }
+  static uintptr_t BoundOf(uintptr_t word) { return word >> kCountShift; }  // 0 for a tag
+
+  // The owner's word, fetched_: the nodes moved into the caches since the
+  // start (low 48 bits, wrapping) and `base` (top 16 bits; kMaxCount once
+  // the bound saturated, until a Resync()).
+  static uint64_t FetchedOf(uint64_t word) { return word & kAddressMask; }
+  static uint64_t BaseOf(uint64_t word) { return word >> kCountShift; }
+  void SetOwnerWord(uint64_t fetched, uint64_t base) {
+    fetched_.store((base << kCountShift) | (fetched & kAddressMask), std::memory_order_relaxed);
+  }
+  // Owner only: the cached nodes, exactly.
+  uint64_t Cached() const {
+    return (FetchedOf(fetched_.load(std::memory_order_relaxed)) -
+            popped_.load(std::memory_order_relaxed)) &
+           kAddressMask;
+  }
 
   // A count only the owner writes: a relaxed load and store, no
   // read-modify-write; readers (ApproximateSize) load it relaxed.
@@ -322,27 +401,32 @@ class Mailbox {
 
   // Takes the stack (B), reverses it and appends it to the lane caches.
   // Returns false if there was nothing to take. A cheap look comes first:
-  // an exchange on an empty stack would still take the line away from the
+  // a CAS on an empty stack would still take the line away from the
   // producers.
   bool Take() {
     const uintptr_t head = head_.load(std::memory_order_relaxed);
-    if (head == 0 || IsTag(head)) return false;
+    if ((head & kAddressMask) <= kClosed) return false;  // nothing stacked, or a tag
     return TakeSlow();
   }
   bool TakeSlow();
-  // Reverses a taken stack into arrival order and appends it to the caches.
-  void Distribute(MailboxNode* stack);
+  // After a take that found the bound saturated: counts the stack in place
+  // and writes the exact bound, unless the depth is still past kMaxCount.
+  void Resync();
+  // Reverses a taken stack into arrival order and appends it to the
+  // caches; returns how many nodes it took.
+  uint64_t Distribute(MailboxNode* stack);
   // The rest of Distribute() once a system node turns up: `stack` is what is
   // left to walk, the ordinary batch so far runs ordinary_head..ordinary_tail
   // (both null if empty) and `count` nodes have been walked.
-  void DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head, MailboxNode* ordinary_tail,
-                       uint64_t count);
+  uint64_t DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                           MailboxNode* ordinary_tail, uint64_t count);
 
   std::atomic<uintptr_t> head_;
   MailboxNodeList system_;    // owner only
   MailboxNodeList ordinary_;  // owner only
-  // Nodes moved into the caches / handed out, since the start: the owner
-  // writes them, anyone reads them (ApproximateSize, popped()).
+  // The owner's word (see SetOwnerWord) and the nodes handed out since the
+  // start: the owner writes them, anyone reads them (ApproximateSize,
+  // popped()).
   std::atomic<uint64_t> fetched_{0};
   std::atomic<uint64_t> popped_{0};
 };

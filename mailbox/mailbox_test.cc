@@ -1,5 +1,6 @@
 #include "mailbox/mailbox.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -313,9 +314,152 @@ TEST(MailboxStressTest, CloseRacingProducersLosesNothing) {
   }
 }
 
+TEST(MailboxBoundedTest, RefusesOrdinaryNodesAtCapacityButNotSystemOnes) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  TestNode a(0, 1), b(0, 2), c(0, 3), refused(0, 4), signal(0, 5, MailboxNode::Lane::kSystem);
+  EXPECT_EQ(mailbox.PushBounded(&a, 3), PushResult::kPushed);
+  EXPECT_EQ(mailbox.PushBounded(&b, 3), PushResult::kPushed);
+  EXPECT_EQ(mailbox.PushBounded(&c, 3), PushResult::kPushed);
+  EXPECT_EQ(mailbox.PushBounded(&refused, 3), PushResult::kFull);
+  EXPECT_EQ(mailbox.PushBounded(&signal, 3), PushResult::kPushed);  // exempt
+  EXPECT_EQ(mailbox.ApproximateSize(), 4u);
+  // The refused node was not queued: four come out, the signal first.
+  EXPECT_EQ(Seq(mailbox.Pop()), 5);
+  EXPECT_EQ(Seq(mailbox.Pop()), 1);
+  EXPECT_EQ(Seq(mailbox.Pop()), 2);
+  EXPECT_EQ(Seq(mailbox.Pop()), 3);
+  EXPECT_EQ(mailbox.Pop(), nullptr);
+}
+
+TEST(MailboxBoundedTest, RoomAppearsAtTheOwnersNextCasNotAtEachPop) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  std::vector<std::unique_ptr<TestNode>> nodes;
+  for (int i = 0; i < 4; ++i) nodes.push_back(std::make_unique<TestNode>(0, i));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(mailbox.PushBounded(nodes[i].get(), 2), PushResult::kPushed);
+  ASSERT_EQ(Seq(mailbox.Pop()), 0);  // takes both; one is left
+  ASSERT_EQ(Seq(mailbox.Pop()), 1);  // none left, but the bound still says 2
+  EXPECT_EQ(mailbox.PushBounded(nodes[2].get(), 2), PushResult::kFull);
+  mailbox.Refresh();  // the owner catches the bound up
+  EXPECT_EQ(mailbox.PushBounded(nodes[2].get(), 2), PushResult::kPushed);
+  EXPECT_EQ(mailbox.PushBounded(nodes[3].get(), 2), PushResult::kPushed);
+  EXPECT_EQ(mailbox.ApproximateSize(), 2u);
+  ASSERT_EQ(Seq(mailbox.Pop()), 2);
+  ASSERT_EQ(Seq(mailbox.Pop()), 3);
+  EXPECT_TRUE(mailbox.TryBlock());  // going idle resets the bound too
+  TestNode late(0, 9);
+  EXPECT_EQ(mailbox.PushBounded(&late, 1), PushResult::kWokeOwner);
+  EXPECT_EQ(Seq(mailbox.Pop()), 9);
+}
+
+TEST(MailboxBoundedTest, RefreshLeavesTheStackInPlace) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  TestNode a(0, 1), b(0, 2), c(0, 3), d(0, 4);
+  ASSERT_EQ(mailbox.PushBounded(&a, 2), PushResult::kPushed);
+  ASSERT_EQ(mailbox.PushBounded(&b, 2), PushResult::kPushed);
+  ASSERT_EQ(Seq(mailbox.Pop()), 1);  // b cached
+  mailbox.Refresh();                 // bound 1: b
+  ASSERT_EQ(mailbox.PushBounded(&c, 2), PushResult::kPushed);  // stacked
+  mailbox.Refresh();  // nothing popped since: no change
+  EXPECT_EQ(mailbox.PushBounded(&d, 2), PushResult::kFull);
+  EXPECT_EQ(mailbox.ApproximateSize(), 2u);
+  EXPECT_EQ(Seq(mailbox.Pop()), 2);
+  EXPECT_EQ(Seq(mailbox.Pop()), 3);
+  EXPECT_EQ(mailbox.Pop(), nullptr);
+  EXPECT_TRUE(mailbox.TryBlock());
+}
+
+TEST(MailboxBoundedTest, AClosedMailboxRefusesAsClosed) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  EXPECT_TRUE(mailbox.Close().empty());
+  TestNode a(0, 1);
+  EXPECT_EQ(mailbox.PushBounded(&a, 1), PushResult::kClosed);
+}
+
+// More than 65535 exempt nodes saturate the bound: bounded pushes are
+// refused while it says nothing of the depth, and admitted again once the
+// owner has counted the depth back below the capacity.
+TEST(MailboxBoundedTest, ASaturatedBoundRefusesUntilTheOwnerCountsAgain) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  std::vector<TestNode> signals;
+  signals.reserve(70'000);
+  for (int i = 0; i < 70'000; ++i) {
+    signals.emplace_back(0, i, MailboxNode::Lane::kSystem);
+    (void)mailbox.Push(&signals.back());
+  }
+  TestNode ordinary(1, 0);
+  EXPECT_EQ(mailbox.PushBounded(&ordinary, Mailbox::kMaxCapacity), PushResult::kFull);
+  for (int i = 0; i < 69'990; ++i) ASSERT_NE(mailbox.Pop(), nullptr);  // a saturated take
+  EXPECT_EQ(mailbox.PushBounded(&ordinary, 100), PushResult::kFull);   // not counted yet
+  mailbox.Refresh();  // resyncs: ten left
+  EXPECT_EQ(mailbox.ApproximateSize(), 10u);
+  EXPECT_EQ(mailbox.PushBounded(&ordinary, 100), PushResult::kPushed);
+  EXPECT_EQ(mailbox.ApproximateSize(), 11u);
+  int left = 0;
+  while (mailbox.Pop() != nullptr) ++left;
+  EXPECT_EQ(left, 11);
+  EXPECT_TRUE(mailbox.TryBlock());
+}
+
+// Producers race an owner that drains slowly and refreshes the bound: every
+// node is admitted or refused (none lost), each producer's admitted nodes
+// arrive in order, and the depth the owner sees never exceeds the capacity.
+TEST(MailboxStressTest, BoundedProducersNeverOverfillTheMailbox) {
+  constexpr int kProducers = 3;
+  constexpr uint32_t kCapacity = 8;
+  const int64_t per_producer = ScaledCount(200'000, 1000);
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  std::atomic<int64_t> refused{0};
+  std::atomic<int> running{kProducers};
+  std::vector<Thread<void>> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back("producer", [&, p] {
+      for (int64_t i = 0; i < per_producer; ++i) {
+        auto* node = new TestNode(p, i);
+        // The owner never goes idle here, so no push wakes it.
+        if (mailbox.PushBounded(node, kCapacity) == PushResult::kFull) {
+          refused.fetch_add(1, std::memory_order_relaxed);
+          delete node;  // refused: still ours
+        }
+      }
+      running.fetch_sub(1, std::memory_order_release);
+    });
+  }
+  std::vector<int64_t> next(kProducers, 0);
+  int64_t received = 0, order_errors = 0, overfull = 0;
+  size_t deepest = 0;
+  int64_t pops = 0;
+  while (true) {
+    const bool producers_done = running.load(std::memory_order_acquire) == 0;
+    // The owner's own view is exact for what it holds, and the bound it
+    // reads covers what is stacked: together, the depth at that instant.
+    const size_t depth = mailbox.ApproximateSize();
+    deepest = std::max(deepest, depth);
+    if (depth > kCapacity) ++overfull;
+    MailboxNode* node = mailbox.Pop();
+    if (node == nullptr) {
+      if (producers_done) break;
+      mailbox.Refresh();
+      continue;
+    }
+    auto* test_node = static_cast<TestNode*>(node);
+    if (test_node->seq < next[test_node->producer]) ++order_errors;
+    next[test_node->producer] = test_node->seq + 1;
+    delete test_node;
+    ++received;
+    if (++pops % 3 == 0) mailbox.Refresh();
+  }
+  for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
+  EXPECT_EQ(order_errors, 0);
+  EXPECT_EQ(overfull, 0) << "deepest " << deepest;
+  EXPECT_LE(deepest, kCapacity);
+  EXPECT_EQ(received + refused.load(), kProducers * per_producer);
+  EXPECT_GT(received, 0);
+}
+
 TEST(MailboxTest, PushResultsPrintAsWords) {
   EXPECT_EQ(ToString(PushResult::kWokeOwner), "woke owner");
   EXPECT_EQ(::testing::PrintToString(PushResult::kClosed), "closed");
+  EXPECT_EQ(ToString(PushResult::kFull), "full");
 }
 
 }  // namespace
