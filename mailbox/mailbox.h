@@ -237,7 +237,10 @@ class Mailbox {
   // nodes are queued (1 <= capacity <= kMaxCapacity). A system-lane node is
   // exempt. The check reads only the bound the CAS validates, so a node is
   // never admitted into a full mailbox, however the owner's steps interleave.
-  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity) {
+  // `bound`, if given, receives the bound after a successful push: at least
+  // the depth then (for a high-water mark).
+  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
+                                       uint32_t* bound = nullptr) {
     TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
     const uintptr_t address = reinterpret_cast<uintptr_t>(node);
     const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
@@ -253,6 +256,7 @@ class Mailbox {
       // (A), as in Push().
     } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
                                           std::memory_order_relaxed));
+    if (bound != nullptr) *bound = static_cast<uint32_t>(desired >> kCountShift);
     return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
   }
 
