@@ -28,5 +28,14 @@ void SendToEmptyRef(EnvelopePtr envelope) {
   PublishDeadLetter(link, std::move(envelope), DeadLetterReason::kEmptyRef, nullptr);
 }
 
+absl::Status TryTellFailed(PushResult result, const MessageType& type, const Addressable& target) {
+  if (result == PushResult::kFull) {
+    return absl::ResourceExhaustedError(absl::StrCat("TryTell ", type.name(), " to ", target.name(),
+                                                     "#", target.id(), ": its mailbox is full"));
+  }
+  return absl::UnavailableError(absl::StrCat("TryTell ", type.name(), " to ", target.name(), "#",
+                                             target.id(), ": it has stopped"));
+}
+
 }  // namespace actor_internal
 }  // namespace troupe

@@ -87,6 +87,16 @@ class ActorRef {
     actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message), sender.target_));
   }
 
+  // ActorRef::TryTell()
+  //
+  // Tell(), unless the actor cannot take the message now; then it stays in
+  // `message` and the status says why: kResourceExhausted (its bounded
+  // mailbox is full, whatever its overflow policy), kUnavailable (it has
+  // stopped), kInvalidArgument (an empty ref). Nothing is dead-lettered.
+  // OK: sent, and `message` moved from.
+  template <typename T>
+  absl::Status TryTell(T& message) const;
+
   // ActorRef::Ask<R>()
   //
   // Sends `message` and returns a future for the reply, which must be an `R`.
@@ -127,6 +137,22 @@ class ActorRef {
  private:
   actor_internal::AddressablePtr target_;
 };
+
+namespace actor_internal {
+// TryTell's errors: the refused message's type, and the receiver's name.
+absl::Status TryTellFailed(PushResult result, const MessageType& type, const Addressable& target);
+}  // namespace actor_internal
+
+template <typename T>
+absl::Status ActorRef::TryTell(T& message) const {
+  static_assert(!std::is_const_v<T>, "TryTell hands a refused message back: pass a variable");
+  if (!target_) return absl::InvalidArgumentError("TryTell through an empty ActorRef");
+  EnvelopePtr envelope = MakeEnvelope(std::move(message));
+  const PushResult result = target_->TryDeliver(envelope);
+  if (result == PushResult::kPushed || result == PushResult::kWokeOwner) return absl::OkStatus();
+  message = std::move(envelope->As<T>());  // refused: back to the caller
+  return actor_internal::TryTellFailed(result, MessageTypeOf<T>(), *target_);
+}
 
 template <typename R, typename T>
 Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {

@@ -78,9 +78,14 @@ bool ActorSystem::OnSystemThread() const {
 ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size_t actor_size,
                                   uint32_t type_name, ActorRef* ref) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  const absl::Status valid = options.Validate();
   ActorCell* cell =
       ActorCell::Create(link_, id, std::move(options.name), parent, actor_size, type_name);
   *ref = ActorRef(AddressablePtr(cell));
+  // Before the cell is published (the live set is the first to see it).
+  if (valid.ok() && options.mailbox_capacity > 0) {
+    cell->LimitMailbox(options.mailbox_capacity, std::move(options.overflow));
+  }
 
   // Join the live set. Every cell does, so that every stop leaves it the
   // same way (OnCellFinished). BeginShutdown() sets the flag and then visits
@@ -89,6 +94,11 @@ ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size
     LogWarning(ActorLog(), "actor system '{}' is shutting down: {} is not started", name_,
                ref->ToString());
     cell->StopUnstarted(proto::ExitReason::SYSTEM_SHUTDOWN, "spawned during shutdown");
+    return nullptr;
+  }
+  if (!valid.ok()) {
+    LogError(ActorLog(), "actor {} is not started: {}", ref->ToString(), valid.ToString());
+    cell->StopUnstarted(proto::ExitReason::FAILURE, std::string(valid.message()));
     return nullptr;
   }
   if (parent != nullptr && !parent->AcceptsChildren()) {

@@ -26,6 +26,8 @@ std::string_view DeadLetterReasonName(DeadLetterReason reason) {
       return "empty ref";
     case DeadLetterReason::kSystemGone:
       return "system shut down";
+    case DeadLetterReason::kMailboxFull:
+      return "mailbox full";
   }
   return "unknown";
 }

@@ -46,8 +46,9 @@ enum class DeadLetterReason : uint8_t {
   kNoReceiver,       // a reply with no one to reply to, or a late ask reply
   kEmptyRef,         // sent through an empty ActorRef
   kSystemGone,       // sent through a ref that outlived its ActorSystem (OrphanDeadLetters)
+  kMailboxFull,      // refused by a bounded mailbox (OverflowPolicy::Reject)
 };
-inline constexpr int kDeadLetterReasonCount = 7;
+inline constexpr int kDeadLetterReasonCount = 8;
 
 // "receiver stopped", "dropped at stop", ...
 std::string_view DeadLetterReasonName(DeadLetterReason reason);

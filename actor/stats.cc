@@ -38,7 +38,17 @@ void AppendActor(const ActorStats& actor, const SystemStats& stats, int depth, s
                   actor.id, "  ", ToString(actor.state));
   if (actor.state == ActorState::kRunning) absl::StrAppend(out, " on worker ", actor.worker);
   if (actor.dedicated) absl::StrAppend(out, " (dedicated thread)");
-  absl::StrAppend(out, "  mailbox ", actor.mailbox_depth, "  handled ", actor.messages_handled);
+  absl::StrAppend(out, "  mailbox ", actor.mailbox_depth);
+  if (actor.mailbox_capacity > 0) {
+    absl::StrAppend(out, "/", actor.mailbox_capacity, " (high water ", actor.mailbox_high_water);
+    if (actor.mailbox_rejected > 0) absl::StrAppend(out, ", rejected ", actor.mailbox_rejected);
+    if (actor.mailbox_dropped > 0) absl::StrAppend(out, ", dropped ", actor.mailbox_dropped);
+    if (actor.mailbox_redirected > 0) {
+      absl::StrAppend(out, ", redirected ", actor.mailbox_redirected);
+    }
+    out->push_back(')');
+  }
+  absl::StrAppend(out, "  handled ", actor.messages_handled);
   if (stats.handler_timing) {
     absl::StrAppend(out, "  in handlers ", absl::FormatDuration(actor.handler_time));
   }

@@ -91,14 +91,17 @@ std::string ActorCell::name() const {
 }
 
 Scheduler* ActorCell::scheduler() const {
-  return dedicated_.load(std::memory_order_relaxed) ? extras_if_any()->turn.own_scheduler.get()
-                                                    : &env()->scheduler();
+  return (spawn_flags_.load(std::memory_order_relaxed) & kDedicated) != 0
+             ? extras_if_any()->turn.own_scheduler.get()
+             : &env()->scheduler();
 }
 
 void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
   if (own_scheduler != nullptr) {
     turn().own_scheduler = std::move(own_scheduler);
-    dedicated_.store(true, std::memory_order_relaxed);
+    // The spawner's thread is the flags' only writer.
+    spawn_flags_.store(spawn_flags_.load(std::memory_order_relaxed) | kDedicated,
+                       std::memory_order_relaxed);
   }
   actor_ = actor;
   scheduler()->Schedule(this);
@@ -122,38 +125,71 @@ bool IsMootWhenStopped(const Envelope& envelope) {
 }
 }  // namespace
 
-bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
+inline PushResult ActorCell::Push(Envelope& envelope) {
   // The send path's whole cost of observation while it is off: one relaxed load.
   // It reads the link, never the environment: this ref may have outlived it.
   if (const uint8_t observe = link()->observe_flags(); observe != 0) [[unlikely]] {
     if ((observe & kObserveHooks) != 0) {
-      link()->hooks()->OnSend(ActorRef(AddressablePtr(this)), *envelope);
+      link()->hooks()->OnSend(ActorRef(AddressablePtr(this)), envelope);
     }
     if ((observe & kObserveTrace) != 0) {
       const ActorCell* from = RunningCell();
-      link()->tracer().RecordSend(*envelope, id(), from != nullptr ? from->id() : 0);
+      link()->tracer().RecordSend(envelope, id(), from != nullptr ? from->id() : 0);
     }
   }
-  const bool system_lane = envelope->lane() == MailboxNode::Lane::kSystem;
-  switch (mailbox_.Push(envelope.get())) {
+  const bool system_lane = envelope.lane() == MailboxNode::Lane::kSystem;
+  const PushResult pushed =
+      (spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0 ? PushLimited(envelope)
+                                                                             : mailbox_.Push(&envelope);
+  // From here on the envelope may be the owner's already: not touched.
+  switch (pushed) {
     case PushResult::kPushed:
-      envelope.release();  // the mailbox has it now
       if (system_lane) [[unlikely]]
         system_mail_.store(true, std::memory_order_release);
-      return true;
+      break;
     case PushResult::kWokeOwner:
       // The mailbox was open, so the actor has not finished and the system
       // (which waits for every actor to finish) still exists.
-      envelope.release();
       scheduler()->Schedule(this);
-      return true;
+      break;
     case PushResult::kClosed:
+    case PushResult::kFull:
       break;
   }
+  return pushed;
+}
+
+PushResult ActorCell::PushLimited(Envelope& envelope) {
+  // Exempt from the bound (the mailbox exempts the system lane itself): an
+  // Actor::Ask continuation, which is the reply to something this actor
+  // already accepted, and mail the actor sends itself from its own turn,
+  // which it could not otherwise be sure to get.
+  if (envelope.Is<Continuation>() || RunningCell() == this) return mailbox_.Push(&envelope);
+  // Set before publication (LimitMailbox), so every sender sees it.
+  MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
+  uint32_t bound = 0;
+  const PushResult pushed = mailbox_.PushBounded(&envelope, limit.capacity, &bound);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) limit.NoteDepth(bound);
+  return pushed;
+}
+
+bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
+  const PushResult pushed = Push(*envelope);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) [[likely]] {
+    envelope.release();  // the mailbox has it now
+    return true;
+  }
+  if (pushed == PushResult::kFull) return Overflow(std::move(envelope));
   if (IsMootWhenStopped(*envelope)) return false;
   // Closed: the system may be gone too; the link knows.
   PublishDeadLetter(link(), std::move(envelope), DeadLetterReason::kReceiverStopped, this);
   return false;
+}
+
+PushResult ActorCell::TryDeliver(std::unique_ptr<Envelope>& envelope) {
+  const PushResult pushed = Push(*envelope);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) envelope.release();
+  return pushed;
 }
 
 void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const {
@@ -213,6 +249,8 @@ void ActorCell::RunTurn() {
   const bool unstashed =
       x != nullptr && x->turn.behaviors.has_unstashed() && state_.running() && !state_.gated;
   if (!unstashed && mailbox_.TryBlock()) return;
+  // Still busy: what this turn handled is room for bounded senders now.
+  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) mailbox_.Refresh();
   if (budget == 0) {
     scheduler()->Yield(this);
   } else {

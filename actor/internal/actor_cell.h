@@ -70,6 +70,7 @@
 #include "actor/internal/cell_stats.h"
 #include "actor/internal/children.h"
 #include "actor/internal/lifecycle.h"
+#include "actor/internal/mailbox_limit.h"
 #include "actor/internal/monitors.h"
 #include "actor/internal/turn_context.h"
 #include "actor/message.h"
@@ -113,6 +114,9 @@ class ActorCell final : public Addressable, public Schedulable {
   // the parent (a Supervisor), which decides what follows.
   void StartSupervised(IncarnationFactory factory,
                        std::shared_ptr<Scheduler> own_scheduler = nullptr);
+  // Bounds the mailbox (SpawnOptions::mailbox_capacity, validated), before
+  // the cell is published.
+  void LimitMailbox(uint32_t capacity, OverflowPolicy policy);
   // Stops a cell whose actor never existed (its constructor threw, or the
   // system or the parent was stopping). Its mail is dead-lettered from now on.
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
@@ -124,6 +128,7 @@ class ActorCell final : public Addressable, public Schedulable {
   // -- Addressable / Schedulable (actor_cell.cc) -------------------------------------
 
   bool Deliver(std::unique_ptr<Envelope> envelope) override;
+  PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) override;
   bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
@@ -188,7 +193,8 @@ class ActorCell final : public Addressable, public Schedulable {
     std::unique_ptr<ActorTasks> tasks;         // once it has run a task
   };
   struct Extras {
-    std::string name;  // set at construction only
+    std::string name;                     // set at construction only
+    std::unique_ptr<MailboxLimit> limit;  // set before publication, if bounded
     TurnExtras turn;
     CellStats stats;
     MonitorTable monitors;
@@ -212,6 +218,13 @@ class ActorCell final : public Addressable, public Schedulable {
   // wake path from any thread: `dedicated_` and extras_ were written before
   // the first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
+  // Deliver()'s push: observed, bounded if limited, the owner scheduled
+  // if woken. The envelope is the mailbox's unless kClosed or kFull.
+  PushResult Push(Envelope& envelope);
+  PushResult PushLimited(Envelope& envelope);
+  // A bounded mailbox refused `envelope`: the overflow policy. Returns
+  // whether it was delivered anyway (redirected).
+  bool Overflow(std::unique_ptr<Envelope> envelope);
   Envelope* Next();
   void Handle(Envelope* envelope, uint8_t observe);  // takes ownership
   void Invoke(Envelope& envelope);                   // runs the handler, catching what it throws
@@ -280,9 +293,12 @@ class ActorCell final : public Addressable, public Schedulable {
   std::unique_ptr<Envelope> current_;  // the message being handled
   Behavior behavior_;
   LifecycleState state_;  // two bytes (lifecycle.h)
-  // Written before the first turn; read on wakes (which the mailbox orders
-  // after it) and by stats (hence atomic; relaxed everywhere).
-  std::atomic<bool> dedicated_{false};
+  // Written before the cell is published or before its first turn; read on
+  // sends and wakes (which the publication and the mailbox order after it)
+  // and by stats (hence atomic; relaxed everywhere).
+  static constexpr uint8_t kDedicated = 1;      // own_scheduler is the scheduler
+  static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit is set
+  std::atomic<uint8_t> spawn_flags_{0};
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
 

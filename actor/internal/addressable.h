@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "actor/internal/system_link.h"
+#include "mailbox/mailbox.h"
 
 namespace troupe {
 
@@ -44,6 +45,15 @@ class Addressable {
   // Any thread. Queues `envelope` for this receiver. Returns false if the
   // receiver is gone; the envelope has then been dead-lettered.
   virtual bool Deliver(std::unique_ptr<Envelope> envelope) = 0;
+
+  // Addressable::TryDeliver()
+  //
+  // Any thread. As Deliver(), but an envelope the receiver cannot take now
+  // stays the caller's: kFull (a bounded mailbox at capacity) or kClosed
+  // (gone), with nothing dead-lettered. kPushed (or kWokeOwner) when queued.
+  virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) {
+    return Deliver(std::move(envelope)) ? PushResult::kPushed : PushResult::kClosed;
+  }
 
   // Addressable::Undelivered()
   //

@@ -10,7 +10,8 @@
 //   * a reply of type absl::Status (an error reply: the future fails with it);
 //   * a reply of any other type (kInvalidArgument: wrong reply type);
 //   * the request being dead-lettered (kUnavailable: the target is stopped,
-//     has no handler for it, or failed on it);
+//     has no handler for it, or failed on it; kResourceExhausted: its
+//     bounded mailbox was full);
 //   * the timeout (kDeadlineExceeded);
 //   * its own end with nothing claimed: nothing can reply any more (the
 //     request was dropped, or the system shut down with the ask pending):

@@ -16,10 +16,18 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
   stats->id = id();
   stats->name = name();
   stats->parent = parent_ ? parent_->id() : 0;
-  stats->dedicated = dedicated_.load(std::memory_order_relaxed);
+  stats->dedicated = (spawn_flags_.load(std::memory_order_relaxed) & kDedicated) != 0;
   stats->mailbox_depth = mailbox_.ApproximateSize();
   stats->messages_handled = mailbox_.popped();
   Extras* const x = extras_if_any();
+  if (x != nullptr && x->limit != nullptr) {
+    const MailboxLimit& limit = *x->limit;
+    stats->mailbox_capacity = limit.capacity;
+    stats->mailbox_high_water = limit.high_water.load(std::memory_order_relaxed);
+    stats->mailbox_rejected = limit.rejected.load(std::memory_order_relaxed);
+    stats->mailbox_dropped = limit.dropped.load(std::memory_order_relaxed);
+    stats->mailbox_redirected = limit.redirected.load(std::memory_order_relaxed);
+  }
   if (x != nullptr) {
     stats->restarts = x->stats.incarnation() - 1;
     stats->dead_letters_caused = x->stats.dead_letters_caused();

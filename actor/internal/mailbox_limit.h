@@ -1,0 +1,62 @@
+// -----------------------------------------------------------------------------
+// File: internal/mailbox_limit.h
+// -----------------------------------------------------------------------------
+//
+// `MailboxLimit`: a bounded actor's capacity and overflow policy
+// (SpawnOptions::mailbox_capacity, OverflowPolicy), and the counts of what
+// its mailbox refused, which Stats() reads.
+//
+//   MailboxLimit limit(1024, OverflowPolicy::Reject());
+//   limit.NoteDepth(bound);                       // a sender, after a push
+//   if (limit.CountRefusal(&limit.rejected, &n))  // a sender, refused
+//     LogWarning(..., n);                         // at most once a second
+//
+// The capacity itself is enforced by the mailbox's push (mailbox.h); the
+// cell decides what is exempt and carries out the policy (actor_cell.cc).
+// Senders on any thread write the counters, so they are read-modify-writes
+// — on the overflow path only; the high-water mark is a racy maximum
+// (a relaxed load and store), good enough for a statistic. The cell's
+// LimitMailbox() and Overflow() are in mailbox_limit.cc.
+
+#ifndef TROUPE_ACTOR_INTERNAL_MAILBOX_LIMIT_H_
+#define TROUPE_ACTOR_INTERNAL_MAILBOX_LIMIT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+
+#include "actor/spawn.h"
+
+namespace troupe::actor_internal {
+
+struct MailboxLimit {
+  MailboxLimit(uint32_t capacity, OverflowPolicy policy)
+      : capacity(capacity), policy(std::move(policy)) {}
+
+  // A push succeeded with the mailbox's bound at `bound` (>= the depth).
+  void NoteDepth(uint32_t bound) {
+    if (bound > high_water.load(std::memory_order_relaxed)) {
+      high_water.store(bound, std::memory_order_relaxed);
+    }
+  }
+
+  // Counts one refusal in `counter`. True, with the refusals since the last
+  // log line in `*since`, when this actor's shedding should be logged now:
+  // at most once a second (a CAS decides the one sender that logs).
+  bool CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since);
+
+  const uint32_t capacity;
+  const OverflowPolicy policy;
+  std::atomic<uint32_t> high_water{0};
+  std::atomic<uint64_t> rejected{0};    // to dead letters
+  std::atomic<uint64_t> dropped{0};     // kDropNewest
+  std::atomic<uint64_t> redirected{0};  // to the policy's actor
+
+ private:
+  std::atomic<int64_t> next_log_nanos_{0};
+  std::atomic<uint64_t> logged_refusals_{0};  // refusals counted at the last log line
+};
+
+}  // namespace troupe::actor_internal
+
+#endif  // TROUPE_ACTOR_INTERNAL_MAILBOX_LIMIT_H_
