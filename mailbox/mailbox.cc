@@ -65,23 +65,23 @@ size_t Mailbox::ApproximateSize() const {
   // Relaxed: a snapshot for stats. The owner keeps popped <= fetched, but
   // relaxed loads may see them out of step, hence the guards.
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
-  const uint64_t popped = popped_.load(std::memory_order_relaxed);
-  const uint64_t cached = (FetchedOf(owner) - popped) & kAddressMask;
+  const uint64_t cached = CachedOf(owner);
   uint64_t stacked = 0;
   if (NodeOf(head) != nullptr) {
     const uint64_t bound = BoundOf(head), base = BaseOf(owner);
     // A saturated bound says only that at least kMaxCount are stacked.
-    stacked = bound == kMaxCount || base == kMaxCount ? kMaxCount : bound > base ? bound - base : 0;
+    stacked = bound == kMaxCount ? kMaxCount : bound > base ? bound - base : 0;
   }
-  return static_cast<size_t>(stacked + (cached <= kAddressMask / 2 ? cached : 0));
+  return static_cast<size_t>(stacked + (cached <= kFetchedMask / 2 ? cached : 0));
 }
 
-uint64_t Mailbox::Distribute(MailboxNode* stack) {
+void Mailbox::Distribute(MailboxNode* stack, uint64_t owner) {
   // One message, the common case of a woken actor: cheaper than the loop
   // below by 3 instructions a message on A1 (callgrind).
   if (stack->next() == nullptr) {
     (stack->lane() == MailboxNode::Lane::kSystem ? system_ : ordinary_).PushBack(stack);
-    return 1;
+    SetOwnerWord(owner, 1);
+    return;
   }
   // One pass over the stack (newest first): pushing each node onto the front
   // of its lane's batch both reverses it into arrival order and splits the
@@ -94,19 +94,20 @@ uint64_t Mailbox::Distribute(MailboxNode* stack) {
   while (stack != nullptr) {
     const uintptr_t link = stack->link_;
     if ((link & MailboxNode::kLaneBit) != 0) [[unlikely]] {
-      return DistributeLanes(stack, ordinary, ordinary != nullptr ? newest : nullptr, count);
+      DistributeLanes(stack, ordinary, ordinary != nullptr ? newest : nullptr, count, owner);
+      return;
     }
     stack->link_ = reinterpret_cast<uintptr_t>(ordinary);  // lane bit 0: ordinary
     ordinary = stack;
     stack = reinterpret_cast<MailboxNode*>(link);
     ++count;
   }
+  SetOwnerWord(owner, count);
   ordinary_.AppendChain(ordinary, newest);
-  return count;
 }
 
-uint64_t Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
-                                  MailboxNode* ordinary_tail, uint64_t count) {
+void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                              MailboxNode* ordinary_tail, uint64_t count, uint64_t owner) {
   // As Distribute(), with a batch per lane; the lane bit is the index, and a
   // node's link is rewritten with its own lane.
   static_assert(static_cast<int>(MailboxNode::Lane::kSystem) == 1);
@@ -121,47 +122,70 @@ uint64_t Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head
     stack = reinterpret_cast<MailboxNode*>(link & ~MailboxNode::kLaneBit);
     ++count;
   }
+  SetOwnerWord(owner, count);
   if (heads[0] != nullptr) ordinary_.AppendChain(heads[0], tails[0]);
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
-  return count;
 }
 
-bool Mailbox::TakeSlow() {
+bool Mailbox::TakeSlow(uintptr_t head) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+  if ((owner & kBoundedBit) == 0) [[likely]] {
+    // Unbounded: the bound counts the stack alone; base stays 0. (B)
+    head = head_.exchange(0, std::memory_order_acquire);
+    Distribute(reinterpret_cast<MailboxNode*>(head & kAddressMask), owner);
+    return true;
+  }
   const uint64_t base = BaseOf(owner);
-  const uint64_t cached = (FetchedOf(owner) - popped_.load(std::memory_order_relaxed)) & kAddressMask;
-  uintptr_t head = head_.load(std::memory_order_relaxed);
+  const uint64_t cached = CachedOf(owner);
   uintptr_t bound;
-  bool exact;
   do {
     // Only the owner replaces a node with a tag or takes the stack, and the
     // owner is us: a failed CAS means more was pushed.
     TROUPE_DCHECK(NodeOf(head) != nullptr, "Mailbox::Take() lost its stack");
-    // Unsaturated, the bound less base counts the stack: the depth after
-    // the take is exact. Saturated, kMaxCount is still a bound.
-    exact = BoundOf(head) != kMaxCount && base != kMaxCount;
-    bound = exact ? std::min<uint64_t>(cached + BoundOf(head) - base, kMaxCount) : kMaxCount;
+    // Unsaturated, the bound less base counts the stack, so the depth after
+    // the take is exact; saturated, kMaxCount is still a bound. (base is
+    // kMaxCount only while the bound is.)
+    bound = BoundOf(head) != kMaxCount
+                ? std::min<uint64_t>(cached + BoundOf(head) - base, kMaxCount)
+                : kMaxCount;
     // (B) acquire on success; relaxed on failure (we retry with the new head).
   } while (!head_.compare_exchange_weak(head, bound << kCountShift, std::memory_order_acquire,
                                         std::memory_order_relaxed));
-  const uint64_t taken = Distribute(NodeOf(head));
-  TROUPE_DCHECK(!exact || taken == BoundOf(head) - base, "the bound miscounted the stack");
-  SetOwnerWord(FetchedOf(owner) + taken, bound);
-  if (!exact) Resync();
+  Distribute(reinterpret_cast<MailboxNode*>(head & kAddressMask), WithBase(owner, bound));
+  if (BoundOf(head) == kMaxCount) Resync();
   return true;
+}
+
+bool Mailbox::TryBlockBounded(uintptr_t head) {
+  const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+  // Not the bound the owner's last CAS left: something was pushed since.
+  if (BoundOf(head) != BaseOf(owner)) return false;
+  // kBlocked's bound is 0, and so must base be for the next run. Written
+  // before the CAS: once idle, the mailbox is the next run's (on any
+  // thread), and the cell may even be freed; (C) publishes the store.
+  SetOwnerWord(WithBase(owner, 0));
+  if (head_.compare_exchange_strong(head, kBlocked, std::memory_order_release,
+                                    std::memory_order_relaxed)) {
+    return true;
+  }
+  SetOwnerWord(owner);  // still running: base as it was
+  return false;
 }
 
 void Mailbox::Resync() {
   // Acquire, also on failure: the walk reads the stacked nodes' links.
   uintptr_t head = head_.load(std::memory_order_acquire);
   while (true) {
-    uint64_t stacked = 0;
-    for (const MailboxNode* node = NodeOf(head); node != nullptr; node = node->next()) ++stacked;
-    const uint64_t depth = Cached() + stacked;
+    const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+    uint64_t depth = CachedOf(owner);
+    for (const MailboxNode* node = NodeOf(head); node != nullptr && depth < kMaxCount;
+         node = node->next()) {
+      ++depth;
+    }
     if (depth >= kMaxCount) return;  // still saturated: base stays kMaxCount
     if (head_.compare_exchange_weak(head, (head & kAddressMask) | (depth << kCountShift),
                                     std::memory_order_acquire, std::memory_order_acquire)) {
-      SetOwnerWord(FetchedOf(fetched_.load(std::memory_order_relaxed)), depth - stacked);
+      SetOwnerWord(WithBase(owner, CachedOf(owner)));  // the stack stays in place
       return;
     }
   }
@@ -169,8 +193,9 @@ void Mailbox::Resync() {
 
 void Mailbox::Refresh() {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
+  if ((owner & kBoundedBit) == 0) return;  // nothing to refresh
   const uint64_t base = BaseOf(owner);
-  const uint64_t cached = (FetchedOf(owner) - popped_.load(std::memory_order_relaxed)) & kAddressMask;
+  const uint64_t cached = CachedOf(owner);
   if (base == kMaxCount) {
     // Saturated at the last take: take what is stacked (which resyncs), or
     // resync now if nothing is.
@@ -185,7 +210,7 @@ void Mailbox::Refresh() {
   } while (!head_.compare_exchange_weak(
       head, (head & kAddressMask) | ((cached + BoundOf(head) - base) << kCountShift),
       std::memory_order_relaxed, std::memory_order_relaxed));
-  SetOwnerWord(FetchedOf(owner), cached);
+  SetOwnerWord(WithBase(owner, cached));
 }
 
 size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
@@ -216,15 +241,20 @@ void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) cons
 
 MailboxNodeList Mailbox::Close() {
   const uintptr_t head = head_.exchange(kClosed, std::memory_order_acq_rel);  // (D)
-  uint64_t fetched = FetchedOf(fetched_.load(std::memory_order_relaxed));
-  if (MailboxNode* stack = NodeOf(head)) fetched += Distribute(stack);  // the last arrivals
+  // The last arrivals, in order; kClosed's bound is 0, and so is base.
+  const uint64_t owner = WithBase(fetched_.load(std::memory_order_relaxed), 0);
+  if (MailboxNode* stack = NodeOf(head)) {
+    Distribute(stack, owner);
+  } else {
+    SetOwnerWord(owner);
+  }
   MailboxNodeList all;
   all.Append(std::move(system_));
   all.Append(std::move(ordinary_));
   // Everything is handed out: popped catches up with fetched.
   const uint64_t popped = popped_.load(std::memory_order_relaxed);
-  popped_.store(popped + ((fetched - popped) & kAddressMask), std::memory_order_relaxed);
-  SetOwnerWord(fetched, 0);
+  popped_.store(popped + CachedOf(fetched_.load(std::memory_order_relaxed)),
+                std::memory_order_relaxed);
   return all;
 }
 

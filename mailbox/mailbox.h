@@ -205,6 +205,14 @@ class Mailbox {
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
+  // Mailbox::EnableBound()
+  //
+  // Before the first push, by the mailbox's creator: pushes may be bounded
+  // (PushBounded), so the owner's takes keep the bound exact. An unbounded
+  // mailbox's take resets the bound to the stack's count (an exchange, as
+  // cheap as can be) and PushBounded() must not be used on it.
+  void EnableBound() { fetched_.store(kBoundedBit, std::memory_order_relaxed); }
+
   // Mailbox::Push()
   //
   // Any thread; lock-free. See PushResult. On kClosed, `node` is untouched and
@@ -242,6 +250,8 @@ class Mailbox {
   [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
                                        uint32_t* bound = nullptr) {
     TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
+    TROUPE_DCHECK((fetched_.load(std::memory_order_relaxed) & kBoundedBit) != 0,
+                  "PushBounded() on a mailbox without EnableBound()");
     const uintptr_t address = reinterpret_cast<uintptr_t>(node);
     const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
     uintptr_t head = head_.load(std::memory_order_relaxed);
@@ -315,16 +325,15 @@ class Mailbox {
   // caches or just pushed): the owner must keep running.
   [[nodiscard]] bool TryBlock() {
     if (HasCached()) return false;
-    // Nothing stacked, and the bound as the owner's last CAS left it.
-    const uint64_t owner = fetched_.load(std::memory_order_relaxed);
-    uintptr_t expected = BaseOf(owner) << kCountShift;
+    uintptr_t expected = 0;
     // (C) release: this run's writes reach whoever wakes us (A, acquire).
-    if (!head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
-                                       std::memory_order_relaxed)) {
-      return false;
+    if (head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
+                                      std::memory_order_relaxed)) {
+      return true;
     }
-    if (BaseOf(owner) != 0) SetOwnerWord(FetchedOf(owner), 0);  // kBlocked's bound is 0
-    return true;
+    // A bounded mailbox leaves its bound in the head: idle all the same if
+    // nothing was stacked since the owner's last CAS.
+    return (expected & kAddressMask) == 0 && TryBlockBounded(expected);
   }
 
   // Mailbox::Close()
@@ -383,18 +392,23 @@ class Mailbox {
   static uintptr_t BoundOf(uintptr_t word) { return word >> kCountShift; }  // 0 for a tag
 
   // The owner's word, fetched_: the nodes moved into the caches since the
-  // start (low 48 bits, wrapping) and `base` (top 16 bits; kMaxCount once
-  // the bound saturated, until a Resync()).
-  static uint64_t FetchedOf(uint64_t word) { return word & kAddressMask; }
-  static uint64_t BaseOf(uint64_t word) { return word >> kCountShift; }
-  void SetOwnerWord(uint64_t fetched, uint64_t base) {
-    fetched_.store((base << kCountShift) | (fetched & kAddressMask), std::memory_order_relaxed);
+  // start (top 47 bits, so that adding to it wraps with no masking),
+  // whether the mailbox is bounded (bit 16), and `base` (low 16 bits;
+  // kMaxCount once the bound saturated, until a Resync()).
+  static constexpr int kFetchedShift = 17;
+  static constexpr uint64_t kBoundedBit = uint64_t{1} << 16;
+  static constexpr uint64_t kBaseMask = kBoundedBit - 1;
+  static constexpr uint64_t kFetchedMask = (uint64_t{1} << (64 - kFetchedShift)) - 1;
+  static uint64_t FetchedOf(uint64_t word) { return word >> kFetchedShift; }
+  static uint64_t BaseOf(uint64_t word) { return word & kBaseMask; }
+  static uint64_t WithBase(uint64_t word, uint64_t base) { return (word & ~kBaseMask) | base; }
+  // Stores `owner` with `taken` more fetched.
+  void SetOwnerWord(uint64_t owner, uint64_t taken = 0) {
+    fetched_.store(owner + (taken << kFetchedShift), std::memory_order_relaxed);
   }
-  // Owner only: the cached nodes, exactly.
-  uint64_t Cached() const {
-    return (FetchedOf(fetched_.load(std::memory_order_relaxed)) -
-            popped_.load(std::memory_order_relaxed)) &
-           kAddressMask;
+  // The cached nodes, exactly (owner only; a recent value elsewhere).
+  uint64_t CachedOf(uint64_t owner) const {
+    return (FetchedOf(owner) - popped_.load(std::memory_order_relaxed)) & kFetchedMask;
   }
 
   // A count only the owner writes: a relaxed load and store, no
@@ -410,20 +424,23 @@ class Mailbox {
   bool Take() {
     const uintptr_t head = head_.load(std::memory_order_relaxed);
     if ((head & kAddressMask) <= kClosed) return false;  // nothing stacked, or a tag
-    return TakeSlow();
+    return TakeSlow(head);
   }
-  bool TakeSlow();
+  bool TakeSlow(uintptr_t head);
+  // TryBlock() with the head at `head`: a bound and nothing stacked.
+  bool TryBlockBounded(uintptr_t head);
   // After a take that found the bound saturated: counts the stack in place
   // and writes the exact bound, unless the depth is still past kMaxCount.
   void Resync();
-  // Reverses a taken stack into arrival order and appends it to the
-  // caches; returns how many nodes it took.
-  uint64_t Distribute(MailboxNode* stack);
+  // Reverses a taken stack into arrival order, appends it to the caches
+  // and stores the owner's word: `owner` plus the nodes taken.
+  void Distribute(MailboxNode* stack, uint64_t owner);
   // The rest of Distribute() once a system node turns up: `stack` is what is
   // left to walk, the ordinary batch so far runs ordinary_head..ordinary_tail
-  // (both null if empty) and `count` nodes have been walked.
-  uint64_t DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
-                           MailboxNode* ordinary_tail, uint64_t count);
+  // (both null if empty), `count` nodes have been walked, and `owner` is
+  // Distribute()'s.
+  void DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                       MailboxNode* ordinary_tail, uint64_t count, uint64_t owner);
 
   std::atomic<uintptr_t> head_;
   MailboxNodeList system_;    // owner only

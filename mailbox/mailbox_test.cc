@@ -316,6 +316,7 @@ TEST(MailboxStressTest, CloseRacingProducersLosesNothing) {
 
 TEST(MailboxBoundedTest, RefusesOrdinaryNodesAtCapacityButNotSystemOnes) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   TestNode a(0, 1), b(0, 2), c(0, 3), refused(0, 4), signal(0, 5, MailboxNode::Lane::kSystem);
   EXPECT_EQ(mailbox.PushBounded(&a, 3), PushResult::kPushed);
   EXPECT_EQ(mailbox.PushBounded(&b, 3), PushResult::kPushed);
@@ -333,6 +334,7 @@ TEST(MailboxBoundedTest, RefusesOrdinaryNodesAtCapacityButNotSystemOnes) {
 
 TEST(MailboxBoundedTest, RoomAppearsAtTheOwnersNextCasNotAtEachPop) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   std::vector<std::unique_ptr<TestNode>> nodes;
   for (int i = 0; i < 4; ++i) nodes.push_back(std::make_unique<TestNode>(0, i));
   for (int i = 0; i < 2; ++i) ASSERT_EQ(mailbox.PushBounded(nodes[i].get(), 2), PushResult::kPushed);
@@ -353,6 +355,7 @@ TEST(MailboxBoundedTest, RoomAppearsAtTheOwnersNextCasNotAtEachPop) {
 
 TEST(MailboxBoundedTest, RefreshLeavesTheStackInPlace) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   TestNode a(0, 1), b(0, 2), c(0, 3), d(0, 4);
   ASSERT_EQ(mailbox.PushBounded(&a, 2), PushResult::kPushed);
   ASSERT_EQ(mailbox.PushBounded(&b, 2), PushResult::kPushed);
@@ -370,6 +373,7 @@ TEST(MailboxBoundedTest, RefreshLeavesTheStackInPlace) {
 
 TEST(MailboxBoundedTest, AClosedMailboxRefusesAsClosed) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   EXPECT_TRUE(mailbox.Close().empty());
   TestNode a(0, 1);
   EXPECT_EQ(mailbox.PushBounded(&a, 1), PushResult::kClosed);
@@ -380,6 +384,7 @@ TEST(MailboxBoundedTest, AClosedMailboxRefusesAsClosed) {
 // owner has counted the depth back below the capacity.
 TEST(MailboxBoundedTest, ASaturatedBoundRefusesUntilTheOwnerCountsAgain) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   std::vector<TestNode> signals;
   signals.reserve(70'000);
   for (int i = 0; i < 70'000; ++i) {
@@ -408,6 +413,7 @@ TEST(MailboxStressTest, BoundedProducersNeverOverfillTheMailbox) {
   constexpr uint32_t kCapacity = 8;
   const int64_t per_producer = ScaledCount(200'000, 1000);
   Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
   std::atomic<int64_t> refused{0};
   std::atomic<int> running{kProducers};
   std::vector<Thread<void>> producers;

@@ -125,22 +125,25 @@ bool IsMootWhenStopped(const Envelope& envelope) {
 }
 }  // namespace
 
-inline PushResult ActorCell::Push(Envelope& envelope) {
+[[gnu::noinline]] void ActorCell::ObserveSend(Envelope& envelope, uint8_t observe) {
+  if ((observe & kObserveHooks) != 0) {
+    link()->hooks()->OnSend(ActorRef(AddressablePtr(this)), envelope);
+  }
+  if ((observe & kObserveTrace) != 0) {
+    const ActorCell* from = RunningCell();
+    link()->tracer().RecordSend(envelope, id(), from != nullptr ? from->id() : 0);
+  }
+}
+
+template <bool kBounded>
+[[gnu::always_inline]] inline PushResult ActorCell::Push(Envelope& envelope) {
   // The send path's whole cost of observation while it is off: one relaxed load.
   // It reads the link, never the environment: this ref may have outlived it.
   if (const uint8_t observe = link()->observe_flags(); observe != 0) [[unlikely]] {
-    if ((observe & kObserveHooks) != 0) {
-      link()->hooks()->OnSend(ActorRef(AddressablePtr(this)), envelope);
-    }
-    if ((observe & kObserveTrace) != 0) {
-      const ActorCell* from = RunningCell();
-      link()->tracer().RecordSend(envelope, id(), from != nullptr ? from->id() : 0);
-    }
+    ObserveSend(envelope, observe);
   }
   const bool system_lane = envelope.lane() == MailboxNode::Lane::kSystem;
-  const PushResult pushed =
-      (spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0 ? PushLimited(envelope)
-                                                                             : mailbox_.Push(&envelope);
+  const PushResult pushed = kBounded ? PushLimited(envelope) : mailbox_.Push(&envelope);
   // From here on the envelope may be the owner's already: not touched.
   switch (pushed) {
     case PushResult::kPushed:
@@ -174,12 +177,27 @@ PushResult ActorCell::PushLimited(Envelope& envelope) {
 }
 
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
-  const PushResult pushed = Push(*envelope);
-  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) [[likely]] {
+  // A bounded mailbox's whole cost to the others: one flag test.
+  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) [[unlikely]] {
+    return DeliverBounded(envelope.release());
+  }
+  const PushResult pushed = Push<false>(*envelope);
+  if (pushed != PushResult::kClosed) [[likely]] {
     envelope.release();  // the mailbox has it now
     return true;
   }
-  if (pushed == PushResult::kFull) return Overflow(std::move(envelope));
+  return Undeliverable(envelope.release());
+}
+
+[[gnu::noinline]] bool ActorCell::DeliverBounded(Envelope* raw) {
+  const PushResult pushed = Push<true>(*raw);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) return true;
+  if (pushed == PushResult::kFull) return Overflow(std::unique_ptr<Envelope>(raw));
+  return Undeliverable(raw);
+}
+
+[[gnu::noinline]] bool ActorCell::Undeliverable(Envelope* raw) {
+  std::unique_ptr<Envelope> envelope(raw);
   if (IsMootWhenStopped(*envelope)) return false;
   // Closed: the system may be gone too; the link knows.
   PublishDeadLetter(link(), std::move(envelope), DeadLetterReason::kReceiverStopped, this);
@@ -187,7 +205,9 @@ bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
 }
 
 PushResult ActorCell::TryDeliver(std::unique_ptr<Envelope>& envelope) {
-  const PushResult pushed = Push(*envelope);
+  const PushResult pushed = (spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0
+                                ? Push<true>(*envelope)
+                                : Push<false>(*envelope);
   if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) envelope.release();
   return pushed;
 }

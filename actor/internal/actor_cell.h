@@ -218,10 +218,17 @@ class ActorCell final : public Addressable, public Schedulable {
   // wake path from any thread: `dedicated_` and extras_ were written before
   // the first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
-  // Deliver()'s push: observed, bounded if limited, the owner scheduled
-  // if woken. The envelope is the mailbox's unless kClosed or kFull.
+  // Deliver()'s push: observed, bounded or not, the owner scheduled if
+  // woken. The envelope is the mailbox's unless kClosed or kFull.
+  template <bool kBounded>
   PushResult Push(Envelope& envelope);
+  void ObserveSend(Envelope& envelope, uint8_t observe);  // hooks, tracing
   PushResult PushLimited(Envelope& envelope);
+  // Deliver() for a bounded mailbox, kept out of the unbounded path (raw
+  // pointers, owned: no unique_ptr temporaries on the hot path's stack).
+  bool DeliverBounded(Envelope* envelope);
+  // The mailbox is closed: a dead letter (or a moot signal, dropped).
+  bool Undeliverable(Envelope* envelope);
   // A bounded mailbox refused `envelope`: the overflow policy. Returns
   // whether it was delivered anyway (redirected).
   bool Overflow(std::unique_ptr<Envelope> envelope);

@@ -34,6 +34,7 @@ bool MailboxLimit::CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since)
 
 void ActorCell::LimitMailbox(uint32_t capacity, OverflowPolicy policy) {
   extras().limit = std::make_unique<MailboxLimit>(capacity, std::move(policy));
+  mailbox_.EnableBound();
   spawn_flags_.store(spawn_flags_.load(std::memory_order_relaxed) | kBoundedMailbox,
                      std::memory_order_relaxed);
 }
