@@ -97,6 +97,20 @@ class ActorRef {
   template <typename T>
   absl::Status TryTell(T& message) const;
 
+  // ActorRef::TellWithin()
+  //
+  // Tell(), waiting for room in a full bounded mailbox (backpressure): from
+  // a plain thread, blocks until the actor takes the message or `deadline`
+  // passes. Waiting senders are let in in the order they came, as the actor
+  // makes room (at the end of each of its turns). On an error the message
+  // stays in `message`: kDeadlineExceeded, kUnavailable (stopped, also while
+  // waiting), kInvalidArgument (empty ref), or kFailedPrecondition when
+  // called on one of the actor system's threads (an actor's handler, a pool
+  // worker), where waiting could hold up the very actor that makes room —
+  // use TryTell there. For an unbounded actor it is Tell().
+  template <typename T>
+  absl::Status TellWithin(T& message, absl::Time deadline) const;
+
   // ActorRef::Ask<R>()
   //
   // Sends `message` and returns a future for the reply, which must be an `R`.
@@ -152,6 +166,16 @@ absl::Status ActorRef::TryTell(T& message) const {
   if (result == PushResult::kPushed || result == PushResult::kWokeOwner) return absl::OkStatus();
   message = std::move(envelope->As<T>());  // refused: back to the caller
   return actor_internal::TryTellFailed(result, MessageTypeOf<T>(), *target_);
+}
+
+template <typename T>
+absl::Status ActorRef::TellWithin(T& message, absl::Time deadline) const {
+  static_assert(!std::is_const_v<T>, "TellWithin hands a refused message back: pass a variable");
+  if (!target_) return absl::InvalidArgumentError("TellWithin through an empty ActorRef");
+  EnvelopePtr envelope = MakeEnvelope(std::move(message));
+  absl::Status sent = target_->DeliverWithin(envelope, deadline);
+  if (!sent.ok()) message = std::move(envelope->As<T>());  // back to the caller
+  return sent;
 }
 
 template <typename R, typename T>

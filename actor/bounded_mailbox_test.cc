@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
 #include "testing/test_kit.h"
+#include "threads/mutex.h"
 #include "threads/notification.h"
 #include "threads/thread.h"
 
@@ -283,6 +284,169 @@ TEST(BoundedMailboxTest, ACapacityTheMailboxCannotEnforceIsRefusedAtSpawn) {
   kit.RunUntilIdle();
   EXPECT_EQ(handled.load(), 0);
   EXPECT_THAT(log.Output(), HasSubstr("is not started: INVALID_ARGUMENT"));
+}
+
+// Records the ints it handles; the first waits for `gate` (on a thread of
+// its own, so that the test can hold it up).
+class Gated : public Actor {
+ public:
+  Gated(Notification* gate, std::vector<int>* got, Mutex* mu) : gate_(gate), got_(got), mu_(mu) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int>([this](int i) {
+      gate_->WaitForNotification();
+      MutexLock lock(*mu_);
+      got_->push_back(i);
+    });
+  }
+
+ private:
+  Notification* gate_;
+  std::vector<int>* got_;
+  Mutex* mu_;
+};
+
+SpawnOptions DedicatedBounded(uint32_t capacity) {
+  SpawnOptions options = Bounded(capacity);
+  options.dedicated = true;
+  return options;
+}
+
+uint32_t WaitingSenders(ActorSystem& system, const ActorRef& ref) {
+  return StatsOf(system, ref).mailbox_waiting_senders;
+}
+
+TEST(TellWithinTest, WaitingSendersGetInInTheOrderTheyCame) {
+  ActorSystem system;
+  Notification gate;
+  Mutex mu;
+  std::vector<int> got;
+  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
+  // Full: 0 counts against the capacity until the turn handling it ends
+  // (held at the gate meanwhile).
+  gated.Tell(0);
+  Thread<absl::Status> first("first", [&] {
+    int message = 2;
+    return gated.TellWithin(message, absl::InfiniteFuture());
+  });
+  ASSERT_TRUE(testkit::Eventually([&] { return WaitingSenders(system, gated) == 1; }));
+  Thread<absl::Status> second("second", [&] {
+    int message = 3;
+    return gated.TellWithin(message, absl::InfiniteFuture());
+  });
+  ASSERT_TRUE(testkit::Eventually([&] { return WaitingSenders(system, gated) == 2; }));
+  EXPECT_THAT(system.DumpState(), HasSubstr("senders waiting 2"));
+  // Each turn's end makes room for one: the first waiter, then the second.
+  gate.Notify();
+  ASSERT_TRUE(first.Join().value().ok());
+  ASSERT_TRUE(second.Join().value().ok());
+  ASSERT_TRUE(testkit::Eventually([&] {
+    MutexLock lock(mu);
+    return got.size() == 3;
+  }));
+  MutexLock lock(mu);
+  EXPECT_THAT(got, ::testing::ElementsAre(0, 2, 3));
+  EXPECT_EQ(system.dead_letters().total(), 0);
+}
+
+TEST(TellWithinTest, TheDeadlineHandsTheMessageBack) {
+  ActorSystem system;
+  Notification gate;
+  Mutex mu;
+  std::vector<int> got;
+  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
+  gated.Tell(0);  // full until its turn ends, held at the gate
+  int message = 2;
+  const absl::Status late = gated.TellWithin(message, absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(message, 2);
+  EXPECT_EQ(WaitingSenders(system, gated), 0u);  // it left the queue
+  gate.Notify();
+}
+
+TEST(TellWithinTest, AStopWakesWaitingSendersAtOnce) {
+  ActorSystem system;
+  Notification gate;
+  Mutex mu;
+  std::vector<int> got;
+  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
+  gated.Tell(0);  // full until its turn ends, held at the gate
+  Thread<absl::Status> waiting("waiting", [&] {
+    int message = 2;
+    absl::Status s = gated.TellWithin(message, absl::InfiniteFuture());
+    EXPECT_EQ(message, 2);
+    return s;
+  });
+  ASSERT_TRUE(testkit::Eventually([&] { return WaitingSenders(system, gated) == 1; }));
+  gated.Tell(proto::Kill());  // a signal gets past the full mailbox
+  gate.Notify();
+  absl::StatusOr<absl::Status> sent = waiting.Join();
+  ASSERT_TRUE(sent.ok());
+  // Either the kill came first (unavailable) or the sender got in just before.
+  if (!sent->ok()) {
+    EXPECT_EQ(sent->code(), absl::StatusCode::kUnavailable);
+  }
+}
+
+TEST(TellWithinTest, OnAnActorsThreadItIsRefusedNotDeadlocked) {
+  testkit::TestKit kit;
+  std::atomic<int64_t> handled{0};
+  ActorRef sink = kit.system().Spawn<Sink>(Bounded(1), &handled);
+  kit.RunUntilIdle();
+  struct TellWithinFromHere {
+    ActorRef to;
+  };
+  class Sender : public Actor {
+   public:
+    explicit Sender(absl::Status* result) : result_(result) {}
+
+   protected:
+    Behavior MakeBehavior() override {
+      return Behavior().On<TellWithinFromHere>([this](const TellWithinFromHere& t) {
+        int message = 1;
+        *result_ = t.to.TellWithin(message, absl::InfiniteFuture());
+      });
+    }
+
+   private:
+    absl::Status* result_;
+  };
+  absl::Status result;
+  ActorRef sender = kit.system().Spawn<Sender>(&result);
+  kit.RunUntilIdle();
+  sender.Tell(TellWithinFromHere{sink});  // the sender's turn comes first...
+  sink.Tell(0);                           // ...and finds the sink full
+  kit.RunUntil([&] { return !result.ok(); }, absl::Seconds(1));
+  EXPECT_EQ(result.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(result.message(), HasSubstr("use TryTell"));
+}
+
+// Many blocking senders against a small mailbox: every message arrives,
+// exactly once, and no sender is left waiting (a lost wake-up would hang).
+TEST(TellWithinStressTest, BlockingSendersAllGetThrough) {
+  constexpr int kSenders = 4;
+  const int64_t per_sender = ScaledCount(20'000, 500);
+  ActorSystem system;
+  std::atomic<int64_t> handled{0};
+  ActorRef sink = system.Spawn<Sink>(Bounded(4), &handled);
+  std::vector<Thread<void>> senders;
+  std::atomic<int64_t> failed{0};
+  for (int s = 0; s < kSenders; ++s) {
+    senders.emplace_back("sender", [&] {
+      for (int64_t i = 0; i < per_sender; ++i) {
+        int message = static_cast<int>(i);
+        if (!sink.TellWithin(message, absl::Now() + absl::Seconds(60)).ok()) {
+          failed.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  for (auto& sender : senders) ASSERT_TRUE(sender.Join().ok());
+  EXPECT_EQ(failed.load(), 0);
+  ASSERT_TRUE(testkit::Eventually([&] { return handled.load() == kSenders * per_sender; }));
+  EXPECT_EQ(system.dead_letters().total(), 0);
+  EXPECT_LE(StatsOf(system, sink).mailbox_high_water, 4u);
 }
 
 TEST(MailboxLimitTest, ShedsLoadInTheLogAtMostOnceASecond) {

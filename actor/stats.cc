@@ -46,6 +46,9 @@ void AppendActor(const ActorStats& actor, const SystemStats& stats, int depth, s
     if (actor.mailbox_redirected > 0) {
       absl::StrAppend(out, ", redirected ", actor.mailbox_redirected);
     }
+    if (actor.mailbox_waiting_senders > 0) {
+      absl::StrAppend(out, ", senders waiting ", actor.mailbox_waiting_senders);
+    }
     out->push_back(')');
   }
   absl::StrAppend(out, "  handled ", actor.messages_handled);

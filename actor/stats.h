@@ -61,14 +61,15 @@ struct ActorStats {
   bool dedicated = false;
   size_t mailbox_depth = 0;
   // A bounded mailbox (SpawnOptions::mailbox_capacity): its capacity (0:
-  // unbounded, and the four below stay 0), the deepest its senders saw it,
-  // and the messages it refused, by overflow policy: rejected (dead
-  // letters "mailbox full"), dropped, redirected.
+  // unbounded, and the five below stay 0), the deepest its senders saw it,
+  // the messages it refused, by overflow policy: rejected (dead letters
+  // "mailbox full"), dropped, redirected; and the senders waiting for room.
   uint32_t mailbox_capacity = 0;
   uint32_t mailbox_high_water = 0;
   uint64_t mailbox_rejected = 0;
   uint64_t mailbox_dropped = 0;
   uint64_t mailbox_redirected = 0;
+  uint32_t mailbox_waiting_senders = 0;  // blocked in TellWithin now
   // Messages taken from its mailbox, lifecycle signals included.
   uint64_t messages_handled = 0;
   // Time spent in its handlers while handler timing was on.

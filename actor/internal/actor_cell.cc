@@ -268,9 +268,14 @@ void ActorCell::RunTurn() {
   // (Unstashed mail waits while a handler is suspended: it is not work now.)
   const bool unstashed =
       x != nullptr && x->turn.behaviors.has_unstashed() && state_.running() && !state_.gated;
+  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) [[unlikely]] {
+    // What this turn handled is room for bounded senders now, also for
+    // those waiting (woken before TryBlock(): once idle, the cell is not
+    // ours to touch).
+    mailbox_.Refresh();
+    WakeWaitingSenders();
+  }
   if (!unstashed && mailbox_.TryBlock()) return;
-  // Still busy: what this turn handled is room for bounded senders now.
-  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) mailbox_.Refresh();
   if (budget == 0) {
     scheduler()->Yield(this);
   } else {

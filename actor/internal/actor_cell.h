@@ -129,6 +129,7 @@ class ActorCell final : public Addressable, public Schedulable {
 
   bool Deliver(std::unique_ptr<Envelope> envelope) override;
   PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) override;
+  absl::Status DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) override;
   bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
@@ -232,6 +233,9 @@ class ActorCell final : public Addressable, public Schedulable {
   // A bounded mailbox refused `envelope`: the overflow policy. Returns
   // whether it was delivered anyway (redirected).
   bool Overflow(std::unique_ptr<Envelope> envelope);
+  // The owner, having refreshed its bound: wakes waiting senders, as many
+  // as there is room for (mailbox_limit.cc).
+  void WakeWaitingSenders();
   Envelope* Next();
   void Handle(Envelope* envelope, uint8_t observe);  // takes ownership
   void Invoke(Envelope& envelope);                   // runs the handler, catching what it throws

@@ -21,6 +21,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "actor/internal/system_link.h"
 #include "mailbox/mailbox.h"
 
@@ -53,6 +55,20 @@ class Addressable {
   // (gone), with nothing dead-lettered. kPushed (or kWokeOwner) when queued.
   virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) {
     return Deliver(std::move(envelope)) ? PushResult::kPushed : PushResult::kClosed;
+  }
+
+  // Addressable::DeliverWithin()
+  //
+  // A plain thread (not one of the system's). As TryDeliver(), but waits
+  // for room in a full bounded mailbox until `deadline`: OK (queued),
+  // kDeadlineExceeded, kUnavailable (gone) or kFailedPrecondition (called
+  // on one of the actor system's threads). On an error the envelope stays
+  // the caller's.
+  virtual absl::Status DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
+    if (TryDeliver(envelope) == PushResult::kClosed) {
+      return absl::UnavailableError("TellWithin: the receiver has stopped");
+    }
+    return absl::OkStatus();
   }
 
   // Addressable::Undelivered()

@@ -27,6 +27,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
     stats->mailbox_rejected = limit.rejected.load(std::memory_order_relaxed);
     stats->mailbox_dropped = limit.dropped.load(std::memory_order_relaxed);
     stats->mailbox_redirected = limit.redirected.load(std::memory_order_relaxed);
+    stats->mailbox_waiting_senders = limit.waiting.load(std::memory_order_relaxed);
   }
   if (x != nullptr) {
     stats->restarts = x->stats.incarnation() - 1;

@@ -168,6 +168,10 @@ bool ActorCell::Finish() {
   // Dead from here on: Tell() dead-letters, the registry drops our names.
   stopped_.store(static_cast<uint8_t>(reason.kind() + 1), std::memory_order_seq_cst);
   MailboxNodeList rest = mailbox_.Close();
+  // Senders waiting for room find it closed now, not at their deadline.
+  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) {
+    extras_if_any()->limit->WakeAllSenders();
+  }
   if (registered_.load(std::memory_order_seq_cst)) env->UnregisterAll(this);
   if (ActorHooks* hooks = link()->hooks()) hooks->OnStop(ActorRef(AddressablePtr(this)), reason);
 

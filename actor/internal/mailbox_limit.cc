@@ -3,11 +3,14 @@
 
 #include "actor/internal/mailbox_limit.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "actor/internal/actor_cell.h"
+#include "actor/internal/turn_context.h"
 #include "base/logging.h"
 
 namespace troupe::actor_internal {
@@ -30,6 +33,43 @@ bool MailboxLimit::CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since)
                          redirected.load(std::memory_order_relaxed);
   *since = total - logged_refusals_.exchange(total, std::memory_order_relaxed);
   return true;
+}
+
+void MailboxLimit::Enqueue(Waiter* waiter) {
+  MutexLock lock(mu_);
+  waiter->woken = false;
+  queue_.push_back(waiter);
+  waiting.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void MailboxLimit::Leave(Waiter* waiter) {
+  MutexLock lock(mu_);
+  if (waiter->woken) return;  // the owner took it out
+  queue_.erase(std::find(queue_.begin(), queue_.end(), waiter));
+  waiting.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool MailboxLimit::Wait(Waiter* waiter, absl::Time deadline) {
+  MutexLock lock(mu_);
+  while (!waiter->woken) {
+    if (!waiter->ready.WaitUntil(mu_, deadline) && !waiter->woken) {
+      queue_.erase(std::find(queue_.begin(), queue_.end(), waiter));
+      waiting.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+  }
+  return true;
+}
+
+void MailboxLimit::WakeSenders(uint64_t room) {
+  MutexLock lock(mu_);
+  for (; room > 0 && !queue_.empty(); --room) {
+    Waiter* waiter = queue_.front();
+    queue_.pop_front();
+    waiting.fetch_sub(1, std::memory_order_relaxed);
+    waiter->woken = true;
+    waiter->ready.Signal();  // under the mutex: the waiter cannot leave (and go) first
+  }
 }
 
 void ActorCell::LimitMailbox(uint32_t capacity, OverflowPolicy policy) {
@@ -89,6 +129,57 @@ bool ActorCell::Overflow(std::unique_ptr<Envelope> envelope) {
   }
   PublishDeadLetter(link(), std::move(envelope), DeadLetterReason::kMailboxFull, this);
   return false;
+}
+
+absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
+  PushResult pushed = TryDeliver(envelope);
+  if (pushed == PushResult::kFull) {
+    // Waiting on one of the system's own threads would hold up the actors
+    // that make the room: refused, not deadlocked.
+    bool system_thread = RunningCell() != nullptr || CurrentDedicatedCell() != nullptr;
+    if (SystemLink::Pass pass = link()->Enter()) {
+      system_thread = system_thread || pass.env()->scheduler().IsCurrentThread();
+    }
+    if (system_thread) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "TellWithin to ", name(), "#", id(),
+          " on one of the actor system's threads would block the actors that make room; use "
+          "TryTell, or Tell with an overflow policy"));
+    }
+    MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
+    MailboxLimit::Waiter waiter;
+    while (pushed == PushResult::kFull) {
+      limit.Enqueue(&waiter);
+      // Dekker with the owner's refresh (mailbox_limit.h): seq_cst.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      pushed = TryDeliver(envelope);
+      if (pushed != PushResult::kFull) {
+        limit.Leave(&waiter);
+        break;
+      }
+      if (!limit.Wait(&waiter, deadline)) {
+        pushed = TryDeliver(envelope);  // a last try: room may have come with the deadline
+        if (pushed != PushResult::kFull) break;
+        return absl::DeadlineExceededError(absl::StrCat(
+            "TellWithin to ", name(), "#", id(), ": its mailbox stayed full until the deadline"));
+      }
+      pushed = TryDeliver(envelope);  // woken: there was room; a plain Tell may take it first
+    }
+  }
+  if (pushed == PushResult::kClosed) {
+    return absl::UnavailableError(absl::StrCat("TellWithin to ", name(), "#", id(),
+                                               ": it has stopped"));
+  }
+  return absl::OkStatus();
+}
+
+void ActorCell::WakeWaitingSenders() {
+  MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
+  // Dekker with DeliverWithin(): the refresh's CAS, this fence, this load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (limit.waiting.load(std::memory_order_relaxed) == 0) return;
+  const size_t depth = mailbox_.ApproximateSize();  // exact for the owner, after a refresh
+  if (depth < limit.capacity) limit.WakeSenders(limit.capacity - depth);
 }
 
 }  // namespace troupe::actor_internal

@@ -11,6 +11,14 @@
 //   if (limit.CountRefusal(&limit.rejected, &n))  // a sender, refused
 //     LogWarning(..., n);                         // at most once a second
 //
+//   MailboxLimit::Waiter waiter;                  // a sender that waits (TellWithin)
+//   limit.Enqueue(&waiter);  /* retry once */  limit.Wait(&waiter, deadline);
+//   limit.WakeSenders(room);                      // the owner, having made room
+//
+// Waiting senders and the owner meet as in Dekker's protocol: a sender
+// queues (waiting++), fences, and tries the push again; the owner lowers
+// the bound (a CAS), fences, and reads `waiting`. Both fences seq_cst, so
+// either the sender's retry sees the room or the owner sees the sender.
 // The capacity itself is enforced by the mailbox's push (mailbox.h); the
 // cell decides what is exempt and carries out the policy (actor_cell.cc).
 // Senders on any thread write the counters, so they are read-modify-writes
@@ -23,9 +31,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 #include "actor/spawn.h"
+#include "threads/condvar.h"
+#include "threads/mutex.h"
 
 namespace troupe::actor_internal {
 
@@ -45,14 +58,38 @@ struct MailboxLimit {
   // at most once a second (a CAS decides the one sender that logs).
   bool CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since);
 
+  // A sender blocked in ActorRef::TellWithin(), on its own stack.
+  struct Waiter {
+    CondVar ready;
+    bool woken = false;  // under the limit's mutex
+  };
+
+  // Sender: queues `waiter` (behind those already waiting). The caller then
+  // fences and tries again before it Wait()s.
+  void Enqueue(Waiter* waiter);
+  // Sender: leaves the queue if still in it (its retry succeeded).
+  void Leave(Waiter* waiter);
+  // Sender: waits until the owner wakes it (true; it has left the queue) or
+  // `deadline` passes (false; it has left the queue too).
+  bool Wait(Waiter* waiter, absl::Time deadline);
+  // Owner: room for `room` more messages: wakes that many waiting senders,
+  // longest waiting first.
+  void WakeSenders(uint64_t room);
+  // Owner, closing: wakes every waiting sender (to find the mailbox closed).
+  void WakeAllSenders() { WakeSenders(UINT64_MAX); }
+
   const uint32_t capacity;
   const OverflowPolicy policy;
+  // Senders queued; read by the owner after its fence (see the file comment).
+  std::atomic<uint32_t> waiting{0};
   std::atomic<uint32_t> high_water{0};
   std::atomic<uint64_t> rejected{0};    // to dead letters
   std::atomic<uint64_t> dropped{0};     // kDropNewest
   std::atomic<uint64_t> redirected{0};  // to the policy's actor
 
  private:
+  Mutex mu_;
+  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> next_log_nanos_{0};
   std::atomic<uint64_t> logged_refusals_{0};  // refusals counted at the last log line
 };
