@@ -1,5 +1,6 @@
-// Overload workloads of bench/WORKLOADS.md: O2, A3's counting into a
-// bounded mailbox that rejects, with a producer that retries.
+// Overload workloads of bench/WORKLOADS.md: A3's counting into a bounded
+// mailbox, O1 with a producer that waits for room (TellWithin), O2 with one
+// that retries what is refused (TryTell).
 
 #include <cstdint>
 #include <thread>
@@ -36,6 +37,33 @@ class BoundedSummer : public Actor {
   int64_t sum_ = 0;
 };
 
+// O1: one producer sends 1..N with TellWithin to a counter whose mailbox
+// holds at most 1024: it waits whenever the mailbox is full. Messages/s
+// (beside A3's, unbounded, in the same run) and peak RSS.
+absl::StatusOr<Rows> WaitForABoundedMailbox() {
+  ResetPeakRss();
+  ActorSystem system;
+  SpawnOptions options;
+  options.mailbox_capacity = kCapacity;
+  ActorRef summer = system.Spawn<BoundedSummer>(std::move(options));
+  const int64_t start = NowNanos();
+  for (int64_t i = 1; i <= kCount; ++i) {
+    Add add;
+    add.set_value(i);
+    if (absl::Status sent = summer.TellWithin(add, absl::InfiniteFuture()); !sent.ok()) {
+      return sent;
+    }
+  }
+  absl::StatusOr<Sum> sum = summer.Ask<Sum>(GetSum(), absl::Minutes(5)).Get();
+  const int64_t elapsed = NowNanos() - start;
+  if (!sum.ok()) return sum.status();
+  if (sum->value() != kCount * (kCount + 1) / 2) {
+    return absl::InternalError(absl::StrCat("O1: sum ", sum->value()));
+  }
+  return Rows{{"O1", kCount * 1e9 / static_cast<double>(elapsed) / 1e6},
+              {"O1-rss", PeakRssBytes() / 1048576.0}};
+}
+
 // O2: one producer sends 1..N with TryTell to a counter whose mailbox holds
 // at most 1024 (OverflowPolicy::Reject); a refused message comes back and is
 // sent again after a yield, so nothing is lost and memory stays bounded. Accepted
@@ -69,6 +97,11 @@ absl::StatusOr<Rows> RetryIntoABoundedMailbox() {
 }
 
 [[maybe_unused]] const bool registered = [] {
+  RegisterWorkload(
+      {{{"O1", "A3 into a bounded mailbox (1024), producer waits in TellWithin", "M msg/s",
+         ">= 0.9 x A3"},
+        {"O1-rss", "  peak RSS", "MiB", "<= 32"}},
+       [] { return InChildProcess(WaitForABoundedMailbox); }});
   RegisterWorkload(
       {{{"O2", "A3 into a bounded mailbox (1024, reject), producer retries TryTell", "M msg/s",
          "report"},

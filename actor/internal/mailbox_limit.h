@@ -78,6 +78,10 @@ struct MailboxLimit {
   // Owner, closing: wakes every waiting sender (to find the mailbox closed).
   void WakeAllSenders() { WakeSenders(UINT64_MAX); }
 
+  // Waiting senders are woken once the depth is down to this: half the
+  // capacity.
+  uint32_t low_water() const { return capacity / 2; }
+
   const uint32_t capacity;
   const OverflowPolicy policy;
   // Senders queued; read by the owner after its fence (see the file comment).
