@@ -43,6 +43,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/internal/addressable.h"
 #include "actor/internal/ask.h"
@@ -100,8 +101,8 @@ class ActorRef {
   // ActorRef::TellWithin()
   //
   // Tell(), waiting for room in a full bounded mailbox (backpressure): from
-  // a plain thread, blocks until the actor takes the message or `deadline`
-  // passes. Waiting senders are let in in the order they came, as the actor
+  // a plain thread, blocks until the actor takes the message or the
+  // deadline (or timeout) passes. Waiting senders are let in in the order they came, as the actor
   // makes room (at the end of each of its turns). On an error the message
   // stays in `message`: kDeadlineExceeded, kUnavailable (stopped, also while
   // waiting), kInvalidArgument (empty ref), or kFailedPrecondition when
@@ -110,6 +111,10 @@ class ActorRef {
   // use TryTell there. For an unbounded actor it is Tell().
   template <typename T>
   absl::Status TellWithin(T& message, absl::Time deadline) const;
+  template <typename T>
+  absl::Status TellWithin(T& message, absl::Duration timeout) const {
+    return TellWithin(message, absl::Now() + timeout);
+  }
 
   // ActorRef::Ask<R>()
   //

@@ -28,24 +28,27 @@
 // The scheduling state lives in `head_` itself as two tag values that are
 // never dereferenced, only compared: `kBlocked` (the owner is idle: the next
 // push must schedule it) and `kClosed` (the actor is gone).
-// So the hot path is one CAS per push and one exchange per batch taken,
-// with no other atomic. (CAF's `lifo_inbox` has the same shape.)
+// So the hot path is one CAS per push and one exchange (a bounded
+// mailbox: one CAS) per batch taken, with no other atomic. (CAF's `lifo_inbox` has the same shape.)
 //
-// Depth and the bound. The top 16 bits of `head_` hold the mailbox's
-// `bound`: an upper bound of its depth (stacked + cached nodes), saturating
+// Depth and the bound. The top 16 bits of `head_` count nodes, saturating
 // at 65535 (user-space addresses fit in the other 48 bits on x86-64 and
-// AArch64 Linux). A push adds one in the same CAS that adds its node; a pop
-// lowers only the depth; each CAS of the owner (a take, a Refresh(),
-// TryBlock()) writes the depth it knows exactly at that instant. So the
-// bound is never below min(depth, 65535), and PushBounded() can refuse an
-// ordinary node from the word its CAS validates alone: no other load, no
-// ABA question (any word with the same bound is as good as the one read),
-// no extra read-modify-write. The owner knows the stack's size from the
-// bound: it is the bound less `base`, the bound its last CAS left less the
-// stack it left in place — unless the bound saturated, in which case the
-// owner counts the stack in place (Resync) once it has taken it.
-// ApproximateSize() reads the bound, the owner's counts and `base`.
-
+// AArch64 Linux); a push adds one in the same CAS that adds its node. In
+// an unbounded mailbox they count the nodes stacked since the last take,
+// which resets them with its exchange. In a mailbox set up with
+// EnableBound() they hold its `bound`: an upper bound of its depth (stacked
+// + cached nodes). A pop lowers only the depth, and each CAS of the owner
+// (a take, a Refresh(), TryBlock()) writes the depth it knows exactly at
+// that instant, so the bound is never below min(depth, 65535), and
+// PushBounded() can refuse an ordinary node from the word its CAS validates
+// alone: no other load, no ABA question (any word with the same bound is as
+// good as the one read), no extra read-modify-write. The owner knows the
+// stack's size from the bound: it is the bound less `base`, the bound its
+// last CAS left less the stack it left in place — unless the bound
+// saturated, in which case the owner counts the stack in place (Resync)
+// once it has taken it. ApproximateSize() reads the count, the owner's
+// counts and `base`.
+//
 // Guarantees
 //   * Exactly one push per idle period reports kWokeOwner: the one whose CAS
 //     replaced kBlocked. An owner is never left idle with mail (TryBlock()
@@ -70,10 +73,14 @@
 //       (its payload and link) to the owner's exchange (B). Acquire, when
 //       it replaces kBlocked, pairs with the release of TryBlock() (C), so the
 //       run that this push schedules sees everything the previous run wrote.
-//   (B) Take(): CAS(head_, bound only), acquire: pairs with (A). Refresh()
-//       and Resync() write only a bound, which publishes nothing: relaxed
-//       (Resync loads acquire, to walk the stacked nodes).
-//   (C) TryBlock(): CAS nullptr -> kBlocked, release: pairs with (A).
+//   (B) Take(): exchange(head_, nullptr) (bounded: a CAS to the bound
+//       alone), acquire: pairs with (A). Refresh() and Resync() write only
+//       a bound, which publishes nothing: relaxed (Resync loads acquire, to
+//       walk the stacked nodes).
+//   (C) TryBlock(): CAS nullptr (bounded: the bound alone) -> kBlocked,
+//       release: pairs with (A). Whatever the owner writes for the next run
+//       (its word's base) is written before it: once idle, the mailbox is
+//       the next run's, on any thread.
 //   (D) Close(): exchange(head_, kClosed), acq_rel: acquire takes the last
 //       pushes (as B); no push can succeed after it.
 //
