@@ -66,8 +66,8 @@ ActorStats StatsOf(ActorSystem& system, const ActorRef& ref) {
 
 TEST(BoundedMailboxTest, RejectSendsTheExcessToDeadLettersAndCountsIt) {
   LogCapture log;
-  testkit::TestKit kit;
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(3), &handled);
   kit.RunUntilIdle();  // started, idle
   for (int i = 0; i < 5; ++i) sink.Tell(i);
@@ -89,8 +89,8 @@ TEST(BoundedMailboxTest, RejectSendsTheExcessToDeadLettersAndCountsIt) {
 }
 
 TEST(BoundedMailboxTest, RoomMadeByATurnIsOpenToSendersWhenTheTurnEnds) {
-  testkit::TestKit kit;  // one message per turn
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;  // one message per turn
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(2), &handled);
   kit.RunUntilIdle();
   sink.Tell(0);
@@ -105,8 +105,8 @@ TEST(BoundedMailboxTest, RoomMadeByATurnIsOpenToSendersWhenTheTurnEnds) {
 }
 
 TEST(BoundedMailboxTest, AnAskToAFullActorFailsAtOnceWithResourceExhausted) {
-  testkit::TestKit kit;
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(1), &handled);
   kit.RunUntilIdle();
   sink.Tell(0);
@@ -121,8 +121,8 @@ TEST(BoundedMailboxTest, AnAskToAFullActorFailsAtOnceWithResourceExhausted) {
 }
 
 TEST(BoundedMailboxTest, TryTellHandsARefusedMessageBack) {
-  testkit::TestKit kit;
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(1, OverflowPolicy::DropNewest()), &handled);
   kit.RunUntilIdle();
   std::string first = "first";
@@ -144,8 +144,8 @@ TEST(BoundedMailboxTest, TryTellHandsARefusedMessageBack) {
 }
 
 TEST(BoundedMailboxTest, DropNewestCountsWithoutPublishingAndStillFailsAsks) {
-  testkit::TestKit kit;
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(1, OverflowPolicy::DropNewest()), &handled);
   kit.RunUntilIdle();
   for (int i = 0; i < 3; ++i) sink.Tell(i);
@@ -159,8 +159,8 @@ TEST(BoundedMailboxTest, DropNewestCountsWithoutPublishingAndStillFailsAsks) {
 }
 
 TEST(BoundedMailboxTest, RedirectHandsTheOverflowOnWithItsSender) {
-  testkit::TestKit kit;
   std::atomic<int64_t> main_handled{0}, overflow_handled{0};
+  testkit::TestKit kit;
   ActorRef overflow = kit.system().Spawn<Sink>(&overflow_handled);
   ActorRef sink =
       kit.system().Spawn<Sink>(Bounded(1, OverflowPolicy::Redirect(overflow)), &main_handled);
@@ -180,8 +180,8 @@ TEST(BoundedMailboxTest, RedirectHandsTheOverflowOnWithItsSender) {
 }
 
 TEST(BoundedMailboxTest, ARedirectedMessageIsNeverRedirectedAgain) {
-  testkit::TestKit kit;
   std::atomic<int64_t> x_handled{0}, a_handled{0}, b_handled{0};
+  testkit::TestKit kit;
   ActorRef x = kit.system().Spawn<Sink>(&x_handled);
   ActorRef a = kit.system().Spawn<Sink>(Bounded(1, OverflowPolicy::Redirect(x)), &a_handled);
   ActorRef b = kit.system().Spawn<Sink>(Bounded(1, OverflowPolicy::Redirect(a)), &b_handled);
@@ -234,9 +234,9 @@ class Busy : public Actor {
 };
 
 TEST(BoundedMailboxTest, SignalsContinuationsAndSelfMailAreNeverRefused) {
-  testkit::TestKit kit;
   std::vector<std::string> events;
   std::atomic<int64_t> peer_handled{0};
+  testkit::TestKit kit;
   ActorRef peer = kit.system().Spawn<Sink>(&peer_handled);
   ActorRef busy = kit.system().Spawn<Busy>(Bounded(1), &events);
   kit.RunUntilIdle();
@@ -275,8 +275,8 @@ TEST(BoundedMailboxTest, ACapacityTheMailboxCannotEnforceIsRefusedAtSpawn) {
   EXPECT_TRUE(Bounded(SpawnOptions::kMaxMailboxCapacity).Validate().ok());
   EXPECT_TRUE(SpawnOptions().Validate().ok());
 
-  testkit::TestKit kit;
   std::atomic<int64_t> handled{0};
+  testkit::TestKit kit;
   ActorRef never = kit.system().Spawn<Sink>(std::move(options), &handled);
   kit.RunUntilIdle();
   EXPECT_FALSE(never.IsAlive());
@@ -317,15 +317,27 @@ uint32_t WaitingSenders(ActorSystem& system, const ActorRef& ref) {
   return StatsOf(system, ref).mailbox_waiting_senders;
 }
 
-TEST(TellWithinTest, WaitingSendersGetInInTheOrderTheyCame) {
-  ActorSystem system;
+// A gated actor with a mailbox of one, made full: its first message, 0,
+// counts against the capacity until the turn handling it ends, and that
+// turn is held at the gate until the test opens it.
+class TellWithinTest : public ::testing::Test {
+ protected:
+  TellWithinTest() : gated(system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu)) {
+    gated.Tell(0);
+  }
+  ~TellWithinTest() override {
+    if (!gate.HasBeenNotified()) gate.Notify();
+  }
+
+  // What the actor touches outlives the system, which stops it first.
   Notification gate;
   Mutex mu;
   std::vector<int> got;
-  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
-  // Full: 0 counts against the capacity until the turn handling it ends
-  // (held at the gate meanwhile).
-  gated.Tell(0);
+  ActorSystem system;
+  ActorRef gated;
+};
+
+TEST_F(TellWithinTest, WaitingSendersGetInInTheOrderTheyCame) {
   Thread<absl::Status> first("first", [&] {
     int message = 2;
     return gated.TellWithin(message, absl::InfiniteFuture());
@@ -350,28 +362,15 @@ TEST(TellWithinTest, WaitingSendersGetInInTheOrderTheyCame) {
   EXPECT_EQ(system.dead_letters().total(), 0);
 }
 
-TEST(TellWithinTest, TheDeadlineHandsTheMessageBack) {
-  ActorSystem system;
-  Notification gate;
-  Mutex mu;
-  std::vector<int> got;
-  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
-  gated.Tell(0);  // full until its turn ends, held at the gate
+TEST_F(TellWithinTest, TheDeadlineHandsTheMessageBack) {
   int message = 2;
   const absl::Status late = gated.TellWithin(message, absl::Milliseconds(50));
   EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(message, 2);
   EXPECT_EQ(WaitingSenders(system, gated), 0u);  // it left the queue
-  gate.Notify();
 }
 
-TEST(TellWithinTest, AStopWakesWaitingSendersAtOnce) {
-  ActorSystem system;
-  Notification gate;
-  Mutex mu;
-  std::vector<int> got;
-  ActorRef gated = system.Spawn<Gated>(DedicatedBounded(1), &gate, &got, &mu);
-  gated.Tell(0);  // full until its turn ends, held at the gate
+TEST_F(TellWithinTest, AStopWakesWaitingSendersAtOnce) {
   Thread<absl::Status> waiting("waiting", [&] {
     int message = 2;
     absl::Status s = gated.TellWithin(message, absl::InfiniteFuture());
@@ -389,9 +388,10 @@ TEST(TellWithinTest, AStopWakesWaitingSendersAtOnce) {
   }
 }
 
-TEST(TellWithinTest, OnAnActorsThreadItIsRefusedNotDeadlocked) {
-  testkit::TestKit kit;
+TEST(TellWithinOnASystemThreadTest, IsRefusedNotDeadlocked) {
   std::atomic<int64_t> handled{0};
+  absl::Status result;
+  testkit::TestKit kit;
   ActorRef sink = kit.system().Spawn<Sink>(Bounded(1), &handled);
   kit.RunUntilIdle();
   struct TellWithinFromHere {
@@ -412,7 +412,6 @@ TEST(TellWithinTest, OnAnActorsThreadItIsRefusedNotDeadlocked) {
    private:
     absl::Status* result_;
   };
-  absl::Status result;
   ActorRef sender = kit.system().Spawn<Sender>(&result);
   kit.RunUntilIdle();
   sender.Tell(TellWithinFromHere{sink});  // the sender's turn comes first...
@@ -427,8 +426,8 @@ TEST(TellWithinTest, OnAnActorsThreadItIsRefusedNotDeadlocked) {
 TEST(TellWithinStressTest, BlockingSendersAllGetThrough) {
   constexpr int kSenders = 4;
   const int64_t per_sender = ScaledCount(20'000, 500);
-  ActorSystem system;
   std::atomic<int64_t> handled{0};
+  ActorSystem system;
   ActorRef sink = system.Spawn<Sink>(Bounded(4), &handled);
   std::vector<Thread<void>> senders;
   std::atomic<int64_t> failed{0};
@@ -471,8 +470,8 @@ TEST(BoundedMailboxStressTest, FloodingSendersNeverOverfillAndLoseNothing) {
   constexpr int kSenders = 4;
   constexpr uint32_t kCapacity = 16;
   const int64_t per_sender = ScaledCount(20'000, 500);
-  ActorSystem system;
   std::atomic<int64_t> handled{0};
+  ActorSystem system;
   ActorRef sink = system.Spawn<Sink>(Bounded(kCapacity), &handled);
   std::atomic<int64_t> handed_back{0};
   std::vector<Thread<void>> senders;
@@ -504,8 +503,8 @@ TEST(BoundedMailboxStressTest, FloodingSendersNeverOverfillAndLoseNothing) {
 TEST(BoundedMailboxStressTest, AStopUnderFloodLosesNothing) {
   constexpr int kSenders = 3;
   const int64_t per_sender = ScaledCount(20'000, 500);
-  ActorSystem system;
   std::atomic<int64_t> handled{0};
+  ActorSystem system;
   ActorRef sink = system.Spawn<Sink>(Bounded(8), &handled);
   std::vector<Thread<void>> senders;
   for (int s = 0; s < kSenders; ++s) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -37,10 +38,11 @@ class BoundedSummer : public Actor {
   int64_t sum_ = 0;
 };
 
-// O1: one producer sends 1..N with TellWithin to a counter whose mailbox
-// holds at most 1024: it waits whenever the mailbox is full. Messages/s
-// (beside A3's, unbounded, in the same run) and peak RSS.
-absl::StatusOr<Rows> WaitForABoundedMailbox() {
+// Counts 1..N into a BoundedSummer (capacity 1024), each message sent by
+// `send` (which must get it in, one way or another), then asks for the
+// sum. Returns messages/s; the peak RSS is the caller's to read.
+absl::StatusOr<double> CountInto(const char* row,
+                                 absl::FunctionRef<absl::Status(const ActorRef&, Add&)> send) {
   ResetPeakRss();
   ActorSystem system;
   SpawnOptions options;
@@ -50,48 +52,42 @@ absl::StatusOr<Rows> WaitForABoundedMailbox() {
   for (int64_t i = 1; i <= kCount; ++i) {
     Add add;
     add.set_value(i);
-    if (absl::Status sent = summer.TellWithin(add, absl::InfiniteFuture()); !sent.ok()) {
-      return sent;
-    }
+    if (absl::Status sent = send(summer, add); !sent.ok()) return sent;
   }
   absl::StatusOr<Sum> sum = summer.Ask<Sum>(GetSum(), absl::Minutes(5)).Get();
   const int64_t elapsed = NowNanos() - start;
   if (!sum.ok()) return sum.status();
   if (sum->value() != kCount * (kCount + 1) / 2) {
-    return absl::InternalError(absl::StrCat("O1: sum ", sum->value()));
+    return absl::InternalError(absl::StrCat(row, ": sum ", sum->value()));
   }
-  return Rows{{"O1", kCount * 1e9 / static_cast<double>(elapsed) / 1e6},
-              {"O1-rss", PeakRssBytes() / 1048576.0}};
+  return kCount * 1e9 / static_cast<double>(elapsed) / 1e6;
 }
 
-// O2: one producer sends 1..N with TryTell to a counter whose mailbox holds
-// at most 1024 (OverflowPolicy::Reject); a refused message comes back and is
-// sent again after a yield, so nothing is lost and memory stays bounded. Accepted
-// messages/s, refusals, and peak RSS (beside A3-rss,
-// the unbounded mailbox's).
+// O1: the producer waits in TellWithin whenever the mailbox is full.
+// Messages/s (beside A3's, unbounded, in the same run) and peak RSS.
+absl::StatusOr<Rows> WaitForABoundedMailbox() {
+  absl::StatusOr<double> rate = CountInto("O1", [](const ActorRef& summer, Add& add) {
+    return summer.TellWithin(add, absl::InfiniteFuture());
+  });
+  if (!rate.ok()) return rate.status();
+  return Rows{{"O1", *rate}, {"O1-rss", PeakRssBytes() / 1048576.0}};
+}
+
+// O2: the producer sends with TryTell (OverflowPolicy::Reject); a refused
+// message comes back and is sent again after a yield, so nothing is lost
+// and memory stays bounded. Messages/s, refusals, and peak RSS (beside
+// A3-rss, the unbounded mailbox's).
 absl::StatusOr<Rows> RetryIntoABoundedMailbox() {
-  ResetPeakRss();
-  ActorSystem system;
-  SpawnOptions options;
-  options.mailbox_capacity = kCapacity;
-  ActorRef summer = system.Spawn<BoundedSummer>(std::move(options));
   int64_t refused = 0;
-  const int64_t start = NowNanos();
-  for (int64_t i = 1; i <= kCount; ++i) {
-    Add add;
-    add.set_value(i);
+  absl::StatusOr<double> rate = CountInto("O2", [&refused](const ActorRef& summer, Add& add) {
     while (!summer.TryTell(add).ok()) {
       ++refused;
       std::this_thread::yield();  // the actor needs the core more than we do
     }
-  }
-  absl::StatusOr<Sum> sum = summer.Ask<Sum>(GetSum(), absl::Minutes(5)).Get();
-  const int64_t elapsed = NowNanos() - start;
-  if (!sum.ok()) return sum.status();
-  if (sum->value() != kCount * (kCount + 1) / 2) {
-    return absl::InternalError(absl::StrCat("O2: sum ", sum->value()));
-  }
-  return Rows{{"O2", kCount * 1e9 / static_cast<double>(elapsed) / 1e6},
+    return absl::OkStatus();
+  });
+  if (!rate.ok()) return rate.status();
+  return Rows{{"O2", *rate},
               {"O2-refused", static_cast<double>(refused)},
               {"O2-rss", PeakRssBytes() / 1048576.0}};
 }

@@ -224,26 +224,7 @@ class Mailbox {
   //
   // Any thread; lock-free. See PushResult. On kClosed, `node` is untouched and
   // still the caller's.
-  [[nodiscard]] PushResult Push(MailboxNode* node) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
-    TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
-                  static_cast<const void*>(node));
-    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
-    uintptr_t head = head_.load(std::memory_order_relaxed);
-    uintptr_t desired;
-    do {
-      if (head == kClosed) [[unlikely]]
-        return PushResult::kClosed;
-      // Masking the tag bits turns 0 and kBlocked into "no next node" and
-      // keeps any node's address (nodes are 8-aligned), without a branch.
-      node->link_ = (head & kAddressMask & ~kTagBits) | lane;
-      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
-      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
-      // (A) acq_rel on success, relaxed on failure (we retry with the new head).
-    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed));
-    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
-  }
+  [[nodiscard]] PushResult Push(MailboxNode* node) { return PushNode<false>(node, 0, nullptr); }
 
   // Mailbox::PushBounded()
   //
@@ -259,22 +240,7 @@ class Mailbox {
     TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
     TROUPE_DCHECK((fetched_.load(std::memory_order_relaxed) & kBoundedBit) != 0,
                   "PushBounded() on a mailbox without EnableBound()");
-    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
-    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
-    uintptr_t head = head_.load(std::memory_order_relaxed);
-    uintptr_t desired;
-    do {
-      if (head == kClosed) [[unlikely]]
-        return PushResult::kClosed;
-      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
-      if (lane == 0 && bound >= capacity) return PushResult::kFull;
-      node->link_ = (head & kAddressMask & ~kTagBits) | lane;
-      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
-      // (A), as in Push().
-    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed));
-    if (bound != nullptr) *bound = static_cast<uint32_t>(desired >> kCountShift);
-    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
+    return PushNode<true>(node, capacity, bound);
   }
 
   // The largest capacity PushBounded() can enforce: the bound's ceiling.
@@ -422,6 +388,34 @@ class Mailbox {
   // read-modify-write; readers (ApproximateSize) load it relaxed.
   static void CountOwner(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+
+  // Push() and PushBounded(): one CAS loop, the bound's check compiled in
+  // only for the latter.
+  template <bool kBounded>
+  PushResult PushNode(MailboxNode* node, uint32_t capacity, uint32_t* bound_after) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+    TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
+                  static_cast<const void*>(node));
+    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
+    uintptr_t head = head_.load(std::memory_order_relaxed);
+    uintptr_t desired;
+    do {
+      if (head == kClosed) [[unlikely]]
+        return PushResult::kClosed;
+      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
+      if (kBounded && lane == 0 && bound >= capacity) return PushResult::kFull;
+      // Masking the tag bits turns 0 and kBlocked into "no next node" and
+      // keeps any node's address (nodes are 8-aligned), without a branch.
+      node->link_ = (head & kAddressMask & ~kTagBits) | lane;
+      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
+      // (A) acq_rel on success, relaxed on failure (we retry with the new head).
+    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    if (kBounded && bound_after != nullptr) {
+      *bound_after = static_cast<uint32_t>(desired >> kCountShift);
+    }
+    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
   }
 
   // Takes the stack (B), reverses it and appends it to the lane caches.
