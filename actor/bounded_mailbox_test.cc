@@ -247,7 +247,7 @@ TEST(BoundedMailboxTest, SignalsContinuationsAndSelfMailAreNeverRefused) {
 
   // The ask is sent; its reply's continuation finds the mailbox full.
   busy.Tell(AskPeer{peer});
-  kit.Step();  // busy handles AskPeer (the peer is now asked)
+  kit.Step();    // busy handles AskPeer (the peer is now asked)
   busy.Tell(7);  // full again
   kit.RunUntilIdle();
   EXPECT_THAT(events, ::testing::Contains("reply q after 0"));

@@ -6,10 +6,9 @@ namespace troupe {
 
 absl::Status SpawnOptions::Validate() const {
   if (mailbox_capacity > kMaxMailboxCapacity) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("SpawnOptions::mailbox_capacity ", mailbox_capacity,
-                     " is more than a mailbox can enforce (at most ", kMaxMailboxCapacity,
-                     "; 0 is unbounded)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SpawnOptions::mailbox_capacity ", mailbox_capacity,
+        " is more than a mailbox can enforce (at most ", kMaxMailboxCapacity, "; 0 is unbounded)"));
   }
   if (mailbox_capacity > 0 && overflow.kind() == OverflowPolicy::Kind::kRedirect &&
       !overflow.redirect_to().target()) {

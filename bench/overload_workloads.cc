@@ -93,17 +93,15 @@ absl::StatusOr<Rows> RetryIntoABoundedMailbox() {
 }
 
 [[maybe_unused]] const bool registered = [] {
-  RegisterWorkload(
-      {{{"O1", "A3 into a bounded mailbox (1024), producer waits in TellWithin", "M msg/s",
-         ">= 0.9 x A3"},
-        {"O1-rss", "  peak RSS", "MiB", "<= 32"}},
-       [] { return InChildProcess(WaitForABoundedMailbox); }});
-  RegisterWorkload(
-      {{{"O2", "A3 into a bounded mailbox (1024, reject), producer retries TryTell", "M msg/s",
-         "report"},
-        {"O2-refused", "  refusals (each one retried)", "count", "report"},
-        {"O2-rss", "  peak RSS (A3-rss: the unbounded mailbox)", "MiB", "report"}},
-       [] { return InChildProcess(RetryIntoABoundedMailbox); }});
+  RegisterWorkload({{{"O1", "A3 into a bounded mailbox (1024), producer waits in TellWithin",
+                      "M msg/s", ">= 0.9 x A3"},
+                     {"O1-rss", "  peak RSS", "MiB", "<= 32"}},
+                    [] { return InChildProcess(WaitForABoundedMailbox); }});
+  RegisterWorkload({{{"O2", "A3 into a bounded mailbox (1024, reject), producer retries TryTell",
+                      "M msg/s", "report"},
+                     {"O2-refused", "  refusals (each one retried)", "count", "report"},
+                     {"O2-rss", "  peak RSS (A3-rss: the unbounded mailbox)", "MiB", "report"}},
+                    [] { return InChildProcess(RetryIntoABoundedMailbox); }});
   return true;
 }();
 

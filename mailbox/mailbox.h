@@ -440,8 +440,8 @@ class Mailbox {
   // left to walk, the ordinary batch so far runs ordinary_head..ordinary_tail
   // (both null if empty), `count` nodes have been walked, and `owner` is
   // Distribute()'s.
-  void DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
-                       MailboxNode* ordinary_tail, uint64_t count, uint64_t owner);
+  void DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head, MailboxNode* ordinary_tail,
+                       uint64_t count, uint64_t owner);
 
   std::atomic<uintptr_t> head_;
   MailboxNodeList system_;    // owner only

@@ -337,7 +337,8 @@ TEST(MailboxBoundedTest, RoomAppearsAtTheOwnersNextCasNotAtEachPop) {
   mailbox.EnableBound();
   std::vector<std::unique_ptr<TestNode>> nodes;
   for (int i = 0; i < 4; ++i) nodes.push_back(std::make_unique<TestNode>(0, i));
-  for (int i = 0; i < 2; ++i) ASSERT_EQ(mailbox.PushBounded(nodes[i].get(), 2), PushResult::kPushed);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(mailbox.PushBounded(nodes[i].get(), 2), PushResult::kPushed);
   ASSERT_EQ(Seq(mailbox.Pop()), 0);  // takes both; one is left
   ASSERT_EQ(Seq(mailbox.Pop()), 1);  // none left, but the bound still says 2
   EXPECT_EQ(mailbox.PushBounded(nodes[2].get(), 2), PushResult::kFull);
@@ -359,10 +360,10 @@ TEST(MailboxBoundedTest, RefreshLeavesTheStackInPlace) {
   TestNode a(0, 1), b(0, 2), c(0, 3), d(0, 4);
   ASSERT_EQ(mailbox.PushBounded(&a, 2), PushResult::kPushed);
   ASSERT_EQ(mailbox.PushBounded(&b, 2), PushResult::kPushed);
-  ASSERT_EQ(Seq(mailbox.Pop()), 1);  // b cached
-  mailbox.Refresh();                 // bound 1: b
+  ASSERT_EQ(Seq(mailbox.Pop()), 1);                            // b cached
+  mailbox.Refresh();                                           // bound 1: b
   ASSERT_EQ(mailbox.PushBounded(&c, 2), PushResult::kPushed);  // stacked
-  mailbox.Refresh();  // nothing popped since: no change
+  mailbox.Refresh();                                           // nothing popped since: no change
   EXPECT_EQ(mailbox.PushBounded(&d, 2), PushResult::kFull);
   EXPECT_EQ(mailbox.ApproximateSize(), 2u);
   EXPECT_EQ(Seq(mailbox.Pop()), 2);
@@ -395,7 +396,7 @@ TEST(MailboxBoundedTest, ASaturatedBoundRefusesUntilTheOwnerCountsAgain) {
   EXPECT_EQ(mailbox.PushBounded(&ordinary, Mailbox::kMaxCapacity), PushResult::kFull);
   for (int i = 0; i < 69'990; ++i) ASSERT_NE(mailbox.Pop(), nullptr);  // a saturated take
   EXPECT_EQ(mailbox.PushBounded(&ordinary, 100), PushResult::kFull);   // not counted yet
-  mailbox.Refresh();  // resyncs: ten left
+  mailbox.Refresh();                                                   // resyncs: ten left
   EXPECT_EQ(mailbox.ApproximateSize(), 10u);
   EXPECT_EQ(mailbox.PushBounded(&ordinary, 100), PushResult::kPushed);
   EXPECT_EQ(mailbox.ApproximateSize(), 11u);

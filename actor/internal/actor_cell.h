@@ -307,7 +307,7 @@ class ActorCell final : public Addressable, public Schedulable {
   // Written before the cell is published or before its first turn; read on
   // sends and wakes (which the publication and the mailbox order after it)
   // and by stats (hence atomic; relaxed everywhere).
-  static constexpr uint8_t kDedicated = 1;      // own_scheduler is the scheduler
+  static constexpr uint8_t kDedicated = 1;       // own_scheduler is the scheduler
   static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit is set
   std::atomic<uint8_t> spawn_flags_{0};
   const bool named_;

@@ -49,8 +49,9 @@ absl::Status WrongReplyType(const MessageType& expected, const MessageType& got,
 
 absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
                             const Addressable& target) {
-  std::string message = absl::StrCat("ask ", request.name(), " to ", target.name(), "#",
-                                     target.id(), " failed: ", std::string(DeadLetterReasonName(reason)));
+  std::string message =
+      absl::StrCat("ask ", request.name(), " to ", target.name(), "#", target.id(),
+                   " failed: ", std::string(DeadLetterReasonName(reason)));
   // A full mailbox is overload, which may pass: worth a retry later.
   if (reason == DeadLetterReason::kMailboxFull) return absl::ResourceExhaustedError(message);
   return absl::UnavailableError(message);

@@ -108,7 +108,8 @@ bool ActorCell::Overflow(std::unique_ptr<Envelope> envelope) {
                                    : kind == OverflowPolicy::Kind::kDropNewest ? &limit.dropped
                                                                                : &limit.redirected;
   if (uint64_t since = 0; limit.CountRefusal(counter, &since)) {
-    LogWarning(ActorLog(), "{}#{} is shedding load: mailbox full (capacity {}), {} {} in the last second",
+    LogWarning(ActorLog(),
+               "{}#{} is shedding load: mailbox full (capacity {}), {} {} in the last second",
                name(), id(), limit.capacity, PolicyName(kind), since);
   }
   switch (kind) {
@@ -167,8 +168,8 @@ absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl:
     }
   }
   if (pushed == PushResult::kClosed) {
-    return absl::UnavailableError(absl::StrCat("TellWithin to ", name(), "#", id(),
-                                               ": it has stopped"));
+    return absl::UnavailableError(
+        absl::StrCat("TellWithin to ", name(), "#", id(), ": it has stopped"));
   }
   return absl::OkStatus();
 }
