@@ -30,7 +30,9 @@ ThreadPool::ThreadPool(int workers) : ThreadPool(ThreadPoolOptions{workers, "tro
 
 ThreadPool::ThreadPool(ThreadPoolOptions options)
     : name_(std::move(options.name)),
-      injector_(std::make_unique<threads_internal::InjectionQueue<Closure>>()) {
+      injector_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
+      high_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
+      low_(std::make_unique<threads_internal::InjectionQueue<Closure>>()) {
   int count = options.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_.reserve(static_cast<size_t>(count));
@@ -57,6 +59,22 @@ void ThreadPool::Execute(Closure task) {
   // `task` is destroyed unrun here; a Submit()ted task fails its future.
 }
 
+void ThreadPool::Execute(Closure task, Priority priority) {
+  if (!IsValidPriority(priority)) {
+    LogError(ThreadsLog(), "thread pool '{}': Execute() with invalid priority {}: runs as normal",
+             name_, static_cast<int>(priority));
+    priority = Priority::kNormal;
+  }
+  ExecuteAt(std::move(task), priority);
+}
+
+void ThreadPool::ExecuteAt(Closure task, Priority priority) {
+  if (PushAt(task, priority)) return;
+  const int64_t count = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
+  LogWarning(ThreadsLog(), "thread pool '{}' is shut down: rejected a {}-priority task ({} so far)",
+             name_, PriorityName(priority), count);
+}
+
 bool ThreadPool::TryExecute(Closure task) {
   if (Push(task)) return true;
   rejected_.fetch_add(1, std::memory_order_relaxed);
@@ -71,6 +89,27 @@ Closure ThreadPool::JobTask(PoolJob* job) {
 }
 
 void ThreadPool::Defer(PoolJob* job) { Defer(JobTask(job)); }
+
+void ThreadPool::Defer(PoolJob* job, Priority priority) {
+  // The high and low queues are FIFO and global already: behind the
+  // waiting work of the same priority.
+  if (priority == Priority::kNormal) {
+    Defer(JobTask(job));
+  } else {
+    ExecuteAt(JobTask(job), priority);
+  }
+}
+
+void ThreadPool::ExecuteNext(PoolJob* job, Priority priority) {
+  // Not the LIFO slot: a high job must not wait for this worker's current
+  // task when another worker is free, nor behind a hand-off that displaces
+  // it; a low one must not run ahead of normal work.
+  if (priority == Priority::kNormal) {
+    ExecuteNext(job);
+  } else {
+    ExecuteAt(JobTask(job), priority);
+  }
+}
 
 void ThreadPool::Defer(Closure task) {
   Worker* self = CurrentWorker();
@@ -137,6 +176,18 @@ bool ThreadPool::Push(Closure& task) {
   return true;
 }
 
+bool ThreadPool::PushAt(Closure& task, Priority priority) {
+  if (priority == Priority::kNormal) return Push(task);
+  threads_internal::InjectionQueue<Closure>& queue = priority == Priority::kHigh ? *high_ : *low_;
+  if (!queue.Push(std::move(task))) {  // seq_cst CAS, as the injector's
+    Worker* self = CurrentWorker();
+    if (self == nullptr || self->pool != this) return false;
+    self->deque.Push(NewTaskNode(std::move(task)));  // draining: as Push()
+  }
+  WakeOneIfNoneSearching();
+  return true;
+}
+
 void ThreadPool::WakeOneIfNoneSearching() {
   // Nobody asleep: nothing to do (the common case, one load of a line that
   // rarely changes). A searching worker will find the task, or see it in its
@@ -172,6 +223,8 @@ void ThreadPool::Shutdown() {
   MutexLock join_lock(join_mu_);
   if (joined_) return;
   injector_->Close();
+  high_->Close();
+  low_->Close();
   Join();
   joined_ = true;
 }
@@ -181,16 +234,20 @@ void ThreadPool::ShutdownNow() {
   MutexLock join_lock(join_mu_);
   if (joined_) return;
   injector_->Close();
+  high_->Close();
+  low_->Close();
   cancelling_.store(true, std::memory_order_seq_cst);
   Join();
   // Workers cancel what they find while cancelling_ is set; whatever is left
-  // in the injection queue is destroyed (cancelled) here. The workers are
-  // gone, so the consumer lock is free and no push is in flight.
-  TROUPE_CHECK(injector_->TryLockConsumer());
-  while (std::optional<Closure> task = injector_->Pop()) {
-    cancelled_.fetch_add(1, std::memory_order_relaxed);
+  // in the injection queues is destroyed (cancelled) here. The workers are
+  // gone, so the consumer locks are free and no push is in flight.
+  for (auto* queue : {injector_.get(), high_.get(), low_.get()}) {
+    TROUPE_CHECK(queue->TryLockConsumer());
+    while (std::optional<Closure> task = queue->Pop()) {
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+    }
+    queue->UnlockConsumer();
   }
-  injector_->UnlockConsumer();
   joined_ = true;
 }
 
@@ -221,7 +278,7 @@ std::vector<WorkerStats> ThreadPool::worker_stats() const {
 ThreadPoolStats ThreadPool::stats() const {
   ThreadPoolStats stats;
   stats.workers = num_workers();
-  stats.queued = injector_->SizeGuess();
+  stats.queued = injector_->SizeGuess() + high_->SizeGuess() + low_->SizeGuess();
   for (const auto& worker : workers_) {
     stats.queued += worker->deque.SizeGuess();
     stats.running += worker->busy.load(std::memory_order_relaxed) > 0 ? 1 : 0;

@@ -47,6 +47,12 @@
 //     submitter sees the sleeper (and wakes it) or the worker sees the task.
 //   * `Future::Wait()` on a worker runs other tasks while it waits, so
 //     fork-join cannot deadlock on a small pool.
+//   * Priorities (priority.h): high and low work have injection queues of
+//     their own. A worker looks at the high queue before each task (two
+//     loads of lines that change only when high work comes and goes), and
+//     at the low queue when it finds nothing else, and also every
+//     kLowPriorityAgingInterval-th task it runs, so that low work is never
+//     starved. Normal work takes the paths above, unchanged.
 //
 // Errors: a task that throws fails its own future (kInternal, with what())
 // and the worker carries on. After `Shutdown()` begins, submits from outside
@@ -81,6 +87,7 @@
 #include "threads/internal/injection_queue.h"
 #include "threads/internal/pool_job.h"
 #include "threads/mutex.h"
+#include "threads/priority.h"
 #include "threads/thread.h"
 
 namespace troupe {
@@ -135,6 +142,15 @@ class ThreadPool final : public Executor {
   // Runs `task` on some worker. After shutdown it is destroyed unrun, and the
   // rejection is logged and counted.
   void Execute(Closure task) override;
+
+  // ThreadPool::Execute(task, priority)
+  //
+  // Runs `task` at `priority` (priority.h): a high task before any waiting
+  // normal or low work, a low task when nothing else waits (or by the aging
+  // rule). kNormal is Execute(task). After shutdown, as Execute(task). An
+  // invalid priority (an integer cast to Priority) is logged and runs as
+  // normal.
+  void Execute(Closure task, Priority priority);
 
   // ThreadPool::TryExecute()
   //
@@ -219,6 +235,11 @@ class ThreadPool final : public Executor {
   static Worker*& CurrentWorker();
 
   bool Push(Closure& task);
+  // Push() at a priority. While the pool drains, a worker's task whose
+  // queue is closed goes to its deque, to run anyway.
+  bool PushAt(Closure& task, Priority priority);
+  // Execute() at a priority, for the job paths.
+  void ExecuteAt(Closure task, Priority priority);
   void WakeOneIfNoneSearching();
   void WakeOne();
   void WorkerLoop(Worker* self);
@@ -230,7 +251,12 @@ class ThreadPool final : public Executor {
   void Run(Worker* self, Closure& task);
   using PoolJob = threads_internal::PoolJob;
   void ExecuteNext(PoolJob* job);
+  void ExecuteNext(PoolJob* job, Priority priority);
   void Defer(PoolJob* job);
+  void Defer(PoolJob* job, Priority priority);
+  // One task from `queue` (the high or the low one), or null if it is empty
+  // or another worker holds its consumer lock.
+  static Closure TakeOne(threads_internal::InjectionQueue<Closure>& queue);
   // A task that runs `job` through RunMarked(), for the paths that queue it.
   Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
@@ -246,6 +272,9 @@ class ThreadPool final : public Executor {
 
   // Tasks submitted from outside the pool; closed by Shutdown().
   std::unique_ptr<threads_internal::InjectionQueue<Closure>> injector_;
+  // High- and low-priority work, from any thread; closed by Shutdown().
+  std::unique_ptr<threads_internal::InjectionQueue<Closure>> high_;
+  std::unique_ptr<threads_internal::InjectionQueue<Closure>> low_;
 
   std::atomic<bool> stopping_{false};    // Shutdown() began
   std::atomic<bool> cancelling_{false};  // ShutdownNow(): drop instead of run
@@ -386,7 +415,15 @@ namespace threads_internal {
 
 inline void PoolJobs::ExecuteNext(ThreadPool& pool, PoolJob* job) { pool.ExecuteNext(job); }
 
+inline void PoolJobs::ExecuteNext(ThreadPool& pool, PoolJob* job, Priority priority) {
+  pool.ExecuteNext(job, priority);
+}
+
 inline void PoolJobs::Defer(ThreadPool& pool, PoolJob* job) { pool.Defer(job); }
+
+inline void PoolJobs::Defer(ThreadPool& pool, PoolJob* job, Priority priority) {
+  pool.Defer(job, priority);
+}
 
 }  // namespace threads_internal
 }  // namespace troupe

@@ -20,6 +20,8 @@
 #ifndef TROUPE_THREADS_INTERNAL_POOL_JOB_H_
 #define TROUPE_THREADS_INTERNAL_POOL_JOB_H_
 
+#include "threads/priority.h"
+
 namespace troupe {
 class ThreadPool;
 }  // namespace troupe
@@ -52,10 +54,22 @@ class PoolJobs {
   // thread: like ThreadPool::Execute().
   static inline void ExecuteNext(ThreadPool& pool, PoolJob* job);  // thread_pool.h
 
+  // PoolJobs::ExecuteNext(pool, job, priority)
+  //
+  // At a priority (priority.h). kNormal is ExecuteNext(pool, job). A high
+  // job goes to the pool's high queue, where the first worker to finish its
+  // task takes it, ahead of every LIFO slot; a low job to the low queue.
+  static inline void ExecuteNext(ThreadPool& pool, PoolJob* job, Priority priority);
+
   // PoolJobs::Defer()
   //
   // ThreadPool::Defer() for a job: behind the work already waiting.
   static inline void Defer(ThreadPool& pool, PoolJob* job);
+
+  // PoolJobs::Defer(pool, job, priority)
+  //
+  // Behind the waiting work of the same priority.
+  static inline void Defer(ThreadPool& pool, PoolJob* job, Priority priority);
 };
 
 }  // namespace troupe::threads_internal

@@ -60,6 +60,13 @@ Closure ThreadPool::TakeFromBatch(Worker* self) {
   return task;
 }
 
+Closure ThreadPool::TakeOne(threads_internal::InjectionQueue<Closure>& queue) {
+  if (!queue.MaybeNonEmpty() || !queue.TryLockConsumer()) return nullptr;
+  std::optional<Closure> task = queue.Pop();
+  queue.UnlockConsumer();
+  return task.has_value() ? std::move(*task) : nullptr;
+}
+
 Closure ThreadPool::TakeTask(Worker* self) {
   // 0. Every kGlobalQueueInterval takes, the global queue comes first, so a
   // worker whose tasks keep refilling its deque cannot starve it (tokio's
@@ -85,11 +92,28 @@ Closure ThreadPool::TakeTask(Worker* self) {
       }
     }
   }
-  return nullptr;
+  // 5. Low-priority work: nothing else is visible to this worker.
+  self->runs_since_low_look = 0;
+  return TakeOne(*low_);
 }
 
 bool ThreadPool::RunOne(Worker* self) {
-  // The LIFO slots first: the hand-off the task we just ran made.
+  // Aging (priority.h): a worker looks at the low queue at least once per
+  // kLowPriorityAgingInterval tasks it runs, so that a pool kept busy by
+  // higher priorities cannot starve low work forever.
+  if (self->runs_since_low_look >= kLowPriorityAgingInterval) {
+    self->runs_since_low_look = 0;
+    if (Closure task = TakeOne(*low_)) {
+      Run(self, task);
+      return true;
+    }
+  }
+  // High-priority work before everything else, the LIFO slots included.
+  if (Closure task = TakeOne(*high_)) {
+    Run(self, task);
+    return true;
+  }
+  // Then the LIFO slots: the hand-off the task we just ran made.
   if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
     ++self->lifo_chain;
     RunJob(self, job);
@@ -110,7 +134,7 @@ bool ThreadPool::RunOne(Worker* self) {
 }
 
 bool ThreadPool::HasVisibleWork() const {
-  if (injector_->MaybeNonEmpty()) return true;
+  if (injector_->MaybeNonEmpty() || high_->MaybeNonEmpty() || low_->MaybeNonEmpty()) return true;
   for (const auto& worker : workers_) {
     if (worker->deque.MaybeNonEmpty()) return true;
   }
@@ -124,6 +148,7 @@ void ThreadPool::Run(Worker* self, Closure& task) {
     return;
   }
   Bump(self->busy);
+  ++self->runs_since_low_look;
   // Submit() wraps its closure to capture exceptions; a raw Execute() task
   // that throws is caught here, so the worker survives, and logged.
   try {
@@ -163,6 +188,7 @@ void ThreadPool::RunJob(Worker* self, PoolJob* job) {
     return;
   }
   Bump(self->busy);
+  ++self->runs_since_low_look;
   try {
     RunMarked(self, job);
   } catch (...) {
@@ -236,6 +262,8 @@ void ThreadPool::WorkerLoop(Worker* self) {
     Backoff backoff;
     Closure task;
     while (!backoff.ShouldPark() && !stopping_.load(std::memory_order_relaxed)) {
+      task = TakeOne(*high_);
+      if (task) break;
       task = TakeTask(self);
       if (task) break;
       backoff.Snooze();

@@ -93,6 +93,9 @@ struct ThreadPool::Worker {
   std::vector<Closure> batch;
   size_t batch_next = 0;
   uint32_t takes = 0;  // TakeTask() calls; owner only
+  // Tasks run since this worker last looked at the low-priority queue (the
+  // aging rule, priority.h); owner only.
+  uint32_t runs_since_low_look = 0;
   // ExecuteNext()'s hand-offs, next to run, unstealable; owner only. Two
   // slots, so that the actor's path stays a pointer exchange: a job, and a
   // closure (a task's resumption).

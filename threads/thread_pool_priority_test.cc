@@ -1,0 +1,236 @@
+// ThreadPool::Execute(task, priority): high before normal before low, the
+// aging rule that keeps low work from starving, and what shutdown does to
+// prioritised work.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "base/log_capture.h"
+#include "base/stress.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "threads/latch.h"
+#include "threads/notification.h"
+#include "threads/priority.h"
+#include "threads/thread.h"
+#include "threads/thread_pool.h"
+
+namespace troupe {
+namespace {
+
+// Holds a one-worker pool's only worker until Release(), so that the test
+// can queue work behind it and then watch the order it runs in.
+class Gate {
+ public:
+  explicit Gate(ThreadPool& pool) {
+    pool.Execute([this] {
+      entered_.Notify();
+      released_.WaitForNotification();
+    });
+    entered_.WaitForNotification();
+  }
+  void Release() { released_.Notify(); }
+
+ private:
+  Notification entered_;
+  Notification released_;
+};
+
+TEST(ThreadPoolPriorityTest, HighRunsFirstAndLowLast) {
+  ThreadPool pool(1);
+  std::vector<std::string> order;  // touched by the one worker only, read after Shutdown
+  Gate gate(pool);
+  pool.Execute([&] { order.push_back("low 1"); }, Priority::kLow);
+  pool.Execute([&] { order.push_back("normal 1"); });
+  pool.Execute([&] { order.push_back("high 1"); }, Priority::kHigh);
+  pool.Execute([&] { order.push_back("normal 2"); }, Priority::kNormal);
+  pool.Execute([&] { order.push_back("low 2"); }, Priority::kLow);
+  pool.Execute([&] { order.push_back("high 2"); }, Priority::kHigh);
+  gate.Release();
+  pool.Shutdown();
+  EXPECT_EQ(order, (std::vector<std::string>{"high 1", "high 2", "normal 1", "normal 2", "low 1",
+                                             "low 2"}));
+}
+
+// From inside a task: a high task goes ahead even of the worker's LIFO slot
+// and of its own deque, which otherwise come first.
+TEST(ThreadPoolPriorityTest, HighGoesAheadOfTheLifoSlotAndTheDeque) {
+  ThreadPool pool(1);
+  std::vector<std::string> order;  // touched by the one worker only, read after Shutdown
+  pool.Execute([&] {
+    pool.Execute([&] { order.push_back("deque"); });
+    pool.ExecuteNext([&] { order.push_back("next"); });
+    pool.Execute([&] { order.push_back("low"); }, Priority::kLow);
+    pool.Execute([&] { order.push_back("high"); }, Priority::kHigh);
+    order.push_back("current");
+  });
+  // Not Shutdown() at once: it closes the priority queues, and a task that
+  // a draining pool's own task queues at a priority goes to its deque.
+  Notification last;
+  pool.Execute([&] { last.Notify(); }, Priority::kLow);  // behind "low"
+  ASSERT_TRUE(last.WaitForNotificationFor(absl::Seconds(30)));
+  pool.Shutdown();
+  EXPECT_EQ(order, (std::vector<std::string>{"current", "high", "next", "deque", "low"}));
+}
+
+// A flood that refills itself forever, at `priority`, on a one-worker pool.
+// Each of its tasks counts itself in `ran`.
+class Flood {
+ public:
+  Flood(ThreadPool& pool, Priority priority) : pool_(pool), priority_(priority) {
+    next_ = [this] {
+      ran_.fetch_add(1, std::memory_order_relaxed);
+      if (!stop_.load(std::memory_order_relaxed)) pool_.Execute(next_, priority_);
+    };
+    pool_.Execute(next_, priority_);
+    while (ran_.load() < 1000) std::this_thread::yield();  // the flood is on
+  }
+  ~Flood() { stop_.store(true); }
+  int64_t ran() const { return ran_.load(std::memory_order_relaxed); }
+
+ private:
+  ThreadPool& pool_;
+  const Priority priority_;
+  std::function<void()> next_;
+  std::atomic<int64_t> ran_{0};
+  std::atomic<bool> stop_{false};
+};
+
+// The aging bound of priority.h, under a flood of normal or of high work:
+// the low task starts after at most kLowPriorityAgingInterval flood tasks
+// (plus the one running when it was queued). A bound in tasks, so it holds
+// on a loaded machine too.
+class LowPriorityAgingTest : public testing::TestWithParam<Priority> {};
+
+TEST_P(LowPriorityAgingTest, LowWorkRunsWithinTheAgingBound) {
+  ThreadPool pool(1);
+  Flood flood(pool, GetParam());
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int64_t> ran_at{-1};
+    Notification done;
+    pool.Execute(
+        [&] {
+          ran_at.store(flood.ran());
+          done.Notify();
+        },
+        Priority::kLow);
+    // Read after the push: the flood has run at least this many tasks by
+    // the time the low task is queued (the reading may be late, never early).
+    const int64_t queued_by = flood.ran();
+    ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(60))) << "round " << round;
+    EXPECT_LE(ran_at.load() - queued_by, int64_t{kLowPriorityAgingInterval} + 1)
+        << "round " << round;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(UnderAFloodOf, LowPriorityAgingTest,
+                         testing::Values(Priority::kNormal, Priority::kHigh),
+                         [](const testing::TestParamInfo<Priority>& info) {
+                           return std::string(PriorityName(info.param));
+                         });
+
+// High work submitted into a flood of normal work starts after at most the
+// flood task that was running (and, by the aging rule, one low task).
+TEST(ThreadPoolPriorityTest, HighWorkOvertakesAFloodOfNormalWork) {
+  ThreadPool pool(1);
+  Flood flood(pool, Priority::kNormal);
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int64_t> ran_at{-1};
+    Notification done;
+    pool.Execute(
+        [&] {
+          ran_at.store(flood.ran());
+          done.Notify();
+        },
+        Priority::kHigh);
+    const int64_t queued_by = flood.ran();  // as in the aging test
+    ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(60))) << "round " << round;
+    EXPECT_LE(ran_at.load() - queued_by, 1) << "round " << round;
+  }
+}
+
+TEST(ThreadPoolPriorityTest, ShutdownRunsQueuedHighAndLowWork) {
+  ThreadPool pool(2);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 100; ++i) {
+    pool.Execute([&] { ran.fetch_add(1); }, Priority::kHigh);
+    pool.Execute([&] { ran.fetch_add(1); }, Priority::kLow);
+  }
+  pool.Shutdown();
+  EXPECT_EQ(ran.load(), 200);
+  // After shutdown, as Execute(): rejected, counted, never run.
+  pool.Execute([&] { ran.fetch_add(1); }, Priority::kHigh);
+  pool.Execute([&] { ran.fetch_add(1); }, Priority::kLow);
+  EXPECT_EQ(pool.stats().rejected, 2);
+  EXPECT_EQ(ran.load(), 200);
+}
+
+TEST(ThreadPoolPriorityTest, ShutdownNowCancelsQueuedHighAndLowWork) {
+  ThreadPool pool(1);
+  std::atomic<int> ran{0};
+  Gate gate(pool);
+  for (int i = 0; i < 10; ++i) {
+    pool.Execute([&] { ran.fetch_add(1); }, Priority::kHigh);
+    pool.Execute([&] { ran.fetch_add(1); }, Priority::kLow);
+  }
+  Thread<void> stopper("stopper", [&] { pool.ShutdownNow(); });
+  // ShutdownNow() sets its flags before it joins; the gate keeps the
+  // worker from running anything meanwhile.
+  absl::SleepFor(absl::Milliseconds(50));
+  gate.Release();
+  ASSERT_TRUE(stopper.Join().ok());
+  EXPECT_EQ(ran.load() + pool.stats().cancelled, 20);
+}
+
+TEST(ThreadPoolPriorityTest, AnInvalidPriorityIsLoggedAndRunsAsNormal) {
+  LogCapture capture;
+  ThreadPool pool(1);
+  Notification ran;
+  pool.Execute([&] { ran.Notify(); }, static_cast<Priority>(7));
+  EXPECT_TRUE(ran.WaitForNotificationFor(absl::Seconds(30)));
+  EXPECT_THAT(capture.Output(), testing::HasSubstr("invalid priority 7"));
+}
+
+// Many submitters at every priority, from outside and from inside the
+// pool: every task runs exactly once (run under TSAN and ASAN too).
+TEST(ThreadPoolPriorityStressTest, MixedPrioritiesExactCount) {
+  ThreadPool pool(4);
+  constexpr int kThreads = 4;
+  const int per_thread = static_cast<int>(ScaledCount(20000));
+  std::atomic<int64_t> ran{0};
+  Latch done(kThreads * per_thread * 2);
+  {
+    std::vector<Thread<void>> submitters;
+    for (int t = 0; t < kThreads; ++t) {
+      submitters.emplace_back("submitter", [&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          const auto priority = static_cast<Priority>((t + i) % 3);
+          pool.Execute(
+              [&, priority] {
+                ran.fetch_add(1, std::memory_order_relaxed);
+                done.CountDown();
+                // A child at another priority, from a worker.
+                pool.Execute(
+                    [&] {
+                      ran.fetch_add(1, std::memory_order_relaxed);
+                      done.CountDown();
+                    },
+                    static_cast<Priority>((static_cast<int>(priority) + 1) % 3));
+              },
+              priority);
+        }
+      });
+    }
+  }
+  ASSERT_TRUE(done.WaitFor(absl::Seconds(120)));
+  pool.Shutdown();
+  EXPECT_EQ(ran.load(), int64_t{kThreads} * per_thread * 2);
+}
+
+}  // namespace
+}  // namespace troupe
