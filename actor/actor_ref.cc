@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "actor/actor_system.h"
+#include "actor/internal/actor_cell.h"
 #include "base/logging.h"
 
 namespace troupe {
@@ -27,6 +28,25 @@ void SendToEmptyRef(EnvelopePtr envelope) {
   if (link != nullptr && link->closed()) link = nullptr;  // then as if sent from outside
   PublishDeadLetter(link, std::move(envelope), DeadLetterReason::kEmptyRef, nullptr);
 }
+
+}  // namespace actor_internal
+
+absl::Status ActorRef::SetPriority(Priority priority) const {
+  if (!target_) return absl::InvalidArgumentError("SetPriority through an empty ActorRef");
+  if (!IsValidPriority(priority)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetPriority(", static_cast<int>(priority), "): not a priority"));
+  }
+  actor_internal::ActorCell* cell = target_->AsCell();
+  if (cell == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetPriority: ", ToString(), " is an ask's reply, not an actor"));
+  }
+  cell->SetPriority(priority);
+  return absl::OkStatus();
+}
+
+namespace actor_internal {
 
 absl::Status TryTellFailed(PushResult result, const MessageType& type, const Addressable& target) {
   if (result == PushResult::kFull) {

@@ -49,6 +49,7 @@
 #include "actor/internal/ask.h"
 #include "actor/message.h"
 #include "threads/future.h"
+#include "threads/priority.h"
 
 namespace troupe {
 
@@ -115,6 +116,15 @@ class ActorRef {
   absl::Status TellWithin(T& message, absl::Duration timeout) const {
     return TellWithin(message, absl::Now() + timeout);
   }
+
+  // ActorRef::SetPriority()
+  //
+  // From now on the actor is scheduled at `priority` (threads/priority.h,
+  // SpawnOptions::priority): the next time it has mail and is idle, and
+  // when its current turn yields. Any thread, any time; a stopped actor
+  // ignores it. kInvalidArgument for an empty ref, a ref that is not an
+  // actor (an ask's reply receiver), or an invalid priority.
+  absl::Status SetPriority(Priority priority) const;
 
   // ActorRef::Ask<R>()
   //

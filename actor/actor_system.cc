@@ -86,6 +86,7 @@ ActorCell* ActorSystem::AdmitCell(SpawnOptions& options, ActorCell* parent, size
   if (valid.ok() && options.mailbox_capacity > 0) {
     cell->LimitMailbox(options.mailbox_capacity, std::move(options.overflow));
   }
+  if (valid.ok()) cell->SetPriority(options.priority);
 
   // Join the live set. Every cell does, so that every stop leaves it the
   // same way (OnCellFinished). BeginShutdown() sets the flag and then visits

@@ -20,10 +20,16 @@ class ThreadPoolScheduler final : public Scheduler {
   // hand-offs does not bounce between cores. The slot takes the bare
   // pointer; from outside the pool the pointer fits a Closure's inline
   // storage. Either way a schedule allocates nothing.
-  void Schedule(Schedulable* runnable) override {
-    threads_internal::PoolJobs::ExecuteNext(pool_, runnable);
+  void Schedule(Schedulable* runnable, Priority priority) override {
+    if (priority == Priority::kNormal) [[likely]] {
+      threads_internal::PoolJobs::ExecuteNext(pool_, runnable);
+    } else {
+      threads_internal::PoolJobs::ExecuteNext(pool_, runnable, priority);
+    }
   }
-  void Yield(Schedulable* runnable) override { threads_internal::PoolJobs::Defer(pool_, runnable); }
+  void Yield(Schedulable* runnable, Priority priority) override {
+    threads_internal::PoolJobs::Defer(pool_, runnable, priority);
+  }
   void Shutdown() override { pool_.Shutdown(); }
   bool IsCurrentThread() const override { return ThreadPool::Current() == &pool_; }
   bool RunsOnItsOwn() const override { return true; }

@@ -19,6 +19,9 @@
 //     twice at once.
 //   * Yield(r) is a turn's request to run again after others: the actor
 //     used up its fairness budget. Queue it behind work already waiting.
+//   * Both carry the actor's priority (threads/priority.h). A scheduler
+//     that has no priorities runs every actor as normal; the test kit's
+//     does, so that its order stays the one the test reads.
 //   * Every scheduled turn must run. The system calls Shutdown() after it
 //     has sent every actor a stop: running what is queued (and what those
 //     turns schedule) until nothing is left is what ends the actors.
@@ -33,6 +36,7 @@
 #include "actor/actor_ref.h"
 #include "actor/message.h"
 #include "threads/internal/pool_job.h"
+#include "threads/priority.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
@@ -64,14 +68,14 @@ class Scheduler {
 
   // Scheduler::Schedule()
   //
-  // Any thread. Runs `runnable->RunTurn()` soon. Called on the hot path of
-  // a Tell to an idle actor: keep it cheap.
-  virtual void Schedule(Schedulable* runnable) = 0;
+  // Any thread. Runs `runnable->RunTurn()` soon, at `priority`. Called on
+  // the hot path of a Tell to an idle actor: keep it cheap.
+  virtual void Schedule(Schedulable* runnable, Priority priority) = 0;
 
   // Scheduler::Yield()
   //
-  // Like Schedule(), but behind the turns already waiting.
-  virtual void Yield(Schedulable* runnable) { Schedule(runnable); }
+  // Like Schedule(), but behind the turns of its priority already waiting.
+  virtual void Yield(Schedulable* runnable, Priority priority) { Schedule(runnable, priority); }
 
   // Scheduler::Shutdown()
   //
@@ -108,7 +112,8 @@ class Scheduler {
 // stolen, so two actors passing messages stay on one core (bench A1: about
 // 2x faster than through the stealable deque; A2: 2.4-3x). An actor woken
 // from outside the pool goes to the global queue, and so does one that
-// yields.
+// yields. A high- or low-priority actor goes to the pool's queue for its
+// priority instead (threads/thread_pool.h): high before every LIFO slot.
 std::unique_ptr<Scheduler> MakeThreadPoolScheduler(int workers = 0);
 
 }  // namespace troupe

@@ -16,6 +16,10 @@ absl::Status SpawnOptions::Validate() const {
         "SpawnOptions::overflow redirects to an empty ActorRef: name the actor that takes the "
         "overflow");
   }
+  if (!IsValidPriority(priority)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SpawnOptions::priority ", static_cast<int>(priority), " is not kHigh, kNormal or kLow"));
+  }
   return absl::OkStatus();
 }
 

@@ -15,6 +15,10 @@
 //   bounded.overflow = troupe::OverflowPolicy::Reject();  // the default
 //   troupe::ActorRef worker = system.Spawn<Worker>(std::move(bounded));
 //
+//   troupe::SpawnOptions urgent;
+//   urgent.priority = troupe::Priority::kHigh;  // runs before normal actors
+//   troupe::ActorRef health = system.Spawn<HealthCheck>(std::move(urgent));
+//
 // Users name SpawnOptions; the factories are the machinery behind
 // ActorSystem::Spawn, Actor::Spawn and ChildSpec.
 
@@ -31,6 +35,7 @@
 #include "absl/status/status.h"
 #include "actor/actor_ref.h"
 #include "actor/internal/type_names.h"
+#include "threads/priority.h"
 
 namespace troupe {
 
@@ -86,12 +91,19 @@ struct SpawnOptions {
   // messages) or when its queue runs dry.
   uint32_t mailbox_capacity = 0;
   OverflowPolicy overflow = OverflowPolicy::Reject();
+  // Which actors with mail run first (threads/priority.h): kHigh before
+  // every normal actor that is ready, on every worker; kLow when nothing
+  // else is ready, with the aging bound stated there. Changed at run time
+  // by ActorRef::SetPriority(). A dedicated actor has its own thread: there
+  // the priority orders nothing.
+  Priority priority = Priority::kNormal;
 
   // The largest capacity a mailbox can enforce (mailbox/mailbox.h).
   static constexpr uint32_t kMaxMailboxCapacity = 65535;
 
   // OK, or kInvalidArgument saying what is wrong: a capacity past
-  // kMaxMailboxCapacity, a redirect to an empty ref. Spawn() checks it: an
+  // kMaxMailboxCapacity, a redirect to an empty ref, a priority that is not
+  // one of the three. Spawn() checks it: an
   // actor with invalid options is never constructed, its ref points to a
   // stopped actor, and the error is logged (as when a constructor throws).
   absl::Status Validate() const;

@@ -38,6 +38,9 @@ void AppendActor(const ActorStats& actor, const SystemStats& stats, int depth, s
                   actor.id, "  ", ToString(actor.state));
   if (actor.state == ActorState::kRunning) absl::StrAppend(out, " on worker ", actor.worker);
   if (actor.dedicated) absl::StrAppend(out, " (dedicated thread)");
+  if (actor.priority != Priority::kNormal) {
+    absl::StrAppend(out, "  priority ", std::string(PriorityName(actor.priority)));
+  }
   absl::StrAppend(out, "  mailbox ", actor.mailbox_depth);
   if (actor.mailbox_capacity > 0) {
     absl::StrAppend(out, "/", actor.mailbox_capacity, " (high water ", actor.mailbox_high_water);

@@ -32,6 +32,7 @@
 
 #include "absl/time/time.h"
 #include "base/stringify.h"
+#include "threads/priority.h"
 #include "threads/thread_pool.h"
 
 namespace troupe {
@@ -59,6 +60,7 @@ struct ActorStats {
   ActorState state = ActorState::kIdle;
   int worker = -1;  // kRunning: the index of the pool worker running it
   bool dedicated = false;
+  Priority priority = Priority::kNormal;  // SpawnOptions::priority, SetPriority()
   size_t mailbox_depth = 0;
   // A bounded mailbox (SpawnOptions::mailbox_capacity): its capacity (0:
   // unbounded, and the five below stay 0), the deepest its senders saw it,

@@ -13,7 +13,7 @@ thread_local const DeterministicScheduler* current_step = nullptr;
 
 DeterministicScheduler::DeterministicScheduler(uint64_t seed) : seed_(seed), random_(seed) {}
 
-void DeterministicScheduler::Schedule(Schedulable* runnable) {
+void DeterministicScheduler::Schedule(Schedulable* runnable, Priority /*priority*/) {
   MutexLock lock(mu_);
   ready_.push_back(runnable);
 }

@@ -40,7 +40,8 @@ class DeterministicScheduler final : public Scheduler {
   // picks one of the waiting turns with a generator seeded by `seed`.
   explicit DeterministicScheduler(uint64_t seed = 0);
 
-  void Schedule(Schedulable* runnable) override;
+  // Priorities are ignored: the order is the one the seed says.
+  void Schedule(Schedulable* runnable, Priority priority) override;
   // Runs until idle: an actor system shutting down runs to its end.
   void Shutdown() override { RunUntilIdle(); }
   // True inside a step, so that code run by a turn knows it is on the

@@ -96,15 +96,22 @@ Scheduler* ActorCell::scheduler() const {
              : &env()->scheduler();
 }
 
+void ActorCell::SetPriority(Priority priority) {
+  // A CAS: two SetPriority() calls must not mix their bits.
+  uint8_t flags = spawn_flags_.load(std::memory_order_relaxed);
+  const auto bits = static_cast<uint8_t>(static_cast<uint8_t>(priority) << kPriorityShift);
+  while (!spawn_flags_.compare_exchange_weak(flags, (flags & ~kPriorityMask) | bits,
+                                             std::memory_order_relaxed)) {
+  }
+}
+
 void ActorCell::Start(Actor* actor, std::shared_ptr<Scheduler> own_scheduler) {
   if (own_scheduler != nullptr) {
     turn().own_scheduler = std::move(own_scheduler);
-    // The spawner's thread is the flags' only writer.
-    spawn_flags_.store(spawn_flags_.load(std::memory_order_relaxed) | kDedicated,
-                       std::memory_order_relaxed);
+    spawn_flags_.fetch_or(kDedicated, std::memory_order_relaxed);
   }
   actor_ = actor;
-  scheduler()->Schedule(this);
+  scheduler()->Schedule(this, priority());
 }
 
 void ActorCell::DestroyActor() {
@@ -153,7 +160,7 @@ template <bool kBounded>
     case PushResult::kWokeOwner:
       // The mailbox was open, so the actor has not finished and the system
       // (which waits for every actor to finish) still exists.
-      scheduler()->Schedule(this);
+      scheduler()->Schedule(this, priority());
       break;
     case PushResult::kClosed:
     case PushResult::kFull:
@@ -277,9 +284,9 @@ void ActorCell::RunTurn() {
   }
   if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
-    scheduler()->Yield(this);
+    scheduler()->Yield(this, priority());
   } else {
-    scheduler()->Schedule(this);
+    scheduler()->Schedule(this, priority());
   }
 }
 

@@ -79,6 +79,7 @@
 #include "actor/stats.h"
 #include "actor/system.pb.h"
 #include "mailbox/mailbox.h"
+#include "threads/priority.h"
 
 namespace troupe {
 class Actor;
@@ -117,6 +118,9 @@ class ActorCell final : public Addressable, public Schedulable {
   // Bounds the mailbox (SpawnOptions::mailbox_capacity, validated), before
   // the cell is published.
   void LimitMailbox(uint32_t capacity, OverflowPolicy policy);
+  // Any thread, any time (ActorRef::SetPriority()); the next time the cell
+  // is scheduled it is at `priority`, which must be valid.
+  void SetPriority(Priority priority);
   // Stops a cell whose actor never existed (its constructor threw, or the
   // system or the parent was stopping). Its mail is dead-lettered from now on.
   void StopUnstarted(proto::ExitReason::Kind kind, std::string detail);
@@ -219,6 +223,11 @@ class ActorCell final : public Addressable, public Schedulable {
   // wake path from any thread: `dedicated_` and extras_ were written before
   // the first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
+  // The priority it is scheduled at (threads/priority.h); any thread.
+  Priority priority() const {
+    return static_cast<Priority>((spawn_flags_.load(std::memory_order_relaxed) & kPriorityMask) >>
+                                 kPriorityShift);
+  }
   // Deliver()'s push: observed, bounded or not, the owner scheduled if
   // woken. The envelope is the mailbox's unless kClosed or kFull.
   template <bool kBounded>
@@ -306,9 +315,13 @@ class ActorCell final : public Addressable, public Schedulable {
   LifecycleState state_;  // two bytes (lifecycle.h)
   // Written before the cell is published or before its first turn; read on
   // sends and wakes (which the publication and the mailbox order after it)
-  // and by stats (hence atomic; relaxed everywhere).
+  // and by stats (hence atomic; relaxed everywhere). The priority bits may
+  // change at any time (SetPriority()): a wake reads whichever is current,
+  // and a relaxed read suffices, since a priority orders nothing else.
   static constexpr uint8_t kDedicated = 1;       // own_scheduler is the scheduler
   static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit is set
+  static constexpr int kPriorityShift = 2;       // two bits: a Priority
+  static constexpr uint8_t kPriorityMask = 3 << kPriorityShift;
   std::atomic<uint8_t> spawn_flags_{0};
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new

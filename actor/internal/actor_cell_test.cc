@@ -24,11 +24,11 @@ namespace {
 // Runs turns only when the test says so, and remembers how each was asked for.
 class StepScheduler final : public Scheduler {
  public:
-  void Schedule(Schedulable* runnable) override {
+  void Schedule(Schedulable* runnable, Priority priority) override {
     queue_.push_back(runnable);
     ++scheduled;
   }
-  void Yield(Schedulable* runnable) override {
+  void Yield(Schedulable* runnable, Priority priority) override {
     queue_.push_back(runnable);
     ++yielded;
   }

@@ -17,6 +17,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
   stats->name = name();
   stats->parent = parent_ ? parent_->id() : 0;
   stats->dedicated = (spawn_flags_.load(std::memory_order_relaxed) & kDedicated) != 0;
+  stats->priority = priority();
   stats->mailbox_depth = mailbox_.ApproximateSize();
   stats->messages_handled = mailbox_.popped();
   Extras* const x = extras_if_any();

@@ -36,7 +36,8 @@ class DedicatedScheduler final : public Scheduler {
  public:
   explicit DedicatedScheduler(ActorCell* cell) : cell_(cell) {}
 
-  void Schedule(Schedulable* runnable) override { turns_.Release(); }
+  // The actor's own thread: a priority has nothing to order here.
+  void Schedule(Schedulable* runnable, Priority priority) override { turns_.Release(); }
   void Shutdown() override {}
   bool IsCurrentThread() const override;
 

@@ -81,7 +81,7 @@ void ActorCell::StopUnstarted(proto::ExitReason::Kind kind, std::string detail) 
     return;
   }
   // Its constructor spawned children before it threw: a turn waits for them.
-  scheduler()->Schedule(this);
+  scheduler()->Schedule(this, priority());
 }
 
 bool ActorCell::EndIncarnation() {

@@ -75,8 +75,7 @@ void MailboxLimit::WakeSenders(uint64_t room) {
 void ActorCell::LimitMailbox(uint32_t capacity, OverflowPolicy policy) {
   extras().limit = std::make_unique<MailboxLimit>(capacity, std::move(policy));
   mailbox_.EnableBound();
-  spawn_flags_.store(spawn_flags_.load(std::memory_order_relaxed) | kBoundedMailbox,
-                     std::memory_order_relaxed);
+  spawn_flags_.fetch_or(kBoundedMailbox, std::memory_order_relaxed);
 }
 
 namespace {
