@@ -179,7 +179,9 @@ bool ThreadPool::Push(Closure& task) {
 bool ThreadPool::PushAt(Closure& task, Priority priority) {
   if (priority == Priority::kNormal) return Push(task);
   threads_internal::InjectionQueue<Closure>& queue = priority == Priority::kHigh ? *high_ : *low_;
-  if (!queue.Push(std::move(task))) {  // seq_cst CAS, as the injector's
+  if (queue.Push(std::move(task))) {  // seq_cst CAS, as the injector's
+    if (priority == Priority::kHigh) high_queued_.fetch_add(1, std::memory_order_relaxed);
+  } else {
     Worker* self = CurrentWorker();
     if (self == nullptr || self->pool != this) return false;
     self->deque.Push(NewTaskNode(std::move(task)));  // draining: as Push()

@@ -48,11 +48,11 @@
 //   * `Future::Wait()` on a worker runs other tasks while it waits, so
 //     fork-join cannot deadlock on a small pool.
 //   * Priorities (priority.h): high and low work have injection queues of
-//     their own. A worker looks at the high queue before each task (two
-//     loads of lines that change only when high work comes and goes), and
-//     at the low queue when it finds nothing else, and also every
-//     kLowPriorityAgingInterval-th task it runs, so that low work is never
-//     starved. Normal work takes the paths above, unchanged.
+//     their own. A worker looks for high work before each task (one load
+//     of a counter that changes only when high work comes and goes), and
+//     at the low queue when it finds nothing else, and also at least once
+//     per kLowPriorityAgingInterval tasks it runs, so that low work is
+//     never starved. Normal work takes the paths above, unchanged.
 //
 // Errors: a task that throws fails its own future (kInternal, with what())
 // and the worker carries on. After `Shutdown()` begins, submits from outside
@@ -257,6 +257,7 @@ class ThreadPool final : public Executor {
   // One task from `queue` (the high or the low one), or null if it is empty
   // or another worker holds its consumer lock.
   static Closure TakeOne(threads_internal::InjectionQueue<Closure>& queue);
+  Closure TakeHigh();  // TakeOne(*high_), counted in high_queued_
   // A task that runs `job` through RunMarked(), for the paths that queue it.
   Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
@@ -285,6 +286,12 @@ class ThreadPool final : public Executor {
   alignas(kCacheLineSize) std::atomic<int> sleepers_{0};         // asleep or about to be
   alignas(kCacheLineSize) std::atomic<int> searching_{0};        // looking for work
   alignas(kCacheLineSize) std::atomic<uint32_t> wake_epoch_{0};  // the futex
+  // Tasks in high_, counted after the push and after the pop: a hint that
+  // lets every turn test for high work with one load of a line that
+  // changes only when high work comes and goes. Relaxed: a stale zero
+  // costs one task's delay; no wake-up depends on it (HasVisibleWork()
+  // asks the queue itself).
+  alignas(kCacheLineSize) std::atomic<int64_t> high_queued_{0};
 
   std::atomic<int64_t> rejected_{0};
   std::atomic<int64_t> cancelled_{0};

@@ -67,6 +67,12 @@ Closure ThreadPool::TakeOne(threads_internal::InjectionQueue<Closure>& queue) {
   return task.has_value() ? std::move(*task) : nullptr;
 }
 
+Closure ThreadPool::TakeHigh() {
+  Closure task = TakeOne(*high_);
+  if (task) high_queued_.fetch_sub(1, std::memory_order_relaxed);
+  return task;
+}
+
 Closure ThreadPool::TakeTask(Worker* self) {
   // 0. Every kGlobalQueueInterval takes, the global queue comes first, so a
   // worker whose tasks keep refilling its deque cannot starve it (tokio's
@@ -101,7 +107,7 @@ bool ThreadPool::RunOne(Worker* self) {
   // Aging (priority.h): a worker looks at the low queue at least once per
   // kLowPriorityAgingInterval tasks it runs, so that a pool kept busy by
   // higher priorities cannot starve low work forever.
-  if (self->runs_since_low_look >= kLowPriorityAgingInterval) {
+  if (self->runs_since_low_look >= kLowPriorityAgingInterval) [[unlikely]] {
     self->runs_since_low_look = 0;
     if (Closure task = TakeOne(*low_)) {
       Run(self, task);
@@ -109,9 +115,11 @@ bool ThreadPool::RunOne(Worker* self) {
     }
   }
   // High-priority work before everything else, the LIFO slots included.
-  if (Closure task = TakeOne(*high_)) {
-    Run(self, task);
-    return true;
+  if (high_queued_.load(std::memory_order_relaxed) > 0) [[unlikely]] {
+    if (Closure task = TakeHigh()) {
+      Run(self, task);
+      return true;
+    }
   }
   // Then the LIFO slots: the hand-off the task we just ran made.
   if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
@@ -262,7 +270,7 @@ void ThreadPool::WorkerLoop(Worker* self) {
     Backoff backoff;
     Closure task;
     while (!backoff.ShouldPark() && !stopping_.load(std::memory_order_relaxed)) {
-      task = TakeOne(*high_);
+      task = TakeHigh();
       if (task) break;
       task = TakeTask(self);
       if (task) break;
