@@ -1,9 +1,13 @@
 // Overload workloads of bench/WORKLOADS.md: A3's counting into a bounded
 // mailbox, O1 with a producer that waits for room (TellWithin), O2 with one
-// that retries what is refused (TryTell).
+// that retries what is refused (TryTell); O3, a high-priority actor's
+// round trip while A4's actors are flooded.
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <thread>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -14,6 +18,9 @@
 #include "bench/actor_bench.pb.h"
 #include "bench/harness.h"
 #include "bench/process.h"
+#include "threads/notification.h"
+#include "threads/priority.h"
+#include "threads/thread.h"
 
 namespace troupe::bench {
 namespace {
@@ -92,6 +99,134 @@ absl::StatusOr<Rows> RetryIntoABoundedMailbox() {
               {"O2-rss", PeakRssBytes() / 1048576.0}};
 }
 
+// -- O3: priorities under a flood -----------------------------------------------
+
+// Answers every int at once, to its sender.
+class Echo : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int>([](int v) { return v; });
+  }
+};
+
+struct StartPinging {};
+
+// The ping actor O3 times: on StartPinging, sends kRoundTrips ints to the
+// echo one at a time, timing each round trip, then opens `done`.
+class Pinger : public Actor {
+ public:
+  Pinger(ActorRef echo, std::vector<int64_t>* nanos, Notification* done)
+      : echo_(std::move(echo)), nanos_(nanos), done_(done) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<StartPinging>([this](const StartPinging&) { Ping(); })
+        .On<int>([this](int) {
+          nanos_->push_back(NowNanos() - sent_at_);
+          if (nanos_->size() < static_cast<size_t>(kRoundTrips)) {
+            Ping();
+          } else {
+            done_->Notify();
+          }
+        });
+  }
+
+ private:
+  static constexpr int kRoundTrips = 2000;
+  void Ping() {
+    sent_at_ = NowNanos();
+    echo_.Tell(static_cast<int>(nanos_->size()), Self());
+  }
+
+  ActorRef echo_;
+  std::vector<int64_t>* nanos_;
+  Notification* done_;
+  int64_t sent_at_ = 0;
+};
+
+// A4's actor: trivial work per message.
+class Flooded : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<int64_t>([this](int64_t v) { work_ += v * 31 + 7; });
+  }
+
+ private:
+  int64_t work_ = 0;
+};
+
+constexpr int kFloodedActors = 60;  // A4's
+
+struct Latencies {
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+// One run of a Pinger and an Echo, both at `priority`.
+absl::StatusOr<Latencies> RoundTrips(ActorSystem& system, Priority priority) {
+  SpawnOptions echo_options;
+  echo_options.priority = priority;
+  ActorRef echo = system.Spawn<Echo>(std::move(echo_options));
+  std::vector<int64_t> nanos;  // the pinger's; read after `done`
+  Notification done;
+  SpawnOptions pinger_options;
+  pinger_options.priority = priority;
+  ActorRef pinger = system.Spawn<Pinger>(std::move(pinger_options), echo, &nanos, &done);
+  pinger.Tell(StartPinging{});
+  if (!done.WaitForNotificationFor(absl::Minutes(2))) {
+    return absl::DeadlineExceededError("O3: the round trips did not finish in 2 minutes");
+  }
+  std::sort(nanos.begin(), nanos.end());
+  return Latencies{nanos[nanos.size() / 2] / 1e3, nanos[nanos.size() * 99 / 100] / 1e3};
+}
+
+// The round trips at `priority`: idle, then while a thread floods A4's 60
+// actors (round robin, as A4's producer, for as long as the round trips
+// take).
+absl::StatusOr<std::pair<Latencies, Latencies>> IdleAndFlooded(Priority priority) {
+  ActorSystem system;
+  absl::StatusOr<Latencies> idle = RoundTrips(system, priority);
+  if (!idle.ok()) return idle.status();
+  // Bounded mailboxes and a producer that waits for room: the actors stay
+  // flooded and memory stays bounded, however slow they are.
+  std::vector<ActorRef> flooded;
+  for (int i = 0; i < kFloodedActors; ++i) {
+    SpawnOptions bounded;
+    bounded.mailbox_capacity = 10'000;
+    flooded.push_back(system.Spawn<Flooded>(std::move(bounded)));
+  }
+  std::atomic<bool> stop{false};
+  Thread<void> flooder("flooder", [&] {
+    for (int64_t m = 0; !stop.load(std::memory_order_relaxed); ++m) {
+      for (const ActorRef& actor : flooded) {
+        int64_t message = m;
+        (void)actor.TellWithin(message, absl::Milliseconds(100));
+      }
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(100));  // the flood is on: every actor has a backlog
+  absl::StatusOr<Latencies> busy = RoundTrips(system, priority);
+  stop.store(true);
+  (void)flooder.Join();
+  if (!busy.ok()) return busy.status();
+  return std::make_pair(*idle, *busy);
+}
+
+absl::StatusOr<Rows> PriorityUnderAFlood() {
+  absl::StatusOr<std::pair<Latencies, Latencies>> high = IdleAndFlooded(Priority::kHigh);
+  if (!high.ok()) return high.status();
+  absl::StatusOr<std::pair<Latencies, Latencies>> normal = IdleAndFlooded(Priority::kNormal);
+  if (!normal.ok()) return normal.status();
+  return Rows{{"O3-idle-p50", high->first.p50_us},
+              {"O3-idle-p99", high->first.p99_us},
+              {"O3-high-p50", high->second.p50_us},
+              {"O3-high-p99", high->second.p99_us},
+              {"O3", high->second.p99_us / high->first.p99_us},
+              {"O3-normal-p50", normal->second.p50_us},
+              {"O3-normal-p99", normal->second.p99_us}};
+}
+
 [[maybe_unused]] const bool registered = [] {
   RegisterWorkload({{{"O1", "A3 into a bounded mailbox (1024), producer waits in TellWithin",
                       "M msg/s", ">= 0.9 x A3"},
@@ -102,6 +237,15 @@ absl::StatusOr<Rows> RetryIntoABoundedMailbox() {
                      {"O2-refused", "  refusals (each one retried)", "count", "report"},
                      {"O2-rss", "  peak RSS (A3-rss: the unbounded mailbox)", "MiB", "report"}},
                     [] { return InChildProcess(RetryIntoABoundedMailbox); }});
+  RegisterWorkload(
+      {{{"O3-idle-p50", "high-priority ping actor's round trip, idle system: p50", "us", "report"},
+        {"O3-idle-p99", "  p99", "us", "report"},
+        {"O3-high-p50", "  while A4's 60 actors are flooded: p50", "us", "report"},
+        {"O3-high-p99", "  p99", "us", "report"},
+        {"O3", "  flooded p99 / idle p99", "x", "<= 10"},
+        {"O3-normal-p50", "  the same at normal priority, flooded: p50", "us", "report"},
+        {"O3-normal-p99", "  p99", "us", "report"}},
+       [] { return InChildProcess(PriorityUnderAFlood); }});
   return true;
 }();
 
