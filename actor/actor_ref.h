@@ -54,6 +54,8 @@
 namespace troupe {
 
 namespace actor_internal {
+template <typename T>
+class SendAwaiter;  // actor/send.h
 // Dead-letters mail sent through an empty ref.
 void SendToEmptyRef(EnvelopePtr envelope);
 // Delivers or dead-letters `envelope`.
@@ -116,6 +118,14 @@ class ActorRef {
   absl::Status TellWithin(T& message, absl::Duration timeout) const {
     return TellWithin(message, absl::Now() + timeout);
   }
+
+  // ActorRef::Send()
+  //
+  // `co_await ref.Send(message)` from a task: Tell(), suspending the task
+  // while a bounded mailbox is full (backpressure without a thread).
+  // Include actor/send.h, which says what it returns.
+  template <typename T>
+  actor_internal::SendAwaiter<T> Send(T& message) const;
 
   // ActorRef::SetPriority()
   //

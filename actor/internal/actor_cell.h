@@ -118,6 +118,9 @@ class ActorCell final : public Addressable, public Schedulable {
   // Bounds the mailbox (SpawnOptions::mailbox_capacity, validated), before
   // the cell is published.
   void LimitMailbox(uint32_t capacity, OverflowPolicy policy);
+  // The bounded mailbox's limit (set before publication), or null. Any
+  // thread, while it holds a reference to the cell.
+  MailboxLimit* mailbox_limit() const;
   // Any thread, any time (ActorRef::SetPriority()); the next time the cell
   // is scheduled it is at `priority`, which must be valid.
   void SetPriority(Priority priority);

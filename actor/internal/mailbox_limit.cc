@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "actor/internal/actor_cell.h"
 #include "actor/internal/turn_context.h"
+#include "base/check.h"
 #include "base/logging.h"
 
 namespace troupe::actor_internal {
@@ -42,11 +43,27 @@ void MailboxLimit::Enqueue(Waiter* waiter) {
   waiting.fetch_add(1, std::memory_order_seq_cst);
 }
 
-void MailboxLimit::Leave(Waiter* waiter) {
+bool MailboxLimit::Leave(Waiter* waiter) {
   MutexLock lock(mu_);
-  if (waiter->woken) return;  // the owner took it out
+  if (waiter->woken) return true;  // the owner took it out
   queue_.erase(std::find(queue_.begin(), queue_.end(), waiter));
   waiting.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+PushResult MailboxLimit::EnqueueTask(Waiter* waiter, absl::FunctionRef<PushResult()> retry) {
+  MutexLock lock(mu_);
+  waiter->woken = false;
+  queue_.push_back(waiter);
+  waiting.fetch_add(1, std::memory_order_seq_cst);
+  // Dekker with the owner's refresh (the file comment): seq_cst.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const PushResult pushed = retry();
+  if (pushed != PushResult::kFull) {
+    queue_.pop_back();  // ours: the owner, which could have taken it, waits for the lock
+    waiting.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return pushed;
 }
 
 bool MailboxLimit::Wait(Waiter* waiter, absl::Time deadline) {
@@ -61,15 +78,35 @@ bool MailboxLimit::Wait(Waiter* waiter, absl::Time deadline) {
   return true;
 }
 
-void MailboxLimit::WakeSenders(uint64_t room) {
-  MutexLock lock(mu_);
-  for (; room > 0 && !queue_.empty(); --room) {
-    Waiter* waiter = queue_.front();
-    queue_.pop_front();
-    waiting.fetch_sub(1, std::memory_order_relaxed);
-    waiter->woken = true;
-    waiter->ready.Signal();  // under the mutex: the waiter cannot leave (and go) first
+void MailboxLimit::WakeSenders(uint64_t room, PushForTask push) {
+  // Tasks whose wait this call ended, resumed after the lock is released
+  // (each is suspended until then: its waiter stays valid).
+  absl::InlinedVector<async_internal::LeafWait*, 4> resume;
+  {
+    MutexLock lock(mu_);
+    for (; room > 0 && !queue_.empty(); --room) {
+      Waiter* waiter = queue_.front();
+      if (waiter->task != nullptr) {
+        const PushResult pushed = push(*waiter->message);
+        if (pushed == PushResult::kFull) break;  // first in line still
+        waiter->pushed = pushed;
+      }
+      queue_.pop_front();
+      waiting.fetch_sub(1, std::memory_order_relaxed);
+      waiter->woken = true;
+      if (waiter->task == nullptr) {
+        waiter->ready.Signal();  // under the mutex: the waiter cannot leave (and go) first
+      } else if (waiter->task->Complete() == async_internal::Claim::kResume) {
+        resume.push_back(waiter->task);
+      }  // else: cancelled meanwhile (its Leave() finds it woken), or still arming
+    }
   }
+  for (async_internal::LeafWait* task : resume) task->context()->Resume(task->handle());
+}
+
+MailboxLimit* ActorCell::mailbox_limit() const {
+  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) == 0) return nullptr;
+  return extras_.load(std::memory_order_acquire)->limit.get();
 }
 
 void ActorCell::LimitMailbox(uint32_t capacity, OverflowPolicy policy) {
@@ -183,7 +220,19 @@ void ActorCell::WakeWaitingSenders() {
   // would pay a wake-up per turn: bench O1 ran at 0.4x A3 that way, 0.53x
   // this way).
   const size_t depth = mailbox_.ApproximateSize();  // exact for the owner, after a refresh
-  if (depth <= limit.low_water()) limit.WakeSenders(limit.capacity - depth);
+  if (depth > limit.low_water()) return;
+  limit.WakeSenders(limit.capacity - depth, [this, &limit](std::unique_ptr<Envelope>& message) {
+    // The owner, in its turn: the mailbox is open and not idle, so a push
+    // is kPushed or kFull, never a wake-up.
+    uint32_t bound = 0;
+    const PushResult pushed = mailbox_.PushBounded(message.get(), limit.capacity, &bound);
+    TROUPE_DCHECK(pushed != PushResult::kWokeOwner, "a push for a task woke a running actor");
+    if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
+      limit.NoteDepth(bound);
+      message.release();  // the mailbox's now
+    }
+    return pushed;
+  });
 }
 
 }  // namespace troupe::actor_internal

@@ -13,7 +13,15 @@
 //
 //   MailboxLimit::Waiter waiter;                  // a sender that waits (TellWithin)
 //   limit.Enqueue(&waiter);  /* retry once */  limit.Wait(&waiter, deadline);
-//   limit.WakeSenders(room);                      // the owner, having made room
+//   limit.WakeSenders(room, push_for_task);       // the owner, having made room
+//
+// Two kinds of waiter share the queue. A thread (TellWithin) is woken and
+// tries its push again itself, racing plain senders for the room. A task
+// (co_await ActorRef::Send, actor/send.h) cannot loop back into a wait
+// from its resumption, so the owner pushes the task's message for it while
+// it wakes it, with the bound checked as for any push: a task that finds
+// no room stays first in line, and a woken task has always been delivered
+// (or found the actor stopped).
 //
 // Waiting senders and the owner meet as in Dekker's protocol: a sender
 // queues (waiting++), fences, and tries the push again; the owner lowers
@@ -35,8 +43,13 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
+#include "actor/message.h"
 #include "actor/spawn.h"
+#include "async/internal/leaf_wait.h"
+#include "mailbox/mailbox.h"
 #include "threads/condvar.h"
 #include "threads/mutex.h"
 
@@ -58,25 +71,45 @@ struct MailboxLimit {
   // at most once a second (a CAS decides the one sender that logs).
   bool CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since);
 
-  // A sender blocked in ActorRef::TellWithin(), on its own stack.
+  // A sender waiting for room: a thread blocked in ActorRef::TellWithin(),
+  // on its own stack, or a task suspended in co_await ActorRef::Send(), in
+  // its frame.
   struct Waiter {
-    CondVar ready;
+    CondVar ready;       // a thread's
     bool woken = false;  // under the limit's mutex
+    // A task's: the message the owner pushes for it, the push's outcome
+    // (written under the mutex before the wait ends), and its wait.
+    std::unique_ptr<Envelope>* message = nullptr;
+    PushResult pushed = PushResult::kFull;
+    async_internal::LeafWait* task = nullptr;
   };
+  // The owner's push of a waiting task's message: kPushed (the envelope is
+  // the mailbox's now), kFull (no room after all) or kClosed.
+  using PushForTask = absl::FunctionRef<PushResult(std::unique_ptr<Envelope>& message)>;
 
   // Sender: queues `waiter` (behind those already waiting). The caller then
   // fences and tries again before it Wait()s.
   void Enqueue(Waiter* waiter);
-  // Sender: leaves the queue if still in it (its retry succeeded).
-  void Leave(Waiter* waiter);
+  // Sender: leaves the queue if still in it (its retry succeeded, or a
+  // task was cancelled). True if the owner had woken it already (a task's
+  // message was then pushed for it: `pushed` says how it went).
+  bool Leave(Waiter* waiter);
+  // A task: queues `waiter`, fences, and calls `retry` (its own push) under
+  // the queue's lock, so that the owner cannot push for it meanwhile. If
+  // the retry is not kFull the task leaves the queue again and that is the
+  // result; kFull: it waits, and the owner ends the wait (Waiter::task).
+  PushResult EnqueueTask(Waiter* waiter, absl::FunctionRef<PushResult()> retry);
   // Sender: waits until the owner wakes it (true; it has left the queue) or
   // `deadline` passes (false; it has left the queue too).
   bool Wait(Waiter* waiter, absl::Time deadline);
   // Owner: room for `room` more messages: wakes that many waiting senders,
-  // longest waiting first.
-  void WakeSenders(uint64_t room);
+  // longest waiting first; a task's message is pushed by `push` first, and
+  // if that finds no room the task and those behind it keep waiting.
+  void WakeSenders(uint64_t room, PushForTask push);
   // Owner, closing: wakes every waiting sender (to find the mailbox closed).
-  void WakeAllSenders() { WakeSenders(UINT64_MAX); }
+  void WakeAllSenders() {
+    WakeSenders(UINT64_MAX, [](std::unique_ptr<Envelope>&) { return PushResult::kClosed; });
+  }
 
   // Waiting senders are woken once the depth is down to this: half the
   // capacity.
