@@ -147,10 +147,9 @@ class Filter : public troupe::Actor {
           if (!Keep(record.value())) co_return absl::OkStatus();
           co_return co_await next_.Send(record);
         })
-        .On<pipeline::EndOfInput>(
-            [this](pipeline::EndOfInput& end) -> troupe::Task<absl::Status> {
-              co_return co_await next_.Send(end);
-            });
+        .On<pipeline::EndOfInput>([this](pipeline::EndOfInput& end) -> troupe::Task<absl::Status> {
+          co_return co_await next_.Send(end);
+        });
   }
 
  private:
@@ -173,10 +172,9 @@ class Parser : public troupe::Actor {
           record.set_value(value);
           co_return co_await next_.Send(record);
         })
-        .On<pipeline::EndOfInput>(
-            [this](pipeline::EndOfInput& end) -> troupe::Task<absl::Status> {
-              co_return co_await next_.Send(end);
-            });
+        .On<pipeline::EndOfInput>([this](pipeline::EndOfInput& end) -> troupe::Task<absl::Status> {
+          co_return co_await next_.Send(end);
+        });
   }
 
  private:
