@@ -80,7 +80,8 @@ TEST(ThreadPoolPriorityTest, HighGoesAheadOfTheLifoSlotAndTheDeque) {
 }
 
 // A flood that refills itself forever, at `priority`, on a one-worker pool.
-// Each of its tasks counts itself in `ran`.
+// Each of its tasks counts itself in `ran`. Ending it shuts the pool down,
+// so that no flood task runs after it is gone.
 class Flood {
  public:
   Flood(ThreadPool& pool, Priority priority) : pool_(pool), priority_(priority) {
@@ -91,7 +92,10 @@ class Flood {
     pool_.Execute(next_, priority_);
     while (ran_.load() < 1000) std::this_thread::yield();  // the flood is on
   }
-  ~Flood() { stop_.store(true); }
+  ~Flood() {
+    stop_.store(true);
+    pool_.Shutdown();  // drains the last flood task while this still lives
+  }
   int64_t ran() const { return ran_.load(std::memory_order_relaxed); }
 
  private:
