@@ -73,7 +73,7 @@ bool RegisterWorkload(Workload workload) {
   return true;
 }
 
-int RunMain(int argc, char** argv) {
+int RunMain(int argc, char** argv, const WorkloadRunner& runner) {
   Options options;
   if (!ParseArgs(argc, argv, &options)) return 2;
   std::regex filter;
@@ -108,7 +108,7 @@ int RunMain(int argc, char** argv) {
     std::map<std::string, std::vector<double>> samples;
     bool failed = false;
     for (int r = 0; r < options.repetitions && !failed; ++r) {
-      absl::StatusOr<Rows> rows = w->run();
+      absl::StatusOr<Rows> rows = runner ? runner(w->run) : w->run();
       if (!rows.ok()) {
         std::fprintf(stderr, "bench: %s FAILED: %s\n", w->rows.front().id.c_str(),
                      rows.status().ToString().c_str());

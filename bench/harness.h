@@ -58,8 +58,15 @@ struct Workload {
 // Registers a workload; used through TROUPE_BENCHMARK or directly.
 bool RegisterWorkload(Workload workload);
 
-// Runs the registered workloads. Returns the process exit code.
-int RunMain(int argc, char** argv);
+// How one run of a workload is carried out: `run()` here, or somewhere
+// else that returns its rows (main.cc: a forked child, so that every
+// workload starts from a process that ran nothing before it).
+using WorkloadRunner =
+    std::function<absl::StatusOr<Rows>(const std::function<absl::StatusOr<Rows>()>& run)>;
+
+// Runs the registered workloads, each run through `runner` (null: in this
+// process). Returns the process exit code.
+int RunMain(int argc, char** argv, const WorkloadRunner& runner = nullptr);
 
 // Nanoseconds since an arbitrary epoch (steady clock).
 inline int64_t NowNanos() {

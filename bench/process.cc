@@ -41,7 +41,7 @@ int64_t PeakRssBytes() {
   return usage.ru_maxrss * 1024;
 }
 
-absl::StatusOr<Rows> InChildProcess(absl::StatusOr<Rows> (*body)()) {
+absl::StatusOr<Rows> InChildProcess(const std::function<absl::StatusOr<Rows>()>& body) {
   int fds[2];
   if (pipe(fds) != 0) return body();
   const pid_t pid = fork();

@@ -12,6 +12,7 @@
 #define TROUPE_BENCH_PROCESS_H_
 
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/statusor.h"
 #include "bench/harness.h"
@@ -34,7 +35,7 @@ int64_t PeakRssBytes();
 // freed heap is reused without showing in RSS). Call it only while the
 // bench is single-threaded (between workloads every actor system is gone),
 // so that forking is safe.
-absl::StatusOr<Rows> InChildProcess(absl::StatusOr<Rows> (*body)());
+absl::StatusOr<Rows> InChildProcess(const std::function<absl::StatusOr<Rows>()>& body);
 
 }  // namespace troupe::bench
 
