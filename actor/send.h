@@ -82,23 +82,22 @@ class SendAwaiter {
     suspended_ = true;
     return wait_.Suspend(awaiting.promise().context(), awaiting, [&] {
       pushed_ = ParkSend(*target_, wait_, envelope_);
+      queued_ = pushed_ == PushResult::kFull;
       // In after all (or stopped): end the wait before arming, so that
       // Suspend() goes on without suspending.
-      if (pushed_ != PushResult::kFull) (void)wait_.Complete();
+      if (!queued_) (void)wait_.Complete();
     });
   }
 
   absl::Status await_resume() {
     if (!target_) return absl::InvalidArgumentError("Send through an empty ActorRef");
     bool cancelled = false;
-    if (suspended_ && pushed_ == PushResult::kFull) {
-      // Woken by the receiver, or cancelled (the receiver may have pushed
-      // for us even so: then the message went, and that is the result).
-      cancelled = wait_.Finish();
-      if (!cancelled || LeaveSend(*target_, wait_)) pushed_ = wait_.waiter.pushed;
-    } else if (suspended_) {
-      (void)wait_.Finish();
-    }
+    if (suspended_) cancelled = wait_.Finish();
+    // Queued in the receiver's line: woken (the receiver pushed for us), or
+    // cancelled, and then either still in line (we leave it) or woken too
+    // (the receiver's push stands). Not queued: pushed_ is what the last
+    // try gave, or kFull if the task was cancelled before it could queue.
+    if (queued_ && (!cancelled || LeaveSend(*target_, wait_))) pushed_ = wait_.waiter.pushed;
     if (pushed_ == PushResult::kPushed || pushed_ == PushResult::kWokeOwner) {
       return absl::OkStatus();
     }
@@ -112,6 +111,7 @@ class SendAwaiter {
   EnvelopePtr envelope_;
   PushResult pushed_ = PushResult::kFull;
   bool suspended_ = false;
+  bool queued_ = false;  // in the receiver's waiting line
   SendWait wait_;
 };
 

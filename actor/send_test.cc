@@ -188,6 +188,26 @@ TEST_F(FullMailboxTest, ACancelledSendGivesTheMessageBack) {
   EXPECT_THAT(got, ::testing::ElementsAre(0));
 }
 
+Task<Outcome> SendOnceAllowed(Notification* allowed, ActorRef to, int64_t value) {
+  allowed->WaitForNotification();  // blocks a worker: a test's shortcut
+  int64_t message = value;
+  absl::Status status = co_await to.Send(message);
+  co_return Outcome{status, message};
+}
+
+// Cancelled before it could queue: it never joins the line at all.
+TEST_F(FullMailboxTest, ASendCancelledBeforeItWaitsGivesTheMessageBack) {
+  Notification allowed;
+  JoinHandle<Outcome> task = Go(pool, SendOnceAllowed, &allowed, gated, 7);
+  task.Cancel();
+  allowed.Notify();
+  absl::StatusOr<Outcome> outcome = task.Get();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->status.code(), absl::StatusCode::kCancelled) << outcome->status;
+  EXPECT_EQ(outcome->message, 7);
+  EXPECT_EQ(Waiting(), 0u);
+}
+
 TEST_F(FullMailboxTest, ASendWaitingForAnActorThatStopsFailsWithUnavailable) {
   JoinHandle<Outcome> task = Go(pool, SendOne, gated, 7);
   ASSERT_TRUE(testkit::Eventually([&] { return Waiting() == 1; }));
