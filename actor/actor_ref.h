@@ -105,8 +105,10 @@ class ActorRef {
   //
   // Tell(), waiting for room in a full bounded mailbox (backpressure): from
   // a plain thread, blocks until the actor takes the message or the
-  // deadline (or timeout) passes. Waiting senders are let in in the order they came, as the actor
-  // makes room (at the end of each of its turns). On an error the message
+  // deadline (or timeout) passes. Waiting senders (these and tasks in
+  // Send()) are let in in the order they came, once the actor has drained
+  // to half its capacity (it looks at the end of each of its turns). On an
+  // error the message
   // stays in `message`: kDeadlineExceeded, kUnavailable (stopped, also while
   // waiting), kInvalidArgument (empty ref), or kFailedPrecondition when
   // called on one of the actor system's threads (an actor's handler, a pool

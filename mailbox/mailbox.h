@@ -29,7 +29,8 @@
 // never dereferenced, only compared: `kBlocked` (the owner is idle: the next
 // push must schedule it) and `kClosed` (the actor is gone).
 // So the hot path is one CAS per push and one exchange (a bounded
-// mailbox: one CAS) per batch taken, with no other atomic. (CAF's `lifo_inbox` has the same shape.)
+// mailbox: one CAS) per batch taken, with no other atomic. (CAF's
+// `lifo_inbox` has the same shape.)
 //
 // Depth and the bound. The top 16 bits of `head_` count nodes, saturating
 // at 65535 (user-space addresses fit in the other 48 bits on x86-64 and

@@ -275,7 +275,8 @@ void ActorCell::RunTurn() {
   // (Unstashed mail waits while a handler is suspended: it is not work now.)
   const bool unstashed =
       x != nullptr && x->turn.behaviors.has_unstashed() && state_.running() && !state_.gated;
-  if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) [[unlikely]] {
+  const uint8_t flags = spawn_flags_.load(std::memory_order_relaxed);
+  if ((flags & kBoundedMailbox) != 0) [[unlikely]] {
     // What this turn handled is room for bounded senders now, also for
     // those waiting (woken before TryBlock(): once idle, the cell is not
     // ours to touch).
@@ -284,9 +285,9 @@ void ActorCell::RunTurn() {
   }
   if (!unstashed && mailbox_.TryBlock()) return;
   if (budget == 0) {
-    scheduler()->Yield(this, priority());
+    scheduler()->Yield(this, PriorityOf(flags));
   } else {
-    scheduler()->Schedule(this, priority());
+    scheduler()->Schedule(this, PriorityOf(flags));
   }
 }
 

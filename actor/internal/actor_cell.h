@@ -227,9 +227,9 @@ class ActorCell final : public Addressable, public Schedulable {
   // the first turn, which happens-before any wake (mailbox.h, A and C).
   Scheduler* scheduler() const;
   // The priority it is scheduled at (threads/priority.h); any thread.
-  Priority priority() const {
-    return static_cast<Priority>((spawn_flags_.load(std::memory_order_relaxed) & kPriorityMask) >>
-                                 kPriorityShift);
+  Priority priority() const { return PriorityOf(spawn_flags_.load(std::memory_order_relaxed)); }
+  static Priority PriorityOf(uint8_t spawn_flags) {
+    return static_cast<Priority>((spawn_flags & kPriorityMask) >> kPriorityShift);
   }
   // Deliver()'s push: observed, bounded or not, the owner scheduled if
   // woken. The envelope is the mailbox's unless kClosed or kFull.
