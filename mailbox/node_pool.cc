@@ -1,20 +1,24 @@
 #include "mailbox/node_pool.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "mailbox/internal/slab_arena.h"
 #include "threads/mutex.h"
 
 namespace troupe::mailbox_internal {
 namespace {
 
 constexpr std::align_val_t kAlignment{16};
-constexpr std::align_val_t kSlabAlignment{64};  // a 64-byte block is one cache line
 
 [[maybe_unused]] size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
 size_t ClassSize(size_t size_class) { return (size_class + 1) * kGranule; }
+// A slab holds one batch: 4096 bytes for the 16-byte class, 64 KiB for 256.
+size_t SlabBytes(size_t size_class) { return ClassSize(size_class) * kBatchSize; }
 
 class Depot {
  public:
@@ -31,13 +35,7 @@ class Depot {
   void Put(size_t size_class, Batch batch) ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(mu_);
     batches_[size_class].push_back(batch);
-  }
-
-  size_t BlockCount(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
-    MutexLock lock(mu_);
-    size_t blocks = 0;
-    for (const Batch& batch : batches_[size_class]) blocks += static_cast<size_t>(batch.count);
-    return blocks;
+    free_blocks_[size_class] += static_cast<size_t>(batch.count);
   }
 
   Batch Take(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -46,28 +44,191 @@ class Depot {
     if (batches.empty()) return Batch{};
     Batch batch = batches.back();
     batches.pop_back();
+    free_blocks_[size_class] -= static_cast<size_t>(batch.count);
     return batch;
   }
 
+  // A fresh slab of kBatchSize blocks of `size_class`, linked in address
+  // order: envelopes allocated one after another sit next to each other, so
+  // a receiver walking its mail streams through memory instead of chasing
+  // scattered lines. The slab is registered before any block of it is
+  // handed out, and so before any can come back to the depot: Release()
+  // counts free blocks only in the slabs it knows.
+  Batch NewSlab(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
+    const size_t block_size = ClassSize(size_class);
+    char* slab = SlabArena::Get().Take(SlabBytes(size_class));
+    {
+      MutexLock lock(mu_);
+      slabs_[size_class].push_back(slab);
+    }
+    FreeBlock* head = nullptr;
+    for (int i = kBatchSize - 1; i >= 0; --i) {
+      auto* block = reinterpret_cast<FreeBlock*>(slab + static_cast<size_t>(i) * block_size);
+      block->next = head;
+      head = block;
+    }
+    return Batch{head, kBatchSize};
+  }
+
+  size_t BlockCount(size_t size_class) ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(mu_);
+    return free_blocks_[size_class];
+  }
+
+  PoolMemoryStats Stats() ABSL_LOCKS_EXCLUDED(mu_) {
+    PoolMemoryStats stats;
+    MutexLock lock(mu_);
+    for (size_t c = 0; c < kClasses; ++c) {
+      stats.slab_bytes += slabs_[c].size() * SlabBytes(c);
+      stats.depot_free_bytes += free_blocks_[c] * ClassSize(c);
+    }
+    stats.returned_bytes = returned_bytes_;
+    return stats;
+  }
+
+  size_t Release(size_t keep_free_bytes) ABSL_LOCKS_EXCLUDED(mu_, release_mu_);
+
  private:
-  Mutex mu_;
+  // Release()'s view of one size class: the batches it took out of the
+  // depot, the slabs registered then (sorted), each slab's free blocks
+  // among those batches, which slabs go, and the batches that go back.
+  struct ClassSweep {
+    std::vector<Batch> batches;
+    std::vector<char*> slabs;
+    std::vector<int> free_in_slab;
+    std::vector<bool> release;
+    std::vector<Batch> kept;
+  };
+  static void CountFreeBlocks(size_t size_class, ClassSweep& sweep);
+  static void Rebatch(size_t size_class, ClassSweep& sweep);
+
+  Mutex release_mu_;  // one Release() at a time
+  Mutex mu_ ABSL_ACQUIRED_AFTER(release_mu_);
   std::vector<Batch> batches_[kClasses] ABSL_GUARDED_BY(mu_);
+  size_t free_blocks_[kClasses] ABSL_GUARDED_BY(mu_) = {};
+  std::vector<char*> slabs_[kClasses] ABSL_GUARDED_BY(mu_);  // every slab carved and kept
+  size_t returned_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Carves a fresh slab of kBatchSize contiguous blocks, linked in address
-// order: envelopes allocated one after another sit next to each other, so a
-// receiver walking its mail streams through memory instead of chasing
-// scattered lines. Slabs are never freed (see the file comment).
-[[maybe_unused]] Depot::Batch NewSlab(size_t size_class) {
-  const size_t block_size = ClassSize(size_class);
-  auto* slab = static_cast<char*>(::operator new(block_size* kBatchSize, kSlabAlignment));
-  FreeBlock* head = nullptr;
-  for (int i = kBatchSize - 1; i >= 0; --i) {
-    auto* block = reinterpret_cast<FreeBlock*>(slab + static_cast<size_t>(i) * block_size);
-    block->next = head;
-    head = block;
+// Which of the sorted `slabs` holds `block`, or -1. (A block of a slab
+// carved after the sweep began cannot be among the sweep's batches; -1 is
+// a guard, not a case.)
+int SlabIndexOf(const std::vector<char*>& slabs, size_t slab_bytes, const void* block) {
+  const char* address = static_cast<const char*>(block);
+  auto after = std::upper_bound(slabs.begin(), slabs.end(), address,
+                                [](const char* a, const char* slab) { return a < slab; });
+  if (after == slabs.begin()) return -1;
+  const auto index = static_cast<size_t>(after - slabs.begin()) - 1;
+  return address < slabs[index] + slab_bytes ? static_cast<int>(index) : -1;
+}
+
+void Depot::CountFreeBlocks(size_t size_class, ClassSweep& sweep) {
+  std::sort(sweep.slabs.begin(), sweep.slabs.end());
+  sweep.free_in_slab.assign(sweep.slabs.size(), 0);
+  for (const Batch& batch : sweep.batches) {
+    for (FreeBlock* block = batch.head; block != nullptr; block = block->next) {
+      const int slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block);
+      if (slab >= 0) ++sweep.free_in_slab[static_cast<size_t>(slab)];
+    }
   }
-  return Depot::Batch{head, kBatchSize};
+}
+
+// Relinks the blocks of the slabs that stay into full batches (the last
+// one partial), leaving out those of the slabs that go.
+void Depot::Rebatch(size_t size_class, ClassSweep& sweep) {
+  Batch current;
+  for (const Batch& batch : sweep.batches) {
+    FreeBlock* next = nullptr;
+    for (FreeBlock* block = batch.head; block != nullptr; block = next) {
+      next = block->next;
+      const int slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block);
+      if (slab >= 0 && sweep.release[static_cast<size_t>(slab)]) continue;
+      block->next = current.head;
+      current.head = block;
+      if (++current.count == kBatchSize) {
+        sweep.kept.push_back(current);
+        current = Batch{};
+      }
+    }
+  }
+  if (current.count > 0) sweep.kept.push_back(current);
+}
+
+// Takes every batch out of the depot, so that its blocks are this sweep's
+// alone while it walks them (a thread that needs a batch meanwhile carves a
+// slab, or retakes one given back). A slab with all kBatchSize blocks here
+// has none in use and none in any thread's list, so it can go. Slabs go
+// until at most `keep_free_bytes` of free blocks are left; the rest goes
+// back into the depot.
+size_t Depot::Release(size_t keep_free_bytes) {
+  MutexLock one_at_a_time(release_mu_);
+  ClassSweep sweeps[kClasses];
+  {
+    MutexLock lock(mu_);
+    size_t free_bytes = 0;
+    for (size_t c = 0; c < kClasses; ++c) free_bytes += free_blocks_[c] * ClassSize(c);
+    if (free_bytes <= keep_free_bytes) return 0;
+    for (size_t c = 0; c < kClasses; ++c) {
+      if (batches_[c].empty()) continue;
+      sweeps[c].batches.swap(batches_[c]);
+      sweeps[c].slabs = slabs_[c];
+      free_blocks_[c] = 0;
+    }
+  }
+  // The free blocks of slabs that cannot go are kept whatever the mark.
+  size_t kept_bytes = 0;
+  for (size_t c = 0; c < kClasses; ++c) {
+    ClassSweep& sweep = sweeps[c];
+    if (sweep.batches.empty()) continue;
+    CountFreeBlocks(c, sweep);
+    for (int free : sweep.free_in_slab) {
+      if (free != kBatchSize) kept_bytes += static_cast<size_t>(free) * ClassSize(c);
+    }
+  }
+  std::vector<std::pair<char*, size_t>> released;
+  for (size_t c = 0; c < kClasses; ++c) {
+    ClassSweep& sweep = sweeps[c];
+    if (sweep.batches.empty()) continue;
+    sweep.release.assign(sweep.slabs.size(), false);
+    for (size_t i = 0; i < sweep.slabs.size(); ++i) {
+      if (sweep.free_in_slab[i] != kBatchSize) continue;
+      if (kept_bytes + SlabBytes(c) <= keep_free_bytes) {
+        kept_bytes += SlabBytes(c);
+      } else {
+        sweep.release[i] = true;
+        released.emplace_back(sweep.slabs[i], SlabBytes(c));
+      }
+    }
+    Rebatch(c, sweep);
+  }
+  size_t released_bytes = 0;
+  {
+    MutexLock lock(mu_);
+    for (size_t c = 0; c < kClasses; ++c) {
+      ClassSweep& sweep = sweeps[c];
+      for (const Batch& batch : sweep.kept) {
+        batches_[c].push_back(batch);
+        free_blocks_[c] += static_cast<size_t>(batch.count);
+      }
+      // Out of the registry before the range can be carved again, and
+      // registered anew, by another thread.
+      std::vector<char*> gone;  // sorted, as sweep.slabs
+      for (size_t i = 0; i < sweep.release.size(); ++i) {
+        if (sweep.release[i]) gone.push_back(sweep.slabs[i]);
+      }
+      if (gone.empty()) continue;
+      std::vector<char*>& slabs = slabs_[c];
+      slabs.erase(std::remove_if(slabs.begin(), slabs.end(),
+                                 [&gone](char* slab) {
+                                   return std::binary_search(gone.begin(), gone.end(), slab);
+                                 }),
+                  slabs.end());
+      released_bytes += gone.size() * SlabBytes(c);
+    }
+    returned_bytes_ += released_bytes;
+  }
+  for (const auto& [slab, bytes] : released) SlabArena::Get().Give(slab, bytes);
+  return released_bytes;
 }
 
 // Returns this thread's lists to the depot when the thread exits; after
@@ -106,6 +267,31 @@ size_t DepotBlockCount(size_t size) {
   return Depot::Get().BlockCount(ClassOf(size));
 }
 
+}  // namespace troupe::mailbox_internal
+
+namespace troupe {
+
+PoolMemoryStats GetPoolMemoryStats() {
+#ifdef TROUPE_NODE_POOL_BYPASS
+  return PoolMemoryStats();
+#else
+  return mailbox_internal::Depot::Get().Stats();
+#endif
+}
+
+size_t ReleaseFreePoolMemory(size_t keep_free_bytes) {
+#ifdef TROUPE_NODE_POOL_BYPASS
+  (void)keep_free_bytes;
+  return 0;
+#else
+  return mailbox_internal::Depot::Get().Release(keep_free_bytes);
+#endif
+}
+
+}  // namespace troupe
+
+namespace troupe::mailbox_internal {
+
 void* PoolAllocateSlow(size_t size) {
 #ifdef TROUPE_NODE_POOL_BYPASS
   return ::operator new(size, kAlignment);
@@ -119,7 +305,7 @@ void* PoolAllocateSlow(size_t size) {
     lists.spare[size_class] = nullptr;
   } else {
     batch = Depot::Get().Take(size_class);
-    if (batch.head == nullptr) batch = NewSlab(size_class);
+    if (batch.head == nullptr) batch = Depot::Get().NewSlab(size_class);
   }
   FreeBlock* block = batch.head;
   if (!EnsureLive()) {  // thread exit: take one block, give the rest back

@@ -26,9 +26,17 @@
 // depot, a mutex-protected stack, is touched once per kBatchSize operations
 // at most.
 // Fresh blocks are carved from slabs of kBatchSize contiguous blocks, so mail
-// allocated in a row sits in a row. Memory is never returned to the system:
-// the pool keeps its high-water mark, as most allocators do with small
-// blocks. A thread's cache goes to the depot when the thread exits.
+// allocated in a row sits in a row. A thread's cache goes to the depot when
+// the thread exits.
+//
+// Memory that comes back: the pool keeps what it has carved until
+// ReleaseFreePoolMemory() is called (an ActorSystem calls it when the free
+// memory stays above its mark: ActorSystemOptions). That sweeps the depot
+// and gives every slab whose blocks are all there back to the system (its
+// pages leave the RSS: internal/slab_arena.h), keeping up to the mark. The
+// allocation and free paths do not change: the sweep finds a slab's free
+// blocks by address. What it cannot give back: slabs with a block in use or
+// in a thread's own lists (at most two batches per size class per thread).
 //
 // Under AddressSanitizer the pool is bypassed (plain new/delete), so ASAN
 // still catches a use after free or a double delete of an envelope.
@@ -123,6 +131,26 @@ inline void PoolFree(void* block, size_t size) noexcept {
 #endif
   mailbox_internal::PoolFreeSlow(block, size);
 }
+
+// PoolMemoryStats / GetPoolMemoryStats()
+//
+// What the pool holds, for stats and tests. All zero under AddressSanitizer
+// (the pool is bypassed).
+struct PoolMemoryStats {
+  size_t slab_bytes = 0;        // carved and not given back: blocks in use, cached or free
+  size_t depot_free_bytes = 0;  // free blocks in the shared depot (not in threads' lists)
+  size_t returned_bytes = 0;    // given back to the system since the process started
+};
+PoolMemoryStats GetPoolMemoryStats();
+
+// ReleaseFreePoolMemory()
+//
+// Gives whole free slabs in the depot back to the system until at most
+// `keep_free_bytes` of free blocks are left there; returns the bytes given
+// back. Costs a walk of the depot's free blocks (about 115 ms per 10^6,
+// bench O4-sweep); other threads allocate and free meanwhile (one that
+// needs a batch from the depot carves a slab instead). Any thread.
+size_t ReleaseFreePoolMemory(size_t keep_free_bytes);
 
 // PooledNode
 //
