@@ -10,6 +10,7 @@
 #include "actor/internal/turn_context.h"
 #include "base/check.h"
 #include "base/logging.h"
+#include "mailbox/node_pool.h"
 
 namespace troupe {
 
@@ -24,13 +25,16 @@ ActorSystem::ActorSystem(ActorSystemOptions options)
       clock_(options.clock != nullptr ? std::move(options.clock)
                                       : MakeRealClock(absl::StrCat(name_, "-timer").c_str())),
       owned_scheduler_(options.scheduler != nullptr ? std::move(options.scheduler)
-                                                    : MakeThreadPoolScheduler(options.workers)) {
+                                                    : MakeThreadPoolScheduler(options.workers)),
+      memory_keeper_(*clock_, *owned_scheduler_, options.free_memory_high_water,
+                     options.memory_check_interval) {
   set_scheduler(owned_scheduler_.get());
   link_->set_caller_driven(!owned_scheduler_->RunsOnItsOwn());
   if (options.logger != nullptr) SetLogger(std::move(options.logger));
   actor_internal::BuildSystemDescriptors();
   SetLogTagSource(&actor_internal::AppendRunningActorTag);
   if (hooks_ != nullptr) SetObserveFlag(actor_internal::kObserveHooks, true);
+  memory_keeper_.Start();
 }
 
 ActorSystem::~ActorSystem() {
@@ -57,6 +61,7 @@ SystemStats ActorSystem::Stats() const {
   stats.taken = absl::Now();
   stats.workers = scheduler().worker_stats();
   stats.dead_letters = dead_letters_.total();
+  stats.pool_memory = GetPoolMemoryStats();
   stats.handler_timing = (link_->observe_flags() & actor_internal::kObserveTiming) != 0;
   // Refs first, under each shard's lock; the cells are read after, unlocked.
   const std::vector<AddressablePtr> cells = live_.All();
@@ -260,6 +265,7 @@ void ActorSystem::FinishShutdown() {
     MutexLock lock(shutdown_mu_);
     while (live_.size() != 0) shutdown_cv_.Wait(shutdown_mu_);
   }
+  memory_keeper_.Stop();  // hands the scheduler nothing once it shuts down
   scheduler().Shutdown();
   dedicated_threads_.JoinAll();
   MutexLock lock(shutdown_mu_);

@@ -60,6 +60,7 @@
 #include "actor/internal/cell_environment.h"
 #include "actor/internal/dedicated_scheduler.h"
 #include "actor/internal/live_set.h"
+#include "actor/internal/memory_keeper.h"
 #include "actor/internal/system_link.h"
 #include "actor/registry.h"
 #include "actor/scheduler.h"
@@ -92,6 +93,16 @@ struct ActorSystemOptions {
   std::unique_ptr<Clock> clock;
   // Observation points; null = none (the fast path).
   std::shared_ptr<ActorHooks> hooks;
+  // Memory that comes back (docs/overload.md). Every `memory_check_interval`
+  // the system reads the free memory held by the process's envelope and cell
+  // pool (mailbox/node_pool.h); once it has stayed above
+  // `free_memory_high_water` for two checks in a row, whole free slabs go
+  // back to the system down to that mark, on a worker at low priority. The
+  // pool is the process's: with several systems, each releases to its own
+  // mark. An interval of zero or less turns it off (the pool then keeps all
+  // it has carved).
+  size_t free_memory_high_water = size_t{4} << 20;
+  absl::Duration memory_check_interval = absl::Milliseconds(250);
 };
 
 class ActorSystem final : private actor_internal::CellEnvironment {
@@ -255,6 +266,7 @@ class ActorSystem final : private actor_internal::CellEnvironment {
   Registry registry_;
   std::unique_ptr<Clock> clock_;
   const std::unique_ptr<Scheduler> owned_scheduler_;  // what scheduler() returns
+  actor_internal::MemoryKeeper memory_keeper_;        // stopped before the scheduler
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
   actor_internal::LiveSet live_;

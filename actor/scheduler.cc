@@ -1,6 +1,7 @@
 #include "actor/scheduler.h"
 
 #include <memory>
+#include <utility>
 
 #include "threads/internal/pool_job.h"
 #include "threads/thread_pool.h"
@@ -29,6 +30,9 @@ class ThreadPoolScheduler final : public Scheduler {
   }
   void Yield(Schedulable* runnable, Priority priority) override {
     threads_internal::PoolJobs::Defer(pool_, runnable, priority);
+  }
+  void RunInBackground(absl::AnyInvocable<void() &&> task) override {
+    pool_.Execute(std::move(task), Priority::kLow);
   }
   void Shutdown() override { pool_.Shutdown(); }
   bool IsCurrentThread() const override { return ThreadPool::Current() == &pool_; }

@@ -30,8 +30,10 @@
 #define TROUPE_ACTOR_SCHEDULER_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "actor/actor_ref.h"
 #include "actor/message.h"
@@ -76,6 +78,15 @@ class Scheduler {
   //
   // Like Schedule(), but behind the turns of its priority already waiting.
   virtual void Yield(Schedulable* runnable, Priority priority) { Schedule(runnable, priority); }
+
+  // Scheduler::RunInBackground()
+  //
+  // Any thread. Runs `task`, the system's housekeeping (memory that comes
+  // back: ActorSystemOptions), soon and behind the actors: the pool runs it
+  // at low priority. The default runs it on the calling thread, for a
+  // scheduler without threads of its own. A task handed over after
+  // Shutdown() is destroyed unrun.
+  virtual void RunInBackground(absl::AnyInvocable<void() &&> task) { std::move(task)(); }
 
   // Scheduler::Shutdown()
   //

@@ -67,12 +67,19 @@ void AppendActor(const ActorStats& actor, const SystemStats& stats, int depth, s
   out->push_back('\n');
 }
 
+std::string Mebibytes(size_t bytes) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
 }  // namespace
 
 std::string FormatDumpState(const SystemStats& stats) {
   std::string out =
       absl::StrCat("actor system '", stats.system, "' at ", absl::FormatTime(stats.taken), ": ",
                    stats.actors.size(), " live actors, ", stats.dead_letters, " dead letters\n");
+  absl::StrAppend(&out, "pool: ", Mebibytes(stats.pool_memory.slab_bytes), " carved, ",
+                  Mebibytes(stats.pool_memory.depot_free_bytes), " free, ",
+                  Mebibytes(stats.pool_memory.returned_bytes), " given back\n");
 
   // Which actor each worker runs, by the id the actor stats give it.
   absl::flat_hash_map<int, const ActorStats*> running;

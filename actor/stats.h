@@ -32,6 +32,7 @@
 
 #include "absl/time/time.h"
 #include "base/stringify.h"
+#include "mailbox/node_pool.h"
 #include "threads/priority.h"
 #include "threads/thread_pool.h"
 
@@ -91,6 +92,9 @@ struct SystemStats {
   std::vector<WorkerStats> workers;  // empty for a scheduler without workers
   int64_t dead_letters = 0;          // all dead letters so far
   bool handler_timing = false;
+  // The process's envelope and cell pool: carved, free in its depot, and
+  // given back to the system so far (ActorSystemOptions::free_memory_high_water).
+  PoolMemoryStats pool_memory;
 };
 
 // FormatDumpState()

@@ -61,6 +61,9 @@ TestKit::TestKit(TestKitOptions options)
   system_options.scheduler = std::move(scheduler);
   system_options.clock = std::move(clock);
   system_options.hooks = hooks_;
+  // No housekeeping timer among the test's own: the kit's clock holds only
+  // what the test scheduled, and giving memory back is the pool's concern.
+  system_options.memory_check_interval = absl::ZeroDuration();
   system_ = std::make_unique<ActorSystem>(std::move(system_options));
   if (options.seed != 0) {
     seed_trace_.emplace(

@@ -17,10 +17,11 @@
 //
 // Deterministic: the scheduler has no threads (every turn runs inside
 // Step() / RunUntilIdle() / AdvanceTime()), the clock is virtual, the
-// throughput is one message per turn, and actor ids restart at 1 in each
-// kit. With `TestKitOptions::seed` set, the order of the waiting turns is a
-// seeded random pick instead of FIFO: run a test under many seeds to explore
-// interleavings, and a failure message names the seed that replays it.
+// throughput is one message per turn, actor ids restart at 1 in each kit,
+// and the system gives no memory back (its checks would be timers of its
+// own on the test's clock: ActorSystemOptions::memory_check_interval). With `TestKitOptions::seed`
+// set, the order of the waiting turns is a seeded random pick instead of FIFO: run a test under
+// many seeds to explore interleavings, and a failure message names the seed that replays it.
 //
 // Blocking calls wait for threads that do not exist here: use kit.Ask()
 // rather than ActorRef::Ask().Get(), and TestProbe's expectations, which run
