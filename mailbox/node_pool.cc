@@ -112,9 +112,14 @@ class Depot {
 
 // Which of the sorted `slabs` holds `block`, or -1. (A block of a slab
 // carved after the sweep began cannot be among the sweep's batches; -1 is
-// a guard, not a case.)
-int SlabIndexOf(const std::vector<char*>& slabs, size_t slab_bytes, const void* block) {
+// a guard, not a case.) `hint`, the previous answer, is tried first: blocks
+// freed together were mostly allocated together, from one slab.
+int SlabIndexOf(const std::vector<char*>& slabs, size_t slab_bytes, const void* block, int hint) {
   const char* address = static_cast<const char*>(block);
+  if (hint >= 0) {
+    const char* slab = slabs[static_cast<size_t>(hint)];
+    if (address >= slab && address < slab + slab_bytes) return hint;
+  }
   auto after = std::upper_bound(slabs.begin(), slabs.end(), address,
                                 [](const char* a, const char* slab) { return a < slab; });
   if (after == slabs.begin()) return -1;
@@ -125,9 +130,10 @@ int SlabIndexOf(const std::vector<char*>& slabs, size_t slab_bytes, const void* 
 void Depot::CountFreeBlocks(size_t size_class, ClassSweep& sweep) {
   std::sort(sweep.slabs.begin(), sweep.slabs.end());
   sweep.free_in_slab.assign(sweep.slabs.size(), 0);
+  int slab = -1;
   for (const Batch& batch : sweep.batches) {
     for (FreeBlock* block = batch.head; block != nullptr; block = block->next) {
-      const int slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block);
+      slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block, slab);
       if (slab >= 0) ++sweep.free_in_slab[static_cast<size_t>(slab)];
     }
   }
@@ -137,11 +143,12 @@ void Depot::CountFreeBlocks(size_t size_class, ClassSweep& sweep) {
 // one partial), leaving out those of the slabs that go.
 void Depot::Rebatch(size_t size_class, ClassSweep& sweep) {
   Batch current;
+  int slab = -1;
   for (const Batch& batch : sweep.batches) {
     FreeBlock* next = nullptr;
     for (FreeBlock* block = batch.head; block != nullptr; block = next) {
       next = block->next;
-      const int slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block);
+      slab = SlabIndexOf(sweep.slabs, SlabBytes(size_class), block, slab);
       if (slab >= 0 && sweep.release[static_cast<size_t>(slab)]) continue;
       block->next = current.head;
       current.head = block;
