@@ -83,9 +83,9 @@ class Scheduler {
   //
   // Any thread. Runs `task`, the system's housekeeping (memory that comes
   // back: ActorSystemOptions), soon and behind the actors: the pool runs it
-  // at low priority. The default runs it on the calling thread, for a
-  // scheduler without threads of its own. A task handed over after
-  // Shutdown() is destroyed unrun.
+  // at low priority, and destroys a task handed over after Shutdown()
+  // unrun. The default runs it on the calling thread, for a scheduler
+  // without threads of its own.
   virtual void RunInBackground(absl::AnyInvocable<void() &&> task) { std::move(task)(); }
 
   // Scheduler::Shutdown()

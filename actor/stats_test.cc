@@ -215,7 +215,9 @@ TEST(StatsTest, DumpStateListsTheTreeWithStatesAndDepths) {
   loner.Tell(std::string("noop"));
   const std::string dump = kit.system().DumpState();
   EXPECT_THAT(dump, HasSubstr("actor system 'test' at "));
-  EXPECT_THAT(dump, HasSubstr("3 live actors, 0 dead letters\n"));
+  EXPECT_THAT(dump, HasSubstr("3 live actors, 0 dead letters\npool: "));
+  EXPECT_THAT(dump, HasSubstr(" carved, "));
+  EXPECT_THAT(dump, HasSubstr(" given back\n"));
   EXPECT_THAT(dump, HasSubstr("actors:\n"
                               "  parent#1  idle  mailbox 0  handled 1\n"
                               "    child#3  idle  mailbox 0  handled 0\n"
