@@ -13,7 +13,6 @@
 #include "actor/internal/turn_context.h"
 #include "base/check.h"
 #include "base/logging.h"
-#include "threads/atomics.h"
 
 namespace troupe::actor_internal {
 
@@ -185,15 +184,6 @@ absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl:
           "TryTell, or Tell with an overflow policy"));
     }
     MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
-    // Room comes at the end of one of the actor's turns, usually within
-    // microseconds: snooze for it first (spins, then a few yields), before
-    // paying for a sleep and a wake-up on both sides. Only with no one in
-    // line, so that this sender cannot overtake one that is.
-    for (Backoff backoff; pushed == PushResult::kFull && !backoff.ShouldPark() &&
-                          limit.waiting.load(std::memory_order_relaxed) == 0;
-         backoff.Snooze()) {
-      pushed = TryDeliver(envelope);
-    }
     MailboxLimit::Waiter waiter;
     while (pushed == PushResult::kFull) {
       limit.Enqueue(&waiter);
