@@ -147,7 +147,7 @@ PoolMemoryStats GetPoolMemoryStats();
 //
 // Gives whole free slabs in the depot back to the system until at most
 // `keep_free_bytes` of free blocks are left there; returns the bytes given
-// back. Costs a walk of the depot's free blocks (about 70 ms per 10^6,
+// back. Costs a walk of the depot's free blocks (70-120 ms per 10^6,
 // bench O4-sweep); other threads allocate and free meanwhile (one that
 // needs a batch from the depot carves a slab instead). Any thread.
 size_t ReleaseFreePoolMemory(size_t keep_free_bytes);
