@@ -28,7 +28,7 @@ class HeldTasksScheduler final : public Scheduler {
   bool IsCurrentThread() const override { return false; }
 
   void RunAll() {
-    std::vector<absl::AnyInvocable<void() &&>> now = std::move(tasks);
+    std::vector<absl::AnyInvocable<void()&&>> now = std::move(tasks);
     tasks.clear();
     for (auto& task : now) std::move(task)();
   }
