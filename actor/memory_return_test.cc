@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +20,7 @@
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "mailbox/node_pool.h"
+#include "testing/eventually.h"
 
 namespace troupe {
 namespace {
@@ -54,15 +54,6 @@ class Idler : public Actor {
   std::exit(1);
 }
 
-bool WaitUntil(absl::Duration limit, const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
-
 // Spawns `count` actors, stops them all and waits until they are gone.
 void BurstOfActors(ActorSystem& system, int64_t count) {
   std::vector<ActorRef> burst;
@@ -71,7 +62,7 @@ void BurstOfActors(ActorSystem& system, int64_t count) {
   for (const ActorRef& actor : burst) actor.Tell(int64_t{1});
   for (const ActorRef& actor : burst) actor.Tell(proto::Stop());
   burst.clear();
-  if (!WaitUntil(absl::Minutes(2), [&] { return system.live_actors() == 0; })) {
+  if (!testkit::Eventually([&] { return system.live_actors() == 0; }, absl::Minutes(2))) {
     Fail("the burst did not stop", system.live_actors(), 0);
   }
 }
@@ -104,14 +95,14 @@ void BurstThenIdle(ActorSystemOptions options, bool expect_return) {
   // All but the mark's worth, and a tenth for slabs with blocks in threads'
   // lists or in use by the system itself.
   const int64_t expected = (carved - static_cast<int64_t>(mark)) * 9 / 10;
-  if (!WaitUntil(absl::Seconds(20), [&] { return returned_since() >= expected; })) {
+  if (!testkit::Eventually([&] { return returned_since() >= expected; }, absl::Seconds(20))) {
     Fail("given back of the burst's slabs", returned_since(), expected);
   }
   std::fprintf(stderr, "given back after %s\n",
                absl::FormatDuration(absl::Now() - idle_since).c_str());
 #ifndef TROUPE_RSS_INCLUDES_SHADOW
   // The glibc part (malloc_trim) follows the pool's release by a moment.
-  if (!WaitUntil(absl::Seconds(5), [&] { return RssBytes() <= 2 * rss_before; })) {
+  if (!testkit::Eventually([&] { return RssBytes() <= 2 * rss_before; }, absl::Seconds(5))) {
     Fail("RSS after the burst against twice before", RssBytes(), 2 * rss_before);
   }
 #else

@@ -148,6 +148,17 @@ class FullMailboxTest : public ::testing::Test {
   }
   uint32_t Waiting() { return StatsOf(system, gated).mailbox_waiting_senders; }
 
+  // The cancelled `task` gives `message` back, and no sender waits. (A
+  // template: the tasks' Outcome is declared below.)
+  template <typename Result>
+  void ExpectCancelledWithTheMessageBack(JoinHandle<Result>& task, int64_t message) {
+    absl::StatusOr<Result> outcome = task.Get();
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(outcome->status.code(), absl::StatusCode::kCancelled) << outcome->status;
+    EXPECT_EQ(outcome->message, message);
+    EXPECT_EQ(Waiting(), 0u);
+  }
+
   // What the actor touches outlives the system, which stops it first.
   Notification gate;
   Mutex mu;
@@ -173,11 +184,7 @@ TEST_F(FullMailboxTest, ACancelledSendGivesTheMessageBack) {
   JoinHandle<Outcome> task = Go(pool, SendOne, gated, 7);
   ASSERT_TRUE(testkit::Eventually([&] { return Waiting() == 1; }));
   task.Cancel();
-  absl::StatusOr<Outcome> outcome = task.Get();
-  ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ(outcome->status.code(), absl::StatusCode::kCancelled) << outcome->status;
-  EXPECT_EQ(outcome->message, 7);
-  EXPECT_EQ(Waiting(), 0u);
+  ExpectCancelledWithTheMessageBack(task, 7);
   gate.Notify();
   ASSERT_TRUE(testkit::Eventually([&] {
     MutexLock lock(mu);
@@ -201,11 +208,7 @@ TEST_F(FullMailboxTest, ASendCancelledBeforeItWaitsGivesTheMessageBack) {
   JoinHandle<Outcome> task = Go(pool, SendOnceAllowed, &allowed, gated, 7);
   task.Cancel();
   allowed.Notify();
-  absl::StatusOr<Outcome> outcome = task.Get();
-  ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ(outcome->status.code(), absl::StatusCode::kCancelled) << outcome->status;
-  EXPECT_EQ(outcome->message, 7);
-  EXPECT_EQ(Waiting(), 0u);
+  ExpectCancelledWithTheMessageBack(task, 7);
 }
 
 TEST_F(FullMailboxTest, ASendWaitingForAnActorThatStopsFailsWithUnavailable) {
