@@ -133,5 +133,25 @@ TEST_F(MemoryReturnTest, WithTheKeeperOffThePoolKeepsItAll) {
               testing::ExitedWithCode(0), "");
 }
 
+// Systems that shut down while their keepers check and sweep (a check every
+// millisecond, a mark of zero): each shutdown waits for a check in flight
+// and drains a queued sweep; nothing hangs, nothing reaches a pool that has
+// shut down, and every actor of every round ends.
+TEST(MemoryKeeperShutdownTest, ShutdownRacingChecksAndSweeps) {
+  const int rounds = static_cast<int>(ScaledCount(20, 4));
+  for (int round = 0; round < rounds; ++round) {
+    ActorSystemOptions options;
+    options.free_memory_high_water = 0;
+    options.memory_check_interval = absl::Milliseconds(1);
+    ActorSystem system(std::move(options));
+    std::vector<ActorRef> actors;
+    for (int i = 0; i < 2000; ++i) actors.push_back(system.Spawn<Idler>());
+    for (const ActorRef& actor : actors) actor.Tell(proto::Stop());
+    absl::SleepFor(absl::Milliseconds(round % 4));  // stop at different points of a sweep
+    system.Shutdown();
+    EXPECT_EQ(system.live_actors(), 0) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace troupe
