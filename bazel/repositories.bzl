@@ -107,3 +107,14 @@ def troupe_dependencies():
         ),
         build_file = "@troupe//third_party:protobuf.BUILD",
     )
+
+    # gRPC, for remote/ only (libgrpc++-dev, protobuf-compiler-grpc). Like
+    # every repository here it is read only when a target being built needs
+    # it, so a workspace that never builds remote/ needs neither package.
+    _maybe(
+        system_repository,
+        name = "com_github_grpc_grpc",
+        targets = {":grpc++": ["grpc++"]},
+        symlinks = {"bin/grpc_cpp_plugin": "/usr/bin/grpc_cpp_plugin"},
+        build_file = "@troupe//third_party:grpc.BUILD",
+    )

@@ -16,6 +16,8 @@ PACKAGES=(
   bazel-bootstrap bazel-skylib bazel-rules-proto bazel-rules-java
   g++ pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc  # remote/ (bazel/grpc.bzl)
+  etcd-server etcd-client               # remote/ membership tests start etcd
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev
   graphviz  # dot: the observability tests check the DOT they write
