@@ -73,6 +73,7 @@
 #include "actor/internal/addressable.h"
 #include "actor/internal/handler.h"
 #include "actor/message.h"
+#include "actor/wire_types.h"
 #include "async/internal/root_runner.h"
 #include "async/task.h"
 #include "base/stringify.h"
@@ -190,6 +191,7 @@ class Behavior {
   // signatures it may have.
   template <typename T, typename Fn>
   Behavior& On(Fn&& fn) & {
+    (void)actor_internal::kWireType<T>;  // mail of this type may come from other nodes
     Add(&MessageTypeOf<T>(), MakeHandler<std::remove_cvref_t<T>>(std::forward<Fn>(fn)));
     return *this;
   }

@@ -37,6 +37,7 @@
 #include "actor/internal/addressable.h"
 #include "actor/internal/ask_chain.h"
 #include "actor/message.h"
+#include "actor/wire_types.h"
 #include "mailbox/node_pool.h"
 #include "threads/future.h"
 
@@ -80,6 +81,7 @@ class AskReceiver final : public Addressable, public PooledNode {
         target_(std::move(target)),
         request_(&request),
         promise_(std::allocator_arg, PoolAllocator<char>()) {
+    (void)kWireType<R>;  // the reply may come from another node
     if (link()->caller_driven()) promise_.RefuseBlockingWaits(kGetInATestKit);
   }
 
