@@ -28,6 +28,14 @@ std::string_view DeadLetterReasonName(DeadLetterReason reason) {
       return "system shut down";
     case DeadLetterReason::kMailboxFull:
       return "mailbox full";
+    case DeadLetterReason::kNodeUnreachable:
+      return "node unreachable";
+    case DeadLetterReason::kNotSerializable:
+      return "not serializable";
+    case DeadLetterReason::kUnknownType:
+      return "unknown type";
+    case DeadLetterReason::kTooLarge:
+      return "too large";
   }
   return "unknown";
 }

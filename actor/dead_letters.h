@@ -47,8 +47,13 @@ enum class DeadLetterReason : uint8_t {
   kEmptyRef,         // sent through an empty ActorRef
   kSystemGone,       // sent through a ref that outlived its ActorSystem (OrphanDeadLetters)
   kMailboxFull,      // refused by a bounded mailbox (OverflowPolicy::Reject)
+  // remote/ (docs/remote.md):
+  kNodeUnreachable,  // for a remote actor whose node could not be reached, or left
+  kNotSerializable,  // a value that is not a protobuf message, sent to a remote actor
+  kUnknownType,      // arrived from another node as a type this process does not know
+  kTooLarge,         // bigger, serialised, than a frame to another node may be
 };
-inline constexpr int kDeadLetterReasonCount = 8;
+inline constexpr int kDeadLetterReasonCount = 12;
 
 // "receiver stopped", "dropped at stop", ...
 std::string_view DeadLetterReasonName(DeadLetterReason reason);

@@ -54,6 +54,9 @@ absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
                    " failed: ", std::string(DeadLetterReasonName(reason)));
   // A full mailbox is overload, which may pass: worth a retry later.
   if (reason == DeadLetterReason::kMailboxFull) return absl::ResourceExhaustedError(message);
+  // The request itself cannot cross to another node: retrying cannot help.
+  if (reason == DeadLetterReason::kNotSerializable || reason == DeadLetterReason::kTooLarge)
+    return absl::InvalidArgumentError(message);
   return absl::UnavailableError(message);
 }
 
