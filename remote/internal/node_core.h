@@ -1,0 +1,122 @@
+// -----------------------------------------------------------------------------
+// File: internal/node_core.h
+// -----------------------------------------------------------------------------
+//
+// `NodeCore`: what a Node's parts share — its identity, its exports, its
+// peers, its counters — and the two translations between local receivers
+// and the wire: Describe() (a receiver as an ActorRefProto; a local one is
+// exported) and Resolve() (an ActorRefProto as a receiver; another node's
+// is a RemoteRef through that node's Peer). DeliverBatch() hands a batch
+// that arrived on an authenticated stream to its actors.
+//
+//   auto core = std::make_shared<NodeCore>(system, options);
+//   core->set_address("127.0.0.1:4100");
+//   proto::ActorRefProto wire = core->Describe(sender);
+//   actor_internal::AddressablePtr back = core->Resolve(wire);
+//
+// Held by the Node, by each Peer until it is closed and by each inbound
+// stream until gRPC is done with it; Close() breaks the Node–Peer cycle.
+//
+// Thread-safety: any thread.
+
+#ifndef TROUPE_REMOTE_INTERNAL_NODE_CORE_H_
+#define TROUPE_REMOTE_INTERNAL_NODE_CORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "actor/actor_system.h"
+#include "actor/internal/addressable.h"
+#include "remote/internal/exports.h"
+#include "remote/node.h"
+#include "remote/ref.pb.h"
+#include "remote/wire.pb.h"
+#include "threads/mutex.h"
+
+namespace troupe::remote_internal {
+
+namespace wire = ::troupe::remote::wire;
+
+class Peer;
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// NodeStats, as atomics.
+struct NodeCounters {
+  std::atomic<int64_t> messages_sent{0};
+  std::atomic<int64_t> messages_received{0};
+  std::atomic<int64_t> bytes_sent{0};
+  std::atomic<int64_t> batches_sent{0};
+  std::atomic<int64_t> streams_refused{0};
+  std::atomic<int64_t> unknown_types{0};
+  std::atomic<int64_t> unreachable{0};
+};
+
+// A message of a type this process cannot decode: what the dead letters
+// get in its place (reason kUnknownType, or kUnhandled if it would not parse).
+struct UndecodableMessage {
+  std::string type_name;
+  size_t size = 0;
+  std::string error;
+};
+
+class NodeCore : public std::enable_shared_from_this<NodeCore> {
+ public:
+  NodeCore(ActorSystem& system, remote::NodeOptions options);
+  NodeCore(const NodeCore&) = delete;
+  NodeCore& operator=(const NodeCore&) = delete;
+
+  // Once, before the node is used: the advertised address.
+  void set_address(std::string address) { address_ = std::move(address); }
+  const std::string& address() const { return address_; }
+  uint64_t incarnation() const { return incarnation_; }
+  const remote::NodeOptions& options() const { return options_; }
+  actor_internal::SystemLink* link() const { return link_; }
+  NodeCounters& counters() { return counters_; }
+  Exports& exports() { return exports_; }
+
+  // True if `token` is the cluster's (compared in constant time).
+  bool TokenMatches(const std::string& token) const;
+
+  // The peer for `address` (made on first use); null once closed or when
+  // max_peers are open.
+  std::shared_ptr<Peer> PeerFor(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // `receiver` as other nodes name it. A local receiver is exported.
+  proto::ActorRefProto Describe(const actor_internal::AddressablePtr& receiver);
+
+  // The receiver `ref` names: a local one (null if gone, or if it names
+  // another incarnation of this node), or a RemoteRef (null if no peer).
+  // `asks`: it is another node's ask receiver (RemoteRef's `asks`).
+  actor_internal::AddressablePtr Resolve(const proto::ActorRefProto& ref, bool asks = false);
+
+  // Delivers the envelopes of `batch`, which arrived from node `from`.
+  // Any thread; only while the node is open (inbound streams call it).
+  void DeliverBatch(const wire::Batch& batch, const std::string& from);
+
+  // Closes every peer (waiting for their streams) and drops the exports.
+  void Close() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  actor_internal::AddressablePtr ResolveLocal(const proto::ActorRefProto& ref);
+
+  ActorSystem& system_;
+  actor_internal::SystemLink* const link_;
+  const remote::NodeOptions options_;
+  const uint64_t incarnation_;
+  std::string address_;
+  NodeCounters counters_;
+  Exports exports_;
+
+  Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace troupe::remote_internal
+
+#endif  // TROUPE_REMOTE_INTERNAL_NODE_CORE_H_

@@ -1,0 +1,390 @@
+#include "remote/internal/peer.h"
+
+#include <google/protobuf/message.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "actor/internal/system_link.h"
+#include "base/logging.h"
+#include "remote/internal/node_core.h"
+
+namespace troupe::remote_internal {
+namespace {
+
+// What a frame holds besides payloads, per envelope and per batch, at most
+// (tags, lengths, a sender's ref): the slack left when a payload's size is
+// checked against the frame limit.
+constexpr size_t kEnvelopeOverhead = 256;
+constexpr size_t kFrameOverhead = 4096;
+
+}  // namespace
+
+const LogComponent& RemoteLog() {
+  static const LogComponent& component = LogComponent::Named("remote");
+  return component;
+}
+
+// One gRPC stream to the peer. Its writes start from senders' threads as
+// well as from its own callbacks, hence the hold (grpc::ClientBidiReactor's
+// AddHold): gRPC cannot finish the stream while it is held. Its fields are
+// under the peer's mu_; out_ belongs to gRPC between StartWrite and
+// OnWriteDone, in_ between StartRead and OnReadDone.
+class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Frame>,
+                           public std::enable_shared_from_this<Stream> {
+ public:
+  explicit Stream(std::shared_ptr<Peer> peer) : peer_(std::move(peer)) {}
+
+  // Owned by itself from Start to OnDone; Close() holds it a moment longer.
+  static Stream* Make(std::shared_ptr<Peer> peer) {
+    auto stream = std::make_shared<Stream>(std::move(peer));
+    stream->self_ = stream;
+    return stream.get();
+  }
+  std::shared_ptr<Stream> self() { return shared_from_this(); }
+
+  void Start(wire::Transport::Stub& stub) {
+    stub.async()->Connect(&context_, this);
+    StartWrite(&out_);  // the Hello, set by the peer
+    StartRead(&in_);
+    AddHold();
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      peer_->OnBroken(this);
+      return;
+    }
+    if (in_.has_welcome()) peer_->OnWelcome(this, in_.welcome().incarnation());
+    StartRead(&in_);  // heartbeats, later; and the end of the stream
+  }
+
+  void OnWriteDone(bool ok) override { peer_->OnWritten(this, ok); }
+
+  void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<Stream> self = std::move(self_);  // may be the last reference
+    std::shared_ptr<Peer> peer = std::move(peer_);
+    peer->OnStreamDone(this, status);
+  }
+
+  grpc::ClientContext context_;
+  wire::Frame out_;
+  wire::Frame in_;
+  bool writing = true;  // the Hello
+  bool broken = false;
+  bool hold_released = false;
+  std::deque<Outgoing> in_flight;  // the envelopes of the batch being written
+
+ private:
+  std::shared_ptr<Peer> peer_;
+  std::shared_ptr<Stream> self_;
+};
+
+Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
+    : address_(std::move(address)),
+      max_queued_(core->options().max_queued_per_peer),
+      max_frame_bytes_(core->options().max_message_bytes),
+      min_backoff_(core->options().reconnect_backoff),
+      max_backoff_(core->options().max_reconnect_backoff),
+      core_(std::move(core)),
+      backoff_(min_backoff_) {
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(static_cast<int>(max_frame_bytes_));
+  args.SetMaxReceiveMessageSize(static_cast<int>(max_frame_bytes_));
+  // Each peer gets a connection of its own, not one shared by address.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  stub_ = wire::Transport::NewStub(channel_);
+}
+
+Peer::~Peer() = default;
+
+PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
+                         const actor_internal::Addressable* from, DeadLetterReason& refused) {
+  if (std::optional<DeadLetterReason> unsendable = Unsendable(*envelope)) {
+    refused = *unsendable;
+    return PushResult::kClosed;
+  }
+  Stream* write = nullptr;
+  {
+    MutexLock lock(mu_);
+    if (state_ == State::kClosed || (state_ == State::kIdle && absl::Now() < retry_at_)) {
+      if (core_) core_->counters().unreachable.fetch_add(1, std::memory_order_relaxed);
+      refused = DeadLetterReason::kNodeUnreachable;
+      return PushResult::kClosed;
+    }
+    if (queue_.size() >= max_queued_) {
+      refused = DeadLetterReason::kMailboxFull;
+      return PushResult::kFull;
+    }
+    queue_.push_back(Outgoing{target, std::move(envelope), from});
+    if (state_ == State::kIdle) ConnectLocked();
+    write = TakeWriteLocked();
+  }
+  if (write != nullptr) write->StartWrite(&write->out_);
+  return PushResult::kPushed;
+}
+
+std::optional<DeadLetterReason> Peer::Unsendable(const Envelope& envelope) const {
+  if (envelope.Is<absl::Status>()) return std::nullopt;  // a failed ask's reply
+  const google::protobuf::Message* message = envelope.AsProtobuf();
+  if (message == nullptr) {
+    LogWarning(RemoteLog(), "{} is not a protobuf message: it cannot be sent to node {}",
+               envelope.type().name(), address_);
+    return DeadLetterReason::kNotSerializable;
+  }
+  if (message->ByteSizeLong() + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
+    LogWarning(RemoteLog(), "{} of {} bytes does not fit a frame to node {} ({} bytes at most)",
+               envelope.type().name(), message->ByteSizeLong(), address_, max_frame_bytes_);
+    return DeadLetterReason::kTooLarge;
+  }
+  return std::nullopt;
+}
+
+bool Peer::Reachable() const {
+  MutexLock lock(mu_);
+  return state_ != State::kClosed && !(state_ == State::kIdle && absl::Now() < retry_at_);
+}
+
+uint64_t Peer::incarnation() const {
+  MutexLock lock(mu_);
+  return peer_incarnation_;
+}
+
+void Peer::ConnectLocked() {
+  Stream* stream = Stream::Make(shared_from_this());
+  wire::Hello* hello = stream->out_.mutable_hello();
+  hello->set_protocol_version(kProtocolVersion);
+  hello->set_node(core_->address());
+  hello->set_incarnation(core_->incarnation());
+  hello->set_cluster_token(core_->options().cluster_token);
+  stream_ = stream;
+  ++live_streams_;
+  state_ = State::kConnecting;
+  // Start() only posts the first operations and activates the call; its
+  // callbacks come later, on gRPC's threads. (The hello is written before
+  // anything else could be: `writing` is set.)
+  stream->Start(*stub_);
+}
+
+Peer::Stream* Peer::TakeWriteLocked() {
+  Stream* stream = stream_;
+  if (stream == nullptr || state_ != State::kConnected || stream->writing || stream->broken ||
+      queue_.empty() || !core_) {
+    return nullptr;
+  }
+  stream->out_.Clear();
+  wire::Batch* batch = stream->out_.mutable_batch();
+  absl::flat_hash_map<const MessageType*, uint32_t> types;
+  absl::flat_hash_map<Target, uint32_t> targets;
+  size_t bytes = 0;
+  while (!queue_.empty()) {
+    Outgoing& out = queue_.front();
+    const size_t payload =
+        out.envelope->Is<absl::Status>() ? 0 : out.envelope->AsProtobuf()->ByteSizeLong();
+    if (batch->envelopes_size() > 0 &&
+        bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
+      break;
+    }
+    bytes += payload + kEnvelopeOverhead;
+    wire::Envelope* envelope = batch->add_envelopes();
+    auto [target, new_target] = targets.try_emplace(out.target, targets.size());
+    if (new_target) {
+      wire::Target* t = batch->add_targets();
+      t->set_id(out.target.id);
+      t->set_name(out.target.name);
+      t->set_incarnation(out.target.incarnation);
+    }
+    envelope->set_target(target->second);
+    if (out.envelope->Is<absl::Status>()) {
+      const absl::Status& status = out.envelope->As<absl::Status>();
+      envelope->set_is_status(true);
+      envelope->set_status_code(static_cast<int32_t>(status.code()));
+      envelope->set_status_message(std::string(status.message()));
+    } else {
+      auto [type, new_type] = types.try_emplace(&out.envelope->type(), types.size());
+      if (new_type) batch->add_type_names(out.envelope->type().name());
+      envelope->set_type(type->second);
+      out.envelope->AsProtobuf()->SerializeToString(envelope->mutable_payload());
+    }
+    if (const actor_internal::AddressablePtr& sender = out.envelope->sender()) {
+      *envelope->mutable_sender() = core_->Describe(sender);
+      // Not an actor: an ask's receiver, which wants to hear of a failure.
+      envelope->set_sender_asks(sender->AsCell() == nullptr);
+    }
+    NoteAskLocked(*out.envelope);
+    stream->in_flight.push_back(std::move(out));
+    queue_.pop_front();
+  }
+  core_->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
+  core_->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
+  core_->counters().bytes_sent.fetch_add(static_cast<int64_t>(stream->out_.ByteSizeLong()),
+                                         std::memory_order_relaxed);
+  stream->writing = true;
+  return stream;
+}
+
+void Peer::OnWelcome(Stream* stream, uint64_t incarnation) {
+  Stream* write = nullptr;
+  {
+    MutexLock lock(mu_);
+    if (stream != stream_ || state_ != State::kConnecting) return;
+    state_ = State::kConnected;
+    peer_incarnation_ = incarnation;
+    backoff_ = min_backoff_;
+    write = TakeWriteLocked();
+  }
+  if (write != nullptr) write->StartWrite(&write->out_);
+}
+
+void Peer::OnWritten(Stream* stream, bool ok) {
+  Failed failed;
+  std::deque<Outgoing> written;
+  Stream* write = nullptr;
+  bool release = false;
+  {
+    MutexLock lock(mu_);
+    stream->writing = false;
+    if (ok && !stream->broken) {
+      written.swap(stream->in_flight);  // at most once: out of our hands now
+      write = TakeWriteLocked();
+    } else {
+      release = BreakLocked(stream, failed);
+    }
+  }
+  if (write != nullptr) write->StartWrite(&write->out_);
+  if (!ok) stream->context_.TryCancel();  // so that its read ends too
+  if (release) stream->RemoveHold();
+  Fail(std::move(failed));
+  // `written` is freed here, outside the lock.
+}
+
+void Peer::OnBroken(Stream* stream) {
+  Failed failed;
+  bool release;
+  {
+    MutexLock lock(mu_);
+    release = BreakLocked(stream, failed);
+  }
+  if (release) stream->RemoveHold();
+  Fail(std::move(failed));
+}
+
+bool Peer::BreakLocked(Stream* stream, Failed& failed) {
+  if (!stream->broken) {
+    stream->broken = true;
+    for (Outgoing& out : stream->in_flight) failed.mail.push_back(std::move(out));
+    stream->in_flight.clear();
+    if (stream == stream_) {
+      stream_ = nullptr;
+      for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
+      queue_.clear();
+      failed.asks.swap(asks_in_flight_);
+      asks_sweep_at_ = kMinAskSweep;
+      if (state_ != State::kClosed) {
+        // Fail fast for a while: a peer that is down should not cost every
+        // sender a connection attempt.
+        state_ = State::kIdle;
+        retry_at_ = absl::Now() + backoff_;
+        backoff_ = std::min(backoff_ * 2, max_backoff_);
+      }
+    }
+  }
+  // The hold goes once nothing more will be written: not while a write is
+  // in flight (its OnWriteDone comes, with !ok, and releases it then).
+  if (stream->writing || stream->hold_released) return false;
+  stream->hold_released = true;
+  return true;
+}
+
+void Peer::OnStreamDone(Stream* stream, const grpc::Status& status) {
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    LogInfo(RemoteLog(), "stream to node {} ended: {} ({})", address_, status.error_message(),
+            static_cast<int>(status.error_code()));
+  }
+  MutexLock lock(mu_);
+  if (stream == stream_) stream_ = nullptr;
+  if (--live_streams_ == 0) streams_done_.SignalAll();
+}
+
+void Peer::Fail(Failed failed) {
+  if (failed.mail.empty() && failed.asks.empty()) return;
+  {
+    MutexLock lock(mu_);
+    if (core_) {
+      core_->counters().unreachable.fetch_add(static_cast<int64_t>(failed.mail.size()),
+                                              std::memory_order_relaxed);
+    }
+  }
+  if (!failed.mail.empty()) {
+    LogInfo(RemoteLog(), "node {} unreachable: {} message(s) dead-lettered", address_,
+            failed.mail.size());
+  }
+  for (Outgoing& out : failed.mail) {
+    actor_internal::PublishDeadLetter(out.from != nullptr ? out.from->link() : nullptr,
+                                      std::move(out.envelope), DeadLetterReason::kNodeUnreachable,
+                                      out.from);
+  }
+  for (AskInFlight& ask : failed.asks) {
+    if (!ask.asker->IsAlive()) continue;  // answered already
+    ask.asker->Deliver(MakeEnvelope(absl::UnavailableError(
+        absl::StrCat("ask ", ask.request->name(), " to node ", address_,
+                     " failed: node unreachable (the connection broke after it was sent)"))));
+  }
+}
+
+void Peer::NoteAskLocked(const Envelope& request) {
+  const actor_internal::AddressablePtr& asker = request.sender();
+  if (!asker || asker->AsCell() != nullptr) return;  // no sender, or an actor
+  if (asks_in_flight_.size() >= asks_sweep_at_) {
+    // Answered asks are dropped when the list has doubled: amortised O(1).
+    std::erase_if(asks_in_flight_, [](const AskInFlight& ask) { return !ask.asker->IsAlive(); });
+    asks_sweep_at_ = std::max(kMinAskSweep, 2 * asks_in_flight_.size());
+  }
+  asks_in_flight_.push_back(AskInFlight{asker, &request.type()});
+}
+
+void Peer::Close() {
+  std::shared_ptr<Stream> cancel;
+  Failed failed;
+  bool release = false;
+  {
+    MutexLock lock(mu_);
+    if (state_ != State::kClosed) {
+      state_ = State::kClosed;
+      if (stream_ != nullptr) {
+        cancel = stream_->self();  // alive until TryCancel below returns
+        release = BreakLocked(stream_, failed);
+      }
+      for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
+      queue_.clear();
+      failed.asks.swap(asks_in_flight_);
+    }
+  }
+  // Outside mu_: cancelling may run the stream's callbacks inline.
+  if (cancel != nullptr) {
+    cancel->context_.TryCancel();
+    if (release) cancel->RemoveHold();
+    cancel.reset();
+  }
+  Fail(std::move(failed));
+  std::shared_ptr<NodeCore> core;
+  {
+    MutexLock lock(mu_);
+    while (live_streams_ > 0) streams_done_.Wait(mu_);
+    core = std::move(core_);  // released outside the lock
+  }
+}
+
+}  // namespace troupe::remote_internal

@@ -1,0 +1,161 @@
+// -----------------------------------------------------------------------------
+// File: internal/peer.h
+// -----------------------------------------------------------------------------
+//
+// `Peer`: this node's way out to one other node. It owns the gRPC stream
+// that carries our mail there, opened when the first message is queued,
+// and the queue of mail waiting for it.
+//
+//   std::shared_ptr<Peer> peer = core->PeerFor("10.0.0.7:4100");
+//   peer->Enqueue(Target{.name = "accounts"}, std::move(envelope));
+//
+// The stream: Hello (our address, incarnation, the cluster token), then,
+// once the peer's Welcome arrives, batches. One batch is in flight at a
+// time; it holds everything queued when it was taken (up to the frame size
+// limit), so a burst costs one write, and each type name and target is
+// written once per batch. Order from this node to any actor on the peer is
+// the queue's order.
+//
+// Failure: when the stream breaks (the peer is gone, refused us, or never
+// answered), every queued envelope is a dead letter ("node unreachable":
+// asks fail at once with kUnavailable), and for a back-off that doubles up
+// to NodeOptions::max_reconnect_backoff new mail fails fast; the next
+// message after it opens a new stream. A batch already written is not
+// retried: delivery is at most once.
+//
+// Thread-safety: Enqueue from any thread. The stream's callbacks run on
+// gRPC's threads; everything they share with senders is under mu_ (which
+// is also what lets ThreadSanitizer see the hand-over: gRPC itself is not
+// instrumented).
+
+#ifndef TROUPE_REMOTE_INTERNAL_PEER_H_
+#define TROUPE_REMOTE_INTERNAL_PEER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "actor/dead_letters.h"
+#include "actor/message.h"
+#include "base/logging.h"
+#include "remote/internal/remote_ref.h"
+#include "remote/wire.grpc.pb.h"
+#include "threads/condvar.h"
+#include "threads/mutex.h"
+
+namespace troupe::remote_internal {
+
+namespace wire = ::troupe::remote::wire;
+
+class NodeCore;
+
+// remote/'s log component ("[remote] ...").
+const LogComponent& RemoteLog();
+
+class Peer : public std::enable_shared_from_this<Peer> {
+ public:
+  Peer(std::shared_ptr<NodeCore> core, std::string address);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  // Peer::Enqueue()
+  //
+  // Queues `envelope` for `target` on this peer (kPushed; the envelope is
+  // taken). Refused, it stays in `envelope` and `refused` says why:
+  // kNodeUnreachable (closed, or backing off after a failure; kClosed),
+  // kNotSerializable or kTooLarge (kClosed), or too much queued already
+  // (kMailboxFull; kFull). `from` is the RemoteRef it was sent through.
+  PushResult Enqueue(const Target& target, EnvelopePtr& envelope,
+                     const actor_internal::Addressable* from, DeadLetterReason& refused)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // False once closed, or while backing off after a failure.
+  bool Reachable() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Peer::Close()
+  //
+  // Ends the stream and waits for gRPC to finish with it; queued mail is
+  // dead-lettered. Later mail is refused. Idempotent.
+  void Close() ABSL_LOCKS_EXCLUDED(mu_);
+
+  const std::string& address() const { return address_; }
+  // The peer's incarnation from its Welcome; 0 before.
+  uint64_t incarnation() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  class Stream;
+  enum class State { kIdle, kConnecting, kConnected, kClosed };
+  static constexpr size_t kMinAskSweep = 1024;
+  struct Outgoing {
+    Target target;
+    EnvelopePtr envelope;
+    const actor_internal::Addressable* from;
+  };
+  // An ask whose request was written to the peer: if the stream breaks
+  // before the reply comes (on the peer's own stream to us), it fails then,
+  // not at its timeout.
+  struct AskInFlight {
+    actor_internal::AddressablePtr asker;
+    const MessageType* request;
+  };
+  // What a broken stream leaves to fail.
+  struct Failed {
+    std::deque<Outgoing> mail;
+    std::vector<AskInFlight> asks;
+  };
+
+  // Starts a stream (kIdle -> kConnecting).
+  void ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // If the current stream is welcomed, not writing and mail is queued:
+  // encodes a batch into it and returns it, marked writing, for the caller
+  // to start the write once mu_ is released (gRPC may run a callback
+  // inline, and callbacks take mu_). Else null.
+  Stream* TakeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stream's callbacks.
+  void OnWelcome(Stream* stream, uint64_t incarnation) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnWritten(Stream* stream, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnBroken(Stream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnStreamDone(Stream* stream, const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+  // Why `envelope` cannot go to another node (logged), if it cannot.
+  std::optional<DeadLetterReason> Unsendable(const Envelope& envelope) const;
+  // Marks `stream` broken: no more writes start on it, the peer backs
+  // off, and what was queued or in flight is moved to `failed`. True if
+  // the caller must now release the stream's hold (outside mu_).
+  bool BreakLocked(Stream* stream, Failed& failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Dead-letters the mail ("node unreachable") and fails the asks.
+  void Fail(Failed failed);
+  // Remembers the asks among the envelopes being written.
+  void NoteAskLocked(const Envelope& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<wire::Transport::Stub> stub_;
+  const size_t max_queued_;
+  const size_t max_frame_bytes_;
+  const absl::Duration min_backoff_;
+  const absl::Duration max_backoff_;
+
+  mutable Mutex mu_;
+  CondVar streams_done_;
+  std::shared_ptr<NodeCore> core_ ABSL_GUARDED_BY(mu_);  // null once closed
+  State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
+  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // the current stream, if any
+  int live_streams_ ABSL_GUARDED_BY(mu_) = 0;      // not yet done (OnDone)
+  std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
+  size_t asks_sweep_at_ ABSL_GUARDED_BY(mu_) = kMinAskSweep;
+  uint64_t peer_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace troupe::remote_internal
+
+#endif  // TROUPE_REMOTE_INTERNAL_PEER_H_

@@ -1,0 +1,64 @@
+#include "remote/internal/remote_ref.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "actor/dead_letters.h"
+#include "actor/internal/system_link.h"
+#include "remote/internal/peer.h"
+
+namespace troupe::remote_internal {
+
+RemoteRef::RemoteRef(actor_internal::SystemLink* link, std::shared_ptr<Peer> peer, Target target,
+                     bool asks)
+    : Addressable(link, target.id),
+      peer_(std::move(peer)),
+      target_(std::move(target)),
+      asks_(asks) {}
+
+bool RemoteRef::Deliver(EnvelopePtr envelope) {
+  DeadLetterReason refused;
+  if (peer_->Enqueue(target_, envelope, this, refused) == PushResult::kPushed) return true;
+  actor_internal::PublishDeadLetter(link(), std::move(envelope), refused, this);
+  return false;
+}
+
+PushResult RemoteRef::TryDeliver(EnvelopePtr& envelope) {
+  DeadLetterReason refused;
+  return peer_->Enqueue(target_, envelope, this, refused);
+}
+
+void RemoteRef::Undelivered(const Envelope& envelope, DeadLetterReason reason) {
+  if (!asks_) return;  // an actor that sent mail: nothing waits for an answer
+  std::string message =
+      absl::StrCat("ask ", envelope.type().name(), " from node ", peer_->address(),
+                   " failed: ", std::string(DeadLetterReasonName(reason)));
+  absl::Status status = reason == DeadLetterReason::kMailboxFull
+                            ? absl::ResourceExhaustedError(message)
+                            : absl::UnavailableError(message);
+  EnvelopePtr reply = MakeEnvelope(std::move(status));
+  DeadLetterReason refused;
+  // If even this cannot go, the remote ask times out: nothing else to do.
+  (void)peer_->Enqueue(target_, reply, this, refused);
+}
+
+bool RemoteRef::IsAlive() const { return peer_->Reachable(); }
+
+std::string RemoteRef::name() const {
+  return absl::StrCat(target_.id != 0 ? absl::StrCat("#", target_.id) : target_.name, "@",
+                      peer_->address());
+}
+
+proto::ActorRefProto RemoteRef::ToProto() const {
+  proto::ActorRefProto ref;
+  ref.set_node(peer_->address());
+  ref.set_incarnation(target_.incarnation);
+  ref.set_id(target_.id);
+  ref.set_name(target_.name);
+  return ref;
+}
+
+}  // namespace troupe::remote_internal

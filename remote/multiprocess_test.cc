@@ -1,0 +1,220 @@
+// Nodes in separate processes (remote/testdata/node_main) on loopback:
+// exact totals across the process boundary, a node killed with SIGKILL,
+// and a restarted node whose new incarnation old refs cannot reach.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "actor/actor_system.h"
+#include "actor/dead_letters.h"
+#include "base/stress.h"
+#include "gtest/gtest.h"
+#include "remote/node.h"
+#include "remote/ref.pb.h"
+#include "remote/testdata/test_messages.pb.h"
+#include "testing/eventually.h"
+
+namespace troupe::remote {
+namespace {
+
+constexpr char kToken[] = "multiprocess-test-token";
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+std::string NodeMainPath() {
+  const std::vector<std::string> args = ::testing::internal::GetArgvs();
+  return args.size() > 1 ? args[1] : "remote/node_main";
+}
+
+// A node_main process: started with pipes for its stdin and stdout, ended
+// by closing its stdin (or killed), always reaped.
+class NodeProcess {
+ public:
+  static std::unique_ptr<NodeProcess> Start(const std::string& listen = "127.0.0.1:0") {
+    int to_child[2];
+    int from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return nullptr;
+    const std::string path = NodeMainPath();
+    const pid_t pid = fork();
+    if (pid < 0) return nullptr;
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      dup2(to_child[0], STDIN_FILENO);
+      dup2(from_child[1], STDOUT_FILENO);
+      execl(path.c_str(), path.c_str(), kToken, listen.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    auto process = std::unique_ptr<NodeProcess>(new NodeProcess(pid, to_child[1], from_child[0]));
+    if (!process->ReadAddress()) return nullptr;
+    return process;
+  }
+
+  ~NodeProcess() {
+    if (stdin_ >= 0) close(stdin_);
+    close(stdout_);
+    if (!reaped_) {
+      // A graceful end first; a kill if it does not come.
+      for (int i = 0; i < 1000 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i)
+        absl::SleepFor(absl::Milliseconds(10));
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void Kill() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    reaped_ = true;
+  }
+
+  const std::string& address() const { return address_; }
+  uint64_t incarnation() const { return incarnation_; }
+
+ private:
+  NodeProcess(pid_t pid, int in, int out) : pid_(pid), stdin_(in), stdout_(out) {}
+
+  // The first line: "<address> <incarnation>", within the wait.
+  bool ReadAddress() {
+    std::string line;
+    const absl::Time deadline = absl::Now() + kWait;
+    char c;
+    while (absl::Now() < deadline) {
+      pollfd pfd{stdout_, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      if (read(stdout_, &c, 1) != 1) return false;
+      if (c == '\n') break;
+      line.push_back(c);
+    }
+    std::istringstream fields(line);
+    fields >> address_ >> incarnation_;
+    return !address_.empty() && incarnation_ != 0;
+  }
+
+  const pid_t pid_;
+  int stdin_;
+  const int stdout_;
+  bool reaped_ = false;
+  std::string address_;
+  uint64_t incarnation_ = 0;
+};
+
+NodeOptions Options() {
+  NodeOptions options;
+  options.cluster_token = kToken;
+  options.max_reconnect_backoff = absl::Milliseconds(200);
+  return options;
+}
+
+test::Add AddOf(int64_t value, int from, int64_t seq) {
+  test::Add add;
+  add.set_value(value);
+  add.set_from(from);
+  add.set_seq(seq);
+  return add;
+}
+
+TEST(MultiprocessTest, EveryMessageCrossesExactlyOnceAndInOrder) {
+  std::unique_ptr<NodeProcess> other = NodeProcess::Start();
+  ASSERT_NE(other, nullptr) << "node_main did not start";
+  ActorSystem system;
+  auto node = Node::Start(system, Options());
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + other->address());
+  ASSERT_TRUE(counter.ok());
+
+  constexpr int kSenders = 2;
+  const int64_t per_sender = ScaledCount(500000, 20000);  // 10^6 in all, unscaled
+  std::vector<std::thread> senders;
+  for (int s = 0; s < kSenders; ++s) {
+    senders.emplace_back([&, s] {
+      for (int64_t i = 1; i <= per_sender; ++i) counter->Tell(AddOf(i, s, i));
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  const int64_t expected = kSenders * per_sender * (per_sender + 1) / 2;
+  absl::StatusOr<test::Total> total;
+  EXPECT_TRUE(testkit::Eventually([&] {
+    total = counter->Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() && total->value() == expected;
+  })) << (total.ok() ? absl::StrCat(total->value(), " of ", expected) : total.status().ToString());
+  EXPECT_EQ(total->out_of_order(), 0);
+  EXPECT_EQ(system.dead_letters().total(), 0);
+}
+
+TEST(MultiprocessTest, AKilledNodeFailsAsksFastAndItsMailIsCounted) {
+  std::unique_ptr<NodeProcess> other = NodeProcess::Start();
+  ASSERT_NE(other, nullptr);
+  ActorSystem system;
+  auto node = Node::Start(system, Options());
+  ASSERT_TRUE(node.ok());
+  absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + other->address());
+  ASSERT_TRUE(counter.ok());
+  ASSERT_TRUE(counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+
+  other->Kill();
+  // The stream breaks; from then on asks fail with kUnavailable, well
+  // before their timeout, and tells are dead letters.
+  absl::StatusOr<test::Pong> pong;
+  EXPECT_TRUE(testkit::Eventually([&] {
+    pong = counter->Ask<test::Pong>(test::Ping(), kWait).Get();
+    return pong.status().code() == absl::StatusCode::kUnavailable;
+  })) << pong.status();
+  counter->Tell(AddOf(1, 0, 1));
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return system.dead_letters().count(DeadLetterReason::kNodeUnreachable) >= 2; }));
+  EXPECT_GE((*node)->Stats().unreachable, 2);
+}
+
+TEST(MultiprocessTest, ARestartedNodeIsANewIncarnation) {
+  std::unique_ptr<NodeProcess> first = NodeProcess::Start();
+  ASSERT_NE(first, nullptr);
+  const std::string address = first->address();
+  ActorSystem system;
+  auto node = Node::Start(system, Options());
+  ASSERT_TRUE(node.ok());
+  proto::ActorRefProto old_ref;
+  old_ref.set_node(address);
+  old_ref.set_incarnation(first->incarnation());
+  old_ref.set_name("counter");
+  absl::StatusOr<ActorRef> old_counter = (*node)->FromProto(old_ref);
+  ASSERT_TRUE(old_counter.ok());
+  ASSERT_TRUE(old_counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+
+  first->Kill();
+  std::unique_ptr<NodeProcess> second = NodeProcess::Start(address);
+  ASSERT_NE(second, nullptr) << "could not restart on " << address;
+  EXPECT_NE(second->incarnation(), first->incarnation());
+
+  // A ref by name alone reaches the new process (once the back-off allows).
+  absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + address);
+  ASSERT_TRUE(counter.ok());
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok(); }));
+  // The ref to the old incarnation does not: its ask fails at once.
+  const absl::Time start = absl::Now();
+  absl::StatusOr<test::Pong> pong = old_counter->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_LT(absl::Now() - start, kWait / 2);
+}
+
+}  // namespace
+}  // namespace troupe::remote

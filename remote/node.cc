@@ -1,0 +1,163 @@
+#include "remote/node.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "remote/internal/inbound.h"
+#include "remote/internal/node_core.h"
+#include "remote/internal/peer.h"
+#include "remote/internal/remote_ref.h"
+#include "threads/mutex.h"
+
+namespace troupe::remote {
+
+using remote_internal::NodeCore;
+
+class Node::Impl {
+ public:
+  explicit Impl(std::shared_ptr<NodeCore> core) : core(std::move(core)), service(this->core) {}
+
+  std::shared_ptr<NodeCore> core;
+  remote_internal::TransportService service;
+  std::unique_ptr<grpc::Server> server;
+  Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+};
+
+namespace {
+
+// "host:port" with a port in range.
+bool IsHostPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  int port;
+  return absl::SimpleAtoi(std::string(address.substr(colon + 1)), &port) && port > 0 &&
+         port < 65536;
+}
+
+absl::Status Validate(const NodeOptions& options) {
+  if (options.cluster_token.empty()) {
+    return absl::InvalidArgumentError("NodeOptions::cluster_token is required");
+  }
+  if (options.max_message_bytes < (size_t{64} << 10) ||
+      options.max_message_bytes > (size_t{1} << 30)) {
+    return absl::InvalidArgumentError("NodeOptions::max_message_bytes must be in [64 KiB, 1 GiB]");
+  }
+  if (options.max_queued_per_peer == 0 || options.max_inbound_streams <= 0 ||
+      options.max_peers == 0) {
+    return absl::InvalidArgumentError("NodeOptions limits must be positive");
+  }
+  if (options.reconnect_backoff < absl::ZeroDuration() ||
+      options.max_reconnect_backoff < options.reconnect_backoff) {
+    return absl::InvalidArgumentError("NodeOptions: bad reconnect back-off");
+  }
+  if (!options.advertised_address.empty() && !IsHostPort(options.advertised_address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NodeOptions::advertised_address is not host:port: ", options.advertised_address));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptions options) {
+  if (absl::Status valid = Validate(options); !valid.ok()) return valid;
+  // gRPC shuts its library down when its last channel or server goes; if
+  // that is a channel released by a stream's last callback, the shutdown
+  // runs on gRPC's own callback thread and aborts (seen: "prior > 0" in
+  // grpc_cq_internal_unref). One reference for the life of the process
+  // keeps the library up.
+  static const bool kept_up = (grpc_init(), true);
+  (void)kept_up;
+  const size_t colon = options.listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NodeOptions::listen_address is not host:port: ", options.listen_address));
+  }
+  auto impl = std::make_unique<Impl>(std::make_shared<NodeCore>(system, options));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.RegisterService(&impl->service);
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or not local?)"));
+  }
+  impl->core->set_address(options.advertised_address.empty()
+                              ? absl::StrCat(options.listen_address.substr(0, colon), ":", port)
+                              : options.advertised_address);
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Node::~Node() { Shutdown(); }
+
+const std::string& Node::address() const { return impl_->core->address(); }
+uint64_t Node::incarnation() const { return impl_->core->incarnation(); }
+
+absl::StatusOr<ActorRef> Node::Lookup(std::string_view name_at_node) {
+  const size_t at = name_at_node.find('@');
+  if (at == std::string_view::npos || at == 0 || !IsHostPort(name_at_node.substr(at + 1))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not name@host:port: ", std::string(name_at_node)));
+  }
+  proto::ActorRefProto ref;
+  ref.set_name(std::string(name_at_node.substr(0, at)));
+  ref.set_node(std::string(name_at_node.substr(at + 1)));
+  return FromProto(ref);
+}
+
+absl::StatusOr<proto::ActorRefProto> Node::ToProto(const ActorRef& ref) {
+  if (!ref) return absl::InvalidArgumentError("ToProto of an empty ActorRef");
+  return impl_->core->Describe(ref.target());
+}
+
+absl::StatusOr<ActorRef> Node::FromProto(const proto::ActorRefProto& ref) {
+  if (ref.node().empty() || (ref.id() == 0 && ref.name().empty())) {
+    return absl::InvalidArgumentError("an ActorRefProto names a node and an id or a name");
+  }
+  actor_internal::AddressablePtr target = impl_->core->Resolve(ref);
+  if (!target && ref.node() != address()) {
+    return absl::UnavailableError(absl::StrCat("node ", ref.node(), " cannot be reached now"));
+  }
+  return ActorRef(std::move(target));
+}
+
+NodeStats Node::Stats() const {
+  remote_internal::NodeCounters& c = impl_->core->counters();
+  NodeStats stats;
+  stats.messages_sent = c.messages_sent.load(std::memory_order_relaxed);
+  stats.messages_received = c.messages_received.load(std::memory_order_relaxed);
+  stats.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
+  stats.batches_sent = c.batches_sent.load(std::memory_order_relaxed);
+  stats.streams_refused = c.streams_refused.load(std::memory_order_relaxed);
+  stats.unknown_types = c.unknown_types.load(std::memory_order_relaxed);
+  stats.unreachable = c.unreachable.load(std::memory_order_relaxed);
+  stats.exported_refs = static_cast<int64_t>(impl_->core->exports().size());
+  return stats;
+}
+
+void Node::Shutdown() {
+  MutexLock lock(impl_->shutdown_mu);
+  if (impl_->shut_down) return;
+  impl_->shut_down = true;
+  // Inbound first, so that nothing arrives for actors while the rest goes:
+  // Shutdown cancels the open streams (their reactions Finish) and returns
+  // once they are done.
+  impl_->server->Shutdown(absl::ToChronoTime(absl::Now()));
+  impl_->server->Wait();
+  impl_->core->Close();
+}
+
+}  // namespace troupe::remote

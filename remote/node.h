@@ -1,0 +1,155 @@
+// -----------------------------------------------------------------------------
+// File: node.h
+// -----------------------------------------------------------------------------
+//
+// `remote::Node`: attaches an ActorSystem to the network, so that its actors
+// and the actors of other processes (other machines) reach each other
+// through ordinary ActorRefs, over gRPC.
+//
+//   troupe::ActorSystem system;
+//   troupe::ActorRef accounts = system.Spawn<Accounts>();
+//   (void)system.registry().Register("accounts", accounts);
+//
+//   troupe::remote::NodeOptions options;
+//   options.listen_address = "0.0.0.0:4100";
+//   options.advertised_address = "10.0.0.7:4100";
+//   options.cluster_token = secret;           // every node of the cluster shares it
+//   auto node = troupe::remote::Node::Start(system, options);  // StatusOr
+//
+//   // Elsewhere, on another node:
+//   absl::StatusOr<troupe::ActorRef> remote = node->Lookup("accounts@10.0.0.7:4100");
+//   remote->Tell(accounts::Deposit());                       // a protobuf message
+//   auto balance = remote->Ask<accounts::Balance>(accounts::Get(), absl::Seconds(1));
+//
+// What crosses: protobuf messages only, by their full name; the receiving
+// process must know the type (it does if any of its actors handles it, or
+// an ask expects it as a reply: actor/wire_types.h). A plain C++ value sent
+// to a remote ref is a dead letter ("not serializable") and an ask with one
+// fails with kInvalidArgument. Sender() is carried, so Reply() works across
+// nodes; refs inside messages travel as ActorRefProto (ToProto/FromProto).
+//
+// Delivery: at most once; from one node to one actor, in the order sent.
+// Mail for a node that cannot be reached is a dead letter ("node
+// unreachable"), and an ask to it fails with kUnavailable. Mail for an
+// actor that is not there (no such name, a stopped actor) is a dead letter
+// on the receiving node, and an ask for it fails at once.
+//
+// Security: a peer must present the cluster token in its first frame;
+// until it does nothing it sends reaches any actor, and a wrong token ends
+// the stream (UNAUTHENTICATED). Frames over max_message_bytes are refused
+// by gRPC before they are allocated. The token is a shared secret: on an
+// untrusted network run the nodes over TLS as well (not built yet).
+//
+// Lifetime: destroy (or Shutdown()) the Node before its ActorSystem. Refs to
+// remote actors may outlive both; mail through them is then dead.
+//
+// Thread-safety: every method may be called from any thread.
+
+#ifndef TROUPE_REMOTE_NODE_H_
+#define TROUPE_REMOTE_NODE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "actor/actor_ref.h"
+#include "actor/actor_system.h"
+#include "remote/ref.pb.h"
+
+namespace troupe::remote {
+
+struct NodeOptions {
+  // Where the gRPC server listens; port 0 picks a free one.
+  std::string listen_address = "127.0.0.1:0";
+  // How other nodes reach this one ("host:port"); empty: the listen
+  // address with the port the server bound. It is the node's name in refs.
+  std::string advertised_address;
+  // The shared secret every node of the cluster presents. Required.
+  std::string cluster_token;
+  // The largest frame sent or accepted. A single message that cannot fit
+  // is refused at the sender (a dead letter "too large"; an ask fails with
+  // kInvalidArgument).
+  size_t max_message_bytes = size_t{4} << 20;
+  // Messages waiting for one peer's stream; more are refused as with a
+  // full bounded mailbox ("mailbox full"; asks fail with kResourceExhausted).
+  size_t max_queued_per_peer = size_t{1} << 20;
+  // Streams other nodes may hold open to this one at a time.
+  int max_inbound_streams = 256;
+  // Other nodes this one may talk to at a time.
+  size_t max_peers = 1024;
+  // After a stream to a peer fails, new mail for it fails fast for this
+  // long, doubling on each failure up to the maximum; a welcome resets it.
+  absl::Duration reconnect_backoff = absl::Milliseconds(100);
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+};
+
+// What a node has done; Node::Stats().
+struct NodeStats {
+  int64_t messages_sent = 0;      // envelopes written to peers' streams
+  int64_t messages_received = 0;  // envelopes read from authenticated streams
+  int64_t bytes_sent = 0;         // frame bytes written
+  int64_t batches_sent = 0;
+  int64_t streams_refused = 0;  // inbound streams without the token (or over the limit)
+  int64_t unknown_types = 0;    // received envelopes of types this process does not know
+  int64_t unreachable = 0;      // mail dead-lettered because its node could not be reached
+  int64_t exported_refs = 0;    // local receivers currently known to other nodes
+};
+
+class Node {
+ public:
+  // Node::Start()
+  //
+  // Starts the server and returns the node. kInvalidArgument for an empty
+  // cluster token or bad options; kUnavailable if the address cannot be
+  // bound.
+  static absl::StatusOr<std::unique_ptr<Node>> Start(ActorSystem& system, NodeOptions options);
+
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // This node's advertised "host:port", and the incarnation drawn at Start.
+  const std::string& address() const;
+  uint64_t incarnation() const;
+
+  // Node::Lookup()
+  //
+  // A ref to the actor registered as `name` on the node at `host:port`,
+  // written "name@host:port". It is not checked now: mail through it goes
+  // out when sent, and an actor that is not there makes a dead letter on
+  // that node. kInvalidArgument for a malformed string. For this node's
+  // own address, the local registry's ref (empty if none).
+  absl::StatusOr<ActorRef> Lookup(std::string_view name_at_node);
+
+  // Node::ToProto() / FromProto()
+  //
+  // A ref as it travels inside a message, and back. ToProto of a local
+  // actor exports it (mail for it may then arrive from other nodes);
+  // FromProto of this node's own ref returns the local actor (empty if it
+  // is gone or the ref names an older incarnation of this node).
+  // kInvalidArgument for an empty ref.
+  absl::StatusOr<proto::ActorRefProto> ToProto(const ActorRef& ref);
+  absl::StatusOr<ActorRef> FromProto(const proto::ActorRefProto& ref);
+
+  NodeStats Stats() const;
+
+  // Node::Shutdown()
+  //
+  // Stops serving, closes every stream (queued outbound mail becomes dead
+  // letters) and waits for gRPC to finish with them. Idempotent; the
+  // destructor calls it.
+  void Shutdown();
+
+ private:
+  class Impl;
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace troupe::remote
+
+#endif  // TROUPE_REMOTE_NODE_H_

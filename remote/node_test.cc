@@ -1,0 +1,348 @@
+// Two nodes in one process, each with its own ActorSystem, talking over
+// gRPC on loopback: tell, ask, replies through Sender(), refs inside
+// messages, and everything that must fail cleanly — unknown names, unknown
+// types, values that are not protobuf messages, oversized messages, an
+// unreachable node, an outsider without the token, refs that outlive their
+// node.
+
+#include "remote/node.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "actor/actor.h"
+#include "actor/actor_system.h"
+#include "actor/dead_letters.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "remote/ref.pb.h"
+#include "remote/testdata/test_messages.pb.h"
+#include "testing/eventually.h"
+
+namespace troupe::remote {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+constexpr char kToken[] = "node-test-token";
+
+// Sums Adds, checking that each sender's sequence numbers arrive in order;
+// answers GetTotal with the sum, Ping with a Pong, and a CallMe by telling
+// the ref inside it a Pong.
+class Counter : public Actor {
+ public:
+  explicit Counter(Node** node) : node_(node) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<test::Add>([this](const test::Add& add) {
+          total_ += add.value();
+          int64_t& last = last_seq_[add.from()];
+          if (add.seq() != last + 1) ++out_of_order_;
+          last = add.seq();
+        })
+        .On<test::GetTotal>([this](const test::GetTotal&) {
+          test::Total total;
+          total.set_value(total_);
+          total.set_out_of_order(out_of_order_);
+          return total;
+        })
+        .On<test::Ping>([](const test::Ping& ping) {
+          test::Pong pong;
+          pong.set_seq(ping.seq());
+          return pong;
+        })
+        .On<test::CallMe>([this](const test::CallMe& call) {
+          absl::StatusOr<ActorRef> who = (*node_)->FromProto(call.who());
+          if (!who.ok()) return;
+          test::Pong pong;
+          pong.set_seq(call.seq());
+          who->Tell(pong);
+        })
+        .On<test::Blob>([](const test::Blob&) {});
+  }
+
+ private:
+  Node** node_;
+  int64_t total_ = 0;
+  int64_t out_of_order_ = 0;
+  std::map<int, int64_t> last_seq_;
+};
+
+// Counts the Pongs it gets; a Ping sent to it is forwarded to its target
+// with itself as the sender (the Pong comes back through Sender()).
+class PongCounter : public Actor {
+ public:
+  PongCounter(std::atomic<int64_t>* pongs, ActorRef target)
+      : pongs_(pongs), target_(std::move(target)) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<test::Pong>([this](const test::Pong&) { pongs_->fetch_add(1); })
+        .On<test::Ping>([this](const test::Ping& ping) { Send(target_, ping); });
+  }
+
+ private:
+  std::atomic<int64_t>* pongs_;
+  ActorRef target_;
+};
+
+NodeOptions Options(std::string token = kToken) {
+  NodeOptions options;
+  options.cluster_token = std::move(token);
+  return options;
+}
+
+// Two systems, each with a node; B has a Counter registered as "counter".
+class TwoNodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a = Node::Start(system_a_, Options());
+    ASSERT_TRUE(a.ok()) << a.status();
+    node_a_ = std::move(*a);
+    auto b = Node::Start(system_b_, Options());
+    ASSERT_TRUE(b.ok()) << b.status();
+    node_b_ = std::move(*b);
+    raw_b_ = node_b_.get();
+    counter_ = system_b_.Spawn<Counter>(&raw_b_);
+    ASSERT_TRUE(system_b_.registry().Register("counter", counter_).ok());
+    absl::StatusOr<ActorRef> remote = node_a_->Lookup("counter@" + node_b_->address());
+    ASSERT_TRUE(remote.ok()) << remote.status();
+    remote_counter_ = *remote;
+  }
+
+  void TearDown() override {
+    if (node_a_) node_a_->Shutdown();
+    if (node_b_) node_b_->Shutdown();
+  }
+
+  ActorSystem system_a_;
+  ActorSystem system_b_;
+  std::unique_ptr<Node> node_a_;
+  std::unique_ptr<Node> node_b_;
+  Node* raw_b_ = nullptr;
+  ActorRef counter_;
+  ActorRef remote_counter_;
+};
+
+test::Add AddOf(int64_t value, int from, int64_t seq) {
+  test::Add add;
+  add.set_value(value);
+  add.set_from(from);
+  add.set_seq(seq);
+  return add;
+}
+
+TEST_F(TwoNodes, AskGetsTheRemoteReply) {
+  test::Ping ping;
+  ping.set_seq(42);
+  absl::StatusOr<test::Pong> pong = remote_counter_.Ask<test::Pong>(ping, kWait).Get();
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->seq(), 42);
+}
+
+TEST_F(TwoNodes, EveryTellArrivesOnceAndInOrderPerSender) {
+  constexpr int kSenders = 4;
+  const int kPerSender = 20000;
+  std::vector<std::thread> senders;
+  for (int s = 0; s < kSenders; ++s) {
+    senders.emplace_back([&, s] {
+      for (int i = 1; i <= kPerSender; ++i) remote_counter_.Tell(AddOf(i, s, i));
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  const int64_t expected = int64_t{kSenders} * kPerSender * (kPerSender + 1) / 2;
+  absl::StatusOr<test::Total> total;
+  ASSERT_TRUE(testkit::Eventually([&] {
+    total = remote_counter_.Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() && total->value() == expected;
+  })) << (total.ok() ? absl::StrCat(total->value(), " of ", expected) : total.status().ToString());
+  EXPECT_EQ(total->out_of_order(), 0);
+  EXPECT_EQ(system_a_.dead_letters().total(), 0);
+  EXPECT_EQ(system_b_.dead_letters().total(), 0);
+  NodeStats stats = node_a_->Stats();
+  EXPECT_GE(stats.messages_sent, int64_t{kSenders} * kPerSender);
+  EXPECT_LT(stats.batches_sent, stats.messages_sent) << "a burst should share batches";
+}
+
+TEST_F(TwoNodes, RepliesGoBackThroughSender) {
+  std::atomic<int64_t> pongs{0};
+  ActorRef forwarder = system_a_.Spawn<PongCounter>(&pongs, remote_counter_);
+  for (int i = 0; i < 100; ++i) {
+    test::Ping ping;
+    ping.set_seq(i);
+    forwarder.Tell(ping);
+  }
+  EXPECT_TRUE(testkit::Eventually([&] { return pongs.load() == 100; })) << pongs.load();
+  EXPECT_GE(node_a_->Stats().exported_refs, 1);
+}
+
+TEST_F(TwoNodes, ARefInsideAMessageLeadsBack) {
+  std::atomic<int64_t> pongs{0};
+  ActorRef listener = system_a_.Spawn<PongCounter>(&pongs, ActorRef());
+  test::CallMe call;
+  absl::StatusOr<proto::ActorRefProto> who = node_a_->ToProto(listener);
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->node(), node_a_->address());
+  *call.mutable_who() = *who;
+  remote_counter_.Tell(call);
+  EXPECT_TRUE(testkit::Eventually([&] { return pongs.load() == 1; }));
+
+  // Back on its own node the proto is the local actor itself.
+  absl::StatusOr<ActorRef> back = node_a_->FromProto(*who);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, listener);
+  // A ref from an older incarnation of this node finds nothing.
+  proto::ActorRefProto stale = *who;
+  stale.set_incarnation(who->incarnation() + 1);
+  absl::StatusOr<ActorRef> gone = node_a_->FromProto(stale);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(*gone);
+}
+
+TEST_F(TwoNodes, AnAskForANameThatIsNotThereFailsAtOnce) {
+  absl::StatusOr<ActorRef> nobody = node_a_->Lookup("nobody@" + node_b_->address());
+  ASSERT_TRUE(nobody.ok());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<test::Pong> pong = nobody->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_LT(absl::Now() - start, kWait / 2) << "it should fail fast, not time out";
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return system_b_.dead_letters().count(DeadLetterReason::kReceiverStopped) == 1; }));
+}
+
+TEST_F(TwoNodes, AnUnknownTypeIsADeadLetterOnTheReceiver) {
+  test::NobodyKnows message;
+  message.set_text("?");
+  remote_counter_.Tell(message);
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return system_b_.dead_letters().count(DeadLetterReason::kUnknownType) == 1; }));
+  EXPECT_EQ(node_b_->Stats().unknown_types, 1);
+  // The stream survives it.
+  absl::StatusOr<test::Pong> pong = remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_TRUE(pong.ok()) << pong.status();
+}
+
+TEST_F(TwoNodes, APlainValueIsRefusedAtTheSender) {
+  remote_counter_.Tell(std::string("not a protobuf message"));
+  EXPECT_EQ(system_a_.dead_letters().count(DeadLetterReason::kNotSerializable), 1);
+  absl::StatusOr<test::Pong> pong = remote_counter_.Ask<test::Pong>(42, kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kInvalidArgument) << pong.status();
+  EXPECT_THAT(pong.status().message(), HasSubstr("not serializable"));
+  int value = 7;
+  EXPECT_EQ(remote_counter_.TryTell(value).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(TwoNodes, AnOversizedMessageIsRefusedAtTheSender) {
+  test::Blob blob;
+  blob.set_data(std::string(NodeOptions().max_message_bytes, 'x'));
+  absl::StatusOr<test::Pong> pong = remote_counter_.Ask<test::Pong>(blob, kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kInvalidArgument) << pong.status();
+  EXPECT_EQ(system_a_.dead_letters().count(DeadLetterReason::kTooLarge), 1);
+  // One that fits goes.
+  blob.set_data(std::string(NodeOptions().max_message_bytes / 2, 'x'));
+  remote_counter_.Tell(blob);
+  absl::StatusOr<test::Pong> after = remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_TRUE(after.ok()) << after.status();
+}
+
+TEST(NodeTest, AnOutsiderWithoutTheTokenReachesNoActor) {
+  ActorSystem inside;
+  ActorSystem outside;
+  auto node = Node::Start(inside, Options("the real token"));
+  ASSERT_TRUE(node.ok()) << node.status();
+  auto outsider = Node::Start(outside, Options("a guess"));
+  ASSERT_TRUE(outsider.ok()) << outsider.status();
+  Node* raw = node->get();
+  ActorRef counter = inside.Spawn<Counter>(&raw);
+  ASSERT_TRUE(inside.registry().Register("counter", counter).ok());
+
+  absl::StatusOr<ActorRef> target = (*outsider)->Lookup("counter@" + (*node)->address());
+  ASSERT_TRUE(target.ok());
+  target->Tell(AddOf(1, 0, 1));
+  absl::StatusOr<test::Pong> pong = target->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_TRUE(testkit::Eventually([&] { return (*node)->Stats().streams_refused >= 1; }));
+  EXPECT_EQ((*node)->Stats().messages_received, 0);
+  EXPECT_GE(outside.dead_letters().count(DeadLetterReason::kNodeUnreachable), 1);
+  absl::StatusOr<test::Total> total = counter.Ask<test::Total>(test::GetTotal(), kWait).Get();
+  ASSERT_TRUE(total.ok());
+  EXPECT_EQ(total->value(), 0) << "the outsider's Add reached the actor";
+}
+
+TEST(NodeTest, MailForANodeThatIsNotThereIsADeadLetter) {
+  ActorSystem system;
+  auto node = Node::Start(system, Options());
+  ASSERT_TRUE(node.ok());
+  // A port that was just free: nothing listens there.
+  std::string address;
+  {
+    ActorSystem scratch;
+    auto gone = Node::Start(scratch, Options());
+    ASSERT_TRUE(gone.ok());
+    address = (*gone)->address();
+  }
+  absl::StatusOr<ActorRef> target = (*node)->Lookup("counter@" + address);
+  ASSERT_TRUE(target.ok());
+  absl::StatusOr<test::Pong> pong = target->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_THAT(pong.status().message(), HasSubstr("node unreachable"));
+  // While it backs off, mail fails at once.
+  target->Tell(test::Ping());
+  EXPECT_GE(system.dead_letters().count(DeadLetterReason::kNodeUnreachable), 1);
+  EXPECT_GE((*node)->Stats().unreachable, 1);
+}
+
+TEST(NodeTest, ARefOutlivesItsNodeAndSystem) {
+  ActorRef survivor;
+  {
+    ActorSystem system;
+    auto node = Node::Start(system, Options());
+    ASSERT_TRUE(node.ok());
+    absl::StatusOr<ActorRef> ref = (*node)->Lookup("x@127.0.0.1:1");
+    ASSERT_TRUE(ref.ok());
+    survivor = *ref;
+    (*node)->Shutdown();
+    survivor.Tell(test::Ping());  // node closed: a dead letter
+    EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kNodeUnreachable), 1);
+  }
+  const int64_t before = OrphanDeadLetters().count(DeadLetterReason::kSystemGone);
+  survivor.Tell(test::Ping());
+  EXPECT_EQ(OrphanDeadLetters().count(DeadLetterReason::kSystemGone), before + 1);
+  EXPECT_FALSE(survivor.IsAlive());
+}
+
+TEST(NodeTest, BadOptionsAndAddressesAreClearErrors) {
+  ActorSystem system;
+  EXPECT_EQ(Node::Start(system, NodeOptions()).status().code(), absl::StatusCode::kInvalidArgument);
+  NodeOptions bad = Options();
+  bad.listen_address = "no-port";
+  EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  auto node = Node::Start(system, Options());
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ((*node)->Lookup("no-at-sign").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*node)->Lookup("@127.0.0.1:80").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*node)->Lookup("x@host-without-port").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*node)->ToProto(ActorRef()).status().code(), absl::StatusCode::kInvalidArgument);
+  // Its own address: the local registry.
+  ActorRef local = system.Spawn<PongCounter>(nullptr, ActorRef());
+  ASSERT_TRUE(system.registry().Register("local", local).ok());
+  absl::StatusOr<ActorRef> found = (*node)->Lookup("local@" + (*node)->address());
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, local);
+}
+
+}  // namespace
+}  // namespace troupe::remote

@@ -1,0 +1,79 @@
+// A node in a process of its own, for remote/'s multi-process tests: it
+// serves a Counter registered as "counter", prints "<address> <incarnation>"
+// on one line, and runs until its standard input closes (the test ends it
+// that way, or kills it).
+//
+//   node_main <cluster-token> [listen-address]
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "actor/actor.h"
+#include "actor/actor_system.h"
+#include "remote/node.h"
+#include "remote/testdata/test_messages.pb.h"
+
+namespace {
+
+using troupe::remote::test::Add;
+using troupe::remote::test::GetTotal;
+using troupe::remote::test::Ping;
+using troupe::remote::test::Pong;
+using troupe::remote::test::Total;
+
+// Sums Adds and counts senders' sequence numbers that arrive out of order.
+class Counter : public troupe::Actor {
+ protected:
+  troupe::Behavior MakeBehavior() override {
+    return troupe::Behavior()
+        .On<Add>([this](const Add& add) {
+          total_ += add.value();
+          int64_t& last = last_seq_[add.from()];
+          if (add.seq() != last + 1) ++out_of_order_;
+          last = add.seq();
+        })
+        .On<GetTotal>([this](const GetTotal&) {
+          Total total;
+          total.set_value(total_);
+          total.set_out_of_order(out_of_order_);
+          return total;
+        })
+        .On<Ping>([](const Ping& ping) {
+          Pong pong;
+          pong.set_seq(ping.seq());
+          return pong;
+        });
+  }
+
+ private:
+  int64_t total_ = 0;
+  int64_t out_of_order_ = 0;
+  std::map<int, int64_t> last_seq_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: node_main <cluster-token> [listen-address]\n";
+    return 2;
+  }
+  troupe::ActorSystem system;
+  troupe::remote::NodeOptions options;
+  options.cluster_token = argv[1];
+  if (argc > 2) options.listen_address = argv[2];
+  auto node = troupe::remote::Node::Start(system, options);
+  if (!node.ok()) {
+    std::cerr << node.status() << "\n";
+    return 1;
+  }
+  if (!system.registry().Register("counter", system.Spawn<Counter>()).ok()) return 1;
+  std::cout << (*node)->address() << " " << (*node)->incarnation() << std::endl;
+  std::string ignored;
+  while (std::getline(std::cin, ignored)) {
+  }
+  (*node)->Shutdown();
+  return 0;
+}
