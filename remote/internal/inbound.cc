@@ -1,5 +1,6 @@
 #include "remote/internal/inbound.h"
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -19,7 +20,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   InboundStream(std::shared_ptr<NodeCore> core, TransportService* service, std::string peer)
       : core_(std::move(core)), service_(service), peer_(std::move(peer)) {
     MutexLock lock(mu_);
-    StartRead(&in_);
+    StartRead(in_);
   }
 
   void OnReadDone(bool ok) override {
@@ -32,8 +33,12 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
       Greet();
       return;
     }
-    if (in_.has_batch()) core_->DeliverBatch(in_.batch(), node_);
-    StartRead(&in_);
+    if (in_->has_batch()) core_->DeliverBatch(in_->batch(), node_);
+    // The next frame on a fresh arena: a batch's envelopes cost a few
+    // blocks, not a malloc each.
+    arena_.Reset();
+    in_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
+    StartRead(in_);
   }
 
   void OnWriteDone(bool /*ok*/) override { MutexLock lock(mu_); }
@@ -47,13 +52,13 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
  private:
   // The first frame: it must be a Hello with the token.
   void Greet() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!in_.has_hello() || !core_->TokenMatches(in_.hello().cluster_token())) {
+    if (!in_->has_hello() || !core_->TokenMatches(in_->hello().cluster_token())) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
       LogWarning(RemoteLog(), "refused a stream from {}: no valid cluster token", peer_);
       Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "troupe: bad cluster token"));
       return;
     }
-    const wire::Hello& hello = in_.hello();
+    const wire::Hello& hello = in_->hello();
     if (hello.protocol_version() != kProtocolVersion || hello.node().empty()) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
       Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -66,14 +71,16 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
     welcome->set_node(core_->address());
     welcome->set_incarnation(core_->incarnation());
     StartWrite(&out_);
-    StartRead(&in_);
+    StartRead(in_);
   }
 
   const std::shared_ptr<NodeCore> core_;
   TransportService* const service_;
   const std::string peer_;  // gRPC's name for the caller, for logs
   Mutex mu_;
-  wire::Frame in_ ABSL_GUARDED_BY(mu_);
+  google::protobuf::Arena arena_ ABSL_GUARDED_BY(mu_);
+  wire::Frame* in_ ABSL_GUARDED_BY(mu_) =
+      google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
   wire::Frame out_ ABSL_GUARDED_BY(mu_);
   std::string node_ ABSL_GUARDED_BY(mu_);  // the caller's node, once it said Hello
 };

@@ -108,8 +108,16 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
     targets.push_back(ResolveLocal(ref));
   }
 
+  // Each sender of the batch is resolved once: a burst from one actor
+  // shares one RemoteRef.
+  std::vector<actor_internal::AddressablePtr> senders;
+  senders.reserve(batch.senders_size());
+  for (const wire::Sender& sender : batch.senders()) {
+    senders.push_back(Resolve(sender.ref(), sender.asks()));
+  }
   for (const wire::Envelope& in : batch.envelopes()) {
-    if (in.target() >= targets.size() || (!in.is_status() && in.type() >= decoders.size())) {
+    if (in.target() >= targets.size() || in.sender() > senders.size() ||
+        (!in.is_status() && in.type() >= decoders.size())) {
       LogWarning(RemoteLog(), "malformed batch from node {}: an index out of range; dropped", from);
       return;
     }
@@ -134,7 +142,7 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
     if (reason == DeadLetterReason::kUnknownType) {
       counters_.unknown_types.fetch_add(1, std::memory_order_relaxed);
     }
-    if (in.has_sender()) envelope->set_sender(Resolve(in.sender(), in.sender_asks()));
+    if (in.sender() != 0) envelope->set_sender(senders[in.sender() - 1]);
     counters_.messages_received.fetch_add(1, std::memory_order_relaxed);
 
     const actor_internal::AddressablePtr& target = targets[in.target()];

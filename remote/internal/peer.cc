@@ -1,5 +1,6 @@
 #include "remote/internal/peer.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
@@ -55,7 +56,7 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
 
   void Start(wire::Transport::Stub& stub) {
     stub.async()->Connect(&context_, this);
-    StartWrite(&out_);  // the Hello, set by the peer
+    StartWrite(out_);  // the Hello, set by the peer
     StartRead(&in_);
     AddHold();
     StartCall();
@@ -78,8 +79,18 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
     peer->OnStreamDone(this, status);
   }
 
+  // Starts the next frame to write, dropping the last one's memory at once:
+  // a frame and everything in it live on one arena, so a batch of
+  // thousands of envelopes costs a few blocks, not thousands of mallocs.
+  wire::Frame* NewFrame() {
+    arena_.Reset();
+    out_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
+    return out_;
+  }
+
   grpc::ClientContext context_;
-  wire::Frame out_;
+  google::protobuf::Arena arena_;
+  wire::Frame* out_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
   wire::Frame in_;
   bool writing = true;  // the Hello
   bool broken = false;
@@ -132,7 +143,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) write->StartWrite(write->out_);
   return PushResult::kPushed;
 }
 
@@ -164,7 +175,7 @@ uint64_t Peer::incarnation() const {
 
 void Peer::ConnectLocked() {
   Stream* stream = Stream::Make(shared_from_this());
-  wire::Hello* hello = stream->out_.mutable_hello();
+  wire::Hello* hello = stream->out_->mutable_hello();
   hello->set_protocol_version(kProtocolVersion);
   hello->set_node(core_->address());
   hello->set_incarnation(core_->incarnation());
@@ -184,15 +195,15 @@ Peer::Stream* Peer::TakeWriteLocked() {
       queue_.empty() || !core_) {
     return nullptr;
   }
-  stream->out_.Clear();
-  wire::Batch* batch = stream->out_.mutable_batch();
+  wire::Batch* batch = stream->NewFrame()->mutable_batch();
   absl::flat_hash_map<const MessageType*, uint32_t> types;
   absl::flat_hash_map<Target, uint32_t> targets;
+  absl::flat_hash_map<const actor_internal::Addressable*, uint32_t> senders;
   size_t bytes = 0;
   while (!queue_.empty()) {
     Outgoing& out = queue_.front();
     const size_t payload =
-        out.envelope->Is<absl::Status>() ? 0 : out.envelope->AsProtobuf()->ByteSizeLong();
+        out.envelope->Is<absl::Status>() ? 0 : out.envelope->AsProtobuf()->GetCachedSize();
     if (batch->envelopes_size() > 0 &&
         bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
       break;
@@ -216,12 +227,22 @@ Peer::Stream* Peer::TakeWriteLocked() {
       auto [type, new_type] = types.try_emplace(&out.envelope->type(), types.size());
       if (new_type) batch->add_type_names(out.envelope->type().name());
       envelope->set_type(type->second);
-      out.envelope->AsProtobuf()->SerializeToString(envelope->mutable_payload());
+      // Sized by Unsendable() on the sender's thread, and not changed since.
+      const google::protobuf::Message* message = out.envelope->AsProtobuf();
+      std::string* bytes = envelope->mutable_payload();
+      bytes->resize(static_cast<size_t>(message->GetCachedSize()));
+      message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes->data()));
     }
     if (const actor_internal::AddressablePtr& sender = out.envelope->sender()) {
-      *envelope->mutable_sender() = core_->Describe(sender);
-      // Not an actor: an ask's receiver, which wants to hear of a failure.
-      envelope->set_sender_asks(sender->AsCell() == nullptr);
+      // A burst from one actor has one sender: described (exported) once.
+      auto [index, new_sender] = senders.try_emplace(sender.get(), senders.size());
+      if (new_sender) {
+        wire::Sender* entry = batch->add_senders();
+        *entry->mutable_ref() = core_->Describe(sender);
+        // Not an actor: an ask's receiver, which wants to hear of a failure.
+        entry->set_asks(sender->AsCell() == nullptr);
+      }
+      envelope->set_sender(index->second + 1);
     }
     NoteAskLocked(*out.envelope);
     stream->in_flight.push_back(std::move(out));
@@ -229,8 +250,6 @@ Peer::Stream* Peer::TakeWriteLocked() {
   }
   core_->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
   core_->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
-  core_->counters().bytes_sent.fetch_add(static_cast<int64_t>(stream->out_.ByteSizeLong()),
-                                         std::memory_order_relaxed);
   stream->writing = true;
   return stream;
 }
@@ -245,7 +264,7 @@ void Peer::OnWelcome(Stream* stream, uint64_t incarnation) {
     backoff_ = min_backoff_;
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) write->StartWrite(write->out_);
 }
 
 void Peer::OnWritten(Stream* stream, bool ok) {
@@ -258,12 +277,17 @@ void Peer::OnWritten(Stream* stream, bool ok) {
     stream->writing = false;
     if (ok && !stream->broken) {
       written.swap(stream->in_flight);  // at most once: out of our hands now
+      if (core_) {
+        // gRPC sized the frame to serialise it.
+        core_->counters().bytes_sent.fetch_add(stream->out_->GetCachedSize(),
+                                               std::memory_order_relaxed);
+      }
       write = TakeWriteLocked();
     } else {
       release = BreakLocked(stream, failed);
     }
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) write->StartWrite(write->out_);
   if (!ok) stream->context_.TryCancel();  // so that its read ends too
   if (release) stream->RemoveHold();
   Fail(std::move(failed));
@@ -367,9 +391,11 @@ void Peer::Close() {
         cancel = stream_->self();  // alive until TryCancel below returns
         release = BreakLocked(stream_, failed);
       }
+      // Whatever BreakLocked did not take (no current stream).
       for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
       queue_.clear();
-      failed.asks.swap(asks_in_flight_);
+      for (AskInFlight& ask : asks_in_flight_) failed.asks.push_back(std::move(ask));
+      asks_in_flight_.clear();
     }
   }
   // Outside mu_: cancelling may run the stream's callbacks inline.
