@@ -80,6 +80,8 @@ class NodeProcess {
     }
   }
 
+  void Signal(int signal) { kill(pid_, signal); }
+
   void Kill() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -188,6 +190,37 @@ TEST(MultiprocessTest, AKilledNodeFailsAsksFastAndItsMailIsCounted) {
     return system.dead_letters().count(DeadLetterReason::kNodeUnreachable) == before + 1;
   }));
   EXPECT_GE((*node)->Stats().unreachable, 1);
+}
+
+TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
+  std::unique_ptr<NodeProcess> other = NodeProcess::Start();
+  ASSERT_NE(other, nullptr);
+  ActorSystem system;
+  NodeOptions options = Options();
+  options.heartbeat_interval = absl::Milliseconds(100);
+  options.failure_timeout = absl::Milliseconds(800);
+  auto node = Node::Start(system, options);
+  ASSERT_TRUE(node.ok());
+  absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + other->address());
+  ASSERT_TRUE(counter.ok());
+  ASSERT_TRUE(counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  // Quiet for a while: heartbeats keep the idle stream alive.
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ((*node)->Stats().peers_declared_down, 0);
+
+  // Frozen, the process answers nothing but its socket stays open: no reset
+  // tells us. The ask is written, and fails when the silence is judged.
+  other->Signal(SIGSTOP);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<test::Pong> pong = counter->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_LT(absl::Now() - start, kWait / 2)
+      << "the silence should be judged, not the ask's timeout";
+  EXPECT_EQ((*node)->Stats().peers_declared_down, 1);
+  other->Signal(SIGCONT);
+  // Thawed, it is reachable again (once the back-off allows).
+  EXPECT_TRUE(testkit::Eventually(
+      [&] { return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok(); }));
 }
 
 TEST(MultiprocessTest, ARestartedNodeIsANewIncarnation) {

@@ -14,7 +14,9 @@
 #include "remote/internal/node_core.h"
 #include "remote/internal/peer.h"
 #include "remote/internal/remote_ref.h"
+#include "threads/condvar.h"
 #include "threads/mutex.h"
+#include "threads/thread.h"
 
 namespace troupe::remote {
 
@@ -29,6 +31,35 @@ class Node::Impl {
   std::unique_ptr<grpc::Server> server;
   Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+
+  // The ticker: heartbeats and failure detection, every heartbeat interval.
+  void StartTicker() {
+    ticker = std::make_unique<Thread<void>>("remote-ticker", [this] {
+      const absl::Duration interval = core->options().heartbeat_interval;
+      while (true) {
+        {
+          MutexLock lock(ticker_mu);
+          if (!ticker_stop) (void)ticker_cv.WaitFor(ticker_mu, interval);
+          if (ticker_stop) return;
+        }
+        const absl::Time now = absl::Now();
+        core->Tick(now);
+        service.Tick(now);
+      }
+    });
+  }
+  void StopTicker() {
+    {
+      MutexLock lock(ticker_mu);
+      ticker_stop = true;
+      ticker_cv.SignalAll();
+    }
+    if (ticker) (void)ticker->Join();
+  }
+  Mutex ticker_mu;
+  CondVar ticker_cv;
+  bool ticker_stop ABSL_GUARDED_BY(ticker_mu) = false;
+  std::unique_ptr<Thread<void>> ticker;
 };
 
 namespace {
@@ -53,6 +84,11 @@ absl::Status Validate(const NodeOptions& options) {
   if (options.max_queued_per_peer == 0 || options.max_inbound_streams <= 0 ||
       options.max_peers == 0) {
     return absl::InvalidArgumentError("NodeOptions limits must be positive");
+  }
+  if (options.heartbeat_interval <= absl::ZeroDuration() ||
+      options.failure_timeout <= options.heartbeat_interval) {
+    return absl::InvalidArgumentError(
+        "NodeOptions: heartbeat_interval must be positive and less than failure_timeout");
   }
   if (options.reconnect_backoff < absl::ZeroDuration() ||
       options.max_reconnect_backoff < options.reconnect_backoff) {
@@ -96,6 +132,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptio
   impl->core->set_address(options.advertised_address.empty()
                               ? absl::StrCat(options.listen_address.substr(0, colon), ":", port)
                               : options.advertised_address);
+  impl->StartTicker();
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
@@ -144,6 +181,8 @@ NodeStats Node::Stats() const {
   stats.streams_refused = c.streams_refused.load(std::memory_order_relaxed);
   stats.unknown_types = c.unknown_types.load(std::memory_order_relaxed);
   stats.unreachable = c.unreachable.load(std::memory_order_relaxed);
+  stats.peers_declared_down = c.peers_declared_down.load(std::memory_order_relaxed);
+  stats.silent_streams_closed = c.silent_streams_closed.load(std::memory_order_relaxed);
   stats.exported_refs = static_cast<int64_t>(impl_->core->exports().size());
   return stats;
 }
@@ -152,6 +191,7 @@ void Node::Shutdown() {
   MutexLock lock(impl_->shutdown_mu);
   if (impl_->shut_down) return;
   impl_->shut_down = true;
+  impl_->StopTicker();
   // Inbound first, so that nothing arrives for actors while the rest goes:
   // Shutdown cancels the open streams (their reactions Finish) and returns
   // once they are done.

@@ -85,6 +85,17 @@ struct NodeOptions {
   // long, doubling on each failure up to the maximum; a welcome resets it.
   absl::Duration reconnect_backoff = absl::Milliseconds(100);
   absl::Duration max_reconnect_backoff = absl::Seconds(5);
+  // Failure detection: a node writes a heartbeat on its stream to a peer
+  // when it has written nothing for heartbeat_interval, and the peer answers
+  // (the interval travels in the Hello, so each side keeps its own pace). A
+  // peer from which nothing has come for failure_timeout (no Welcome after
+  // connecting, or silence after) is declared down: its stream is
+  // cancelled, queued mail dead-lettered, asks in flight failed. Catches
+  // what a reset cannot: a frozen process, a partition, a connection that
+  // never completes. The other side closes a stream whose caller has been
+  // silent for failure_timeout (or three of its intervals, if longer).
+  absl::Duration heartbeat_interval = absl::Seconds(1);
+  absl::Duration failure_timeout = absl::Seconds(5);
 };
 
 // What a node has done; Node::Stats().
@@ -93,10 +104,12 @@ struct NodeStats {
   int64_t messages_received = 0;  // envelopes read from authenticated streams
   int64_t bytes_sent = 0;         // frame bytes written
   int64_t batches_sent = 0;
-  int64_t streams_refused = 0;  // inbound streams without the token (or over the limit)
-  int64_t unknown_types = 0;    // received envelopes of types this process does not know
-  int64_t unreachable = 0;      // mail dead-lettered because its node could not be reached
-  int64_t exported_refs = 0;    // local receivers currently known to other nodes
+  int64_t streams_refused = 0;        // inbound streams without the token (or over the limit)
+  int64_t unknown_types = 0;          // received envelopes of types this process does not know
+  int64_t unreachable = 0;            // mail dead-lettered because its node could not be reached
+  int64_t peers_declared_down = 0;    // outbound streams ended: nothing heard for failure_timeout
+  int64_t silent_streams_closed = 0;  // inbound streams ended: the caller silent that long
+  int64_t exported_refs = 0;          // local receivers currently known to other nodes
 };
 
 class Node {

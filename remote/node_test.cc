@@ -22,13 +22,18 @@
 #include "actor/actor_system.h"
 #include "actor/dead_letters.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "remote/ref.pb.h"
 #include "remote/testdata/test_messages.pb.h"
+#include "remote/wire.grpc.pb.h"
+#include "remote/wire.pb.h"
 #include "testing/eventually.h"
 
 namespace troupe::remote {
 namespace {
+
+namespace wire = ::troupe::remote::wire;
 
 using ::testing::HasSubstr;
 
@@ -323,11 +328,156 @@ TEST(NodeTest, ARefOutlivesItsNodeAndSystem) {
   EXPECT_FALSE(survivor.IsAlive());
 }
 
+// A hand-made client on the wire protocol, as a hostile or broken peer.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& address)
+      : stub_(wire::Transport::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+        stream_(stub_->Connect(&context_)) {}
+
+  bool Write(const wire::Frame& frame) { return stream_->Write(frame); }
+  bool Read(wire::Frame* frame) { return stream_->Read(frame); }
+  grpc::Status Finish() { return stream_->Finish(); }
+
+  static wire::Frame Hello(std::string token, uint32_t heartbeat_ms = 1000) {
+    wire::Frame frame;
+    wire::Hello* hello = frame.mutable_hello();
+    hello->set_protocol_version(1);
+    hello->set_node("127.0.0.1:1");
+    hello->set_incarnation(7);
+    hello->set_cluster_token(std::move(token));
+    hello->set_heartbeat_interval_ms(heartbeat_ms);
+    return frame;
+  }
+
+  // One Add for "counter".
+  static wire::Frame AddBatch() {
+    wire::Frame frame;
+    wire::Batch* batch = frame.mutable_batch();
+    batch->add_type_names("troupe.remote.test.Add");
+    batch->add_targets()->set_name("counter");
+    wire::Envelope* envelope = batch->add_envelopes();
+    test::Add add;
+    add.set_value(1);
+    add.set_seq(1);
+    envelope->set_payload(add.SerializeAsString());
+    return frame;
+  }
+
+ private:
+  std::unique_ptr<wire::Transport::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<wire::Frame, wire::Frame>> stream_;
+};
+
+class RawClients : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NodeOptions options = Options();
+    options.heartbeat_interval = absl::Milliseconds(50);
+    options.failure_timeout = absl::Milliseconds(400);
+    auto node = Node::Start(system_, options);
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = std::move(*node);
+    raw_ = node_.get();
+    counter_ = system_.Spawn<Counter>(&raw_);
+    ASSERT_TRUE(system_.registry().Register("counter", counter_).ok());
+  }
+
+  int64_t Total() {
+    absl::StatusOr<test::Total> total = counter_.Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() ? total->value() : -1;
+  }
+
+  ActorSystem system_;
+  std::unique_ptr<Node> node_;
+  Node* raw_ = nullptr;
+  ActorRef counter_;
+};
+
+TEST_F(RawClients, ABatchBeforeTheHelloIsRefused) {
+  RawClient client(node_->address());
+  client.Write(RawClient::AddBatch());
+  wire::Frame frame;
+  EXPECT_FALSE(client.Read(&frame));
+  EXPECT_EQ(client.Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Total(), 0);
+  EXPECT_EQ(node_->Stats().streams_refused, 1);
+}
+
+TEST_F(RawClients, AWrongTokenIsRefused) {
+  RawClient client(node_->address());
+  client.Write(RawClient::Hello("not the token"));
+  client.Write(RawClient::AddBatch());
+  wire::Frame frame;
+  EXPECT_FALSE(client.Read(&frame));
+  EXPECT_EQ(client.Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Total(), 0);
+}
+
+TEST_F(RawClients, TheRightTokenIsWelcomedAndItsMailDelivered) {
+  RawClient client(node_->address());
+  ASSERT_TRUE(client.Write(RawClient::Hello(kToken)));
+  wire::Frame frame;
+  ASSERT_TRUE(client.Read(&frame));
+  EXPECT_TRUE(frame.has_welcome());
+  EXPECT_EQ(frame.welcome().incarnation(), node_->incarnation());
+  ASSERT_TRUE(client.Write(RawClient::AddBatch()));
+  EXPECT_TRUE(testkit::Eventually([&] { return Total() == 1; }));
+}
+
+TEST_F(RawClients, ASilentCallerIsCutOff) {
+  RawClient client(node_->address());
+  ASSERT_TRUE(client.Write(RawClient::Hello(kToken, /*heartbeat_ms=*/50)));
+  wire::Frame frame;
+  ASSERT_TRUE(client.Read(&frame));  // the Welcome; then nothing from us
+  while (client.Read(&frame)) {
+  }
+  const grpc::Status status = client.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(node_->Stats().silent_streams_closed, 1);
+}
+
+TEST_F(RawClients, AHeartbeatIsAnsweredAndKeepsTheStream) {
+  RawClient client(node_->address());
+  ASSERT_TRUE(client.Write(RawClient::Hello(kToken, /*heartbeat_ms=*/50)));
+  wire::Frame frame;
+  ASSERT_TRUE(client.Read(&frame));
+  wire::Frame heartbeat;
+  heartbeat.mutable_heartbeat();
+  for (int i = 0; i < 20; ++i) {  // a second, past the failure timeout
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(client.Write(heartbeat));
+    ASSERT_TRUE(client.Read(&frame));
+    EXPECT_TRUE(frame.has_heartbeat());
+  }
+  EXPECT_EQ(node_->Stats().silent_streams_closed, 0);
+}
+
+TEST_F(RawClients, AnOversizedFrameIsRefusedUnread) {
+  RawClient client(node_->address());
+  ASSERT_TRUE(client.Write(RawClient::Hello(kToken)));
+  wire::Frame frame;
+  ASSERT_TRUE(client.Read(&frame));
+  wire::Frame huge = RawClient::AddBatch();
+  huge.mutable_batch()->mutable_envelopes(0)->set_payload(
+      std::string(NodeOptions().max_message_bytes + 1, 'x'));
+  client.Write(huge);
+  while (client.Read(&frame)) {
+  }
+  EXPECT_EQ(client.Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(Total(), 0);
+}
+
 TEST(NodeTest, BadOptionsAndAddressesAreClearErrors) {
   ActorSystem system;
   EXPECT_EQ(Node::Start(system, NodeOptions()).status().code(), absl::StatusCode::kInvalidArgument);
   NodeOptions bad = Options();
   bad.listen_address = "no-port";
+  EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = Options();
+  bad.failure_timeout = bad.heartbeat_interval;
   EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
   auto node = Node::Start(system, Options());
   ASSERT_TRUE(node.ok());

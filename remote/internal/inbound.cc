@@ -3,37 +3,51 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/logging.h"
 #include "remote/internal/peer.h"
 #include "threads/mutex.h"
 
 namespace troupe::remote_internal {
-namespace {
 
-class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Frame> {
+// Owned by itself (self_) from Connect() to OnDone(); the service's ticker
+// holds it a moment longer while it ticks it.
+class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Frame>,
+                            public std::enable_shared_from_this<InboundStream> {
  public:
   InboundStream(std::shared_ptr<NodeCore> core, TransportService* service, std::string peer)
-      : core_(std::move(core)), service_(service), peer_(std::move(peer)) {
+      : core_(std::move(core)), service_(service), peer_(std::move(peer)) {}
+
+  // After construction, once shared: starts the first read.
+  void Start() {
     MutexLock lock(mu_);
+    self_ = shared_from_this();
+    last_heard_ = absl::Now();
     StartRead(in_);
   }
 
   void OnReadDone(bool ok) override {
     MutexLock lock(mu_);
     if (!ok) {  // the peer closed its side, or the stream was cancelled
-      Finish(grpc::Status::OK);
+      FinishLocked(grpc::Status::OK);
       return;
     }
+    const absl::Time now = absl::Now();
+    last_heard_ = now;
     if (node_.empty()) {
-      Greet();
+      Greet(now);
       return;
     }
     if (in_->has_batch()) core_->DeliverBatch(in_->batch(), node_);
+    MaybeHeartbeatLocked(now);
     // The next frame on a fresh arena: a batch's envelopes cost a few
     // blocks, not a malloc each.
     arena_.Reset();
@@ -41,35 +55,100 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
     StartRead(in_);
   }
 
-  void OnWriteDone(bool /*ok*/) override { MutexLock lock(mu_); }
+  void OnWriteDone(bool /*ok*/) override {
+    MutexLock lock(mu_);
+    writing_ = false;
+    if (finish_wanted_) FinishLocked(finish_status_);
+  }
 
   void OnDone() override {
-    { MutexLock lock(mu_); }  // after every reaction, as far as TSAN can tell
-    service_->StreamDone();
-    delete this;
+    std::shared_ptr<InboundStream> self;
+    {
+      MutexLock lock(mu_);  // after every reaction, as far as TSAN can tell
+      self = std::move(self_);
+    }
+    service_->StreamDone(this);
+  }
+
+  // InboundStream::Tick()
+  //
+  // From the node's ticker, outside any reaction: ends the stream if the
+  // caller has been silent too long (its failure timeout, or three of the
+  // caller's heartbeat intervals if that is longer).
+  void Tick(absl::Time now) {
+    grpc::Status finish;
+    {
+      MutexLock lock(mu_);
+      if (finished_ || finish_wanted_) return;
+      const absl::Duration limit = std::max(core_->options().failure_timeout, 3 * caller_interval_);
+      if (now - last_heard_ <= limit) return;
+      LogWarning(RemoteLog(), "stream from node {} ({}): nothing heard for {}: closed",
+                 node_.empty() ? "?" : node_, peer_, absl::FormatDuration(now - last_heard_));
+      core_->counters().silent_streams_closed.fetch_add(1, std::memory_order_relaxed);
+      finish_wanted_ = true;
+      finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "troupe: no heartbeat");
+      if (writing_) return;  // OnWriteDone finishes it
+      finished_ = true;
+      finish = finish_status_;
+    }
+    // Outside mu_: an operation started outside a reaction may run one
+    // inline. The stream lives until OnDone, which needs this Finish.
+    Finish(std::move(finish));
   }
 
  private:
+  // Finish, or once the write in flight is done.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    if (writing_) {
+      finish_wanted_ = true;
+      finish_status_ = std::move(status);
+      return;
+    }
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  // In a reaction: answers the caller's frames with a heartbeat when this
+  // side has written nothing for half the caller's interval, so that the
+  // caller hears from us at its own pace, busy or idle.
+  void MaybeHeartbeatLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_ || finish_wanted_ || now - last_written_ < caller_interval_ / 2) {
+      return;
+    }
+    out_.Clear();
+    out_.mutable_heartbeat();
+    writing_ = true;
+    last_written_ = now;
+    StartWrite(&out_);
+  }
+
   // The first frame: it must be a Hello with the token.
-  void Greet() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Greet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!in_->has_hello() || !core_->TokenMatches(in_->hello().cluster_token())) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
       LogWarning(RemoteLog(), "refused a stream from {}: no valid cluster token", peer_);
-      Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "troupe: bad cluster token"));
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "troupe: bad cluster token"));
       return;
     }
     const wire::Hello& hello = in_->hello();
     if (hello.protocol_version() != kProtocolVersion || hello.node().empty()) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
-      Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          absl::StrCat("troupe: protocol version ", hello.protocol_version(),
-                                       ", this node speaks ", kProtocolVersion)));
+      FinishLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                absl::StrCat("troupe: protocol version ", hello.protocol_version(),
+                                             ", this node speaks ", kProtocolVersion)));
       return;
     }
     node_ = hello.node();
+    caller_interval_ = hello.heartbeat_interval_ms() == 0
+                           ? core_->options().heartbeat_interval
+                           : std::clamp(absl::Milliseconds(hello.heartbeat_interval_ms()),
+                                        absl::Milliseconds(10), absl::Hours(1));
+    last_written_ = now;
     wire::Welcome* welcome = out_.mutable_welcome();
     welcome->set_node(core_->address());
     welcome->set_incarnation(core_->incarnation());
+    writing_ = true;
     StartWrite(&out_);
     StartRead(in_);
   }
@@ -78,12 +157,22 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   TransportService* const service_;
   const std::string peer_;  // gRPC's name for the caller, for logs
   Mutex mu_;
+  std::shared_ptr<InboundStream> self_ ABSL_GUARDED_BY(mu_);
   google::protobuf::Arena arena_ ABSL_GUARDED_BY(mu_);
   wire::Frame* in_ ABSL_GUARDED_BY(mu_) =
       google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
   wire::Frame out_ ABSL_GUARDED_BY(mu_);
   std::string node_ ABSL_GUARDED_BY(mu_);  // the caller's node, once it said Hello
+  absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_written_ ABSL_GUARDED_BY(mu_);
+  absl::Duration caller_interval_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Finish called
+  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
+
+namespace {
 
 // Refuses a stream over the limit.
 class RefusedStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Frame> {
@@ -93,7 +182,7 @@ class RefusedStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
                         "troupe: too many streams open to this node"));
   }
   void OnDone() override {
-    service_->StreamDone();
+    service_->StreamDone(nullptr);
     delete this;
   }
 
@@ -112,7 +201,34 @@ grpc::ServerBidiReactor<wire::Frame, wire::Frame>* TransportService::Connect(
                context->peer(), open - 1);
     return new RefusedStream(this);
   }
-  return new InboundStream(core_, this, context->peer());
+  auto stream = std::make_shared<InboundStream>(core_, this, context->peer());
+  {
+    MutexLock lock(mu_);
+    streams_.emplace(stream.get(), stream);
+  }
+  stream->Start();
+  return stream.get();
+}
+
+void TransportService::StreamDone(InboundStream* stream) {
+  if (stream != nullptr) {
+    MutexLock lock(mu_);
+    streams_.erase(stream);
+  }
+  open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void TransportService::Tick(absl::Time now) {
+  std::vector<std::shared_ptr<InboundStream>> streams;
+  {
+    MutexLock lock(mu_);
+    streams.reserve(streams_.size());
+    for (const auto& [raw, weak] : streams_) {
+      if (std::shared_ptr<InboundStream> stream = weak.lock()) streams.push_back(std::move(stream));
+    }
+  }
+  // Outside mu_: a tick may finish a stream, whose OnDone takes mu_.
+  for (const std::shared_ptr<InboundStream>& stream : streams) stream->Tick(now);
 }
 
 }  // namespace troupe::remote_internal

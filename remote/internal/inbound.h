@@ -27,12 +27,18 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "remote/internal/node_core.h"
 #include "remote/wire.grpc.pb.h"
+#include "threads/mutex.h"
 
 namespace troupe::remote_internal {
 
 namespace wire = ::troupe::remote::wire;
+
+class InboundStream;
 
 class TransportService final : public wire::Transport::CallbackService {
  public:
@@ -43,11 +49,24 @@ class TransportService final : public wire::Transport::CallbackService {
 
   // Streams not yet done.
   int open_streams() const { return open_.load(std::memory_order_relaxed); }
-  void StreamDone() { open_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // From a stream's OnDone (null for a refused one).
+  void StreamDone(InboundStream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // TransportService::Tick()
+  //
+  // Every heartbeat interval: ends each stream whose caller has been silent
+  // too long (the failure timeout, or three of the caller's heartbeat
+  // intervals if longer). Heartbeats themselves are answers: a stream
+  // writes one back when it reads a frame and has written nothing for half
+  // the caller's interval.
+  void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   const std::shared_ptr<NodeCore> core_;
   std::atomic<int> open_{0};
+  Mutex mu_;
+  absl::flat_hash_map<InboundStream*, std::weak_ptr<InboundStream>> streams_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace troupe::remote_internal

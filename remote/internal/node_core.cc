@@ -154,6 +154,16 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
   }
 }
 
+void NodeCore::Tick(absl::Time now) {
+  std::vector<std::shared_ptr<Peer>> peers;
+  {
+    MutexLock lock(mu_);
+    peers.reserve(peers_.size());
+    for (const auto& [address, peer] : peers_) peers.push_back(peer);
+  }
+  for (const std::shared_ptr<Peer>& peer : peers) peer->Tick(now);
+}
+
 void NodeCore::Close() {
   absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers;
   {

@@ -54,6 +54,8 @@ struct NodeCounters {
   std::atomic<int64_t> streams_refused{0};
   std::atomic<int64_t> unknown_types{0};
   std::atomic<int64_t> unreachable{0};
+  std::atomic<int64_t> peers_declared_down{0};
+  std::atomic<int64_t> silent_streams_closed{0};
 };
 
 // A message of a type this process cannot decode: what the dead letters
@@ -97,6 +99,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   // Delivers the envelopes of `batch`, which arrived from node `from`.
   // Any thread; only while the node is open (inbound streams call it).
   void DeliverBatch(const wire::Batch& batch, const std::string& from);
+
+  // Every heartbeat interval: each peer's Tick (peer.h).
+  void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Closes every peer (waiting for their streams) and drops the exports.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);

@@ -67,8 +67,8 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
       peer_->OnBroken(this);
       return;
     }
-    if (in_.has_welcome()) peer_->OnWelcome(this, in_.welcome().incarnation());
-    StartRead(&in_);  // heartbeats, later; and the end of the stream
+    peer_->OnRead(this, in_);
+    StartRead(&in_);  // heartbeats, and the end of the stream
   }
 
   void OnWriteDone(bool ok) override { peer_->OnWritten(this, ok); }
@@ -94,6 +94,8 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
   wire::Frame in_;
   bool writing = true;  // the Hello
   bool broken = false;
+  absl::Time last_heard;    // the start, or the last frame from the peer
+  absl::Time last_written;  // the last write started
   bool hold_released = false;
   std::deque<Outgoing> in_flight;  // the envelopes of the batch being written
 
@@ -108,6 +110,8 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
       max_frame_bytes_(core->options().max_message_bytes),
       min_backoff_(core->options().reconnect_backoff),
       max_backoff_(core->options().max_reconnect_backoff),
+      heartbeat_interval_(core->options().heartbeat_interval),
+      failure_timeout_(core->options().failure_timeout),
       core_(std::move(core)),
       backoff_(min_backoff_) {
   grpc::ChannelArguments args;
@@ -180,6 +184,9 @@ void Peer::ConnectLocked() {
   hello->set_node(core_->address());
   hello->set_incarnation(core_->incarnation());
   hello->set_cluster_token(core_->options().cluster_token);
+  hello->set_heartbeat_interval_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(heartbeat_interval_)));
+  stream->last_heard = absl::Now();  // a Welcome is due within the failure timeout
   stream_ = stream;
   ++live_streams_;
   state_ = State::kConnecting;
@@ -251,20 +258,57 @@ Peer::Stream* Peer::TakeWriteLocked() {
   core_->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
   core_->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
   stream->writing = true;
+  stream->last_written = absl::Now();
   return stream;
 }
 
-void Peer::OnWelcome(Stream* stream, uint64_t incarnation) {
+void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
   Stream* write = nullptr;
   {
     MutexLock lock(mu_);
-    if (stream != stream_ || state_ != State::kConnecting) return;
+    stream->last_heard = absl::Now();
+    if (!frame.has_welcome() || stream != stream_ || state_ != State::kConnecting) return;
     state_ = State::kConnected;
-    peer_incarnation_ = incarnation;
+    peer_incarnation_ = frame.welcome().incarnation();
     backoff_ = min_backoff_;
     write = TakeWriteLocked();
   }
   if (write != nullptr) write->StartWrite(write->out_);
+}
+
+void Peer::Tick(absl::Time now) {
+  Failed failed;
+  std::shared_ptr<Stream> stream;
+  bool release = false;
+  bool heartbeat = false;
+  {
+    MutexLock lock(mu_);
+    if (stream_ == nullptr || stream_->broken) return;
+    if (now - stream_->last_heard > failure_timeout_) {
+      // Silent for too long (a frozen or partitioned node: no reset comes).
+      LogWarning(RemoteLog(), "node {}: nothing heard for {}: declared down", address_,
+                 absl::FormatDuration(now - stream_->last_heard));
+      stream = stream_->self();
+      release = BreakLocked(stream_, failed);
+      if (core_) core_->counters().peers_declared_down.fetch_add(1, std::memory_order_relaxed);
+    } else if (state_ == State::kConnected && !stream_->writing && queue_.empty() &&
+               now - stream_->last_written >= heartbeat_interval_) {
+      // Idle: tell the peer we are here (it judges us as we judge it).
+      stream_->NewFrame()->mutable_heartbeat();
+      stream_->writing = true;
+      stream_->last_written = now;
+      stream = stream_->self();
+      heartbeat = true;
+    }
+  }
+  if (stream == nullptr) return;
+  if (heartbeat) {
+    stream->StartWrite(stream->out_);
+    return;
+  }
+  stream->context_.TryCancel();
+  if (release) stream->RemoveHold();
+  Fail(std::move(failed));
 }
 
 void Peer::OnWritten(Stream* stream, bool ok) {

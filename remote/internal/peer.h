@@ -76,6 +76,15 @@ class Peer : public std::enable_shared_from_this<Peer> {
                      const actor_internal::Addressable* from, DeadLetterReason& refused)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Peer::Tick()
+  //
+  // Called every heartbeat interval (by the Node's ticker): declares the
+  // peer down if nothing came from it for the failure timeout (the stream
+  // breaks as if reset: queued mail dead-lettered, asks in flight failed),
+  // else writes a heartbeat if the stream has been idle for the interval
+  // (the peer answers it, so we hear from it at our own pace).
+  void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
   // False once closed, or while backing off after a failure.
   bool Reachable() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -119,7 +128,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // inline, and callbacks take mu_). Else null.
   Stream* TakeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stream's callbacks.
-  void OnWelcome(Stream* stream, uint64_t incarnation) ABSL_LOCKS_EXCLUDED(mu_);
+  // Any frame from the peer: it is alive; a Welcome opens the stream to mail.
+  void OnRead(Stream* stream, const wire::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
   void OnWritten(Stream* stream, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
   void OnBroken(Stream* stream) ABSL_LOCKS_EXCLUDED(mu_);
   void OnStreamDone(Stream* stream, const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
@@ -141,6 +151,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const size_t max_frame_bytes_;
   const absl::Duration min_backoff_;
   const absl::Duration max_backoff_;
+  const absl::Duration heartbeat_interval_;
+  const absl::Duration failure_timeout_;
 
   mutable Mutex mu_;
   CondVar streams_done_;
