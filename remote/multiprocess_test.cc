@@ -24,7 +24,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor_system.h"
+#include "actor/actor.h"
 #include "actor/dead_letters.h"
+#include "actor/system.pb.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "remote/node.h"
@@ -119,6 +121,24 @@ class NodeProcess {
   uint64_t incarnation_ = 0;
 };
 
+// Watches the ref it is sent; counts Downs with NODE_DOWN.
+class DownCounter : public Actor {
+ public:
+  explicit DownCounter(std::atomic<int>* node_downs) : node_downs_(node_downs) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<ActorRef>([this](const ActorRef& target) { Watch(target); })
+        .On<proto::Down>([this](const proto::Down& down) {
+          if (down.reason().kind() == proto::ExitReason::NODE_DOWN) node_downs_->fetch_add(1);
+        });
+  }
+
+ private:
+  std::atomic<int>* node_downs_;
+};
+
 NodeOptions Options() {
   NodeOptions options;
   options.cluster_token = kToken;
@@ -208,6 +228,12 @@ TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
   absl::SleepFor(absl::Seconds(2));
   EXPECT_EQ((*node)->Stats().peers_declared_down, 0);
 
+  // A watcher of the far actor.
+  std::atomic<int> node_downs{0};
+  ActorRef watcher = system.Spawn<DownCounter>(&node_downs);
+  watcher.Tell(*counter);
+  ASSERT_TRUE(counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+
   // Frozen, the process answers nothing but its socket stays open: no reset
   // tells us. The ask is written, and fails when the silence is judged.
   other->Signal(SIGSTOP);
@@ -217,6 +243,8 @@ TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
   EXPECT_LT(absl::Now() - start, kWait / 2)
       << "the silence should be judged, not the ask's timeout";
   EXPECT_EQ((*node)->Stats().peers_declared_down, 1);
+  EXPECT_TRUE(testkit::Eventually([&] { return node_downs.load() == 1; }))
+      << "the watcher should have had a Down with NODE_DOWN";
   other->Signal(SIGCONT);
   // Thawed, it is reachable again (once the back-off allows).
   EXPECT_TRUE(testkit::Eventually(

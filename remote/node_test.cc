@@ -21,6 +21,8 @@
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/dead_letters.h"
+#include "actor/system.pb.h"
+#include "threads/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -101,6 +103,47 @@ class PongCounter : public Actor {
  private:
   std::atomic<int64_t>* pongs_;
   ActorRef target_;
+};
+
+// Watches what it is told to (a WatchThis), unwatches on an UnwatchThis,
+// and records each Down: its reason and whether it came from the ref
+// watched.
+struct WatchThis {
+  ActorRef target;
+};
+struct UnwatchThis {
+  ActorRef target;
+};
+struct SeenDown {
+  proto::ExitReason::Kind kind;
+  std::string detail;
+  bool from_target;
+};
+
+class Watcher : public Actor {
+ public:
+  Watcher(Mutex* mu, std::vector<SeenDown>* downs) : mu_(mu), downs_(downs) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<WatchThis>([this](const WatchThis& w) {
+          watched_.push_back(w.target);
+          Watch(w.target);
+        })
+        .On<UnwatchThis>([this](const UnwatchThis& w) { Unwatch(w.target); })
+        .On<proto::Down>([this](const proto::Down& down) {
+          bool from_target = false;
+          for (const ActorRef& ref : watched_) from_target |= (Sender() == ref);
+          MutexLock lock(*mu_);
+          downs_->push_back(SeenDown{down.reason().kind(), down.reason().detail(), from_target});
+        });
+  }
+
+ private:
+  Mutex* mu_;
+  std::vector<SeenDown>* downs_;
+  std::vector<ActorRef> watched_;
 };
 
 NodeOptions Options(std::string token = kToken) {
@@ -260,6 +303,76 @@ TEST_F(TwoNodes, AnOversizedMessageIsRefusedAtTheSender) {
   remote_counter_.Tell(blob);
   absl::StatusOr<test::Pong> after = remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get();
   EXPECT_TRUE(after.ok()) << after.status();
+}
+
+class Watches : public TwoNodes {
+ protected:
+  size_t Seen() {
+    MutexLock lock(mu_);
+    return downs_.size();
+  }
+  SeenDown Down(size_t i) {
+    MutexLock lock(mu_);
+    return downs_.at(i);
+  }
+
+  Mutex mu_;
+  std::vector<SeenDown> downs_;
+};
+
+TEST_F(Watches, ADownComesWhenTheRemoteActorStops) {
+  ActorRef watcher = system_a_.Spawn<Watcher>(&mu_, &downs_);
+  watcher.Tell(WatchThis{remote_counter_});
+  // The watch is in place once B has seen it: the same stream carries the
+  // request before this ask.
+  ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  counter_.Tell(proto::Stop());
+  ASSERT_TRUE(testkit::Eventually([&] { return Seen() == 1; }));
+  EXPECT_EQ(Down(0).kind, proto::ExitReason::NORMAL);
+  EXPECT_TRUE(Down(0).from_target) << "the Down must come from the ref that was watched";
+}
+
+TEST_F(Watches, AWatchOfNoActorGetsItsDownAtOnce) {
+  ActorRef watcher = system_a_.Spawn<Watcher>(&mu_, &downs_);
+  absl::StatusOr<ActorRef> nobody = node_a_->Lookup("nobody@" + node_b_->address());
+  ASSERT_TRUE(nobody.ok());
+  watcher.Tell(WatchThis{*nobody});
+  ASSERT_TRUE(testkit::Eventually([&] { return Seen() == 1; }));
+  EXPECT_EQ(Down(0).kind, proto::ExitReason::NORMAL);
+  EXPECT_EQ(Down(0).detail, "no such actor");
+  EXPECT_TRUE(Down(0).from_target);
+}
+
+TEST_F(Watches, ALostNodeFiresItsWatchesWithNodeDown) {
+  ActorRef watcher = system_a_.Spawn<Watcher>(&mu_, &downs_);
+  watcher.Tell(WatchThis{remote_counter_});
+  ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  node_b_->Shutdown();  // B goes: its server cancels A's stream
+  ASSERT_TRUE(testkit::Eventually([&] { return Seen() == 1; }));
+  EXPECT_EQ(Down(0).kind, proto::ExitReason::NODE_DOWN) << Down(0).detail;
+  EXPECT_TRUE(Down(0).from_target);
+}
+
+TEST_F(Watches, AnUnwatchedActorSendsNoDown) {
+  Mutex other_mu;
+  std::vector<SeenDown> other_downs;
+  ActorRef unwatching = system_a_.Spawn<Watcher>(&mu_, &downs_);
+  ActorRef still_watching = system_a_.Spawn<Watcher>(&other_mu, &other_downs);
+  unwatching.Tell(WatchThis{remote_counter_});
+  still_watching.Tell(WatchThis{remote_counter_});
+  unwatching.Tell(UnwatchThis{remote_counter_});
+  ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  counter_.Tell(proto::Stop());
+  // The other watcher's Down travels behind the first's unwatch.
+  ASSERT_TRUE(testkit::Eventually([&] {
+    MutexLock lock(other_mu);
+    return other_downs.size() == 1;
+  }));
+  // Both watchers' mail goes through one mailbox each; a Down for the
+  // unwatching one would have come by now or never (it was never sent).
+  ASSERT_TRUE(unwatching.Ask<test::Pong>(test::Ping(), kWait).Get().status().code() !=
+              absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Seen(), 0u);
 }
 
 TEST(NodeTest, AnOutsiderWithoutTheTokenReachesNoActor) {

@@ -183,6 +183,13 @@ class ActorCell final : public Addressable, public Schedulable {
   ActorTasks& tasks();
   void OnTaskEnded(CellStrand* strand);
 
+  // -- for watchers that are not cells (remote/'s relay of a watch from another
+  //    node): the same as a cell's watch, from any thread ----------------------------
+
+  // False, with how this cell ended, if it has finished: no Down will come.
+  bool AddForeignWatcher(const AddressablePtr& watcher, proto::ExitReason* final_reason);
+  void RemoveForeignWatcher(const Addressable* watcher);
+
   // -- for the system's live set (live_set.h) ---------------------------------------
 
   ActorCell* live_prev = nullptr;  // under the live set's shard lock

@@ -34,6 +34,7 @@ enum class DeadLetterReason : uint8_t;
 namespace actor_internal {
 
 class ActorCell;
+class AddressablePtr;
 class CellEnvironment;
 struct AskChain;
 
@@ -96,6 +97,16 @@ class Addressable {
   // handler task: internal/ask_chain.h), or null.
   virtual const AskChain* ask_chain() const { return nullptr; }
 
+  // Addressable::WatchedBy() / UnwatchedBy()
+  //
+  // For a receiver that is not a cell but can be watched (remote/'s refs to
+  // actors on other nodes): true if it has taken the watch and will send
+  // `watcher` a Down (with itself as the sender) when its actor stops or
+  // can no longer be reached. The default cannot be watched: the watcher
+  // gets its Down at once ("not an actor"). UnwatchedBy() cancels it.
+  virtual bool WatchedBy(const AddressablePtr& watcher);
+  virtual void UnwatchedBy(const Addressable* watcher) {}
+
   // The link to the system this receiver belongs to, which outlives the
   // system (internal/system_link.h). Never null.
   SystemLink* link() const { return link_; }
@@ -133,6 +144,8 @@ class Addressable {
   SystemLink* const link_;
   const uint64_t id_;
 };
+
+inline bool Addressable::WatchedBy(const AddressablePtr&) { return false; }
 
 // An intrusive strong pointer to an Addressable.
 class AddressablePtr {

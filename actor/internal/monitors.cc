@@ -131,6 +131,19 @@ void ActorCell::RemoveWatcher(ActorCell* watcher) {
   if (Extras* x = extras_if_any()) x->monitors.RemoveWatcher(watcher);  // else never watched
 }
 
+bool ActorCell::AddForeignWatcher(const AddressablePtr& watcher, proto::ExitReason* final_reason) {
+  Extras* live = LiveExtras();
+  if (live == nullptr) {
+    *final_reason = ReasonWithoutDetail(FinalKind());
+    return false;
+  }
+  return live->monitors.AddWatcher(watcher, final_reason) != AddResult::kSealed;
+}
+
+void ActorCell::RemoveForeignWatcher(const Addressable* watcher) {
+  if (Extras* x = extras_if_any()) x->monitors.RemoveWatcher(watcher);
+}
+
 bool ActorCell::AddLink(ActorCell* other, proto::ExitReason* final_reason) {
   Extras* live = LiveExtras();
   if (live == nullptr) {
@@ -157,6 +170,8 @@ void ActorCell::Watch(const AddressablePtr& target) {
   ActorCell* cell = target ? target->AsCell() : nullptr;
   proto::ExitReason final_reason;
   if (cell != nullptr && cell->AddWatcher(this, &final_reason)) return;
+  // Not a cell: an actor on another node takes the watch itself.
+  if (cell == nullptr && target && target->WatchedBy(AddressablePtr(this))) return;
   if (cell == nullptr) {
     final_reason =
         ReasonWithoutDetail(proto::ExitReason::NORMAL, target ? "not an actor" : "empty ref");
@@ -173,7 +188,11 @@ void ActorCell::Unwatch(const AddressablePtr& target) {
   if (it == watching.end()) return;
   AddressablePtr watched = std::move(*it);
   watching.erase(it);
-  if (ActorCell* cell = watched ? watched->AsCell() : nullptr) cell->RemoveWatcher(this);
+  if (ActorCell* cell = watched ? watched->AsCell() : nullptr) {
+    cell->RemoveWatcher(this);
+  } else if (watched) {
+    watched->UnwatchedBy(this);
+  }
 }
 
 void ActorCell::OnDown(Envelope& envelope) {
@@ -252,7 +271,11 @@ void ActorCell::NotifyMonitors(const proto::ExitReason& reason) {
     if (other && other->AsCell() != nullptr) SendExit(*other, self, reason);
   }
   for (const AddressablePtr& target : x.turn.watching) {
-    if (ActorCell* cell = target ? target->AsCell() : nullptr) cell->RemoveWatcher(this);
+    if (ActorCell* cell = target ? target->AsCell() : nullptr) {
+      cell->RemoveWatcher(this);
+    } else if (target) {
+      target->UnwatchedBy(this);  // a remote watch: its node forgets it
+    }
   }
   x.turn.watching.clear();
 }

@@ -9,6 +9,7 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "actor/dead_letters.h"
+#include "actor/internal/actor_cell.h"
 #include "actor/internal/system_link.h"
 #include "actor/wire_types.h"
 #include "base/logging.h"
@@ -31,6 +32,57 @@ absl::StatusCode WireStatusCode(int32_t code) {
     return absl::StatusCode::kUnknown;
   }
   return static_cast<absl::StatusCode>(code);
+}
+
+// Stands in, on the target's node, for a watcher on another node: the
+// target's cell sends it the Down, and it sends the watcher's node a
+// WatchFired, in the same queue as the target's mail to that node.
+class WatchRelay final : public actor_internal::Addressable {
+ public:
+  WatchRelay(actor_internal::SystemLink* link, std::shared_ptr<Peer> peer,
+             std::weak_ptr<NodeCore> core, std::string from, uint64_t id)
+      : Addressable(link, 0),
+        peer_(std::move(peer)),
+        core_(std::move(core)),
+        from_(std::move(from)),
+        id_(id) {}
+
+  bool Deliver(EnvelopePtr envelope) override {
+    if (!envelope->Is<proto::Down>()) return false;
+    const proto::Down& down = envelope->As<proto::Down>();
+    Fire(down.actor(), down.reason());
+    return true;
+  }
+
+  void Fire(const proto::ActorAddress& actor, const proto::ExitReason& reason) {
+    wire::WatchFired fired;
+    fired.set_watch_id(id_);
+    *fired.mutable_actor() = actor;
+    *fired.mutable_reason() = reason;
+    EnvelopePtr envelope = MakeEnvelope(std::move(fired));
+    DeadLetterReason refused;
+    (void)peer_->Enqueue(Target{}, envelope, nullptr, refused);  // else that node is lost
+    if (std::shared_ptr<NodeCore> core = core_.lock()) core->ForgetRelay(from_, id_);
+  }
+
+  bool IsAlive() const override { return true; }
+  std::string name() const override { return absl::StrCat("watch relay for ", from_); }
+
+ private:
+  const std::shared_ptr<Peer> peer_;
+  const std::weak_ptr<NodeCore> core_;
+  const std::string from_;
+  const uint64_t id_;
+};
+
+// What an envelope of a batch is: mail, or one of the watch protocol's.
+enum class Control { kNone, kWatchRequest, kUnwatch, kWatchFired };
+
+Control ControlOf(const std::string& type_name) {
+  if (type_name == wire::WatchRequest::descriptor()->full_name()) return Control::kWatchRequest;
+  if (type_name == wire::Unwatch::descriptor()->full_name()) return Control::kUnwatch;
+  if (type_name == wire::WatchFired::descriptor()->full_name()) return Control::kWatchFired;
+  return Control::kNone;
 }
 
 }  // namespace
@@ -95,8 +147,13 @@ actor_internal::AddressablePtr NodeCore::ResolveLocal(const proto::ActorRefProto
 void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
   // Each type and target of the batch is looked up once.
   std::vector<WireDecoder> decoders;
+  std::vector<Control> controls;
   decoders.reserve(batch.type_names_size());
-  for (const std::string& name : batch.type_names()) decoders.push_back(FindWireType(name));
+  controls.reserve(batch.type_names_size());
+  for (const std::string& name : batch.type_names()) {
+    controls.push_back(ControlOf(name));
+    decoders.push_back(controls.back() == Control::kNone ? FindWireType(name) : nullptr);
+  }
   std::vector<actor_internal::AddressablePtr> targets;
   targets.reserve(batch.targets_size());
   for (const wire::Target& target : batch.targets()) {
@@ -120,6 +177,10 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
         (!in.is_status() && in.type() >= decoders.size())) {
       LogWarning(RemoteLog(), "malformed batch from node {}: an index out of range; dropped", from);
       return;
+    }
+    if (!in.is_status() && controls[in.type()] != Control::kNone) {
+      HandleControl(static_cast<int>(controls[in.type()]), in.payload(), targets[in.target()], from);
+      continue;
     }
     EnvelopePtr envelope;
     DeadLetterReason reason = DeadLetterReason::kReceiverStopped;
@@ -154,6 +215,83 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
   }
 }
 
+void NodeCore::HandleControl(int kind, const std::string& payload,
+                             const actor_internal::AddressablePtr& target,
+                             const std::string& from) {
+  switch (static_cast<Control>(kind)) {
+    case Control::kWatchRequest: {
+      wire::WatchRequest request;
+      if (request.ParseFromString(payload)) OnWatchRequest(from, request.watch_id(), target);
+      return;
+    }
+    case Control::kUnwatch: {
+      wire::Unwatch unwatch;
+      if (unwatch.ParseFromString(payload)) OnUnwatch(from, unwatch.watch_id());
+      return;
+    }
+    case Control::kWatchFired: {
+      wire::WatchFired fired;
+      if (!fired.ParseFromString(payload)) return;
+      if (std::shared_ptr<Peer> peer = PeerFor(from)) peer->OnWatchFired(fired);
+      return;
+    }
+    case Control::kNone:
+      return;
+  }
+}
+
+void NodeCore::OnWatchRequest(const std::string& from, uint64_t id,
+                              const actor_internal::AddressablePtr& target) {
+  std::shared_ptr<Peer> peer = PeerFor(from);
+  if (!peer) return;  // cannot answer: that node's watch fires when it loses us
+  auto relay = actor_internal::AddressablePtr(
+      new WatchRelay(link_, peer, weak_from_this(), from, id));
+  auto* raw = static_cast<WatchRelay*>(relay.get());
+  actor_internal::ActorCell* cell = target ? target->AsCell() : nullptr;
+  if (cell == nullptr) {
+    proto::ExitReason reason;
+    reason.set_kind(proto::ExitReason::NORMAL);
+    reason.set_detail("no such actor");
+    raw->Fire(proto::ActorAddress(), reason);
+    return;
+  }
+  {
+    MutexLock lock(mu_);
+    if (closed_) return;
+    relays_[{from, id}] = Relay{relay, target};
+  }
+  proto::ExitReason final_reason;
+  if (!cell->AddForeignWatcher(relay, &final_reason)) {
+    proto::ActorAddress actor;
+    actor.set_id(target->id());
+    actor.set_name(target->name());
+    raw->Fire(actor, final_reason);  // already finished: at once
+  }
+}
+
+void NodeCore::OnUnwatch(const std::string& from, uint64_t id) {
+  Relay relay;
+  {
+    MutexLock lock(mu_);
+    auto it = relays_.find(std::make_pair(from, id));
+    if (it == relays_.end()) return;
+    relay = std::move(it->second);
+    relays_.erase(it);
+  }
+  if (actor_internal::ActorCell* cell = relay.target->AsCell()) {
+    cell->RemoveForeignWatcher(relay.relay.get());
+  }
+}
+
+void NodeCore::ForgetRelay(const std::string& from, uint64_t id) {
+  Relay relay;  // released outside the lock
+  MutexLock lock(mu_);
+  auto it = relays_.find(std::make_pair(from, id));
+  if (it == relays_.end()) return;
+  relay = std::move(it->second);
+  relays_.erase(it);
+}
+
 void NodeCore::Tick(absl::Time now) {
   std::vector<std::shared_ptr<Peer>> peers;
   {
@@ -166,10 +304,17 @@ void NodeCore::Tick(absl::Time now) {
 
 void NodeCore::Close() {
   absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers;
+  absl::flat_hash_map<std::pair<std::string, uint64_t>, Relay> relays;
   {
     MutexLock lock(mu_);
     closed_ = true;
     peers.swap(peers_);
+    relays.swap(relays_);
+  }
+  for (auto& [key, relay] : relays) {
+    if (actor_internal::ActorCell* cell = relay.target->AsCell()) {
+      cell->RemoveForeignWatcher(relay.relay.get());
+    }
   }
   for (auto& [address, peer] : peers) peer->Close();
   exports_.Clear();

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -100,6 +101,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   // Any thread; only while the node is open (inbound streams call it).
   void DeliverBatch(const wire::Batch& batch, const std::string& from);
 
+  // A relay of a watch from node `from` (its watch `id`) has fired or been
+  // cancelled: forgets it.
+  void ForgetRelay(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Every heartbeat interval: each peer's Tick (peer.h).
   void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -108,6 +113,19 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
  private:
   actor_internal::AddressablePtr ResolveLocal(const proto::ActorRefProto& ref);
+  // The watch protocol's messages (wire.proto), from node `from`; `kind`
+  // is node_core.cc's Control.
+  void HandleControl(int kind, const std::string& payload,
+                     const actor_internal::AddressablePtr& target, const std::string& from);
+  void OnWatchRequest(const std::string& from, uint64_t id,
+                      const actor_internal::AddressablePtr& target) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnUnwatch(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A watch that another node holds on one of our actors.
+  struct Relay {
+    actor_internal::AddressablePtr relay;
+    actor_internal::AddressablePtr target;
+  };
 
   ActorSystem& system_;
   actor_internal::SystemLink* const link_;
@@ -120,6 +138,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<std::string, uint64_t>, Relay> relays_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace troupe::remote_internal

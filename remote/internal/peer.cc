@@ -360,6 +360,8 @@ bool Peer::BreakLocked(Stream* stream, Failed& failed) {
       queue_.clear();
       failed.asks.swap(asks_in_flight_);
       asks_sweep_at_ = kMinAskSweep;
+      for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));
+      watches_.clear();
       if (state_ != State::kClosed) {
         // Fail fast for a while: a peer that is down should not cost every
         // sender a connection attempt.
@@ -387,7 +389,13 @@ void Peer::OnStreamDone(Stream* stream, const grpc::Status& status) {
 }
 
 void Peer::Fail(Failed failed) {
-  if (failed.mail.empty() && failed.asks.empty()) return;
+  if (failed.mail.empty() && failed.asks.empty() && failed.watches.empty()) return;
+  // Control messages of the watch protocol are not anyone's mail: the
+  // watches they served fire below.
+  std::erase_if(failed.mail, [](const Outgoing& out) {
+    return out.envelope->Is<wire::WatchRequest>() || out.envelope->Is<wire::Unwatch>() ||
+           out.envelope->Is<wire::WatchFired>();
+  });
   {
     MutexLock lock(mu_);
     if (core_) {
@@ -404,12 +412,93 @@ void Peer::Fail(Failed failed) {
                                       std::move(out.envelope), DeadLetterReason::kNodeUnreachable,
                                       out.from);
   }
+  for (const RemoteWatch& watch : failed.watches) {
+    FireDown(watch, proto::ExitReason::NODE_DOWN,
+             absl::StrCat("node ", address_, " lost (its connection broke or fell silent)"));
+  }
   for (AskInFlight& ask : failed.asks) {
     if (!ask.asker->IsAlive()) continue;  // answered already
     ask.asker->Deliver(MakeEnvelope(absl::UnavailableError(
         absl::StrCat("ask ", ask.request->name(), " to node ", address_,
                      " failed: node unreachable (the connection broke after it was sent)"))));
   }
+}
+
+void Peer::FireDown(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
+                    const proto::ActorAddress* actor) {
+  proto::Down down;
+  if (actor != nullptr) {
+    *down.mutable_actor() = *actor;
+  } else {
+    down.mutable_actor()->set_id(watch.target_ref->id());
+    down.mutable_actor()->set_name(watch.target_ref->name());
+  }
+  down.mutable_reason()->set_kind(kind);
+  down.mutable_reason()->set_detail(std::move(detail));
+  watch.watcher->Deliver(MakeEnvelope(std::move(down), watch.target_ref));
+}
+
+void Peer::Watch(const actor_internal::AddressablePtr& target_ref, const Target& target,
+                 const actor_internal::AddressablePtr& watcher) {
+  uint64_t id;
+  {
+    MutexLock lock(mu_);
+    id = next_watch_id_++;
+    watches_.emplace(id, RemoteWatch{watcher, target_ref});
+  }
+  wire::WatchRequest request;
+  request.set_watch_id(id);
+  EnvelopePtr envelope = MakeEnvelope(std::move(request));
+  DeadLetterReason refused;
+  if (Enqueue(target, envelope, nullptr, refused) == PushResult::kPushed) return;
+  // Not sent (the peer is unreachable or closed): the Down comes now.
+  RemoteWatch watch;
+  {
+    MutexLock lock(mu_);
+    auto it = watches_.find(id);
+    if (it == watches_.end()) return;  // a break fired it meanwhile
+    watch = std::move(it->second);
+    watches_.erase(it);
+  }
+  FireDown(watch, proto::ExitReason::NODE_DOWN,
+           absl::StrCat("node ", address_, " unreachable: ", std::string(DeadLetterReasonName(refused))));
+}
+
+void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& target,
+                   const actor_internal::Addressable* watcher) {
+  std::vector<uint64_t> ids;
+  std::vector<RemoteWatch> dropped;  // released outside the lock
+  {
+    MutexLock lock(mu_);
+    for (auto it = watches_.begin(); it != watches_.end();) {
+      if (it->second.watcher.get() == watcher && it->second.target_ref.get() == target_ref) {
+        ids.push_back(it->first);
+        dropped.push_back(std::move(it->second));
+        watches_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (uint64_t id : ids) {
+    wire::Unwatch unwatch;
+    unwatch.set_watch_id(id);
+    EnvelopePtr envelope = MakeEnvelope(std::move(unwatch));
+    DeadLetterReason refused;
+    (void)Enqueue(target, envelope, nullptr, refused);  // if not, the peer is gone anyway
+  }
+}
+
+void Peer::OnWatchFired(const wire::WatchFired& fired) {
+  RemoteWatch watch;
+  {
+    MutexLock lock(mu_);
+    auto it = watches_.find(fired.watch_id());
+    if (it == watches_.end()) return;  // unwatched meanwhile
+    watch = std::move(it->second);
+    watches_.erase(it);
+  }
+  FireDown(watch, fired.reason().kind(), fired.reason().detail(), &fired.actor());
 }
 
 void Peer::NoteAskLocked(const Envelope& request) {
@@ -440,6 +529,8 @@ void Peer::Close() {
       queue_.clear();
       for (AskInFlight& ask : asks_in_flight_) failed.asks.push_back(std::move(ask));
       asks_in_flight_.clear();
+      for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));
+      watches_.clear();
     }
   }
   // Outside mu_: cancelling may run the stream's callbacks inline.

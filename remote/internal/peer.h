@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "actor/dead_letters.h"
 #include "actor/message.h"
@@ -75,6 +76,21 @@ class Peer : public std::enable_shared_from_this<Peer> {
   PushResult Enqueue(const Target& target, EnvelopePtr& envelope,
                      const actor_internal::Addressable* from, DeadLetterReason& refused)
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Peer::Watch() / Unwatch() / OnWatchFired()
+  //
+  // `watcher` watches the actor that `target_ref` (a RemoteRef through this
+  // peer, naming `target`) points to: a WatchRequest goes to the peer,
+  // whose node answers with WatchFired when the actor stops; the watcher
+  // then gets its Down with `target_ref` as the sender. If the stream
+  // breaks, or the watch cannot be sent, every watch through this peer
+  // fires at once with NODE_DOWN. Unwatch forgets the watch here and tells
+  // the peer.
+  void Watch(const actor_internal::AddressablePtr& target_ref, const Target& target,
+             const actor_internal::AddressablePtr& watcher) ABSL_LOCKS_EXCLUDED(mu_);
+  void Unwatch(const actor_internal::Addressable* target_ref, const Target& target,
+               const actor_internal::Addressable* watcher) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnWatchFired(const wire::WatchFired& fired) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Peer::Tick()
   //
@@ -114,10 +130,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
     actor_internal::AddressablePtr asker;
     const MessageType* request;
   };
+  // A watch of an actor on the peer, by one of ours.
+  struct RemoteWatch {
+    actor_internal::AddressablePtr watcher;
+    actor_internal::AddressablePtr target_ref;  // the Down's sender
+  };
   // What a broken stream leaves to fail.
   struct Failed {
     std::deque<Outgoing> mail;
     std::vector<AskInFlight> asks;
+    std::vector<RemoteWatch> watches;
   };
 
   // Starts a stream (kIdle -> kConnecting).
@@ -141,6 +163,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool BreakLocked(Stream* stream, Failed& failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Dead-letters the mail ("node unreachable") and fails the asks.
   void Fail(Failed failed);
+  // Delivers `watch` its Down, from its target_ref.
+  static void FireDown(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
+                       const proto::ActorAddress* actor = nullptr);
   // Remembers the asks among the envelopes being written.
   void NoteAskLocked(const Envelope& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -162,6 +187,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   int live_streams_ ABSL_GUARDED_BY(mu_) = 0;      // not yet done (OnDone)
   std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, RemoteWatch> watches_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
   size_t asks_sweep_at_ ABSL_GUARDED_BY(mu_) = kMinAskSweep;
   uint64_t peer_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);

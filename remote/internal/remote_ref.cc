@@ -47,6 +47,15 @@ void RemoteRef::Undelivered(const Envelope& envelope, DeadLetterReason reason) {
 
 bool RemoteRef::IsAlive() const { return peer_->Reachable(); }
 
+bool RemoteRef::WatchedBy(const actor_internal::AddressablePtr& watcher) {
+  peer_->Watch(actor_internal::AddressablePtr(this), target_, watcher);
+  return true;
+}
+
+void RemoteRef::UnwatchedBy(const actor_internal::Addressable* watcher) {
+  peer_->Unwatch(this, target_, watcher);
+}
+
 std::string RemoteRef::name() const {
   return absl::StrCat(target_.id != 0 ? absl::StrCat("#", target_.id) : target_.name, "@",
                       peer_->address());
