@@ -82,7 +82,15 @@ class NodeProcess {
     }
   }
 
-  void Signal(int signal) { kill(pid_, signal); }
+  // Stops the process, returning once every thread of it has stopped (a
+  // group stop completes thread by thread: until then it may still answer).
+  void Freeze() {
+    kill(pid_, SIGSTOP);
+    int status = 0;
+    while (waitpid(pid_, &status, WUNTRACED) == pid_ && !WIFSTOPPED(status)) {
+    }
+  }
+  void Thaw() { kill(pid_, SIGCONT); }
 
   void Kill() {
     kill(pid_, SIGKILL);
@@ -121,22 +129,34 @@ class NodeProcess {
   uint64_t incarnation_ = 0;
 };
 
-// Watches the ref it is sent; counts Downs with NODE_DOWN.
+// Watches the ref it is sent; counts Downs of one kind (NODE_DOWN unless
+// told otherwise).
 class DownCounter : public Actor {
  public:
-  explicit DownCounter(std::atomic<int>* node_downs) : node_downs_(node_downs) {}
+  explicit DownCounter(std::atomic<int>* downs,
+                       proto::ExitReason::Kind kind = proto::ExitReason::NODE_DOWN)
+      : downs_(downs), kind_(kind) {}
 
  protected:
   Behavior MakeBehavior() override {
     return Behavior()
         .On<ActorRef>([this](const ActorRef& target) { Watch(target); })
         .On<proto::Down>([this](const proto::Down& down) {
-          if (down.reason().kind() == proto::ExitReason::NODE_DOWN) node_downs_->fetch_add(1);
+          if (down.reason().kind() == kind_) downs_->fetch_add(1);
         });
   }
 
  private:
-  std::atomic<int>* node_downs_;
+  std::atomic<int>* downs_;
+  const proto::ExitReason::Kind kind_;
+};
+
+// Links to the ref it is sent; does not trap exits.
+class LinkedActor : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<ActorRef>([this](const ActorRef& target) { Link(target); });
+  }
 };
 
 NodeOptions Options() {
@@ -190,6 +210,12 @@ TEST(MultiprocessTest, AKilledNodeFailsAsksFastAndItsMailIsCounted) {
   ASSERT_TRUE(node.ok());
   absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + other->address());
   ASSERT_TRUE(counter.ok());
+  // An actor linked to the far counter, and a watcher of that actor.
+  std::atomic<int> linked_exits{0};
+  ActorRef linked = system.Spawn<LinkedActor>();
+  ActorRef watcher = system.Spawn<DownCounter>(&linked_exits, proto::ExitReason::LINKED_EXIT);
+  watcher.Tell(linked);
+  linked.Tell(*counter);
   ASSERT_TRUE(counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
 
   other->Kill();
@@ -210,6 +236,8 @@ TEST(MultiprocessTest, AKilledNodeFailsAsksFastAndItsMailIsCounted) {
     return system.dead_letters().count(DeadLetterReason::kNodeUnreachable) == before + 1;
   }));
   EXPECT_GE((*node)->Stats().unreachable, 1);
+  // The lost node is an abnormal end for the link: the linked actor stopped.
+  EXPECT_TRUE(testkit::Eventually([&] { return linked_exits.load() == 1; }));
 }
 
 TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
@@ -236,7 +264,7 @@ TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
 
   // Frozen, the process answers nothing but its socket stays open: no reset
   // tells us. The ask is written, and fails when the silence is judged.
-  other->Signal(SIGSTOP);
+  other->Freeze();
   const absl::Time start = absl::Now();
   absl::StatusOr<test::Pong> pong = counter->Ask<test::Pong>(test::Ping(), kWait).Get();
   EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
@@ -245,7 +273,7 @@ TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
   EXPECT_EQ((*node)->Stats().peers_declared_down, 1);
   EXPECT_TRUE(testkit::Eventually([&] { return node_downs.load() == 1; }))
       << "the watcher should have had a Down with NODE_DOWN";
-  other->Signal(SIGCONT);
+  other->Thaw();
   // Thawed, it is reachable again (once the back-off allows).
   EXPECT_TRUE(testkit::Eventually(
       [&] { return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok(); }));

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "remote/internal/cluster_view.h"
 #include "remote/internal/inbound.h"
 #include "remote/internal/node_core.h"
 #include "remote/internal/peer.h"
@@ -24,10 +25,13 @@ using remote_internal::NodeCore;
 
 class Node::Impl {
  public:
-  explicit Impl(std::shared_ptr<NodeCore> core) : core(std::move(core)), service(this->core) {}
+  explicit Impl(std::shared_ptr<NodeCore> core)
+      : core(std::move(core)), service(this->core), cluster(this->core) {}
 
   std::shared_ptr<NodeCore> core;
   remote_internal::TransportService service;
+  remote_internal::ClusterView cluster;
+  std::shared_ptr<MembershipProvider> membership;  // may be null
   std::unique_ptr<grpc::Server> server;
   Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
@@ -133,7 +137,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptio
                               ? absl::StrCat(options.listen_address.substr(0, colon), ":", port)
                               : options.advertised_address);
   impl->StartTicker();
-  return std::unique_ptr<Node>(new Node(std::move(impl)));
+  auto node = std::unique_ptr<Node>(new Node(std::move(impl)));
+  if (options.membership) {
+    Impl* raw = node->impl_.get();
+    absl::Status joined = options.membership->Join(
+        Member{node->address(), node->incarnation()},
+        [raw](const MembershipEvent& event) { raw->cluster.OnEvent(event); });
+    if (!joined.ok()) return joined;  // the node shuts down as it goes
+    raw->membership = std::move(options.membership);
+  }
+  return node;
 }
 
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -171,6 +184,41 @@ absl::StatusOr<ActorRef> Node::FromProto(const proto::ActorRefProto& ref) {
   return ActorRef(std::move(target));
 }
 
+std::vector<Member> Node::Members() const { return impl_->cluster.Members(); }
+
+void Node::SubscribeMembers(const ActorRef& subscriber) { impl_->cluster.Subscribe(subscriber); }
+
+namespace {
+
+absl::Status NoMembership() {
+  return absl::FailedPreconditionError(
+      "cluster-wide names need a membership provider (NodeOptions::membership)");
+}
+
+}  // namespace
+
+absl::Status Node::RegisterGlobal(const std::string& name, const ActorRef& ref) {
+  if (!impl_->membership) return NoMembership();
+  if (ref && ref.target()->AsCell() == nullptr) {
+    return absl::InvalidArgumentError("RegisterGlobal takes an actor of this node");
+  }
+  absl::StatusOr<proto::ActorRefProto> proto = ToProto(ref);
+  if (!proto.ok()) return proto.status();
+  return impl_->membership->RegisterName(name, *proto);
+}
+
+absl::Status Node::UnregisterGlobal(const std::string& name) {
+  if (!impl_->membership) return NoMembership();
+  return impl_->membership->UnregisterName(name);
+}
+
+absl::StatusOr<ActorRef> Node::LookupGlobal(const std::string& name) {
+  if (!impl_->membership) return NoMembership();
+  absl::StatusOr<proto::ActorRefProto> proto = impl_->membership->LookupName(name);
+  if (!proto.ok()) return proto.status();
+  return FromProto(*proto);
+}
+
 NodeStats Node::Stats() const {
   remote_internal::NodeCounters& c = impl_->core->counters();
   NodeStats stats;
@@ -191,7 +239,12 @@ void Node::Shutdown() {
   MutexLock lock(impl_->shutdown_mu);
   if (impl_->shut_down) return;
   impl_->shut_down = true;
+  // Leave first: the other nodes hear of it now, and our names go.
+  if (impl_->membership) impl_->membership->Leave();
   impl_->StopTicker();
+  // Nothing cuts inbound streams (NodeCore::AssociationLost) while the
+  // server shuts them down itself.
+  impl_->core->set_inbound(nullptr);
   // Inbound first, so that nothing arrives for actors while the rest goes:
   // Shutdown cancels the open streams (their reactions Finish) and returns
   // once they are done.

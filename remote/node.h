@@ -53,11 +53,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "actor/actor_ref.h"
 #include "actor/actor_system.h"
+#include "remote/membership.h"
 #include "remote/ref.pb.h"
 
 namespace troupe::remote {
@@ -96,6 +98,12 @@ struct NodeOptions {
   // silent for failure_timeout (or three of its intervals, if longer).
   absl::Duration heartbeat_interval = absl::Seconds(1);
   absl::Duration failure_timeout = absl::Seconds(5);
+  // Who else is in the cluster (membership.h): StaticMembership(seeds) or
+  // EtcdMembership(...). None: the node knows only the nodes it is told
+  // of, and has no cluster-wide names. The node joins at Start (a provider
+  // that cannot join fails Start) and leaves at Shutdown; a member that
+  // leaves is declared down at once (its watches fire NODE_DOWN).
+  std::shared_ptr<MembershipProvider> membership;
 };
 
 // What a node has done; Node::Stats().
@@ -147,6 +155,28 @@ class Node {
   // kInvalidArgument for an empty ref.
   absl::StatusOr<proto::ActorRefProto> ToProto(const ActorRef& ref);
   absl::StatusOr<ActorRef> FromProto(const proto::ActorRefProto& ref);
+
+  // Node::Members() / SubscribeMembers()
+  //
+  // The other nodes of the cluster, as the membership provider reports
+  // them (empty without one). A subscriber gets a troupe::proto::MemberUp
+  // (remote/cluster.proto) for each member now, then a MemberUp or
+  // MemberDown for each change, in order.
+  std::vector<Member> Members() const;
+  void SubscribeMembers(const ActorRef& subscriber);
+
+  // Node::RegisterGlobal() / UnregisterGlobal() / LookupGlobal()
+  //
+  // Cluster-wide names, kept by the membership provider: `name` names the
+  // local actor `ref` on every node until it is unregistered or this node
+  // leaves or is lost. LookupGlobal returns a ref (remote, or local if
+  // this node holds the name). kFailedPrecondition without a provider;
+  // kUnimplemented with one that keeps no names (static seeds);
+  // kAlreadyExists if another node holds the name; kNotFound from
+  // LookupGlobal for a name nobody holds.
+  absl::Status RegisterGlobal(const std::string& name, const ActorRef& ref);
+  absl::Status UnregisterGlobal(const std::string& name);
+  absl::StatusOr<ActorRef> LookupGlobal(const std::string& name);
 
   NodeStats Stats() const;
 

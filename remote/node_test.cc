@@ -375,6 +375,191 @@ TEST_F(Watches, AnUnwatchedActorSendsNoDown) {
   EXPECT_EQ(Seen(), 0u);
 }
 
+// Links to what it is told to (LinkThis), unlinks on an UnlinkThis, traps
+// exits if made to, and records each Exit it gets as a message.
+struct LinkThis {
+  ActorRef target;
+};
+struct UnlinkThis {
+  ActorRef target;
+};
+class Linker : public Actor {
+ public:
+  Linker(bool trap, Mutex* mu, std::vector<SeenDown>* exits)
+      : trap_(trap), mu_(mu), exits_(exits) {}
+
+ protected:
+  void OnStart() override { TrapExits(trap_); }
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<LinkThis>([this](const LinkThis& l) {
+          linked_.push_back(l.target);
+          Link(l.target);
+        })
+        .On<UnlinkThis>([this](const UnlinkThis& l) { Unlink(l.target); })
+        .On<test::Ping>([](const test::Ping& ping) {
+          test::Pong pong;
+          pong.set_seq(ping.seq());
+          return pong;
+        })
+        .On<proto::Exit>([this](const proto::Exit& exit) {
+          bool from_target = false;
+          for (const ActorRef& ref : linked_) from_target |= (Sender() == ref);
+          MutexLock lock(*mu_);
+          exits_->push_back(SeenDown{exit.reason().kind(), exit.reason().detail(), from_target});
+        });
+  }
+
+ private:
+  const bool trap_;
+  Mutex* mu_;
+  std::vector<SeenDown>* exits_;
+  std::vector<ActorRef> linked_;
+};
+
+// Links across nodes behave as watches both ways: A's Linker links to B's
+// counter through remote_counter_; a local Watcher on B sees how the counter
+// ends, and one on A how the linker does.
+class Links : public Watches {
+ protected:
+  // Spawns a linker on A, links it to B's counter and waits until B has
+  // the link (the request travels before this ask on the same stream).
+  ActorRef LinkedLinker(bool trap) {
+    ActorRef linker = system_a_.Spawn<Linker>(trap, &mu_, &exits_);
+    linker.Tell(LinkThis{remote_counter_});
+    EXPECT_TRUE(linker.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+    EXPECT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+    return linker;
+  }
+  // Watches `target` (in `system`), recording in b_downs_.
+  void WatchOn(ActorSystem& system, const ActorRef& target) {
+    ActorRef watcher = system.Spawn<Watcher>(&b_mu_, &b_downs_);
+    watcher.Tell(WatchThis{target});
+    ASSERT_TRUE(watcher.Ask<test::Pong>(test::Ping(), kWait).Get().status().code() !=
+                absl::StatusCode::kDeadlineExceeded);
+  }
+  std::vector<SeenDown> Exits() {
+    MutexLock lock(mu_);
+    return exits_;
+  }
+  std::vector<SeenDown> Downs() {
+    MutexLock lock(b_mu_);
+    return b_downs_;
+  }
+
+  std::vector<SeenDown> exits_;
+  Mutex b_mu_;
+  std::vector<SeenDown> b_downs_;
+};
+
+TEST_F(Links, ARemoteActorsFailureStopsItsLinkedActor) {
+  ActorRef linker = LinkedLinker(/*trap=*/false);
+  WatchOn(system_a_, linker);
+  counter_.Tell(proto::Kill());
+  ASSERT_TRUE(testkit::Eventually([&] { return Downs().size() == 1; }));
+  EXPECT_EQ(Downs()[0].kind, proto::ExitReason::LINKED_EXIT) << Downs()[0].detail;
+  EXPECT_THAT(Downs()[0].detail, HasSubstr("KILLED"));
+}
+
+TEST_F(Links, ATrappingLinkerGetsTheExitFromTheRefItLinked) {
+  ActorRef linker = LinkedLinker(/*trap=*/true);
+  counter_.Tell(proto::Kill());
+  ASSERT_TRUE(testkit::Eventually([&] { return Exits().size() == 1; }));
+  EXPECT_EQ(Exits()[0].kind, proto::ExitReason::KILLED);
+  EXPECT_TRUE(Exits()[0].from_target) << "the Exit must come from the ref that was linked";
+  EXPECT_TRUE(linker.Ask<test::Pong>(test::Ping(), kWait).Get().ok()) << "trapping: still alive";
+}
+
+TEST_F(Links, ALinkersFailureStopsTheRemoteActor) {
+  WatchOn(system_b_, counter_);
+  ActorRef linker = LinkedLinker(/*trap=*/false);
+  linker.Tell(proto::Kill());
+  ASSERT_TRUE(testkit::Eventually([&] { return Downs().size() == 1; }));
+  EXPECT_EQ(Downs()[0].kind, proto::ExitReason::LINKED_EXIT) << Downs()[0].detail;
+  EXPECT_THAT(Downs()[0].detail, HasSubstr("KILLED"));
+}
+
+TEST_F(Links, ANormalStopOnEitherSideLeavesTheOtherRunning) {
+  WatchOn(system_b_, counter_);
+  ActorRef linker = LinkedLinker(/*trap=*/false);
+  linker.Tell(proto::Stop());
+  ASSERT_TRUE(testkit::Eventually([&] { return !linker.IsAlive(); }));
+  // The counter got its Exit (NORMAL, so it stays): it still answers.
+  ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  EXPECT_TRUE(Downs().empty());
+}
+
+TEST_F(Links, AnUnlinkedActorIsNotStopped) {
+  ActorRef linker = LinkedLinker(/*trap=*/false);
+  linker.Tell(UnlinkThis{remote_counter_});
+  ASSERT_TRUE(linker.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  counter_.Tell(proto::Kill());
+  ASSERT_TRUE(testkit::Eventually([&] { return !counter_.IsAlive(); }));
+  // Anything sent to A about it has come by the time this round trip ends.
+  WatchOn(system_b_, counter_);
+  ASSERT_TRUE(testkit::Eventually([&] { return Downs().size() == 1; }));
+  EXPECT_TRUE(linker.Ask<test::Pong>(test::Ping(), kWait).Get().ok()) << "unlinked: alive";
+  EXPECT_TRUE(Exits().empty());
+}
+
+TEST_F(Links, ALostNodeStopsLinkedActorsOnBothSides) {
+  WatchOn(system_b_, counter_);
+  ActorRef trapping = LinkedLinker(/*trap=*/true);
+  node_a_->Shutdown();  // A's streams end: each side loses the other
+  // B's counter hears that its linker's node is gone, and stops.
+  ASSERT_TRUE(testkit::Eventually([&] { return Downs().size() == 1; }));
+  EXPECT_EQ(Downs()[0].kind, proto::ExitReason::LINKED_EXIT) << Downs()[0].detail;
+  EXPECT_THAT(Downs()[0].detail, HasSubstr("NODE_DOWN"));
+  // A's trapping linker gets NODE_DOWN from the ref it linked.
+  ASSERT_TRUE(testkit::Eventually([&] { return Exits().size() == 1; }));
+  EXPECT_EQ(Exits()[0].kind, proto::ExitReason::NODE_DOWN) << Exits()[0].detail;
+  EXPECT_TRUE(Exits()[0].from_target);
+}
+
+// The two directions between nodes make one association: if B cannot send
+// A the answer to its watch (here A advertises an address where nothing
+// listens), B ends A's streams to it, and A's watch fires NODE_DOWN rather
+// than waiting for a Down that cannot come.
+TEST(NodeTest, AWatchWhoseAnswerCannotBeSentFiresNodeDown) {
+  ActorSystem system_a;
+  ActorSystem system_b;
+  NodeOptions unreachable = Options();
+  unreachable.advertised_address = "127.0.0.1:1";
+  auto a = Node::Start(system_a, unreachable);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = Node::Start(system_b, Options());
+  ASSERT_TRUE(b.ok()) << b.status();
+  Node* raw_b = b->get();
+  ActorRef counter = system_b.Spawn<Counter>(&raw_b);
+  ASSERT_TRUE(system_b.registry().Register("counter", counter).ok());
+  absl::StatusOr<ActorRef> remote = (*a)->Lookup("counter@" + (*b)->address());
+  ASSERT_TRUE(remote.ok());
+
+  Mutex mu;
+  std::vector<SeenDown> downs;
+  ActorRef watcher = system_a.Spawn<Watcher>(&mu, &downs);
+  watcher.Tell(WatchThis{*remote});
+  // Once the watcher has handled that (an unhandled ask fails fast), an Add
+  // through the same ref travels behind its watch request. (A reply could
+  // not come back: A cannot be reached.)
+  ASSERT_NE(watcher.Ask<test::Pong>(test::Ping(), kWait).Get().status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  remote->Tell(AddOf(1, 0, 1));
+  ASSERT_TRUE(testkit::Eventually([&] {
+    absl::StatusOr<test::Total> total = counter.Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() && total->value() == 1;
+  }));
+  counter.Tell(proto::Stop());
+  ASSERT_TRUE(testkit::Eventually([&] {
+    MutexLock lock(mu);
+    return downs.size() == 1;
+  }));
+  MutexLock lock(mu);
+  EXPECT_EQ(downs[0].kind, proto::ExitReason::NODE_DOWN) << downs[0].detail;
+  EXPECT_TRUE(downs[0].from_target);
+}
+
 TEST(NodeTest, AnOutsiderWithoutTheTokenReachesNoActor) {
   ActorSystem inside;
   ActorSystem outside;

@@ -183,12 +183,17 @@ class ActorCell final : public Addressable, public Schedulable {
   ActorTasks& tasks();
   void OnTaskEnded(CellStrand* strand);
 
-  // -- for watchers that are not cells (remote/'s relay of a watch from another
-  //    node): the same as a cell's watch, from any thread ----------------------------
+  // -- for watchers and links that are not cells (remote/'s relay of a watch or
+  //    a link from another node): as a cell's, from any thread -------------------
 
   // False, with how this cell ended, if it has finished: no Down will come.
   bool AddForeignWatcher(const AddressablePtr& watcher, proto::ExitReason* final_reason);
   void RemoveForeignWatcher(const Addressable* watcher);
+  // The same for a link: when this cell stops, `other` hears of it through
+  // LinkedActorStopped(); an Exit that `other` delivers here ends the link
+  // (as a linked cell's does).
+  bool AddForeignLink(const AddressablePtr& other, proto::ExitReason* final_reason);
+  void RemoveForeignLink(const Addressable* other) { (void)RemoveLink(other); }
 
   // -- for the system's live set (live_set.h) ---------------------------------------
 

@@ -30,6 +30,9 @@ namespace troupe {
 
 class Envelope;
 enum class DeadLetterReason : uint8_t;
+namespace proto {
+class ExitReason;
+}
 
 namespace actor_internal {
 
@@ -107,6 +110,19 @@ class Addressable {
   virtual bool WatchedBy(const AddressablePtr& watcher);
   virtual void UnwatchedBy(const Addressable* watcher) {}
 
+  // Addressable::LinkedBy() / UnlinkedBy() / LinkedActorStopped()
+  //
+  // The same for a link. LinkedBy: true if this receiver has taken the
+  // link and will send `linker` an Exit (with itself as the sender) when
+  // its actor stops or can no longer be reached; the default cannot be
+  // linked (the linker gets its Exit at once, NORMAL). UnlinkedBy cancels
+  // it. LinkedActorStopped: an actor holding a link to this receiver (taken
+  // through LinkedBy, or given by the receiver to a cell) has stopped with
+  // `reason`; the far side of the link hears of it. The default: nothing.
+  virtual bool LinkedBy(const AddressablePtr& linker);
+  virtual void UnlinkedBy(const Addressable* linker) {}
+  virtual void LinkedActorStopped(const Addressable& actor, const proto::ExitReason& reason) {}
+
   // The link to the system this receiver belongs to, which outlives the
   // system (internal/system_link.h). Never null.
   SystemLink* link() const { return link_; }
@@ -146,6 +162,7 @@ class Addressable {
 };
 
 inline bool Addressable::WatchedBy(const AddressablePtr&) { return false; }
+inline bool Addressable::LinkedBy(const AddressablePtr&) { return false; }
 
 // An intrusive strong pointer to an Addressable.
 class AddressablePtr {

@@ -144,6 +144,15 @@ void ActorCell::RemoveForeignWatcher(const Addressable* watcher) {
   if (Extras* x = extras_if_any()) x->monitors.RemoveWatcher(watcher);
 }
 
+bool ActorCell::AddForeignLink(const AddressablePtr& other, proto::ExitReason* final_reason) {
+  Extras* live = LiveExtras();
+  if (live == nullptr) {
+    *final_reason = ReasonWithoutDetail(FinalKind());
+    return false;
+  }
+  return live->monitors.AddLink(other, final_reason) != AddResult::kSealed;
+}
+
 bool ActorCell::AddLink(ActorCell* other, proto::ExitReason* final_reason) {
   Extras* live = LiveExtras();
   if (live == nullptr) {
@@ -221,6 +230,8 @@ void ActorCell::Link(const AddressablePtr& target) {
   proto::ExitReason unused;
   if (extras().monitors.AddLink(target, &unused) != AddResult::kAdded) return;
   ActorCell* cell = target ? target->AsCell() : nullptr;
+  // Not a cell: an actor on another node takes the link itself.
+  if (cell == nullptr && target && target->LinkedBy(AddressablePtr(this))) return;
   proto::ExitReason final_reason;
   if (cell == nullptr) {
     final_reason =
@@ -233,7 +244,11 @@ void ActorCell::Link(const AddressablePtr& target) {
 
 void ActorCell::Unlink(const AddressablePtr& target) {
   if (!RemoveLink(target.get())) return;
-  if (ActorCell* cell = target ? target->AsCell() : nullptr) cell->RemoveLink(this);
+  if (ActorCell* cell = target ? target->AsCell() : nullptr) {
+    cell->RemoveLink(this);
+  } else if (target) {
+    target->UnlinkedBy(this);  // a remote link: its node forgets it
+  }
 }
 
 void ActorCell::OnExit(Envelope& envelope) {
@@ -268,7 +283,12 @@ void ActorCell::NotifyMonitors(const proto::ExitReason& reason) {
   // (A link to no actor is dropped when its own Exit is handled; one still
   // waiting for that has no one to tell.)
   for (const AddressablePtr& other : links) {
-    if (other && other->AsCell() != nullptr) SendExit(*other, self, reason);
+    if (!other) continue;
+    if (other->AsCell() != nullptr) {
+      SendExit(*other, self, reason);
+    } else {
+      other->LinkedActorStopped(*this, reason);  // a remote link: the far side hears
+    }
   }
   for (const AddressablePtr& target : x.turn.watching) {
     if (ActorCell* cell = target ? target->AsCell() : nullptr) {

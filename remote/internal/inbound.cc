@@ -23,8 +23,9 @@ namespace troupe::remote_internal {
 class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Frame>,
                             public std::enable_shared_from_this<InboundStream> {
  public:
-  InboundStream(std::shared_ptr<NodeCore> core, TransportService* service, std::string peer)
-      : core_(std::move(core)), service_(service), peer_(std::move(peer)) {}
+  InboundStream(std::shared_ptr<NodeCore> core, TransportService* service, std::string peer,
+                uint64_t serial)
+      : core_(std::move(core)), service_(service), peer_(std::move(peer)), serial_(serial) {}
 
   // After construction, once shared: starts the first read.
   void Start() {
@@ -40,13 +41,17 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
       FinishLocked(grpc::Status::OK);
       return;
     }
+    if (cut_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "troupe: association lost"));
+      return;
+    }
     const absl::Time now = absl::Now();
     last_heard_ = now;
     if (node_.empty()) {
       Greet(now);
       return;
     }
-    if (in_->has_batch()) core_->DeliverBatch(in_->batch(), node_);
+    if (in_->has_batch()) core_->DeliverBatch(in_->batch(), node_, serial_);
     MaybeHeartbeatLocked(now);
     // The next frame on a fresh arena: a batch's envelopes cost a few
     // blocks, not a malloc each.
@@ -63,11 +68,21 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
 
   void OnDone() override {
     std::shared_ptr<InboundStream> self;
+    std::string node;
     {
       MutexLock lock(mu_);  // after every reaction, as far as TSAN can tell
       self = std::move(self_);
+      node = node_;
     }
+    // The watches that node holds through this stream end with it.
+    if (!node.empty()) core_->InboundEnded(node, serial_);
     service_->StreamDone(this);
+  }
+
+  // The caller's node, once it has said Hello ("" before).
+  std::string node() const {
+    MutexLock lock(mu_);
+    return node_;
   }
 
   // InboundStream::Tick()
@@ -76,7 +91,6 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   // caller has been silent too long (its failure timeout, or three of the
   // caller's heartbeat intervals if that is longer).
   void Tick(absl::Time now) {
-    grpc::Status finish;
     {
       MutexLock lock(mu_);
       if (finished_ || finish_wanted_) return;
@@ -85,15 +99,40 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
       LogWarning(RemoteLog(), "stream from node {} ({}): nothing heard for {}: closed",
                  node_.empty() ? "?" : node_, peer_, absl::FormatDuration(now - last_heard_));
       core_->counters().silent_streams_closed.fetch_add(1, std::memory_order_relaxed);
-      finish_wanted_ = true;
-      finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "troupe: no heartbeat");
-      if (writing_) return;  // OnWriteDone finishes it
+    }
+    End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "troupe: no heartbeat"));
+  }
+
+  // InboundStream::Cut()
+  //
+  // From any thread: the stream ends (UNAVAILABLE) when its next frame
+  // arrives, in that read's reaction — within one of the caller's heartbeat
+  // intervals, since it writes at least that often. (Finishing from the
+  // cutting thread raced gRPC's own teardown of a cancelled call.) A
+  // caller that has gone silent is closed by Tick() instead.
+  void Cut() {
+    MutexLock lock(mu_);
+    cut_ = true;
+  }
+
+  // InboundStream::End()
+  //
+  // Outside any reaction: finishes the stream with `status` (once the write
+  // in flight, if any, is done).
+  void End(grpc::Status status) {
+    {
+      MutexLock lock(mu_);
+      if (finished_ || finish_wanted_) return;
+      if (writing_) {  // OnWriteDone finishes it
+        finish_wanted_ = true;
+        finish_status_ = std::move(status);
+        return;
+      }
       finished_ = true;
-      finish = finish_status_;
     }
     // Outside mu_: an operation started outside a reaction may run one
     // inline. The stream lives until OnDone, which needs this Finish.
-    Finish(std::move(finish));
+    Finish(std::move(status));
   }
 
  private:
@@ -140,6 +179,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
       return;
     }
     node_ = hello.node();
+    core_->Greeted(node_);
     caller_interval_ = hello.heartbeat_interval_ms() == 0
                            ? core_->options().heartbeat_interval
                            : std::clamp(absl::Milliseconds(hello.heartbeat_interval_ms()),
@@ -156,7 +196,8 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   const std::shared_ptr<NodeCore> core_;
   TransportService* const service_;
   const std::string peer_;  // gRPC's name for the caller, for logs
-  Mutex mu_;
+  const uint64_t serial_;   // this stream's number, for NodeCore's relays
+  mutable Mutex mu_;
   std::shared_ptr<InboundStream> self_ ABSL_GUARDED_BY(mu_);
   google::protobuf::Arena arena_ ABSL_GUARDED_BY(mu_);
   wire::Frame* in_ ABSL_GUARDED_BY(mu_) =
@@ -168,6 +209,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   absl::Duration caller_interval_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Finish called
+  bool cut_ ABSL_GUARDED_BY(mu_) = false;       // Cut(): finish at the next read
   bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
@@ -201,7 +243,8 @@ grpc::ServerBidiReactor<wire::Frame, wire::Frame>* TransportService::Connect(
                context->peer(), open - 1);
     return new RefusedStream(this);
   }
-  auto stream = std::make_shared<InboundStream>(core_, this, context->peer());
+  auto stream = std::make_shared<InboundStream>(
+      core_, this, context->peer(), next_serial_.fetch_add(1, std::memory_order_relaxed));
   {
     MutexLock lock(mu_);
     streams_.emplace(stream.get(), stream);
@@ -218,17 +261,33 @@ void TransportService::StreamDone(InboundStream* stream) {
   open_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void TransportService::Tick(absl::Time now) {
+TransportService::TransportService(std::shared_ptr<NodeCore> core) : core_(std::move(core)) {
+  core_->set_inbound(this);
+}
+
+TransportService::~TransportService() { core_->set_inbound(nullptr); }
+
+std::vector<std::shared_ptr<InboundStream>> TransportService::Streams() {
   std::vector<std::shared_ptr<InboundStream>> streams;
-  {
-    MutexLock lock(mu_);
-    streams.reserve(streams_.size());
-    for (const auto& [raw, weak] : streams_) {
-      if (std::shared_ptr<InboundStream> stream = weak.lock()) streams.push_back(std::move(stream));
-    }
+  MutexLock lock(mu_);
+  streams.reserve(streams_.size());
+  for (const auto& [raw, weak] : streams_) {
+    if (std::shared_ptr<InboundStream> stream = weak.lock()) streams.push_back(std::move(stream));
   }
+  return streams;
+}
+
+void TransportService::Tick(absl::Time now) {
   // Outside mu_: a tick may finish a stream, whose OnDone takes mu_.
-  for (const std::shared_ptr<InboundStream>& stream : streams) stream->Tick(now);
+  for (const std::shared_ptr<InboundStream>& stream : Streams()) stream->Tick(now);
+}
+
+void TransportService::Cut(const std::string& address) {
+  for (const std::shared_ptr<InboundStream>& stream : Streams()) {
+    if (stream->node() != address) continue;
+    LogInfo(RemoteLog(), "ending the streams from node {}: our way back to it is lost", address);
+    stream->Cut();
+  }
 }
 
 }  // namespace troupe::remote_internal

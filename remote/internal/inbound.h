@@ -26,6 +26,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -40,9 +41,11 @@ namespace wire = ::troupe::remote::wire;
 
 class InboundStream;
 
-class TransportService final : public wire::Transport::CallbackService {
+class TransportService final : public wire::Transport::CallbackService, public InboundStreams {
  public:
-  explicit TransportService(std::shared_ptr<NodeCore> core) : core_(std::move(core)) {}
+  // Registers itself with `core` (NodeCore::set_inbound) until destroyed.
+  explicit TransportService(std::shared_ptr<NodeCore> core);
+  ~TransportService() override;
 
   grpc::ServerBidiReactor<wire::Frame, wire::Frame>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -62,9 +65,17 @@ class TransportService final : public wire::Transport::CallbackService {
   // the caller's interval.
   void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Ends every stream from node `address` (UNAVAILABLE; at its next frame):
+  // the association with it is lost (NodeCore::AssociationLost).
+  void Cut(const std::string& address) override ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  // Every open stream, held while the caller works on them.
+  std::vector<std::shared_ptr<InboundStream>> Streams() ABSL_LOCKS_EXCLUDED(mu_);
+
   const std::shared_ptr<NodeCore> core_;
   std::atomic<int> open_{0};
+  std::atomic<uint64_t> next_serial_{1};
   Mutex mu_;
   absl::flat_hash_map<InboundStream*, std::weak_ptr<InboundStream>> streams_ ABSL_GUARDED_BY(mu_);
 };

@@ -2,12 +2,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "actor/dead_letters.h"
 #include "actor/internal/actor_cell.h"
 #include "actor/internal/system_link.h"
@@ -34,24 +36,34 @@ absl::StatusCode WireStatusCode(int32_t code) {
   return static_cast<absl::StatusCode>(code);
 }
 
-// Stands in, on the target's node, for a watcher on another node: the
-// target's cell sends it the Down, and it sends the watcher's node a
-// WatchFired, in the same queue as the target's mail to that node.
+// Stands in, on the target's node, for a watcher (or linker) on another
+// node: the target's cell sends it the Down (tells it of its end, for a
+// link), and it sends the watcher's node a WatchFired, in the same queue as
+// the target's mail to that node, so the Down comes after that mail.
 class WatchRelay final : public actor_internal::Addressable {
  public:
   WatchRelay(actor_internal::SystemLink* link, std::shared_ptr<Peer> peer,
-             std::weak_ptr<NodeCore> core, std::string from, uint64_t id)
+             std::weak_ptr<NodeCore> core, std::string from, uint64_t id, bool links)
       : Addressable(link, 0),
         peer_(std::move(peer)),
         core_(std::move(core)),
         from_(std::move(from)),
-        id_(id) {}
+        id_(id),
+        links_(links) {}
 
   bool Deliver(EnvelopePtr envelope) override {
-    if (!envelope->Is<proto::Down>()) return false;
+    if (links_ || !envelope->Is<proto::Down>()) return false;
     const proto::Down& down = envelope->As<proto::Down>();
     Fire(down.actor(), down.reason());
     return true;
+  }
+
+  void LinkedActorStopped(const actor_internal::Addressable& actor,
+                          const proto::ExitReason& reason) override {
+    proto::ActorAddress address;
+    address.set_id(actor.id());
+    address.set_name(actor.name());
+    Fire(address, reason);
   }
 
   void Fire(const proto::ActorAddress& actor, const proto::ExitReason& reason) {
@@ -61,28 +73,47 @@ class WatchRelay final : public actor_internal::Addressable {
     *fired.mutable_reason() = reason;
     EnvelopePtr envelope = MakeEnvelope(std::move(fired));
     DeadLetterReason refused;
-    (void)peer_->Enqueue(Target{}, envelope, nullptr, refused);  // else that node is lost
-    if (std::shared_ptr<NodeCore> core = core_.lock()) core->ForgetRelay(from_, id_);
+    const bool sent = peer_->Enqueue(Target{}, envelope, nullptr, refused) == PushResult::kPushed;
+    std::shared_ptr<NodeCore> core = core_.lock();
+    if (!core) return;
+    core->ForgetRelay(from_, id_);
+    // Not sent: that node must not wait for it forever. Ending the streams
+    // it opened to us fires all its watches of our actors, NODE_DOWN.
+    if (!sent) core->AssociationLost(from_);
   }
 
   bool IsAlive() const override { return true; }
-  std::string name() const override { return absl::StrCat("watch relay for ", from_); }
+  std::string name() const override {
+    return absl::StrCat(links_ ? "link" : "watch", " relay for ", from_);
+  }
 
  private:
   const std::shared_ptr<Peer> peer_;
   const std::weak_ptr<NodeCore> core_;
   const std::string from_;
   const uint64_t id_;
+  const bool links_;
 };
 
 // What an envelope of a batch is: mail, or one of the watch protocol's.
-enum class Control { kNone, kWatchRequest, kUnwatch, kWatchFired };
+enum class Control { kNone, kWatchRequest, kUnwatch, kWatchFired, kLinkExit };
 
 Control ControlOf(const std::string& type_name) {
   if (type_name == wire::WatchRequest::descriptor()->full_name()) return Control::kWatchRequest;
   if (type_name == wire::Unwatch::descriptor()->full_name()) return Control::kUnwatch;
   if (type_name == wire::WatchFired::descriptor()->full_name()) return Control::kWatchFired;
+  if (type_name == wire::LinkExit::descriptor()->full_name()) return Control::kLinkExit;
   return Control::kNone;
+}
+
+// An Exit for the actor at the far end of `relay`'s link, from the linker.
+void SendLinkExit(const actor_internal::AddressablePtr& target,
+                  const actor_internal::AddressablePtr& relay, const proto::ActorAddress& from,
+                  const proto::ExitReason& reason) {
+  proto::Exit exit;
+  *exit.mutable_from() = from;
+  *exit.mutable_reason() = reason;
+  target->Deliver(MakeEnvelope(std::move(exit), relay));  // its OnExit ends the link
 }
 
 }  // namespace
@@ -144,7 +175,8 @@ actor_internal::AddressablePtr NodeCore::ResolveLocal(const proto::ActorRefProto
   return system_.registry().Lookup(ref.name()).target();
 }
 
-void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
+void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from,
+                            uint64_t stream) {
   // Each type and target of the batch is looked up once.
   std::vector<WireDecoder> decoders;
   std::vector<Control> controls;
@@ -179,7 +211,8 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
       return;
     }
     if (!in.is_status() && controls[in.type()] != Control::kNone) {
-      HandleControl(static_cast<int>(controls[in.type()]), in.payload(), targets[in.target()], from);
+      HandleControl(static_cast<int>(controls[in.type()]), in.payload(), targets[in.target()], from,
+                    stream);
       continue;
     }
     EnvelopePtr envelope;
@@ -217,11 +250,13 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from) {
 
 void NodeCore::HandleControl(int kind, const std::string& payload,
                              const actor_internal::AddressablePtr& target,
-                             const std::string& from) {
+                             const std::string& from, uint64_t stream) {
   switch (static_cast<Control>(kind)) {
     case Control::kWatchRequest: {
       wire::WatchRequest request;
-      if (request.ParseFromString(payload)) OnWatchRequest(from, request.watch_id(), target);
+      if (request.ParseFromString(payload)) {
+        OnWatchRequest(from, stream, request.watch_id(), request.link(), target);
+      }
       return;
     }
     case Control::kUnwatch: {
@@ -231,8 +266,12 @@ void NodeCore::HandleControl(int kind, const std::string& payload,
     }
     case Control::kWatchFired: {
       wire::WatchFired fired;
-      if (!fired.ParseFromString(payload)) return;
-      if (std::shared_ptr<Peer> peer = PeerFor(from)) peer->OnWatchFired(fired);
+      if (fired.ParseFromString(payload)) OnWatchFired(from, fired);
+      return;
+    }
+    case Control::kLinkExit: {
+      wire::LinkExit exit;
+      if (exit.ParseFromString(payload)) OnLinkExit(from, exit);
       return;
     }
     case Control::kNone:
@@ -240,12 +279,15 @@ void NodeCore::HandleControl(int kind, const std::string& payload,
   }
 }
 
-void NodeCore::OnWatchRequest(const std::string& from, uint64_t id,
+void NodeCore::OnWatchRequest(const std::string& from, uint64_t stream, uint64_t id, bool link,
                               const actor_internal::AddressablePtr& target) {
   std::shared_ptr<Peer> peer = PeerFor(from);
-  if (!peer) return;  // cannot answer: that node's watch fires when it loses us
+  if (!peer) {  // cannot answer: end the association, which fires that node's watch
+    AssociationLost(from);
+    return;
+  }
   auto relay = actor_internal::AddressablePtr(
-      new WatchRelay(link_, peer, weak_from_this(), from, id));
+      new WatchRelay(link_, peer, weak_from_this(), from, id, link));
   auto* raw = static_cast<WatchRelay*>(relay.get());
   actor_internal::ActorCell* cell = target ? target->AsCell() : nullptr;
   if (cell == nullptr) {
@@ -258,10 +300,12 @@ void NodeCore::OnWatchRequest(const std::string& from, uint64_t id,
   {
     MutexLock lock(mu_);
     if (closed_) return;
-    relays_[{from, id}] = Relay{relay, target};
+    relays_[{from, id}] = Relay{relay, target, stream, link};
   }
   proto::ExitReason final_reason;
-  if (!cell->AddForeignWatcher(relay, &final_reason)) {
+  const bool added = link ? cell->AddForeignLink(relay, &final_reason)
+                          : cell->AddForeignWatcher(relay, &final_reason);
+  if (!added) {
     proto::ActorAddress actor;
     actor.set_id(target->id());
     actor.set_name(target->name());
@@ -269,27 +313,106 @@ void NodeCore::OnWatchRequest(const std::string& from, uint64_t id,
   }
 }
 
-void NodeCore::OnUnwatch(const std::string& from, uint64_t id) {
-  Relay relay;
-  {
-    MutexLock lock(mu_);
-    auto it = relays_.find(std::make_pair(from, id));
-    if (it == relays_.end()) return;
-    relay = std::move(it->second);
-    relays_.erase(it);
-  }
-  if (actor_internal::ActorCell* cell = relay.target->AsCell()) {
+std::optional<NodeCore::Relay> NodeCore::TakeRelay(const std::string& from, uint64_t id) {
+  MutexLock lock(mu_);
+  auto it = relays_.find(std::make_pair(from, id));
+  if (it == relays_.end()) return std::nullopt;
+  Relay relay = std::move(it->second);
+  relays_.erase(it);
+  return relay;
+}
+
+void NodeCore::Unhook(const Relay& relay) {
+  actor_internal::ActorCell* cell = relay.target->AsCell();
+  if (cell == nullptr) return;
+  if (relay.link) {
+    cell->RemoveForeignLink(relay.relay.get());
+  } else {
     cell->RemoveForeignWatcher(relay.relay.get());
   }
 }
 
+void NodeCore::OnUnwatch(const std::string& from, uint64_t id) {
+  if (std::optional<Relay> relay = TakeRelay(from, id)) Unhook(*relay);
+}
+
+void NodeCore::OnLinkExit(const std::string& from, const wire::LinkExit& exit) {
+  std::optional<Relay> relay = TakeRelay(from, exit.watch_id());
+  if (!relay || !relay->link) return;  // the linked actor has stopped meanwhile
+  SendLinkExit(relay->target, relay->relay, exit.from(), exit.reason());
+}
+
+void NodeCore::OnWatchFired(const std::string& from, const wire::WatchFired& fired) {
+  // Usually through the peer the answer came from; if we know that node by
+  // another name, through whichever peer holds the watch.
+  std::shared_ptr<Peer> first = PeerFor(from);
+  if (first && first->OnWatchFired(fired)) return;
+  std::vector<std::shared_ptr<Peer>> peers;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [address, peer] : peers_) peers.push_back(peer);
+  }
+  for (const std::shared_ptr<Peer>& peer : peers) {
+    if (peer != first && peer->OnWatchFired(fired)) return;
+  }
+}
+
 void NodeCore::ForgetRelay(const std::string& from, uint64_t id) {
-  Relay relay;  // released outside the lock
+  std::optional<Relay> relay = TakeRelay(from, id);  // released outside the lock
+}
+
+void NodeCore::EndRelays(std::vector<Relay> relays, const std::string& why) {
+  proto::ExitReason lost;
+  lost.set_kind(proto::ExitReason::NODE_DOWN);
+  lost.set_detail(why);
+  for (const Relay& relay : relays) {
+    if (relay.link) {
+      // A link ends both ways: the linked actor hears the linker is lost.
+      SendLinkExit(relay.target, relay.relay, proto::ActorAddress(), lost);
+    } else {
+      Unhook(relay);
+    }
+  }
+}
+
+std::shared_ptr<Peer> NodeCore::ExistingPeer(const std::string& address) {
   MutexLock lock(mu_);
-  auto it = relays_.find(std::make_pair(from, id));
-  if (it == relays_.end()) return;
-  relay = std::move(it->second);
-  relays_.erase(it);
+  auto it = peers_.find(address);
+  return it == peers_.end() ? nullptr : it->second;
+}
+
+void NodeCore::Greeted(const std::string& from) {
+  if (std::shared_ptr<Peer> peer = ExistingPeer(from)) peer->Greeted();
+}
+
+void NodeCore::MemberLeft(const std::string& address) {
+  if (std::shared_ptr<Peer> peer = ExistingPeer(address)) peer->DeclareDown("left the cluster");
+}
+
+void NodeCore::InboundEnded(const std::string& from, uint64_t stream) {
+  std::vector<Relay> ended;
+  {
+    MutexLock lock(mu_);
+    for (auto it = relays_.begin(); it != relays_.end();) {
+      if (it->second.stream == stream) {
+        ended.push_back(std::move(it->second));
+        relays_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  EndRelays(std::move(ended), absl::StrCat("node ", from, " lost (its stream to us ended)"));
+}
+
+void NodeCore::set_inbound(InboundStreams* inbound) {
+  MutexLock lock(inbound_mu_);
+  inbound_ = inbound;
+}
+
+void NodeCore::AssociationLost(const std::string& address) {
+  MutexLock lock(inbound_mu_);  // the service stays while we cut
+  if (inbound_ != nullptr) inbound_->Cut(address);
 }
 
 void NodeCore::Tick(absl::Time now) {
@@ -304,18 +427,15 @@ void NodeCore::Tick(absl::Time now) {
 
 void NodeCore::Close() {
   absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers;
-  absl::flat_hash_map<std::pair<std::string, uint64_t>, Relay> relays;
+  std::vector<Relay> relays;
   {
     MutexLock lock(mu_);
     closed_ = true;
     peers.swap(peers_);
-    relays.swap(relays_);
+    for (auto& [key, relay] : relays_) relays.push_back(std::move(relay));
+    relays_.clear();
   }
-  for (auto& [key, relay] : relays) {
-    if (actor_internal::ActorCell* cell = relay.target->AsCell()) {
-      cell->RemoveForeignWatcher(relay.relay.get());
-    }
-  }
+  EndRelays(std::move(relays), absl::StrCat("node ", address_, " shut down"));
   for (auto& [address, peer] : peers) peer->Close();
   exports_.Clear();
 }

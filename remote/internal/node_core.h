@@ -25,8 +25,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -43,6 +45,15 @@ namespace troupe::remote_internal {
 namespace wire = ::troupe::remote::wire;
 
 class Peer;
+
+// What NodeCore needs of the streams other nodes opened to it
+// (inbound.h's TransportService).
+class InboundStreams {
+ public:
+  virtual ~InboundStreams() = default;
+  // Ends every stream from node `address`.
+  virtual void Cut(const std::string& address) = 0;
+};
 
 inline constexpr uint32_t kProtocolVersion = 1;
 
@@ -97,13 +108,30 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   // `asks`: it is another node's ask receiver (RemoteRef's `asks`).
   actor_internal::AddressablePtr Resolve(const proto::ActorRefProto& ref, bool asks = false);
 
-  // Delivers the envelopes of `batch`, which arrived from node `from`.
-  // Any thread; only while the node is open (inbound streams call it).
-  void DeliverBatch(const wire::Batch& batch, const std::string& from);
+  // Delivers the envelopes of `batch`, which arrived from node `from` on
+  // inbound stream number `stream`. Any thread; only while the node is
+  // open (inbound streams call it).
+  void DeliverBatch(const wire::Batch& batch, const std::string& from, uint64_t stream);
 
-  // A relay of a watch from node `from` (its watch `id`) has fired or been
-  // cancelled: forgets it.
+  // Watches and links across nodes. Node `from` asked, on one of its
+  // streams to us, to watch (link to) one of our actors: a relay stands in
+  // for its watcher until the actor stops (its WatchFired then goes back
+  // through our Peer for `from`), the watch is cancelled, or that stream
+  // ends. The two directions make one association: when the stream from
+  // `from` ends, its relays end (links deliver Exit NODE_DOWN); when our
+  // Peer for `from` breaks, or a WatchFired cannot be sent, the streams
+  // from `from` are cut (AssociationLost), so that node fires its watches
+  // NODE_DOWN rather than waiting for an answer that will not come.
   void ForgetRelay(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Node `from` has opened a stream to us: our peer for it stops backing off.
+  void Greeted(const std::string& from) ABSL_LOCKS_EXCLUDED(mu_);
+  // Membership says node `address` has left: our peer for it is declared
+  // down at once (Peer::DeclareDown).
+  void MemberLeft(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+  void InboundEnded(const std::string& from, uint64_t stream) ABSL_LOCKS_EXCLUDED(mu_);
+  void AssociationLost(const std::string& address) ABSL_LOCKS_EXCLUDED(inbound_mu_);
+  // The inbound side, while there is one (null: none).
+  void set_inbound(InboundStreams* inbound) ABSL_LOCKS_EXCLUDED(inbound_mu_);
 
   // Every heartbeat interval: each peer's Tick (peer.h).
   void Tick(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
@@ -113,19 +141,32 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
  private:
   actor_internal::AddressablePtr ResolveLocal(const proto::ActorRefProto& ref);
-  // The watch protocol's messages (wire.proto), from node `from`; `kind`
-  // is node_core.cc's Control.
-  void HandleControl(int kind, const std::string& payload,
-                     const actor_internal::AddressablePtr& target, const std::string& from);
-  void OnWatchRequest(const std::string& from, uint64_t id,
-                      const actor_internal::AddressablePtr& target) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnUnwatch(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // A watch that another node holds on one of our actors.
+  // The peer for `address` if there is one (none is made).
+  std::shared_ptr<Peer> ExistingPeer(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+  // A watch (link) that another node holds on one of our actors.
   struct Relay {
     actor_internal::AddressablePtr relay;
     actor_internal::AddressablePtr target;
+    uint64_t stream = 0;  // the inbound stream it came on
+    bool link = false;
   };
+
+  // The watch protocol's messages (wire.proto), from node `from`; `kind`
+  // is node_core.cc's Control.
+  void HandleControl(int kind, const std::string& payload,
+                     const actor_internal::AddressablePtr& target, const std::string& from,
+                     uint64_t stream);
+  void OnWatchRequest(const std::string& from, uint64_t stream, uint64_t id, bool link,
+                      const actor_internal::AddressablePtr& target) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnUnwatch(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnLinkExit(const std::string& from, const wire::LinkExit& exit) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnWatchFired(const std::string& from, const wire::WatchFired& fired)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<Relay> TakeRelay(const std::string& from, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes the relay off its actor.
+  static void Unhook(const Relay& relay);
+  // Relays whose watcher's node is lost: watches are dropped, links Exit.
+  static void EndRelays(std::vector<Relay> relays, const std::string& why);
 
   ActorSystem& system_;
   actor_internal::SystemLink* const link_;
@@ -139,6 +180,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, std::shared_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::pair<std::string, uint64_t>, Relay> relays_ ABSL_GUARDED_BY(mu_);
+
+  Mutex inbound_mu_;
+  InboundStreams* inbound_ ABSL_GUARDED_BY(inbound_mu_) = nullptr;
 };
 
 }  // namespace troupe::remote_internal

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -276,6 +277,29 @@ void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
   if (write != nullptr) write->StartWrite(write->out_);
 }
 
+void Peer::DeclareDown(const std::string& why) {
+  Failed failed;
+  std::shared_ptr<Stream> stream;
+  bool release;
+  {
+    MutexLock lock(mu_);
+    if (stream_ == nullptr || stream_->broken) return;
+    LogInfo(RemoteLog(), "node {}: {}: declared down", address_, why);
+    stream = stream_->self();
+    release = BreakLocked(stream_, failed);
+  }
+  stream->context_.TryCancel();
+  if (release) stream->RemoveHold();
+  Fail(std::move(failed));
+}
+
+void Peer::Greeted() {
+  MutexLock lock(mu_);
+  if (state_ != State::kIdle) return;
+  retry_at_ = absl::InfinitePast();
+  backoff_ = min_backoff_;
+}
+
 void Peer::Tick(absl::Time now) {
   Failed failed;
   std::shared_ptr<Stream> stream;
@@ -363,6 +387,7 @@ bool Peer::BreakLocked(Stream* stream, Failed& failed) {
       for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));
       watches_.clear();
       if (state_ != State::kClosed) {
+        failed.association_lost = true;
         // Fail fast for a while: a peer that is down should not cost every
         // sender a connection attempt.
         state_ = State::kIdle;
@@ -389,19 +414,22 @@ void Peer::OnStreamDone(Stream* stream, const grpc::Status& status) {
 }
 
 void Peer::Fail(Failed failed) {
-  if (failed.mail.empty() && failed.asks.empty() && failed.watches.empty()) return;
   // Control messages of the watch protocol are not anyone's mail: the
-  // watches they served fire below.
+  // watches they served fire below, and the peer's watches of our actors
+  // end with the association.
   std::erase_if(failed.mail, [](const Outgoing& out) {
     return out.envelope->Is<wire::WatchRequest>() || out.envelope->Is<wire::Unwatch>() ||
-           out.envelope->Is<wire::WatchFired>();
+           out.envelope->Is<wire::WatchFired>() || out.envelope->Is<wire::LinkExit>();
   });
+  std::shared_ptr<NodeCore> core;
   {
     MutexLock lock(mu_);
-    if (core_) {
-      core_->counters().unreachable.fetch_add(static_cast<int64_t>(failed.mail.size()),
-                                              std::memory_order_relaxed);
-    }
+    core = core_;
+  }
+  if (core) {
+    core->counters().unreachable.fetch_add(static_cast<int64_t>(failed.mail.size()),
+                                           std::memory_order_relaxed);
+    if (failed.association_lost) core->AssociationLost(address_);
   }
   if (!failed.mail.empty()) {
     LogInfo(RemoteLog(), "node {} unreachable: {} message(s) dead-lettered", address_,
@@ -413,8 +441,8 @@ void Peer::Fail(Failed failed) {
                                       out.from);
   }
   for (const RemoteWatch& watch : failed.watches) {
-    FireDown(watch, proto::ExitReason::NODE_DOWN,
-             absl::StrCat("node ", address_, " lost (its connection broke or fell silent)"));
+    Fire(watch, proto::ExitReason::NODE_DOWN,
+         absl::StrCat("node ", address_, " lost (its connection broke or fell silent)"));
   }
   for (AskInFlight& ask : failed.asks) {
     if (!ask.asker->IsAlive()) continue;  // answered already
@@ -424,34 +452,48 @@ void Peer::Fail(Failed failed) {
   }
 }
 
-void Peer::FireDown(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
-                    const proto::ActorAddress* actor) {
-  proto::Down down;
+void Peer::Fire(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
+                const proto::ActorAddress* actor) {
+  proto::ActorAddress address;
   if (actor != nullptr) {
-    *down.mutable_actor() = *actor;
+    address = *actor;
   } else {
-    down.mutable_actor()->set_id(watch.target_ref->id());
-    down.mutable_actor()->set_name(watch.target_ref->name());
+    address.set_id(watch.target_ref->id());
+    address.set_name(watch.target_ref->name());
   }
-  down.mutable_reason()->set_kind(kind);
-  down.mutable_reason()->set_detail(std::move(detail));
-  watch.watcher->Deliver(MakeEnvelope(std::move(down), watch.target_ref));
+  proto::ExitReason reason;
+  reason.set_kind(kind);
+  reason.set_detail(std::move(detail));
+  if (watch.link) {
+    proto::Exit exit;
+    *exit.mutable_from() = std::move(address);
+    *exit.mutable_reason() = std::move(reason);
+    watch.watcher->Deliver(MakeEnvelope(std::move(exit), watch.target_ref));
+  } else {
+    proto::Down down;
+    *down.mutable_actor() = std::move(address);
+    *down.mutable_reason() = std::move(reason);
+    watch.watcher->Deliver(MakeEnvelope(std::move(down), watch.target_ref));
+  }
 }
 
 void Peer::Watch(const actor_internal::AddressablePtr& target_ref, const Target& target,
-                 const actor_internal::AddressablePtr& watcher) {
-  uint64_t id;
+                 const actor_internal::AddressablePtr& watcher, bool link) {
+  // Unique in this process, so that a WatchFired finds its watch whichever
+  // of our peers (names for the same node) it came back through.
+  static std::atomic<uint64_t> next_watch_id{1};
+  const uint64_t id = next_watch_id.fetch_add(1, std::memory_order_relaxed);
   {
     MutexLock lock(mu_);
-    id = next_watch_id_++;
-    watches_.emplace(id, RemoteWatch{watcher, target_ref});
+    watches_.emplace(id, RemoteWatch{watcher, target_ref, link});
   }
   wire::WatchRequest request;
   request.set_watch_id(id);
+  request.set_link(link);
   EnvelopePtr envelope = MakeEnvelope(std::move(request));
   DeadLetterReason refused;
   if (Enqueue(target, envelope, nullptr, refused) == PushResult::kPushed) return;
-  // Not sent (the peer is unreachable or closed): the Down comes now.
+  // Not sent (the peer is unreachable or closed): the Down or Exit comes now.
   RemoteWatch watch;
   {
     MutexLock lock(mu_);
@@ -460,18 +502,20 @@ void Peer::Watch(const actor_internal::AddressablePtr& target_ref, const Target&
     watch = std::move(it->second);
     watches_.erase(it);
   }
-  FireDown(watch, proto::ExitReason::NODE_DOWN,
-           absl::StrCat("node ", address_, " unreachable: ", std::string(DeadLetterReasonName(refused))));
+  Fire(watch, proto::ExitReason::NODE_DOWN,
+       absl::StrCat("node ", address_, " unreachable: ", std::string(DeadLetterReasonName(refused))));
 }
 
-void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& target,
-                   const actor_internal::Addressable* watcher) {
+std::vector<uint64_t> Peer::TakeWatches(const actor_internal::Addressable* target_ref,
+                                        const actor_internal::Addressable* watcher, bool link) {
   std::vector<uint64_t> ids;
   std::vector<RemoteWatch> dropped;  // released outside the lock
   {
     MutexLock lock(mu_);
     for (auto it = watches_.begin(); it != watches_.end();) {
-      if (it->second.watcher.get() == watcher && it->second.target_ref.get() == target_ref) {
+      const RemoteWatch& watch = it->second;
+      if (watch.watcher.get() == watcher && watch.target_ref.get() == target_ref &&
+          watch.link == link) {
         ids.push_back(it->first);
         dropped.push_back(std::move(it->second));
         watches_.erase(it++);
@@ -480,7 +524,12 @@ void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& 
       }
     }
   }
-  for (uint64_t id : ids) {
+  return ids;
+}
+
+void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& target,
+                   const actor_internal::Addressable* watcher, bool link) {
+  for (uint64_t id : TakeWatches(target_ref, watcher, link)) {
     wire::Unwatch unwatch;
     unwatch.set_watch_id(id);
     EnvelopePtr envelope = MakeEnvelope(std::move(unwatch));
@@ -489,16 +538,31 @@ void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& 
   }
 }
 
-void Peer::OnWatchFired(const wire::WatchFired& fired) {
+void Peer::LinkExit(const actor_internal::Addressable* target_ref, const Target& target,
+                    const actor_internal::Addressable& linker, const proto::ExitReason& reason) {
+  for (uint64_t id : TakeWatches(target_ref, &linker, /*link=*/true)) {
+    wire::LinkExit exit;
+    exit.set_watch_id(id);
+    exit.mutable_from()->set_id(linker.id());
+    exit.mutable_from()->set_name(linker.name());
+    *exit.mutable_reason() = reason;
+    EnvelopePtr envelope = MakeEnvelope(std::move(exit));
+    DeadLetterReason refused;
+    (void)Enqueue(target, envelope, nullptr, refused);  // else the far side hears NODE_DOWN
+  }
+}
+
+bool Peer::OnWatchFired(const wire::WatchFired& fired) {
   RemoteWatch watch;
   {
     MutexLock lock(mu_);
     auto it = watches_.find(fired.watch_id());
-    if (it == watches_.end()) return;  // unwatched meanwhile
+    if (it == watches_.end()) return false;  // not ours, or unwatched meanwhile
     watch = std::move(it->second);
     watches_.erase(it);
   }
-  FireDown(watch, fired.reason().kind(), fired.reason().detail(), &fired.actor());
+  Fire(watch, fired.reason().kind(), fired.reason().detail(), &fired.actor());
+  return true;
 }
 
 void Peer::NoteAskLocked(const Envelope& request) {

@@ -77,20 +77,39 @@ class Peer : public std::enable_shared_from_this<Peer> {
                      const actor_internal::Addressable* from, DeadLetterReason& refused)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Peer::Watch() / Unwatch() / OnWatchFired()
+  // Peer::Watch() / Unwatch() / LinkExit() / OnWatchFired()
   //
-  // `watcher` watches the actor that `target_ref` (a RemoteRef through this
-  // peer, naming `target`) points to: a WatchRequest goes to the peer,
-  // whose node answers with WatchFired when the actor stops; the watcher
-  // then gets its Down with `target_ref` as the sender. If the stream
-  // breaks, or the watch cannot be sent, every watch through this peer
-  // fires at once with NODE_DOWN. Unwatch forgets the watch here and tells
-  // the peer.
+  // `watcher` watches (or, with `link`, links to) the actor that
+  // `target_ref` (a RemoteRef through this peer, naming `target`) points
+  // to: a WatchRequest goes to the peer, whose node answers with WatchFired
+  // when the actor stops; the watcher then gets its Down (a linker: its
+  // Exit) with `target_ref` as the sender. If the stream breaks, or the
+  // request cannot be sent, every watch and link through this peer fires
+  // at once with NODE_DOWN. Unwatch forgets the watch (or link) here and
+  // tells the peer. LinkExit: the linker has stopped with `reason`; the
+  // linked actor gets its Exit. OnWatchFired: false if the watch is not
+  // this peer's (or was cancelled).
   void Watch(const actor_internal::AddressablePtr& target_ref, const Target& target,
-             const actor_internal::AddressablePtr& watcher) ABSL_LOCKS_EXCLUDED(mu_);
+             const actor_internal::AddressablePtr& watcher, bool link) ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(const actor_internal::Addressable* target_ref, const Target& target,
-               const actor_internal::Addressable* watcher) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnWatchFired(const wire::WatchFired& fired) ABSL_LOCKS_EXCLUDED(mu_);
+               const actor_internal::Addressable* watcher, bool link) ABSL_LOCKS_EXCLUDED(mu_);
+  void LinkExit(const actor_internal::Addressable* target_ref, const Target& target,
+                const actor_internal::Addressable& linker, const proto::ExitReason& reason)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool OnWatchFired(const wire::WatchFired& fired) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Peer::DeclareDown()
+  //
+  // The peer is known to be gone (membership says it left): its stream is
+  // cancelled and everything on it fails as on a break. `why` is logged.
+  void DeclareDown(const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Peer::Greeted()
+  //
+  // The peer has just opened a stream to us (its Hello was accepted): it is
+  // up, so a back-off after an earlier failure ends now, and replies to
+  // what it sends go out at once.
+  void Greeted() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Peer::Tick()
   //
@@ -130,16 +149,18 @@ class Peer : public std::enable_shared_from_this<Peer> {
     actor_internal::AddressablePtr asker;
     const MessageType* request;
   };
-  // A watch of an actor on the peer, by one of ours.
+  // A watch of (or link to) an actor on the peer, by one of ours.
   struct RemoteWatch {
     actor_internal::AddressablePtr watcher;
-    actor_internal::AddressablePtr target_ref;  // the Down's sender
+    actor_internal::AddressablePtr target_ref;  // the Down's (Exit's) sender
+    bool link = false;
   };
   // What a broken stream leaves to fail.
   struct Failed {
     std::deque<Outgoing> mail;
     std::vector<AskInFlight> asks;
     std::vector<RemoteWatch> watches;
+    bool association_lost = false;  // the current stream broke (not a Close)
   };
 
   // Starts a stream (kIdle -> kConnecting).
@@ -163,9 +184,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool BreakLocked(Stream* stream, Failed& failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Dead-letters the mail ("node unreachable") and fails the asks.
   void Fail(Failed failed);
-  // Delivers `watch` its Down, from its target_ref.
-  static void FireDown(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
-                       const proto::ActorAddress* actor = nullptr);
+  // Delivers `watch` its Down (a link: its Exit), from its target_ref.
+  static void Fire(const RemoteWatch& watch, proto::ExitReason::Kind kind, std::string detail,
+                   const proto::ActorAddress* actor = nullptr);
+  // Removes `watcher`'s watches (or links) through `target_ref`: their ids.
+  std::vector<uint64_t> TakeWatches(const actor_internal::Addressable* target_ref,
+                                    const actor_internal::Addressable* watcher, bool link)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Remembers the asks among the envelopes being written.
   void NoteAskLocked(const Envelope& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -188,7 +213,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, RemoteWatch> watches_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
   size_t asks_sweep_at_ ABSL_GUARDED_BY(mu_) = kMinAskSweep;
   uint64_t peer_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);

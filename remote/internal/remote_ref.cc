@@ -48,12 +48,26 @@ void RemoteRef::Undelivered(const Envelope& envelope, DeadLetterReason reason) {
 bool RemoteRef::IsAlive() const { return peer_->Reachable(); }
 
 bool RemoteRef::WatchedBy(const actor_internal::AddressablePtr& watcher) {
-  peer_->Watch(actor_internal::AddressablePtr(this), target_, watcher);
+  peer_->Watch(actor_internal::AddressablePtr(this), target_, watcher, /*link=*/false);
   return true;
 }
 
 void RemoteRef::UnwatchedBy(const actor_internal::Addressable* watcher) {
-  peer_->Unwatch(this, target_, watcher);
+  peer_->Unwatch(this, target_, watcher, /*link=*/false);
+}
+
+bool RemoteRef::LinkedBy(const actor_internal::AddressablePtr& linker) {
+  peer_->Watch(actor_internal::AddressablePtr(this), target_, linker, /*link=*/true);
+  return true;
+}
+
+void RemoteRef::UnlinkedBy(const actor_internal::Addressable* linker) {
+  peer_->Unwatch(this, target_, linker, /*link=*/true);
+}
+
+void RemoteRef::LinkedActorStopped(const actor_internal::Addressable& actor,
+                                   const proto::ExitReason& reason) {
+  peer_->LinkExit(this, target_, actor, reason);
 }
 
 std::string RemoteRef::name() const {

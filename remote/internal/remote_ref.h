@@ -58,9 +58,13 @@ class RemoteRef final : public actor_internal::Addressable {
   // here: the remote asker hears it as a status reply.
   void Undelivered(const Envelope& envelope, DeadLetterReason reason) override;
   bool IsAlive() const override;
-  // A watch of the remote actor (Peer::Watch).
+  // A watch of, or link to, the remote actor (Peer::Watch).
   bool WatchedBy(const actor_internal::AddressablePtr& watcher) override;
   void UnwatchedBy(const actor_internal::Addressable* watcher) override;
+  bool LinkedBy(const actor_internal::AddressablePtr& linker) override;
+  void UnlinkedBy(const actor_internal::Addressable* linker) override;
+  void LinkedActorStopped(const actor_internal::Addressable& actor,
+                          const proto::ExitReason& reason) override;
   // "name@host:port" or "#id@host:port".
   std::string name() const override;
 
