@@ -91,9 +91,8 @@ class EtcdProvider final : public MembershipProvider {
     absl::StatusOr<int64_t> revision = Resync();
     if (!revision.ok()) return revision.status();
     keeper_ = std::make_unique<Thread<void>>("etcd-keeper", [this] { KeepAlive(); });
-    watcher_ = std::make_unique<Thread<void>>("etcd-watcher", [this, from = *revision + 1] {
-      WatchMembers(from);
-    });
+    watcher_ = std::make_unique<Thread<void>>("etcd-watcher",
+                                              [this, from = *revision + 1] { WatchMembers(from); });
     return absl::OkStatus();
   }
 
@@ -191,8 +190,7 @@ class EtcdProvider final : public MembershipProvider {
     etcdserverpb::RangeResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
-    if (absl::Status got = FromGrpc(kv_->Range(&context, request, &response), "range");
-        !got.ok()) {
+    if (absl::Status got = FromGrpc(kv_->Range(&context, request, &response), "range"); !got.ok()) {
       return got;
     }
     if (response.kvs_size() == 0) return std::optional<proto::ActorRefProto>();
@@ -224,8 +222,8 @@ class EtcdProvider final : public MembershipProvider {
       self = self_;
       names = names_;
     }
-    absl::Status put = Put(members_prefix_ + self.address, absl::StrCat(self.incarnation),
-                           response.id());
+    absl::Status put =
+        Put(members_prefix_ + self.address, absl::StrCat(self.incarnation), response.id());
     for (const auto& [name, value] : names) {
       if (!put.ok()) break;
       put = Put(names_prefix_ + name, value, response.id());
@@ -341,7 +339,8 @@ class EtcdProvider final : public MembershipProvider {
         if (stopping_) return;
       }
       if (expired) {
-        LogWarning(EtcdLog(), "lease {} expired (cut off from etcd too long): joining again", lease);
+        LogWarning(EtcdLog(), "lease {} expired (cut off from etcd too long): joining again",
+                   lease);
         if (absl::Status rejoined = GrantAndPut(); !rejoined.ok()) {
           LogWarning(EtcdLog(), "rejoining failed: {}", rejoined.ToString());
         }

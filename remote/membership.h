@@ -90,8 +90,7 @@ class MembershipProvider {
   // kAlreadyExists if another node holds the name; kNotFound from Lookup
   // for a name nobody holds; kUnimplemented where the provider keeps no
   // names (static seeds); kFailedPrecondition before Join.
-  virtual absl::Status RegisterName(const std::string& name,
-                                    const proto::ActorRefProto& ref) = 0;
+  virtual absl::Status RegisterName(const std::string& name, const proto::ActorRefProto& ref) = 0;
   virtual absl::Status UnregisterName(const std::string& name) = 0;
   virtual absl::StatusOr<proto::ActorRefProto> LookupName(const std::string& name) = 0;
 };

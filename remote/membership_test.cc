@@ -5,12 +5,12 @@
 
 #include "remote/membership.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -158,10 +158,12 @@ TEST_F(EtcdCluster, NodesFindEachOtherAndSubscribersHear) {
   EXPECT_TRUE(testkit::Eventually([&] { return Lists(*a, b->address()); }, kWait));
   EXPECT_TRUE(Lists(*b, a->address())) << "b saw a at once: a was there when b joined";
   EXPECT_FALSE(Lists(*a, a->address())) << "a node is not its own member";
-  EXPECT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(mu);
-    return log == std::vector<std::string>{"+" + b->address()};
-  }, kWait));
+  EXPECT_TRUE(testkit::Eventually(
+      [&] {
+        MutexLock lock(mu);
+        return log == std::vector<std::string>{"+" + b->address()};
+      },
+      kWait));
   for (const Member& member : a->Members()) {
     if (member.address == b->address()) {
       EXPECT_EQ(member.incarnation, b->incarnation());
@@ -172,10 +174,12 @@ TEST_F(EtcdCluster, NodesFindEachOtherAndSubscribersHear) {
   const std::string b_address = b->address();
   b->Shutdown();
   EXPECT_TRUE(testkit::Eventually([&] { return !Lists(*a, b_address); }, absl::Seconds(3)));
-  EXPECT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(mu);
-    return log.back() == "-" + b_address;
-  }, kWait));
+  EXPECT_TRUE(testkit::Eventually(
+      [&] {
+        MutexLock lock(mu);
+        return log.back() == "-" + b_address;
+      },
+      kWait));
 }
 
 // A node whose lease lapses (here revoked behind its back, as etcd does when
@@ -206,11 +210,13 @@ TEST_F(EtcdCluster, ALapsedLeaseIsADepartureAndTheNodeRejoins) {
   EXPECT_TRUE(testkit::Eventually([&] { return node_downs.load() == 1; }, kWait))
       << "a departure declares the node down";
   // b's keeper learns its lease is gone and puts itself back.
-  EXPECT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(mu);
-    return log == std::vector<std::string>{"+" + b->address(), "-" + b->address(),
-                                           "+" + b->address()};
-  }, kWait));
+  EXPECT_TRUE(testkit::Eventually(
+      [&] {
+        MutexLock lock(mu);
+        return log ==
+               std::vector<std::string>{"+" + b->address(), "-" + b->address(), "+" + b->address()};
+      },
+      kWait));
   EXPECT_TRUE(testkit::Eventually(
       [&] { return ponger->Ask<test::Pong>(test::Ping(), kWait).Get().ok(); }, kWait))
       << "reachable again";

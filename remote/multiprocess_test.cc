@@ -2,17 +2,11 @@
 // exact totals across the process boundary, a node killed with SIGKILL,
 // and a restarted node whose new incarnation old refs cannot reach.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,19 +17,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "actor/actor_system.h"
 #include "actor/actor.h"
+#include "actor/actor_system.h"
 #include "actor/dead_letters.h"
 #include "actor/system.pb.h"
 #include "base/stress.h"
 #include "gtest/gtest.h"
 #include "remote/node.h"
 #include "remote/ref.pb.h"
+#include "remote/testdata/child_process.h"
 #include "remote/testdata/test_messages.pb.h"
 #include "testing/eventually.h"
 
 namespace troupe::remote {
 namespace {
+
+using testdata::ChildProcess;
 
 constexpr char kToken[] = "multiprocess-test-token";
 constexpr absl::Duration kWait = absl::Seconds(30);
@@ -45,86 +42,32 @@ std::string NodeMainPath() {
   return args.size() > 1 ? args[1] : "remote/node_main";
 }
 
-// A node_main process: started with pipes for its stdin and stdout, ended
-// by closing its stdin (or killed), always reaped.
+// A node_main process (testdata/child_process.h) and what it announced.
 class NodeProcess {
  public:
   static std::unique_ptr<NodeProcess> Start(const std::string& listen = "127.0.0.1:0") {
-    int to_child[2];
-    int from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return nullptr;
-    const std::string path = NodeMainPath();
-    const pid_t pid = fork();
-    if (pid < 0) return nullptr;
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      dup2(to_child[0], STDIN_FILENO);
-      dup2(from_child[1], STDOUT_FILENO);
-      execl(path.c_str(), path.c_str(), kToken, listen.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    auto process = std::unique_ptr<NodeProcess>(new NodeProcess(pid, to_child[1], from_child[0]));
-    if (!process->ReadAddress()) return nullptr;
+    std::unique_ptr<ChildProcess> child = ChildProcess::Start({NodeMainPath(), kToken, listen});
+    if (child == nullptr) return nullptr;
+    // The first line: "<address> <incarnation>".
+    std::optional<std::string> line = child->ReadLine(kWait);
+    if (!line) return nullptr;
+    auto process = std::unique_ptr<NodeProcess>(new NodeProcess(std::move(child)));
+    std::istringstream fields(*line);
+    fields >> process->address_ >> process->incarnation_;
+    if (process->address_.empty() || process->incarnation_ == 0) return nullptr;
     return process;
   }
 
-  ~NodeProcess() {
-    if (stdin_ >= 0) close(stdin_);
-    close(stdout_);
-    if (!reaped_) {
-      // A graceful end first; a kill if it does not come.
-      for (int i = 0; i < 1000 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i)
-        absl::SleepFor(absl::Milliseconds(10));
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Stops the process, returning once every thread of it has stopped (a
-  // group stop completes thread by thread: until then it may still answer).
-  void Freeze() {
-    kill(pid_, SIGSTOP);
-    int status = 0;
-    while (waitpid(pid_, &status, WUNTRACED) == pid_ && !WIFSTOPPED(status)) {
-    }
-  }
-  void Thaw() { kill(pid_, SIGCONT); }
-
-  void Kill() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    reaped_ = true;
-  }
-
+  void Freeze() { child_->Freeze(); }
+  void Thaw() { child_->Thaw(); }
+  void Kill() { child_->Kill(); }
   const std::string& address() const { return address_; }
   uint64_t incarnation() const { return incarnation_; }
 
  private:
-  NodeProcess(pid_t pid, int in, int out) : pid_(pid), stdin_(in), stdout_(out) {}
+  explicit NodeProcess(std::unique_ptr<ChildProcess> child) : child_(std::move(child)) {}
 
-  // The first line: "<address> <incarnation>", within the wait.
-  bool ReadAddress() {
-    std::string line;
-    const absl::Time deadline = absl::Now() + kWait;
-    char c;
-    while (absl::Now() < deadline) {
-      pollfd pfd{stdout_, POLLIN, 0};
-      if (poll(&pfd, 1, 100) <= 0) continue;
-      if (read(stdout_, &c, 1) != 1) return false;
-      if (c == '\n') break;
-      line.push_back(c);
-    }
-    std::istringstream fields(line);
-    fields >> address_ >> incarnation_;
-    return !address_.empty() && incarnation_ != 0;
-  }
-
-  const pid_t pid_;
-  int stdin_;
-  const int stdout_;
-  bool reaped_ = false;
+  std::unique_ptr<ChildProcess> child_;
   std::string address_;
   uint64_t incarnation_ = 0;
 };

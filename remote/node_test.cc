@@ -22,7 +22,6 @@
 #include "actor/actor_system.h"
 #include "actor/dead_letters.h"
 #include "actor/system.pb.h"
-#include "threads/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -31,6 +30,7 @@
 #include "remote/wire.grpc.pb.h"
 #include "remote/wire.pb.h"
 #include "testing/eventually.h"
+#include "threads/mutex.h"
 
 namespace troupe::remote {
 namespace {

@@ -18,7 +18,8 @@ class StaticProvider final : public MembershipProvider {
 
   absl::Status Join(const Member& self, Listener listener) override {
     for (const std::string& seed : seeds_) {
-      if (seed != self.address) listener(MembershipEvent{MembershipEvent::Kind::kJoined, {seed, 0}});
+      if (seed != self.address)
+        listener(MembershipEvent{MembershipEvent::Kind::kJoined, {seed, 0}});
     }
     return absl::OkStatus();
   }
@@ -29,9 +30,7 @@ class StaticProvider final : public MembershipProvider {
     return NoNames();
   }
   absl::Status UnregisterName(const std::string&) override { return NoNames(); }
-  absl::StatusOr<proto::ActorRefProto> LookupName(const std::string&) override {
-    return NoNames();
-  }
+  absl::StatusOr<proto::ActorRefProto> LookupName(const std::string&) override { return NoNames(); }
 
  private:
   static absl::Status NoNames() {

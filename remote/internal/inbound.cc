@@ -285,7 +285,7 @@ void TransportService::Tick(absl::Time now) {
 void TransportService::Cut(const std::string& address) {
   for (const std::shared_ptr<InboundStream>& stream : Streams()) {
     if (stream->node() != address) continue;
-    LogInfo(RemoteLog(), "ending the streams from node {}: our way back to it is lost", address);
+    LogDebug(RemoteLog(), "ending the streams from node {}: our way back to it is lost", address);
     stream->Cut();
   }
 }

@@ -175,8 +175,7 @@ actor_internal::AddressablePtr NodeCore::ResolveLocal(const proto::ActorRefProto
   return system_.registry().Lookup(ref.name()).target();
 }
 
-void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from,
-                            uint64_t stream) {
+void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from, uint64_t stream) {
   // Each type and target of the batch is looked up once.
   std::vector<WireDecoder> decoders;
   std::vector<Control> controls;
@@ -249,8 +248,8 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from,
 }
 
 void NodeCore::HandleControl(int kind, const std::string& payload,
-                             const actor_internal::AddressablePtr& target,
-                             const std::string& from, uint64_t stream) {
+                             const actor_internal::AddressablePtr& target, const std::string& from,
+                             uint64_t stream) {
   switch (static_cast<Control>(kind)) {
     case Control::kWatchRequest: {
       wire::WatchRequest request;
@@ -286,8 +285,8 @@ void NodeCore::OnWatchRequest(const std::string& from, uint64_t stream, uint64_t
     AssociationLost(from);
     return;
   }
-  auto relay = actor_internal::AddressablePtr(
-      new WatchRelay(link_, peer, weak_from_this(), from, id, link));
+  auto relay =
+      actor_internal::AddressablePtr(new WatchRelay(link_, peer, weak_from_this(), from, id, link));
   auto* raw = static_cast<WatchRelay*>(relay.get());
   actor_internal::ActorCell* cell = target ? target->AsCell() : nullptr;
   if (cell == nullptr) {

@@ -503,7 +503,8 @@ void Peer::Watch(const actor_internal::AddressablePtr& target_ref, const Target&
     watches_.erase(it);
   }
   Fire(watch, proto::ExitReason::NODE_DOWN,
-       absl::StrCat("node ", address_, " unreachable: ", std::string(DeadLetterReasonName(refused))));
+       absl::StrCat("node ", address_,
+                    " unreachable: ", std::string(DeadLetterReasonName(refused))));
 }
 
 std::vector<uint64_t> Peer::TakeWatches(const actor_internal::Addressable* target_ref,

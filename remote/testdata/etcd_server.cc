@@ -2,14 +2,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <grpcpp/grpcpp.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -60,8 +59,8 @@ std::string LogTail(const std::string& log) {
 }
 
 bool Answers(const std::string& endpoint) {
-  auto kv = etcdserverpb::KV::NewStub(
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  auto kv =
+      etcdserverpb::KV::NewStub(grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
   etcdserverpb::RangeRequest request;
   request.set_key("probe");
   etcdserverpb::RangeResponse response;
