@@ -414,6 +414,10 @@ void Peer::OnStreamDone(Stream* stream, const grpc::Status& status) {
 }
 
 void Peer::Fail(Failed failed) {
+  if (failed.mail.empty() && failed.asks.empty() && failed.watches.empty() &&
+      !failed.association_lost) {
+    return;  // the common case: a write went through
+  }
   // Control messages of the watch protocol are not anyone's mail: the
   // watches they served fire below, and the peer's watches of our actors
   // end with the association.
