@@ -129,14 +129,37 @@ class EtcdProvider final : public MembershipProvider {
       if (!joined_ || stopping_) return absl::FailedPreconditionError("not a member (Join first)");
       lease = lease_id_;
     }
-    absl::StatusOr<std::optional<proto::ActorRefProto>> held = Get(names_prefix_ + name);
-    if (!held.ok()) return held.status();
-    if (*held && (*held)->node() != ref.node()) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("the name \"", name, "\" is held by node ", (*held)->node()));
-    }
+    const std::string key = names_prefix_ + name;
     const std::string value = ref.SerializeAsString();
-    if (absl::Status put = Put(names_prefix_ + name, value, lease); !put.ok()) return put;
+    // Claimed atomically: put only if nobody holds the name; else read who does.
+    etcdserverpb::TxnRequest claim;
+    etcdserverpb::Compare* absent = claim.add_compare();
+    absent->set_key(key);
+    absent->set_target(etcdserverpb::Compare::CREATE);
+    absent->set_result(etcdserverpb::Compare::EQUAL);
+    absent->set_create_revision(0);
+    etcdserverpb::PutRequest* put = claim.add_success()->mutable_request_put();
+    put->set_key(key);
+    put->set_value(value);
+    put->set_lease(lease);
+    claim.add_failure()->mutable_request_range()->set_key(key);
+    etcdserverpb::TxnResponse claimed;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    if (absl::Status done = FromGrpc(kv_->Txn(&context, claim, &claimed), "txn"); !done.ok()) {
+      return done;
+    }
+    if (!claimed.succeeded()) {
+      proto::ActorRefProto holder;
+      const etcdserverpb::RangeResponse& found = claimed.responses(0).response_range();
+      if (found.kvs_size() > 0) (void)holder.ParseFromString(found.kvs(0).value());
+      if (holder.node() != ref.node()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("the name \"", name, "\" is held by node ", holder.node()));
+      }
+      // Ours already: point it at `ref` now.
+      if (absl::Status again = Put(key, value, lease); !again.ok()) return again;
+    }
     MutexLock lock(mu_);
     names_[name] = value;  // put back if the lease is renewed
     return absl::OkStatus();

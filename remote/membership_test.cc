@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -247,6 +248,30 @@ TEST_F(EtcdCluster, NamesAreClusterWideAndGoWithTheirNode) {
   EXPECT_TRUE(a->RegisterGlobal("room", system_a.Spawn<Ponger>()).ok());
   EXPECT_TRUE(a->UnregisterGlobal("room").ok());
   EXPECT_EQ(a->LookupGlobal("room").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A name is claimed atomically: of two nodes racing for it, one wins.
+TEST_F(EtcdCluster, OfTwoNodesRacingForANameOneWins) {
+  ActorSystem system_a;
+  ActorSystem system_b;
+  std::unique_ptr<Node> a = StartNode(system_a);
+  std::unique_ptr<Node> b = StartNode(system_b);
+  ASSERT_TRUE(a && b);
+  ActorRef on_a = system_a.Spawn<Ponger>();
+  ActorRef on_b = system_b.Spawn<Ponger>();
+  constexpr int kNames = 20;
+  std::vector<absl::Status> from_a(kNames);
+  std::vector<absl::Status> from_b(kNames);
+  std::thread racer([&] {
+    for (int i = 0; i < kNames; ++i) from_b[i] = b->RegisterGlobal(absl::StrCat("race", i), on_b);
+  });
+  for (int i = 0; i < kNames; ++i) from_a[i] = a->RegisterGlobal(absl::StrCat("race", i), on_a);
+  racer.join();
+  for (int i = 0; i < kNames; ++i) {
+    EXPECT_NE(from_a[i].ok(), from_b[i].ok()) << i << ": " << from_a[i] << " / " << from_b[i];
+    const absl::Status& lost = from_a[i].ok() ? from_b[i] : from_a[i];
+    EXPECT_EQ(lost.code(), absl::StatusCode::kAlreadyExists) << lost;
+  }
 }
 
 TEST(MembershipTest, AnEtcdThatCannotBeReachedFailsStartClearly) {
