@@ -27,6 +27,7 @@
 // to a remote ref is a dead letter ("not serializable") and an ask with one
 // fails with kInvalidArgument. Sender() is carried, so Reply() works across
 // nodes; refs inside messages travel as ActorRefProto (ToProto/FromProto).
+// Refs to the same remote actor compare equal, however they were obtained.
 //
 // Delivery: at most once; from one node to one actor, in the order sent.
 // Mail for a node that cannot be reached is a dead letter ("node

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@
 #include "actor/actor_system.h"
 #include "actor/dead_letters.h"
 #include "actor/system.pb.h"
+#include "base/stress.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -103,6 +105,24 @@ class PongCounter : public Actor {
  private:
   std::atomic<int64_t>* pongs_;
   ActorRef target_;
+};
+
+// Counts the distinct senders of the Pings it gets (as ActorRefs: equal
+// refs are one sender); answers GetTotal with that count.
+class DistinctSenders : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<test::Ping>([this](const test::Ping&) { senders_.insert(Sender()); })
+        .On<test::GetTotal>([this](const test::GetTotal&) {
+          test::Total total;
+          total.set_value(static_cast<int64_t>(senders_.size()));
+          return total;
+        });
+  }
+
+ private:
+  absl::flat_hash_set<ActorRef> senders_;
 };
 
 // Watches what it is told to (a WatchThis), unwatches on an UnwatchThis,
@@ -257,6 +277,69 @@ TEST_F(TwoNodes, ARefInsideAMessageLeadsBack) {
   absl::StatusOr<ActorRef> gone = node_a_->FromProto(stale);
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE(*gone);
+}
+
+TEST_F(TwoNodes, RefsToTheSameRemoteActorAreEqual) {
+  absl::StatusOr<ActorRef> again = node_a_->Lookup("counter@" + node_b_->address());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, remote_counter_);
+  absl::StatusOr<proto::ActorRefProto> wire = node_a_->ToProto(remote_counter_);
+  ASSERT_TRUE(wire.ok());
+  absl::StatusOr<ActorRef> back = node_a_->FromProto(*wire);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, remote_counter_);
+  absl::StatusOr<ActorRef> other = node_a_->Lookup("other@" + node_b_->address());
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(*other, remote_counter_);
+
+  // One actor on A, seen on B through many batches, is one sender there.
+  ASSERT_TRUE(system_b_.registry().Register("distinct", system_b_.Spawn<DistinctSenders>()).ok());
+  absl::StatusOr<ActorRef> distinct = node_a_->Lookup("distinct@" + node_b_->address());
+  ASSERT_TRUE(distinct.ok());
+  std::atomic<int64_t> pongs{0};
+  ActorRef forwarder = system_a_.Spawn<PongCounter>(&pongs, *distinct);
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 5; ++i) forwarder.Tell(test::Ping());
+    // A round trip between rounds: each round goes in batches of its own.
+    ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  }
+  absl::StatusOr<test::Total> senders;
+  ASSERT_TRUE(testkit::Eventually([&] {
+    senders = distinct->Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return senders.ok();
+  }));
+  EXPECT_EQ(senders->value(), 1);
+}
+
+// The cache's race: a ref found while its last reference is being dropped
+// elsewhere. Two threads look up a name nobody holds and drop the ref at
+// once, over and over, so its count keeps going 1 -> 0 while the other
+// looks it up (ASan checks that no freed ref is revived); two more look up
+// a name whose ref is held throughout, and always get that ref.
+TEST_F(TwoNodes, RefsFoundWhileOthersAreDroppedStayValid) {
+  const std::string held_name = "held@" + node_b_->address();
+  const std::string loose_name = "loose@" + node_b_->address();
+  absl::StatusOr<ActorRef> held = node_a_->Lookup(held_name);
+  ASSERT_TRUE(held.ok());
+  const int kIterations = static_cast<int>(ScaledCount(20000, 2000));
+  std::atomic<int> unequal{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIterations; ++i) {
+        absl::StatusOr<ActorRef> found = node_a_->Lookup(t % 2 == 0 ? held_name : loose_name);
+        if (!found.ok() || !*found) {
+          failed.fetch_add(1);
+        } else if (t % 2 == 0 && *found != *held) {
+          unequal.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(unequal.load(), 0);
 }
 
 TEST_F(TwoNodes, AnAskForANameThatIsNotThereFailsAtOnce) {

@@ -138,6 +138,22 @@ class Addressable {
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy();
   }
+  // Addressable::TryRef()
+  //
+  // A new reference, unless the last one is already gone (the object is
+  // being destroyed): for a registry that holds receivers without a
+  // reference and finds them again (remote/'s cache of refs to remote
+  // actors). The registry's own lock, taken by the receiver's Destroy()
+  // before it frees itself, keeps the object's memory valid here; the
+  // count's RMW order alone decides between this and the last Unref, so
+  // relaxed suffices, as for Ref().
+  bool TryRef() {
+    int32_t refs = refs_.load(std::memory_order_relaxed);
+    while (refs > 0) {
+      if (refs_.compare_exchange_weak(refs, refs + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
 
  protected:
   Addressable(SystemLink* link, uint64_t id) : link_(link), id_(id) { link_->Ref(); }

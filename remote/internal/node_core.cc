@@ -165,8 +165,7 @@ actor_internal::AddressablePtr NodeCore::Resolve(const proto::ActorRefProto& ref
   if (ref.node() == address_) return ResolveLocal(ref);
   std::shared_ptr<Peer> peer = PeerFor(ref.node());
   if (!peer) return {};
-  return actor_internal::AddressablePtr(
-      new RemoteRef(link_, std::move(peer), Target{ref.id(), ref.name(), ref.incarnation()}, asks));
+  return peer->RefFor(link_, Target{ref.id(), ref.name(), ref.incarnation()}, asks);
 }
 
 actor_internal::AddressablePtr NodeCore::ResolveLocal(const proto::ActorRefProto& ref) {

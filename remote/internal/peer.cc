@@ -277,6 +277,28 @@ void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
   if (write != nullptr) write->StartWrite(write->out_);
 }
 
+actor_internal::AddressablePtr Peer::RefFor(actor_internal::SystemLink* link, const Target& target,
+                                            bool asks) {
+  actor_internal::AddressablePtr ref;
+  MutexLock lock(refs_mu_);
+  RemoteRef*& cached = refs_[{target, asks}];
+  if (cached != nullptr && cached->TryRef()) {
+    ref = actor_internal::AddressablePtr(cached);
+    cached->Unref();  // the TryRef's reference, now held by `ref`
+    return ref;
+  }
+  // None, or one whose last reference is going (its Forget will find this
+  // one in its place and leave it).
+  cached = new RemoteRef(link, shared_from_this(), target, asks);
+  return actor_internal::AddressablePtr(cached);
+}
+
+void Peer::Forget(const RemoteRef* ref) {
+  MutexLock lock(refs_mu_);
+  auto it = refs_.find(std::make_pair(ref->target(), ref->asks()));
+  if (it != refs_.end() && it->second == ref) refs_.erase(it);
+}
+
 void Peer::DeclareDown(const std::string& why) {
   Failed failed;
   std::shared_ptr<Stream> stream;

@@ -98,6 +98,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
       ABSL_LOCKS_EXCLUDED(mu_);
   bool OnWatchFired(const wire::WatchFired& fired) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Peer::RefFor() / Forget()
+  //
+  // The RemoteRef for `target` through this peer (`asks`: RemoteRef's
+  // kind): the live one if there is one, else a new one, so that refs to
+  // the same remote actor are the same receiver. Forget: a ref's last
+  // reference has gone (RemoteRef::Destroy).
+  actor_internal::AddressablePtr RefFor(actor_internal::SystemLink* link, const Target& target,
+                                        bool asks) ABSL_LOCKS_EXCLUDED(refs_mu_);
+  void Forget(const RemoteRef* ref) ABSL_LOCKS_EXCLUDED(refs_mu_);
+
   // Peer::DeclareDown()
   //
   // The peer is known to be gone (membership says it left): its stream is
@@ -217,6 +227,11 @@ class Peer : public std::enable_shared_from_this<Peer> {
   uint64_t peer_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  // The live RemoteRefs through this peer, without a reference each (see
+  // Addressable::TryRef); apart from mu_, which senders hold to queue.
+  Mutex refs_mu_;
+  absl::flat_hash_map<std::pair<Target, bool>, RemoteRef*> refs_ ABSL_GUARDED_BY(refs_mu_);
 };
 
 }  // namespace troupe::remote_internal

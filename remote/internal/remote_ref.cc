@@ -19,6 +19,11 @@ RemoteRef::RemoteRef(actor_internal::SystemLink* link, std::shared_ptr<Peer> pee
       target_(std::move(target)),
       asks_(asks) {}
 
+void RemoteRef::Destroy() {
+  peer_->Forget(this);
+  delete this;
+}
+
 bool RemoteRef::Deliver(EnvelopePtr envelope) {
   DeadLetterReason refused;
   if (peer_->Enqueue(target_, envelope, this, refused) == PushResult::kPushed) return true;

@@ -11,6 +11,10 @@
 //       new RemoteRef(link, peer, Target{.name = "accounts"})));
 //   ref.Tell(accounts::Deposit());   // queued for the peer's stream
 //
+// One RemoteRef per remote actor (and kind) at a time, cached by its peer
+// (Peer::RefFor), so refs to the same remote actor compare equal, as local
+// refs do, and can key a map.
+//
 // A RemoteRef may outlive its Node and its ActorSystem, as any ref may:
 // once the peer is closed, mail through it is a dead letter ("node
 // unreachable") and an ask through it fails with kUnavailable.
@@ -69,9 +73,14 @@ class RemoteRef final : public actor_internal::Addressable {
   std::string name() const override;
 
   const Target& target() const { return target_; }
+  bool asks() const { return asks_; }
   const std::shared_ptr<Peer>& peer() const { return peer_; }
   // The ref as it travels (ref.proto).
   proto::ActorRefProto ToProto() const;
+
+ protected:
+  // The last reference went: the peer's cache forgets this ref, then it goes.
+  void Destroy() override;
 
  private:
   const std::shared_ptr<Peer> peer_;
