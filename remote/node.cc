@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "remote/etcd.grpc.pb.h"
 #include "remote/internal/cluster_view.h"
 #include "remote/internal/inbound.h"
 #include "remote/internal/node_core.h"
@@ -77,6 +79,35 @@ bool IsHostPort(std::string_view address) {
          port < 65536;
 }
 
+// Called once per process, before the first node starts.
+//
+// gRPC shuts its library down when its last channel or server goes; if
+// that is a channel released by a stream's last callback, the shutdown runs
+// on gRPC's own callback thread and aborts (seen: "prior > 0" in
+// grpc_cq_internal_unref). The same holds one level down: the callback API
+// runs on a shared completion queue whose threads start with its first
+// channel and are joined when its last channel lets go of it — on one of
+// those very threads, if a callback drops the last channel, which then
+// joins itself and the queue is freed under it (grpc/grpc#32584, fixed
+// after Debian's 1.51). So one reference to the library, and one channel
+// that has made a callback call, are kept for the life of the process.
+bool KeepGrpcUp() {
+  grpc_init();
+  auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  // Kept, and reachable from here (for LeakSanitizer): it holds the queue.
+  static etcdserverpb::KV::Stub* const stub = etcdserverpb::KV::NewStub(channel).release();
+  auto* context = new grpc::ClientContext;
+  context->set_deadline(std::chrono::system_clock::now());  // fails at once, unsent
+  auto* request = new etcdserverpb::RangeRequest;
+  auto* response = new etcdserverpb::RangeResponse;
+  stub->async()->Range(context, request, response, [context, request, response](grpc::Status) {
+    delete context;
+    delete request;
+    delete response;
+  });
+  return true;
+}
+
 absl::Status Validate(const NodeOptions& options) {
   if (options.cluster_token.empty()) {
     return absl::InvalidArgumentError("NodeOptions::cluster_token is required");
@@ -109,12 +140,7 @@ absl::Status Validate(const NodeOptions& options) {
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptions options) {
   if (absl::Status valid = Validate(options); !valid.ok()) return valid;
-  // gRPC shuts its library down when its last channel or server goes; if
-  // that is a channel released by a stream's last callback, the shutdown
-  // runs on gRPC's own callback thread and aborts (seen: "prior > 0" in
-  // grpc_cq_internal_unref). One reference for the life of the process
-  // keeps the library up.
-  static const bool kept_up = (grpc_init(), true);
+  static const bool kept_up = KeepGrpcUp();
   (void)kept_up;
   const size_t colon = options.listen_address.rfind(':');
   if (colon == std::string::npos) {

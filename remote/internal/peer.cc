@@ -77,7 +77,11 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
   void OnDone(const grpc::Status& status) override {
     std::shared_ptr<Stream> self = std::move(self_);  // may be the last reference
     std::shared_ptr<Peer> peer = std::move(peer_);
+    std::shared_ptr<LiveStreams> live = peer->live_;
     peer->OnStreamDone(this, status);
+    peer.reset();  // before counting out (Peer::LiveStreams)
+    MutexLock count(live->mu);
+    if (--live->count == 0) live->done.SignalAll();
   }
 
   // Starts the next frame to write, dropping the last one's memory at once:
@@ -189,7 +193,10 @@ void Peer::ConnectLocked() {
       static_cast<uint32_t>(absl::ToInt64Milliseconds(heartbeat_interval_)));
   stream->last_heard = absl::Now();  // a Welcome is due within the failure timeout
   stream_ = stream;
-  ++live_streams_;
+  {
+    MutexLock count(live_->mu);
+    ++live_->count;
+  }
   state_ = State::kConnecting;
   // Start() only posts the first operations and activates the call; its
   // callbacks come later, on gRPC's threads. (The hello is written before
@@ -432,7 +439,6 @@ void Peer::OnStreamDone(Stream* stream, const grpc::Status& status) {
   }
   MutexLock lock(mu_);
   if (stream == stream_) stream_ = nullptr;
-  if (--live_streams_ == 0) streams_done_.SignalAll();
 }
 
 void Peer::Fail(Failed failed) {
@@ -631,10 +637,13 @@ void Peer::Close() {
     cancel.reset();
   }
   Fail(std::move(failed));
+  {
+    MutexLock count(live_->mu);
+    while (live_->count > 0) live_->done.Wait(live_->mu);
+  }
   std::shared_ptr<NodeCore> core;
   {
     MutexLock lock(mu_);
-    while (live_streams_ > 0) streams_done_.Wait(mu_);
     core = std::move(core_);  // released outside the lock
   }
 }

@@ -214,12 +214,22 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const absl::Duration heartbeat_interval_;
   const absl::Duration failure_timeout_;
 
+  // Streams not yet done, counted apart from mu_ and shared with each
+  // stream, so that the last thing a finished stream's OnDone does — after
+  // letting go of its Peer — is count itself out. Close() waits for zero:
+  // then no gRPC callback holds the Peer, whose destruction (and its
+  // channel's) must not happen on gRPC's own thread (seen: "prior > 0").
+  struct LiveStreams {
+    Mutex mu;
+    CondVar done;
+    int count ABSL_GUARDED_BY(mu) = 0;
+  };
+  const std::shared_ptr<LiveStreams> live_ = std::make_shared<LiveStreams>();
+
   mutable Mutex mu_;
-  CondVar streams_done_;
   std::shared_ptr<NodeCore> core_ ABSL_GUARDED_BY(mu_);  // null once closed
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // the current stream, if any
-  int live_streams_ ABSL_GUARDED_BY(mu_) = 0;      // not yet done (OnDone)
   std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, RemoteWatch> watches_ ABSL_GUARDED_BY(mu_);

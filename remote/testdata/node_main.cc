@@ -5,6 +5,9 @@
 //
 //   node_main <cluster-token> [listen-address]
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -71,8 +74,14 @@ int main(int argc, char** argv) {
   }
   if (!system.registry().Register("counter", system.Spawn<Counter>()).ok()) return 1;
   std::cout << (*node)->address() << " " << (*node)->incarnation() << std::endl;
-  std::string ignored;
-  while (std::getline(std::cin, ignored)) {
+  // Until stdin closes. read() itself, not std::getline: a stopped and
+  // continued process (the frozen-node test) can see its blocked read fail
+  // with EINTR, which iostreams take for the end of input.
+  char ignored[256];
+  while (true) {
+    const ssize_t n = read(STDIN_FILENO, ignored, sizeof(ignored));
+    if (n > 0 || (n < 0 && errno == EINTR)) continue;
+    break;
   }
   (*node)->Shutdown();
   return 0;
