@@ -390,6 +390,14 @@ TEST_F(TwoNodes, AnOversizedMessageIsRefusedAtTheSender) {
 
 class Watches : public TwoNodes {
  protected:
+  // The watchers write to members of this class and its subclass, which go
+  // before TwoNodes' systems do: the systems stop first.
+  void TearDown() override {
+    TwoNodes::TearDown();
+    system_a_.Shutdown();
+    system_b_.Shutdown();
+  }
+
   size_t Seen() {
     MutexLock lock(mu_);
     return downs_.size();

@@ -131,7 +131,7 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
 Peer::~Peer() = default;
 
 PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
-                         const actor_internal::Addressable* from, DeadLetterReason& refused) {
+                         actor_internal::Addressable* from, DeadLetterReason& refused) {
   if (std::optional<DeadLetterReason> unsendable = Unsendable(*envelope)) {
     refused = *unsendable;
     return PushResult::kClosed;
@@ -148,7 +148,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
       refused = DeadLetterReason::kMailboxFull;
       return PushResult::kFull;
     }
-    queue_.push_back(Outgoing{target, std::move(envelope), from});
+    queue_.push_back(Outgoing{target, std::move(envelope), actor_internal::AddressablePtr(from)});
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
@@ -468,9 +468,9 @@ void Peer::Fail(Failed failed) {
             failed.mail.size());
   }
   for (Outgoing& out : failed.mail) {
-    actor_internal::PublishDeadLetter(out.from != nullptr ? out.from->link() : nullptr,
+    actor_internal::PublishDeadLetter(out.from ? out.from->link() : nullptr,
                                       std::move(out.envelope), DeadLetterReason::kNodeUnreachable,
-                                      out.from);
+                                      out.from.get());
   }
   for (const RemoteWatch& watch : failed.watches) {
     Fire(watch, proto::ExitReason::NODE_DOWN,

@@ -73,9 +73,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // kNodeUnreachable (closed, or backing off after a failure; kClosed),
   // kNotSerializable or kTooLarge (kClosed), or too much queued already
   // (kMailboxFull; kFull). `from` is the RemoteRef it was sent through.
-  PushResult Enqueue(const Target& target, EnvelopePtr& envelope,
-                     const actor_internal::Addressable* from, DeadLetterReason& refused)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  PushResult Enqueue(const Target& target, EnvelopePtr& envelope, actor_internal::Addressable* from,
+                     DeadLetterReason& refused) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Peer::Watch() / Unwatch() / LinkExit() / OnWatchFired()
   //
@@ -150,7 +149,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   struct Outgoing {
     Target target;
     EnvelopePtr envelope;
-    const actor_internal::Addressable* from;
+    // The RemoteRef it was sent through, held: a queued message may outlive
+    // every other reference to it, and a dead letter names it.
+    actor_internal::AddressablePtr from;
   };
   // An ask whose request was written to the peer: if the stream breaks
   // before the reply comes (on the peer's own stream to us), it fails then,
