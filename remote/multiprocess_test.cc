@@ -61,6 +61,7 @@ class NodeProcess {
   void Freeze() { child_->Freeze(); }
   void Thaw() { child_->Thaw(); }
   void Kill() { child_->Kill(); }
+  std::string Describe() { return child_->Describe(); }
   const std::string& address() const { return address_; }
   uint64_t incarnation() const { return incarnation_; }
 
@@ -218,8 +219,10 @@ TEST(MultiprocessTest, AFrozenNodeIsDeclaredDownByItsSilence) {
       << "the watcher should have had a Down with NODE_DOWN";
   other->Thaw();
   // Thawed, it is reachable again (once the back-off allows).
-  EXPECT_TRUE(testkit::Eventually(
-      [&] { return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok(); }));
+  EXPECT_TRUE(testkit::Eventually([&] {
+    return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok();
+  })) << "the thawed node: "
+      << other->Describe();
 }
 
 TEST(MultiprocessTest, ARestartedNodeIsANewIncarnation) {

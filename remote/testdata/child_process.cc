@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "absl/time/clock.h"
 
 namespace troupe::remote::testdata {
@@ -62,6 +64,16 @@ std::optional<std::string> ChildProcess::ReadLine(absl::Duration timeout) {
     line.push_back(c);
   }
   return std::nullopt;
+}
+
+std::string ChildProcess::Describe() {
+  if (reaped_) return "reaped";
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return "running";
+  reaped_ = true;
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "ended, wait status " + std::to_string(status);
 }
 
 void ChildProcess::Freeze() {

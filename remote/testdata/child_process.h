@@ -53,6 +53,9 @@ class ChildProcess {
   // SIGTERM, then Wait(30 s).
   int Terminate();
 
+  // How it ended, if it has ("running" if not): for failure messages.
+  std::string Describe();
+
   pid_t pid() const { return pid_; }
 
  private:
