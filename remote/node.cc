@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,9 +110,27 @@ bool KeepGrpcUp() {
   return true;
 }
 
+bool LooksLikePem(const std::string& text) { return text.find("-----BEGIN ") != std::string::npos; }
+
+absl::Status ValidateTls(const TlsOptions& tls) {
+  if (!LooksLikePem(tls.root_certificates)) {
+    return absl::InvalidArgumentError("TlsOptions::root_certificates is not PEM");
+  }
+  if (!LooksLikePem(tls.certificate_chain)) {
+    return absl::InvalidArgumentError("TlsOptions::certificate_chain is not PEM");
+  }
+  if (!LooksLikePem(tls.private_key)) {
+    return absl::InvalidArgumentError("TlsOptions::private_key is not PEM");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const NodeOptions& options) {
   if (options.cluster_token.empty()) {
     return absl::InvalidArgumentError("NodeOptions::cluster_token is required");
+  }
+  if (options.tls) {
+    if (absl::Status tls = ValidateTls(*options.tls); !tls.ok()) return tls;
   }
   if (options.max_message_bytes < (size_t{64} << 10) ||
       options.max_message_bytes > (size_t{1} << 30)) {
@@ -136,7 +156,44 @@ absl::Status Validate(const NodeOptions& options) {
   return absl::OkStatus();
 }
 
+// Serving: with TLS, a caller must present a certificate that the cluster's
+// authority signed, or the handshake fails.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const NodeOptions& options) {
+  if (!options.tls) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = options.tls->root_certificates;
+  ssl.pem_key_cert_pairs.push_back({options.tls->private_key, options.tls->certificate_chain});
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (!LooksLikePem(text.str())) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not PEM"));
+  }
+  return text.str();
+}
+
 }  // namespace
+
+absl::StatusOr<TlsOptions> TlsOptions::FromFiles(const std::string& root_certificates_path,
+                                                 const std::string& certificate_chain_path,
+                                                 const std::string& private_key_path) {
+  TlsOptions tls;
+  absl::StatusOr<std::string> root = ReadPemFile(root_certificates_path);
+  if (!root.ok()) return root.status();
+  absl::StatusOr<std::string> chain = ReadPemFile(certificate_chain_path);
+  if (!chain.ok()) return chain.status();
+  absl::StatusOr<std::string> key = ReadPemFile(private_key_path);
+  if (!key.ok()) return key.status();
+  tls.root_certificates = *std::move(root);
+  tls.certificate_chain = *std::move(chain);
+  tls.private_key = *std::move(key);
+  return tls;
+}
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptions options) {
   if (absl::Status valid = Validate(options); !valid.ok()) return valid;
@@ -150,14 +207,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(ActorSystem& system, NodeOptio
   auto impl = std::make_unique<Impl>(std::make_shared<NodeCore>(system, options));
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen_address, ServerCredentials(options), &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(&impl->service);
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or not local?)"));
+        absl::StrCat("cannot listen on ", options.listen_address,
+                     options.tls ? " (in use, not local, or TLS credentials gRPC cannot load?)"
+                                 : " (in use, or not local?)"));
   }
   impl->core->set_address(options.advertised_address.empty()
                               ? absl::StrCat(options.listen_address.substr(0, colon), ":", port)

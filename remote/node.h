@@ -38,8 +38,9 @@
 // Security: a peer must present the cluster token in its first frame;
 // until it does nothing it sends reaches any actor, and a wrong token ends
 // the stream (UNAUTHENTICATED). Frames over max_message_bytes are refused
-// by gRPC before they are allocated. The token is a shared secret: on an
-// untrusted network run the nodes over TLS as well (not built yet).
+// by gRPC before they are allocated. The token travels in the clear unless
+// the nodes use TLS: on a network you do not trust, set `tls` (mutual
+// certificates signed by the cluster's own authority; TlsOptions).
 //
 // Lifetime: destroy (or Shutdown()) the Node before its ActorSystem. Refs to
 // remote actors may outlive both; mail through them is then dead.
@@ -52,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,14 +67,39 @@
 
 namespace troupe::remote {
 
+// Mutual TLS between the nodes of a cluster. The cluster has a certificate
+// authority of its own; every node holds a certificate it signed, presents
+// it when it serves and when it dials, and accepts a peer only with one
+// (gRPC's SSL credentials; the handshake fails before any frame is read).
+// Certificates from anyone else, or none, get nothing delivered. All PEM.
+struct TlsOptions {
+  // The cluster's authority: the only one trusted, either way.
+  std::string root_certificates;
+  // This node's certificate (with any intermediates) and its private key.
+  std::string certificate_chain;
+  std::string private_key;
+  // The name a dialled node's certificate must carry (subjectAltName).
+  // Empty: the host of the address dialled, as HTTPS checks it. Set it
+  // when the nodes share a name ("troupe-node") rather than one per host.
+  std::string peer_name;
+
+  // The three from PEM files; kNotFound / kInvalidArgument naming the file.
+  static absl::StatusOr<TlsOptions> FromFiles(const std::string& root_certificates_path,
+                                              const std::string& certificate_chain_path,
+                                              const std::string& private_key_path);
+};
+
 struct NodeOptions {
   // Where the gRPC server listens; port 0 picks a free one.
   std::string listen_address = "127.0.0.1:0";
   // How other nodes reach this one ("host:port"); empty: the listen
   // address with the port the server bound. It is the node's name in refs.
   std::string advertised_address;
-  // The shared secret every node of the cluster presents. Required.
+  // The shared secret every node of the cluster presents. Required (with
+  // TLS too, as a second check, as Erlang keeps its cookie under TLS).
   std::string cluster_token;
+  // Mutual TLS; none: plaintext (a trusted network only).
+  std::optional<TlsOptions> tls;
   // The largest frame sent or accepted. A single message that cannot fit
   // is refused at the sender (a dead letter "too large"; an ask fails with
   // kInvalidArgument).
@@ -126,8 +153,9 @@ class Node {
   // Node::Start()
   //
   // Starts the server and returns the node. kInvalidArgument for an empty
-  // cluster token or bad options; kUnavailable if the address cannot be
-  // bound.
+  // cluster token, bad options or TLS credentials that are not PEM;
+  // kUnavailable if the address cannot be bound (or gRPC cannot load the
+  // TLS credentials: a key that does not match its certificate).
   static absl::StatusOr<std::unique_ptr<Node>> Start(ActorSystem& system, NodeOptions options);
 
   ~Node();

@@ -124,7 +124,15 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
   args.SetMaxReceiveMessageSize(static_cast<int>(max_frame_bytes_));
   // Each peer gets a connection of its own, not one shared by address.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (const std::optional<remote::TlsOptions>& tls = core_->options().tls) {
+    // Dialling, the node presents its certificate and trusts only the
+    // cluster's authority.
+    credentials = grpc::SslCredentials(grpc::SslCredentialsOptions{
+        tls->root_certificates, tls->private_key, tls->certificate_chain});
+    if (!tls->peer_name.empty()) args.SetSslTargetNameOverride(tls->peer_name);
+  }
+  channel_ = grpc::CreateCustomChannel(address_, credentials, args);
   stub_ = wire::Transport::NewStub(channel_);
 }
 
