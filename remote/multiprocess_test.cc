@@ -1,6 +1,9 @@
 // Nodes in separate processes (remote/testdata/node_main) on loopback:
-// exact totals across the process boundary, a node killed with SIGKILL,
-// and a restarted node whose new incarnation old refs cannot reach.
+// exact totals across the process boundary, a node killed with SIGKILL, a
+// frozen node, a restarted node whose new incarnation old refs cannot
+// reach; and a partition made by the network, with a node in a network
+// namespace of its own behind a veth pair taken down and brought back up
+// (where the test may make one: root and iproute2; it skips otherwise).
 
 #include <atomic>
 #include <cstdint>
@@ -27,12 +30,14 @@
 #include "remote/ref.pb.h"
 #include "remote/testdata/child_process.h"
 #include "remote/testdata/test_messages.pb.h"
+#include "remote/testdata/veth_link.h"
 #include "testing/eventually.h"
 
 namespace troupe::remote {
 namespace {
 
 using testdata::ChildProcess;
+using testdata::VethLink;
 
 constexpr char kToken[] = "multiprocess-test-token";
 constexpr absl::Duration kWait = absl::Seconds(30);
@@ -45,8 +50,15 @@ std::string NodeMainPath() {
 // A node_main process (testdata/child_process.h) and what it announced.
 class NodeProcess {
  public:
-  static std::unique_ptr<NodeProcess> Start(const std::string& listen = "127.0.0.1:0") {
-    std::unique_ptr<ChildProcess> child = ChildProcess::Start({NodeMainPath(), kToken, listen});
+  // `flags`: node_main's. `own_network`: in a network namespace of its own
+  // (unshare --net), with nothing but a loopback that is down.
+  static std::unique_ptr<NodeProcess> Start(const std::string& listen = "127.0.0.1:0",
+                                            std::vector<std::string> flags = {},
+                                            bool own_network = false) {
+    std::vector<std::string> argv = {NodeMainPath(), kToken, "--listen=" + listen};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    if (own_network) argv.insert(argv.begin(), {"/usr/bin/unshare", "--net", "--"});
+    std::unique_ptr<ChildProcess> child = ChildProcess::Start(argv);
     if (child == nullptr) return nullptr;
     // The first line: "<address> <incarnation>".
     std::optional<std::string> line = child->ReadLine(kWait);
@@ -61,6 +73,7 @@ class NodeProcess {
   void Freeze() { child_->Freeze(); }
   void Thaw() { child_->Thaw(); }
   void Kill() { child_->Kill(); }
+  pid_t pid() const { return child_->pid(); }
   std::string Describe() { return child_->Describe(); }
   const std::string& address() const { return address_; }
   uint64_t incarnation() const { return incarnation_; }
@@ -255,6 +268,90 @@ TEST(MultiprocessTest, ARestartedNodeIsANewIncarnation) {
   absl::StatusOr<test::Pong> pong = old_counter->Ask<test::Pong>(test::Ping(), kWait).Get();
   EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
   EXPECT_LT(absl::Now() - start, kWait / 2);
+}
+
+TEST(MultiprocessTest, APartitionIsJudgedByItsSilenceAndHeals) {
+  absl::StatusOr<std::unique_ptr<VethLink>> link = VethLink::Create();
+  if (!link.ok()) {
+    GTEST_SKIP() << "no partition test here: a veth pair needs root and iproute2 (" << link.status()
+                 << ")";
+  }
+  // The far node lives behind the link; nothing else is in its namespace,
+  // so its port is free. Both sides judge silence quickly.
+  const std::vector<std::string> fast = {"--heartbeat_ms=100", "--failure_timeout_ms=800"};
+  const std::string far_address = (*link)->remote_address() + ":4100";
+  std::vector<std::string> flags = fast;
+  flags.push_back("--advertise=" + far_address);
+  std::unique_ptr<NodeProcess> far = NodeProcess::Start("0.0.0.0:4100", flags, true);
+  ASSERT_NE(far, nullptr) << "node_main did not start in a namespace of its own";
+  const absl::Status moved = (*link)->MoveInto(far->pid());
+  ASSERT_TRUE(moved.ok()) << moved;
+
+  ActorSystem system;
+  NodeOptions options = Options();
+  options.listen_address = (*link)->local_address() + ":0";  // where the far node reaches us
+  options.heartbeat_interval = absl::Milliseconds(100);
+  options.failure_timeout = absl::Milliseconds(800);
+  auto node = Node::Start(system, options);
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<ActorRef> counter = (*node)->Lookup("counter@" + far_address);
+  ASSERT_TRUE(counter.ok());
+  ASSERT_TRUE(testkit::Eventually([&] {
+    return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok();
+  })) << "the far node over the link: "
+      << far->Describe();
+  std::atomic<int> node_downs{0};
+  ActorRef watcher = system.Spawn<DownCounter>(&node_downs);
+  watcher.Tell(*counter);
+  constexpr int64_t kBatch = 1000;
+  for (int64_t i = 1; i <= kBatch; ++i) counter->Tell(AddOf(i, 0, i));
+  absl::StatusOr<test::Total> total;
+  const int64_t batch_sum = kBatch * (kBatch + 1) / 2;
+  ASSERT_TRUE(testkit::Eventually([&] {
+    total = counter->Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() && total->value() == batch_sum;
+  }));
+
+  // Partitioned: the link goes dark, no reset comes. An ask is written
+  // into the silence and fails when the silence is judged, not at its
+  // timeout; the watch fires NODE_DOWN.
+  ASSERT_TRUE((*link)->Down().ok());
+  const absl::Time cut = absl::Now();
+  absl::StatusOr<test::Pong> pong = counter->Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable) << pong.status();
+  EXPECT_LT(absl::Now() - cut, kWait / 2);
+  EXPECT_TRUE(testkit::Eventually([&] { return node_downs.load() == 1; }));
+  EXPECT_GE((*node)->Stats().peers_declared_down, 1);
+  // Mail sent into the partition is not delivered, and each message is a
+  // dead letter, counted: at once while the peer backs off, or when a
+  // connection attempt goes unanswered.
+  constexpr int64_t kLost = 100;
+  const int64_t unreachable = system.dead_letters().count(DeadLetterReason::kNodeUnreachable);
+  for (int64_t i = 1; i <= kLost; ++i) counter->Tell(AddOf(1000000, 1, i));
+  EXPECT_TRUE(testkit::Eventually([&] {
+    return system.dead_letters().count(DeadLetterReason::kNodeUnreachable) == unreachable + kLost;
+  })) << system.dead_letters().count(DeadLetterReason::kNodeUnreachable) - unreachable
+      << " of " << kLost;
+  // Long enough for the far side to have judged us too.
+  absl::SleepFor(absl::Seconds(2));
+
+  // Healed: the nodes find each other again, and mail crosses exactly once.
+  ASSERT_TRUE((*link)->Up().ok());
+  EXPECT_TRUE(testkit::Eventually([&] {
+    return counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok();
+  })) << "after the heal: "
+      << far->Describe();
+  for (int64_t i = 1; i <= kBatch; ++i) counter->Tell(AddOf(i, 2, i));
+  EXPECT_TRUE(testkit::Eventually([&] {
+    total = counter->Ask<test::Total>(test::GetTotal(), kWait).Get();
+    return total.ok() && total->value() == 2 * batch_sum;
+  })) << (total.ok() ? absl::StrCat(total->value(), " of ", 2 * batch_sum)
+                     : total.status().ToString());
+  EXPECT_EQ(total->out_of_order(), 0);
+  // The far actor is watchable again; the old watch fired once only.
+  watcher.Tell(*counter);
+  ASSERT_TRUE(counter->Ask<test::Pong>(test::Ping(), kWait).Get().ok());
+  EXPECT_EQ(node_downs.load(), 1);
 }
 
 }  // namespace

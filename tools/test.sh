@@ -18,6 +18,7 @@ PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc  # remote/ (bazel/grpc.bzl)
   etcd-server etcd-client               # remote/ membership tests start etcd
+  iproute2                              # ip: remote/partition_test's veth link
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev
   graphviz  # dot: the observability tests check the DOT they write

@@ -3,7 +3,8 @@
 // on one line, and runs until its standard input closes (the test ends it
 // that way, or kills it).
 //
-//   node_main <cluster-token> [listen-address]
+//   node_main <cluster-token> [--listen=host:port] [--advertise=host:port]
+//             [--heartbeat_ms=N] [--failure_timeout_ms=N]
 
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "remote/node.h"
@@ -60,13 +62,31 @@ class Counter : public troupe::Actor {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: node_main <cluster-token> [listen-address]\n";
+    std::cerr << "usage: node_main <cluster-token> [--listen=host:port] [--advertise=host:port]"
+                 " [--heartbeat_ms=N] [--failure_timeout_ms=N]\n";
     return 2;
   }
   troupe::ActorSystem system;
   troupe::remote::NodeOptions options;
   options.cluster_token = argv[1];
-  if (argc > 2) options.listen_address = argv[2];
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const size_t equals = arg.find('=');
+    const std::string flag = arg.substr(0, equals);
+    const std::string value = equals == std::string::npos ? "" : arg.substr(equals + 1);
+    if (flag == "--listen") {
+      options.listen_address = value;
+    } else if (flag == "--advertise") {
+      options.advertised_address = value;
+    } else if (flag == "--heartbeat_ms") {
+      options.heartbeat_interval = absl::Milliseconds(std::stoi(value));
+    } else if (flag == "--failure_timeout_ms") {
+      options.failure_timeout = absl::Milliseconds(std::stoi(value));
+    } else {
+      std::cerr << "node_main: unknown flag " << arg << "\n";
+      return 2;
+    }
+  }
   auto node = troupe::remote::Node::Start(system, options);
   if (!node.ok()) {
     std::cerr << node.status() << "\n";
