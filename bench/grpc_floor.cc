@@ -1,6 +1,8 @@
-// grpc_floor: the floor under remote/'s R1 — Debian's gRPC alone, no actors.
+// grpc_floor: the floor under remote/'s R1 and R2 — Debian's gRPC alone,
+// no actors.
 //
 //   bazel run -c opt //bench:grpc_floor -- [items] [batch]
+//   bazel run -c opt //bench:grpc_floor -- rtt [round-trips]
 //
 // A server and a client in this process, on loopback: the client writes
 // `items` (2*10^6 by default) 16-byte items over one bidirectional stream
@@ -8,13 +10,19 @@
 // it, and the client reads every echo back. Prints the items per second
 // each way. Run it in the same sitting as `bench --filter='^R1'` and
 // compare the ratio, not the figures: the machine is noisy.
+//
+// With `rtt`: one 16-byte item at a time, each written only when the last
+// came back (10^5 by default), as R2's asks go; prints the median and the
+// 99th percentile of the round trips.
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
@@ -36,14 +44,45 @@ class EchoService final : public Echo::Service {
   }
 };
 
+// One item at a time; the round trips' median and 99th percentile.
+int RoundTrips(grpc::ClientReaderWriter<Items, Items>& stream, int64_t count) {
+  Items item;
+  item.add_item(std::string(16, 'x'));
+  Items back;
+  std::vector<int64_t> nanos;
+  nanos.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const absl::Time sent = absl::Now();
+    if (!stream.Write(item) || !stream.Read(&back)) break;
+    nanos.push_back(absl::ToInt64Nanoseconds(absl::Now() - sent));
+  }
+  stream.WritesDone();
+  if (nanos.size() != static_cast<size_t>(count)) {
+    std::fprintf(stderr, "grpc_floor: the stream broke\n");
+    return 1;
+  }
+  std::sort(nanos.begin(), nanos.end());
+  std::printf("%lld round trips of one item: p50 %.1f us, p99 %.1f us\n",
+              static_cast<long long>(count), nanos[nanos.size() / 2] / 1e3,
+              nanos[nanos.size() * 99 / 100] / 1e3);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t total = 2'000'000;
   int64_t batch = 1000;
-  if ((argc > 1 && (!absl::SimpleAtoi(argv[1], &total) || total <= 0)) ||
-      (argc > 2 && (!absl::SimpleAtoi(argv[2], &batch) || batch <= 0))) {
-    std::fprintf(stderr, "usage: grpc_floor [items] [batch]\n");
+  const bool rtt = argc > 1 && std::string(argv[1]) == "rtt";
+  if (rtt) {
+    total = 100'000;
+    if (argc > 2 && (!absl::SimpleAtoi(argv[2], &total) || total <= 0)) total = 0;
+  } else if ((argc > 1 && (!absl::SimpleAtoi(argv[1], &total) || total <= 0)) ||
+             (argc > 2 && (!absl::SimpleAtoi(argv[2], &batch) || batch <= 0))) {
+    total = 0;
+  }
+  if (total == 0) {
+    std::fprintf(stderr, "usage: grpc_floor [items] [batch] | grpc_floor rtt [round-trips]\n");
     return 2;
   }
   EchoService service;
@@ -60,6 +99,12 @@ int main(int argc, char** argv) {
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   auto stream = stub->Echo(&context);
+  if (rtt) {
+    const int failed = RoundTrips(*stream, total);
+    const grpc::Status status = stream->Finish();
+    server->Shutdown();
+    return failed != 0 || !status.ok() ? 1 : 0;
+  }
 
   Items items;
   for (int64_t i = 0; i < batch; ++i) items.add_item(std::string(16, 'x'));

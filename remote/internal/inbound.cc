@@ -1,6 +1,5 @@
 #include "remote/internal/inbound.h"
 
-#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -32,7 +31,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
     MutexLock lock(mu_);
     self_ = shared_from_this();
     last_heard_ = absl::Now();
-    StartRead(in_);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
@@ -51,13 +50,20 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
       Greet(now);
       return;
     }
-    if (in_->has_batch()) core_->DeliverBatch(in_->batch(), node_, serial_);
+    // The frame is parsed into again, its envelopes and payload strings
+    // reused (wire.proto's Frame); what is kept is bounded by the frame
+    // limit (a frame with more envelopes than a node writes, one per
+    // kEnvelopeOverhead bytes of it, is not kept). A heartbeat means the
+    // caller is idle: a fresh frame, and the memory goes.
+    bool fresh = !in_.has_batch();
+    if (in_.has_batch()) {
+      core_->DeliverBatch(in_.batch(), node_, serial_);
+      fresh = static_cast<size_t>(in_.batch().envelopes_size()) >
+              core_->options().max_message_bytes / kEnvelopeOverhead;
+    }
+    if (fresh) in_ = wire::Frame();
     MaybeHeartbeatLocked(now);
-    // The next frame on a fresh arena: a batch's envelopes cost a few
-    // blocks, not a malloc each.
-    arena_.Reset();
-    in_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
-    StartRead(in_);
+    StartRead(&in_);
   }
 
   void OnWriteDone(bool /*ok*/) override {
@@ -164,13 +170,13 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
 
   // The first frame: it must be a Hello with the token.
   void Greet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!in_->has_hello() || !core_->TokenMatches(in_->hello().cluster_token())) {
+    if (!in_.has_hello() || !core_->TokenMatches(in_.hello().cluster_token())) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
       LogWarning(RemoteLog(), "refused a stream from {}: no valid cluster token", peer_);
       FinishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "troupe: bad cluster token"));
       return;
     }
-    const wire::Hello& hello = in_->hello();
+    const wire::Hello& hello = in_.hello();
     if (hello.protocol_version() != kProtocolVersion || hello.node().empty()) {
       core_->counters().streams_refused.fetch_add(1, std::memory_order_relaxed);
       FinishLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -190,7 +196,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
     welcome->set_incarnation(core_->incarnation());
     writing_ = true;
     StartWrite(&out_);
-    StartRead(in_);
+    StartRead(&in_);
   }
 
   const std::shared_ptr<NodeCore> core_;
@@ -199,9 +205,7 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
   const uint64_t serial_;   // this stream's number, for NodeCore's relays
   mutable Mutex mu_;
   std::shared_ptr<InboundStream> self_ ABSL_GUARDED_BY(mu_);
-  google::protobuf::Arena arena_ ABSL_GUARDED_BY(mu_);
-  wire::Frame* in_ ABSL_GUARDED_BY(mu_) =
-      google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
+  wire::Frame in_ ABSL_GUARDED_BY(mu_);
   wire::Frame out_ ABSL_GUARDED_BY(mu_);
   std::string node_ ABSL_GUARDED_BY(mu_);  // the caller's node, once it said Hello
   absl::Time last_heard_ ABSL_GUARDED_BY(mu_);

@@ -1,12 +1,12 @@
 #include "remote/internal/peer.h"
 
-#include <google/protobuf/arena.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,15 +22,6 @@
 #include "remote/internal/node_core.h"
 
 namespace troupe::remote_internal {
-namespace {
-
-// What a frame holds besides payloads, per envelope and per batch, at most
-// (tags, lengths, a sender's ref): the slack left when a payload's size is
-// checked against the frame limit.
-constexpr size_t kEnvelopeOverhead = 256;
-constexpr size_t kFrameOverhead = 4096;
-
-}  // namespace
 
 const LogComponent& RemoteLog() {
   static const LogComponent& component = LogComponent::Named("remote");
@@ -57,7 +48,7 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
 
   void Start(wire::Transport::Stub& stub) {
     stub.async()->Connect(&context_, this);
-    StartWrite(out_);  // the Hello, set by the peer
+    StartWrite(&out_);  // the Hello, set by the peer
     StartRead(&in_);
     AddHold();
     StartCall();
@@ -84,18 +75,22 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
     if (--live->count == 0) live->done.SignalAll();
   }
 
-  // Starts the next frame to write, dropping the last one's memory at once:
-  // a frame and everything in it live on one arena, so a batch of
-  // thousands of envelopes costs a few blocks, not thousands of mallocs.
-  wire::Frame* NewFrame() {
-    arena_.Reset();
-    out_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
-    return out_;
+  // Starts the next frame to write. A batch goes into the last one's
+  // envelopes and payload strings, cleared rather than freed (wire.proto's
+  // Frame), so a steady flow of batches allocates nothing; what is kept is
+  // bounded by the frame limit. A heartbeat means the stream is idle: it
+  // gets a fresh frame, and the memory goes.
+  wire::Batch* NewBatch() {
+    out_.Clear();
+    return out_.mutable_batch();
+  }
+  wire::Frame* NewIdleFrame() {
+    out_ = wire::Frame();
+    return &out_;
   }
 
   grpc::ClientContext context_;
-  google::protobuf::Arena arena_;
-  wire::Frame* out_ = google::protobuf::Arena::CreateMessage<wire::Frame>(&arena_);
+  wire::Frame out_;
   wire::Frame in_;
   bool writing = true;  // the Hello
   bool broken = false;
@@ -160,7 +155,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(write->out_);
+  if (write != nullptr) write->StartWrite(&write->out_);
   return PushResult::kPushed;
 }
 
@@ -192,7 +187,7 @@ uint64_t Peer::incarnation() const {
 
 void Peer::ConnectLocked() {
   Stream* stream = Stream::Make(shared_from_this());
-  wire::Hello* hello = stream->out_->mutable_hello();
+  wire::Hello* hello = stream->out_.mutable_hello();
   hello->set_protocol_version(kProtocolVersion);
   hello->set_node(core_->address());
   hello->set_incarnation(core_->incarnation());
@@ -218,58 +213,86 @@ Peer::Stream* Peer::TakeWriteLocked() {
       queue_.empty() || !core_) {
     return nullptr;
   }
-  wire::Batch* batch = stream->NewFrame()->mutable_batch();
-  absl::flat_hash_map<const MessageType*, uint32_t> types;
+  wire::Batch* batch = stream->NewBatch();
+  // Each target, type and sender goes into the batch's tables once. A burst
+  // (one sender, one type, one target) is the common case: a run of equal
+  // entries is found by comparing with the last, not by hashing.
   absl::flat_hash_map<Target, uint32_t> targets;
+  absl::flat_hash_map<const MessageType*, uint32_t> types;
   absl::flat_hash_map<const actor_internal::Addressable*, uint32_t> senders;
+  const Target* last_target = nullptr;
+  uint32_t last_target_index = 0;
+  const MessageType* last_type = nullptr;
+  uint32_t last_type_index = 0;
+  const actor_internal::Addressable* last_sender = nullptr;
+  uint32_t last_sender_index = 0;
   size_t bytes = 0;
-  while (!queue_.empty()) {
-    Outgoing& out = queue_.front();
-    const size_t payload =
-        out.envelope->Is<absl::Status>() ? 0 : out.envelope->AsProtobuf()->GetCachedSize();
-    if (batch->envelopes_size() > 0 &&
-        bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
+  size_t taken = 0;
+  for (; taken < queue_.size(); ++taken) {
+    Outgoing& out = queue_[taken];
+    const bool is_status = out.envelope->Is<absl::Status>();
+    // Sized by Unsendable() on the sender's thread, and not changed since.
+    const google::protobuf::Message* message = is_status ? nullptr : out.envelope->AsProtobuf();
+    const size_t payload = is_status ? 0 : static_cast<size_t>(message->GetCachedSize());
+    if (taken > 0 && bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
       break;
     }
     bytes += payload + kEnvelopeOverhead;
     wire::Envelope* envelope = batch->add_envelopes();
-    auto [target, new_target] = targets.try_emplace(out.target, targets.size());
-    if (new_target) {
-      wire::Target* t = batch->add_targets();
-      t->set_id(out.target.id);
-      t->set_name(out.target.name);
-      t->set_incarnation(out.target.incarnation);
+    if (last_target == nullptr || !(*last_target == out.target)) {
+      auto [index, added] = targets.try_emplace(out.target, targets.size());
+      if (added) {
+        wire::Target* t = batch->add_targets();
+        t->set_id(out.target.id);
+        t->set_name(out.target.name);
+        t->set_incarnation(out.target.incarnation);
+      }
+      last_target = &out.target;
+      last_target_index = index->second;
     }
-    envelope->set_target(target->second);
-    if (out.envelope->Is<absl::Status>()) {
+    envelope->set_target(last_target_index);
+    if (is_status) {
       const absl::Status& status = out.envelope->As<absl::Status>();
       envelope->set_is_status(true);
       envelope->set_status_code(static_cast<int32_t>(status.code()));
       envelope->set_status_message(std::string(status.message()));
     } else {
-      auto [type, new_type] = types.try_emplace(&out.envelope->type(), types.size());
-      if (new_type) batch->add_type_names(out.envelope->type().name());
-      envelope->set_type(type->second);
-      // Sized by Unsendable() on the sender's thread, and not changed since.
-      const google::protobuf::Message* message = out.envelope->AsProtobuf();
-      std::string* bytes = envelope->mutable_payload();
-      bytes->resize(static_cast<size_t>(message->GetCachedSize()));
-      message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes->data()));
+      if (&out.envelope->type() != last_type) {
+        auto [index, added] = types.try_emplace(&out.envelope->type(), types.size());
+        if (added) batch->add_type_names(out.envelope->type().name());
+        last_type = &out.envelope->type();
+        last_type_index = index->second;
+      }
+      envelope->set_type(last_type_index);
+      std::string* serialized = envelope->mutable_payload();
+      serialized->resize(payload);  // a reused string: its old capacity, usually
+      message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(serialized->data()));
     }
     if (const actor_internal::AddressablePtr& sender = out.envelope->sender()) {
-      // A burst from one actor has one sender: described (exported) once.
-      auto [index, new_sender] = senders.try_emplace(sender.get(), senders.size());
-      if (new_sender) {
-        wire::Sender* entry = batch->add_senders();
-        *entry->mutable_ref() = core_->Describe(sender);
-        // Not an actor: an ask's receiver, which wants to hear of a failure.
-        entry->set_asks(sender->AsCell() == nullptr);
+      if (sender.get() != last_sender) {
+        auto [index, added] = senders.try_emplace(sender.get(), senders.size());
+        if (added) {
+          wire::Sender* entry = batch->add_senders();
+          *entry->mutable_ref() = core_->Describe(sender);
+          // Not an actor: an ask's receiver, which wants to hear of a failure.
+          entry->set_asks(sender->AsCell() == nullptr);
+        }
+        last_sender = sender.get();
+        last_sender_index = index->second;
       }
-      envelope->set_sender(index->second + 1);
+      envelope->set_sender(last_sender_index + 1);
     }
     NoteAskLocked(*out.envelope);
-    stream->in_flight.push_back(std::move(out));
-    queue_.pop_front();
+  }
+  // The batch's mail is the stream's until written (at most once). All of
+  // the queue, usually: then the two trade places. (in_flight is empty:
+  // the last write's went when it completed, or when the stream broke.)
+  if (taken == queue_.size() && stream->in_flight.empty()) {
+    stream->in_flight.swap(queue_);
+  } else {
+    stream->in_flight.insert(stream->in_flight.end(), std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + taken));
+    queue_.erase(queue_.begin(), queue_.begin() + taken);
   }
   core_->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
   core_->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
@@ -289,7 +312,7 @@ void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
     backoff_ = min_backoff_;
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(write->out_);
+  if (write != nullptr) write->StartWrite(&write->out_);
 }
 
 actor_internal::AddressablePtr Peer::RefFor(actor_internal::SystemLink* link, const Target& target,
@@ -355,7 +378,7 @@ void Peer::Tick(absl::Time now) {
     } else if (state_ == State::kConnected && !stream_->writing && queue_.empty() &&
                now - stream_->last_written >= heartbeat_interval_) {
       // Idle: tell the peer we are here (it judges us as we judge it).
-      stream_->NewFrame()->mutable_heartbeat();
+      stream_->NewIdleFrame()->mutable_heartbeat();
       stream_->writing = true;
       stream_->last_written = now;
       stream = stream_->self();
@@ -364,7 +387,7 @@ void Peer::Tick(absl::Time now) {
   }
   if (stream == nullptr) return;
   if (heartbeat) {
-    stream->StartWrite(stream->out_);
+    stream->StartWrite(&stream->out_);
     return;
   }
   stream->context_.TryCancel();
@@ -384,7 +407,7 @@ void Peer::OnWritten(Stream* stream, bool ok) {
       written.swap(stream->in_flight);  // at most once: out of our hands now
       if (core_) {
         // gRPC sized the frame to serialise it.
-        core_->counters().bytes_sent.fetch_add(stream->out_->GetCachedSize(),
+        core_->counters().bytes_sent.fetch_add(stream->out_.GetCachedSize(),
                                                std::memory_order_relaxed);
       }
       write = TakeWriteLocked();
@@ -392,7 +415,7 @@ void Peer::OnWritten(Stream* stream, bool ok) {
       release = BreakLocked(stream, failed);
     }
   }
-  if (write != nullptr) write->StartWrite(write->out_);
+  if (write != nullptr) write->StartWrite(&write->out_);
   if (!ok) stream->context_.TryCancel();  // so that its read ends too
   if (release) stream->RemoveHold();
   Fail(std::move(failed));

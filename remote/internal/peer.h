@@ -52,6 +52,13 @@
 
 namespace troupe::remote_internal {
 
+// What a frame holds besides payloads, per envelope and per batch, at most
+// (tags, lengths, a sender's ref): the slack left when a payload's size is
+// checked against the frame limit. So a frame a node writes holds at most
+// one envelope per kEnvelopeOverhead bytes of the limit.
+inline constexpr size_t kEnvelopeOverhead = 256;
+inline constexpr size_t kFrameOverhead = 4096;
+
 namespace wire = ::troupe::remote::wire;
 
 class NodeCore;
