@@ -31,8 +31,10 @@ const LogComponent& RemoteLog() {
 // One gRPC stream to the peer. Its writes start from senders' threads as
 // well as from its own callbacks, hence the hold (grpc::ClientBidiReactor's
 // AddHold): gRPC cannot finish the stream while it is held. Its fields are
-// under the peer's mu_; out_ belongs to gRPC between StartWrite and
-// OnWriteDone, in_ between StartRead and OnReadDone.
+// under the peer's mu_, except while `writing`: then out_, in_flight and
+// write_core belong to the write — to the thread that serialises the batch
+// (Peer::Write, outside mu_) and then to gRPC until OnWriteDone. in_
+// belongs to gRPC between StartRead and OnReadDone.
 class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Frame>,
                            public std::enable_shared_from_this<Stream> {
  public:
@@ -97,7 +99,8 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
   absl::Time last_heard;    // the start, or the last frame from the peer
   absl::Time last_written;  // the last write started
   bool hold_released = false;
-  std::deque<Outgoing> in_flight;  // the envelopes of the batch being written
+  std::deque<Outgoing> in_flight;        // the envelopes of the batch being written
+  std::shared_ptr<NodeCore> write_core;  // for Peer::Write
 
  private:
   std::shared_ptr<Peer> peer_;
@@ -155,7 +158,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) Write(write);
   return PushResult::kPushed;
 }
 
@@ -213,6 +216,43 @@ Peer::Stream* Peer::TakeWriteLocked() {
       queue_.empty() || !core_) {
     return nullptr;
   }
+  // As much of the queue as fits a frame; all of it, usually.
+  size_t bytes = 0;
+  size_t taken = 0;
+  for (; taken < queue_.size(); ++taken) {
+    const Outgoing& out = queue_[taken];
+    const size_t payload = PayloadSize(*out.envelope);
+    if (taken > 0 && bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
+      break;
+    }
+    bytes += payload + kEnvelopeOverhead;
+    NoteAskLocked(*out.envelope);
+  }
+  // The write owns its mail until it completes (at most once). When it
+  // takes the whole queue the two trade places. (in_flight is empty: the
+  // last write's went when it completed, or when the stream broke.)
+  if (taken == queue_.size() && stream->in_flight.empty()) {
+    stream->in_flight.swap(queue_);
+  } else {
+    stream->in_flight.insert(stream->in_flight.end(), std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + taken));
+    queue_.erase(queue_.begin(), queue_.begin() + taken);
+  }
+  stream->writing = true;
+  stream->last_written = absl::Now();
+  stream->write_core = core_;
+  return stream;
+}
+
+size_t Peer::PayloadSize(const Envelope& envelope) {
+  // Sized by Unsendable() on the sender's thread, and not changed since.
+  return envelope.Is<absl::Status>() ? 0
+                                     : static_cast<size_t>(envelope.AsProtobuf()->GetCachedSize());
+}
+
+void Peer::Write(Stream* stream) {
+  // Outside mu_: senders keep queuing while the batch is encoded.
+  const std::shared_ptr<NodeCore> core = std::move(stream->write_core);
   wire::Batch* batch = stream->NewBatch();
   // Each target, type and sender goes into the batch's tables once. A burst
   // (one sender, one type, one target) is the common case: a run of equal
@@ -226,18 +266,7 @@ Peer::Stream* Peer::TakeWriteLocked() {
   uint32_t last_type_index = 0;
   const actor_internal::Addressable* last_sender = nullptr;
   uint32_t last_sender_index = 0;
-  size_t bytes = 0;
-  size_t taken = 0;
-  for (; taken < queue_.size(); ++taken) {
-    Outgoing& out = queue_[taken];
-    const bool is_status = out.envelope->Is<absl::Status>();
-    // Sized by Unsendable() on the sender's thread, and not changed since.
-    const google::protobuf::Message* message = is_status ? nullptr : out.envelope->AsProtobuf();
-    const size_t payload = is_status ? 0 : static_cast<size_t>(message->GetCachedSize());
-    if (taken > 0 && bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
-      break;
-    }
-    bytes += payload + kEnvelopeOverhead;
+  for (const Outgoing& out : stream->in_flight) {
     wire::Envelope* envelope = batch->add_envelopes();
     if (last_target == nullptr || !(*last_target == out.target)) {
       auto [index, added] = targets.try_emplace(out.target, targets.size());
@@ -251,7 +280,7 @@ Peer::Stream* Peer::TakeWriteLocked() {
       last_target_index = index->second;
     }
     envelope->set_target(last_target_index);
-    if (is_status) {
+    if (out.envelope->Is<absl::Status>()) {
       const absl::Status& status = out.envelope->As<absl::Status>();
       envelope->set_is_status(true);
       envelope->set_status_code(static_cast<int32_t>(status.code()));
@@ -264,8 +293,9 @@ Peer::Stream* Peer::TakeWriteLocked() {
         last_type_index = index->second;
       }
       envelope->set_type(last_type_index);
+      const google::protobuf::Message* message = out.envelope->AsProtobuf();
       std::string* serialized = envelope->mutable_payload();
-      serialized->resize(payload);  // a reused string: its old capacity, usually
+      serialized->resize(static_cast<size_t>(message->GetCachedSize()));  // reused: no malloc
       message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(serialized->data()));
     }
     if (const actor_internal::AddressablePtr& sender = out.envelope->sender()) {
@@ -273,7 +303,7 @@ Peer::Stream* Peer::TakeWriteLocked() {
         auto [index, added] = senders.try_emplace(sender.get(), senders.size());
         if (added) {
           wire::Sender* entry = batch->add_senders();
-          *entry->mutable_ref() = core_->Describe(sender);
+          *entry->mutable_ref() = core->Describe(sender);
           // Not an actor: an ask's receiver, which wants to hear of a failure.
           entry->set_asks(sender->AsCell() == nullptr);
         }
@@ -282,23 +312,10 @@ Peer::Stream* Peer::TakeWriteLocked() {
       }
       envelope->set_sender(last_sender_index + 1);
     }
-    NoteAskLocked(*out.envelope);
   }
-  // The batch's mail is the stream's until written (at most once). All of
-  // the queue, usually: then the two trade places. (in_flight is empty:
-  // the last write's went when it completed, or when the stream broke.)
-  if (taken == queue_.size() && stream->in_flight.empty()) {
-    stream->in_flight.swap(queue_);
-  } else {
-    stream->in_flight.insert(stream->in_flight.end(), std::make_move_iterator(queue_.begin()),
-                             std::make_move_iterator(queue_.begin() + taken));
-    queue_.erase(queue_.begin(), queue_.begin() + taken);
-  }
-  core_->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
-  core_->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
-  stream->writing = true;
-  stream->last_written = absl::Now();
-  return stream;
+  core->counters().messages_sent.fetch_add(batch->envelopes_size(), std::memory_order_relaxed);
+  core->counters().batches_sent.fetch_add(1, std::memory_order_relaxed);
+  stream->StartWrite(&stream->out_);
 }
 
 void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
@@ -312,7 +329,7 @@ void Peer::OnRead(Stream* stream, const wire::Frame& frame) {
     backoff_ = min_backoff_;
     write = TakeWriteLocked();
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) Write(write);
 }
 
 actor_internal::AddressablePtr Peer::RefFor(actor_internal::SystemLink* link, const Target& target,
@@ -403,19 +420,21 @@ void Peer::OnWritten(Stream* stream, bool ok) {
   {
     MutexLock lock(mu_);
     stream->writing = false;
-    if (ok && !stream->broken) {
+    if (ok) {
       written.swap(stream->in_flight);  // at most once: out of our hands now
       if (core_) {
         // gRPC sized the frame to serialise it.
         core_->counters().bytes_sent.fetch_add(stream->out_.GetCachedSize(),
                                                std::memory_order_relaxed);
       }
+    }
+    if (ok && !stream->broken) {
       write = TakeWriteLocked();
     } else {
       release = BreakLocked(stream, failed);
     }
   }
-  if (write != nullptr) write->StartWrite(&write->out_);
+  if (write != nullptr) Write(write);
   if (!ok) stream->context_.TryCancel();  // so that its read ends too
   if (release) stream->RemoveHold();
   Fail(std::move(failed));
@@ -434,10 +453,14 @@ void Peer::OnBroken(Stream* stream) {
 }
 
 bool Peer::BreakLocked(Stream* stream, Failed& failed) {
-  if (!stream->broken) {
-    stream->broken = true;
+  // The mail of a write that did not go through. (While a write is under
+  // way its mail is the writer's: this runs again when it completes.)
+  if (!stream->writing) {
     for (Outgoing& out : stream->in_flight) failed.mail.push_back(std::move(out));
     stream->in_flight.clear();
+  }
+  if (!stream->broken) {
+    stream->broken = true;
     if (stream == stream_) {
       stream_ = nullptr;
       for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));

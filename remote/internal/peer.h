@@ -184,10 +184,15 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // Starts a stream (kIdle -> kConnecting).
   void ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // If the current stream is welcomed, not writing and mail is queued:
-  // encodes a batch into it and returns it, marked writing, for the caller
-  // to start the write once mu_ is released (gRPC may run a callback
-  // inline, and callbacks take mu_). Else null.
+  // moves the next batch's mail to it and returns it, marked writing, for
+  // the caller to Write() once mu_ is released. Else null.
   Stream* TakeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Encodes the stream's batch and starts its write, without mu_: senders
+  // keep queuing meanwhile, and gRPC may run a callback inline (callbacks
+  // take mu_).
+  void Write(Stream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+  // A queued message's serialised size.
+  static size_t PayloadSize(const Envelope& envelope);
   // The stream's callbacks.
   // Any frame from the peer: it is alive; a Welcome opens the stream to mail.
   void OnRead(Stream* stream, const wire::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
