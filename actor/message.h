@@ -169,6 +169,9 @@ class TypedEnvelope final : public Envelope {
   explicit TypedEnvelope(T&& message)
       : Envelope(MessageTypeOf<T>()), message_(std::move(message)) {}
   explicit TypedEnvelope(const T& message) : Envelope(MessageTypeOf<T>()), message_(message) {}
+  // An envelope around a default `T`, to be filled in place (a message
+  // parsed from the wire: actor/wire_types.h).
+  explicit TypedEnvelope(std::in_place_t) : Envelope(MessageTypeOf<T>()) {}
 
   T& message() { return message_; }
   const google::protobuf::Message* AsProtobuf() const override {

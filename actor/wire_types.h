@@ -20,9 +20,11 @@
 #ifndef TROUPE_ACTOR_WIRE_TYPES_H_
 #define TROUPE_ACTOR_WIRE_TYPES_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "actor/message.h"
@@ -49,11 +51,12 @@ absl::Status WireParseError(std::string_view full_name, size_t size);
 
 template <typename T>
 absl::StatusOr<EnvelopePtr> DecodeWire(std::string_view bytes) {
-  T message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  // Parsed where it will live: no message moved into the envelope.
+  auto envelope = std::make_unique<TypedEnvelope<T>>(std::in_place);
+  if (!envelope->message().ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return WireParseError(MessageTypeOf<T>().name(), bytes.size());
   }
-  return MakeEnvelope(std::move(message));
+  return EnvelopePtr(std::move(envelope));
 }
 
 template <typename T>
