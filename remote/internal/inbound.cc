@@ -55,13 +55,13 @@ class InboundStream final : public grpc::ServerBidiReactor<wire::Frame, wire::Fr
     // limit (a frame with more envelopes than a node writes, one per
     // kEnvelopeOverhead bytes of it, is not kept). A heartbeat means the
     // caller is idle: a fresh frame, and the memory goes.
-    bool fresh = !in_.has_batch();
+    bool keep = false;
     if (in_.has_batch()) {
       core_->DeliverBatch(in_.batch(), node_, serial_);
-      fresh = static_cast<size_t>(in_.batch().envelopes_size()) >
-              core_->options().max_message_bytes / kEnvelopeOverhead;
+      keep = static_cast<size_t>(in_.batch().envelopes_size()) <=
+             core_->options().max_message_bytes / kEnvelopeOverhead;
     }
-    if (fresh) in_ = wire::Frame();
+    if (!keep) in_ = wire::Frame();
     MaybeHeartbeatLocked(now);
     StartRead(&in_);
   }

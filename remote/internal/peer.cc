@@ -22,6 +22,16 @@
 #include "remote/internal/node_core.h"
 
 namespace troupe::remote_internal {
+namespace {
+
+// A queued message's serialised size: computed by Peer::Unsendable() on
+// the sender's thread, and not changed since.
+size_t PayloadSize(const Envelope& envelope) {
+  return envelope.Is<absl::Status>() ? 0
+                                     : static_cast<size_t>(envelope.AsProtobuf()->GetCachedSize());
+}
+
+}  // namespace
 
 const LogComponent& RemoteLog() {
   static const LogComponent& component = LogComponent::Named("remote");
@@ -242,12 +252,6 @@ Peer::Stream* Peer::TakeWriteLocked() {
   stream->last_written = absl::Now();
   stream->write_core = core_;
   return stream;
-}
-
-size_t Peer::PayloadSize(const Envelope& envelope) {
-  // Sized by Unsendable() on the sender's thread, and not changed since.
-  return envelope.Is<absl::Status>() ? 0
-                                     : static_cast<size_t>(envelope.AsProtobuf()->GetCachedSize());
 }
 
 void Peer::Write(Stream* stream) {

@@ -191,8 +191,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // keep queuing meanwhile, and gRPC may run a callback inline (callbacks
   // take mu_).
   void Write(Stream* stream) ABSL_LOCKS_EXCLUDED(mu_);
-  // A queued message's serialised size.
-  static size_t PayloadSize(const Envelope& envelope);
   // The stream's callbacks.
   // Any frame from the peer: it is alive; a Welcome opens the stream to mail.
   void OnRead(Stream* stream, const wire::Frame& frame) ABSL_LOCKS_EXCLUDED(mu_);
