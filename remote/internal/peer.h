@@ -24,9 +24,11 @@
 // retried: delivery is at most once.
 //
 // Thread-safety: Enqueue from any thread. The stream's callbacks run on
-// gRPC's threads; everything they share with senders is under mu_ (which
-// is also what lets ThreadSanitizer see the hand-over: gRPC itself is not
-// instrumented).
+// gRPC's threads; everything they share with senders is under mu_, or
+// handed over under it: a batch's mail, once taken for a write, belongs to
+// that write, which encodes it outside mu_ (so senders do not wait for the
+// encoding). mu_ is also what lets ThreadSanitizer see the hand-overs:
+// gRPC itself is not instrumented.
 
 #ifndef TROUPE_REMOTE_INTERNAL_PEER_H_
 #define TROUPE_REMOTE_INTERNAL_PEER_H_
