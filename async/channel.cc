@@ -18,24 +18,24 @@ bool ChannelPark::Park(TaskContext* strand, std::coroutine_handle<> awaiting) {
   registered_ = strand->Register(this);
   if (!registered_) {
     // Cancelled already. If a partner selected first, it completes the
-    // wait as usual (and finds nobody parked, so wakes nobody).
-    context_->TrySelect(channel_internal::kAborted);
+    // wait as usual (and, finding the task not parked, wakes nobody).
+    context_.TrySelect(channel_internal::kAborted);
     return false;
   }
-  // Once ParkTask() has marked the task parked, a notifier may resume it
-  // on another thread, and the frame (this park, its reference to the
-  // context) may be gone before ParkTask() returns: it runs on a reference
-  // of its own.
-  const std::shared_ptr<channel_internal::Context> context = context_;
-  return context->ParkTask();
+  // The last touch of this frame before it suspends: once parked, a
+  // notifier may resume it on another thread at once.
+  return context_.ParkTask();
 }
 
 void ChannelPark::Wake() noexcept { strand_->Resume(awaiting_); }
 
 std::coroutine_handle<> ChannelPark::CancelWait() noexcept {
   // Ends the wait as a timeout does; the resumption this triggers runs
-  // after TaskContext::Cancel() returns (or on the executor).
-  if (context_->TrySelect(channel_internal::kAborted)) context_->Unpark();
+  // after TaskContext::Cancel() returns (or on the executor). The frame is
+  // alive throughout: Unregister() waits for this call to return.
+  if (context_.TrySelect(channel_internal::kAborted) == channel_internal::Context::kMustUnpark) {
+    context_.Unpark();
+  }
   return nullptr;
 }
 

@@ -64,18 +64,17 @@ namespace async_internal {
 
 // Where a task waits for a channel context to be selected: by a partner, a
 // close, or a cancellation (which selects kAborted). Lives in the waiting
-// frame; the context keeps a pointer to it, used only by the one notifier
-// that wins the park handshake, while the task is suspended.
+// frame, the context inside it: the channels' lists hold it unowned, and
+// the context's park handshake (channel/internal/context.h) guarantees that
+// a notifier touches it only while the task waits for that notifier.
 class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
  public:
-  // The context comes from the node pool: one is made and dropped per park.
-  ChannelPark()
-      : context_(std::allocate_shared<channel_internal::Context>(
-            PoolAllocator<channel_internal::Context>(), this)) {}
+  ChannelPark() : context_(this) {}
   ChannelPark(const ChannelPark&) = delete;
   ChannelPark& operator=(const ChannelPark&) = delete;
 
-  const std::shared_ptr<channel_internal::Context>& context() const { return context_; }
+  // The context, as the channels' lists hold it.
+  std::shared_ptr<channel_internal::Context> context() { return context_.Unowned(); }
 
   bool await_ready() const noexcept { return false; }
   template <TaskPromise Promise>
@@ -88,7 +87,7 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
   // The token that ended the wait.
   channel_internal::OperationToken await_resume() {
     if (registered_) strand_->Unregister(this);
-    return context_->selected();
+    return context_.selected();
   }
 
  private:
@@ -96,7 +95,7 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
   void Wake() noexcept override;
   std::coroutine_handle<> CancelWait() noexcept override;
 
-  std::shared_ptr<channel_internal::Context> context_;
+  channel_internal::Context context_;
   TaskContext* strand_ = nullptr;
   std::coroutine_handle<> awaiting_;
   bool registered_ = false;
@@ -164,7 +163,7 @@ Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
 // loop, hence RecvSlowly/SendSlowly's frames). Its packet and park are a
 // node-pool block the awaiter owns, not inline: the awaiter sits in the
 // awaiting frame whatever the channel's flavour, and a bounded channel's
-// wait (bench K3) should not carry a rendezvous's 80 bytes.
+// wait (bench K3) should not carry a rendezvous's packet and context.
 template <typename T>
 struct RendezvousPark : PooledNode {
   channel_internal::Packet<T> packet;

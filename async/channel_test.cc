@@ -256,8 +256,6 @@ TEST_F(ChannelAwaitTest, ACancelledSelectRunsNoArm) {
   EXPECT_EQ(handle.Get().value(), "mine");
 }
 
-// Producers and consumers, tasks and threads, on one small bounded
-// channel: every value arrives exactly once.
 // Task and thread producers and consumers on one channel: every value
 // arrives exactly once, whatever waits where.
 void ShareAChannel(std::pair<Sender<int64_t>, Receiver<int64_t>> tx_rx) {
@@ -323,6 +321,60 @@ TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareARendezvousChannel) {
 
 TEST_F(ChannelAwaitTest, StressTasksAndThreadsShareAnUnboundedChannel) {
   ShareAChannel(Channel<int64_t>::Unbounded());
+}
+
+// Tasks select over a bounded and a rendezvous channel while threads feed
+// both: a select's park races wakes from either channel, and whichever
+// arm loses must leave its value where it was. Every value arrives once.
+TEST_F(ChannelAwaitTest, StressTaskSelectsOverTwoChannelsLoseNothing) {
+  ThreadPool pool(2);
+  auto bounded = Channel<int64_t>::Bounded(2);
+  auto rendezvous = Channel<int64_t>::Rendezvous();
+  constexpr int64_t kPerProducer = 5000;
+  std::atomic<int64_t> sum{0};
+  std::atomic<int64_t> count{0};
+  std::vector<JoinHandle<void>> tasks;
+  for (int c = 0; c < 3; ++c) {
+    tasks.push_back(Go(pool, [&]() -> Task<void> {
+      Receiver<int64_t>& a = bounded.second;
+      Receiver<int64_t>& b = rendezvous.second;
+      bool a_open = true;
+      bool b_open = true;
+      auto take = [&](bool& open) {
+        return [&](RecvResult<int64_t> v) {
+          if (!v.ok()) {
+            open = false;
+            return;
+          }
+          sum.fetch_add(*v);
+          count.fetch_add(1);
+        };
+      };
+      while (a_open || b_open) {
+        Select select;
+        if (a_open) select.OnRecv(a, take(a_open));
+        if (b_open) select.OnRecv(b, take(b_open));
+        SelectResult r = co_await AwaitSelect(select);
+        EXPECT_TRUE(r.fired());
+      }
+    }));
+  }
+  Thread<void> to_bounded("producer", [&] {
+    for (int64_t i = 0; i < kPerProducer; ++i) EXPECT_TRUE(bounded.first.Send(i).ok());
+    bounded.first.Close();
+  });
+  Thread<void> to_rendezvous("producer", [&] {
+    for (int64_t i = kPerProducer; i < 2 * kPerProducer; ++i) {
+      EXPECT_TRUE(rendezvous.first.Send(i).ok());
+    }
+    rendezvous.first.Close();
+  });
+  EXPECT_TRUE(to_bounded.Join().ok());
+  EXPECT_TRUE(to_rendezvous.Join().ok());
+  for (JoinHandle<void>& t : tasks) EXPECT_TRUE(t.Get().ok());
+  const int64_t n = 2 * kPerProducer;
+  EXPECT_EQ(count.load(), n);
+  EXPECT_EQ(sum.load(), n * (n - 1) / 2);
 }
 
 // A cancel races a hand-off on a rendezvous channel: either the task got

@@ -14,13 +14,14 @@ std::shared_ptr<Context> Context::Current() {
 void Context::Reset() { selected_.store(kWaiting, std::memory_order_relaxed); }
 
 void Context::Unpark() {
+  if (task_waker_ != nullptr) {
+    // The task parked (TrySelect said kMustUnpark) and waits for this call:
+    // its frame is alive until the waker resumes it.
+    task_waker_->Wake();
+    return;
+  }
   if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) {
-    if (task_waker_ != nullptr) {
-      // The task parked and is committed to wait: its waker is alive.
-      task_waker_->Wake();
-    } else {
-      threads_internal::FutexWake(&sleeping_, 1);
-    }
+    threads_internal::FutexWake(&sleeping_, 1);
   }
 }
 

@@ -13,14 +13,26 @@
 // the timeout cannot both win.
 //
 // The owner is a thread, or a task (async/channel.h): a task's context has a
-// TaskWaker, and Unpark() resumes the task instead of waking a thread. The
-// task parks with ParkTask(), the same "sleeping, then look" handshake a
-// thread does before its futex wait, so exactly one of the owner (the
-// selection came before it parked) and the notifier (after) goes on.
+// TaskWaker, and Unpark() resumes the task instead of waking a thread.
+//
+// A thread's context is shared (the notifier holds it while it wakes the
+// owner, which may meanwhile return and even end its thread). A task's
+// context lives in the waiting frame, which may be destroyed the moment the
+// task goes on, so the notifier must know, when it selects, whether it will
+// touch the context again. One word says it: a task parks with a CAS of
+// `selected_` from kWaiting to kParked (ParkTask), and a notifier selects
+// with a CAS from kWaiting or kParked to its token. Exactly one of them
+// wins the word first: if the owner parked, the notifier learns so from the
+// CAS it won (kMustUnpark) and wakes it, and nothing else touches the frame
+// until then; if the notifier selected first, it is told kSelected and
+// never touches the context again, and the owner, whose CAS fails, goes on
+// by itself. Checked over every interleaving by channel/models/task_park.pml.
 //
 // Memory ordering: TrySelect() is seq_cst on success, so a partner's writes
 // before it (a rendezvous packet) are visible to the owner that observes the
-// selection, and it is ordered before Unpark()'s look at the sleep flag.
+// selection, and it is ordered before Unpark()'s look at a thread's sleep
+// flag. ParkTask()'s CAS releases the waiting frame's fields (its waker's
+// state) to the notifier's CAS that takes kParked.
 
 #ifndef TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
 #define TROUPE_CHANNEL_INTERNAL_CONTEXT_H_
@@ -62,31 +74,58 @@ class Context {
   // and even end its thread.
   static std::shared_ptr<Context> Current();
 
-  // TrySelect(): any thread. Picks `token` if nothing was picked yet.
-  bool TrySelect(OperationToken token) {
+  // What a TrySelect() obliges its caller to do.
+  enum Selection : uint8_t {
+    kLost = 0,    // someone selected it first: nothing
+    kSelected,    // a task that had not parked: it goes on by itself, and
+                  // the context (in its frame) must not be touched again
+    kMustUnpark,  // a thread, or a parked task: call Unpark() once
+  };
+
+  // TrySelect(): any thread, while the context is known to be alive (its
+  // entry is in a list the caller holds locked, or its owner waits for the
+  // caller). Picks `token` if nothing was picked yet. Converts to false
+  // exactly when it lost.
+  Selection TrySelect(OperationToken token) {
+    // Read before the CAS: once a task's context is selected, its frame may
+    // be gone.
+    const Selection won = task_waker_ == nullptr ? kMustUnpark : kSelected;
     OperationToken expected = kWaiting;
     // seq_cst: ordered before Unpark()'s look at sleeping_ (see there).
-    return selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
-                                             std::memory_order_acquire);
+    if (selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
+                                          std::memory_order_acquire)) {
+      return won;
+    }
+    // acquire (seq_cst): the parked task's fields, released by ParkTask().
+    if (expected == kParked &&
+        selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
+                                          std::memory_order_acquire)) {
+      return kMustUnpark;
+    }
+    return kLost;
   }
-  OperationToken selected() const { return selected_.load(std::memory_order_acquire); }
+  OperationToken selected() const {
+    const OperationToken token = selected_.load(std::memory_order_acquire);
+    return token == kParked ? kWaiting : token;
+  }
 
-  // Unpark(): any thread, after a successful TrySelect(). Wakes the owner if
-  // it sleeps; costs no system call while the owner is still spinning. A
-  // parked task is woken through its TaskWaker.
+  // Unpark(): any thread, once, after a TrySelect() that returned
+  // kMustUnpark. Wakes the owner if it sleeps (costing no system call while
+  // a thread is still spinning); a parked task is woken through its
+  // TaskWaker.
   void Unpark();
 
   // ParkTask(): a task's owner, in await_suspend, after registering. True:
-  // the task suspends, and the notifier will wake it. False: the context
-  // was selected already and nobody will: the task goes on at once. Once
-  // the flag is up the task may be resumed elsewhere and its frame move
-  // on: the caller holds a reference to this context of its own across the
-  // call.
+  // the task suspends, and the notifier that selects the context wakes it;
+  // from then on the caller must not touch the waiting frame (it may be
+  // resumed elsewhere at once). False: the context was selected already
+  // and nobody will wake it: the task goes on at once.
   bool ParkTask() {
-    sleeping_.store(1, std::memory_order_seq_cst);
-    if (selected_.load(std::memory_order_seq_cst) == kWaiting) return true;
-    // Selected meanwhile: whoever takes the flag back first goes on.
-    return sleeping_.exchange(0, std::memory_order_seq_cst) == 0;
+    OperationToken expected = kWaiting;
+    // release: the frame's fields, for the notifier that takes kParked;
+    // acquire (on failure): the selecting partner's writes.
+    return selected_.compare_exchange_strong(expected, kParked, std::memory_order_acq_rel,
+                                             std::memory_order_acquire);
   }
 
   // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
@@ -97,12 +136,24 @@ class Context {
 
   Context() : thread_id_(std::this_thread::get_id()) {}
   // A task's context: no thread (TrySelectOther never takes it for its
-  // own), woken through `waker`, which must live until it is woken or the
-  // task goes on without suspending.
+  // own), woken through `waker`. It lives in the waiting frame, beside the
+  // waker; the channels' lists refer to it through a non-owning pointer
+  // (Unowned()), and its owner removes every entry before the frame ends.
   explicit Context(TaskWaker* waker) : task_waker_(waker) {}
+
+  // A task's context as the lists hold contexts: a shared_ptr that owns
+  // nothing and counts nothing (the aliasing constructor with an empty
+  // owner), so copying it costs no atomic operation.
+  std::shared_ptr<Context> Unowned() {
+    return std::shared_ptr<Context>(std::shared_ptr<void>(), this);
+  }
 
  private:
   void Reset();
+
+  // A task parked and waits to be selected; selected() reports it as
+  // kWaiting. Never a token (tokens are addresses).
+  static constexpr OperationToken kParked = 3;
 
   std::atomic<OperationToken> selected_{kWaiting};
   // The futex word: 1 while the owner sleeps (or is about to). The owner

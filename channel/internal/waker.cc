@@ -17,8 +17,9 @@ std::optional<WaiterList::Entry> WaiterList::TrySelectOther() {
   const std::thread::id self = std::this_thread::get_id();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->context->thread_id() == self) continue;  // a select on both ends
-    if (it->context->TrySelect(it->token)) {
+    if (const Context::Selection selection = it->context->TrySelect(it->token)) {
       Entry entry = std::move(*it);
+      entry.selection = selection;
       entries_.erase(it);
       return entry;
     }
@@ -35,7 +36,7 @@ bool WaiterList::HasOtherWaiter() const {
 
 void WaiterList::Disconnect() {
   for (const Entry& entry : entries_) {
-    if (entry.context->TrySelect(kDisconnected)) entry.context->Unpark();
+    if (entry.context->TrySelect(kDisconnected) == Context::kMustUnpark) entry.context->Unpark();
   }
 }
 
@@ -60,8 +61,9 @@ void Waker::NotifySlow() {
     chosen = waiters_.TrySelectOther();
     UpdateEmpty();
   }
-  // The entry keeps the context alive while we wake it.
-  if (chosen.has_value()) chosen->context->Unpark();
+  // A thread's context is kept alive by the entry's reference; a parked
+  // task's by the task, which waits for this wake-up.
+  if (chosen.has_value()) chosen->Wake();
 }
 
 void Waker::Disconnect() {

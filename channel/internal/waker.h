@@ -38,6 +38,16 @@ class WaiterList {
     std::shared_ptr<Context> context;
     OperationToken token;
     void* packet;  // rendezvous only: where the value is exchanged
+    // Set by TrySelectOther(): kMustUnpark if the caller must wake the
+    // owner (Wake()); kSelected for a task that goes on by itself.
+    Context::Selection selection = Context::kLost;
+
+    // Wakes the selected owner if it needs it. After this (and, for a task
+    // that had not parked, already after the selection) the context may
+    // be gone.
+    void Wake() {
+      if (selection == Context::kMustUnpark) context->Unpark();
+    }
   };
 
   void Register(std::shared_ptr<Context> context, OperationToken token, void* packet) {
@@ -45,7 +55,8 @@ class WaiterList {
   }
   void Unregister(OperationToken token);
   // Selects a waiter of another thread with its own token, removes it and
-  // returns it (the caller wakes it, or hands a value over first).
+  // returns it (the caller calls its Wake(), having handed a value over if
+  // it is a rendezvous).
   std::optional<Entry> TrySelectOther();
   bool HasOtherWaiter() const;
   // Selects every waiter with kDisconnected and wakes it.

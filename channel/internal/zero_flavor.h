@@ -197,7 +197,7 @@ class ZeroFlavor final : public Flavor<T> {
   static void Hand(WaiterList::Entry& partner, Exchange exchange) {
     auto* packet = static_cast<Packet<T>*>(partner.packet);
     exchange(packet);
-    partner.context->Unpark();
+    partner.Wake();
     packet->ready.store(true, std::memory_order_release);
   }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the channels' close protocols over every interleaving with spin
+# Checks the channels' close protocols, and how a task parks on a context
+# in its own frame, over every interleaving with spin
 # (the models are the .pml files beside this script; each says what it
 # checks). Each model must verify with no error, and each must also catch
 # its planted bug (-DOLD_PROTOCOL / -DMUTANT): a check that cannot fail
@@ -22,5 +23,8 @@ check list_close.pml pass
 check list_close.pml fail -DMUTANT
 check zero_close.pml pass
 check zero_close.pml fail -DMUTANT
+check task_park.pml pass
+check task_park.pml fail -DMUTANT
+check task_park.pml fail -DMUTANT_LATE
 
 finish
