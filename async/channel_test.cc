@@ -485,6 +485,81 @@ TEST_F(ChannelAwaitTest, AWorkerThatBlocksHandsOverTheTaskItWoke) {
   EXPECT_TRUE(echo.Get().ok());
 }
 
+// The same from inside a task: a task's step that wakes another keeps the
+// woken task to run on its own thread once the step is over (a hand-off run
+// inline, async/internal/context.cc). A step that then blocks the thread
+// must give that task back to the pool first, or the pong never comes.
+TEST_F(ChannelAwaitTest, ATaskThatBlocksItsWorkerHandsOverTheTaskItWoke) {
+  ThreadPool pool(2);
+  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
+  Sender<int>& ping_tx = ping_tx_ping_rx.first;
+  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
+  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
+  Sender<int>& pong_tx = pong_tx_pong_rx.first;
+  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
+  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
+    for (;;) {
+      RecvResult<int> v = co_await Recv(ping_rx);
+      if (!v.ok()) break;
+      if (!(co_await Send(pong_tx, *v + 1)).ok()) break;
+    }
+  });
+  constexpr int kRounds = 200;
+  JoinHandle<int> blocker = Go(pool, [&]() -> Task<int> {
+    int answered = 0;
+    for (int i = 0; i < kRounds; ++i) {
+      if (!(co_await Send(ping_tx, i)).ok()) break;
+      RecvResult<int> back = pong_rx.RecvFor(absl::Seconds(60));  // blocks this worker
+      if (!back.ok() || *back != i + 1) break;
+      ++answered;
+    }
+    co_return answered;
+  });
+  EXPECT_EQ(blocker.Get().value(), kRounds);
+  ping_tx.Close();
+  EXPECT_TRUE(echo.Get().ok());
+}
+
+// Two tasks passing a value back and forth on a one-worker pool hand off to
+// each other forever; the chain limits (inline, then the LIFO slot) still
+// let the worker reach the work queued behind them.
+TEST_F(ChannelAwaitTest, PingPongTasksCannotHoldTheirWorker) {
+  ThreadPool pool(1);
+  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
+  Sender<int>& ping_tx = ping_tx_ping_rx.first;
+  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
+  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
+  Sender<int>& pong_tx = pong_tx_pong_rx.first;
+  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};
+  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
+    for (;;) {
+      RecvResult<int> v = co_await Recv(ping_rx);
+      if (!v.ok() || !(co_await Send(pong_tx, *v)).ok()) break;
+    }
+  });
+  JoinHandle<void> pinger = Go(pool, [&]() -> Task<void> {
+    while (!stop.load()) {
+      if (!(co_await Send(ping_tx, 1)).ok()) break;
+      if (!(co_await Recv(pong_rx)).ok()) break;
+      rounds.fetch_add(1);
+    }
+    ping_tx.Close();
+  });
+  EXPECT_TRUE(Eventually([&] { return rounds.load() >= 100; }));
+  // The game is on: queued work must still get the worker.
+  Notification ran;
+  Go(pool, [&]() -> Task<void> {
+    ran.Notify();
+    co_return;
+  }).Detach();
+  EXPECT_TRUE(ran.WaitForNotificationFor(absl::Seconds(60))) << "the worker was held";
+  stop.store(true);  // ends the game either way, so the test can end
+  EXPECT_TRUE(pinger.Get().ok());
+  EXPECT_TRUE(echo.Get().ok());
+}
+
 // A task woken from a worker waits in that worker's LIFO slot; if the pool
 // is shut down with ShutdownNow() before it runs, the dropped resumption
 // abandons it: its frames unwind and its handle says kCancelled. Whichever

@@ -52,6 +52,23 @@ class Executor {
   // thread as soon as the current task returns, without waking another
   // thread; one without them runs it as Execute() does.
   virtual void ExecuteNext(Closure task) { Execute(std::move(task)); }
+
+  // Executor::runs_hand_offs_inline()
+  //
+  // True if a thread running one of this executor's tasks may run a
+  // hand-off (what ExecuteNext() would get) itself, right after the current
+  // task's step, without passing it to the executor: any of the executor's
+  // threads may run any of its tasks, and nothing observes the individual
+  // steps (a ThreadPool, not a deterministic test scheduler). Coroutine
+  // resumptions use it (async/internal/context.h); a thread that blocks
+  // hands such a hand-off back to the executor first.
+  bool runs_hand_offs_inline() const { return runs_hand_offs_inline_; }
+
+ protected:
+  void set_runs_hand_offs_inline() { runs_hand_offs_inline_ = true; }
+
+ private:
+  bool runs_hand_offs_inline_ = false;
 };
 
 // InlineExecutor()

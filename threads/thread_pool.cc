@@ -33,6 +33,7 @@ ThreadPool::ThreadPool(ThreadPoolOptions options)
       injector_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
       high_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
       low_(std::make_unique<threads_internal::InjectionQueue<Closure>>()) {
+  set_runs_hand_offs_inline();  // every worker may run every task
   int count = options.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_.reserve(static_cast<size_t>(count));

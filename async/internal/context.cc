@@ -7,15 +7,109 @@
 
 #include "async/internal/trampoline.h"
 #include "base/check.h"
+#include "threads/internal/futex.h"
 
 namespace troupe::async_internal {
+namespace {
+
+// -- Hand-offs run inline ------------------------------------------------------
+//
+// Whoever ends a task's wait is usually a task of the same pool about to
+// wait or return itself (two tasks passing values over a channel). Rather
+// than pass the resumption through the pool (ExecuteNext: a closure in the
+// worker's LIFO slot, taken back out by the worker loop), the thread keeps
+// it here and runs it itself once the current step is over: the same order
+// and the same core as the LIFO slot, without the pool's bookkeeping (bench
+// K4). Only while this thread runs a resumption of that executor, and only
+// for an executor whose threads may run any of its tasks
+// (Executor::runs_hand_offs_inline()).
+//
+// The LIFO slot's two guarantees hold here too. A chain of hand-offs cannot
+// hold the thread forever: after kMaxInlineChain in a row the next goes
+// through ExecuteNext(), whose own chain limit then applies. And a step that
+// blocks the thread (FutexWait) first gives the hand-off to the executor,
+// through the thread's BeforeSleep hook: what it waits for may be that very
+// task. Everything here is thread-local: no ordering is needed.
+
+constexpr int kMaxInlineChain = 16;
+
+struct HandOff {
+  Executor* serving;             // whose resumption this thread runs, if it opted in
+  TaskContext* context;          // the hand-off waiting to run: its strand...
+  std::coroutine_handle<> next;  // ...and where it resumes
+  int chain;                     // hand-offs run inline in this resumption
+  threads_internal::BeforeSleep outer_before_sleep;  // while one waits
+};
+thread_local constinit HandOff tls_hand_off{};
+
+// Passes the waiting hand-off, if any, to its executor.
+void GiveBackHandOff(HandOff& hand_off) {
+  if (!hand_off.next) return;
+  threads_internal::CurrentBeforeSleep() = hand_off.outer_before_sleep;
+  TaskContext* const context = std::exchange(hand_off.context, nullptr);
+  context->executor()->ExecuteNext(ResumeClosure(context, std::exchange(hand_off.next, nullptr)));
+}
+
+// The BeforeSleep hook while a hand-off waits: give it back, then do what
+// the thread would have done (a pool worker hands over its LIFO slot, where
+// the hand-off now is, to the other workers).
+void GiveBackBeforeSleep(void* /*unused*/) {
+  HandOff& hand_off = tls_hand_off;
+  const threads_internal::BeforeSleep outer = hand_off.outer_before_sleep;
+  GiveBackHandOff(hand_off);
+  if (outer.fn != nullptr) outer.fn(outer.arg);
+}
+
+bool TryHandOffInline(TaskContext* context, std::coroutine_handle<> handle) {
+  HandOff& hand_off = tls_hand_off;
+  if (hand_off.serving != context->executor() || hand_off.next ||
+      hand_off.chain >= kMaxInlineChain) {
+    return false;
+  }
+  ++hand_off.chain;
+  hand_off.context = context;
+  hand_off.next = handle;
+  threads_internal::BeforeSleep& before_sleep = threads_internal::CurrentBeforeSleep();
+  hand_off.outer_before_sleep = before_sleep;
+  before_sleep = {&GiveBackBeforeSleep, nullptr};
+  return true;
+}
+
+// Takes the waiting hand-off to run it here.
+std::coroutine_handle<> TakeHandOff(HandOff& hand_off) {
+  if (!hand_off.next) return nullptr;
+  threads_internal::CurrentBeforeSleep() = hand_off.outer_before_sleep;
+  hand_off.context = nullptr;
+  return std::exchange(hand_off.next, nullptr);
+}
+
+// Runs `first`, a resumption of `executor`'s, then each hand-off it and its
+// successors leave behind.
+void RunServing(Executor* executor, std::coroutine_handle<> first) {
+  HandOff& hand_off = tls_hand_off;
+  // Nested: this thread runs a resumption from inside another one's step (a
+  // worker helping its pool while it waits). The outer step's hand-off runs
+  // where the executor puts it, not behind this one's chain.
+  GiveBackHandOff(hand_off);
+  Executor* const outer_serving = hand_off.serving;
+  const int outer_chain = hand_off.chain;
+  hand_off.serving = executor;
+  hand_off.chain = 0;
+  for (std::coroutine_handle<> next = first; next; next = TakeHandOff(hand_off)) {
+    RunTrampoline(next);
+  }
+  hand_off.serving = outer_serving;
+  hand_off.chain = outer_chain;
+}
+
+}  // namespace
 
 void TaskContext::Resume(std::coroutine_handle<> handle) {
   if (executor_ == nullptr) {
     Transfer(handle);
   } else if (posts_resumptions_) {
     PostResume(ResumeClosure(this, handle));
-  } else {
+  } else if (!TryHandOffInline(this, handle)) {
     // Whoever ended the wait is about to wait or return itself: the
     // resumption runs next on its thread (a pool's LIFO slot), not on
     // another core.
@@ -103,7 +197,12 @@ void ResumeClosure::operator()() && {
   // tasks meanwhile, and this one must run now, not queue behind the
   // waiting coroutine. exchange: the destructor must not abandon a strand
   // that ran.
-  RunTrampoline(std::exchange(handle_, nullptr));
+  Executor* const executor = context_->executor();
+  if (executor != nullptr && executor->runs_hand_offs_inline()) {
+    RunServing(executor, std::exchange(handle_, nullptr));
+  } else {
+    RunTrampoline(std::exchange(handle_, nullptr));
+  }
 }
 
 }  // namespace troupe::async_internal

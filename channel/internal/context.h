@@ -90,17 +90,18 @@ class Context {
     // Read before the CAS: once a task's context is selected, its frame may
     // be gone.
     const Selection won = task_waker_ == nullptr ? kMustUnpark : kSelected;
-    OperationToken expected = kWaiting;
-    // seq_cst: ordered before Unpark()'s look at sleeping_ (see there).
-    if (selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
-                                          std::memory_order_acquire)) {
-      return won;
-    }
-    // acquire (seq_cst): the parked task's fields, released by ParkTask().
-    if (expected == kParked &&
-        selected_.compare_exchange_strong(expected, token, std::memory_order_seq_cst,
-                                          std::memory_order_acquire)) {
-      return kMustUnpark;
+    // One CAS from whichever of kWaiting and kParked the word holds (a
+    // parked task is the usual case for a task): a failed CAS reloads it,
+    // and the loop ends once someone else's token is there.
+    OperationToken current = selected_.load(std::memory_order_relaxed);
+    while (current == kWaiting || current == kParked) {
+      // seq_cst: ordered before Unpark()'s look at sleeping_ (see there);
+      // acquire when it takes kParked: the parked task's fields, released
+      // by ParkTask().
+      if (selected_.compare_exchange_weak(current, token, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+        return current == kParked ? kMustUnpark : won;
+      }
     }
     return kLost;
   }
