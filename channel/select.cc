@@ -12,10 +12,13 @@ namespace troupe {
 namespace {
 
 // Per-thread, so concurrent selects do not contend on one generator.
+// Scaled into [0, n) by a multiplication (Lemire), not a division: a
+// select is often built per message.
 size_t RandomIndex(size_t n) {
   thread_local std::minstd_rand rng(
       static_cast<uint32_t>(std::hash<std::thread::id>()(std::this_thread::get_id())));
-  return rng() % n;
+  constexpr uint64_t kRange = std::minstd_rand::max() - std::minstd_rand::min() + 1;
+  return static_cast<size_t>((rng() - std::minstd_rand::min()) * uint64_t{n} / kRange);
 }
 
 }  // namespace
@@ -35,26 +38,24 @@ std::string_view SelectOutcomeName(SelectOutcome outcome) {
 }
 
 Select::~Select() {
-  for (ArmSlot& slot : arms_) {
-    if (slot.on_heap) {
-      delete slot.arm;
+  for (channel_internal::SelectArm* arm : arms_) {
+    if (InArena(arm)) {
+      arm->~SelectArm();
     } else {
-      slot.arm->~SelectArm();
+      delete arm;
     }
   }
 }
 
-std::optional<size_t> Select::TryArms(std::optional<size_t> first) {
+size_t Select::TryArms(size_t first) {
   const size_t n = arms_.size();
-  if (n == 0) return std::nullopt;
-  if (first.has_value() && arms_[*first]->TryFire()) return *first;
-  const size_t start = RandomIndex(n);  // fairness: no fixed order among ready arms
-  for (size_t k = 0; k < n; ++k) {
-    const size_t i = (start + k) % n;
-    if (first.has_value() && i == *first) continue;
-    if (arms_[i]->TryFire()) return i;
+  if (n == 0) return kNoArm;
+  if (first != kNoArm && arms_[first]->TryFire()) return first;
+  size_t i = RandomIndex(n);  // fairness: no fixed order among ready arms
+  for (size_t k = 0; k < n; ++k, i = i + 1 == n ? 0 : i + 1) {
+    if (i != first && arms_[i]->TryFire()) return i;
   }
-  return std::nullopt;
+  return kNoArm;
 }
 
 SelectResult Select::WaitUntil(absl::Time deadline) {
@@ -78,8 +79,9 @@ SelectResult Select::WaitUntil(absl::Time deadline) {
 namespace channel_internal {
 
 std::optional<SelectResult> SelectDriver::TryOnce() {
-  if (std::optional<size_t> fired = select_.TryArms(std::exchange(first_, std::nullopt))) {
-    return SelectResult::Fired(*fired);
+  if (const size_t fired = select_.TryArms(std::exchange(first_, Select::kNoArm));
+      fired != Select::kNoArm) {
+    return SelectResult::Fired(fired);
   }
   if (select_.on_default_) {
     select_.on_default_();
@@ -92,10 +94,10 @@ void SelectDriver::Watch(const std::shared_ptr<Context>& context) {
   watching_ = true;
   tokens_.resize(select_.arms_.size());
   for (size_t i = 0; i < select_.arms_.size(); ++i) {
-    tokens_[i] = reinterpret_cast<OperationToken>(select_.arms_[i].arm);
+    tokens_[i] = reinterpret_cast<OperationToken>(select_.arms_[i]);
     select_.arms_[i]->Watch(context, tokens_[i]);
   }
-  for (Select::ArmSlot& arm : select_.arms_) {
+  for (SelectArm* arm : select_.arms_) {
     if (arm->Ready()) {
       context->TrySelect(kAborted);
       break;

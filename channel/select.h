@@ -42,6 +42,7 @@
 #define TROUPE_CHANNEL_SELECT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <random>
@@ -254,34 +255,41 @@ class Select {
   // takes too, suspending where a thread sleeps.
   friend class channel_internal::SelectDriver;
 
-  // Tries every arm once, starting at a random one; returns the index fired.
-  std::optional<size_t> TryArms(std::optional<size_t> first);
+  static constexpr size_t kNoArm = SIZE_MAX;
+
+  // Tries every arm once (`first` first, unless kNoArm; the others from a
+  // random one); returns the index fired, or kNoArm.
+  size_t TryArms(size_t first);
 
   // Arms live in an inline arena when they fit (a select is usually built
   // per message: no allocation on that path), else on the heap.
   template <typename Arm, typename... Args>
   Select& Add(Args&&... args) {
-    void* place = nullptr;
     constexpr size_t kAlign = alignof(Arm) < 16 ? 16 : alignof(Arm);
     const size_t offset = (arena_used_ + kAlign - 1) / kAlign * kAlign;
     if (alignof(Arm) <= 16 && offset + sizeof(Arm) <= sizeof(arena_)) {
-      place = arena_ + offset;
       arena_used_ = offset + sizeof(Arm);
-      arms_.push_back({new (place) Arm(std::forward<Args>(args)...), false});
+      arms_.push_back(new (arena_ + offset) Arm(std::forward<Args>(args)...));
     } else {
-      arms_.push_back({new Arm(std::forward<Args>(args)...), true});
+      arms_.push_back(new Arm(std::forward<Args>(args)...));
     }
     return *this;
   }
 
-  struct ArmSlot {
-    channel_internal::SelectArm* arm;
-    bool on_heap;
-    channel_internal::SelectArm* operator->() const { return arm; }
-  };
+  // Whether `arm` was placed in the arena (else it is on the heap).
+  bool InArena(const channel_internal::SelectArm* arm) const {
+    const auto address = reinterpret_cast<uintptr_t>(arm);
+    const auto arena = reinterpret_cast<uintptr_t>(arena_);
+    return address - arena < sizeof(arena_);
+  }
+
+  // One pointer per arm, where it lives told by its address: an entry of
+  // two fields, written as two stores and copied as one 16-byte load, made
+  // every push_back wait for the store buffer to drain (store forwarding
+  // fails), including the channel's last contended store (bench C5).
   alignas(16) unsigned char arena_[512];
   size_t arena_used_ = 0;
-  absl::InlinedVector<ArmSlot, 8> arms_;
+  absl::InlinedVector<channel_internal::SelectArm*, 8> arms_;
   absl::AnyInvocable<void()> on_default_;
 };
 

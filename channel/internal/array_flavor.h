@@ -350,14 +350,18 @@ class ArrayFlavor final : public Flavor<T> {
     return (tail & ~mark_bit_) == head;
   }
 
-  alignas(kCacheLineSize) std::atomic<uint64_t> head_{0};
-  alignas(kCacheLineSize) std::atomic<uint64_t> tail_{0};
-  alignas(kCacheLineSize) const size_t capacity_;
+  // Cache lines: the read-only shape shares the first with the vtable;
+  // head_, tail_ and each Waker have their own, so that a Waker's mutex,
+  // written whenever a party blocks or is woken, is not on the line every
+  // try reads the shape from. The object is no bigger than before.
+  const size_t capacity_;
   uint64_t mark_bit_ = 0;
   uint64_t one_lap_ = 0;
   std::unique_ptr<Slot[]> slots_;
-  Waker senders_;
-  Waker receivers_;
+  alignas(kCacheLineSize) std::atomic<uint64_t> head_{0};
+  alignas(kCacheLineSize) std::atomic<uint64_t> tail_{0};
+  alignas(kCacheLineSize) Waker senders_;
+  alignas(kCacheLineSize) Waker receivers_;
 };
 
 }  // namespace troupe::channel_internal

@@ -67,7 +67,9 @@ class SelectDriver {
 
  private:
   Select& select_;
-  std::optional<size_t> first_;
+  // A plain index (kNoArm: none), not an optional: copying a two-field
+  // optional made the fast path wait for the store buffer to drain.
+  size_t first_ = Select::kNoArm;
   bool watching_ = false;
   absl::InlinedVector<OperationToken, 8> tokens_;
 };
