@@ -59,6 +59,10 @@ size_t Select::TryArms(size_t first) {
 }
 
 SelectResult Select::WaitUntil(absl::Time deadline) {
+  // The common case, an arm ready at once, before the driver: its result
+  // comes back in registers, not through an optional in memory (whose
+  // one-byte fields, read back as words, wait for the store buffer).
+  if (const size_t fired = TryArms(kNoArm); fired != kNoArm) return SelectResult::Fired(fired);
   channel_internal::SelectDriver driver(*this);
   while (true) {
     if (std::optional<SelectResult> done = driver.TryOnce()) return *done;
