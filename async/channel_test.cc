@@ -34,6 +34,22 @@ using testkit::Eventually;
 
 class ChannelAwaitTest : public async_internal::LeakCheckedTest {};
 
+// Two rendezvous channels and a task that answers every ping with ping +
+// `step` until the pings close (or nobody takes its pong).
+struct Echo {
+  [[nodiscard]] JoinHandle<void> Start(ThreadPool& pool, int step) {
+    return Go(pool, [this, step]() -> Task<void> {
+      for (;;) {
+        RecvResult<int> v = co_await Recv(pings.second);
+        if (!v.ok() || !(co_await Send(pongs.first, *v + step)).ok()) break;
+      }
+    });
+  }
+
+  Channel<int>::Pair pings = Channel<int>::Rendezvous();
+  Channel<int>::Pair pongs = Channel<int>::Rendezvous();
+};
+
 TEST_F(ChannelAwaitTest, RecvWaitsForAValueFromAThread) {
   ThreadPool pool(2);
   auto tx_rx = Channel<std::string>::Bounded(4);
@@ -454,19 +470,10 @@ TEST_F(ChannelAwaitTest, StressCancelRacesARendezvousSend) {
 // and the blocked worker gets its answer instead of waiting forever.
 TEST_F(ChannelAwaitTest, AWorkerThatBlocksHandsOverTheTaskItWoke) {
   ThreadPool pool(2);
-  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
-  Sender<int>& ping_tx = ping_tx_ping_rx.first;
-  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
-  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
-  Sender<int>& pong_tx = pong_tx_pong_rx.first;
-  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
-  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
-    for (;;) {
-      RecvResult<int> v = co_await Recv(ping_rx);
-      if (!v.ok()) break;
-      if (!(co_await Send(pong_tx, *v + 1)).ok()) break;
-    }
-  });
+  Echo game;
+  Sender<int>& ping_tx = game.pings.first;
+  Receiver<int>& pong_rx = game.pongs.second;
+  JoinHandle<void> echo = game.Start(pool, 1);
   constexpr int kRounds = 200;
   std::atomic<int> answered{0};
   Notification done;
@@ -491,19 +498,10 @@ TEST_F(ChannelAwaitTest, AWorkerThatBlocksHandsOverTheTaskItWoke) {
 // must give that task back to the pool first, or the pong never comes.
 TEST_F(ChannelAwaitTest, ATaskThatBlocksItsWorkerHandsOverTheTaskItWoke) {
   ThreadPool pool(2);
-  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
-  Sender<int>& ping_tx = ping_tx_ping_rx.first;
-  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
-  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
-  Sender<int>& pong_tx = pong_tx_pong_rx.first;
-  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
-  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
-    for (;;) {
-      RecvResult<int> v = co_await Recv(ping_rx);
-      if (!v.ok()) break;
-      if (!(co_await Send(pong_tx, *v + 1)).ok()) break;
-    }
-  });
+  Echo game;
+  Sender<int>& ping_tx = game.pings.first;
+  Receiver<int>& pong_rx = game.pongs.second;
+  JoinHandle<void> echo = game.Start(pool, 1);
   constexpr int kRounds = 200;
   JoinHandle<int> blocker = Go(pool, [&]() -> Task<int> {
     int answered = 0;
@@ -525,20 +523,12 @@ TEST_F(ChannelAwaitTest, ATaskThatBlocksItsWorkerHandsOverTheTaskItWoke) {
 // let the worker reach the work queued behind them.
 TEST_F(ChannelAwaitTest, PingPongTasksCannotHoldTheirWorker) {
   ThreadPool pool(1);
-  auto ping_tx_ping_rx = Channel<int>::Rendezvous();
-  Sender<int>& ping_tx = ping_tx_ping_rx.first;
-  Receiver<int>& ping_rx = ping_tx_ping_rx.second;
-  auto pong_tx_pong_rx = Channel<int>::Rendezvous();
-  Sender<int>& pong_tx = pong_tx_pong_rx.first;
-  Receiver<int>& pong_rx = pong_tx_pong_rx.second;
+  Echo game;
+  Sender<int>& ping_tx = game.pings.first;
+  Receiver<int>& pong_rx = game.pongs.second;
   std::atomic<bool> stop{false};
   std::atomic<int> rounds{0};
-  JoinHandle<void> echo = Go(pool, [&]() -> Task<void> {
-    for (;;) {
-      RecvResult<int> v = co_await Recv(ping_rx);
-      if (!v.ok() || !(co_await Send(pong_tx, *v)).ok()) break;
-    }
-  });
+  JoinHandle<void> echo = game.Start(pool, 0);
   JoinHandle<void> pinger = Go(pool, [&]() -> Task<void> {
     while (!stop.load()) {
       if (!(co_await Send(ping_tx, 1)).ok()) break;
