@@ -283,12 +283,12 @@ class Select {
     return address - arena < sizeof(arena_);
   }
 
+  alignas(16) unsigned char arena_[512];
+  size_t arena_used_ = 0;
   // One pointer per arm, where it lives told by its address: an entry of
   // two fields, written as two stores and copied as one 16-byte load, made
   // every push_back wait for the store buffer to drain (store forwarding
   // fails), including the channel's last contended store (bench C5).
-  alignas(16) unsigned char arena_[512];
-  size_t arena_used_ = 0;
   absl::InlinedVector<channel_internal::SelectArm*, 8> arms_;
   absl::AnyInvocable<void()> on_default_;
 };
