@@ -191,7 +191,8 @@ const bool registered = [] {
   RegisterWorkload(
       {{{"C2b", "C2 with SendBatch/RecvBatch of 64", "ns/msg", "<= 12"}}, BatchedTwoProducers});
   RegisterWorkload(
-      {{{"C5", "select over 2 bounded(1024), one producer each", "ns/msg", "<= Go c5"}}, SelectTwo});
+      {{{"C5", "select over 2 bounded(1024), one producer each", "ns/msg", "<= Go c5"}},
+       SelectTwo});
   RegisterWorkload({{{"C3", "bounded(1024) 2 producers 2 consumers", "ns/msg", "<= 30"}},
                     [] { return Row("C3", Channel<int64_t>::Bounded(1024), 2, 2); }});
   RegisterWorkload({{{"C4", "rendezvous ping-pong, two OS threads, 10^6", "ns/trip", "<= 200"}},

@@ -19,9 +19,9 @@ TEST(SelectTest, FiresTheReadyArm) {
   ASSERT_TRUE(b_tx.Send("hello").ok());
   std::string got;
   const SelectResult fired = Select()
-                        .OnRecv(a_rx, [&](RecvResult<int>) { FAIL() << "a is empty"; })
-                        .OnRecv(b_rx, [&](RecvResult<std::string> s) { got = *s; })
-                        .Wait();
+                                 .OnRecv(a_rx, [&](RecvResult<int>) { FAIL() << "a is empty"; })
+                                 .OnRecv(b_rx, [&](RecvResult<std::string> s) { got = *s; })
+                                 .Wait();
   EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, "hello");
 }
@@ -30,9 +30,9 @@ TEST(SelectTest, DefaultRunsWhenNothingIsReady) {
   auto [tx, rx] = Channel<int>::Bounded(1);
   bool defaulted = false;
   const SelectResult fired = Select()
-                        .OnRecv(rx, [](RecvResult<int>) { FAIL(); })
-                        .OnDefault([&] { defaulted = true; })
-                        .Wait();
+                                 .OnRecv(rx, [](RecvResult<int>) { FAIL(); })
+                                 .OnDefault([&] { defaulted = true; })
+                                 .Wait();
   EXPECT_EQ(fired.outcome(), SelectOutcome::kDefault);
   EXPECT_TRUE(defaulted);
 }
@@ -40,9 +40,8 @@ TEST(SelectTest, DefaultRunsWhenNothingIsReady) {
 TEST(SelectTest, TimeoutFiresWhenNothingArrives) {
   auto [tx, rx] = Channel<int>::Unbounded();
   const absl::Time start = absl::Now();
-  const SelectResult fired = Select()
-                        .OnRecv(rx, [](RecvResult<int>) { FAIL(); })
-                        .WaitFor(absl::Milliseconds(20));
+  const SelectResult fired =
+      Select().OnRecv(rx, [](RecvResult<int>) { FAIL(); }).WaitFor(absl::Milliseconds(20));
   EXPECT_EQ(fired.outcome(), SelectOutcome::kTimedOut);
   EXPECT_TRUE(fired.timed_out());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(19));
@@ -99,10 +98,11 @@ TEST(SelectTest, ASendArmThatLosesToAnotherArmLeavesTheValueWithTheCaller) {
   ASSERT_TRUE(ready_tx.Send(7).ok());
   auto value = std::make_unique<int>(1);
   int got = 0;
-  const SelectResult fired = Select()
-                        .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
-                        .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
-                        .Wait();
+  const SelectResult fired =
+      Select()
+          .OnSend(full_tx, value, [](SendResult<std::unique_ptr<int>>) { FAIL(); })
+          .OnRecv(ready_rx, [&](RecvResult<int> r) { got = *r; })
+          .Wait();
   EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, 7);
   ASSERT_NE(value, nullptr);
@@ -155,9 +155,9 @@ TEST(SelectTest, BlocksUntilAValueArrivesFromAnotherThread) {
   });
   int got = 0;
   const SelectResult fired = Select()
-                        .OnRecv(a_rx, [](RecvResult<int>) { FAIL(); })
-                        .OnRecv(b_rx, [&](RecvResult<int> v) { got = *v; })
-                        .Wait();
+                                 .OnRecv(a_rx, [](RecvResult<int>) { FAIL(); })
+                                 .OnRecv(b_rx, [&](RecvResult<int> v) { got = *v; })
+                                 .Wait();
   EXPECT_EQ(fired.arm(), 1);
   EXPECT_EQ(got, 42);
   ASSERT_TRUE(sender.Join().ok());
