@@ -97,7 +97,8 @@ class Context {
     while (current == kWaiting || current == kParked) {
       // seq_cst: ordered before Unpark()'s look at sleeping_ (see there);
       // acquire when it takes kParked: the parked task's fields, released
-      // by ParkTask().
+      // by ParkTask(). relaxed on failure: a loser reads nothing the winner
+      // wrote (an owner whose timeout lost reads selected(), acquire).
       if (selected_.compare_exchange_weak(current, token, std::memory_order_seq_cst,
                                           std::memory_order_relaxed)) {
         return current == kParked ? kMustUnpark : won;
