@@ -212,7 +212,7 @@ Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
   if (!target_)
     return MakeErrorFuture<R>(absl::InvalidArgumentError("Ask through an empty ActorRef"));
   auto* receiver = new actor_internal::AskReceiver<R>(target_, MessageTypeOf<T>());
-  actor_internal::AddressablePtr keep(receiver);
+  actor_internal::AddressablePtr keep = actor_internal::AddressablePtr::FirstTo(receiver);
   Future<R> future = receiver->GetFuture();
   if (timeout < absl::InfiniteDuration()) receiver->ArmTimeout(keep, timeout);
   receiver->set_chain(actor_internal::ChainForAsk());

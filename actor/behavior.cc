@@ -18,10 +18,14 @@ std::string_view BecomeModeName(BecomeMode mode) {
 }
 namespace actor_internal {
 
+bool Addressable::DeliverReply(EnvelopePtr reply, Addressable* from) {
+  reply->set_sender(AddressablePtr(from));
+  return Deliver(std::move(reply));
+}
+
 void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {
   if (const AddressablePtr& to = request.sender()) {
-    reply->set_sender(AddressablePtr(self));
-    to->Deliver(std::move(reply));
+    to->DeliverReply(std::move(reply), self);
     return;
   }
   self->env()->PublishDeadLetter(std::move(reply), DeadLetterReason::kNoReceiver, nullptr);

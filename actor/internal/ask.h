@@ -40,6 +40,7 @@
 #include "actor/wire_types.h"
 #include "mailbox/node_pool.h"
 #include "threads/future.h"
+#include "threads/internal/future_state.h"
 
 namespace troupe::actor_internal {
 
@@ -72,32 +73,46 @@ inline constexpr char kGetInATestKit[] =
 
 // One per ask, made by the asker's thread and freed by whoever drops the
 // last reference (often the replier's): the node pool serves that pattern
-// (mailbox/node_pool.h), for the receiver and its promise's state alike.
+// (mailbox/node_pool.h), for the receiver and its future's state alike.
+//
+// An ask is a hot path (an actor awaiting an ask, bench K1), and atomic
+// read-modify-writes are most of its cost, so it takes none it can do
+// without: the receiver claims its one completion itself, so the state
+// skips its own claim (EmplaceClaimedResult); a reply reaches it without a
+// reference to the replier (DeliverReply: the future wants only the value);
+// the first reference to a new receiver is a plain store (FirstTo); and it
+// borrows its target's link to the system (BorrowLinkFrom).
 template <typename R>
 class AskReceiver final : public Addressable, public PooledNode {
  public:
   AskReceiver(AddressablePtr target, const MessageType& request)
-      : Addressable(target->link(), 0),
+      : Addressable(BorrowLinkFrom{*target}, 0),  // target_ holds the link
         target_(std::move(target)),
         request_(&request),
-        promise_(std::allocator_arg, PoolAllocator<char>()) {
+        state_(std::allocate_shared<threads_internal::SharedState<R>>(PoolAllocator<char>())) {
     (void)kWireType<R>;  // the reply may come from another node
-    if (link()->caller_driven()) promise_.RefuseBlockingWaits(kGetInATestKit);
+    if (link()->caller_driven()) state_->RefuseBlockingWaits(kGetInATestKit);
   }
 
   // Nothing holds it any more, so nothing can reply: an unclaimed ask fails
   // now rather than leave its asker with a "broken promise".
   ~AskReceiver() override {
-    if (Claim()) promise_.SetError(AskAbandoned(*request_, link(), *target_));
+    // Usually claimed long ago: a load spares the exchange. Nothing can
+    // claim it concurrently now (nothing else holds it), so the two steps
+    // cannot be split by a rival.
+    if (!done_.load(std::memory_order_acquire) && Claim()) {
+      Fail(AskAbandoned(*request_, link(), *target_));
+    }
   }
 
-  Future<R> GetFuture() { return promise_.GetFuture(); }
+  // Once, before the request is sent.
+  Future<R> GetFuture() { return threads_internal::FutureFromState(state_); }
 
   // Starts the timeout. `self` is this receiver; the callback keeps it alive.
   void ArmTimeout(AddressablePtr self, absl::Duration timeout) {
     timeout_ = timeout;
     timer_ = ScheduleAskTimeout(link(), timeout, [self = std::move(self), this] {
-      if (Claim()) promise_.SetError(AskTimedOut(*request_, timeout_, *target_));
+      if (Claim()) Fail(AskTimedOut(*request_, timeout_, *target_));
     });
   }
 
@@ -106,24 +121,24 @@ class AskReceiver final : public Addressable, public PooledNode {
       PublishLateReply(link(), std::move(reply), this);
       return false;
     }
-    CancelTimeout();
-    if (reply->Is<R>()) {
-      promise_.SetValue(std::move(reply->As<R>()));
-    } else if (reply->Is<absl::Status>()) {
-      absl::Status error = std::move(reply->As<absl::Status>());
-      if (error.ok())
-        error = absl::InvalidArgumentError("ask answered with an OK status, no value");
-      promise_.SetError(std::move(error));
-    } else {
-      promise_.SetError(WrongReplyType(MessageTypeOf<R>(), reply->type(), *target_));
+    Complete(*reply);
+    return true;
+  }
+
+  bool DeliverReply(std::unique_ptr<Envelope> reply, Addressable* from) override {
+    if (!Claim()) {
+      reply->set_sender(AddressablePtr(from));  // dead letters say who replied
+      PublishLateReply(link(), std::move(reply), this);
+      return false;
     }
+    Complete(*reply);
     return true;
   }
 
   void Undelivered(const Envelope& request, DeadLetterReason reason) override {
     if (!Claim()) return;
     CancelTimeout();
-    promise_.SetError(AskUndelivered(request.type(), reason, *target_));
+    Fail(AskUndelivered(request.type(), reason, *target_));
   }
 
   bool IsAlive() const override { return !done_.load(std::memory_order_acquire); }
@@ -137,6 +152,23 @@ class AskReceiver final : public Addressable, public PooledNode {
   // one; its promise write is published by the future's own release.
   bool Claim() { return !done_.exchange(true, std::memory_order_acq_rel); }
 
+  // The claimed completion by `reply`.
+  void Complete(Envelope& reply) {
+    CancelTimeout();
+    if (reply.Is<R>()) {
+      state_->EmplaceClaimedResult(std::move(reply.As<R>()));
+    } else if (reply.Is<absl::Status>()) {
+      absl::Status error = std::move(reply.As<absl::Status>());
+      if (error.ok())
+        error = absl::InvalidArgumentError("ask answered with an OK status, no value");
+      Fail(std::move(error));
+    } else {
+      Fail(WrongReplyType(MessageTypeOf<R>(), reply.type(), *target_));
+    }
+  }
+  // The claimed completion by an error.
+  void Fail(absl::Status error) { state_->EmplaceClaimedResult(std::move(error)); }
+
   void CancelTimeout() {
     // The timer id is written before the request is sent; every completion
     // happens after that send, so reading it here is ordered after the write.
@@ -145,7 +177,7 @@ class AskReceiver final : public Addressable, public PooledNode {
 
   const AddressablePtr target_;
   const MessageType* const request_;
-  Promise<R> promise_;
+  const std::shared_ptr<threads_internal::SharedState<R>> state_;
   std::atomic<bool> done_{false};
   uint64_t timer_ = 0;
   absl::Duration timeout_;

@@ -116,27 +116,21 @@ class SharedState : public FutureCore {
   template <typename... Args>
   bool EmplaceResult(Args&&... args) {
     if (set_.exchange(true, std::memory_order_relaxed)) return false;
-    uintptr_t word = word_.load(std::memory_order_acquire);
-    // A waiter is registered: claim it (kDone; a Withdraw() racing us fails
-    // and leaves its wait to us) and build the result in it. acq_rel: the
-    // acquire sees the waiter's fields, which its registration released.
-    if (IsWaiter(word) && word_.compare_exchange_strong(word, kDone, std::memory_order_acq_rel,
-                                                        std::memory_order_acquire)) {
-      Hand(AsWaiter(word), std::forward<Args>(args)...);
-      return true;
-    }
-    result_.emplace(std::forward<Args>(args)...);
-    PublishReady();
-    // acq_rel: release makes result_ visible to a consumer that registers
-    // later (it reads result_ after seeing kDone); acquire gathers the
-    // callback or waiter a consumer published before us.
-    word = word_.exchange(kDone, std::memory_order_acq_rel);
-    if (IsWaiter(word)) {
-      Hand(AsWaiter(word), std::move(*result_));  // registered after our load
-    } else if (word != kEmpty && word != kWithdrawnWhileArming) {
-      RunCallback(reinterpret_cast<Callback*>(word));
-    }
+    Complete(std::forward<Args>(args)...);
     return true;
+  }
+
+  // EmplaceClaimedResult()
+  //
+  // EmplaceResult() for a setter that is the only one by construction (an
+  // ask's receiver, which lets only its first completion through): the
+  // state is marked set with a plain store, not the read-modify-write that
+  // decides between rival setters.
+  template <typename... Args>
+  void EmplaceClaimedResult(Args&&... args) {
+    TROUPE_DCHECK(!set_.load(std::memory_order_relaxed), "a claimed result set twice");
+    set_.store(true, std::memory_order_relaxed);
+    Complete(std::forward<Args>(args)...);
   }
 
   // True once a result was set (by the one promise: read by it).
@@ -227,6 +221,32 @@ class SharedState : public FutureCore {
   static bool IsWaiter(uintptr_t word) { return (word & kWaiterTag) != 0 && word != kDone; }
   static FutureWaiter<T>* AsWaiter(uintptr_t word) {
     return reinterpret_cast<FutureWaiter<T>*>(word & ~kWaiterTag);
+  }
+
+  // The result is this state's (set_ is marked): hands it to the waiter,
+  // or stores it and runs the callback.
+  template <typename... Args>
+  void Complete(Args&&... args) {
+    uintptr_t word = word_.load(std::memory_order_acquire);
+    // A waiter is registered: claim it (kDone; a Withdraw() racing us fails
+    // and leaves its wait to us) and build the result in it. acq_rel: the
+    // acquire sees the waiter's fields, which its registration released.
+    if (IsWaiter(word) && word_.compare_exchange_strong(word, kDone, std::memory_order_acq_rel,
+                                                        std::memory_order_acquire)) {
+      Hand(AsWaiter(word), std::forward<Args>(args)...);
+      return;
+    }
+    result_.emplace(std::forward<Args>(args)...);
+    PublishReady();
+    // acq_rel: release makes result_ visible to a consumer that registers
+    // later (it reads result_ after seeing kDone); acquire gathers the
+    // callback or waiter a consumer published before us.
+    word = word_.exchange(kDone, std::memory_order_acq_rel);
+    if (IsWaiter(word)) {
+      Hand(AsWaiter(word), std::move(*result_));  // registered after our load
+    } else if (word != kEmpty && word != kWithdrawnWhileArming) {
+      RunCallback(reinterpret_cast<Callback*>(word));
+    }
   }
 
   template <typename... Args>
