@@ -434,6 +434,49 @@ TEST_F(TaskHandlerTest, AGoTaskIsCancelledWhenItsActorStops) {
   EXPECT_THAT(log.Snapshot(), ElementsAre("go started", "go unwound", "stop"));
 }
 
+// An actor's task that goes on after its cancellation (it ignores the
+// kCancelled its wait ended with) finds every later wait failing at once:
+// the cancellation is for good, not for the one wait it ended. (An actor's
+// strands keep their cancellation slot with plain loads and stores, since
+// only the actor's own turns touch it: a slot that forgot the mark, or a
+// wait that did not look, would leave this task asleep for an hour and the
+// actor's stop waiting for it.)
+class Stubborn : public Actor {
+ public:
+  explicit Stubborn(EventLog* log) : log_(log) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<Note>([](const Note&) {});
+  }
+  void OnStart() override {
+    Go([this]() -> Task<absl::Status> {
+      log_->Add("started");
+      int cancelled = 0;
+      for (int wait = 0; wait < 3; ++wait) {
+        absl::Status slept = co_await Sleep(absl::Hours(1));
+        if (slept.code() == absl::StatusCode::kCancelled) ++cancelled;
+      }
+      log_->Add(absl::StrCat("cancelled waits: ", cancelled));
+      co_return absl::OkStatus();
+    });
+  }
+  void OnStop() override { log_->Add("stop"); }
+
+ private:
+  EventLog* const log_;
+};
+
+TEST_F(TaskHandlerTest, ACancelledActorTaskFailsEveryLaterWaitAtOnce) {
+  EventLog log;
+  ActorSystem system;
+  ActorRef stubborn = system.Spawn<Stubborn>(&log);
+  ASSERT_TRUE(Eventually([&] { return log.Contains("started"); }));
+  stubborn.Tell(proto::Stop());
+  ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
+  EXPECT_THAT(log.Snapshot(), ElementsAre("started", "cancelled waits: 3", "stop"));
+}
+
 // A Go task whose argument throws on its way in never runs; its error is
 // logged (nobody awaits it) and the actor goes on serving.
 class FailingStarter : public Actor {

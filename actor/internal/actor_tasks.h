@@ -62,6 +62,7 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   CellStrand(Addressable* self, Kind kind)
       : RootStrand(this, &StrandClock(self)), self_(self), cell_(self->AsCell()), kind_(kind) {
     set_posts_resumptions();
+    set_cancelled_on_own_turn();  // only ActorTasks::CancelAll(), on a turn
   }
   virtual ~CellStrand() = default;
 
