@@ -4,10 +4,12 @@
 //
 // `ZeroFlavor<T>`: the rendezvous channel (capacity 0). A send completes only
 // when a receiver takes the value, hand to hand. State is guarded by one
-// mutex (as crossbeam's zero flavor): a sender either finds a waiting
+// lock (as crossbeam's zero flavor): a sender either finds a waiting
 // receiver, selects it and writes the value into the receiver's packet, or
 // registers its own packet (holding the value) and waits to be selected by a
-// receiver, which takes the value out of it. Receivers mirror that.
+// receiver, which takes the value out of it. Receivers mirror that. The
+// lock is a spin lock (internal/spin_lock.h): its sections are short and
+// never sleep, and its Unlock() is a store, not a read-modify-write.
 //
 // A packet lives on the waiting thread's stack; the partner signals `ready`
 // as its very last touch of it, and the waiting thread does not return before
@@ -26,7 +28,7 @@
 #include "channel/internal/flavor.h"
 #include "channel/internal/waker.h"
 #include "threads/atomics.h"
-#include "threads/mutex.h"
+#include "channel/internal/spin_lock.h"
 
 namespace troupe::channel_internal {
 
@@ -78,7 +80,7 @@ class ZeroFlavor final : public Flavor<T> {
     const OperationToken selected = context->WaitUntil(deadline);
     if (selected == kAborted || selected == kDisconnected) {
       {
-        MutexLock lock(mu_);
+        SpinLockHolder hold(mu_);
         senders_.Unregister(token);
       }
       return SendResult<T>::Failed(selected == kAborted ? SendError::kTimedOut : SendError::kClosed,
@@ -105,7 +107,7 @@ class ZeroFlavor final : public Flavor<T> {
     mu_.Unlock();
     const OperationToken selected = context->WaitUntil(deadline);
     if (selected == kAborted || selected == kDisconnected) {
-      MutexLock lock(mu_);
+      SpinLockHolder hold(mu_);
       receivers_.Unregister(token);
       return RecvResult<T>(selected == kAborted ? RecvError::kTimedOut : RecvError::kClosed);
     }
@@ -114,7 +116,7 @@ class ZeroFlavor final : public Flavor<T> {
   }
 
   bool Close() override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     if (closed_) return false;
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);
@@ -128,29 +130,29 @@ class ZeroFlavor final : public Flavor<T> {
   size_t capacity() const override { return 0; }
 
   bool ReadyToRecv() override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     return closed_ || senders_.HasOtherWaiter();
   }
   bool ReadyToSend() override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     return closed_ || receivers_.HasOtherWaiter();
   }
   void WatchRecv(std::shared_ptr<Context> context, OperationToken token,
                  Packet<T>* packet) override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     receivers_.Register(std::move(context), token, packet);
   }
   void UnwatchRecv(OperationToken token) override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     receivers_.Unregister(token);
   }
   void WatchSend(std::shared_ptr<Context> context, OperationToken token,
                  Packet<T>* packet) override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     senders_.Register(std::move(context), token, packet);
   }
   void UnwatchSend(OperationToken token) override {
-    MutexLock lock(mu_);
+    SpinLockHolder hold(mu_);
     senders_.Unregister(token);
   }
   bool CompletesThroughPacket() const override { return true; }
@@ -208,7 +210,7 @@ class ZeroFlavor final : public Flavor<T> {
     return RecvResult<T>(std::move(*value));
   }
 
-  Mutex mu_;
+  SpinLock mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> closed_flag_{false};  // closed_, readable without the lock
   // Guarded by mu_ like the rest of the state (no second lock per hand-off).

@@ -1,0 +1,78 @@
+// -----------------------------------------------------------------------------
+// File: internal/spin_lock.h
+// -----------------------------------------------------------------------------
+//
+// `SpinLock`: the lock around a rendezvous channel's state (zero_flavor.h),
+// as crossbeam's zero flavour has one, and `SpinLockHolder`, its guard.
+//
+//   SpinLock mu;
+//   int waiting ABSL_GUARDED_BY(mu) = 0;
+//   { SpinLockHolder hold(mu); ++waiting; }
+//
+// Why not troupe::Mutex: a sleeping lock's Unlock() must be a
+// read-modify-write, to learn whether someone sleeps and needs a wake-up.
+// A spin lock has nobody to wake, so its Unlock() is a plain release store:
+// one atomic operation fewer per channel operation, which is most of what a
+// hand-off between two tasks costs (bench K4).
+//
+// Only for short sections that never sleep (a rendezvous channel's: pick or
+// register a waiter). A waiter spins with backoff, then yields its core on
+// every retry (Backoff::Snooze), so a holder that was preempted gets a core
+// back instead of competing with spinners for it.
+
+#ifndef TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
+#define TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
+
+#include <atomic>
+
+#include "absl/base/thread_annotations.h"
+#include "threads/atomics.h"
+
+namespace troupe::channel_internal {
+
+class ABSL_LOCKABLE SpinLock {
+ public:
+  SpinLock() = default;
+  SpinLock(const SpinLock&) = delete;
+  SpinLock& operator=(const SpinLock&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    // acquire: what the previous holder wrote before its Unlock() (release)
+    // is visible once we hold the lock.
+    if (!locked_.exchange(true, std::memory_order_acquire)) return;
+    LockSlow();
+  }
+
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    // release: publishes the section to the next holder's acquire.
+    locked_.store(false, std::memory_order_release);
+  }
+
+ private:
+  void LockSlow() {
+    Backoff backoff;
+    do {
+      // Wait on a plain load, not on exchanges: spinners then share the
+      // line instead of taking it from the holder, who must write it to
+      // unlock.
+      while (locked_.load(std::memory_order_relaxed)) backoff.Snooze();
+    } while (locked_.exchange(true, std::memory_order_acquire));
+  }
+
+  std::atomic<bool> locked_{false};
+};
+
+class ABSL_SCOPED_LOCKABLE SpinLockHolder {
+ public:
+  explicit SpinLockHolder(SpinLock& mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) { mu_.Lock(); }
+  ~SpinLockHolder() ABSL_UNLOCK_FUNCTION() { mu_.Unlock(); }
+  SpinLockHolder(const SpinLockHolder&) = delete;
+  SpinLockHolder& operator=(const SpinLockHolder&) = delete;
+
+ private:
+  SpinLock& mu_;
+};
+
+}  // namespace troupe::channel_internal
+
+#endif  // TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
