@@ -18,7 +18,12 @@
 // Only for short sections that never sleep (a rendezvous channel's: pick or
 // register a waiter). A waiter spins with backoff, then yields its core on
 // every retry (Backoff::Snooze), so a holder that was preempted gets a core
-// back instead of competing with spinners for it.
+// back instead of competing with spinners for it. The price shows when
+// threads outnumber cores on one channel: 8 senders and 8 receivers on one
+// rendezvous channel, on 2 cores, ran 860-930 ns per message with the
+// futex mutex and 916-1022 with this lock, while two tasks passing values
+// gained ~10% (K4). A waiter list's lock (waker.h) stays a futex mutex:
+// threads wait on those, and trying it there gained nothing measurable.
 
 #ifndef TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
 #define TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_

@@ -26,9 +26,9 @@
 #include "absl/base/thread_annotations.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
+#include "channel/internal/spin_lock.h"
 #include "channel/internal/waker.h"
 #include "threads/atomics.h"
-#include "channel/internal/spin_lock.h"
 
 namespace troupe::channel_internal {
 
