@@ -424,14 +424,22 @@ class Ticker : public Actor {
   EventLog* const log_;
 };
 
+// Once `started` is in the log, stops `actor`, waits for its OnStop() and
+// returns the log.
+std::vector<std::string> StopOnceStarted(const ActorRef& actor, const EventLog& log,
+                                         const std::string& started) {
+  EXPECT_TRUE(Eventually([&] { return log.Contains(started); }));
+  actor.Tell(proto::Stop());
+  EXPECT_TRUE(Eventually([&] { return log.Contains("stop"); }));
+  return log.Snapshot();
+}
+
 TEST_F(TaskHandlerTest, AGoTaskIsCancelledWhenItsActorStops) {
   EventLog log;
   ActorSystem system;
   ActorRef ticker = system.Spawn<Ticker>(&log);
-  ASSERT_TRUE(Eventually([&] { return log.Contains("go started"); }));
-  ticker.Tell(proto::Stop());
-  ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
-  EXPECT_THAT(log.Snapshot(), ElementsAre("go started", "go unwound", "stop"));
+  EXPECT_THAT(StopOnceStarted(ticker, log, "go started"),
+              ElementsAre("go started", "go unwound", "stop"));
 }
 
 // An actor's task that goes on after its cancellation (it ignores the
@@ -471,10 +479,8 @@ TEST_F(TaskHandlerTest, ACancelledActorTaskFailsEveryLaterWaitAtOnce) {
   EventLog log;
   ActorSystem system;
   ActorRef stubborn = system.Spawn<Stubborn>(&log);
-  ASSERT_TRUE(Eventually([&] { return log.Contains("started"); }));
-  stubborn.Tell(proto::Stop());
-  ASSERT_TRUE(Eventually([&] { return log.Contains("stop"); }));
-  EXPECT_THAT(log.Snapshot(), ElementsAre("started", "cancelled waits: 3", "stop"));
+  EXPECT_THAT(StopOnceStarted(stubborn, log, "started"),
+              ElementsAre("started", "cancelled waits: 3", "stop"));
 }
 
 // A Go task whose argument throws on its way in never runs; its error is
