@@ -149,7 +149,8 @@ class AskReceiver final : public Addressable, public PooledNode {
 
  private:
   // The first completion wins. acq_rel: the winner's completion is the only
-  // one; its promise write is published by the future's own release.
+  // one (so the state may skip its own claim); the result it writes is
+  // published by the state's own release.
   bool Claim() { return !done_.exchange(true, std::memory_order_acq_rel); }
 
   // The claimed completion by `reply`.

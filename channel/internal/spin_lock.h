@@ -12,18 +12,18 @@
 // Why not troupe::Mutex: a sleeping lock's Unlock() must be a
 // read-modify-write, to learn whether someone sleeps and needs a wake-up.
 // A spin lock has nobody to wake, so its Unlock() is a plain release store:
-// one atomic operation fewer per channel operation, which is most of what a
-// hand-off between two tasks costs (bench K4).
+// one atomic read-modify-write fewer per channel operation, where such
+// operations are half of what a hand-off between two tasks costs (bench K4).
 //
-// Only for short sections that never sleep (a rendezvous channel's: pick or
-// register a waiter). A waiter spins with backoff, then yields its core on
+// Only for short sections that never sleep (a rendezvous channel's: pick,
+// add or remove a waiter; once per channel, at close, wake them all). A waiter spins with backoff, then yields its core on
 // every retry (Backoff::Snooze), so a holder that was preempted gets a core
 // back instead of competing with spinners for it. The price shows when
 // threads outnumber cores on one channel: 8 senders and 8 receivers on one
 // rendezvous channel, on 2 cores, ran 860-930 ns per message with the
 // futex mutex and 916-1022 with this lock, while two tasks passing values
-// gained ~10% (K4). A waiter list's lock (waker.h) stays a futex mutex:
-// threads wait on those, and trying it there gained nothing measurable.
+// gained ~10% (K4). The waiter lists of the other flavours (waker.h) keep
+// the futex mutex: this lock there gained nothing measurable (C5).
 
 #ifndef TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
 #define TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
