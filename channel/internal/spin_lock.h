@@ -16,9 +16,10 @@
 // operations are half of what a hand-off between two tasks costs (bench K4).
 //
 // Only for short sections that never sleep (a rendezvous channel's: pick,
-// add or remove a waiter; once per channel, at close, wake them all). A waiter spins with backoff, then yields its core on
-// every retry (Backoff::Snooze), so a holder that was preempted gets a core
-// back instead of competing with spinners for it. The price shows when
+// add or remove a waiter; once per channel, at close, wake them all). A
+// waiter spins with backoff, then yields its core on every retry
+// (Backoff::Snooze), so a holder that was preempted gets a core back
+// instead of competing with spinners for it. The price shows when
 // threads outnumber cores on one channel: 8 senders and 8 receivers on one
 // rendezvous channel, on 2 cores, ran 860-930 ns per message with the
 // futex mutex and 916-1022 with this lock, while two tasks passing values
