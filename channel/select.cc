@@ -63,6 +63,10 @@ SelectResult Select::WaitUntil(absl::Time deadline) {
   // comes back in registers, not through an optional in memory (whose
   // one-byte fields, read back as words, wait for the store buffer).
   if (const size_t fired = TryArms(kNoArm); fired != kNoArm) return SelectResult::Fired(fired);
+  // The driver's first TryOnce() tries the arms again before the select
+  // blocks, on purpose: a producer often fills a channel in between, and a
+  // blocked select costs a futex sleep and wake (C5 ran 123-198 ns/msg
+  // without that second look, 62-135 with it, alternating binaries).
   channel_internal::SelectDriver driver(*this);
   while (true) {
     if (std::optional<SelectResult> done = driver.TryOnce()) return *done;
