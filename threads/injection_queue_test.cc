@@ -32,6 +32,43 @@ TEST(InjectionQueueTest, FifoAcrossBlocks) {
   EXPECT_EQ(queue.SizeGuess(), 0);
 }
 
+// Blocks are reused (the consumer's spare): a reused block must come back
+// empty. Rounds of a few pushes, all popped, walk the head through many
+// reused blocks; a slot still marked full from its last lap would hand out
+// a value nobody pushed where the queue is empty.
+TEST(InjectionQueueTest, ReusedBlocksComeBackEmpty) {
+  InjectionQueue<int> queue;
+  ASSERT_TRUE(queue.TryLockConsumer());
+  int next_push = 0, next_pop = 0;
+  for (int round = 0; round < 40; ++round) {
+    const int n = 1 + round % 17;  // not a divisor of the block size
+    for (int i = 0; i < n; ++i) {
+      int v = next_push++;
+      ASSERT_TRUE(queue.Push(std::move(v)));
+    }
+    for (int i = 0; i < n; ++i) ASSERT_EQ(queue.Pop(), next_pop++);
+    ASSERT_EQ(queue.Pop(), std::nullopt) << "round " << round;
+  }
+  ASSERT_GT(next_push, 4 * static_cast<int>(InjectionQueue<int>::kBlockSize));
+  queue.UnlockConsumer();
+}
+
+// PopInto(): the oldest values, in order, at most `max`, appended.
+TEST(InjectionQueueTest, PopIntoAppendsTheOldestInOrder) {
+  InjectionQueue<std::unique_ptr<int>> queue;
+  const int n = InjectionQueue<int>::kBlockSize + 10;  // across a block
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(queue.Push(std::make_unique<int>(i)));
+  ASSERT_TRUE(queue.TryLockConsumer());
+  std::vector<std::unique_ptr<int>> out;
+  out.push_back(std::make_unique<int>(-1));  // kept: PopInto appends
+  EXPECT_EQ(queue.PopInto(out, n - 3), static_cast<size_t>(n - 3));
+  EXPECT_EQ(queue.PopInto(out, 100), 3u);  // only what is there
+  EXPECT_EQ(queue.PopInto(out, 100), 0u);
+  queue.UnlockConsumer();
+  ASSERT_EQ(out.size(), static_cast<size_t>(n + 1));
+  for (int i = 0; i <= n; ++i) EXPECT_EQ(*out[i], i - 1);
+}
+
 TEST(InjectionQueueTest, ClosedQueueRefusesAndKeepsTheValue) {
   InjectionQueue<std::unique_ptr<int>> queue;
   auto kept = std::make_unique<int>(1);

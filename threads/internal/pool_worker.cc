@@ -41,11 +41,7 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
   self->batch.clear();
   self->batch_next = 0;
-  while (self->batch.size() < kInjectorBatch) {
-    std::optional<Closure> task = injector_->Pop();
-    if (!task.has_value()) break;
-    self->batch.push_back(std::move(*task));
-  }
+  injector_->PopInto(self->batch, kInjectorBatch);
   injector_->UnlockConsumer();
   return !self->batch.empty();
 }
