@@ -1,8 +1,10 @@
 #include "async/channel.h"
 
 #include <coroutine>
+#include <exception>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "async/internal/context.h"
 #include "async/internal/op.h"
@@ -38,6 +40,106 @@ std::coroutine_handle<> ChannelPark::CancelWait() noexcept {
   }
   return nullptr;
 }
+
+// -- BufferedPark -------------------------------------------------------------
+
+// A Step() posted to the strand's executor; destroyed unrun (the executor
+// shut down), it abandons the strand as a dropped resumption does.
+class BufferedPark::StepClosure {
+ public:
+  explicit StepClosure(BufferedPark* park) : park_(park) {}
+  StepClosure(StepClosure&& other) noexcept : park_(std::exchange(other.park_, nullptr)) {}
+  StepClosure& operator=(StepClosure&&) = delete;
+  ~StepClosure() {
+    if (park_ != nullptr) park_->strand_->Abandon();
+  }
+  void operator()() && { std::exchange(park_, nullptr)->Step(); }
+
+ private:
+  BufferedPark* park_;
+};
+
+bool BufferedPark::Start(TaskContext* strand, std::coroutine_handle<> awaiting) {
+  strand_ = strand;
+  awaiting_ = awaiting;
+  registered_ = strand->Register(this);
+  if (!registered_) {  // cancelled already
+    EndCancelled();
+    return false;
+  }
+  try {
+    return TryOrPark(/*rearmed=*/false);
+  } catch (...) {  // the attempt threw before registering with the channel
+    strand->Unregister(this);
+    registered_ = false;
+    throw;
+  }
+}
+
+void BufferedPark::Finish() {
+  if (registered_) strand_->Unregister(this);
+  if (error_) std::rethrow_exception(error_);
+}
+
+bool BufferedPark::TryOrPark(bool rearmed) {
+  while (true) {
+    if (TryOrWatch()) return false;
+    // Registered with the channel, the context re-armed by Settle(): a
+    // Cancel() whose CancelWait() found the context selected before the
+    // re-arm ended nothing, so look for one here (CancelWait() comes after
+    // this look otherwise, and finds the context armed).
+    if (rearmed && strand_->CancelRequestedOnRearm()) {
+      context_.TrySelect(channel_internal::kAborted);
+    }
+    // The last touch of the frame while registered: once parked, a notifier
+    // may post Step() at once.
+    if (context_.ParkTask()) return true;
+    if (Settle()) return false;
+    rearmed = true;
+  }
+}
+
+bool BufferedPark::Settle() {
+  const channel_internal::OperationToken selected = context_.selected();
+  // A partner that selects our token removes the entry; nothing else does.
+  if (selected != token()) Unwatch();
+  if (selected == channel_internal::kAborted && strand_->cancel_requested()) {
+    EndCancelled();
+    return true;
+  }
+  // A value or room arrived (another task may have taken it first), the
+  // channel closed, or it became ready as we registered: try again. Our
+  // entry has left the channel's list, so only a Cancel() can still select
+  // the context, and TryOrPark() checks for one.
+  context_.Rearm();
+  return false;
+}
+
+void BufferedPark::Step() noexcept {
+  bool ended;
+  try {
+    ended = Settle() || !TryOrPark(/*rearmed=*/true);
+  } catch (...) {  // a waiter list that could not grow: the await rethrows
+    error_ = std::current_exception();
+    ended = true;
+  }
+  // A step of the strand already: the task goes on here. Its frame, and
+  // this park with it, may be gone once this returns.
+  if (ended) ResumeClosure(strand_, awaiting_)();
+}
+
+void BufferedPark::Wake() noexcept { strand_->executor()->ExecuteNext(StepClosure(this)); }
+
+std::coroutine_handle<> BufferedPark::CancelWait() noexcept {
+  // As ChannelPark's: the wake-up this triggers runs Step(), which ends the
+  // wait as cancelled.
+  if (context_.TrySelect(channel_internal::kAborted) == channel_internal::Context::kMustUnpark) {
+    context_.Unpark();
+  }
+  return nullptr;
+}
+
+// -- The select loop ------------------------------------------------------------
 
 Op<SelectResult> RunSelect(Select& select) {
   channel_internal::SelectDriver driver(select);

@@ -43,6 +43,7 @@
 #define TROUPE_ASYNC_CHANNEL_H_
 
 #include <coroutine>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -105,15 +106,120 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
 // thread sleeps. kCancelled once its strand is cancelled.
 Op<SelectResult> RunSelect(Select& select);
 
+// A buffered channel's wait (bounded, unbounded) that needs no coroutine
+// frame of its own, so that a task suspended on such a channel costs its
+// awaiter and nothing more (bench K3). Being selected by a partner means
+// "try again" there (another receiver may take the value first), which
+// takes a loop; the loop runs as steps of the task's strand instead of in a
+// coroutine: a wake-up posts Step() to the strand's executor (as a
+// resumption would be), and Step() either ends the wait, resuming the task
+// in place, or parks again. For strands with an executor; a BlockOn
+// strand, which has none, waits through RecvSlowly/SendSlowly below.
+//
+// The park stays registered for cancellation from the first attempt to the
+// end of the wait, and re-arms its context between attempts (a selected
+// context's entry has left every list, so nothing else selects it but a
+// Cancel(), see Settle()). Checked over every interleaving, with a thief
+// and a cancel, by models/buffered_wait.pml.
+class BufferedPark : public channel_internal::TaskWaker, public Canceller {
+ public:
+  BufferedPark() : context_(this) {}
+  BufferedPark(const BufferedPark&) = delete;
+  BufferedPark& operator=(const BufferedPark&) = delete;
+
+  // From await_suspend: true if the task waits, false if the outcome is in
+  // place already (also when the strand is cancelled).
+  bool Start(TaskContext* strand, std::coroutine_handle<> awaiting);
+
+  // From await_resume, first: ends the registration; rethrows what an
+  // attempt threw on a later step (a waiter list that could not grow).
+  void Finish();
+
+ protected:
+  ~BufferedPark() = default;
+
+  channel_internal::OperationToken token() const {
+    return reinterpret_cast<channel_internal::OperationToken>(this);
+  }
+  std::shared_ptr<channel_internal::Context> context() { return context_.Unowned(); }
+
+  // The operation's attempt: true with the outcome in place, or false
+  // having registered with the channel (TryRecvOrWatch/TrySendOrWatch).
+  virtual bool TryOrWatch() = 0;
+  // Removes the registration (the wait ended other than by a partner).
+  virtual void Unwatch() = 0;
+  // Puts the cancelled outcome in place (a value being sent handed back).
+  virtual void EndCancelled() = 0;
+
+ private:
+  class StepClosure;
+
+  bool TryOrPark(bool rearmed);
+  bool Settle();
+  void Step() noexcept;
+  void Wake() noexcept override;
+  std::coroutine_handle<> CancelWait() noexcept override;
+
+  channel_internal::Context context_;
+  TaskContext* strand_ = nullptr;
+  std::coroutine_handle<> awaiting_;
+  bool registered_ = false;
+  std::exception_ptr error_;
+};
+
+template <typename T>
+class BufferedRecv final : public BufferedPark {
+ public:
+  explicit BufferedRecv(channel_internal::Flavor<T>& flavor) : flavor_(flavor) {}
+  RecvResult<T> Take() { return std::move(*result_); }
+
+ private:
+  bool TryOrWatch() override {
+    std::optional<RecvResult<T>> now = flavor_.TryRecvOrWatch(context(), token(), nullptr);
+    if (!now.has_value()) return false;
+    result_.emplace(std::move(*now));
+    return true;
+  }
+  void Unwatch() override { flavor_.UnwatchRecv(token()); }
+  void EndCancelled() override { result_.emplace(RecvError::kCancelled); }
+
+  channel_internal::Flavor<T>& flavor_;
+  std::optional<RecvResult<T>> result_;
+};
+
+template <typename T>
+class BufferedSend final : public BufferedPark {
+ public:
+  BufferedSend(channel_internal::Flavor<T>& flavor, T value)
+      : flavor_(flavor), value_(std::move(value)) {}
+  SendResult<T> Take() { return std::move(*result_); }
+
+ private:
+  bool TryOrWatch() override {
+    std::optional<SendResult<T>> now = flavor_.TrySendOrWatch(value_, context(), token(), nullptr);
+    if (!now.has_value()) return false;
+    result_.emplace(std::move(*now));
+    return true;
+  }
+  void Unwatch() override { flavor_.UnwatchSend(token()); }
+  void EndCancelled() override {
+    result_.emplace(SendResult<T>::Failed(SendError::kCancelled, std::move(value_)));
+  }
+
+  channel_internal::Flavor<T>& flavor_;
+  T value_;  // until sent, or handed back
+  std::optional<SendResult<T>> result_;
+};
+
 // The slow paths of Recv and Send for the flavours that hand values over
 // through their buffer (bounded, unbounded; a rendezvous waits in its
-// awaiter, below): one operation, parked on its channel directly (no
-// Select: a parked task's frame stays small, bench K3), with no packet (a
-// buffered flavour never completes an operation through one; the park's
-// address is the token). Being selected by a partner means "try again":
-// another receiver may take the value first. The try and the registration
-// are one step of the flavour; a partner that selects the operation
-// removes its entry, so only a wait that ended otherwise unwatches.
+// awaiter, below) in a strand without an executor (BlockOn; the others
+// wait in a BufferedPark, above): one operation, parked on its channel
+// directly, with no packet (a buffered flavour never completes an
+// operation through one; the park's address is the token). Being selected by a partner means "try
+// again": another receiver may take the value first. The try and the registration are one step of
+// the flavour; a partner that selects the operation removes its entry, so only a wait that ended
+// otherwise unwatches.
 template <typename T>
 Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
@@ -204,6 +310,10 @@ class RecvAwaiter {
       }
       return wait.park.await_suspend(awaiting);
     }
+    TaskContext* const strand = awaiting.promise().context();
+    if (strand->executor() != nullptr) {
+      return wait_.template emplace<BufferedRecv<T>>(flavor).Start(strand, awaiting);
+    }
     Slow& slow = wait_.template emplace<Slow>(RecvSlowly(rx_));
     slow.awaiter.emplace(std::move(slow.op).operator co_await());
     slow.awaiter->await_suspend(awaiting);
@@ -211,6 +321,10 @@ class RecvAwaiter {
   }
   RecvResult<T> await_resume() {
     if (auto* ready = std::get_if<RecvResult<T>>(&wait_)) return std::move(*ready);
+    if (auto* buffered = std::get_if<BufferedRecv<T>>(&wait_)) {
+      buffered->Finish();
+      return buffered->Take();
+    }
     if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
     RendezvousPark<T>& wait = *std::get<std::unique_ptr<RendezvousPark<T>>>(wait_);
     const channel_internal::OperationToken selected = wait.park.await_resume();
@@ -237,7 +351,9 @@ class RecvAwaiter {
   };
 
   Receiver<T>& rx_;
-  std::variant<std::monostate, RecvResult<T>, Slow, std::unique_ptr<RendezvousPark<T>>> wait_;
+  std::variant<std::monostate, RecvResult<T>, BufferedRecv<T>, Slow,
+               std::unique_ptr<RendezvousPark<T>>>
+      wait_;
 };
 
 template <typename T>
@@ -268,6 +384,11 @@ class SendAwaiter {
       }
       return wait.park.await_suspend(awaiting);
     }
+    TaskContext* const strand = awaiting.promise().context();
+    if (strand->executor() != nullptr) {
+      return wait_.template emplace<BufferedSend<T>>(flavor, std::move(*value_))
+          .Start(strand, awaiting);
+    }
     Slow& slow = wait_.template emplace<Slow>(SendSlowly(tx_, std::move(*value_)));
     slow.awaiter.emplace(std::move(slow.op).operator co_await());
     slow.awaiter->await_suspend(awaiting);
@@ -275,6 +396,10 @@ class SendAwaiter {
   }
   SendResult<T> await_resume() {
     if (auto* ready = std::get_if<SendResult<T>>(&wait_)) return std::move(*ready);
+    if (auto* buffered = std::get_if<BufferedSend<T>>(&wait_)) {
+      buffered->Finish();
+      return buffered->Take();
+    }
     if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
     RendezvousPark<T>& wait = *std::get<std::unique_ptr<RendezvousPark<T>>>(wait_);
     const channel_internal::OperationToken selected = wait.park.await_resume();
@@ -303,7 +428,9 @@ class SendAwaiter {
 
   Sender<T>& tx_;
   std::optional<T> value_;
-  std::variant<std::monostate, SendResult<T>, Slow, std::unique_ptr<RendezvousPark<T>>> wait_;
+  std::variant<std::monostate, SendResult<T>, BufferedSend<T>, Slow,
+               std::unique_ptr<RendezvousPark<T>>>
+      wait_;
 };
 
 }  // namespace async_internal

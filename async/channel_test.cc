@@ -226,6 +226,136 @@ TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
   EXPECT_EQ(tx.TrySend("nobody").error(), SendError::kFull);  // no receiver waits
 }
 
+// The same on a bounded channel, where a task waits without a frame of its
+// own (BufferedPark): a cancelled Send hands its value back and a cancelled
+// Recv ends with kCancelled, and neither leaves an entry behind (a later
+// send or receive would wake a frame that is gone: ASAN).
+TEST_F(ChannelAwaitTest, CancelledBufferedWaitsHandValuesBackAndLeaveTheChannel) {
+  ThreadPool pool(2);
+  auto tx_rx = Channel<std::string>::Bounded(1);
+  Sender<std::string>& tx = tx_rx.first;
+  Receiver<std::string>& rx = tx_rx.second;
+  ASSERT_TRUE(tx.TrySend("first").ok());  // full: the task's Send waits
+  Notification parked;
+  JoinHandle<std::string> sender = Go(pool, [&]() -> Task<std::string> {
+    parked.Notify();
+    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
+    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
+    co_return sent.TakeValue();
+  });
+  parked.WaitForNotification();
+  absl::SleepFor(absl::Milliseconds(5));
+  sender.Cancel();
+  EXPECT_EQ(sender.Get().value(), "keep me");
+  EXPECT_EQ(rx.TryRecv().value(), "first");  // room now, and nobody waits to fill it
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
+
+  JoinHandle<absl::Status> receiver = Go(pool, [&rx]() -> Task<absl::Status> {
+    RecvResult<std::string> got = co_await Recv(rx);
+    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kCancelled");
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  receiver.Cancel();
+  EXPECT_TRUE(receiver.Get().ok());
+  ASSERT_TRUE(tx.TrySend("for a thread").ok());  // wakes nobody
+  EXPECT_EQ(rx.TryRecv().value(), "for a thread");
+}
+
+// A waiting task woken by a send finds the value gone (another receiver
+// took it between the wake-up and the task's step): it waits again, and
+// takes the next value. Deterministic on one worker: the step runs only
+// after the closure that sends and steals.
+TEST_F(ChannelAwaitTest, AWakeUpWhoseValueWasTakenWaitsAgain) {
+  ThreadPool pool(1);
+  auto tx_rx = Channel<int>::Bounded(1);
+  Sender<int>& tx = tx_rx.first;
+  Receiver<int>& rx = tx_rx.second;
+  std::atomic<int> attempts{0};
+  JoinHandle<int> receiver = Go(pool, [&rx, &attempts]() -> Task<int> {
+    attempts.fetch_add(1);
+    RecvResult<int> got = co_await Recv(rx);
+    if (!got.ok()) co_return absl::InternalError("no value");
+    co_return *got;
+  });
+  ASSERT_TRUE(Eventually([&] { return attempts.load() == 1; }, absl::Seconds(5)));
+  Notification stolen;
+  pool.Execute([&] {
+    ASSERT_TRUE(tx.TrySend(1).ok());     // wakes the task: its step queues behind us
+    EXPECT_EQ(rx.TryRecv().value(), 1);  // and takes its value first
+    stolen.Notify();
+  });
+  stolen.WaitForNotification();
+  absl::SleepFor(absl::Milliseconds(5));  // the step runs, finds nothing, waits again
+  EXPECT_FALSE(receiver.finished());
+  ASSERT_TRUE(tx.Send(42).ok());
+  EXPECT_EQ(receiver.Get().value(), 42);
+  EXPECT_EQ(attempts.load(), 1);  // the same await, not a restart
+}
+
+// The same, cancelled in between: the cancel finds the wait already chosen
+// by the send, so it ends nothing then; the step, finding the value gone,
+// must see the cancel before it waits again, or the task waits forever.
+TEST_F(ChannelAwaitTest, ACancelThatMeetsAWakeUpIsNotLostWhenTheValueIsTaken) {
+  ThreadPool pool(1);
+  auto tx_rx = Channel<int>::Bounded(1);
+  Sender<int>& tx = tx_rx.first;
+  Receiver<int>& rx = tx_rx.second;
+  std::atomic<bool> started{false};
+  JoinHandle<absl::Status> receiver = Go(pool, [&rx, &started]() -> Task<absl::Status> {
+    started.store(true);
+    RecvResult<int> got = co_await Recv(rx);
+    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kCancelled");
+  });
+  ASSERT_TRUE(Eventually([&] { return started.load(); }, absl::Seconds(5)));
+  absl::SleepFor(absl::Milliseconds(5));  // parked
+  pool.Execute([&] {
+    ASSERT_TRUE(tx.TrySend(1).ok());  // chooses the task's wait
+    receiver.Cancel();                // too late for this wait...
+    EXPECT_EQ(rx.TryRecv().value(), 1);
+  });
+  // ...but not for the task.
+  ASSERT_TRUE(Eventually([&] { return receiver.finished(); }, absl::Seconds(10)));
+  EXPECT_TRUE(receiver.Get().ok());
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
+}
+
+// A cancel racing a thread's send to a task waiting on a bounded channel:
+// the value is never lost — the task has it, or it is still in the channel.
+TEST_F(ChannelAwaitTest, StressCancelRacesABufferedRecv) {
+  ThreadPool pool(2);
+  int delivered = 0;
+  int left = 0;
+  for (int round = 0; round < 300; ++round) {
+    auto tx_rx = Channel<int>::Bounded(1);
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    Notification started;
+    JoinHandle<int> receiver = Go(pool, [&rx = rx, &started]() -> Task<int> {
+      started.Notify();
+      RecvResult<int> got = co_await Recv(rx);
+      if (got.ok()) co_return *got;
+      co_return -1;
+    });
+    started.WaitForNotification();
+    Thread<void> canceller("canceller", [&] { receiver.Cancel(); });
+    ASSERT_TRUE(tx.Send(round).ok());
+    EXPECT_TRUE(canceller.Join().ok());
+    const int got = receiver.Get().value();
+    if (got == round) {
+      ++delivered;
+    } else {
+      EXPECT_EQ(got, -1);
+      EXPECT_EQ(rx.TryRecv().value(), round);
+      ++left;
+    }
+    EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
+  }
+  EXPECT_EQ(delivered + left, 300);
+  RecordProperty("delivered", delivered);
+}
+
 TEST_F(ChannelAwaitTest, SelectFiresOneArmAndKeepsTheOtherValue) {
   ThreadPool pool(2);
   auto a_tx_a_rx = Channel<int>::Bounded(1);
@@ -582,6 +712,48 @@ TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
       absl::SleepFor(absl::Milliseconds(2));
     });
     handed.WaitForNotification();
+    pool.ShutdownNow();
+    absl::StatusOr<int> got = receiver.Get();
+    if (got.ok()) {
+      EXPECT_EQ(*got, 7);
+    } else {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled) << got.status();
+      ++abandoned;
+    }
+    EXPECT_TRUE(unwound.load());
+  }
+  RecordProperty("abandoned", abandoned);
+}
+
+// A step of a buffered wait that the executor drops (ShutdownNow while it
+// is queued) abandons the strand as a dropped resumption does: the task's
+// frames are destroyed (its destructors run) and its handle reports
+// kCancelled — unless the step ran first.
+TEST_F(ChannelAwaitTest, ShutdownNowDroppingABufferedWaitsStepEndsTheTask) {
+  struct Unwinds {
+    std::atomic<bool>* flag;
+    ~Unwinds() { flag->store(true); }
+  };
+  int abandoned = 0;
+  for (int round = 0; round < 20; ++round) {
+    ThreadPool pool(1);
+    auto tx_rx = Channel<int>::Bounded(1);
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    std::atomic<bool> unwound{false};
+    JoinHandle<int> receiver = Go(pool, [&rx, &unwound]() -> Task<int> {
+      Unwinds guard{&unwound};
+      RecvResult<int> got = co_await Recv(rx);
+      if (!got.ok()) co_return absl::InternalError("closed");
+      co_return *got;
+    });
+    Notification sent;
+    pool.Execute([&] {                  // after the receiver parked (one worker, FIFO from outside)
+      ASSERT_TRUE(tx.TrySend(7).ok());  // the task's step queues behind us
+      sent.Notify();
+      absl::SleepFor(absl::Milliseconds(2));
+    });
+    sent.WaitForNotification();
     pool.ShutdownNow();
     absl::StatusOr<int> got = receiver.Get();
     if (got.ok()) {

@@ -121,6 +121,18 @@ class TaskContext {
     return (slot_.load(std::memory_order_acquire) & kCancelled) != 0;
   }
 
+  // TaskContext::CancelRequestedOnRearm()
+  //
+  // cancel_requested(), for a wait that stays registered while it re-arms
+  // what Cancel() would end (a buffered channel's wait that tries again,
+  // async/channel.h): a read-modify-write where Cancel() may run on another
+  // thread, so that either this sees the Cancel(), or that Cancel()'s
+  // CancelWait() comes after it in the slot's order and sees the re-arm.
+  bool CancelRequestedOnRearm() {
+    if (cancelled_on_own_turn_) return (slot_.load(std::memory_order_relaxed) & kCancelled) != 0;
+    return (slot_.fetch_or(0, std::memory_order_acq_rel) & kCancelled) != 0;
+  }
+
   // TaskContext::RootEnded()
   //
   // `root`, the task this strand was started with (awaited by nobody, see

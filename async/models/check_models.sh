@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Checks the async layer's lock-free protocols over every interleaving with
 # spin: the join word of a Go task and its handle, a suspending wait with
-# its cancellation, and a task awaiting a future (the models are the .pml
-# files beside this script; each says what it checks). Each model must verify with no error and catch
-# its planted bugs (-DMUTANT...): a check that cannot fail proves nothing.
+# its cancellation, a task awaiting a future, and a task's wait on a
+# buffered channel that re-arms while a cancel may come (the models are
+# the .pml files beside this script; each says what it checks). Each model
+# must verify with no error and catch its planted bugs (-DMUTANT...): a
+# check that cannot fail proves nothing.
 set -euo pipefail
 
 models=${TEST_SRCDIR:-$(dirname "$0")/../..}/${TEST_WORKSPACE:-}/async/models
@@ -21,5 +23,7 @@ check cancel_slot.pml fail -DMUTANT_ARMING
 check future_waiter.pml pass
 check future_waiter.pml fail -DMUTANT_ARMING
 check future_waiter.pml fail -DMUTANT_CLAIM
+check buffered_wait.pml pass
+check buffered_wait.pml fail -DMUTANT
 
 finish

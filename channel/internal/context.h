@@ -130,6 +130,12 @@ class Context {
                                              std::memory_order_acquire);
   }
 
+  // Rearm(): a task's owner, after a selection, once the context's entry
+  // has left every list (the selecting partner removed it, or the owner
+  // unwatched): ready to register and park again. Whoever may still select
+  // it concurrently (a cancellation) is the owner's to handle.
+  void Rearm() { Reset(); }
+
   // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
   // it selects kAborted itself (unless someone won first). Returns the winner.
   OperationToken WaitUntil(absl::Time deadline);
