@@ -216,10 +216,11 @@ class BufferedSend final : public BufferedPark {
 // awaiter, below) in a strand without an executor (BlockOn; the others
 // wait in a BufferedPark, above): one operation, parked on its channel
 // directly, with no packet (a buffered flavour never completes an
-// operation through one; the park's address is the token). Being selected by a partner means "try
-// again": another receiver may take the value first. The try and the registration are one step of
-// the flavour; a partner that selects the operation removes its entry, so only a wait that ended
-// otherwise unwatches.
+// operation through one; the park's address is the token). Being selected
+// by a partner means "try again": another receiver may take the value
+// first. The try and the registration are one step of the flavour; a
+// partner that selects the operation removes its entry, so only a wait
+// that ended otherwise unwatches.
 template <typename T>
 Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
   channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
