@@ -65,6 +65,34 @@ TEST_F(ChannelAwaitTest, RecvWaitsForAValueFromAThread) {
   EXPECT_EQ(handle.Get().value(), "hello");
 }
 
+// A BlockOn strand has no executor to post a buffered wait's steps to: it
+// waits in the coroutine loop (RecvSlowly/SendSlowly), woken on the
+// thread that makes the operation possible.
+TEST_F(ChannelAwaitTest, BlockOnWaitsOnABufferedChannel) {
+  auto out = Channel<int>::Bounded(1);  // the task sends here...
+  auto in = Channel<int>::Bounded(1);   // ...and receives here
+  Sender<int>& out_tx = out.first;
+  Receiver<int>& out_rx = out.second;
+  Sender<int>& in_tx = in.first;
+  Receiver<int>& in_rx = in.second;
+  Thread<void> partner("partner", [&] {
+    absl::SleepFor(absl::Milliseconds(5));
+    EXPECT_EQ(out_rx.Recv().value(), 1);  // makes room for the second send
+    EXPECT_EQ(out_rx.Recv().value(), 2);
+    absl::SleepFor(absl::Milliseconds(5));
+    EXPECT_TRUE(in_tx.Send(3).ok());
+  });
+  absl::StatusOr<int> got = BlockOn([&]() -> Task<int> {
+    if (!(co_await Send(out_tx, 1)).ok()) co_return absl::InternalError("send 1");
+    if (!(co_await Send(out_tx, 2)).ok()) co_return absl::InternalError("send 2");  // waits
+    RecvResult<int> v = co_await Recv(in_rx);                                       // waits
+    if (!v.ok()) co_return absl::InternalError("recv");
+    co_return *v;
+  }());
+  EXPECT_TRUE(partner.Join().ok());
+  EXPECT_EQ(got.value(), 3);
+}
+
 TEST_F(ChannelAwaitTest, SendOnAFullChannelWaitsForRoom) {
   ThreadPool pool(2);
   auto tx_rx = Channel<int>::Bounded(1);
