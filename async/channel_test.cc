@@ -223,19 +223,35 @@ TEST_F(ChannelAwaitTest, CloseEndsParkedRendezvousWaits) {
   EXPECT_TRUE(receiver.Get().ok());
 }
 
+// A task on `pool` that sends "keep me" and expects to be cancelled, giving
+// the value back; returned once it is about to wait.
+JoinHandle<std::string> StartSendingToBeCancelled(ThreadPool& pool, Sender<std::string>& tx) {
+  auto started = std::make_shared<Notification>();  // the task's to keep
+  JoinHandle<std::string> sender = Go(pool, [&tx, started]() -> Task<std::string> {
+    started->Notify();
+    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
+    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
+    co_return sent.TakeValue();
+  });
+  started->WaitForNotification();
+  return sender;
+}
+
+// A task on `pool` that receives from `rx` and expects to be cancelled.
+JoinHandle<absl::Status> StartReceivingToBeCancelled(ThreadPool& pool, Receiver<std::string>& rx) {
+  return Go(pool, [&rx]() -> Task<absl::Status> {
+    RecvResult<std::string> got = co_await Recv(rx);
+    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
+    co_return absl::InternalError("expected kCancelled");
+  });
+}
+
 TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
   ThreadPool pool(2);
   auto tx_rx = Channel<std::string>::Rendezvous();
   Sender<std::string>& tx = tx_rx.first;
   Receiver<std::string>& rx = tx_rx.second;
-  Notification parked;
-  JoinHandle<std::string> sender = Go(pool, [&]() -> Task<std::string> {
-    parked.Notify();
-    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
-    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
-    co_return sent.TakeValue();
-  });
-  parked.WaitForNotification();
+  JoinHandle<std::string> sender = StartSendingToBeCancelled(pool, tx);
   ASSERT_TRUE(Eventually([&] { return !sender.finished(); }, absl::Seconds(1)));
   absl::SleepFor(absl::Milliseconds(5));
   sender.Cancel();
@@ -243,11 +259,7 @@ TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
   // The channel forgot the sender: nobody offers a value now.
   EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
 
-  JoinHandle<absl::Status> receiver = Go(pool, [&rx]() -> Task<absl::Status> {
-    RecvResult<std::string> got = co_await Recv(rx);
-    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
-    co_return absl::InternalError("expected kCancelled");
-  });
+  JoinHandle<absl::Status> receiver = StartReceivingToBeCancelled(pool, rx);
   absl::SleepFor(absl::Milliseconds(5));
   receiver.Cancel();
   EXPECT_TRUE(receiver.Get().ok());
@@ -264,25 +276,14 @@ TEST_F(ChannelAwaitTest, CancelledBufferedWaitsHandValuesBackAndLeaveTheChannel)
   Sender<std::string>& tx = tx_rx.first;
   Receiver<std::string>& rx = tx_rx.second;
   ASSERT_TRUE(tx.TrySend("first").ok());  // full: the task's Send waits
-  Notification parked;
-  JoinHandle<std::string> sender = Go(pool, [&]() -> Task<std::string> {
-    parked.Notify();
-    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
-    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
-    co_return sent.TakeValue();
-  });
-  parked.WaitForNotification();
+  JoinHandle<std::string> sender = StartSendingToBeCancelled(pool, tx);
   absl::SleepFor(absl::Milliseconds(5));
   sender.Cancel();
   EXPECT_EQ(sender.Get().value(), "keep me");
   EXPECT_EQ(rx.TryRecv().value(), "first");  // room now, and nobody waits to fill it
   EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
 
-  JoinHandle<absl::Status> receiver = Go(pool, [&rx]() -> Task<absl::Status> {
-    RecvResult<std::string> got = co_await Recv(rx);
-    if (!got.ok() && got.error() == RecvError::kCancelled) co_return absl::OkStatus();
-    co_return absl::InternalError("expected kCancelled");
-  });
+  JoinHandle<absl::Status> receiver = StartReceivingToBeCancelled(pool, rx);
   absl::SleepFor(absl::Milliseconds(5));
   receiver.Cancel();
   EXPECT_TRUE(receiver.Get().ok());
@@ -349,6 +350,20 @@ TEST_F(ChannelAwaitTest, ACancelThatMeetsAWakeUpIsNotLostWhenTheValueIsTaken) {
   EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);
 }
 
+// A task on `pool` that receives one value from `rx` (-1 if its wait ends
+// otherwise), returned once it is about to wait.
+JoinHandle<int> StartReceiving(ThreadPool& pool, Receiver<int>& rx) {
+  auto started = std::make_shared<Notification>();  // the task's to keep
+  JoinHandle<int> receiver = Go(pool, [&rx, started]() -> Task<int> {
+    started->Notify();
+    RecvResult<int> got = co_await Recv(rx);
+    if (got.ok()) co_return *got;
+    co_return -1;
+  });
+  started->WaitForNotification();
+  return receiver;
+}
+
 // A cancel racing a thread's send to a task waiting on a bounded channel:
 // the value is never lost — the task has it, or it is still in the channel.
 TEST_F(ChannelAwaitTest, StressCancelRacesABufferedRecv) {
@@ -359,14 +374,7 @@ TEST_F(ChannelAwaitTest, StressCancelRacesABufferedRecv) {
     auto tx_rx = Channel<int>::Bounded(1);
     Sender<int>& tx = tx_rx.first;
     Receiver<int>& rx = tx_rx.second;
-    Notification started;
-    JoinHandle<int> receiver = Go(pool, [&rx = rx, &started]() -> Task<int> {
-      started.Notify();
-      RecvResult<int> got = co_await Recv(rx);
-      if (got.ok()) co_return *got;
-      co_return -1;
-    });
-    started.WaitForNotification();
+    JoinHandle<int> receiver = StartReceiving(pool, rx);
     Thread<void> canceller("canceller", [&] { receiver.Cancel(); });
     ASSERT_TRUE(tx.Send(round).ok());
     EXPECT_TRUE(canceller.Join().ok());
@@ -562,14 +570,7 @@ TEST_F(ChannelAwaitTest, StressCancelRacesARendezvous) {
     auto tx_rx = Channel<int>::Rendezvous();
     Sender<int>& tx = tx_rx.first;
     Receiver<int>& rx = tx_rx.second;
-    Notification started;
-    JoinHandle<int> receiver = Go(pool, [&rx = rx, &started]() -> Task<int> {
-      started.Notify();
-      RecvResult<int> got = co_await Recv(rx);
-      if (got.ok()) co_return *got;
-      co_return -1;
-    });
-    started.WaitForNotification();
+    JoinHandle<int> receiver = StartReceiving(pool, rx);
     Thread<void> canceller("canceller", [&] { receiver.Cancel(); });
     SendResult<int> sent = tx.SendFor(round, absl::Milliseconds(2));
     EXPECT_TRUE(canceller.Join().ok());
@@ -708,11 +709,13 @@ TEST_F(ChannelAwaitTest, PingPongTasksCannotHoldTheirWorker) {
   EXPECT_TRUE(echo.Get().ok());
 }
 
-// A task woken from a worker waits in that worker's LIFO slot; if the pool
-// is shut down with ShutdownNow() before it runs, the dropped resumption
-// abandons it: its frames unwind and its handle says kCancelled. Whichever
-// way each round goes, the woken task ends, unwound, with nothing leaked.
-TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
+// A task woken from a worker waits in that worker's LIFO slot (its
+// resumption, or, on a buffered channel, the step that tries again); if the
+// pool is shut down with ShutdownNow() before it runs, the dropped closure
+// abandons the strand: its frames unwind and its handle says kCancelled.
+// Whichever way each round goes, the woken task ends, unwound, with nothing
+// leaked.
+void ShutdownNowRacingAWakeUp(Channel<int>::Pair (*make_channel)()) {
   struct Unwinds {
     std::atomic<bool>* flag;
     ~Unwinds() { flag->store(true); }
@@ -720,7 +723,7 @@ TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
   int abandoned = 0;
   for (int round = 0; round < 20; ++round) {
     ThreadPool pool(1);
-    auto tx_rx = Channel<int>::Rendezvous();
+    Channel<int>::Pair tx_rx = make_channel();
     Sender<int>& tx = tx_rx.first;
     Receiver<int>& rx = tx_rx.second;
     std::atomic<bool> unwound{false};
@@ -732,7 +735,7 @@ TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
     });
     Notification handed;
     // Runs on the same worker after the receiver parked (one worker, FIFO
-    // from outside): the hand-off puts the receiver in the LIFO slot, and
+    // from outside): the wake-up puts the receiver in the LIFO slot, and
     // the worker stays busy while ShutdownNow() begins.
     pool.Execute([&] {
       while (!tx.TrySend(7).ok()) std::this_thread::yield();
@@ -750,49 +753,15 @@ TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
     }
     EXPECT_TRUE(unwound.load());
   }
-  RecordProperty("abandoned", abandoned);
+  testing::Test::RecordProperty("abandoned", abandoned);
 }
 
-// A step of a buffered wait that the executor drops (ShutdownNow while it
-// is queued) abandons the strand as a dropped resumption does: the task's
-// frames are destroyed (its destructors run) and its handle reports
-// kCancelled — unless the step ran first.
+TEST_F(ChannelAwaitTest, ShutdownNowRacingAHandOffEndsTheWokenTask) {
+  ShutdownNowRacingAWakeUp([] { return Channel<int>::Rendezvous(); });
+}
+
 TEST_F(ChannelAwaitTest, ShutdownNowDroppingABufferedWaitsStepEndsTheTask) {
-  struct Unwinds {
-    std::atomic<bool>* flag;
-    ~Unwinds() { flag->store(true); }
-  };
-  int abandoned = 0;
-  for (int round = 0; round < 20; ++round) {
-    ThreadPool pool(1);
-    auto tx_rx = Channel<int>::Bounded(1);
-    Sender<int>& tx = tx_rx.first;
-    Receiver<int>& rx = tx_rx.second;
-    std::atomic<bool> unwound{false};
-    JoinHandle<int> receiver = Go(pool, [&rx, &unwound]() -> Task<int> {
-      Unwinds guard{&unwound};
-      RecvResult<int> got = co_await Recv(rx);
-      if (!got.ok()) co_return absl::InternalError("closed");
-      co_return *got;
-    });
-    Notification sent;
-    pool.Execute([&] {                  // after the receiver parked (one worker, FIFO from outside)
-      ASSERT_TRUE(tx.TrySend(7).ok());  // the task's step queues behind us
-      sent.Notify();
-      absl::SleepFor(absl::Milliseconds(2));
-    });
-    sent.WaitForNotification();
-    pool.ShutdownNow();
-    absl::StatusOr<int> got = receiver.Get();
-    if (got.ok()) {
-      EXPECT_EQ(*got, 7);
-    } else {
-      EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled) << got.status();
-      ++abandoned;
-    }
-    EXPECT_TRUE(unwound.load());
-  }
-  RecordProperty("abandoned", abandoned);
+  ShutdownNowRacingAWakeUp([] { return Channel<int>::Bounded(1); });
 }
 
 }  // namespace
