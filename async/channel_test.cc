@@ -392,6 +392,46 @@ TEST_F(ChannelAwaitTest, StressCancelRacesABufferedRecv) {
   RecordProperty("delivered", delivered);
 }
 
+// The mirror image: a task's Send waits on a full bounded channel while a
+// thread makes room and a cancel comes. The value is sent (the thread or
+// the channel has it) or handed back to the task, never both, never
+// neither.
+TEST_F(ChannelAwaitTest, StressCancelRacesABufferedSend) {
+  ThreadPool pool(2);
+  int sent_count = 0;
+  int returned = 0;
+  for (int round = 0; round < 300; ++round) {
+    auto tx_rx = Channel<int>::Bounded(1);
+    Sender<int>& tx = tx_rx.first;
+    Receiver<int>& rx = tx_rx.second;
+    ASSERT_TRUE(tx.TrySend(-1).ok());  // full
+    auto started = std::make_shared<Notification>();
+    JoinHandle<int> sender = Go(pool, [&tx = tx, started, round]() -> Task<int> {
+      started->Notify();
+      SendResult<int> sent = co_await Send(tx, round);
+      if (sent.ok()) co_return -2;  // sent
+      if (sent.error() != SendError::kCancelled) co_return absl::InternalError("?");
+      co_return sent.TakeValue();
+    });
+    started->WaitForNotification();
+    Thread<void> canceller("canceller", [&] { sender.Cancel(); });
+    EXPECT_EQ(rx.Recv().value(), -1);  // room: the task's send may go in
+    EXPECT_TRUE(canceller.Join().ok());
+    const int got = sender.Get().value();
+    RecvResult<int> in_channel = rx.TryRecv();
+    if (got == -2) {
+      EXPECT_EQ(in_channel.value(), round);
+      ++sent_count;
+    } else {
+      EXPECT_EQ(got, round);
+      EXPECT_EQ(in_channel.error(), RecvError::kEmpty);
+      ++returned;
+    }
+  }
+  EXPECT_EQ(sent_count + returned, 300);
+  RecordProperty("sent", sent_count);
+}
+
 TEST_F(ChannelAwaitTest, SelectFiresOneArmAndKeepsTheOtherValue) {
   ThreadPool pool(2);
   auto a_tx_a_rx = Channel<int>::Bounded(1);
