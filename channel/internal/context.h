@@ -133,7 +133,10 @@ class Context {
   // Rearm(): a task's owner, after a selection, once the context's entry
   // has left every list (the selecting partner removed it, or the owner
   // unwatched): ready to register and park again. Whoever may still select
-  // it concurrently (a cancellation) is the owner's to handle.
+  // it concurrently (a cancellation) is the owner's to handle. A relaxed
+  // store: the owner orders it before any later cancellation with a
+  // read-modify-write on its strand's slot before it parks again
+  // (TaskContext::CancelRequestedOnRearm, async/models/buffered_wait.pml).
   void Rearm() { Reset(); }
 
   // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when

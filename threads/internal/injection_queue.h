@@ -216,6 +216,9 @@ class InjectionQueue {
   // value-initialised (`new Block`, not `new Block()`): the slots' storage
   // needs no zeroing, only their flags, which their initialisers set.
   Block* TakeSpareOrNew() {
+    // relaxed: only a hint that spares the exchange when there is no spare
+    // (a stale answer costs a new block, or an exchange that finds null);
+    // the exchange alone hands a block over.
     if (spare_.load(std::memory_order_relaxed) != nullptr) {
       if (Block* spare = spare_.exchange(nullptr, std::memory_order_acq_rel)) return spare;
     }
