@@ -76,7 +76,8 @@ SelectResult Select::WaitUntil(absl::Time deadline) {
       continue;
     }
     // Block: watch every channel, look once more, sleep until chosen.
-    std::shared_ptr<channel_internal::Context> context = channel_internal::Context::Current();
+    std::shared_ptr<channel_internal::ThreadContext> context =
+        channel_internal::ThreadContext::Current();
     driver.Watch(context);
     if (std::optional<SelectResult> done = driver.Unwatch(context->WaitUntil(deadline))) {
       return *done;

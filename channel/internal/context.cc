@@ -5,27 +5,21 @@
 
 namespace troupe::channel_internal {
 
-std::shared_ptr<Context> Context::Current() {
-  thread_local std::shared_ptr<Context> context = std::make_shared<Context>();
+std::shared_ptr<ThreadContext> ThreadContext::Current() {
+  thread_local std::shared_ptr<ThreadContext> context = std::make_shared<ThreadContext>();
   context->Reset();
   return context;
 }
 
 void Context::Reset() { selected_.store(kWaiting, std::memory_order_relaxed); }
 
-void Context::Unpark() {
-  if (task_waker_ != nullptr) {
-    // The task parked (TrySelect said kMustUnpark) and waits for this call:
-    // its frame is alive until the waker resumes it.
-    task_waker_->Wake();
-    return;
-  }
+void ThreadContext::Wake() {
   if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) {
     threads_internal::FutexWake(&sleeping_, 1);
   }
 }
 
-OperationToken Context::WaitUntil(absl::Time deadline) {
+OperationToken ThreadContext::WaitUntil(absl::Time deadline) {
   // Spin briefly first: the partner of a rendezvous or of a nearly empty
   // channel usually answers within a microsecond, far sooner than a futex
   // sleep and wake-up would.

@@ -15,8 +15,9 @@
 // The owner is a thread, or a task (async/channel.h): a task's context has a
 // TaskWaker, and Unpark() resumes the task instead of waking a thread.
 //
-// A thread's context is shared (the notifier holds it while it wakes the
-// owner, which may meanwhile return and even end its thread). A task's
+// A thread's context (a ThreadContext, which adds what a sleeping thread
+// needs) is shared: the notifier holds it while it wakes the owner, which may
+// meanwhile return and even end its thread. A task's
 // context lives in the waiting frame, which may be destroyed the moment the
 // task goes on, so the notifier must know, when it selects, whether it will
 // touch the context again. One word says it: a task parks with a CAS of
@@ -67,13 +68,6 @@ class TaskWaker {
 
 class Context {
  public:
-  // Context::Current()
-  //
-  // The calling thread's context, reset and ready to register. Shared: a
-  // notifier holds it while it wakes the owner, which may meanwhile return
-  // and even end its thread.
-  static std::shared_ptr<Context> Current();
-
   // What a TrySelect() obliges its caller to do.
   enum Selection : uint8_t {
     kLost = 0,    // someone selected it first: nothing
@@ -139,17 +133,14 @@ class Context {
   // (TaskContext::CancelRequestedOnRearm, async/models/buffered_wait.pml).
   void Rearm() { Reset(); }
 
-  // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
-  // it selects kAborted itself (unless someone won first). Returns the winner.
-  OperationToken WaitUntil(absl::Time deadline);
+  // The owner's thread; none for a task (TrySelectOther never takes a
+  // task's entry for the caller's own).
+  std::thread::id thread_id() const;
 
-  std::thread::id thread_id() const { return thread_id_; }
-
-  Context() : thread_id_(std::this_thread::get_id()) {}
-  // A task's context: no thread (TrySelectOther never takes it for its
-  // own), woken through `waker`. It lives in the waiting frame, beside the
-  // waker; the channels' lists refer to it through a non-owning pointer
-  // (Unowned()), and its owner removes every entry before the frame ends.
+  // A task's context, woken through `waker`. It lives in the waiting frame,
+  // beside the waker; the channels' lists refer to it through a non-owning
+  // pointer (Unowned()), and its owner removes every entry before the frame
+  // ends. Two words: a task suspended on a channel carries one (bench K3).
   explicit Context(TaskWaker* waker) : task_waker_(waker) {}
 
   // A task's context as the lists hold contexts: a shared_ptr that owns
@@ -160,6 +151,8 @@ class Context {
   }
 
  private:
+  friend class ThreadContext;  // its sleep reads selected_ and resets it
+
   void Reset();
 
   // A task parked and waits to be selected; selected() reports it as
@@ -167,14 +160,53 @@ class Context {
   static constexpr OperationToken kParked = 3;
 
   std::atomic<OperationToken> selected_{kWaiting};
+  TaskWaker* const task_waker_;  // null: the context is a ThreadContext
+};
+
+// A blocked thread's context: one per thread, reused.
+class ThreadContext final : public Context {
+ public:
+  // ThreadContext::Current()
+  //
+  // The calling thread's context, reset and ready to register. Shared: a
+  // notifier holds it while it wakes the owner, which may meanwhile return
+  // and even end its thread.
+  static std::shared_ptr<ThreadContext> Current();
+
+  ThreadContext() : Context(nullptr), thread_id_(std::this_thread::get_id()) {}
+
+  // WaitUntil(): owner only. Sleeps until selected or until `deadline`, when
+  // it selects kAborted itself (unless someone won first). Returns the winner.
+  OperationToken WaitUntil(absl::Time deadline);
+
+ private:
+  friend class Context;
+
+  // Context::Unpark() for a thread: wakes it if it sleeps.
+  void Wake();
+
   // The futex word: 1 while the owner sleeps (or is about to). The owner
   // does "sleeping_ = 1; look at selected_; sleep", a notifier "select;
   // exchange sleeping_ to 0, wake if it was 1": all seq_cst, so either the
   // owner sees the selection or the notifier sees the sleeper.
   std::atomic<uint32_t> sleeping_{0};
   const std::thread::id thread_id_;
-  TaskWaker* const task_waker_ = nullptr;
 };
+
+inline void Context::Unpark() {
+  if (task_waker_ != nullptr) {
+    // The task parked (TrySelect said kMustUnpark) and waits for this call:
+    // its frame is alive until the waker resumes it.
+    task_waker_->Wake();
+  } else {
+    static_cast<ThreadContext*>(this)->Wake();
+  }
+}
+
+inline std::thread::id Context::thread_id() const {
+  if (task_waker_ != nullptr) return std::thread::id();
+  return static_cast<const ThreadContext*>(this)->thread_id_;
+}
 
 }  // namespace troupe::channel_internal
 

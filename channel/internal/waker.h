@@ -4,9 +4,9 @@
 //
 // `Waker`: the list of threads blocked on one side of a channel (its senders
 // or its receivers), each entry a (Context, token), behind its own lock.
-// `WaiterList` is the same list without a lock, for a channel that guards
-// all its state with one (the rendezvous flavour); its entries also carry
-// the packet a value is handed over through. A channel calls
+// `PacketWaiterList` is such a list without a lock, for a channel that
+// guards all its state with one (the rendezvous flavour); its entries also
+// carry the packet a value is handed over through. A channel calls
 // Notify() after every operation that may unblock the other side; Notify()
 // costs one load when nobody waits.
 //
@@ -19,9 +19,11 @@
 #ifndef TROUPE_CHANNEL_INTERNAL_WAKER_H_
 #define TROUPE_CHANNEL_INTERNAL_WAKER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -30,42 +32,90 @@
 
 namespace troupe::channel_internal {
 
+// One blocked operation in a list: whose, and which of its operations. A
+// rendezvous's entries also carry the packet the value is handed over
+// through. Lean on purpose: a channel's list keeps its capacity, and a task
+// suspended on a fresh channel pays for the first entry (bench K3).
+struct Waiter {
+  std::shared_ptr<Context> context;
+  OperationToken token;
+};
+struct PacketWaiter {
+  std::shared_ptr<Context> context;
+  OperationToken token;
+  void* packet;  // where the value is exchanged
+};
+
+// An entry TrySelectOther() took out of its list, with what the selection
+// obliges the caller to do.
+template <typename Entry>
+struct SelectedWaiter : Entry {
+  // kMustUnpark if the caller must wake the owner (Wake()); kSelected for a
+  // task that goes on by itself.
+  Context::Selection selection;
+
+  // Wakes the selected owner if it needs it. After this (and, for a task
+  // that had not parked, already after the selection) the context may be
+  // gone.
+  void Wake() {
+    if (selection == Context::kMustUnpark) this->context->Unpark();
+  }
+};
+
 // One side's blocked operations, unsynchronised: the caller holds a lock
 // (the Waker's own, or a rendezvous channel's, which guards its whole state).
-class WaiterList {
+template <typename Entry>
+class BasicWaiterList {
  public:
-  struct Entry {
-    std::shared_ptr<Context> context;
-    OperationToken token;
-    void* packet;  // rendezvous only: where the value is exchanged
-    // Set by TrySelectOther(): kMustUnpark if the caller must wake the
-    // owner (Wake()); kSelected for a task that goes on by itself.
-    Context::Selection selection = Context::kLost;
+  using Selected = SelectedWaiter<Entry>;
 
-    // Wakes the selected owner if it needs it. After this (and, for a task
-    // that had not parked, already after the selection) the context may
-    // be gone.
-    void Wake() {
-      if (selection == Context::kMustUnpark) context->Unpark();
-    }
-  };
-
-  void Register(std::shared_ptr<Context> context, OperationToken token, void* packet) {
-    entries_.push_back(Entry{std::move(context), token, packet});
+  void Register(Entry entry) { entries_.push_back(std::move(entry)); }
+  void Unregister(OperationToken token) {
+    auto it = std::find_if(entries_.begin(), entries_.end(),
+                           [token](const Entry& e) { return e.token == token; });
+    if (it != entries_.end()) entries_.erase(it);
   }
-  void Unregister(OperationToken token);
+
   // Selects a waiter of another thread with its own token, removes it and
   // returns it (the caller calls its Wake(), having handed a value over if
   // it is a rendezvous).
-  std::optional<Entry> TrySelectOther();
-  bool HasOtherWaiter() const;
+  std::optional<Selected> TrySelectOther() {
+    const std::thread::id self = std::this_thread::get_id();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->context->thread_id() == self) continue;  // a select on both ends
+      if (const Context::Selection selection = it->context->TrySelect(it->token)) {
+        std::optional<Selected> chosen(Selected{std::move(*it), selection});
+        entries_.erase(it);
+        return chosen;
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool HasOtherWaiter() const {
+    const std::thread::id self = std::this_thread::get_id();
+    return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+      return e.context->thread_id() != self && e.context->selected() == kWaiting;
+    });
+  }
+
   // Selects every waiter with kDisconnected and wakes it.
-  void Disconnect();
+  void Disconnect() {
+    for (const Entry& entry : entries_) {
+      if (entry.context->TrySelect(kDisconnected) == Context::kMustUnpark) {
+        entry.context->Unpark();
+      }
+    }
+  }
+
   bool empty() const { return entries_.empty(); }
 
  private:
   std::vector<Entry> entries_;
 };
+
+using WaiterList = BasicWaiterList<Waiter>;
+using PacketWaiterList = BasicWaiterList<PacketWaiter>;
 
 class Waker {
  public:
@@ -105,7 +155,7 @@ class Waker {
 // unregisters if nobody selected it. The caller then retries its operation.
 template <typename Ready>
 void BlockOn(Waker& waker, OperationToken token, Ready ready, absl::Time deadline) {
-  std::shared_ptr<Context> context = Context::Current();
+  std::shared_ptr<ThreadContext> context = ThreadContext::Current();
   waker.Register(context, token);
   if (ready()) context->TrySelect(kAborted);
   const OperationToken selected = context->WaitUntil(deadline);

@@ -41,7 +41,7 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
-    std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther();
+    std::optional<PacketWaiterList::Selected> receiver = receivers_.TrySelectOther();
     mu_.Unlock();
     if (!receiver.has_value()) {
       return SendResult<T>::Failed(SendError::kFull, std::move(value));
@@ -52,7 +52,7 @@ class ZeroFlavor final : public Flavor<T> {
 
   RecvResult<T> TryRecv() override {
     mu_.Lock();
-    std::optional<WaiterList::Entry> sender = senders_.TrySelectOther();
+    std::optional<PacketWaiterList::Selected> sender = senders_.TrySelectOther();
     const bool closed = closed_;
     mu_.Unlock();
     if (!sender.has_value()) return RecvResult<T>(closed ? RecvError::kClosed : RecvError::kEmpty);
@@ -65,7 +65,7 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
-    if (std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther()) {
+    if (std::optional<PacketWaiterList::Selected> receiver = receivers_.TrySelectOther()) {
       mu_.Unlock();
       Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
       return SendResult<T>::Sent();
@@ -73,9 +73,9 @@ class ZeroFlavor final : public Flavor<T> {
     // Wait for a receiver to take the value out of our packet.
     Packet<T> packet;
     packet.value.emplace(std::move(value));
-    std::shared_ptr<Context> context = Context::Current();
+    std::shared_ptr<ThreadContext> context = ThreadContext::Current();
     const auto token = reinterpret_cast<OperationToken>(&packet);
-    senders_.Register(context, token, &packet);
+    senders_.Register(PacketWaiter{context, token, &packet});
     mu_.Unlock();
     const OperationToken selected = context->WaitUntil(deadline);
     if (selected == kAborted || selected == kDisconnected) {
@@ -92,7 +92,7 @@ class ZeroFlavor final : public Flavor<T> {
 
   RecvResult<T> RecvUntil(absl::Time deadline) override {
     mu_.Lock();
-    if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
+    if (std::optional<PacketWaiterList::Selected> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
       return TakeFrom(*sender);
     }
@@ -101,9 +101,9 @@ class ZeroFlavor final : public Flavor<T> {
       return RecvResult<T>(RecvError::kClosed);
     }
     Packet<T> packet;  // a sender will put the value here
-    std::shared_ptr<Context> context = Context::Current();
+    std::shared_ptr<ThreadContext> context = ThreadContext::Current();
     const auto token = reinterpret_cast<OperationToken>(&packet);
-    receivers_.Register(context, token, &packet);
+    receivers_.Register(PacketWaiter{context, token, &packet});
     mu_.Unlock();
     const OperationToken selected = context->WaitUntil(deadline);
     if (selected == kAborted || selected == kDisconnected) {
@@ -140,7 +140,7 @@ class ZeroFlavor final : public Flavor<T> {
   void WatchRecv(std::shared_ptr<Context> context, OperationToken token,
                  Packet<T>* packet) override {
     SpinLockHolder hold(mu_);
-    receivers_.Register(std::move(context), token, packet);
+    receivers_.Register(PacketWaiter{std::move(context), token, packet});
   }
   void UnwatchRecv(OperationToken token) override {
     SpinLockHolder hold(mu_);
@@ -149,7 +149,7 @@ class ZeroFlavor final : public Flavor<T> {
   void WatchSend(std::shared_ptr<Context> context, OperationToken token,
                  Packet<T>* packet) override {
     SpinLockHolder hold(mu_);
-    senders_.Register(std::move(context), token, packet);
+    senders_.Register(PacketWaiter{std::move(context), token, packet});
   }
   void UnwatchSend(OperationToken token) override {
     SpinLockHolder hold(mu_);
@@ -160,7 +160,7 @@ class ZeroFlavor final : public Flavor<T> {
   std::optional<RecvResult<T>> TryRecvOrWatch(const std::shared_ptr<Context>& context,
                                               OperationToken token, Packet<T>* packet) override {
     mu_.Lock();
-    if (std::optional<WaiterList::Entry> sender = senders_.TrySelectOther()) {
+    if (std::optional<PacketWaiterList::Selected> sender = senders_.TrySelectOther()) {
       mu_.Unlock();
       return TakeFrom(*sender);
     }
@@ -168,7 +168,7 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return RecvResult<T>(RecvError::kClosed);
     }
-    receivers_.Register(context, token, packet);
+    receivers_.Register(PacketWaiter{context, token, packet});
     mu_.Unlock();
     return std::nullopt;
   }
@@ -180,13 +180,13 @@ class ZeroFlavor final : public Flavor<T> {
       mu_.Unlock();
       return SendResult<T>::Failed(SendError::kClosed, std::move(value));
     }
-    if (std::optional<WaiterList::Entry> receiver = receivers_.TrySelectOther()) {
+    if (std::optional<PacketWaiterList::Selected> receiver = receivers_.TrySelectOther()) {
       mu_.Unlock();
       Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
       return SendResult<T>::Sent();
     }
     packet->value.emplace(std::move(value));
-    senders_.Register(context, token, packet);
+    senders_.Register(PacketWaiter{context, token, packet});
     mu_.Unlock();
     return std::nullopt;
   }
@@ -196,7 +196,7 @@ class ZeroFlavor final : public Flavor<T> {
   // partner, and only then marks the packet ready: after that store the
   // partner may return, and its packet (on its stack) is gone.
   template <typename Exchange>
-  static void Hand(WaiterList::Entry& partner, Exchange exchange) {
+  static void Hand(PacketWaiterList::Selected& partner, Exchange exchange) {
     auto* packet = static_cast<Packet<T>*>(partner.packet);
     exchange(packet);
     partner.Wake();
@@ -204,7 +204,7 @@ class ZeroFlavor final : public Flavor<T> {
   }
 
   // Takes the value out of a selected sender's packet.
-  static RecvResult<T> TakeFrom(WaiterList::Entry& sender) {
+  static RecvResult<T> TakeFrom(PacketWaiterList::Selected& sender) {
     std::optional<T> value;
     Hand(sender, [&](Packet<T>* p) { value.emplace(std::move(*p->value)); });
     return RecvResult<T>(std::move(*value));
@@ -214,8 +214,8 @@ class ZeroFlavor final : public Flavor<T> {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> closed_flag_{false};  // closed_, readable without the lock
   // Guarded by mu_ like the rest of the state (no second lock per hand-off).
-  WaiterList senders_ ABSL_GUARDED_BY(mu_);
-  WaiterList receivers_ ABSL_GUARDED_BY(mu_);
+  PacketWaiterList senders_ ABSL_GUARDED_BY(mu_);
+  PacketWaiterList receivers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace troupe::channel_internal
