@@ -60,25 +60,23 @@ class BufferedPark::StepClosure {
 };
 
 bool BufferedPark::Start(TaskContext* strand, std::coroutine_handle<> awaiting) {
-  strand_ = strand;
-  awaiting_ = awaiting;
-  registered_ = strand->Register(this);
-  if (!registered_) {  // cancelled already
+  if (!strand->Register(this)) {  // cancelled already
     EndCancelled();
     return false;
   }
+  strand_ = strand;
+  awaiting_ = awaiting;
   try {
     return TryOrPark(/*rearmed=*/false);
   } catch (...) {  // the attempt threw before registering with the channel
     strand->Unregister(this);
-    registered_ = false;
+    strand_ = nullptr;
     throw;
   }
 }
 
 void BufferedPark::Finish() {
-  if (registered_) strand_->Unregister(this);
-  if (error_) std::rethrow_exception(error_);
+  if (strand_ != nullptr) strand_->Unregister(this);
 }
 
 bool BufferedPark::TryOrPark(bool rearmed) {
@@ -120,7 +118,7 @@ void BufferedPark::Step() noexcept {
   try {
     ended = Settle() || !TryOrPark(/*rearmed=*/true);
   } catch (...) {  // a waiter list that could not grow: the await rethrows
-    error_ = std::current_exception();
+    EndWithError(std::current_exception());
     ended = true;
   }
   // A step of the strand already: the task goes on here. Its frame, and

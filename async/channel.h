@@ -131,8 +131,9 @@ class BufferedPark : public channel_internal::TaskWaker, public Canceller {
   // place already (also when the strand is cancelled).
   bool Start(TaskContext* strand, std::coroutine_handle<> awaiting);
 
-  // From await_resume, first: ends the registration; rethrows what an
-  // attempt threw on a later step (a waiter list that could not grow).
+  // From await_resume, first: ends the registration. (The outcome, Take(),
+  // rethrows what an attempt threw on a later step: a waiter list that
+  // could not grow.)
   void Finish();
 
  protected:
@@ -150,6 +151,8 @@ class BufferedPark : public channel_internal::TaskWaker, public Canceller {
   virtual void Unwatch() = 0;
   // Puts the cancelled outcome in place (a value being sent handed back).
   virtual void EndCancelled() = 0;
+  // Puts what an attempt on a later step threw in place of the outcome.
+  virtual void EndWithError(std::exception_ptr error) = 0;
 
  private:
   class StepClosure;
@@ -161,30 +164,46 @@ class BufferedPark : public channel_internal::TaskWaker, public Canceller {
   std::coroutine_handle<> CancelWait() noexcept override;
 
   channel_internal::Context context_;
+  // Set while the park is registered with the strand for cancellation: from
+  // Start() to Finish(), unless the strand was cancelled already. No flag
+  // beside it: a task suspended on a channel carries this park (bench K3).
   TaskContext* strand_ = nullptr;
   std::coroutine_handle<> awaiting_;
-  bool registered_ = false;
-  std::exception_ptr error_;
 };
 
 template <typename T>
 class BufferedRecv final : public BufferedPark {
  public:
   explicit BufferedRecv(channel_internal::Flavor<T>& flavor) : flavor_(flavor) {}
-  RecvResult<T> Take() { return std::move(*result_); }
+  RecvResult<T> Take() {
+    if (outcome_.index() == 2) std::rethrow_exception(std::get<2>(outcome_));
+    if (outcome_.index() == 0) return RecvResult<T>(std::get<0>(std::move(outcome_)));
+    return RecvResult<T>(std::get<1>(outcome_));
+  }
 
  private:
   bool TryOrWatch() override {
     std::optional<RecvResult<T>> now = flavor_.TryRecvOrWatch(context(), token(), nullptr);
     if (!now.has_value()) return false;
-    result_.emplace(std::move(*now));
+    if (now->ok()) {
+      outcome_.template emplace<0>(std::move(*now).value());
+    } else {
+      outcome_.template emplace<1>(now->error());
+    }
     return true;
   }
   void Unwatch() override { flavor_.UnwatchRecv(token()); }
-  void EndCancelled() override { result_.emplace(RecvError::kCancelled); }
+  void EndCancelled() override { outcome_.template emplace<1>(RecvError::kCancelled); }
+  void EndWithError(std::exception_ptr error) override {
+    outcome_.template emplace<2>(std::move(error));
+  }
 
   channel_internal::Flavor<T>& flavor_;
-  std::optional<RecvResult<T>> result_;
+  // A received value, an error (kEmpty until the wait ends) or an
+  // exception: emplaced, so T need not be assignable, and two words smaller
+  // than an optional RecvResult beside an exception_ptr (bench K3).
+  std::variant<T, RecvError, std::exception_ptr> outcome_{std::in_place_index<1>,
+                                                          RecvError::kEmpty};
 };
 
 template <typename T>
@@ -192,23 +211,29 @@ class BufferedSend final : public BufferedPark {
  public:
   BufferedSend(channel_internal::Flavor<T>& flavor, T value)
       : flavor_(flavor), value_(std::move(value)) {}
-  SendResult<T> Take() { return std::move(*result_); }
+  SendResult<T> Take() {
+    if (outcome_.index() == 2) std::rethrow_exception(std::get<2>(outcome_));
+    return std::get<1>(std::move(outcome_));
+  }
 
  private:
   bool TryOrWatch() override {
     std::optional<SendResult<T>> now = flavor_.TrySendOrWatch(value_, context(), token(), nullptr);
     if (!now.has_value()) return false;
-    result_.emplace(std::move(*now));
+    outcome_.template emplace<1>(std::move(*now));
     return true;
   }
   void Unwatch() override { flavor_.UnwatchSend(token()); }
   void EndCancelled() override {
-    result_.emplace(SendResult<T>::Failed(SendError::kCancelled, std::move(value_)));
+    outcome_.template emplace<1>(SendResult<T>::Failed(SendError::kCancelled, std::move(value_)));
+  }
+  void EndWithError(std::exception_ptr error) override {
+    outcome_.template emplace<2>(std::move(error));
   }
 
   channel_internal::Flavor<T>& flavor_;
   T value_;  // until sent, or handed back
-  std::optional<SendResult<T>> result_;
+  std::variant<std::monostate, SendResult<T>, std::exception_ptr> outcome_;
 };
 
 // The slow paths of Recv and Send for the flavours that hand values over

@@ -107,7 +107,7 @@ void RunServing(Executor* executor, std::coroutine_handle<> first) {
 void TaskContext::Resume(std::coroutine_handle<> handle) {
   if (executor_ == nullptr) {
     Transfer(handle);
-  } else if (posts_resumptions_) {
+  } else if (posts_resumptions()) {
     PostResume(ResumeClosure(this, handle));
   } else if (!TryHandOffInline(this, handle)) {
     // Whoever ended the wait is about to wait or return itself: the

@@ -48,12 +48,15 @@ class TaskContext {
  public:
   // `executor` null: a resumption runs on the thread that ends the wait (a
   // BlockOn strand, whose own thread sleeps until it ends).
-  TaskContext(Executor* executor, Clock* clock) : executor_(executor), clock_(clock) {}
+  TaskContext(Executor* executor, Clock* clock)
+      : executor_(executor), clock_and_flags_(reinterpret_cast<uintptr_t>(clock)) {
+    TROUPE_DCHECK((clock_and_flags_ & kFlags) == 0);
+  }
   TaskContext(const TaskContext&) = delete;
   TaskContext& operator=(const TaskContext&) = delete;
 
   Executor* executor() const { return executor_; }
-  Clock& clock() const { return *clock_; }
+  Clock& clock() const { return *reinterpret_cast<Clock*>(clock_and_flags_ & ~kFlags); }
 
   // TaskContext::Resume()
   //
@@ -78,7 +81,7 @@ class TaskContext {
   // Called by the strand before it suspends. False if the strand is
   // cancelled already: do not wait (nothing was registered).
   bool Register(Canceller* canceller) {
-    if (cancelled_on_own_turn_) {  // see set_cancelled_on_own_turn()
+    if (cancelled_on_own_turn()) {  // see set_cancelled_on_own_turn()
       if (slot_.load(std::memory_order_relaxed) != 0) return false;
       slot_.store(reinterpret_cast<uintptr_t>(canceller), std::memory_order_relaxed);
       return true;
@@ -96,7 +99,7 @@ class TaskContext {
   // If Cancel() took the canceller, waits until its CancelWait() returned.
   void Unregister(Canceller* canceller) {
     uintptr_t expected = reinterpret_cast<uintptr_t>(canceller);
-    if (cancelled_on_own_turn_) {  // a Cancel() that took it has returned
+    if (cancelled_on_own_turn()) {  // a Cancel() that took it has returned
       if (slot_.load(std::memory_order_relaxed) == expected) {
         slot_.store(0, std::memory_order_relaxed);
       }
@@ -129,7 +132,7 @@ class TaskContext {
   // thread, so that either this sees the Cancel(), or that Cancel()'s
   // CancelWait() comes after it in the slot's order and sees the re-arm.
   bool CancelRequestedOnRearm() {
-    if (cancelled_on_own_turn_) return (slot_.load(std::memory_order_relaxed) & kCancelled) != 0;
+    if (cancelled_on_own_turn()) return (slot_.load(std::memory_order_relaxed) & kCancelled) != 0;
     return (slot_.fetch_or(0, std::memory_order_acq_rel) & kCancelled) != 0;
   }
 
@@ -157,7 +160,7 @@ class TaskContext {
   // it is, without wrapping it in a Closure. Other strands keep the direct,
   // inlined call to Executor::ExecuteNext() (no virtual call on the path
   // of two tasks passing values, bench K4).
-  void set_posts_resumptions() { posts_resumptions_ = true; }
+  void set_posts_resumptions() { clock_and_flags_ |= kPostsResumptions; }
   virtual void PostResume(ResumeClosure&& resume);
 
   // For a strand whose waits begin and end, and whose Cancel() runs, only
@@ -166,7 +169,7 @@ class TaskContext {
   // races on the cancellation slot then, so Register() and Unregister() are
   // plain loads and stores, not read-modify-writes: two fewer atomic
   // operations per wait (bench K1). The turns' own hand-over orders them.
-  void set_cancelled_on_own_turn() { cancelled_on_own_turn_ = true; }
+  void set_cancelled_on_own_turn() { clock_and_flags_ |= kCancelledOnOwnTurn; }
 
   // Marks the slot cancelled for good, after any running CancelWait(), so
   // that no later Cancel() reaches a canceller in a frame being destroyed.
@@ -176,12 +179,21 @@ class TaskContext {
   static constexpr uintptr_t kCancelled = 1;
   static constexpr uintptr_t kBusy = 2;
 
+  // The flags set_posts_resumptions() and set_cancelled_on_own_turn() set.
+  static constexpr uintptr_t kPostsResumptions = 1;
+  static constexpr uintptr_t kCancelledOnOwnTurn = 2;
+  static constexpr uintptr_t kFlags = kPostsResumptions | kCancelledOnOwnTurn;
+
+  bool posts_resumptions() const { return (clock_and_flags_ & kPostsResumptions) != 0; }
+  bool cancelled_on_own_turn() const { return (clock_and_flags_ & kCancelledOnOwnTurn) != 0; }
+
   void WaitWhileBusy() const;
 
   Executor* const executor_;
-  Clock* const clock_;
-  bool posts_resumptions_ = false;
-  bool cancelled_on_own_turn_ = false;
+  // The Clock*, with the two flags above in its low bits (a Clock, having
+  // a vtable, is 8-aligned): two bools would cost a word in every task's
+  // state (bench K3).
+  uintptr_t clock_and_flags_;
   std::atomic<uintptr_t> slot_{0};
 };
 

@@ -22,6 +22,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -117,8 +118,20 @@ class JoinState : public JoinStateBase {
   // The frame that runs the task, for Abandon() and RootEnded().
   void set_root(std::coroutine_handle<> root) { root_ = root; }
 
-  void SetResult(TaskResult<T> result) { result_.emplace(std::move(result)); }
-  TaskResult<T> TakeResult() { return std::move(*result_); }
+  void SetResult(TaskResult<T> result) {
+    if constexpr (kStatusOnly) {
+      result_ = std::move(result);
+    } else {
+      result_.emplace(std::move(result));
+    }
+  }
+  TaskResult<T> TakeResult() {
+    if constexpr (kStatusOnly) {
+      return std::move(result_);
+    } else {
+      return std::move(*result_);
+    }
+  }
 
   // The task, started as the root (BindRoot), has ended.
   void RootEnded(std::coroutine_handle<> root) noexcept override {
@@ -132,7 +145,7 @@ class JoinState : public JoinStateBase {
   void Abandon() noexcept override {
     SealCancellation();
     std::exchange(root_, nullptr).destroy();
-    result_.emplace(absl::CancelledError("the executor shut down before the task finished"));
+    SetResult(absl::CancelledError("the executor shut down before the task finished"));
     Finish();
   }
 
@@ -140,8 +153,13 @@ class JoinState : public JoinStateBase {
   ~JoinState() = default;
 
  private:
+  // A task's result is a bare absl::Status for T void (or absl::Status),
+  // which needs no optional around it: a word less per task (bench K3).
+  // Any other is emplaced, so that T need not be assignable.
+  static constexpr bool kStatusOnly = std::is_same_v<TaskResult<T>, absl::Status>;
+
   std::coroutine_handle<> root_;
-  std::optional<TaskResult<T>> result_;
+  std::conditional_t<kStatusOnly, absl::Status, std::optional<TaskResult<T>>> result_;
 };
 
 // The state of a task running fn(args...): it keeps them (StoredCall) for
