@@ -21,22 +21,25 @@ bool ChannelPark::Park(TaskContext* strand, std::coroutine_handle<> awaiting) {
   if (!registered_) {
     // Cancelled already. If a partner selected first, it completes the
     // wait as usual (and, finding the task not parked, wakes nobody).
-    context_.TrySelect(channel_internal::kAborted);
+    TrySelect(channel_internal::kAborted);
     return false;
   }
   // The last touch of this frame before it suspends: once parked, a
   // notifier may resume it on another thread at once.
-  return context_.ParkTask();
+  return ParkTask();
 }
 
-void ChannelPark::Wake() noexcept { strand_->Resume(awaiting_); }
+void ChannelPark::Wake(Context* context) noexcept {
+  ChannelPark* park = static_cast<ChannelPark*>(context);
+  park->strand_->Resume(park->awaiting_);
+}
 
 std::coroutine_handle<> ChannelPark::CancelWait() noexcept {
   // Ends the wait as a timeout does; the resumption this triggers runs
   // after TaskContext::Cancel() returns (or on the executor). The frame is
   // alive throughout: Unregister() waits for this call to return.
-  if (context_.TrySelect(channel_internal::kAborted) == channel_internal::Context::kMustUnpark) {
-    context_.Unpark();
+  if (TrySelect(channel_internal::kAborted) == kMustUnpark) {
+    Unpark();
   }
   return nullptr;
 }
@@ -87,21 +90,21 @@ bool BufferedPark::TryOrPark(bool rearmed) {
     // re-arm ended nothing, so look for one here (CancelWait() comes after
     // this look otherwise, and finds the context armed).
     if (rearmed && strand_->CancelRequestedOnRearm()) {
-      context_.TrySelect(channel_internal::kAborted);
+      TrySelect(channel_internal::kAborted);
     }
     // The last touch of the frame while registered: once parked, a notifier
     // may post Step() at once.
-    if (context_.ParkTask()) return true;
+    if (ParkTask()) return true;
     if (Settle()) return false;
     rearmed = true;
   }
 }
 
 bool BufferedPark::Settle() {
-  const channel_internal::OperationToken selected = context_.selected();
+  const channel_internal::OperationToken chosen = selected();
   // A partner that selects our token removes the entry; nothing else does.
-  if (selected != token()) Unwatch();
-  if (selected == channel_internal::kAborted && strand_->cancel_requested()) {
+  if (chosen != token()) Unwatch();
+  if (chosen == channel_internal::kAborted && strand_->cancel_requested()) {
     EndCancelled();
     return true;
   }
@@ -109,7 +112,7 @@ bool BufferedPark::Settle() {
   // channel closed, or it became ready as we registered: try again. Our
   // entry has left the channel's list, so only a Cancel() can still select
   // the context, and TryOrPark() checks for one.
-  context_.Rearm();
+  Rearm();
   return false;
 }
 
@@ -126,13 +129,16 @@ void BufferedPark::Step() noexcept {
   if (ended) ResumeClosure(strand_, awaiting_)();
 }
 
-void BufferedPark::Wake() noexcept { strand_->executor()->ExecuteNext(StepClosure(this)); }
+void BufferedPark::Wake(Context* context) noexcept {
+  BufferedPark* park = static_cast<BufferedPark*>(context);
+  park->strand_->executor()->ExecuteNext(StepClosure(park));
+}
 
 std::coroutine_handle<> BufferedPark::CancelWait() noexcept {
   // As ChannelPark's: the wake-up this triggers runs Step(), which ends the
   // wait as cancelled.
-  if (context_.TrySelect(channel_internal::kAborted) == channel_internal::Context::kMustUnpark) {
-    context_.Unpark();
+  if (TrySelect(channel_internal::kAborted) == kMustUnpark) {
+    Unpark();
   }
   return nullptr;
 }

@@ -65,17 +65,18 @@ namespace async_internal {
 
 // Where a task waits for a channel context to be selected: by a partner, a
 // close, or a cancellation (which selects kAborted). Lives in the waiting
-// frame, the context inside it: the channels' lists hold it unowned, and
-// the context's park handshake (channel/internal/context.h) guarantees that
-// a notifier touches it only while the task waits for that notifier.
-class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
+// frame, and is the context itself (a private base, woken through Wake()):
+// the channels' lists hold it unowned, and the context's park handshake
+// (channel/internal/context.h) guarantees that a notifier touches it only
+// while the task waits for that notifier.
+class ChannelPark final : public Canceller, private channel_internal::Context {
  public:
-  ChannelPark() : context_(this) {}
+  ChannelPark() : Context(&ChannelPark::Wake) {}
   ChannelPark(const ChannelPark&) = delete;
   ChannelPark& operator=(const ChannelPark&) = delete;
 
   // The context, as the channels' lists hold it.
-  std::shared_ptr<channel_internal::Context> context() { return context_.Unowned(); }
+  std::shared_ptr<channel_internal::Context> context() { return Unowned(); }
 
   bool await_ready() const noexcept { return false; }
   template <TaskPromise Promise>
@@ -88,15 +89,14 @@ class ChannelPark final : public channel_internal::TaskWaker, public Canceller {
   // The token that ended the wait.
   channel_internal::OperationToken await_resume() {
     if (registered_) strand_->Unregister(this);
-    return context_.selected();
+    return selected();
   }
 
  private:
   bool Park(TaskContext* strand, std::coroutine_handle<> awaiting);
-  void Wake() noexcept override;
+  static void Wake(Context* context) noexcept;
   std::coroutine_handle<> CancelWait() noexcept override;
 
-  channel_internal::Context context_;
   TaskContext* strand_ = nullptr;
   std::coroutine_handle<> awaiting_;
   bool registered_ = false;
@@ -121,9 +121,9 @@ Op<SelectResult> RunSelect(Select& select);
 // context's entry has left every list, so nothing else selects it but a
 // Cancel(), see Settle()). Checked over every interleaving, with a thief
 // and a cancel, by models/buffered_wait.pml.
-class BufferedPark : public channel_internal::TaskWaker, public Canceller {
+class BufferedPark : public Canceller, private channel_internal::Context {
  public:
-  BufferedPark() : context_(this) {}
+  BufferedPark() : Context(&BufferedPark::Wake) {}
   BufferedPark(const BufferedPark&) = delete;
   BufferedPark& operator=(const BufferedPark&) = delete;
 
@@ -142,7 +142,9 @@ class BufferedPark : public channel_internal::TaskWaker, public Canceller {
   channel_internal::OperationToken token() const {
     return reinterpret_cast<channel_internal::OperationToken>(this);
   }
-  std::shared_ptr<channel_internal::Context> context() { return context_.Unowned(); }
+  // The park is its own channel context (a private base: callers see only
+  // this): no pointer between the two in a suspended task (bench K3).
+  std::shared_ptr<channel_internal::Context> context() { return Unowned(); }
 
   // The operation's attempt: true with the outcome in place, or false
   // having registered with the channel (TryRecvOrWatch/TrySendOrWatch).
@@ -160,10 +162,9 @@ class BufferedPark : public channel_internal::TaskWaker, public Canceller {
   bool TryOrPark(bool rearmed);
   bool Settle();
   void Step() noexcept;
-  void Wake() noexcept override;
+  static void Wake(Context* context) noexcept;
   std::coroutine_handle<> CancelWait() noexcept override;
 
-  channel_internal::Context context_;
   // Set while the park is registered with the strand for cancellation: from
   // Start() to Finish(), unless the strand was cancelled already. No flag
   // beside it: a task suspended on a channel carries this park (bench K3).
@@ -247,8 +248,7 @@ class BufferedSend final : public BufferedPark {
 // partner that selects the operation removes its entry, so only a wait
 // that ended otherwise unwatches.
 template <typename T>
-Op<RecvResult<T>> RecvSlowly(Receiver<T>& rx) {
-  channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx);
+Op<RecvResult<T>> RecvSlowly(channel_internal::Flavor<T>& flavor) {
   TROUPE_DCHECK(!flavor.CompletesThroughPacket());
   while (true) {
     ChannelPark park;
@@ -298,6 +298,8 @@ Op<SendResult<T>> SendSlowly(Sender<T>& tx, T value) {
 // wait (bench K3) should not carry a rendezvous's packet and context.
 template <typename T>
 struct RendezvousPark : PooledNode {
+  explicit RendezvousPark(channel_internal::Flavor<T>& channel) : flavor(channel) {}
+  channel_internal::Flavor<T>& flavor;
   channel_internal::Packet<T> packet;
   ChannelPark park;
   channel_internal::OperationToken token() const {
@@ -311,24 +313,26 @@ struct RendezvousPark : PooledNode {
 template <typename T>
 class RecvAwaiter {
  public:
-  explicit RecvAwaiter(Receiver<T>& rx) : rx_(rx) {}
+  explicit RecvAwaiter(Receiver<T>& rx)
+      : wait_(std::in_place_type<Flavor*>, &channel_internal::FlavorAccess::Of(rx)) {}
 
   bool await_ready() {
+    Flavor& flavor = *std::get<Flavor*>(wait_);
     // A rendezvous tries once, in await_suspend(), where it can register in
     // the same step (a try here would take the channel's lock twice when a
     // task has to wait, as it usually does for a rendezvous).
-    if (channel_internal::FlavorAccess::Of(rx_).CompletesThroughPacket()) return false;
-    RecvResult<T> now = rx_.TryRecv();
+    if (flavor.CompletesThroughPacket()) return false;
+    RecvResult<T> now = flavor.TryRecv();
     if (!now.ok() && now.error() == RecvError::kEmpty) return false;
     wait_.template emplace<RecvResult<T>>(std::move(now));
     return true;
   }
   template <TaskPromise Promise>
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx_);
+    Flavor& flavor = *std::get<Flavor*>(wait_);
     if (flavor.CompletesThroughPacket()) {
-      RendezvousPark<T>& wait =
-          *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(new RendezvousPark<T>);
+      RendezvousPark<T>& wait = *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(
+          new RendezvousPark<T>(flavor));
       if (std::optional<RecvResult<T>> now =
               flavor.TryRecvOrWatch(wait.park.context(), wait.token(), &wait.packet)) {
         wait_.template emplace<RecvResult<T>>(std::move(*now));
@@ -340,7 +344,7 @@ class RecvAwaiter {
     if (strand->executor() != nullptr) {
       return wait_.template emplace<BufferedRecv<T>>(flavor).Start(strand, awaiting);
     }
-    Slow& slow = wait_.template emplace<Slow>(RecvSlowly(rx_));
+    Slow& slow = wait_.template emplace<Slow>(RecvSlowly(flavor));
     slow.awaiter.emplace(std::move(slow.op).operator co_await());
     slow.awaiter->await_suspend(awaiting);
     return true;
@@ -358,27 +362,29 @@ class RecvAwaiter {
       wait.packet.WaitReady();  // the sender has written the value
       return RecvResult<T>(std::move(*wait.packet.value));
     }
-    channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(rx_);
-    flavor.UnwatchRecv(wait.token());
+    wait.flavor.UnwatchRecv(wait.token());
     if (selected == channel_internal::kAborted && wait.park.strand_cancelled()) {
       return RecvResult<T>(RecvError::kCancelled);
     }
     // The channel closed (kDisconnected): nothing is left to pair with.
-    RecvResult<T> now = flavor.TryRecv();
+    RecvResult<T> now = wait.flavor.TryRecv();
     TROUPE_DCHECK(now.ok() || now.error() != RecvError::kEmpty);
     return now;
   }
 
  private:
+  using Flavor = channel_internal::Flavor<T>;
+
   struct Slow {
     explicit Slow(Op<RecvResult<T>> slow_op) : op(std::move(slow_op)) {}
     Op<RecvResult<T>> op;
     std::optional<typename Op<RecvResult<T>>::Awaiter> awaiter;
   };
 
-  Receiver<T>& rx_;
-  std::variant<std::monostate, RecvResult<T>, BufferedRecv<T>, Slow,
-               std::unique_ptr<RendezvousPark<T>>>
+  // Before the wait starts, the channel; then its outcome, or how the wait
+  // goes on (each of which knows the channel): no reference to the channel
+  // beside them, a word less in a task suspended on one (bench K3).
+  std::variant<Flavor*, RecvResult<T>, BufferedRecv<T>, Slow, std::unique_ptr<RendezvousPark<T>>>
       wait_;
 };
 
@@ -400,8 +406,8 @@ class SendAwaiter {
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
     channel_internal::Flavor<T>& flavor = channel_internal::FlavorAccess::Of(tx_);
     if (flavor.CompletesThroughPacket()) {
-      RendezvousPark<T>& wait =
-          *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(new RendezvousPark<T>);
+      RendezvousPark<T>& wait = *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(
+          new RendezvousPark<T>(flavor));
       // Registered, the value waits in the packet for a receiver to take it.
       if (std::optional<SendResult<T>> now =
               flavor.TrySendOrWatch(*value_, wait.park.context(), wait.token(), &wait.packet)) {

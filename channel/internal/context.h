@@ -13,7 +13,7 @@
 // the timeout cannot both win.
 //
 // The owner is a thread, or a task (async/channel.h): a task's context has a
-// TaskWaker, and Unpark() resumes the task instead of waking a thread.
+// TaskWake function, and Unpark() resumes the task instead of waking a thread.
 //
 // A thread's context (a ThreadContext, which adds what a sleeping thread
 // needs) is shared: the notifier holds it while it wakes the owner, which may
@@ -56,16 +56,6 @@ inline constexpr OperationToken kWaiting = 0;
 inline constexpr OperationToken kAborted = 1;       // timed out, or gave up
 inline constexpr OperationToken kDisconnected = 2;  // the channel closed
 
-// How a task is resumed when a context it parked on is selected.
-class TaskWaker {
- public:
-  // Called once, by the notifier that won the park handshake.
-  virtual void Wake() noexcept = 0;
-
- protected:
-  ~TaskWaker() = default;
-};
-
 class Context {
  public:
   // What a TrySelect() obliges its caller to do.
@@ -83,7 +73,7 @@ class Context {
   Selection TrySelect(OperationToken token) {
     // Read before the CAS: once a task's context is selected, its frame may
     // be gone.
-    const Selection won = task_waker_ == nullptr ? kMustUnpark : kSelected;
+    const Selection won = task_wake_ == nullptr ? kMustUnpark : kSelected;
     // One CAS from whichever of kWaiting and kParked the word holds (a
     // parked task is the usual case for a task): a failed CAS reloads it,
     // and the loop ends once someone else's token is there.
@@ -108,7 +98,7 @@ class Context {
   // Unpark(): any thread, once, after a TrySelect() that returned
   // kMustUnpark. Wakes the owner if it sleeps (costing no system call while
   // a thread is still spinning); a parked task is woken through its
-  // TaskWaker.
+  // TaskWake.
   void Unpark();
 
   // ParkTask(): a task's owner, in await_suspend, after registering. True:
@@ -137,11 +127,18 @@ class Context {
   // task's entry for the caller's own).
   std::thread::id thread_id() const;
 
-  // A task's context, woken through `waker`. It lives in the waiting frame,
-  // beside the waker; the channels' lists refer to it through a non-owning
-  // pointer (Unowned()), and its owner removes every entry before the frame
-  // ends. Two words: a task suspended on a channel carries one (bench K3).
-  explicit Context(TaskWaker* waker) : task_waker_(waker) {}
+  // How a task is resumed when a context it parked on is selected: called
+  // once, by the notifier that won the park handshake. A plain function,
+  // not an interface, so that the context costs no pointer back to its
+  // owner: a task's park derives from its Context and casts back.
+  using TaskWake = void (*)(Context* context) noexcept;
+
+  // A task's context, woken through `wake`. It lives in the waiting frame
+  // (it is a base of the task's park); the channels' lists refer to it
+  // through a non-owning pointer (Unowned()), and its owner removes every
+  // entry before the frame ends. Two words: a task suspended on a channel
+  // carries one (bench K3).
+  explicit Context(TaskWake wake) : task_wake_(wake) {}
 
   // A task's context as the lists hold contexts: a shared_ptr that owns
   // nothing and counts nothing (the aliasing constructor with an empty
@@ -160,7 +157,7 @@ class Context {
   static constexpr OperationToken kParked = 3;
 
   std::atomic<OperationToken> selected_{kWaiting};
-  TaskWaker* const task_waker_;  // null: the context is a ThreadContext
+  const TaskWake task_wake_;  // null: the context is a ThreadContext
 };
 
 // A blocked thread's context: one per thread, reused.
@@ -194,17 +191,17 @@ class ThreadContext final : public Context {
 };
 
 inline void Context::Unpark() {
-  if (task_waker_ != nullptr) {
+  if (task_wake_ != nullptr) {
     // The task parked (TrySelect said kMustUnpark) and waits for this call:
-    // its frame is alive until the waker resumes it.
-    task_waker_->Wake();
+    // its frame is alive until the wake resumes it.
+    task_wake_(this);
   } else {
     static_cast<ThreadContext*>(this)->Wake();
   }
 }
 
 inline std::thread::id Context::thread_id() const {
-  if (task_waker_ != nullptr) return std::thread::id();
+  if (task_wake_ != nullptr) return std::thread::id();
   return static_cast<const ThreadContext*>(this)->thread_id_;
 }
 
