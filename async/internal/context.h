@@ -179,7 +179,8 @@ class TaskContext {
   static constexpr uintptr_t kCancelled = 1;
   static constexpr uintptr_t kBusy = 2;
 
-  // The flags set_posts_resumptions() and set_cancelled_on_own_turn() set.
+  // The flags set_posts_resumptions() and set_cancelled_on_own_turn() set,
+  // from a derived constructor: before any other thread sees the strand.
   static constexpr uintptr_t kPostsResumptions = 1;
   static constexpr uintptr_t kCancelledOnOwnTurn = 2;
   static constexpr uintptr_t kFlags = kPostsResumptions | kCancelledOnOwnTurn;
