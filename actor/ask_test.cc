@@ -30,7 +30,7 @@ test::Ping PingOf(int64_t seq) {
 
 // Ping -> Pong; GetTotal -> an error reply; Add -> no reply at all;
 // int -> a std::string (the wrong type for Ask<Pong>); std::string ->
-// StatusOr<Pong> that fails, or throws on "throw".
+// StatusOr<Pong> that fails, holds a Pong on "ok", or throws on "throw".
 class Responder : public Actor {
  protected:
   Behavior MakeBehavior() override {
@@ -47,6 +47,11 @@ class Responder : public Actor {
         .On<int>([](int) { return std::string("not a pong"); })
         .On<std::string>([](const std::string& s) -> absl::StatusOr<test::Pong> {
           if (s == "throw") throw std::runtime_error("boom");
+          if (s == "ok") {
+            test::Pong pong;
+            pong.set_seq(42);
+            return pong;
+          }
           return absl::NotFoundError("no such thing");
         });
   }
@@ -67,6 +72,18 @@ TEST(AskTest, ErrorRepliesFailTheAsk) {
   EXPECT_EQ(total.status(), absl::PermissionDeniedError("no totals for you"));
   absl::StatusOr<test::Pong> pong = responder.Ask<test::Pong>(std::string("x"), kWait).Get();
   EXPECT_EQ(pong.status(), absl::NotFoundError("no such thing"));
+}
+
+// A value the handler hands back (here out of an OK StatusOr) goes into the
+// asker's future without an envelope; it must arrive all the same.
+TEST(AskTest, AnOkStatusOrReplyArrivesAsTheValue) {
+  ActorSystem system;
+  ActorRef responder = system.Spawn<Responder>();
+  absl::StatusOr<test::Pong> pong = responder.Ask<test::Pong>(std::string("ok"), kWait).Get();
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->seq(), 42);
+  system.Shutdown();
+  EXPECT_EQ(system.dead_letters().total(), 0);
 }
 
 TEST(AskTest, TimesOutWithAClearError) {

@@ -23,6 +23,13 @@ bool Addressable::DeliverReply(EnvelopePtr reply, Addressable* from) {
   return Deliver(std::move(reply));
 }
 
+bool Addressable::DeliverReplyValue(const MessageType& type, void* value, Addressable* from,
+                                    absl::FunctionRef<EnvelopePtr()> make_envelope) {
+  (void)type;
+  (void)value;
+  return DeliverReply(make_envelope(), from);
+}
+
 void Reply(const Envelope& request, Addressable* self, EnvelopePtr reply) {
   if (const AddressablePtr& to = request.sender()) {
     to->DeliverReply(std::move(reply), self);

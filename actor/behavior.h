@@ -107,13 +107,32 @@ struct IsStatusOr : std::false_type {};
 template <typename T>
 struct IsStatusOr<absl::StatusOr<T>> : std::true_type {};
 
+// Replies with a value a handler returned (not a status). A value the
+// handler gave up (an rvalue) goes to the asker as it is when the asker
+// wants only the value (Addressable::DeliverReplyValue); otherwise, and
+// with nobody to reply to, as ReplyReturned().
+template <typename R>
+void ReplyWithValue(const Envelope& request, Addressable* self, R&& value) {
+  using U = std::remove_cvref_t<R>;
+  const AddressablePtr& to = request.sender();
+  if constexpr (std::is_rvalue_reference_v<R&&> && !std::is_const_v<std::remove_reference_t<R>> &&
+                !std::is_same_v<U, absl::Status>) {
+    if (to) {
+      to->DeliverReplyValue(MessageTypeOf<U>(), &value, self,
+                            [&] { return MakeEnvelope(std::move(value)); });
+    }
+  } else {
+    ReplyReturned(request, self, MakeEnvelope(std::forward<R>(value)));
+  }
+}
+
 // Replies with what a handler returned.
 template <typename R>
 void ReplyWithResult(const Envelope& request, Addressable* self, R&& result) {
   using U = std::remove_cvref_t<R>;
   if constexpr (IsStatusOr<U>::value) {
     if (result.ok()) {
-      ReplyReturned(request, self, MakeEnvelope(std::move(*result)));
+      ReplyWithValue(request, self, std::move(*result));
     } else {
       // Moved from an rvalue: a copy would share the status with the asker,
       // and dropping ours after it read the message frees it here, which
@@ -121,7 +140,7 @@ void ReplyWithResult(const Envelope& request, Addressable* self, R&& result) {
       ReplyReturned(request, self, MakeEnvelope(absl::Status(std::forward<R>(result).status())));
     }
   } else {
-    ReplyReturned(request, self, MakeEnvelope(std::forward<R>(result)));
+    ReplyWithValue(request, self, std::forward<R>(result));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/internal/system_link.h"
@@ -30,6 +31,7 @@
 namespace troupe {
 
 class Envelope;
+class MessageType;
 enum class DeadLetterReason : uint8_t;
 namespace proto {
 class ExitReason;
@@ -60,6 +62,16 @@ class Addressable {
   // looks at a reply's sender (an ask's) overrides it to skip the
   // reference.
   virtual bool DeliverReply(std::unique_ptr<Envelope> reply, Addressable* from);
+
+  // Addressable::DeliverReplyValue()
+  //
+  // Any thread. DeliverReply() for a reply a handler returned that is still
+  // a value: `value` points to a `type` the receiver may move from, and
+  // `make_envelope()` (called at most once) wraps it. A receiver that wants
+  // only the value (an ask's) takes it as it is, sparing the envelope
+  // (bench K1); the others deliver make_envelope()'s.
+  virtual bool DeliverReplyValue(const MessageType& type, void* value, Addressable* from,
+                                 absl::FunctionRef<std::unique_ptr<Envelope>()> make_envelope);
 
   // Addressable::TryDeliver()
   //

@@ -31,6 +31,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/dead_letters.h"
@@ -132,6 +133,20 @@ class AskReceiver final : public Addressable, public PooledNode {
       return false;
     }
     Complete(*reply);
+    return true;
+  }
+
+  // A reply of type R needs no envelope: the value goes straight into the
+  // future. Anything else (an error, a wrong type, a late reply, which dead
+  // letters show) takes the envelope path.
+  bool DeliverReplyValue(const MessageType& type, void* value, Addressable* from,
+                         absl::FunctionRef<std::unique_ptr<Envelope>()> make_envelope) override {
+    if (&type != &MessageTypeOf<R>()) return DeliverReply(make_envelope(), from);
+    // Lost to a timeout (or a reply before): DeliverReply() finds it
+    // claimed and publishes the late reply.
+    if (!Claim()) return DeliverReply(make_envelope(), from);
+    CancelTimeout();
+    state_->EmplaceClaimedResult(std::move(*static_cast<R*>(value)));
     return true;
   }
 
