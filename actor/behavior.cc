@@ -23,10 +23,8 @@ bool Addressable::DeliverReply(EnvelopePtr reply, Addressable* from) {
   return Deliver(std::move(reply));
 }
 
-bool Addressable::DeliverReplyValue(const MessageType& type, void* value, Addressable* from,
+bool Addressable::DeliverReplyValue(const MessageType& /*type*/, void* /*value*/, Addressable* from,
                                     absl::FunctionRef<EnvelopePtr()> make_envelope) {
-  (void)type;
-  (void)value;
   return DeliverReply(make_envelope(), from);
 }
 

@@ -114,10 +114,9 @@ struct IsStatusOr<absl::StatusOr<T>> : std::true_type {};
 template <typename R>
 void ReplyWithValue(const Envelope& request, Addressable* self, R&& value) {
   using U = std::remove_cvref_t<R>;
-  const AddressablePtr& to = request.sender();
   if constexpr (std::is_rvalue_reference_v<R&&> && !std::is_const_v<std::remove_reference_t<R>> &&
                 !std::is_same_v<U, absl::Status>) {
-    if (to) {
+    if (const AddressablePtr& to = request.sender()) {
       to->DeliverReplyValue(MessageTypeOf<U>(), &value, self,
                             [&] { return MakeEnvelope(std::move(value)); });
     }
