@@ -82,8 +82,13 @@ class BlockingRunner {
 // ends it, and nothing can abandon it.
 class BlockingContext final : public TaskContext {
  public:
-  explicit BlockingContext(Clock* clock) : TaskContext(nullptr, clock) {}
+  explicit BlockingContext(Clock* clock) : TaskContext(nullptr), clock_(clock) {}
   ~BlockingContext() = default;
+
+  Clock& clock() const override { return *clock_; }
+
+ private:
+  Clock* const clock_;
 };
 
 template <typename T>

@@ -71,8 +71,8 @@ class JoinHandle;
 
 namespace async_internal {
 
-template <typename T, typename Fn, typename... Args>
-JoinHandle<T> StartGo(Executor& executor, Clock& clock, Fn&& fn, Args&&... args);
+template <typename T, typename ClockRef, typename Fn, typename... Args>
+JoinHandle<T> StartGo(Executor& executor, ClockRef clock, Fn&& fn, Args&&... args);
 
 }  // namespace async_internal
 
@@ -153,8 +153,8 @@ class [[nodiscard]] JoinHandle {
   }
 
  private:
-  template <typename U, typename Fn, typename... Args>
-  friend JoinHandle<U> async_internal::StartGo(Executor& executor, Clock& clock, Fn&& fn,
+  template <typename U, typename ClockRef, typename Fn, typename... Args>
+  friend JoinHandle<U> async_internal::StartGo(Executor& executor, ClockRef clock, Fn&& fn,
                                                Args&&... args);
 
   explicit JoinHandle(async_internal::JoinState<T>* state) : state_(state) {}
@@ -217,10 +217,10 @@ class [[nodiscard]] JoinHandle {
 
 namespace async_internal {
 
-template <typename T, typename Fn, typename... Args>
-JoinHandle<T> StartGo(Executor& executor, Clock& clock, Fn&& fn, Args&&... args) {
-  auto* state = new CallingJoinState<T, std::decay_t<Fn>, std::decay_t<Args>...>(
-      &executor, &clock, std::forward<Fn>(fn), std::forward<Args>(args)...);
+template <typename T, typename ClockRef, typename Fn, typename... Args>
+JoinHandle<T> StartGo(Executor& executor, ClockRef clock, Fn&& fn, Args&&... args) {
+  auto* state = new CallingJoinState<T, ClockRef, std::decay_t<Fn>, std::decay_t<Args>...>(
+      &executor, clock, std::forward<Fn>(fn), std::forward<Args>(args)...);
   JoinHandle<T> handle(state);
   std::coroutine_handle<> root = StartRoot<T>(state);
   if (root == nullptr) {  // it threw before it could start: the result is its error
@@ -246,15 +246,17 @@ template <typename Fn, typename... Args>
 requires std::invocable<std::decay_t<Fn> &&, std::decay_t<Args>&&...>
     JoinHandle<GoResultOf<Fn, Args...>> Go(Executor& executor, Fn&& fn, Args&&... args) {
   return async_internal::StartGo<GoResultOf<Fn, Args...>>(
-      executor, DefaultClock(), std::forward<Fn>(fn), std::forward<Args>(args)...);
+      executor, async_internal::DefaultClockRef(), std::forward<Fn>(fn),
+      std::forward<Args>(args)...);
 }
 
 template <typename Fn, typename... Args>
 requires std::invocable<std::decay_t<Fn> &&, std::decay_t<Args>&&...>
     JoinHandle<GoResultOf<Fn, Args...>> Go(Executor& executor, Clock& clock, Fn&& fn,
                                            Args&&... args) {
-  return async_internal::StartGo<GoResultOf<Fn, Args...>>(executor, clock, std::forward<Fn>(fn),
-                                                          std::forward<Args>(args)...);
+  return async_internal::StartGo<GoResultOf<Fn, Args...>>(
+      executor, async_internal::GivenClockRef(clock), std::forward<Fn>(fn),
+      std::forward<Args>(args)...);
 }
 
 }  // namespace troupe

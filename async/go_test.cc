@@ -258,6 +258,35 @@ TEST_F(GoTest, ATaskWhosePoolShutsDownWhileItSleepsIsAbandoned) {
   EXPECT_TRUE(unwound.load());
 }
 
+Task<absl::Status> SleepTask(absl::Duration delay) { co_return co_await Sleep(delay); }
+
+// A strand's clock is not stored in every task's state (bench K3): each kind
+// finds it where it is kept. Go without a clock sleeps on the default clock;
+// Go with one, and BlockOn with one, on theirs.
+TEST_F(GoTest, EachStrandSleepsOnTheClockItWasGiven) {
+  VirtualClock clock;
+  ThreadPool pool(1);
+  EXPECT_TRUE(Go(pool, SleepTask, absl::Milliseconds(1)).Get().ok());
+  EXPECT_EQ(clock.pending_timers(), 0);
+
+  JoinHandle<absl::Status> on_virtual = Go(pool, clock, SleepTask, absl::Hours(1));
+  ASSERT_TRUE(Eventually([&] { return clock.pending_timers() == 1; }, absl::Seconds(10)));
+  EXPECT_FALSE(on_virtual.finished());
+  clock.Advance(absl::Hours(1));
+  EXPECT_TRUE(on_virtual.Get().ok());
+
+  std::atomic<bool> woke{false};
+  Thread<void> blocked("block_on", [&] {
+    EXPECT_TRUE(BlockOn(SleepTask(absl::Hours(2)), clock).ok());
+    woke.store(true);
+  });
+  ASSERT_TRUE(Eventually([&] { return clock.pending_timers() == 1; }, absl::Seconds(10)));
+  EXPECT_FALSE(woke.load());
+  clock.Advance(absl::Hours(2));
+  EXPECT_TRUE(blocked.Join().ok());
+  EXPECT_TRUE(woke.load());
+}
+
 // Reads a task's captures and arguments as its frame unwinds, and reports
 // what it read.
 struct ReadsOnUnwind {

@@ -15,6 +15,8 @@ namespace async_internal {
 
 void ScopeChild::Ended() noexcept { scope_->ChildEnded(this); }
 
+Clock& ScopeChild::clock() const { return scope_->clock_; }
+
 void ScopeChild::Abandon() noexcept {
   SealCancellation();
   std::exchange(root_, nullptr).destroy();

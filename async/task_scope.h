@@ -62,8 +62,7 @@ namespace async_internal {
 // runs is in CallingScopeChild.
 class ScopeChild : public RootStrand {
  public:
-  ScopeChild(TaskScope* scope, Executor* executor, Clock* clock)
-      : RootStrand(executor, clock), scope_(scope) {}
+  ScopeChild(TaskScope* scope, Executor* executor) : RootStrand(executor), scope_(scope) {}
   virtual ~ScopeChild() = default;
 
   static void* operator new(size_t size) { return AllocateFrame(size); }
@@ -85,6 +84,7 @@ class ScopeChild : public RootStrand {
 
   void Ended() noexcept override;
   void Abandon() noexcept override;
+  Clock& clock() const override;  // the scope's
 
   const absl::Status& status() const { return status_; }
 
@@ -107,8 +107,8 @@ template <typename T, typename Fn, typename... Args>
 class CallingScopeChild final : public ScopeChild {
  public:
   template <typename F, typename... A>
-  CallingScopeChild(TaskScope* scope, Executor* executor, Clock* clock, F&& fn, A&&... args)
-      : ScopeChild(scope, executor, clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+  CallingScopeChild(TaskScope* scope, Executor* executor, F&& fn, A&&... args)
+      : ScopeChild(scope, executor), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
 
   // fn(args...), once: for a coroutine, creates its (lazy) frame.
   auto Call() { return call_(); }
@@ -207,7 +207,7 @@ requires std::invocable<std::decay_t<Fn> &&, std::decay_t<Args>&&...> void TaskS
   using T = typename async_internal::RootResult<
       std::invoke_result_t<std::decay_t<Fn>&&, std::decay_t<Args>&&...>>::type;
   auto* child = new async_internal::CallingScopeChild<T, std::decay_t<Fn>, std::decay_t<Args>...>(
-      this, &executor_, &clock_, std::forward<Fn>(fn), std::forward<Args>(args)...);
+      this, &executor_, std::forward<Fn>(fn), std::forward<Args>(args)...);
   Add(child);  // before it can run, and end
   std::coroutine_handle<> root = async_internal::StartRoot<T>(child);
   if (root == nullptr) {  // it threw before it could start: the result is its error

@@ -20,7 +20,7 @@ namespace troupe::actor_internal {
 
 // -- CellStrand ----------------------------------------------------------------------
 
-Clock& CellStrand::StrandClock(Addressable* self) { return self->env()->clock(); }
+Clock& CellStrand::clock() const { return self_->env()->clock(); }
 
 void CellStrand::Execute(Closure closure) {
   // The strand is live (it is suspended), so its actor has not finished:

@@ -60,7 +60,7 @@ class CellStrand : public Executor, public async_internal::RootStrand {
 
   // `self`: the actor's cell (an ActorCell), running its turn.
   CellStrand(Addressable* self, Kind kind)
-      : RootStrand(this, &StrandClock(self)), self_(self), cell_(self->AsCell()), kind_(kind) {
+      : RootStrand(this), self_(self), cell_(self->AsCell()), kind_(kind) {
     set_posts_resumptions();
     set_cancelled_on_own_turn();  // only ActorTasks::CancelAll(), on a turn
   }
@@ -75,6 +75,8 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   // A TaskStep was destroyed unrun: impossible while the actor waits for
   // its tasks before it finishes; logged, never a crash.
   void Abandon() noexcept override;
+  // The actor system's (the test kit's virtual clock under the kit).
+  Clock& clock() const override;
 
   Addressable* self() const { return self_; }
   ActorCell* cell() const { return cell_; }
@@ -90,8 +92,6 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   std::shared_ptr<const AskChain> own_chain;
 
  private:
-  static Clock& StrandClock(Addressable* self);
-
   Addressable* const self_;
   ActorCell* const cell_;
   const Kind kind_;

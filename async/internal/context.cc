@@ -105,7 +105,8 @@ void RunServing(Executor* executor, std::coroutine_handle<> first) {
 }  // namespace
 
 void TaskContext::Resume(std::coroutine_handle<> handle) {
-  if (executor_ == nullptr) {
+  Executor* const executor = this->executor();
+  if (executor == nullptr) {
     Transfer(handle);
   } else if (posts_resumptions()) {
     PostResume(ResumeClosure(this, handle));
@@ -113,19 +114,22 @@ void TaskContext::Resume(std::coroutine_handle<> handle) {
     // Whoever ended the wait is about to wait or return itself: the
     // resumption runs next on its thread (a pool's LIFO slot), not on
     // another core.
-    executor_->ExecuteNext(ResumeClosure(this, handle));
+    executor->ExecuteNext(ResumeClosure(this, handle));
   }
 }
 
-void TaskContext::PostResume(ResumeClosure&& resume) { executor_->ExecuteNext(std::move(resume)); }
+void TaskContext::PostResume(ResumeClosure&& resume) { executor()->ExecuteNext(std::move(resume)); }
 
 void TaskContext::Defer(std::coroutine_handle<> handle) {
-  if (executor_ == nullptr) {
+  Executor* const executor = this->executor();
+  if (executor == nullptr) {
     Transfer(handle);  // behind whatever this thread's trampoline has queued
   } else {
-    executor_->Defer(ResumeClosure(this, handle));
+    executor->Defer(ResumeClosure(this, handle));
   }
 }
+
+Clock& TaskContext::clock() const { return DefaultClock(); }
 
 void TaskContext::Cancel() {
   // A strand without an executor is resumed inline; so may be the children

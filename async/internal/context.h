@@ -48,15 +48,22 @@ class TaskContext {
  public:
   // `executor` null: a resumption runs on the thread that ends the wait (a
   // BlockOn strand, whose own thread sleeps until it ends).
-  TaskContext(Executor* executor, Clock* clock)
-      : executor_(executor), clock_and_flags_(reinterpret_cast<uintptr_t>(clock)) {
-    TROUPE_DCHECK((clock_and_flags_ & kFlags) == 0);
+  explicit TaskContext(Executor* executor)
+      : executor_and_flags_(reinterpret_cast<uintptr_t>(executor)) {
+    TROUPE_DCHECK((executor_and_flags_ & kFlags) == 0);
   }
   TaskContext(const TaskContext&) = delete;
   TaskContext& operator=(const TaskContext&) = delete;
 
-  Executor* executor() const { return executor_; }
-  Clock& clock() const { return *reinterpret_cast<Clock*>(clock_and_flags_ & ~kFlags); }
+  Executor* executor() const { return reinterpret_cast<Executor*>(executor_and_flags_ & ~kFlags); }
+
+  // TaskContext::clock()
+  //
+  // The clock this strand's sleeps use: the process's DefaultClock(), unless
+  // the strand overrides it with one it can reach where it is kept already
+  // (its scope's, its actor system's), so that no task's state spends a word
+  // on it (bench K3). A call per sleep, off every other path.
+  virtual Clock& clock() const;
 
   // TaskContext::Resume()
   //
@@ -160,7 +167,7 @@ class TaskContext {
   // it is, without wrapping it in a Closure. Other strands keep the direct,
   // inlined call to Executor::ExecuteNext() (no virtual call on the path
   // of two tasks passing values, bench K4).
-  void set_posts_resumptions() { clock_and_flags_ |= kPostsResumptions; }
+  void set_posts_resumptions() { executor_and_flags_ |= kPostsResumptions; }
   virtual void PostResume(ResumeClosure&& resume);
 
   // For a strand whose waits begin and end, and whose Cancel() runs, only
@@ -169,7 +176,7 @@ class TaskContext {
   // races on the cancellation slot then, so Register() and Unregister() are
   // plain loads and stores, not read-modify-writes: two fewer atomic
   // operations per wait (bench K1). The turns' own hand-over orders them.
-  void set_cancelled_on_own_turn() { clock_and_flags_ |= kCancelledOnOwnTurn; }
+  void set_cancelled_on_own_turn() { executor_and_flags_ |= kCancelledOnOwnTurn; }
 
   // Marks the slot cancelled for good, after any running CancelWait(), so
   // that no later Cancel() reaches a canceller in a frame being destroyed.
@@ -185,16 +192,15 @@ class TaskContext {
   static constexpr uintptr_t kCancelledOnOwnTurn = 2;
   static constexpr uintptr_t kFlags = kPostsResumptions | kCancelledOnOwnTurn;
 
-  bool posts_resumptions() const { return (clock_and_flags_ & kPostsResumptions) != 0; }
-  bool cancelled_on_own_turn() const { return (clock_and_flags_ & kCancelledOnOwnTurn) != 0; }
+  bool posts_resumptions() const { return (executor_and_flags_ & kPostsResumptions) != 0; }
+  bool cancelled_on_own_turn() const { return (executor_and_flags_ & kCancelledOnOwnTurn) != 0; }
 
   void WaitWhileBusy() const;
 
-  Executor* const executor_;
-  // The Clock*, with the two flags above in its low bits (a Clock, having
-  // a vtable, is 8-aligned): two bools would cost a word in every task's
-  // state (bench K3).
-  uintptr_t clock_and_flags_;
+  // The Executor* (or null), with the two flags above in its low bits (an
+  // Executor, having a vtable, is 8-aligned): two bools would cost a word
+  // in every task's state (bench K3).
+  uintptr_t executor_and_flags_;
   std::atomic<uintptr_t> slot_{0};
 };
 

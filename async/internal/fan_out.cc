@@ -10,6 +10,8 @@ namespace troupe::async_internal {
 
 void FanOutChild::Ended() noexcept { group_->ChildEnded(index_); }
 
+Clock& FanOutChild::clock() const { return group_->parent().clock(); }
+
 void FanOutChild::Abandon() noexcept {
   SealCancellation();
   std::exchange(root_, nullptr).destroy();

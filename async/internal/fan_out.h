@@ -44,7 +44,7 @@ class FanOut;
 class FanOutChild final : public RootStrand {
  public:
   FanOutChild(FanOut* group, size_t index, const TaskContext& parent)
-      : RootStrand(parent.executor(), &parent.clock()), group_(group), index_(index) {}
+      : RootStrand(parent.executor()), group_(group), index_(index) {}
   ~FanOutChild() = default;
 
   // The frame running the child, and what abandoning it does to its result
@@ -59,6 +59,8 @@ class FanOutChild final : public RootStrand {
   void Ended() noexcept override;
 
   void Abandon() noexcept override;
+
+  Clock& clock() const override;  // the parent's
 
  private:
   FanOut* const group_;
@@ -119,6 +121,9 @@ class FanOut final : public Canceller {
   void Finish() noexcept {
     if (registered_) parent_->Unregister(this);
   }
+
+  // The awaiting strand: its children run on its executor and its clock.
+  TaskContext& parent() const { return *parent_; }
 
   // The index of the child that ended first (first-wins fan-outs).
   size_t winner() const { return winner_.load(std::memory_order_relaxed); }

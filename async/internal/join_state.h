@@ -21,14 +21,15 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
-#include <optional>
-#include <type_traits>
+#include <new>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "async/internal/context.h"
 #include "async/internal/root_runner.h"
 #include "async/task.h"
+#include "base/check.h"
+#include "threads/clock.h"
 
 namespace troupe::async_internal {
 
@@ -110,7 +111,7 @@ class JoinStateBase : public RootStrand {
 template <typename T>
 class JoinState : public JoinStateBase {
  public:
-  using JoinStateBase::JoinStateBase;
+  explicit JoinState(Executor* executor) : JoinStateBase(executor), root_(nullptr) {}
 
   static void* operator new(size_t size) { return AllocateFrame(size); }
   static void operator delete(void* state, size_t size) noexcept { FreeFrame(state, size); }
@@ -118,25 +119,19 @@ class JoinState : public JoinStateBase {
   // The frame that runs the task, for Abandon() and RootEnded().
   void set_root(std::coroutine_handle<> root) { root_ = root; }
 
-  void SetResult(TaskResult<T> result) {
-    if constexpr (kStatusOnly) {
-      result_ = std::move(result);
-    } else {
-      result_.emplace(std::move(result));
-    }
-  }
-  TaskResult<T> TakeResult() {
-    if constexpr (kStatusOnly) {
-      return std::move(result_);
-    } else {
-      return std::move(*result_);
-    }
-  }
+  // JoinState::SetResult()
+  //
+  // Once, when the root frame has been destroyed or never started, or from
+  // a plain callable's frame, which ends without suspending again: the
+  // result takes the root's place (below).
+  void SetResult(TaskResult<T> result) { new (&result_) TaskResult<T>(std::move(result)); }
+  TaskResult<T> TakeResult() { return std::move(result_); }
 
   // The task, started as the root (BindRoot), has ended.
   void RootEnded(std::coroutine_handle<> root) noexcept override {
-    SetResult(TakeRootResult<T>(root));
-    std::exchange(root_, nullptr).destroy();
+    TaskResult<T> result = TakeRootResult<T>(root);
+    root.destroy();
+    SetResult(std::move(result));
     Finish();
   }
 
@@ -144,40 +139,62 @@ class JoinState : public JoinStateBase {
   // destructors run) and end with kCancelled.
   void Abandon() noexcept override {
     SealCancellation();
-    std::exchange(root_, nullptr).destroy();
+    root_.destroy();
     SetResult(absl::CancelledError("the executor shut down before the task finished"));
     Finish();
   }
 
  protected:
-  ~JoinState() = default;
+  // Only after Finish() (the join word's protocol frees the state no
+  // sooner), so the result is in place.
+  ~JoinState() {
+    TROUPE_DCHECK(finished());
+    result_.~TaskResult<T>();
+  }
 
  private:
-  // A task's result is a bare absl::Status for T void (or absl::Status),
-  // which needs no optional around it: a word less per task (bench K3).
-  // Any other is emplaced, so that T need not be assignable.
-  static constexpr bool kStatusOnly = std::is_same_v<TaskResult<T>, absl::Status>;
+  // One word for the task's two phases (bench K3): the root frame while
+  // it runs, to destroy if the executor abandons it; its result once it
+  // has ended. No optional: the join word says which phase it is.
+  union {
+    std::coroutine_handle<> root_;
+    TaskResult<T> result_;
+  };
+};
 
-  std::coroutine_handle<> root_;
-  std::conditional_t<kStatusOnly, absl::Status, std::optional<TaskResult<T>>> result_;
+// The clock a Go task's sleeps use: the process's DefaultClock(), which
+// costs the state nothing, or one given to Go().
+struct DefaultClockRef {
+  Clock& get() const { return DefaultClock(); }
+};
+class GivenClockRef {
+ public:
+  explicit GivenClockRef(Clock& clock) : clock_(&clock) {}
+  Clock& get() const { return *clock_; }
+
+ private:
+  Clock* clock_;
 };
 
 // The state of a task running fn(args...): it keeps them (StoredCall) for
 // as long as the task runs (StartRoot).
-template <typename T, typename Fn, typename... Args>
+template <typename T, typename ClockRef, typename Fn, typename... Args>
 class CallingJoinState final : public JoinState<T> {
  public:
   template <typename F, typename... A>
-  CallingJoinState(Executor* executor, Clock* clock, F&& fn, A&&... args)
-      : JoinState<T>(executor, clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+  CallingJoinState(Executor* executor, ClockRef clock, F&& fn, A&&... args)
+      : JoinState<T>(executor), clock_(clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
 
   // fn(args...), once: for a coroutine, creates its (lazy) frame.
   auto Call() { return call_(); }
+
+  Clock& clock() const override { return clock_.get(); }
 
  private:
   ~CallingJoinState() = default;
   void Destroy() noexcept override { delete this; }
 
+  [[no_unique_address]] ClockRef clock_;
   StoredCall<Fn, Args...> call_;
 };
 
