@@ -226,6 +226,24 @@ TEST_F(GoTest, AnArgumentThatThrowsOnItsWayInEndsTheTaskWithTheError) {
   EXPECT_FALSE(ran.load());
 }
 
+// An argument whose move into the task's state throws: Go() throws it, and
+// nothing is left behind (the fixture counts the states and frames).
+TEST_F(GoTest, AnArgumentThatCannotBeStoredThrowsFromGo) {
+  ThreadPool pool(1);
+  std::atomic<bool> ran{false};
+  auto go = [&] {
+    JoinHandle<int> handle = Go(
+        pool,
+        [&ran](ThrowsOnMove) -> Task<int> {
+          ran = true;
+          co_return 1;
+        },
+        ThrowsOnMove(0));
+  };
+  EXPECT_THROW(go(), std::runtime_error);
+  EXPECT_FALSE(ran.load());
+}
+
 TEST_F(GoTest, ATaskOnAShutDownPoolEndsCancelled) {
   ThreadPool pool(1);
   pool.Shutdown();

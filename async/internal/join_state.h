@@ -145,11 +145,11 @@ class JoinState : public JoinStateBase {
   }
 
  protected:
-  // Only after Finish() (the join word's protocol frees the state no
-  // sooner), so the result is in place.
+  // After Finish() (the join word's protocol frees the state no sooner),
+  // with the result in place; or, unfinished, from a derived constructor
+  // that threw (storing the call), before anything took the root's place.
   ~JoinState() {
-    TROUPE_DCHECK(finished());
-    result_.~TaskResult<T>();
+    if (finished()) result_.~TaskResult<T>();
   }
 
  private:
