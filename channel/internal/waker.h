@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
@@ -34,7 +35,8 @@ namespace troupe::channel_internal {
 
 // One blocked operation in a list: whose, and which of its operations. A
 // rendezvous's entries also carry the packet the value is handed over
-// through. Lean on purpose: a list holds its first entry inline.
+// through. Lean on purpose: a buffered channel's list holds its first
+// entry inline (WaiterList, below).
 struct Waiter {
   std::shared_ptr<Context> context;
   OperationToken token;
@@ -63,7 +65,8 @@ struct SelectedWaiter : Entry {
 
 // One side's blocked operations, unsynchronised: the caller holds a lock
 // (the Waker's own, or a rendezvous channel's, which guards its whole state).
-template <typename Entry>
+// `Entries` is the sequence that holds them, in the order they came.
+template <typename Entry, typename Entries>
 class BasicWaiterList {
  public:
   using Selected = SelectedWaiter<Entry>;
@@ -110,17 +113,22 @@ class BasicWaiterList {
   bool empty() const { return entries_.empty(); }
 
  private:
-  // One entry inline: most waits on a channel are one party's, and the
-  // first wait on a fresh channel then allocates nothing (bench K3: a
-  // suspended task would otherwise pay 32 bytes for its entry). In a
-  // bounded or unbounded channel the entry takes room that was padding (a
-  // Waker still fits its cache line: 320 and 256 bytes, as before); a
-  // rendezvous grows from 64 to 96 bytes, a 48-byte allocation saved.
-  absl::InlinedVector<Entry, 1> entries_;
+  Entries entries_;
 };
 
-using WaiterList = BasicWaiterList<Waiter>;
-using PacketWaiterList = BasicWaiterList<PacketWaiter>;
+// A buffered channel's list (in its Waker) holds one entry inline: most
+// waits on a channel are one party's, and the first wait on a fresh
+// channel then allocates nothing (bench K3: a suspended task would
+// otherwise pay 32 bytes for its entry). The entry takes room that was
+// padding: a Waker still fits its cache line (bounded and unbounded
+// channels stay 320 and 256 bytes). The list is touched only when a party
+// blocks.
+using WaiterList = BasicWaiterList<Waiter, absl::InlinedVector<Waiter, 1>>;
+// A rendezvous's lists are on every hand-off's path, where an inline
+// vector's erase costs more than a vector's (bench K4: 90 more instructions
+// per round trip, callgrind), and would grow the channel by half; a
+// vector's one allocation is made once, on the first wait.
+using PacketWaiterList = BasicWaiterList<PacketWaiter, std::vector<PacketWaiter>>;
 
 class Waker {
  public:
