@@ -183,7 +183,9 @@ class CallingJoinState final : public JoinState<T> {
  public:
   template <typename F, typename... A>
   CallingJoinState(Executor* executor, ClockRef clock, F&& fn, A&&... args)
-      : JoinState<T>(executor), clock_(clock), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+      : JoinState<T>(executor),
+        clock_(clock),
+        call_(std::forward<F>(fn), std::forward<A>(args)...) {}
 
   // fn(args...), once: for a coroutine, creates its (lazy) frame.
   auto Call() { return call_(); }
