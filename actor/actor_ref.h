@@ -215,7 +215,7 @@ Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
   actor_internal::AddressablePtr keep = actor_internal::AddressablePtr::FirstTo(receiver);
   Future<R> future = receiver->GetFuture();
   if (timeout < absl::InfiniteDuration()) receiver->ArmTimeout(keep, timeout);
-  receiver->set_chain(actor_internal::ChainForAsk());
+  actor_internal::ChainForAsk(receiver->chain());
   actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message), std::move(keep)));
   return future;
 }

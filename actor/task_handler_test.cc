@@ -333,6 +333,61 @@ TEST_F(TaskHandlerTest, AnAskCycleFailsFastNamingTheCycle) {
   EXPECT_EQ(answer->remaining(), 0);
 }
 
+// Actors spawned without a name carry their chain's one link inline in
+// each ask (internal/ask_chain.h): the cycle is found all the same, named
+// after their class, whether it closes on the asker itself, goes through
+// another unnamed actor, or through a named one (whose handler extends the
+// inline link into a shared chain).
+TEST_F(TaskHandlerTest, AnAskCycleThroughUnnamedActorsNamesThemByClass) {
+  ActorSystem system;
+  ActorRef a = system.Spawn<Relay>();
+  ActorRef b = system.Spawn<Relay>();
+  SpawnOptions named;
+  named.name = "n";
+  ActorRef n = system.Spawn<Relay>(named);
+  const std::string a_name = absl::StrCat("Relay#", a.id());
+  const std::string b_name = absl::StrCat("Relay#", b.id());
+  const std::string n_name = absl::StrCat("n#", n.id());
+  test::Hop hop;
+
+  a.Tell(a);  // a asks itself
+  hop.set_remaining(1);
+  absl::StatusOr<test::Hop> answer = a.Ask<test::Hop>(hop, kWait).Get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+  EXPECT_THAT(answer.status().message(),
+              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", a_name, ":")));
+
+  a.Tell(b);  // a asks b, b asks a
+  b.Tell(a);
+  hop.set_remaining(2);
+  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+  EXPECT_THAT(answer.status().message(),
+              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", b_name, " -> ", a_name, ":")));
+
+  a.Tell(n);  // a asks n, n asks a
+  n.Tell(a);
+  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+  EXPECT_THAT(answer.status().message(),
+              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", n_name, " -> ", a_name, ":")));
+
+  // a asks b, b asks n, n asks b (suspended, waiting for n): a cycle that
+  // does not include the first asker.
+  a.Tell(b);
+  b.Tell(n);
+  n.Tell(b);
+  hop.set_remaining(3);
+  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+  EXPECT_THAT(answer.status().message(),
+              HasSubstr(absl::StrCat("ask cycle ", b_name, " -> ", n_name, " -> ", b_name, ":")));
+  hop.set_remaining(2);  // a asks b, b asks n, n answers: no cycle
+  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->remaining(), 0);
+}
+
 // Every step of every task runs on the actor's turn, whichever thread
 // ended its wait: the counter is the actor's plain state, touched by
 // handlers, handler tasks resumed from foreign threads and a Go task.

@@ -140,6 +140,9 @@ class ActorCell final : public Addressable, public Schedulable {
   bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
+  // Spawned with a name; if not, its name is its class's (type_name()).
+  bool named() const { return named_; }
+  uint32_t type_name() const { return type_name_; }
   ActorCell* AsCell() override { return this; }
   void RunTurn() override;
   void ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const override;

@@ -108,18 +108,35 @@ CellStrand* RunningStrand() {
   return strand != nullptr && strand->cell() == RunningCell() ? strand : nullptr;
 }
 
-std::shared_ptr<const AskChain> ChainForAsk() {
-  CellStrand* strand = RunningStrand();
-  if (strand == nullptr || strand->kind() != CellStrand::Kind::kHandler) return nullptr;
-  if (strand->own_chain == nullptr) {
-    ActorCell* cell = strand->cell();
-    const Envelope* request = cell->current();
-    const AskChain* served =
-        request != nullptr && request->sender() ? request->sender()->ask_chain() : nullptr;
+namespace {
+
+// A handler task's first ask: whether its chain must be shared (it serves
+// a request in a chain, or its actor has a name to store) or is one link
+// each ask carries inline (AskChainRef). Out of line: once per task.
+ABSL_ATTRIBUTE_NOINLINE void WorkOutChain(CellStrand* strand) {
+  ActorCell* cell = strand->cell();
+  strand->chain_known = true;
+  const Envelope* request = cell->current();
+  const AskChain* served =
+      request != nullptr && request->sender() ? request->sender()->ask_chain() : nullptr;
+  if (served != nullptr || cell->named()) {
     strand->own_chain = AskChain::Extend(
         served, {cell->id(), strand->serial, absl::StrCat(cell->name(), "#", cell->id())});
   }
-  return strand->own_chain;
+}
+
+}  // namespace
+
+void ChainForAsk(AskChainRef& chain) {
+  CellStrand* strand = RunningStrand();
+  if (strand == nullptr || strand->kind() != CellStrand::Kind::kHandler) return;
+  if (!strand->chain_known) WorkOutChain(strand);
+  if (strand->own_chain != nullptr) {
+    chain.Share(strand->own_chain);
+  } else {
+    ActorCell* cell = strand->cell();
+    chain.Inline(cell->id(), strand->serial, cell->type_name());
+  }
 }
 
 // -- the cell's side --------------------------------------------------------------------

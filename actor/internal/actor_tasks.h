@@ -88,7 +88,10 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   bool in_reentrant_wait = false;  // inside a Reentrant() wait: not gating
   EnvelopePtr message;             // a handler's request, between steps
   // The chain a handler task's asks carry: its request's, plus itself.
-  // Made on its first ask.
+  // Worked out on its first ask: shared (own_chain), or inline in each ask
+  // (own_chain null) when it is one link that needs no name stored
+  // (AskChainRef, internal/ask_chain.h).
+  bool chain_known = false;
   std::shared_ptr<const AskChain> own_chain;
 
  private:

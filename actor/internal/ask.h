@@ -60,9 +60,9 @@ absl::Status AskUndelivered(const MessageType& request, DeadLetterReason reason,
                             const Addressable& target);
 absl::Status AskTimedOut(const MessageType& request, absl::Duration timeout,
                          const Addressable& target);
-// The chain an ask made on this thread now carries: the running handler
-// task's (internal/actor_tasks.h), or null outside one.
-std::shared_ptr<const AskChain> ChainForAsk();
+// Sets `chain` to the chain an ask made on this thread now carries: the
+// running handler task's (internal/actor_tasks.h); none outside one.
+void ChainForAsk(AskChainRef& chain);
 
 // Get() on an ask's future in a system that runs only when its caller
 // drives it (the test kit) would wait forever: the thread that would wait
@@ -158,8 +158,8 @@ class AskReceiver final : public Addressable, public PooledNode {
 
   bool IsAlive() const override { return !done_.load(std::memory_order_acquire); }
   const AskChain* ask_chain() const override { return chain_.get(); }
-  // Before the request is sent.
-  void set_chain(std::shared_ptr<const AskChain> chain) { chain_ = std::move(chain); }
+  // Before the request is sent: the chain to fill in.
+  AskChainRef& chain() { return chain_; }
   std::string name() const override { return "ask to " + target_->name(); }
 
  private:
@@ -197,7 +197,7 @@ class AskReceiver final : public Addressable, public PooledNode {
   std::atomic<bool> done_{false};
   uint64_t timer_ = 0;
   absl::Duration timeout_;
-  std::shared_ptr<const AskChain> chain_;
+  AskChainRef chain_;
 };
 
 }  // namespace troupe::actor_internal

@@ -14,10 +14,14 @@
 //   std::shared_ptr<const AskChain> chain =
 //       AskChain::Extend(parent, {cell_id, strand_serial, "a#1"});
 //   if (const AskChain::Link* link = chain->Find(cell_id, is_waiting)) ...
+//
+// An ask carries its chain in an `AskChainRef` (below), which keeps the
+// common one-link chain inline.
 
 #ifndef TROUPE_ACTOR_INTERNAL_ASK_CHAIN_H_
 #define TROUPE_ACTOR_INTERNAL_ASK_CHAIN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +54,59 @@ struct AskChain {
     }
     return nullptr;
   }
+};
+
+// What an ask carries of its chain (its receiver holds one):
+//   * nothing: asked from outside a handler task;
+//   * one link, inline: asked by a handler of an actor spawned without a
+//     name, serving a request that is in no chain — the usual ask;
+//   * the asking handler's shared chain: every other case.
+// The inline form exists because an ask is a hot path (bench K1): sharing
+// the chain costs two atomic read-modify-writes per ask (the receiver's
+// reference, taken on the asker's thread and dropped on the replier's),
+// an eighth of an ask's cost, for a chain that is almost never read. The
+// one link it would hold needs no name stored: an unnamed actor's name is
+// its class's, from the immortal table of internal/type_names.h. Readers
+// (a suspended actor checking a request for a cycle, a handler extending
+// the chain) are rare: the first builds the one-link chain and publishes
+// it for the others.
+class AskChainRef {
+ public:
+  AskChainRef() = default;
+  AskChainRef(const AskChainRef&) = delete;
+  AskChainRef& operator=(const AskChainRef&) = delete;
+  ~AskChainRef() { delete built_.load(std::memory_order_acquire); }
+
+  // Before the ask is sent (its receiver is not shared yet): one of these.
+  void Share(std::shared_ptr<const AskChain> chain) { shared_ = std::move(chain); }
+  void Inline(uint64_t cell_id, uint64_t strand, uint32_t type_name) {
+    cell_id_ = cell_id;
+    strand_ = strand;
+    type_name_ = type_name;
+    inline_ = true;
+  }
+
+  // The chain, or null. Any thread, concurrently (a request forwarded
+  // with its sender may be read by two actors at once).
+  const AskChain* get() const {
+    if (!inline_) return shared_.get();
+    // acquire: pairs with the publishing CAS, so the chain's contents are
+    // seen whole.
+    const AskChain* built = built_.load(std::memory_order_acquire);
+    return built != nullptr ? built : Build();
+  }
+
+ private:
+  // The inline link as a chain, published once: a losing builder frees its
+  // copy and takes the winner's (ask_chain.cc).
+  const AskChain* Build() const;
+
+  std::shared_ptr<const AskChain> shared_;
+  uint64_t cell_id_ = 0;
+  uint64_t strand_ = 0;
+  uint32_t type_name_ = 0;
+  bool inline_ = false;
+  mutable std::atomic<const AskChain*> built_{nullptr};
 };
 
 }  // namespace troupe::actor_internal
