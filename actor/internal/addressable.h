@@ -146,7 +146,7 @@ class Addressable {
 
   // The link to the system this receiver belongs to, which outlives the
   // system (internal/system_link.h). Never null.
-  SystemLink* link() const { return reinterpret_cast<SystemLink*>(link_ & ~kBorrowedLink); }
+  SystemLink* link() const { return reinterpret_cast<SystemLink*>(link_ & ~kLinkFlags); }
   // The system's services (internal/cell_environment.h), for code that
   // runs only while the system certainly lives (a turn of this actor, a
   // send that found its mailbox open). Code that may run after the system
@@ -157,6 +157,17 @@ class Addressable {
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
+    // The only reference left (a count of 1) is ours: nobody else can add
+    // one (a new reference is copied from a held one), so it goes without
+    // a read-modify-write — one atomic operation fewer for a short-lived
+    // receiver (an ask's, dropped by the replier), as libstdc++'s
+    // shared_ptr does. acquire: pairs with the release of every reference
+    // dropped before, so Destroy() sees their writes. Not for a receiver a
+    // registry finds again without a reference: its TryRef() may race.
+    if ((link_ & kFoundByTryRef) == 0 && refs_.load(std::memory_order_acquire) == 1) {
+      Destroy();
+      return;
+    }
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy();
   }
   // Addressable::TryRef()
@@ -169,6 +180,7 @@ class Addressable {
   // count's RMW order alone decides between this and the last Unref, so
   // relaxed suffices, as for Ref().
   bool TryRef() {
+    TROUPE_DCHECK((link_ & kFoundByTryRef) != 0, "TryRef on a receiver not made FoundByTryRef");
     int32_t refs = refs_.load(std::memory_order_relaxed);
     while (refs > 0) {
       if (refs_.compare_exchange_weak(refs, refs + 1, std::memory_order_relaxed)) return true;
@@ -178,6 +190,13 @@ class Addressable {
 
  protected:
   Addressable(SystemLink* link, uint64_t id) : link_(reinterpret_cast<uintptr_t>(link)), id_(id) {
+    link->Ref();
+  }
+  // A receiver that a registry finds again without holding a reference
+  // (TryRef) is made with this tag.
+  struct FoundByTryRef {};
+  Addressable(SystemLink* link, uint64_t id, FoundByTryRef)
+      : link_(reinterpret_cast<uintptr_t>(link) | kFoundByTryRef), id_(id) {
     link->Ref();
   }
   // A receiver that holds a reference to `lender` (a receiver of the same
@@ -209,10 +228,12 @@ class Addressable {
   uint32_t type_name_ = 0;
 
  private:
-  // The SystemLink*, its low bit set when borrowed (the link's alignment
-  // leaves it clear).
+  // The SystemLink*, its low bits flags (the link's alignment leaves them
+  // clear): borrowed, and found by TryRef.
   static constexpr uintptr_t kBorrowedLink = 1;
-  static_assert(alignof(SystemLink) > kBorrowedLink);
+  static constexpr uintptr_t kFoundByTryRef = 2;
+  static constexpr uintptr_t kLinkFlags = kBorrowedLink | kFoundByTryRef;
+  static_assert(alignof(SystemLink) > kLinkFlags);
   const uintptr_t link_;
   const uint64_t id_;
 };

@@ -14,7 +14,7 @@ namespace troupe::remote_internal {
 
 RemoteRef::RemoteRef(actor_internal::SystemLink* link, std::shared_ptr<Peer> peer, Target target,
                      bool asks)
-    : Addressable(link, target.id),
+    : Addressable(link, target.id, FoundByTryRef{}),
       peer_(std::move(peer)),
       target_(std::move(target)),
       asks_(asks) {}
