@@ -64,7 +64,8 @@ struct AskChain {
 // The inline form exists because an ask is a hot path (bench K1): sharing
 // the chain costs two atomic read-modify-writes per ask (the receiver's
 // reference, taken on the asker's thread and dropped on the replier's),
-// an eighth of an ask's cost, for a chain that is almost never read. The
+// about a tenth of K1's time per ask, for a chain that is almost never
+// read. The
 // one link it would hold needs no name stored: an unnamed actor's name is
 // its class's, from the immortal table of internal/type_names.h. Readers
 // (a suspended actor checking a request for a cycle, a handler extending
