@@ -121,7 +121,7 @@ ABSL_ATTRIBUTE_NOINLINE void WorkOutChain(CellStrand* strand) {
       request != nullptr && request->sender() ? request->sender()->ask_chain() : nullptr;
   if (served != nullptr || cell->named()) {
     strand->own_chain = AskChain::Extend(
-        served, {cell->id(), strand->serial, absl::StrCat(cell->name(), "#", cell->id())});
+        served, {cell->id(), strand->serial, AskChain::LinkName(cell->name(), cell->id())});
   }
 }
 

@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace troupe::actor_internal {
 
@@ -38,6 +40,11 @@ struct AskChain {
     std::string name;  // "name#id", for the error
   };
   std::vector<Link> links;  // oldest waiter first
+
+  // A link's name: "name#id", as the cycle error shows it.
+  static std::string LinkName(absl::string_view actor_name, uint64_t cell_id) {
+    return absl::StrCat(actor_name, "#", cell_id);
+  }
 
   // `parent` (may be null) with one more waiter at its end.
   static std::shared_ptr<const AskChain> Extend(const AskChain* parent, Link link) {
@@ -76,6 +83,7 @@ class AskChainRef {
   AskChainRef() = default;
   AskChainRef(const AskChainRef&) = delete;
   AskChainRef& operator=(const AskChainRef&) = delete;
+  // acquire: a chain another thread built is seen whole before it is freed.
   ~AskChainRef() { delete built_.load(std::memory_order_acquire); }
 
   // Before the ask is sent (its receiver is not shared yet): one of these.
