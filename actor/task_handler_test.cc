@@ -348,42 +348,37 @@ TEST_F(TaskHandlerTest, AnAskCycleThroughUnnamedActorsNamesThemByClass) {
   const std::string a_name = absl::StrCat("Relay#", a.id());
   const std::string b_name = absl::StrCat("Relay#", b.id());
   const std::string n_name = absl::StrCat("n#", n.id());
-  test::Hop hop;
+  // Asks a for `hops` hops along the peers set; the answer must be the
+  // cycle error naming `cycle`.
+  auto expect_cycle = [&a](int hops, const std::string& cycle) {
+    test::Hop hop;
+    hop.set_remaining(hops);
+    absl::StatusOr<test::Hop> answer = a.Ask<test::Hop>(hop, kWait).Get();
+    EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
+    EXPECT_THAT(answer.status().message(), HasSubstr(absl::StrCat("ask cycle ", cycle, ":")));
+  };
 
   a.Tell(a);  // a asks itself
-  hop.set_remaining(1);
-  absl::StatusOr<test::Hop> answer = a.Ask<test::Hop>(hop, kWait).Get();
-  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
-  EXPECT_THAT(answer.status().message(),
-              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", a_name, ":")));
+  expect_cycle(1, absl::StrCat(a_name, " -> ", a_name));
 
   a.Tell(b);  // a asks b, b asks a
   b.Tell(a);
-  hop.set_remaining(2);
-  answer = a.Ask<test::Hop>(hop, kWait).Get();
-  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
-  EXPECT_THAT(answer.status().message(),
-              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", b_name, " -> ", a_name, ":")));
+  expect_cycle(2, absl::StrCat(a_name, " -> ", b_name, " -> ", a_name));
 
   a.Tell(n);  // a asks n, n asks a
   n.Tell(a);
-  answer = a.Ask<test::Hop>(hop, kWait).Get();
-  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
-  EXPECT_THAT(answer.status().message(),
-              HasSubstr(absl::StrCat("ask cycle ", a_name, " -> ", n_name, " -> ", a_name, ":")));
+  expect_cycle(2, absl::StrCat(a_name, " -> ", n_name, " -> ", a_name));
 
   // a asks b, b asks n, n asks b (suspended, waiting for n): a cycle that
   // does not include the first asker.
   a.Tell(b);
   b.Tell(n);
   n.Tell(b);
-  hop.set_remaining(3);
-  answer = a.Ask<test::Hop>(hop, kWait).Get();
-  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition) << answer.status();
-  EXPECT_THAT(answer.status().message(),
-              HasSubstr(absl::StrCat("ask cycle ", b_name, " -> ", n_name, " -> ", b_name, ":")));
-  hop.set_remaining(2);  // a asks b, b asks n, n answers: no cycle
-  answer = a.Ask<test::Hop>(hop, kWait).Get();
+  expect_cycle(3, absl::StrCat(b_name, " -> ", n_name, " -> ", b_name));
+
+  test::Hop hop;  // a asks b, b asks n, n answers: no cycle
+  hop.set_remaining(2);
+  absl::StatusOr<test::Hop> answer = a.Ask<test::Hop>(hop, kWait).Get();
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(answer->remaining(), 0);
 }
