@@ -319,17 +319,26 @@ class ActorCell final : public Addressable, public Schedulable {
   // Finish(): Down to watchers, Exit to links, and forget whom it watched.
   void NotifyMonitors(const proto::ExitReason& reason);
 
+  // Layout: a send and the turn run on different cores, and a cache line
+  // one writes on every message and the other reads costs both a transfer
+  // each time. So what the turn writes per message (current_, beside the
+  // mailbox's caches) sits at least 64 bytes (a line, however the 16-byte
+  // aligned cell falls) before what a send reads (extras_ for a bounded
+  // mailbox, spawn_flags_), with what only the turn reads between (with
+  // current_ on extras_'s line, a sender into a full bounded mailbox took
+  // ~50 ns a message instead of ~38). Still shared in some alignments: the
+  // mailbox's head word with its caches, and spawn_flags_ with the actor
+  // object after the cell (docs/architecture.md, "Cache lines").
   Mailbox mailbox_{Mailbox::InitialState::kRunning};
-  Actor* actor_ = nullptr;  // the incarnation, in actor_storage() (destroyed, not freed)
+  // Turn state: one thread at a time (see the file comment).
+  std::unique_ptr<Envelope> current_;  // the message being handled
+  Actor* actor_ = nullptr;             // the incarnation, in actor_storage() (destroyed, not freed)
   const AddressablePtr parent_;
+  Behavior behavior_;
   // Created on first use, from any thread (a watcher or linker can be the
   // first): a CAS publishes it (acq_rel), and the loser frees its copy.
   // Finish() seals a null pointer (Sealed()) so that none is made after.
   std::atomic<Extras*> extras_{nullptr};
-
-  // Turn state: one thread at a time (see the file comment).
-  std::unique_ptr<Envelope> current_;  // the message being handled
-  Behavior behavior_;
   LifecycleState state_;  // two bytes (lifecycle.h)
   // Written before the cell is published or before its first turn; read on
   // sends and wakes (which the publication and the mailbox order after it)
