@@ -4,6 +4,7 @@
 
 #include "actor/internal/actor_cell.h"
 
+#include <cstdint>
 #include <exception>
 #include <utility>
 
@@ -56,7 +57,8 @@ void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActor
 ActorCell::ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
                      uint32_t type_name)
     : Addressable(link, id), parent_(parent), named_(!name.empty()) {
-  type_name_ = type_name;
+  // Past 65535 classes (the cell keeps 16 bits), the class goes unnamed.
+  type_name_ = type_name <= UINT16_MAX ? static_cast<uint16_t>(type_name) : 0;
   if (named_) extras().name = std::move(name);
 }
 

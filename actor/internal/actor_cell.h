@@ -324,11 +324,12 @@ class ActorCell final : public Addressable, public Schedulable {
   // each time. So what the turn writes per message (current_, beside the
   // mailbox's caches) sits at least 64 bytes (a line, however the 16-byte
   // aligned cell falls) before what a send reads (extras_ for a bounded
-  // mailbox, spawn_flags_), with what only the turn reads between (with
-  // current_ on extras_'s line, a sender into a full bounded mailbox took
-  // ~50 ns a message instead of ~38). Still shared in some alignments: the
-  // mailbox's head word with its caches, and spawn_flags_ with the actor
-  // object after the cell (docs/architecture.md, "Cache lines").
+  // mailbox), with what only the turn reads between (with current_ on
+  // extras_'s line, a sender into a full bounded mailbox took ~50 ns a
+  // message instead of ~38). The flags every send reads are in
+  // Addressable's first 32 bytes. Still shared in some alignments: the
+  // mailbox's head word with its caches, and extras_ with the actor object
+  // after the cell (docs/architecture.md, "Cache lines").
   Mailbox mailbox_{Mailbox::InitialState::kRunning};
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
@@ -340,16 +341,17 @@ class ActorCell final : public Addressable, public Schedulable {
   // Finish() seals a null pointer (Sealed()) so that none is made after.
   std::atomic<Extras*> extras_{nullptr};
   LifecycleState state_;  // two bytes (lifecycle.h)
-  // Written before the cell is published or before its first turn; read on
-  // sends and wakes (which the publication and the mailbox order after it)
-  // and by stats (hence atomic; relaxed everywhere). The priority bits may
-  // change at any time (SetPriority()): a wake reads whichever is current,
-  // and a relaxed read suffices, since a priority orders nothing else.
+  // spawn_flags_ (in Addressable, where a send finds it on the object's
+  // first cache line): written before the cell is published or before its
+  // first turn; read on sends and wakes (which the publication and the
+  // mailbox order after it) and by stats (hence atomic; relaxed
+  // everywhere). The priority bits may change at any time (SetPriority()):
+  // a wake reads whichever is current, and a relaxed read suffices, since
+  // a priority orders nothing else.
   static constexpr uint8_t kDedicated = 1;       // own_scheduler is the scheduler
   static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit is set
   static constexpr int kPriorityShift = 2;       // two bits: a Priority
   static constexpr uint8_t kPriorityMask = 3 << kPriorityShift;
-  std::atomic<uint8_t> spawn_flags_{0};
   const bool named_;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
 

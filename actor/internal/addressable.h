@@ -219,13 +219,20 @@ class Addressable {
   friend class AddressablePtr;  // FirstTo()
 
   // 32 bits, as libstdc++'s shared_ptr counts: 2^31 refs to one receiver
-  // would take 16 GiB of refs. The other half of the word is type_name_.
+  // would take 16 GiB of refs. The other half of the word is type_name_
+  // and spawn_flags_.
   std::atomic<int32_t> refs_{0};
 
  protected:
   // An actor's class, as an index into internal/type_names.h (its name when
-  // it was spawned without one); 0 otherwise.
-  uint32_t type_name_ = 0;
+  // it was spawned without one); 0 otherwise, and for an index past 65535.
+  uint16_t type_name_ = 0;
+  // An actor cell's flags (ActorCell says what they are), here because a
+  // send reads them: in the object's first 32 bytes, with the vtable
+  // pointer and link_ that a send reads too, no cache line holds them
+  // together with anything the actor's turn writes per message (the cell's
+  // tail is followed by the actor object). 0 for other receivers.
+  std::atomic<uint8_t> spawn_flags_{0};
 
  private:
   // The SystemLink*, its low bits flags (the link's alignment leaves them

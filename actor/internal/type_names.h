@@ -4,8 +4,9 @@
 //
 // Short class names for actors that were spawned without a name, so that
 // logs say "counter#3" of a `Counter`, not "actor#3". A name is registered
-// once per actor class and referred to by a 32-bit index, which fits in the
-// cell without making it bigger (bench A6 keeps idle actors small).
+// once per actor class and referred to by an index, which the cell keeps in
+// 16 bits without growing (bench A6 keeps idle actors small): the classes
+// past the 65535th are named "actor".
 //
 //   uint32_t index = TypeNameIndex<Counter>();  // once per type, then cached
 //   std::string name = TypeNameAt(index);       // "Counter"
