@@ -2,6 +2,7 @@
 // class an unnamed actor is "actor", never another class's name. In a test
 // binary of its own, since the name table is the process's.
 
+#include <cstdint>
 #include <string>
 #include <typeinfo>
 

@@ -189,7 +189,7 @@ absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl:
     // microseconds apart while it drains: a sender that snoozes that long
     // before it parks mostly never sleeps, where parking costs a futex wake
     // per half mailbox and often lets the actor run dry and go idle (bench
-    // O1: 0.6x A3 parking at once, see docs/overload.md). Not while others
+    // O1's figures: docs/overload.md). Not while others
     // wait: they were first, and a snoozing sender would overtake them; nor
     // past the deadline (a sender that may not wait gets its answer now).
     Backoff backoff;
