@@ -72,12 +72,11 @@ struct AskChain {
 // the chain costs two atomic read-modify-writes per ask (the receiver's
 // reference, taken on the asker's thread and dropped on the replier's),
 // about a tenth of K1's time per ask, for a chain that is almost never
-// read. The
-// one link it would hold needs no name stored: an unnamed actor's name is
-// its class's, from the immortal table of internal/type_names.h. Readers
-// (a suspended actor checking a request for a cycle, a handler extending
-// the chain) are rare: the first builds the one-link chain and publishes
-// it for the others.
+// read. The one link it would hold needs no name stored: an unnamed
+// actor's name is its class's, from the immortal table of
+// internal/type_names.h. Readers (a suspended actor checking a request
+// for a cycle, a handler extending the chain) are rare: the first builds
+// the one-link chain and publishes it for the others.
 class AskChainRef {
  public:
   AskChainRef() = default;
