@@ -58,24 +58,22 @@ void MailboxNodeList::Append(MailboxNodeList&& other) {
   other.head_ = other.tail_ = nullptr;
 }
 
-Mailbox::Mailbox(InitialState state) : head_(state == InitialState::kIdle ? kBlocked : 0) {}
-
-size_t Mailbox::ApproximateSize() const {
-  const uintptr_t head = head_.load(std::memory_order_relaxed);
+size_t MailboxCaches::ApproximateSize(const MailboxStack& stack) const {
+  const uintptr_t head = stack.head_.load(std::memory_order_relaxed);
   // Relaxed: a snapshot for stats. The owner keeps popped <= fetched, but
   // relaxed loads may see them out of step, hence the guards.
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   const uint64_t cached = CachedOf(owner);
   uint64_t stacked = 0;
-  if (NodeOf(head) != nullptr) {
-    const uint64_t bound = BoundOf(head), base = BaseOf(owner);
+  if (Word::NodeOf(head) != nullptr) {
+    const uint64_t bound = Word::BoundOf(head), base = BaseOf(owner);
     // A saturated bound says only that at least kMaxCount are stacked.
     stacked = bound == kMaxCount ? kMaxCount : bound > base ? bound - base : 0;
   }
   return static_cast<size_t>(stacked + (cached <= kFetchedMask / 2 ? cached : 0));
 }
 
-void Mailbox::Distribute(MailboxNode* stack, uint64_t owner) {
+void MailboxCaches::Distribute(MailboxNode* stack, uint64_t owner) {
   // One message, the common case of a woken actor: cheaper than the loop
   // below by 3 instructions a message on A1 (callgrind).
   if (stack->next() == nullptr) {
@@ -106,8 +104,8 @@ void Mailbox::Distribute(MailboxNode* stack, uint64_t owner) {
   ordinary_.AppendChain(ordinary, newest);
 }
 
-void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
-                              MailboxNode* ordinary_tail, uint64_t count, uint64_t owner) {
+void MailboxCaches::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
+                                    MailboxNode* ordinary_tail, uint64_t count, uint64_t owner) {
   // As Distribute(), with a batch per lane; the lane bit is the index, and a
   // node's link is rewritten with its own lane.
   static_assert(static_cast<int>(MailboxNode::Lane::kSystem) == 1);
@@ -127,12 +125,12 @@ void Mailbox::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head,
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
 }
 
-bool Mailbox::TakeSlow(uintptr_t head) {
+bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   if ((owner & kBoundedBit) == 0) [[likely]] {
     // Unbounded: the bound counts the stack alone; base stays 0. (B)
-    head = head_.exchange(0, std::memory_order_acquire);
-    Distribute(reinterpret_cast<MailboxNode*>(head & kAddressMask), owner);
+    head = stack.head_.exchange(0, std::memory_order_acquire);
+    Distribute(reinterpret_cast<MailboxNode*>(head & Word::kAddressMask), owner);
     return true;
   }
   const uint64_t base = BaseOf(owner);
@@ -141,57 +139,58 @@ bool Mailbox::TakeSlow(uintptr_t head) {
   do {
     // Only the owner replaces a node with a tag or takes the stack, and the
     // owner is us: a failed CAS means more was pushed.
-    TROUPE_DCHECK(NodeOf(head) != nullptr, "Mailbox::Take() lost its stack");
+    TROUPE_DCHECK(Word::NodeOf(head) != nullptr, "Mailbox::Take() lost its stack");
     // Unsaturated, the bound less base counts the stack, so the depth after
     // the take is exact; saturated, kMaxCount is still a bound. (base is
     // kMaxCount only while the bound is.)
-    bound = BoundOf(head) != kMaxCount
-                ? std::min<uint64_t>(cached + BoundOf(head) - base, kMaxCount)
+    bound = Word::BoundOf(head) != kMaxCount
+                ? std::min<uint64_t>(cached + Word::BoundOf(head) - base, kMaxCount)
                 : kMaxCount;
     // (B) acquire on success; relaxed on failure (we retry with the new head).
-  } while (!head_.compare_exchange_weak(head, bound << kCountShift, std::memory_order_acquire,
-                                        std::memory_order_relaxed));
-  Distribute(reinterpret_cast<MailboxNode*>(head & kAddressMask), WithBase(owner, bound));
-  if (BoundOf(head) == kMaxCount) Resync();
+  } while (!stack.head_.compare_exchange_weak(
+      head, bound << Word::kCountShift, std::memory_order_acquire, std::memory_order_relaxed));
+  Distribute(reinterpret_cast<MailboxNode*>(head & Word::kAddressMask), WithBase(owner, bound));
+  if (Word::BoundOf(head) == kMaxCount) Resync(stack);
   return true;
 }
 
-bool Mailbox::TryBlockBounded(uintptr_t head) {
+bool MailboxCaches::TryBlockBounded(MailboxStack& stack, uintptr_t head) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   // Not the bound the owner's last CAS left: something was pushed since.
-  if (BoundOf(head) != BaseOf(owner)) return false;
-  // kBlocked's bound is 0, and so must base be for the next run. Written
+  if (Word::BoundOf(head) != BaseOf(owner)) return false;
+  // Word::kBlocked's bound is 0, and so must base be for the next run. Written
   // before the CAS: once idle, the mailbox is the next run's (on any
   // thread), and the cell may even be freed; (C) publishes the store.
   SetOwnerWord(WithBase(owner, 0));
-  if (head_.compare_exchange_strong(head, kBlocked, std::memory_order_release,
-                                    std::memory_order_relaxed)) {
+  if (stack.head_.compare_exchange_strong(head, Word::kBlocked, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
     return true;
   }
   SetOwnerWord(owner);  // still running: base as it was
   return false;
 }
 
-void Mailbox::Resync() {
+void MailboxCaches::Resync(MailboxStack& stack) {
   // Acquire, also on failure: the walk reads the stacked nodes' links.
-  uintptr_t head = head_.load(std::memory_order_acquire);
+  uintptr_t head = stack.head_.load(std::memory_order_acquire);
   while (true) {
     const uint64_t owner = fetched_.load(std::memory_order_relaxed);
     uint64_t depth = CachedOf(owner);
-    for (const MailboxNode* node = NodeOf(head); node != nullptr && depth < kMaxCount;
+    for (const MailboxNode* node = Word::NodeOf(head); node != nullptr && depth < kMaxCount;
          node = node->next()) {
       ++depth;
     }
     if (depth >= kMaxCount) return;  // still saturated: base stays kMaxCount
-    if (head_.compare_exchange_weak(head, (head & kAddressMask) | (depth << kCountShift),
-                                    std::memory_order_acquire, std::memory_order_acquire)) {
+    if (stack.head_.compare_exchange_weak(
+            head, (head & Word::kAddressMask) | (depth << Word::kCountShift),
+            std::memory_order_acquire, std::memory_order_acquire)) {
       SetOwnerWord(WithBase(owner, CachedOf(owner)));  // the stack stays in place
       return;
     }
   }
 }
 
-void Mailbox::Refresh() {
+void MailboxCaches::Refresh(MailboxStack& stack) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   if ((owner & kBoundedBit) == 0) return;  // nothing to refresh
   const uint64_t base = BaseOf(owner);
@@ -199,33 +198,35 @@ void Mailbox::Refresh() {
   if (base == kMaxCount) {
     // Saturated at the last take: take what is stacked (which resyncs), or
     // resync now if nothing is.
-    if (!Take()) Resync();
+    if (!Take(stack)) Resync(stack);
     return;
   }
   if (cached == base) return;  // nothing popped since the owner's last CAS
-  uintptr_t head = head_.load(std::memory_order_relaxed);
+  uintptr_t head = stack.head_.load(std::memory_order_relaxed);
   do {
-    if (BoundOf(head) == kMaxCount) return;
+    if (Word::BoundOf(head) == kMaxCount) return;
     // Relaxed: the bound publishes nothing, and the stack stays in place.
-  } while (!head_.compare_exchange_weak(
-      head, (head & kAddressMask) | ((cached + BoundOf(head) - base) << kCountShift),
+  } while (!stack.head_.compare_exchange_weak(
+      head,
+      (head & Word::kAddressMask) | ((cached + Word::BoundOf(head) - base) << Word::kCountShift),
       std::memory_order_relaxed, std::memory_order_relaxed));
   SetOwnerWord(WithBase(owner, cached));
 }
 
-size_t Mailbox::PopBatch(MailboxNode** out, size_t max) {
-  Take();
+size_t MailboxCaches::PopBatch(MailboxStack& stack, MailboxNode** out, size_t max) {
+  Take(stack);
   size_t n = system_.PopFront(out, max);
   n += ordinary_.PopFront(out + n, max - n);
   CountOwner(popped_, n);
   return n;
 }
 
-void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const {
+void MailboxCaches::ForEachQueued(const MailboxStack& stack,
+                                  absl::FunctionRef<void(const MailboxNode&)> fn) const {
   // The stack holds the newest arrivals, newest first: reverse them.
   std::vector<const MailboxNode*> arrivals;
-  for (const MailboxNode* node = NodeOf(head_.load(std::memory_order_acquire)); node != nullptr;
-       node = node->next()) {
+  for (const MailboxNode* node = Word::NodeOf(stack.head_.load(std::memory_order_acquire));
+       node != nullptr; node = node->next()) {
     arrivals.push_back(node);
   }
   std::reverse(arrivals.begin(), arrivals.end());
@@ -239,12 +240,12 @@ void Mailbox::ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) cons
   }
 }
 
-MailboxNodeList Mailbox::Close() {
-  const uintptr_t head = head_.exchange(kClosed, std::memory_order_acq_rel);  // (D)
-  // The last arrivals, in order; kClosed's bound is 0, and so is base.
+MailboxNodeList MailboxCaches::Close(MailboxStack& stack) {
+  const uintptr_t head = stack.head_.exchange(Word::kClosed, std::memory_order_acq_rel);  // (D)
+  // The last arrivals, in order; Word::kClosed's bound is 0, and so is base.
   const uint64_t owner = WithBase(fetched_.load(std::memory_order_relaxed), 0);
-  if (MailboxNode* stack = NodeOf(head)) {
-    Distribute(stack, owner);
+  if (MailboxNode* last = Word::NodeOf(head)) {
+    Distribute(last, owner);
   } else {
     SetOwnerWord(owner);
   }

@@ -85,16 +85,20 @@
 //   (D) Close(): exchange(head_, kClosed), acq_rel: acquire takes the last
 //       pushes (as B); no push can succeed after it.
 //
-// Thread-safety: Push() and IsClosed() from any thread. Everything else only
-// from the owner, and only from one thread at a time (the actor's run).
+// Thread-safety: Push(), PushBounded(), IsClosed(), IsBlocked(),
+// ApproximateSize() and popped() from any thread. Everything else only from
+// the owner, and only from one thread at a time (the actor's run).
 //
 // Memory usage: 56 bytes (the head, two lane caches, two counts — `base`
-// shares a word with the fetched count), not padded: an
-// actor system has millions of mailboxes (actors target <= 256 bytes each).
-// Padding would keep producers' CAS traffic off the owner's neighbouring
-// fields; the bench pads the mailbox it measures (M1/M2) so that the figure
-// is the queue's own. The actor layer keeps it unpadded: a padded mailbox
-// alone would use half the 256-byte budget of an idle actor (bench A6).
+// shares a word with the fetched count), not padded: an actor system has
+// millions of mailboxes (actors target <= 256 bytes each). The mailbox
+// comes in two halves, MailboxStack (the head, which every push writes)
+// and MailboxCaches (the owner's, written on every pop), so that an owner
+// can keep producers' CAS traffic off its own line without padding: an
+// actor cell puts the head in front of itself, among fields the turn does
+// not write (actor/internal/actor_cell.cc). `Mailbox` holds both halves
+// side by side; the bench pads the one it measures (M1/M2) so that the
+// figure is the queue's own.
 
 #ifndef TROUPE_MAILBOX_MAILBOX_H_
 #define TROUPE_MAILBOX_MAILBOX_H_
@@ -128,7 +132,8 @@ class MailboxNode {
   void set_lane(Lane lane) { link_ = (link_ & ~kLaneBit) | static_cast<uintptr_t>(lane); }
 
  private:
-  friend class Mailbox;
+  friend class MailboxStack;
+  friend class MailboxCaches;
   static constexpr uintptr_t kLaneBit = 1;
 
   uintptr_t link_ = 0;  // owned by the mailbox or list while queued
@@ -203,60 +208,140 @@ class MailboxNodeList {
   MailboxNode* tail_ = nullptr;
 };
 
-class Mailbox {
- public:
-  enum class InitialState { kIdle, kRunning };
+namespace mailbox_internal {
 
+// The head word's encoding, shared by the mailbox's two halves. It is 0
+// (running, empty), a tag, or a node's address (0 if nothing is stacked),
+// with the bound in the top 16 bits. The tags are small non-zero integers
+// that no allocation can return, never dereferenced, and always come with
+// a bound of 0.
+struct HeadWord {
+  static constexpr uintptr_t kBlocked = 1;
+  static constexpr uintptr_t kClosed = 2;
+  static constexpr int kCountShift = 48;
+  static constexpr uintptr_t kMaxCount = 0xFFFF;  // the bound saturates here
+  static constexpr uintptr_t kAddressMask = (uintptr_t{1} << kCountShift) - 1;
+  static constexpr uintptr_t kTagBits = 7;  // both tags fit; no node address uses them
+  static bool IsTag(uintptr_t word) { return word != 0 && word <= kClosed; }
+  static MailboxNode* NodeOf(uintptr_t word) {
+    return IsTag(word) ? nullptr : reinterpret_cast<MailboxNode*>(word & kAddressMask);
+  }
+  static uintptr_t BoundOf(uintptr_t word) { return word >> kCountShift; }  // 0 for a tag
+};
+
+}  // namespace mailbox_internal
+
+enum class MailboxInitialState { kIdle, kRunning };
+
+// The producers' half of a mailbox: the head word they push onto. One word,
+// apart from the owner's half (MailboxCaches) so that an owner may lay the
+// two out on different cache lines — an actor cell keeps it in front of
+// itself, beside the fields a send reads (docs/architecture.md, "Cache
+// lines"). `Mailbox` below keeps both halves side by side.
+class MailboxStack {
+ public:
   // An idle mailbox's first push reports kWokeOwner; a running one's does
   // not (its owner is expected to look, and to TryBlock() when done).
-  explicit Mailbox(InitialState state = InitialState::kIdle);
-  Mailbox(const Mailbox&) = delete;
-  Mailbox& operator=(const Mailbox&) = delete;
+  explicit MailboxStack(MailboxInitialState state = MailboxInitialState::kIdle)
+      : head_(state == MailboxInitialState::kIdle ? Word::kBlocked : 0) {}
+  MailboxStack(const MailboxStack&) = delete;
+  MailboxStack& operator=(const MailboxStack&) = delete;
 
-  // Mailbox::EnableBound()
-  //
-  // Before the first push, by the mailbox's creator: pushes may be bounded
-  // (PushBounded), so the owner's takes keep the bound exact. An unbounded
-  // mailbox's take resets the bound to the stack's count (an exchange, as
-  // cheap as can be) and PushBounded() must not be used on it.
-  void EnableBound() { fetched_.store(kBoundedBit, std::memory_order_relaxed); }
-
-  // Mailbox::Push()
+  // MailboxStack::Push()
   //
   // Any thread; lock-free. See PushResult. On kClosed, `node` is untouched and
   // still the caller's.
   [[nodiscard]] PushResult Push(MailboxNode* node) { return PushNode<false>(node, 0, nullptr); }
 
-  // Mailbox::PushBounded()
+  // MailboxStack::PushBounded()
   //
   // Any thread; lock-free. As Push(), but an ordinary node is refused with
   // kFull (untouched, still the caller's) unless fewer than `capacity`
   // nodes are queued (1 <= capacity <= kMaxCapacity). A system-lane node is
-  // exempt. The check reads only the bound the CAS validates, so a node is
-  // never admitted into a full mailbox, however the owner's steps interleave.
-  // `bound`, if given, receives the bound after a successful push: at least
-  // the depth then (for a high-water mark).
+  // exempt. Only for a mailbox whose owner called EnableBound(). The check
+  // reads only the bound the CAS validates, so a node is never admitted
+  // into a full mailbox, however the owner's steps interleave. `bound`, if
+  // given, receives the bound after a successful push: at least the depth
+  // then (for a high-water mark).
   [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
                                        uint32_t* bound = nullptr) {
     TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
-    TROUPE_DCHECK((fetched_.load(std::memory_order_relaxed) & kBoundedBit) != 0,
-                  "PushBounded() on a mailbox without EnableBound()");
     return PushNode<true>(node, capacity, bound);
   }
 
   // The largest capacity PushBounded() can enforce: the bound's ceiling.
   static constexpr uint32_t kMaxCapacity = 0xFFFF;
 
-  // Mailbox::Pop()
+  // MailboxStack::IsClosed() / IsBlocked()
+  //
+  // Any thread; snapshots.
+  bool IsClosed() const { return head_.load(std::memory_order_acquire) == Word::kClosed; }
+  bool IsBlocked() const { return head_.load(std::memory_order_acquire) == Word::kBlocked; }
+
+ private:
+  friend class MailboxCaches;
+  using Word = mailbox_internal::HeadWord;
+  static_assert(alignof(MailboxNode) > Word::kTagBits && Word::kClosed <= Word::kTagBits);
+  static_assert(Word::kMaxCount == kMaxCapacity);
+
+  // Push() and PushBounded(): one CAS loop, the bound's check compiled in
+  // only for the latter.
+  template <bool kBounded>
+  PushResult PushNode(MailboxNode* node, uint32_t capacity, uint32_t* bound_after) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+    TROUPE_DCHECK((address & ~Word::kAddressMask) == 0, "node address {} uses the count's bits",
+                  static_cast<const void*>(node));
+    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
+    uintptr_t head = head_.load(std::memory_order_relaxed);
+    uintptr_t desired;
+    do {
+      if (head == Word::kClosed) [[unlikely]]
+        return PushResult::kClosed;
+      const uintptr_t bound = head >> Word::kCountShift;  // 0 for a tag
+      if (kBounded && lane == 0 && bound >= capacity) return PushResult::kFull;
+      // Masking the tag bits turns 0 and kBlocked into "no next node" and
+      // keeps any node's address (nodes are 8-aligned), without a branch.
+      node->link_ = (head & Word::kAddressMask & ~Word::kTagBits) | lane;
+      desired = address | ((bound + (bound != Word::kMaxCount)) << Word::kCountShift);
+      // (A) acq_rel on success, relaxed on failure (we retry with the new head).
+    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    if (kBounded && bound_after != nullptr) {
+      *bound_after = static_cast<uint32_t>(desired >> Word::kCountShift);
+    }
+    return head == Word::kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
+  }
+
+  std::atomic<uintptr_t> head_;
+};
+
+// The owner's half of a mailbox: the lane caches and the owner's counts.
+// Every call names the stack it owns (the same one, always).
+class MailboxCaches {
+ public:
+  MailboxCaches() = default;
+  MailboxCaches(const MailboxCaches&) = delete;
+  MailboxCaches& operator=(const MailboxCaches&) = delete;
+
+  // MailboxCaches::EnableBound()
+  //
+  // Before the first push, by the mailbox's creator: pushes may be bounded
+  // (PushBounded), so the owner's takes keep the bound exact. An unbounded
+  // mailbox's take resets the bound to the stack's count (an exchange, as
+  // cheap as can be) and PushBounded() must not be used on it.
+  void EnableBound() { fetched_.store(kBoundedBit, std::memory_order_relaxed); }
+  bool bounded() const { return (fetched_.load(std::memory_order_relaxed) & kBoundedBit) != 0; }
+
+  // MailboxCaches::Pop()
   //
   // Owner only. The next node, system lane first, or null when nothing is
   // queued (the owner should then TryBlock()).
-  MailboxNode* Pop() {
+  MailboxNode* Pop(MailboxStack& stack) {
     MailboxNode* node;
     if (!system_.empty()) {
       node = system_.PopFront();
     } else {
-      if (ordinary_.empty()) Take();
+      if (ordinary_.empty()) Take(stack);
       node = !system_.empty() ? system_.PopFront() : ordinary_.PopFront();
       if (node == nullptr) return nullptr;
     }
@@ -264,106 +349,88 @@ class Mailbox {
     return node;
   }
 
-  // Mailbox::Fetch()
+  // MailboxCaches::Fetch()
   //
   // Owner only. Moves whatever has arrived into the caches now, so that a
   // system-lane node pushed since the last fetch is the next Pop(), ahead
   // of ordinary nodes already cached. (Pop() itself fetches only when the
   // caches run dry, to keep producers' cache line quiet.)
-  void Fetch() { Take(); }
+  void Fetch(MailboxStack& stack) { Take(stack); }
 
-  // Mailbox::Refresh()
+  // MailboxCaches::Refresh()
   //
   // Owner only. Lowers the bound to the depth, so that the pops since the
   // owner's last CAS make room for PushBounded() now rather than at the
   // next take. One CAS when anything was popped since; none otherwise.
-  void Refresh();
+  void Refresh(MailboxStack& stack);
 
-  // Mailbox::ForEachQueued()
+  // MailboxCaches::ForEachQueued()
   //
   // Calls `fn` on every queued node, in the order Pop() would return them.
   // Only while nothing else touches the mailbox: neither its owner nor any
   // producer (a deterministic test between steps, say). For inspection.
-  void ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const;
+  void ForEachQueued(const MailboxStack& stack,
+                     absl::FunctionRef<void(const MailboxNode&)> fn) const;
 
-  // Mailbox::PopBatch()
+  // MailboxCaches::PopBatch()
   //
   // Owner only. Takes what has arrived, then pops up to `max` nodes into
   // `out`; returns how many. One exchange per call however many arrive.
-  size_t PopBatch(MailboxNode** out, size_t max);
+  size_t PopBatch(MailboxStack& stack, MailboxNode** out, size_t max);
 
-  // Mailbox::TryBlock()
+  // MailboxCaches::TryBlock()
   //
   // Owner only. Goes idle if nothing is queued: returns true, and the next
   // Push() reports kWokeOwner. Returns false if a message is queued (in the
   // caches or just pushed): the owner must keep running.
-  [[nodiscard]] bool TryBlock() {
+  [[nodiscard]] bool TryBlock(MailboxStack& stack) {
     if (HasCached()) return false;
     uintptr_t expected = 0;
     // (C) release: this run's writes reach whoever wakes us (A, acquire).
-    if (head_.compare_exchange_strong(expected, kBlocked, std::memory_order_release,
-                                      std::memory_order_relaxed)) {
+    if (stack.head_.compare_exchange_strong(expected, Word::kBlocked, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
       return true;
     }
     // A bounded mailbox leaves its bound in the head: idle all the same if
     // nothing was stacked since the owner's last CAS.
-    return (expected & kAddressMask) == 0 && TryBlockBounded(expected);
+    return (expected & Word::kAddressMask) == 0 && TryBlockBounded(stack, expected);
   }
 
-  // Mailbox::Close()
+  // MailboxCaches::Close()
   //
   // Owner only. Closes the mailbox and returns everything still queued, in
   // order (system lane first). Later pushes fail with kClosed. Idempotent.
-  MailboxNodeList Close();
+  MailboxNodeList Close(MailboxStack& stack);
 
-  // Mailbox::IsClosed() / IsBlocked()
-  //
-  // Any thread; snapshots.
-  bool IsClosed() const { return head_.load(std::memory_order_acquire) == kClosed; }
-  bool IsBlocked() const { return head_.load(std::memory_order_acquire) == kBlocked; }
-
-  // Mailbox::ApproximateSize()
+  // MailboxCaches::ApproximateSize()
   //
   // Any thread: how many nodes are queued (unfetched + cached). Exact while
   // nobody pushes or pops; a recent value otherwise. While the bound is
   // saturated (65535 or more queued), the unfetched nodes count as 65535.
   // Three relaxed loads.
-  size_t ApproximateSize() const;
+  size_t ApproximateSize(const MailboxStack& stack) const;
 
-  // Mailbox::popped()
+  // MailboxCaches::popped()
   //
   // Any thread: how many nodes the owner has taken out since the start (a
   // recent value while it runs).
   uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
 
-  // Mailbox::CachedSize()
+  // MailboxCaches::CachedSize()
   //
   // Owner only: the cached count plus nothing of the unfetched stack (a
   // stack has no cheap count). For stats; a lower bound; O(n).
   size_t CachedSize() const { return system_.size() + ordinary_.size(); }
 
-  // Mailbox::HasCached()
+  // MailboxCaches::HasCached()
   //
-  // Owner only: true if Pop() would return a node without touching head_.
+  // Owner only: true if Pop() would return a node without touching the
+  // stack's word.
   bool HasCached() const { return !system_.empty() || !ordinary_.empty(); }
 
  private:
-  // head_ is a word: 0 (running, empty), a tag, or a node's address (0 if
-  // nothing is stacked), with the bound in the top 16 bits. The tags are
-  // small non-zero integers that no allocation can return, never
-  // dereferenced, and always come with a bound of 0.
-  static constexpr uintptr_t kBlocked = 1;
-  static constexpr uintptr_t kClosed = 2;
-  static constexpr int kCountShift = 48;
-  static constexpr uintptr_t kMaxCount = kMaxCapacity;  // the bound saturates here
-  static constexpr uintptr_t kAddressMask = (uintptr_t{1} << kCountShift) - 1;
-  static constexpr uintptr_t kTagBits = 7;  // both tags fit; no node address uses them
-  static_assert(alignof(MailboxNode) > kTagBits && kClosed <= kTagBits);
-  static bool IsTag(uintptr_t word) { return word != 0 && word <= kClosed; }
-  static MailboxNode* NodeOf(uintptr_t word) {
-    return IsTag(word) ? nullptr : reinterpret_cast<MailboxNode*>(word & kAddressMask);
-  }
-  static uintptr_t BoundOf(uintptr_t word) { return word >> kCountShift; }  // 0 for a tag
+  using Word = mailbox_internal::HeadWord;
+  static constexpr uintptr_t kMaxCount = Word::kMaxCount;
 
   // The owner's word, fetched_: the nodes moved into the caches since the
   // start (top 47 bits, so that adding to it wraps with no masking),
@@ -391,49 +458,21 @@ class Mailbox {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 
-  // Push() and PushBounded(): one CAS loop, the bound's check compiled in
-  // only for the latter.
-  template <bool kBounded>
-  PushResult PushNode(MailboxNode* node, uint32_t capacity, uint32_t* bound_after) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
-    TROUPE_DCHECK((address & ~kAddressMask) == 0, "node address {} uses the count's bits",
-                  static_cast<const void*>(node));
-    const uintptr_t lane = node->link_ & MailboxNode::kLaneBit;
-    uintptr_t head = head_.load(std::memory_order_relaxed);
-    uintptr_t desired;
-    do {
-      if (head == kClosed) [[unlikely]]
-        return PushResult::kClosed;
-      const uintptr_t bound = head >> kCountShift;  // 0 for a tag
-      if (kBounded && lane == 0 && bound >= capacity) return PushResult::kFull;
-      // Masking the tag bits turns 0 and kBlocked into "no next node" and
-      // keeps any node's address (nodes are 8-aligned), without a branch.
-      node->link_ = (head & kAddressMask & ~kTagBits) | lane;
-      desired = address | ((bound + (bound != kMaxCount)) << kCountShift);
-      // (A) acq_rel on success, relaxed on failure (we retry with the new head).
-    } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed));
-    if (kBounded && bound_after != nullptr) {
-      *bound_after = static_cast<uint32_t>(desired >> kCountShift);
-    }
-    return head == kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
-  }
-
   // Takes the stack (B), reverses it and appends it to the lane caches.
   // Returns false if there was nothing to take. A cheap look comes first:
   // a CAS on an empty stack would still take the line away from the
   // producers.
-  bool Take() {
-    const uintptr_t head = head_.load(std::memory_order_relaxed);
-    if ((head & kAddressMask) <= kClosed) return false;  // nothing stacked, or a tag
-    return TakeSlow(head);
+  bool Take(MailboxStack& stack) {
+    const uintptr_t head = stack.head_.load(std::memory_order_relaxed);
+    if ((head & Word::kAddressMask) <= Word::kClosed) return false;  // nothing stacked, or a tag
+    return TakeSlow(stack, head);
   }
-  bool TakeSlow(uintptr_t head);
+  bool TakeSlow(MailboxStack& stack, uintptr_t head);
   // TryBlock() with the head at `head`: a bound and nothing stacked.
-  bool TryBlockBounded(uintptr_t head);
+  bool TryBlockBounded(MailboxStack& stack, uintptr_t head);
   // After a take that found the bound saturated: counts the stack in place
   // and writes the exact bound, unless the depth is still past kMaxCount.
-  void Resync();
+  void Resync(MailboxStack& stack);
   // Reverses a taken stack into arrival order, appends it to the caches
   // and stores the owner's word: `owner` plus the nodes taken.
   void Distribute(MailboxNode* stack, uint64_t owner);
@@ -444,7 +483,6 @@ class Mailbox {
   void DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_head, MailboxNode* ordinary_tail,
                        uint64_t count, uint64_t owner);
 
-  std::atomic<uintptr_t> head_;
   MailboxNodeList system_;    // owner only
   MailboxNodeList ordinary_;  // owner only
   // The owner's word (see SetOwnerWord) and the nodes handed out since the
@@ -452,6 +490,44 @@ class Mailbox {
   // popped()).
   std::atomic<uint64_t> fetched_{0};
   std::atomic<uint64_t> popped_{0};
+};
+
+// Mailbox: both halves side by side, for a mailbox that is an object of its
+// own. The calls are the halves', with the stack filled in: Push() and
+// PushBounded() any thread, the rest the owner (see above).
+class Mailbox {
+ public:
+  using InitialState = MailboxInitialState;
+  static constexpr uint32_t kMaxCapacity = MailboxStack::kMaxCapacity;
+
+  explicit Mailbox(InitialState state = InitialState::kIdle) : stack_(state) {}
+
+  void EnableBound() { caches_.EnableBound(); }
+  [[nodiscard]] PushResult Push(MailboxNode* node) { return stack_.Push(node); }
+  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
+                                       uint32_t* bound = nullptr) {
+    TROUPE_DCHECK(caches_.bounded(), "PushBounded() on a mailbox without EnableBound()");
+    return stack_.PushBounded(node, capacity, bound);
+  }
+  MailboxNode* Pop() { return caches_.Pop(stack_); }
+  void Fetch() { caches_.Fetch(stack_); }
+  void Refresh() { caches_.Refresh(stack_); }
+  void ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const {
+    caches_.ForEachQueued(stack_, fn);
+  }
+  size_t PopBatch(MailboxNode** out, size_t max) { return caches_.PopBatch(stack_, out, max); }
+  [[nodiscard]] bool TryBlock() { return caches_.TryBlock(stack_); }
+  MailboxNodeList Close() { return caches_.Close(stack_); }
+  bool IsClosed() const { return stack_.IsClosed(); }
+  bool IsBlocked() const { return stack_.IsBlocked(); }
+  size_t ApproximateSize() const { return caches_.ApproximateSize(stack_); }
+  uint64_t popped() const { return caches_.popped(); }
+  size_t CachedSize() const { return caches_.CachedSize(); }
+  bool HasCached() const { return caches_.HasCached(); }
+
+ private:
+  MailboxStack stack_;
+  MailboxCaches caches_;
 };
 
 }  // namespace troupe

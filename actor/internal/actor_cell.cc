@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,30 +23,47 @@
 
 namespace troupe::actor_internal {
 
-// The actor's storage starts at the first 16-byte boundary after the cell.
-constexpr size_t kActorOffset = (sizeof(ActorCell) + 15) / 16 * 16;
+// The block: the mailbox's stack word, the cell, then the actor's storage
+// at the first 16-byte boundary after the cell. The word leads so that its
+// cache line holds nothing the turn writes: blocks are 16-byte aligned, so
+// the line ends at most 64 bytes into the block, within the word and the
+// cell's first 56 bytes (Addressable, the scheduler's vtable pointer, the
+// live-set links), which a send reads anyway and the turn only reads; it
+// may start up to 48 bytes before the block, in another one
+// (docs/architecture.md, "Cache lines"). Create() checks the 56.
+constexpr size_t kCellOffset = ActorCell::kMailStackBytes;
+constexpr size_t kActorOffset = (kCellOffset + sizeof(ActorCell) + 15) / 16 * 16;
+static_assert(kCellOffset % alignof(ActorCell) == 0);
 // Idle actors are meant to cost <= 256 bytes each (bench A6): watch the cell.
-static_assert(sizeof(ActorCell) <= 208, "ActorCell grew: check bench A6");
+static_assert(kCellOffset + sizeof(ActorCell) <= 208, "ActorCell grew: check bench A6");
 
 constexpr size_t kPoolUnit = 16;  // the pool's size classes are multiples of it
 
 ActorCell* ActorCell::Create(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
                              size_t actor_size, uint32_t type_name) {
+  // offsetof on a class with virtual functions: GCC and Clang compute it as
+  // for any other (conditionally supported, hence the warning).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  static_assert(kCellOffset + offsetof(ActorCell, mailbox_) >= 64,
+                "the turn's first fields would share the stack word's cache line");
+#pragma GCC diagnostic pop
   const size_t total = kActorOffset + actor_size;
-  if (total > kMaxPooledSize) {
-    return new (::operator new(total)) ActorCell(link, id, std::move(name), parent, type_name);
-  }
-  const size_t units = (total + kPoolUnit - 1) / kPoolUnit;
-  auto* cell =
-      new (PoolAllocate(units * kPoolUnit)) ActorCell(link, id, std::move(name), parent, type_name);
+  const size_t units = total <= kMaxPooledSize ? (total + kPoolUnit - 1) / kPoolUnit : 0;
+  char* block =
+      static_cast<char*>(units != 0 ? PoolAllocate(units * kPoolUnit) : ::operator new(total));
+  new (block) MailboxStack(MailboxInitialState::kRunning);
+  auto* cell = new (block + kCellOffset) ActorCell(link, id, std::move(name), parent, type_name);
   cell->pool_units_ = static_cast<uint8_t>(units);
   return cell;
 }
 
 void ActorCell::Destroy() {
   const size_t pooled = pool_units_ * kPoolUnit;
-  void* block = this;
+  char* block = reinterpret_cast<char*>(this) - kCellOffset;
+  MailboxStack* stack = &mail_stack();
   this->~ActorCell();
+  std::destroy_at(stack);
   if (pooled != 0) {
     PoolFree(block, pooled);
   } else {
@@ -52,7 +71,9 @@ void ActorCell::Destroy() {
   }
 }
 
-void* ActorCell::actor_storage() { return reinterpret_cast<char*>(this) + kActorOffset; }
+void* ActorCell::actor_storage() {
+  return reinterpret_cast<char*>(this) - kCellOffset + kActorOffset;
+}
 
 ActorCell::ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
                      uint32_t type_name)
@@ -152,7 +173,7 @@ template <bool kBounded>
     ObserveSend(envelope, observe);
   }
   const bool system_lane = envelope.lane() == MailboxNode::Lane::kSystem;
-  const PushResult pushed = kBounded ? PushLimited(envelope) : mailbox_.Push(&envelope);
+  const PushResult pushed = kBounded ? PushLimited(envelope) : mail_stack().Push(&envelope);
   // From here on the envelope may be the owner's already: not touched.
   switch (pushed) {
     case PushResult::kPushed:
@@ -176,11 +197,11 @@ PushResult ActorCell::PushLimited(Envelope& envelope) {
   // Actor::Ask continuation, which is the reply to something this actor
   // already accepted, and mail the actor sends itself from its own turn,
   // which it could not otherwise be sure to get.
-  if (envelope.Is<Continuation>() || RunningCell() == this) return mailbox_.Push(&envelope);
+  if (envelope.Is<Continuation>() || RunningCell() == this) return mail_stack().Push(&envelope);
   // Set before publication (LimitMailbox), so every sender sees it.
   MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
   uint32_t bound = 0;
-  const PushResult pushed = mailbox_.PushBounded(&envelope, limit.capacity, &bound);
+  const PushResult pushed = mail_stack().PushBounded(&envelope, limit.capacity, &bound);
   if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) limit.NoteDepth(bound);
   return pushed;
 }
@@ -234,7 +255,8 @@ void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const
       fn(static_cast<const Envelope&>(*node));
     }
   }
-  mailbox_.ForEachQueued([&](const MailboxNode& node) { fn(static_cast<const Envelope&>(node)); });
+  mailbox_.ForEachQueued(mail_stack(),
+                         [&](const MailboxNode& node) { fn(static_cast<const Envelope&>(node)); });
 }
 
 ActorRef ActorCell::Owner() const { return ActorRef(AddressablePtr(const_cast<ActorCell*>(this))); }
@@ -282,10 +304,10 @@ void ActorCell::RunTurn() {
     // What this turn handled is room for bounded senders now, also for
     // those waiting (woken before TryBlock(): once idle, the cell is not
     // ours to touch).
-    mailbox_.Refresh();
+    mailbox_.Refresh(mail_stack());
     WakeWaitingSenders();
   }
-  if (!unstashed && mailbox_.TryBlock()) return;
+  if (!unstashed && mailbox_.TryBlock(mail_stack())) return;
   if (budget == 0) {
     scheduler()->Yield(this, PriorityOf(flags));
   } else {
@@ -316,9 +338,9 @@ inline Envelope* ActorCell::Next() {
   }
   if (system_mail_.load(std::memory_order_relaxed)) [[unlikely]] {
     system_mail_.store(false, std::memory_order_relaxed);
-    mailbox_.Fetch();  // lifecycle signals overtake the mail already cached
+    mailbox_.Fetch(mail_stack());  // lifecycle signals overtake the mail already cached
   }
-  return static_cast<Envelope*>(mailbox_.Pop());
+  return static_cast<Envelope*>(mailbox_.Pop(mail_stack()));
 }
 
 inline void ActorCell::Handle(Envelope* envelope, uint8_t observe) {

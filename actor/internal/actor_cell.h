@@ -54,8 +54,10 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -102,6 +104,13 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // Where every incarnation is constructed (actor_size bytes).
   void* actor_storage();
+  // The producers' half of the mailbox, in front of the cell (see Layout).
+  MailboxStack& mail_stack() const {
+    return *std::launder(reinterpret_cast<MailboxStack*>(
+        reinterpret_cast<char*>(const_cast<ActorCell*>(this)) - kMailStackBytes));
+  }
+  // Where the cell starts in its block: behind the stack.
+  static constexpr size_t kMailStackBytes = sizeof(MailboxStack);
 
   // -- spawn (actor_cell.cc, supervision.cc) ----------------------------------------
 
@@ -321,16 +330,18 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // Layout: a send and the turn run on different cores, and a cache line
   // one writes on every message and the other reads costs both a transfer
-  // each time. So what the turn writes per message (current_, beside the
-  // mailbox's caches) sits at least 64 bytes (a line, however the 16-byte
-  // aligned cell falls) before what a send reads (extras_ for a bounded
-  // mailbox), with what only the turn reads between (with current_ on
-  // extras_'s line, a sender into a full bounded mailbox took ~50 ns a
-  // message instead of ~38). The flags every send reads are in
-  // Addressable's first 32 bytes. Still shared in some alignments: the
-  // mailbox's head word with its caches, and extras_ with the actor object
-  // after the cell (docs/architecture.md, "Cache lines").
-  Mailbox mailbox_{Mailbox::InitialState::kRunning};
+  // each time. The word every send writes, the mailbox's stack, sits in
+  // front of the cell (mail_stack(), actor_cell.cc), on a line with only
+  // what a send reads anyway: Addressable (with the flags every send
+  // tests), the scheduler's vtable pointer and the live-set links. What the
+  // turn writes per message (the caches below, current_) starts 64 bytes
+  // after the word. current_ sits at least 64 bytes (a line, however the
+  // block falls) before what a bounded send reads (extras_), with what only
+  // the turn reads between (with current_ on extras_'s line, a sender into
+  // a full bounded mailbox took ~50 ns a message instead of ~38). Still
+  // shared in some alignments: extras_ with the actor object after the
+  // cell (docs/architecture.md, "Cache lines").
+  MailboxCaches mailbox_;
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
   Actor* actor_ = nullptr;             // the incarnation, in actor_storage() (destroyed, not freed)

@@ -18,7 +18,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
   stats->parent = parent_ ? parent_->id() : 0;
   stats->dedicated = (spawn_flags_.load(std::memory_order_relaxed) & kDedicated) != 0;
   stats->priority = priority();
-  stats->mailbox_depth = mailbox_.ApproximateSize();
+  stats->mailbox_depth = mailbox_.ApproximateSize(mail_stack());
   stats->messages_handled = mailbox_.popped();
   Extras* const x = extras_if_any();
   if (x != nullptr && x->limit != nullptr) {
@@ -57,7 +57,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
       return;
     }
   }
-  stats->state = mailbox_.IsBlocked() ? ActorState::kIdle : ActorState::kScheduled;
+  stats->state = mail_stack().IsBlocked() ? ActorState::kIdle : ActorState::kScheduled;
 }
 
 }  // namespace troupe::actor_internal

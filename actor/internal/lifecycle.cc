@@ -150,7 +150,7 @@ void ActorCell::DropQueuedMail() {
   // with it; lifecycle signals among it still count.
   BehaviorStack& behaviors = turn().behaviors;
   MailboxNodeList queued = behaviors.TakeUnstashed();
-  while (MailboxNode* node = mailbox_.Pop()) queued.PushBack(node);
+  while (MailboxNode* node = mailbox_.Pop(mail_stack())) queued.PushBack(node);
   while (MailboxNode* node = queued.PopFront()) {
     EnvelopePtr envelope(static_cast<Envelope*>(node));
     if (envelope->lane() == MailboxNode::Lane::kSystem) {
@@ -167,7 +167,7 @@ bool ActorCell::Finish() {
 
   // Dead from here on: Tell() dead-letters, the registry drops our names.
   stopped_.store(static_cast<uint8_t>(reason.kind() + 1), std::memory_order_seq_cst);
-  MailboxNodeList rest = mailbox_.Close();
+  MailboxNodeList rest = mailbox_.Close(mail_stack());
   // Senders waiting for room find it closed now, not at their deadline.
   if ((spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0) {
     extras_if_any()->limit->WakeAllSenders();

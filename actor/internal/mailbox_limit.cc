@@ -17,7 +17,7 @@
 
 namespace troupe::actor_internal {
 
-static_assert(SpawnOptions::kMaxMailboxCapacity == Mailbox::kMaxCapacity,
+static_assert(SpawnOptions::kMaxMailboxCapacity == MailboxStack::kMaxCapacity,
               "SpawnOptions promises what the mailbox enforces");
 
 bool MailboxLimit::CountRefusal(std::atomic<uint64_t>* counter, uint64_t* since) {
@@ -234,13 +234,14 @@ void ActorCell::WakeWaitingSenders() {
   // a mailbox, which outlasts its wake-up (waking it at every bit of room
   // would pay a wake-up per turn: bench O1 ran at 0.4x A3 that way, 0.53x
   // this way).
-  const size_t depth = mailbox_.ApproximateSize();  // exact for the owner, after a refresh
+  const size_t depth =
+      mailbox_.ApproximateSize(mail_stack());  // exact for the owner, after a refresh
   if (depth > limit.low_water()) return;
   limit.WakeSenders(limit.capacity - depth, [this, &limit](std::unique_ptr<Envelope>& message) {
     // The owner, in its turn: the mailbox is open and not idle, so a push
     // is kPushed or kFull, never a wake-up.
     uint32_t bound = 0;
-    const PushResult pushed = mailbox_.PushBounded(message.get(), limit.capacity, &bound);
+    const PushResult pushed = mail_stack().PushBounded(message.get(), limit.capacity, &bound);
     TROUPE_DCHECK(pushed != PushResult::kWokeOwner, "a push for a task woke a running actor");
     if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
       limit.NoteDepth(bound);
