@@ -162,8 +162,9 @@ class ThreadPool final : public Executor {
   // Like Execute(), but queued behind the work already waiting: the task
   // goes to the pool's global FIFO queue even when a worker calls, not to
   // that worker's LIFO deque. For a task that yields so that others run
-  // first (an actor that used up its fairness budget). While the pool
-  // drains, a worker's deferred task still runs.
+  // first (an actor that used up its fairness budget). When nothing else is
+  // waiting, no other worker is woken for it: this worker runs it next.
+  // While the pool drains, a worker's deferred task still runs.
   void Defer(Closure task) override;
 
   // ThreadPool::ExecuteNext()
@@ -262,7 +263,8 @@ class ThreadPool final : public Executor {
   Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
   // Moves the LIFO slots' hand-offs to the deque, where others may steal
-  // them (the worker is about to block), and wakes a worker for them.
+  // them (the worker is about to block), and wakes a worker for them or for
+  // anything else queued that this worker would have come to.
   void HandOverLifoSlots(Worker* self);
   static void RunMarked(Worker* self, PoolJob* job);
   void Join();

@@ -85,6 +85,52 @@ TEST(ThreadPoolTest, DeferredTaskRunsAfterTheWorkersOwnTasks) {
   EXPECT_EQ(order.back(), 0);
 }
 
+// Returns once every worker of `pool` has gone to sleep for lack of work.
+void WaitUntilAllAsleep(const ThreadPool& pool) {
+  const auto all_parked = [&] {
+    for (const WorkerStats& worker : pool.worker_stats()) {
+      if (worker.parks == 0) return false;
+    }
+    return true;
+  };
+  while (!all_parked()) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(20));  // from "about to sleep" to asleep
+}
+
+// Deferring with nothing else queued wakes nobody: the deferring worker
+// runs the task itself once the current one returns. The current task
+// lingers after it defers, so a worker woken for the task would have all
+// the time it needs to take it first.
+TEST(ThreadPoolTest, DeferWithNothingWaitingRunsOnTheSameWorker) {
+  ThreadPool pool(2);
+  WaitUntilAllAsleep(pool);
+  std::thread::id deferring, deferred;
+  Notification done;
+  pool.Execute([&] {
+    deferring = std::this_thread::get_id();
+    pool.Defer([&] {
+      deferred = std::this_thread::get_id();
+      done.Notify();
+    });
+    absl::SleepFor(absl::Milliseconds(50));
+  });
+  ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(30)));
+  EXPECT_EQ(deferred, deferring);
+}
+
+// ...but a task that defers and then blocks does not strand what it
+// deferred: going to sleep, its worker wakes another for it.
+TEST(ThreadPoolTest, ATaskThatBlocksAfterDeferringDoesNotStrandTheDeferredTask) {
+  ThreadPool pool(2);
+  WaitUntilAllAsleep(pool);
+  Notification ran;
+  Future<bool> outer = pool.Submit([&] {
+    pool.Defer([&] { ran.Notify(); });
+    return ran.WaitForNotificationFor(absl::Seconds(30));
+  });
+  EXPECT_TRUE(outer.Get().value());
+}
+
 // ExecuteNext() from a worker: the task runs right after the current one,
 // ahead of everything in the deque, and a second hand-off displaces the
 // first to the deque rather than dropping it.

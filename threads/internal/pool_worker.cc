@@ -232,7 +232,11 @@ void ThreadPool::HandOverLifoSlots(Worker* self) {
     self->lifo_task = nullptr;
     handed = true;
   }
-  if (handed) WakeOneIfNoneSearching();
+  // Queued work this worker meant to come back to (Defer, a long hand-off
+  // chain: neither woke anyone) would wait for it too.
+  if (handed || self->deque.MaybeNonEmpty() || injector_->MaybeNonEmpty()) {
+    WakeOneIfNoneSearching();
+  }
 }
 
 void ThreadPool::WorkerLoop(Worker* self) {
