@@ -123,9 +123,11 @@ void ThreadPool::Defer(Closure task) {
   // task and move the task's data to another core (an actor out of budget
   // defers itself every `throughput` messages: bench O1 ran 2x slower on a
   // 2-core machine when each of those woke the idle worker). Work waiting:
-  // someone may help. A task that blocks after deferring wakes a worker
-  // then (HandOverLifoSlots).
-  const bool others_waiting = injector_->MaybeNonEmpty() || self->deque.MaybeNonEmpty();
+  // someone may help, also with a hand-off waiting in this worker's LIFO
+  // slots. A task that blocks after deferring wakes a worker then
+  // (HandOverLifoSlots).
+  const bool others_waiting = self->lifo_slot != nullptr || self->lifo_task ||
+                              injector_->MaybeNonEmpty() || self->deque.MaybeNonEmpty();
   // Closed only while draining: then a worker's task runs anyway, locally.
   if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
   if (others_waiting) WakeOneIfNoneSearching();

@@ -118,7 +118,30 @@ TEST(ThreadPoolTest, DeferWithNothingWaitingRunsOnTheSameWorker) {
   EXPECT_EQ(deferred, deferring);
 }
 
-// ...but a task that defers and then blocks does not strand what it
+// ...but with a hand-off waiting in the worker's LIFO slot the deferred
+// task is the second piece of work: another worker is woken for it and
+// runs it while this one runs the hand-off.
+TEST(ThreadPoolTest, DeferBehindAHandOffWakesAnotherWorker) {
+  ThreadPool pool(2);
+  WaitUntilAllAsleep(pool);
+  std::atomic<bool> deferred_ran{false};
+  std::atomic<bool> ran_meanwhile{false};
+  Notification done;
+  pool.Execute([&] {
+    pool.ExecuteNext([&] {
+      // Sleeps without FutexWait, which would hand work over to others.
+      const absl::Time deadline = absl::Now() + absl::Seconds(10);
+      while (!deferred_ran.load() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+      ran_meanwhile = deferred_ran.load();
+      done.Notify();
+    });
+    pool.Defer([&] { deferred_ran = true; });
+  });
+  ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(30)));
+  EXPECT_TRUE(ran_meanwhile);
+}
+
+// ...and a task that defers and then blocks does not strand what it
 // deferred: going to sleep, its worker wakes another for it.
 TEST(ThreadPoolTest, ATaskThatBlocksAfterDeferringDoesNotStrandTheDeferredTask) {
   ThreadPool pool(2);
