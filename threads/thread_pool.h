@@ -27,7 +27,10 @@
 //     allocation per task; a worker takes a small batch at a time. Once
 //     every 61 takes a worker looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
-//     puts a task there on purpose, behind everything waiting.
+//     puts a task there on purpose, behind everything waiting, and wakes
+//     a worker for it only if other work waits too (otherwise the caller's
+//     worker comes to it next; if the caller blocks first, it wakes one
+//     as it goes to sleep, below).
 //   * A woken actor (internal/pool_job.h) or task (ExecuteNext()) goes to
 //     the calling worker's LIFO slot: it runs right after the current
 //     task, on the same core, unstealable, so that two actors or tasks
@@ -35,7 +38,8 @@
 //     hand-off per message. A task that then blocks its worker (it sleeps
 //     on a futex: a channel, a mutex, a latch) first moves the slot's
 //     hand-off to its deque, where others may steal it: what it waits for
-//     may be that very hand-off.
+//     may be that very hand-off. It wakes a worker for that, or for any
+//     work queued that it would have come to.
 //   * The deque holds pointers to tasks; the nodes are recycled through a
 //     small per-thread cache, so a local submit does not call malloc.
 //   * Idle workers first search (spin, then yield), then sleep on one futex.
