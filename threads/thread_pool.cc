@@ -121,8 +121,8 @@ void ThreadPool::Defer(Closure task) {
   // Nothing waiting: this worker takes the task as soon as the current one
   // returns, so a wake-up would only have another worker race it for the
   // task and move the task's data to another core (an actor out of budget
-  // defers itself every `throughput` messages: bench O1 ran 2x slower on a
-  // 2-core machine when each of those woke the idle worker). Work waiting:
+  // defers itself every `throughput` messages: bench O1 ran 1.3-2.5x slower on
+  // a 2-core machine when each of those woke the idle worker). Work waiting:
   // someone may help, also with a hand-off waiting in this worker's LIFO
   // slots. A task that blocks after deferring wakes a worker then
   // (HandOverLifoSlots).
