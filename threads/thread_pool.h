@@ -24,7 +24,8 @@
 //     the owner, cache-warm); idle workers steal from the other end.
 //   * Tasks from outside go to a lock-free injection queue
 //     (internal/injection_queue.h) that stores them inline, without an
-//     allocation per task; a worker takes a small batch at a time. Once
+//     allocation per task, in blocks it recycles (a steady flow allocates
+//     nothing); a worker takes a small batch at a time. Once
 //     every 61 takes a worker looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
 //     puts a task there on purpose, behind everything waiting, and wakes

@@ -13,10 +13,17 @@
 // slot index whose offset within a lap of kBlockSize + 1 tells producers
 // which block and slot they own; the extra offset, kBlockSize, means "the
 // next block is being installed, wait".) Unlike crossbeam, the consumer
-// keeps the last block it emptied as a spare for the producer that installs
-// the next one: a steady flow (one submitter, bench P1) then cycles through
-// a few blocks warm in cache, rather than allocating 3 KB on one thread and
-// freeing it on another every kBlockSize pushes.
+// keeps up to kSpareBlocks blocks it emptied as spares for the producers
+// that install the next ones: a steady flow (one submitter, bench P1) then
+// cycles through a few blocks warm in cache, rather than allocating 3 KB on
+// one thread and freeing it on another every kBlockSize pushes. One spare
+// was not enough: the consumer empties blocks in bursts (a worker pops a
+// batch at a time), so a second emptied block was freed while the producer
+// was about to allocate one, and that malloc and free met on glibc's arena
+// lock. On a 2-core machine whose cores are ~200 ns apart, the lock's
+// hand-offs left the producer at ~220 ns a push and the worker far behind:
+// bench P1 ran at 264-357 ns a task with one spare and 93-118 with eight
+// (one sitting, 2026-12-05; Go's p1pool 76-96 in the same minutes).
 //
 // Memory ordering
 //   (A) Push(): tail_ CAS, seq_cst. Claims the slot. seq_cst because the pool
@@ -33,12 +40,14 @@
 //       popping its last slot, i.e. after (C) on that slot, so every producer
 //       access to the block happened before: no use after free.
 //   Producers that lose the CAS never dereference the block they loaded.
-//   (E) The spare block: the consumer resets an emptied block and exchanges
-//       it into spare_ (acq_rel); a producer about to install a block takes
-//       it with an exchange (acq_rel). No producer can still touch an
-//       emptied block (D), so the consumer's reset is the last access
-//       before the hand-over, and the exchanges order it before the taker's
-//       use. One slot, exchanged whole: no ABA.
+//   (E) The spare blocks: the consumer resets an emptied block and puts it
+//       into an empty spare slot with a CAS (acq_rel); a producer about to
+//       install a block takes one with an exchange (acq_rel). No producer
+//       can still touch an emptied block (D), so the consumer's reset is
+//       the last access before the hand-over, and the CAS and the exchange
+//       on the same slot order it before the taker's use. Each slot holds
+//       a whole block and is swapped whole: no ABA. The relaxed loads that
+//       skip a slot are hints (a stale one costs a new block or a free).
 //
 // Thread-safety: Push(), Close() and MaybeNonEmpty() from any thread; Pop() only by
 // the holder of the consumer lock.
@@ -64,6 +73,8 @@ class InjectionQueue {
  public:
   static constexpr uint64_t kBlockSize = 63;
   static constexpr uint64_t kLap = kBlockSize + 1;
+  // Emptied blocks kept for reuse, at most (~3 KB each for the pool's tasks).
+  static constexpr int kSpareBlocks = 8;
 
   InjectionQueue() {
     Block* first = new Block;
@@ -79,7 +90,7 @@ class InjectionQueue {
     while (Pop().has_value()) {
     }
     delete head_block_;
-    delete spare_.load(std::memory_order_relaxed);
+    for (std::atomic<Block*>& spare : spares_) delete spare.load(std::memory_order_relaxed);
   }
 
   // Push(): any thread. Moves `value` in and returns true, or returns false
@@ -164,6 +175,10 @@ class InjectionQueue {
            head_index_.load(std::memory_order_acquire);
   }
 
+  // BlocksAllocated(): blocks allocated since construction, besides the
+  // first (a spare taken instead is not counted). For tests.
+  uint64_t BlocksAllocated() const { return blocks_allocated_.load(std::memory_order_relaxed); }
+
   // SizeGuess(): any thread, approximate.
   int64_t SizeGuess() const {
     const uint64_t tail = tail_.load(std::memory_order_relaxed) & ~kClosed;
@@ -209,7 +224,15 @@ class InjectionQueue {
   void KeepAsSpare(Block* emptied) {
     emptied->next.store(nullptr, std::memory_order_relaxed);
     for (Slot& slot : emptied->slots) slot.ready.store(false, std::memory_order_relaxed);
-    delete spare_.exchange(emptied, std::memory_order_acq_rel);
+    for (std::atomic<Block*>& spare : spares_) {
+      if (spare.load(std::memory_order_relaxed) != nullptr) continue;
+      Block* empty = nullptr;
+      if (spare.compare_exchange_strong(empty, emptied, std::memory_order_acq_rel,
+                                        std::memory_order_relaxed)) {
+        return;
+      }
+    }
+    delete emptied;  // every spare slot is full
   }
 
   // (E) The block a producer installs next: the spare, or a new one. Not
@@ -219,9 +242,11 @@ class InjectionQueue {
     // relaxed: only a hint that spares the exchange when there is no spare
     // (a stale answer costs a new block, or an exchange that finds null);
     // the exchange alone hands a block over.
-    if (spare_.load(std::memory_order_relaxed) != nullptr) {
-      if (Block* spare = spare_.exchange(nullptr, std::memory_order_acq_rel)) return spare;
+    for (std::atomic<Block*>& spare : spares_) {
+      if (spare.load(std::memory_order_relaxed) == nullptr) continue;
+      if (Block* block = spare.exchange(nullptr, std::memory_order_acq_rel)) return block;
     }
+    blocks_allocated_.fetch_add(1, std::memory_order_relaxed);
     return new Block;
   }
 
@@ -246,8 +271,9 @@ class InjectionQueue {
   uint64_t head_offset_ = 0;
   std::atomic<uint64_t> head_index_{0};
 
-  // (E) Null, or an emptied block for the next install.
-  std::atomic<Block*> spare_{nullptr};
+  // (E) Emptied blocks for the next installs (null: none in that slot).
+  std::atomic<Block*> spares_[kSpareBlocks] = {};
+  std::atomic<uint64_t> blocks_allocated_{0};  // producers only, once per block
 };
 
 }  // namespace troupe::threads_internal
