@@ -235,7 +235,7 @@ class InjectionQueue {
     delete emptied;  // every spare slot is full
   }
 
-  // (E) The block a producer installs next: the spare, or a new one. Not
+  // (E) The block a producer installs next: a spare, or a new one. Not
   // value-initialised (`new Block`, not `new Block()`): the slots' storage
   // needs no zeroing, only their flags, which their initialisers set.
   Block* TakeSpareOrNew() {
