@@ -20,12 +20,14 @@
 #include "actor/actor_system.h"
 #include "actor/supervisor.h"
 #include "actor/testdata/test_messages.pb.h"
+#include "async/channel.h"
 #include "async/future.h"
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
 #include "async/task.h"
 #include "async/throws_on_move.h"
 #include "base/log_capture.h"
+#include "channel/channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/eventually.h"
@@ -444,6 +446,51 @@ TEST_F(TaskHandlerTest, ResumptionsFromForeignThreadsLandOnTheActorsTurn) {
     return total != -1;
   }));
   EXPECT_EQ(total, 2 * kTasks + kNotes + kGoRounds);
+}
+
+// A handler task parked on a buffered channel is woken by the sending
+// thread through a closure mailed to the actor (not a bare resumption):
+// it too must run on the actor's turn, with the request still current.
+struct RecvFrom {
+  Receiver<int>* rx;
+};
+class ChannelReader : public Actor {
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior()
+        .On<RecvFrom>([this](const RecvFrom& r) -> Task<absl::Status> {
+          const ActorRef asker = Sender();
+          RecvResult<int> got = co_await Recv(*r.rx);
+          if (!got.ok()) co_return absl::UnavailableError("closed");
+          if (Sender() != asker) co_return absl::InternalError("the request changed");
+          test::Pong pong;
+          pong.set_seq(*got);
+          Reply(std::move(pong));
+          co_return absl::OkStatus();
+        })
+        .On<Note>([this](const Note&) { ++notes_; })
+        .On<test::GetTotal>([this](const test::GetTotal&) { return notes_; });
+  }
+
+ private:
+  int notes_ = 0;  // the actor's own state: a race here is TSAN's to find
+};
+
+TEST_F(TaskHandlerTest, AHandlerWokenFromABufferedChannelRunsOnTheActorsTurn) {
+  constexpr int kRounds = 200;
+  ActorSystem system;
+  ActorRef reader = system.Spawn<ChannelReader>();
+  auto [tx, rx] = Channel<int>::Bounded(4);
+  for (int i = 0; i < kRounds; ++i) {
+    Future<test::Pong> reply = reader.Ask<test::Pong>(RecvFrom{&rx}, kWait);
+    reader.Tell(Note{i});  // held until the handler's task ends
+    if (i % 2 == 0) absl::SleepFor(absl::Microseconds(50));  // often parked by now
+    ASSERT_TRUE(tx.Send(i).ok());
+    absl::StatusOr<test::Pong> pong = reply.Get();
+    ASSERT_TRUE(pong.ok()) << pong.status();
+    EXPECT_EQ(pong->seq(), i);
+  }
+  EXPECT_EQ(reader.Ask<int>(test::GetTotal(), kWait).Get().value(), kRounds);
 }
 
 // A task started with Actor::Go() is cancelled when its actor stops, and

@@ -282,6 +282,8 @@ class ActorCell final : public Addressable, public Schedulable {
 
   // actor_tasks.cc: steps of the actor's tasks, and the gate.
   void RunTaskStep(TaskStep& step);
+  void RunTaskStep(TaskClosure& step);
+  void RunInStrand(CellStrand* strand, absl::FunctionRef<void()> step);
   void RunStep(CellStrand* strand, absl::FunctionRef<void()> step);
   // Ordinary mail while a handler is suspended: held, or refused (an ask cycle).
   void HoldWhileGated(Envelope* envelope);  // takes ownership

@@ -25,12 +25,11 @@ Clock& CellStrand::clock() const { return self_->env()->clock(); }
 void CellStrand::Execute(Closure closure) {
   // The strand is live (it is suspended), so its actor has not finished:
   // the mailbox is open and the step will run.
-  cell_->Deliver(MakeEnvelope(
-      TaskStep{this, async_internal::ResumeClosure(this, nullptr), std::move(closure)}));
+  cell_->Deliver(MakeEnvelope(TaskClosure{this, std::move(closure)}));
 }
 
 void CellStrand::PostResume(async_internal::ResumeClosure&& resume) {
-  cell_->Deliver(MakeEnvelope(TaskStep{this, std::move(resume), Closure()}));
+  cell_->Deliver(MakeEnvelope(TaskStep{this, std::move(resume)}));
 }
 
 void CellStrand::Ended() noexcept { cell_->OnTaskEnded(this); }
@@ -167,18 +166,21 @@ bool ActorCell::StartTask(CellStrand* strand, std::coroutine_handle<> root, Firs
 }
 
 void ActorCell::RunTaskStep(TaskStep& step) {
-  CellStrand* const strand = step.strand;
+  async_internal::ResumeClosure resume = std::move(step.resume);
+  RunInStrand(step.strand, [&resume] { std::move(resume)(); });
+}
+
+void ActorCell::RunTaskStep(TaskClosure& step) {
+  Closure closure = std::move(step.closure);
+  RunInStrand(step.strand, [&closure] { std::move(closure)(); });
+}
+
+void ActorCell::RunInStrand(CellStrand* strand, absl::FunctionRef<void()> step) {
   // The step's own envelope steps aside for the message its task serves,
   // so that Sender(), Reply() and Self() mean what they meant at the start.
   EnvelopePtr outer = std::move(current_);
   current_ = std::move(strand->message);
-  if (step.resume) {
-    async_internal::ResumeClosure resume = std::move(step.resume);
-    RunStep(strand, [&resume] { std::move(resume)(); });
-  } else {
-    Closure closure = std::move(step.closure);
-    RunStep(strand, [&closure] { std::move(closure)(); });
-  }
+  RunStep(strand, step);
   current_ = std::move(outer);
 }
 

@@ -66,7 +66,7 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   }
   virtual ~CellStrand() = default;
 
-  // Any thread: mails `closure` to the actor as a TaskStep.
+  // Any thread: mails `closure` to the actor as a TaskClosure.
   void Execute(Closure closure) override;
   // Any thread: a resumption of this strand's task, mailed as it is.
   void PostResume(async_internal::ResumeClosure&& resume) override;
@@ -100,13 +100,20 @@ class CellStrand : public Executor, public async_internal::RootStrand {
   const Kind kind_;
 };
 
-// A resumption of `strand`, as mail: of its task (`resume`, the common
-// case, queued without a type-erased wrapper), or any closure run on the
-// strand as its executor (`closure`, when `resume` is empty).
+// A resumption of `strand`'s task, as mail: the common case (every await
+// that suspends ends in one), so it carries no type-erased wrapper.
 struct TaskStep {
   static constexpr bool kSystemLane = true;
   CellStrand* strand;
   async_internal::ResumeClosure resume;
+};
+
+// Any other closure run on `strand` as its executor (a TaskScope's or a
+// sleep's). Apart from TaskStep so that a resumption neither builds nor
+// destroys an empty AnyInvocable (bench K1).
+struct TaskClosure {
+  static constexpr bool kSystemLane = true;
+  CellStrand* strand;
   Closure closure;
 };
 

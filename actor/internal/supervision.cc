@@ -66,6 +66,10 @@ bool ActorCell::HandleBetween(Envelope* raw) {
     RunTaskStep(envelope->As<TaskStep>());
     return ContinueEndAfterTasks();
   }
+  if (envelope->Is<TaskClosure>()) {
+    RunTaskStep(envelope->As<TaskClosure>());
+    return ContinueEndAfterTasks();
+  }
   if (envelope->Is<ChildEnded>()) return OnChildEnded(*envelope);
   proto::ExitReason::Kind terminate = proto::ExitReason::KIND_UNSPECIFIED;
   if (envelope->Is<Directive>()) {
