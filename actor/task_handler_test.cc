@@ -483,7 +483,7 @@ TEST_F(TaskHandlerTest, AHandlerWokenFromABufferedChannelRunsOnTheActorsTurn) {
   auto [tx, rx] = Channel<int>::Bounded(4);
   for (int i = 0; i < kRounds; ++i) {
     Future<test::Pong> reply = reader.Ask<test::Pong>(RecvFrom{&rx}, kWait);
-    reader.Tell(Note{i});  // held until the handler's task ends
+    reader.Tell(Note{i});                                    // held until the handler's task ends
     if (i % 2 == 0) absl::SleepFor(absl::Microseconds(50));  // often parked by now
     ASSERT_TRUE(tx.Send(i).ok());
     absl::StatusOr<test::Pong> pong = reply.Get();
