@@ -404,12 +404,7 @@ void ActorCell::Dispatch(Envelope& envelope) {
 }
 
 void ActorCell::HandleSystem(Envelope& envelope) {
-  // A task's resumption first: the system mail that comes by the million.
-  if (envelope.Is<TaskStep>()) {
-    RunTaskStep(envelope.As<TaskStep>());
-  } else if (envelope.Is<TaskClosure>()) {
-    RunTaskStep(envelope.As<TaskClosure>());
-  } else if (envelope.Is<proto::Stop>()) {
+  if (envelope.Is<proto::Stop>()) {
     const proto::ExitReason& reason = envelope.As<proto::Stop>().reason();
     const auto kind = reason.kind() == proto::ExitReason::KIND_UNSPECIFIED
                           ? proto::ExitReason::NORMAL
@@ -425,6 +420,10 @@ void ActorCell::HandleSystem(Envelope& envelope) {
     } else if (directive.incarnation == incarnation()) {
       RequestStop(proto::ExitReason::NORMAL, "restarted by its supervisor", After::kRestart);
     }
+  } else if (envelope.Is<TaskStep>()) {
+    RunTaskStep(envelope.As<TaskStep>());
+  } else if (envelope.Is<TaskClosure>()) {
+    RunTaskStep(envelope.As<TaskClosure>());
   } else if (envelope.Is<ChildEnded>()) {
     OnChildEnded(envelope);
   } else if (envelope.Is<proto::Down>()) {
