@@ -108,9 +108,10 @@ struct TaskStep {
   async_internal::ResumeClosure resume;
 };
 
-// Any other closure run on `strand` as its executor (a TaskScope's or a
-// sleep's). Apart from TaskStep so that a resumption neither builds nor
-// destroys an empty AnyInvocable (bench K1).
+// Any other closure run on `strand` as its executor (the step of a handler
+// parked on a buffered channel, posted by whoever made room or sent:
+// async/channel.cc). Apart from TaskStep so that a resumption neither
+// builds nor destroys an empty AnyInvocable (bench K1).
 struct TaskClosure {
   static constexpr bool kSystemLane = true;
   CellStrand* strand;
