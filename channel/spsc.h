@@ -39,6 +39,7 @@
 #include "absl/time/time.h"
 #include "base/cache_line.h"
 #include "base/check.h"
+#include "channel/internal/pause.h"
 #include "channel/internal/spsc_ring.h"
 #include "channel/results.h"
 #include "threads/atomics.h"
@@ -105,7 +106,7 @@ class SpscSender {
         return SendResult<T>::Failed(SendError::kClosed, std::move(value));
       }
       if (!backoff.ShouldPark()) {
-        backoff.Snooze();
+        channel_internal::PauseBeforeLookingAgain(backoff);
         continue;
       }
       if (!ring.Park(
@@ -170,7 +171,7 @@ class SpscReceiver {
       if (status == Status::kOk) return RecvResult<T>(std::move(*value));
       if (status == Status::kClosed) return RecvResult<T>(RecvError::kClosed);
       if (!backoff.ShouldPark()) {
-        backoff.Snooze();
+        channel_internal::PauseBeforeLookingAgain(backoff);
         continue;
       }
       if (!ring.Park(

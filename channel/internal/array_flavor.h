@@ -23,13 +23,9 @@
 //       writing it, acquire load before reading it.
 //
 // Waiting. A sender that finds the channel full (a receiver that finds it
-// empty) spins before it blocks, but pauses kPausesBetweenLooks between two
-// looks: each look reads the index and slot stamps the other side is busy
-// writing, and looking again at once pulls those lines away from it in
-// mid-stream, so the side that should make progress slows down. On the
-// 2-core development machine (a pause is ~19 ns there) bench C5 went from
-// 165-260 to 84-101 ns/msg, and C1-C3 gained too (docs/architecture.md,
-// "A select on the hot path").
+// empty) spins before it blocks, pausing between two looks
+// (internal/pause.h): each look reads the index and slot stamps the other
+// side is busy writing.
 
 #ifndef TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
 #define TROUPE_CHANNEL_INTERNAL_ARRAY_FLAVOR_H_
@@ -47,20 +43,11 @@
 #include "base/cache_line.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
+#include "channel/internal/pause.h"
 #include "channel/internal/waker.h"
 #include "threads/atomics.h"
 
 namespace troupe::channel_internal {
-
-// ~1.2 us on the development machine: long enough for the other side to
-// move on by a line or more, short beside a futex sleep and wake.
-inline constexpr int kPausesBetweenLooks = 64;
-
-// Waits before the next look at a full or empty channel (see Waiting, above).
-inline void PauseBeforeLookingAgain(Backoff& backoff) {
-  for (int i = 0; i < kPausesBetweenLooks; ++i) CpuRelax();
-  backoff.Snooze();
-}
 
 template <typename T>
 class ArrayFlavor final : public Flavor<T> {

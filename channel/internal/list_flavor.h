@@ -10,6 +10,10 @@
 // Memory ordering: the queue's (documented there) seq_cst tail CAS orders a
 // send before the receivers' Waker check, and a blocked receiver's re-check
 // reads the tail seq_cst after registering (see waker.h): no lost wake-up.
+//
+// Waiting. A receiver that finds the channel empty spins before it blocks,
+// pausing between two looks (internal/pause.h): each look reads the tail
+// the senders are busy moving.
 
 #ifndef TROUPE_CHANNEL_INTERNAL_LIST_FLAVOR_H_
 #define TROUPE_CHANNEL_INTERNAL_LIST_FLAVOR_H_
@@ -23,6 +27,7 @@
 
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
+#include "channel/internal/pause.h"
 #include "channel/internal/waker.h"
 #include "threads/atomics.h"
 #include "threads/internal/injection_queue.h"
@@ -59,7 +64,7 @@ class ListFlavor final : public Flavor<T> {
       // something left: MaybeNonEmpty() sees its claimed position).
       if (IsClosed() && !queue_.MaybeNonEmpty()) return RecvResult<T>(RecvError::kClosed);
       if (!backoff.ShouldPark()) {
-        backoff.Snooze();
+        PauseBeforeLookingAgain(backoff);
         continue;
       }
       if (absl::Now() >= deadline) return RecvResult<T>(RecvError::kTimedOut);
