@@ -4,7 +4,8 @@
 //
 // `PauseBeforeLookingAgain()`: how a channel operation that found nothing to
 // do (a full ring, an empty queue) waits before it looks again while it
-// spins, before it blocks. Every channel's spin loop uses it:
+// spins, before it blocks. The bounded and unbounded channels and the SPSC
+// ring use it (a rendezvous has nothing to spin on: it registers and waits):
 //
 //   Backoff backoff;
 //   while (!TryRecv(&value)) {
