@@ -26,8 +26,7 @@
 
 namespace troupe::base_internal {
 
-// Prints the failure and aborts. Out of line so the check costs a compare and
-// a not-taken branch where it is used.
+// Prints the failure and aborts.
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
                               const std::string& message);
 
@@ -40,12 +39,21 @@ std::string CheckMessage(fmt::format_string<Args...> format, Args&&... args) {
 
 }  // namespace troupe::base_internal
 
-#define TROUPE_CHECK(condition, ...)                                                            \
-  do {                                                                                          \
-    if (ABSL_PREDICT_FALSE(!(condition))) {                                                     \
-      ::troupe::base_internal::CheckFailed(__FILE__, __LINE__, #condition,                      \
-                                           ::troupe::base_internal::CheckMessage(__VA_ARGS__)); \
-    }                                                                                           \
+// The failure branch is a lambda called in place, cold and never inlined, so
+// that building its message (a std::string, fmt's formatting, the cleanup
+// when they unwind) lives out of line too: where the check is used it costs
+// a compare and a not-taken call, and a small function that checks (an
+// accessor such as RecvResult::value()) stays small enough to inline.
+#define TROUPE_INTERNAL_CHECK_FAILURE_ATTRIBUTES __attribute__((noreturn, cold, noinline))
+
+#define TROUPE_CHECK(condition, ...)                                                              \
+  do {                                                                                            \
+    if (ABSL_PREDICT_FALSE(!(condition))) {                                                       \
+      [&]() TROUPE_INTERNAL_CHECK_FAILURE_ATTRIBUTES {                                            \
+        ::troupe::base_internal::CheckFailed(__FILE__, __LINE__, #condition,                      \
+                                             ::troupe::base_internal::CheckMessage(__VA_ARGS__)); \
+      }();                                                                                        \
+    }                                                                                             \
   } while (false)
 
 #ifdef NDEBUG
