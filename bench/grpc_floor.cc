@@ -13,13 +13,23 @@
 //
 // With `rtt`: one 16-byte item at a time, each written only when the last
 // came back (10^5 by default), as R2's asks go; prints the median and the
-// 99th percentile of the round trips.
+// 99th percentile of the round trips. `rtt` uses gRPC's synchronous API,
+// where the thread that waits for the echo polls for it itself;
+// `rtt-callback` the callback API (remote/'s today: completions run on
+// gRPC's own threads, which wake the waiting thread); `rtt-async` the
+// completion-queue API with one thread per end that polls and runs the
+// completions, which wakes the waiting thread. The differences are what
+// each API's hand-overs cost a round trip.
 
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +44,60 @@ namespace {
 using troupe::bench::floor::Echo;
 using troupe::bench::floor::Items;
 
-class EchoService final : public Echo::Service {
+// Times `count` calls of `round_trip` (false: the stream broke) and prints
+// their median and 99th percentile.
+int TimeRoundTrips(const char* api, int64_t count, const std::function<bool()>& round_trip) {
+  std::vector<int64_t> nanos;
+  nanos.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const absl::Time sent = absl::Now();
+    if (!round_trip()) break;
+    nanos.push_back(absl::ToInt64Nanoseconds(absl::Now() - sent));
+  }
+  if (nanos.size() != static_cast<size_t>(count)) {
+    std::fprintf(stderr, "grpc_floor: the stream broke\n");
+    return 1;
+  }
+  std::sort(nanos.begin(), nanos.end());
+  std::printf("%lld round trips of one item (%s API): p50 %.1f us, p99 %.1f us\n",
+              static_cast<long long>(count), api, nanos[nanos.size() / 2] / 1e3,
+              nanos[nanos.size() * 99 / 100] / 1e3);
+  return 0;
+}
+
+Items OneItem() {
+  Items item;
+  item.add_item(std::string(16, 'x'));
+  return item;
+}
+
+// A one-shot signal between a completion and the waiting thread.
+class Done {
+ public:
+  void Set(bool ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    set_ = true;
+    ok_ = ok;
+    cv_.notify_one();
+  }
+  // Waits for Set, returns its `ok` and resets.
+  bool Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return set_; });
+    set_ = false;
+    return ok_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+  bool ok_ = false;
+};
+
+// --- rtt: the synchronous API ------------------------------------------------
+
+class SyncEcho final : public Echo::Service {
   grpc::Status Echo(grpc::ServerContext*, grpc::ServerReaderWriter<Items, Items>* stream) override {
     Items items;
     while (stream->Read(&items)) {
@@ -44,28 +107,163 @@ class EchoService final : public Echo::Service {
   }
 };
 
-// One item at a time; the round trips' median and 99th percentile.
-int RoundTrips(grpc::ClientReaderWriter<Items, Items>& stream, int64_t count) {
-  Items item;
-  item.add_item(std::string(16, 'x'));
+int SyncRoundTrips(Echo::Stub& stub, int64_t count) {
+  grpc::ClientContext context;
+  auto stream = stub.Echo(&context);
+  const Items item = OneItem();
   Items back;
-  std::vector<int64_t> nanos;
-  nanos.reserve(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) {
-    const absl::Time sent = absl::Now();
-    if (!stream.Write(item) || !stream.Read(&back)) break;
-    nanos.push_back(absl::ToInt64Nanoseconds(absl::Now() - sent));
+  const int failed =
+      TimeRoundTrips("sync", count, [&] { return stream->Write(item) && stream->Read(&back); });
+  stream->WritesDone();
+  return stream->Finish().ok() ? failed : 1;
+}
+
+// --- rtt-callback: the callback API -------------------------------------------
+
+class CallbackEcho final : public Echo::CallbackService {
+  class Reactor final : public grpc::ServerBidiReactor<Items, Items> {
+   public:
+    Reactor() { StartRead(&items_); }
+    void OnReadDone(bool ok) override {
+      if (ok) {
+        StartWrite(&items_);
+      } else {
+        Finish(grpc::Status::OK);
+      }
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok) {
+        StartRead(&items_);
+      } else {
+        Finish(grpc::Status::OK);
+      }
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    Items items_;
+  };
+  grpc::ServerBidiReactor<Items, Items>* Echo(grpc::CallbackServerContext*) override {
+    return new Reactor;
   }
-  stream.WritesDone();
-  if (nanos.size() != static_cast<size_t>(count)) {
-    std::fprintf(stderr, "grpc_floor: the stream broke\n");
-    return 1;
+};
+
+class CallbackClient final : public grpc::ClientBidiReactor<Items, Items> {
+ public:
+  void OnWriteDone(bool ok) override { written_.Set(ok); }
+  void OnReadDone(bool ok) override { read_.Set(ok); }
+  void OnWritesDoneDone(bool) override {}
+  void OnDone(const grpc::Status& status) override { done_.Set(status.ok()); }
+
+  // Writes one item and waits for it to be written and echoed.
+  bool RoundTrip(const Items& item) {
+    StartWrite(&item);
+    StartRead(&back_);
+    const bool written = written_.Wait();
+    return read_.Wait() && written;
   }
-  std::sort(nanos.begin(), nanos.end());
-  std::printf("%lld round trips of one item: p50 %.1f us, p99 %.1f us\n",
-              static_cast<long long>(count), nanos[nanos.size() / 2] / 1e3,
-              nanos[nanos.size() * 99 / 100] / 1e3);
-  return 0;
+  bool Finish() {
+    StartWritesDone();
+    return done_.Wait();
+  }
+
+ private:
+  Items back_;
+  Done written_, read_, done_;
+};
+
+int CallbackRoundTrips(Echo::Stub& stub, int64_t count) {
+  grpc::ClientContext context;
+  CallbackClient client;
+  stub.async()->Echo(&context, &client);
+  client.StartCall();
+  const Items item = OneItem();
+  const int failed = TimeRoundTrips("callback", count, [&] { return client.RoundTrip(item); });
+  return client.Finish() ? failed : 1;
+}
+
+// --- rtt-async: the completion-queue API ----------------------------------------
+
+// What each completion is, by its tag.
+enum Tag : intptr_t { kNewCall = 1, kRead, kWrite, kWritesDone, kFinish, kStarted };
+void* AsTag(Tag tag) { return reinterpret_cast<void*>(tag); }
+
+// Serves one echo stream on `cq`'s thread until the queue shuts down.
+void ServeAsync(Echo::AsyncService& service, grpc::ServerCompletionQueue& cq) {
+  grpc::ServerContext context;
+  grpc::ServerAsyncReaderWriter<Items, Items> stream(&context);
+  Items items;
+  service.RequestEcho(&context, &stream, &cq, &cq, AsTag(kNewCall));
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+    switch (reinterpret_cast<intptr_t>(tag)) {
+      case kNewCall:
+      case kWrite:
+        if (ok) {
+          stream.Read(&items, AsTag(kRead));
+        } else if (reinterpret_cast<intptr_t>(tag) == kWrite) {
+          stream.Finish(grpc::Status::OK, AsTag(kFinish));
+        }
+        break;
+      case kRead:
+        if (ok) {
+          stream.Write(items, AsTag(kWrite));
+        } else {
+          stream.Finish(grpc::Status::OK, AsTag(kFinish));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+int AsyncRoundTrips(Echo::Stub& stub, int64_t count) {
+  grpc::ClientContext context;
+  grpc::CompletionQueue cq;
+  Done started, written, read, finished;
+  auto stream = stub.AsyncEcho(&context, &cq, AsTag(kStarted));
+  std::thread poller([&] {
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) {
+      switch (reinterpret_cast<intptr_t>(tag)) {
+        case kStarted:
+          started.Set(ok);
+          break;
+        case kWrite:
+          written.Set(ok);
+          break;
+        case kRead:
+          read.Set(ok);
+          break;
+        case kFinish:
+          finished.Set(ok);
+          break;
+        default:
+          break;
+      }
+    }
+  });
+  int failed = 1;
+  if (started.Wait()) {
+    const Items item = OneItem();
+    Items back;
+    failed = TimeRoundTrips("async", count, [&] {
+      stream->Write(item, AsTag(kWrite));
+      stream->Read(&back, AsTag(kRead));
+      const bool ok = written.Wait();
+      return read.Wait() && ok;
+    });
+    stream->WritesDone(AsTag(kWritesDone));
+  }
+  grpc::Status status;
+  stream->Finish(&status, AsTag(kFinish));
+  finished.Wait();
+  cq.Shutdown();
+  poller.join();
+  return status.ok() ? failed : 1;
 }
 
 }  // namespace
@@ -73,7 +271,8 @@ int RoundTrips(grpc::ClientReaderWriter<Items, Items>& stream, int64_t count) {
 int main(int argc, char** argv) {
   int64_t total = 2'000'000;
   int64_t batch = 1000;
-  const bool rtt = argc > 1 && std::string(argv[1]) == "rtt";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool rtt = mode == "rtt" || mode == "rtt-callback" || mode == "rtt-async";
   if (rtt) {
     total = 100'000;
     if (argc > 2 && (!absl::SimpleAtoi(argv[2], &total) || total <= 0)) total = 0;
@@ -82,30 +281,50 @@ int main(int argc, char** argv) {
     total = 0;
   }
   if (total == 0) {
-    std::fprintf(stderr, "usage: grpc_floor [items] [batch] | grpc_floor rtt [round-trips]\n");
+    std::fprintf(stderr,
+                 "usage: grpc_floor [items] [batch] | grpc_floor rtt|rtt-callback|rtt-async "
+                 "[round-trips]\n");
     return 2;
   }
-  EchoService service;
+  SyncEcho sync_service;
+  CallbackEcho callback_service;
+  Echo::AsyncService async_service;
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  std::unique_ptr<grpc::ServerCompletionQueue> server_cq;
+  if (mode == "rtt-callback") {
+    builder.RegisterService(&callback_service);
+  } else if (mode == "rtt-async") {
+    builder.RegisterService(&async_service);
+    server_cq = builder.AddCompletionQueue();
+  } else {
+    builder.RegisterService(&sync_service);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "grpc_floor: cannot listen on loopback\n");
     return 1;
   }
+  std::thread server_poller;
+  if (server_cq != nullptr)
+    server_poller = std::thread([&] { ServeAsync(async_service, *server_cq); });
   auto stub = Echo::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  auto stream = stub->Echo(&context);
   if (rtt) {
-    const int failed = RoundTrips(*stream, total);
-    const grpc::Status status = stream->Finish();
+    const int failed = mode == "rtt-callback" ? CallbackRoundTrips(*stub, total)
+                       : mode == "rtt-async"  ? AsyncRoundTrips(*stub, total)
+                                              : SyncRoundTrips(*stub, total);
     server->Shutdown();
-    return failed != 0 || !status.ok() ? 1 : 0;
+    if (server_cq != nullptr) {
+      server_cq->Shutdown();
+      server_poller.join();
+    }
+    return failed;
   }
 
+  grpc::ClientContext context;
+  auto stream = stub->Echo(&context);
   Items items;
   for (int64_t i = 0; i < batch; ++i) items.add_item(std::string(16, 'x'));
   const int64_t batches = (total + batch - 1) / batch;
