@@ -184,82 +184,60 @@ int CallbackRoundTrips(Echo::Stub& stub, int64_t count) {
 
 // --- rtt-async: the completion-queue API ----------------------------------------
 
-// What each completion is, by its tag.
-enum Tag : intptr_t { kNewCall = 1, kRead, kWrite, kWritesDone, kFinish, kStarted };
-void* AsTag(Tag tag) { return reinterpret_cast<void*>(tag); }
+// The server's completions, by their tags.
+enum ServerTag : intptr_t { kNewCall = 1, kRead, kWrite, kFinish };
+void* AsTag(ServerTag tag) { return reinterpret_cast<void*>(tag); }
 
-// Serves one echo stream on `cq`'s thread until the queue shuts down.
+// Serves one echo stream on `cq`'s thread until the queue shuts down: reads
+// after the call arrives and after each write, writes back what it read,
+// finishes once a read or write fails.
 void ServeAsync(Echo::AsyncService& service, grpc::ServerCompletionQueue& cq) {
   grpc::ServerContext context;
   grpc::ServerAsyncReaderWriter<Items, Items> stream(&context);
   Items items;
   service.RequestEcho(&context, &stream, &cq, &cq, AsTag(kNewCall));
+  bool finished = false;
   void* tag = nullptr;
   bool ok = false;
   while (cq.Next(&tag, &ok)) {
-    switch (reinterpret_cast<intptr_t>(tag)) {
-      case kNewCall:
-      case kWrite:
-        if (ok) {
-          stream.Read(&items, AsTag(kRead));
-        } else if (reinterpret_cast<intptr_t>(tag) == kWrite) {
-          stream.Finish(grpc::Status::OK, AsTag(kFinish));
-        }
-        break;
-      case kRead:
-        if (ok) {
-          stream.Write(items, AsTag(kWrite));
-        } else {
-          stream.Finish(grpc::Status::OK, AsTag(kFinish));
-        }
-        break;
-      default:
-        break;
+    const auto completed = static_cast<ServerTag>(reinterpret_cast<intptr_t>(tag));
+    if (finished || completed == kFinish) continue;
+    if (!ok) {
+      if (completed != kNewCall) stream.Finish(grpc::Status::OK, AsTag(kFinish));
+      finished = true;
+    } else if (completed == kRead) {
+      stream.Write(items, AsTag(kWrite));
+    } else {
+      stream.Read(&items, AsTag(kRead));
     }
   }
 }
 
+// The client's completions are tagged with the Done each one sets.
 int AsyncRoundTrips(Echo::Stub& stub, int64_t count) {
   grpc::ClientContext context;
   grpc::CompletionQueue cq;
-  Done started, written, read, finished;
-  auto stream = stub.AsyncEcho(&context, &cq, AsTag(kStarted));
+  Done started, written, read, writes_done, finished;
+  auto stream = stub.AsyncEcho(&context, &cq, &started);
   std::thread poller([&] {
     void* tag = nullptr;
     bool ok = false;
-    while (cq.Next(&tag, &ok)) {
-      switch (reinterpret_cast<intptr_t>(tag)) {
-        case kStarted:
-          started.Set(ok);
-          break;
-        case kWrite:
-          written.Set(ok);
-          break;
-        case kRead:
-          read.Set(ok);
-          break;
-        case kFinish:
-          finished.Set(ok);
-          break;
-        default:
-          break;
-      }
-    }
+    while (cq.Next(&tag, &ok)) static_cast<Done*>(tag)->Set(ok);
   });
   int failed = 1;
   if (started.Wait()) {
     const Items item = OneItem();
     Items back;
     failed = TimeRoundTrips("async", count, [&] {
-      stream->Write(item, AsTag(kWrite));
-      stream->Read(&back, AsTag(kRead));
+      stream->Write(item, &written);
+      stream->Read(&back, &read);
       const bool ok = written.Wait();
       return read.Wait() && ok;
     });
-    stream->WritesDone(AsTag(kWritesDone));
+    stream->WritesDone(&writes_done);
   }
   grpc::Status status;
-  stream->Finish(&status, AsTag(kFinish));
+  stream->Finish(&status, &finished);
   finished.Wait();
   cq.Shutdown();
   poller.join();
