@@ -388,6 +388,26 @@ TEST_F(TwoNodes, AnOversizedMessageIsRefusedAtTheSender) {
   EXPECT_TRUE(after.ok()) << after.status();
 }
 
+TEST_F(TwoNodes, MailLargerThanAFrameTogetherGoesInSeveralFramesInOrder) {
+  // Five blobs of a third of a frame each, with Adds between them, all
+  // queued while the stream is being opened (the first message opens it):
+  // the first write may take no more than two blobs.
+  const int64_t batches_before = node_a_->Stats().batches_sent;
+  test::Blob blob;
+  blob.set_data(std::string(NodeOptions().max_message_bytes / 3, 'x'));
+  constexpr int kBlobs = 5;
+  for (int i = 1; i <= kBlobs; ++i) {
+    remote_counter_.Tell(blob);
+    remote_counter_.Tell(AddOf(i, /*from=*/1, /*seq=*/i));
+  }
+  absl::StatusOr<test::Total> total =
+      remote_counter_.Ask<test::Total>(test::GetTotal(), kWait).Get();
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(total->value(), kBlobs * (kBlobs + 1) / 2);
+  EXPECT_EQ(total->out_of_order(), 0);
+  EXPECT_GE(node_a_->Stats().batches_sent - batches_before, (kBlobs + 1) / 2);
+}
+
 class Watches : public TwoNodes {
  protected:
   // The watchers write to members of this class and its subclass, which go

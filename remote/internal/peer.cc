@@ -152,6 +152,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
     refused = *unsendable;
     return PushResult::kClosed;
   }
+  const size_t bytes = PayloadSize(*envelope) + kEnvelopeOverhead;
   Stream* write = nullptr;
   {
     MutexLock lock(mu_);
@@ -164,7 +165,12 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
       refused = DeadLetterReason::kMailboxFull;
       return PushResult::kFull;
     }
-    queue_.push_back(Outgoing{target, std::move(envelope), actor_internal::AddressablePtr(from)});
+    // Asks are noted here, where the envelope is still in this thread's
+    // cache, not by the writer (TakeWriteLocked stays O(1) under mu_).
+    NoteAskLocked(*envelope);
+    queue_.push_back(
+        Outgoing{target, std::move(envelope), bytes, actor_internal::AddressablePtr(from)});
+    queued_bytes_ += bytes;
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
@@ -226,18 +232,20 @@ Peer::Stream* Peer::TakeWriteLocked() {
       queue_.empty() || !core_) {
     return nullptr;
   }
-  // As much of the queue as fits a frame; all of it, usually.
-  size_t bytes = 0;
-  size_t taken = 0;
-  for (; taken < queue_.size(); ++taken) {
-    const Outgoing& out = queue_[taken];
-    const size_t payload = PayloadSize(*out.envelope);
-    if (taken > 0 && bytes + payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
-      break;
+  // As much of the queue as fits a frame: all of it, usually, found from
+  // the running total alone; else counted out (at least one message, which
+  // Unsendable() checked fits).
+  size_t taken = queue_.size();
+  size_t bytes = queued_bytes_;
+  if (bytes + kFrameOverhead > max_frame_bytes_) {
+    bytes = 0;
+    for (taken = 0; taken < queue_.size(); ++taken) {
+      const size_t next = queue_[taken].bytes;
+      if (taken > 0 && bytes + next + kFrameOverhead > max_frame_bytes_) break;
+      bytes += next;
     }
-    bytes += payload + kEnvelopeOverhead;
-    NoteAskLocked(*out.envelope);
   }
+  queued_bytes_ -= bytes;
   // The write owns its mail until it completes (at most once). When it
   // takes the whole queue the two trade places. (in_flight is empty: the
   // last write's went when it completed, or when the stream broke.)
@@ -469,6 +477,7 @@ bool Peer::BreakLocked(Stream* stream, Failed& failed) {
       stream_ = nullptr;
       for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
       queue_.clear();
+      queued_bytes_ = 0;
       failed.asks.swap(asks_in_flight_);
       asks_sweep_at_ = kMinAskSweep;
       for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));
@@ -682,6 +691,7 @@ void Peer::Close() {
       // Whatever BreakLocked did not take (no current stream).
       for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
       queue_.clear();
+      queued_bytes_ = 0;
       for (AskInFlight& ask : asks_in_flight_) failed.asks.push_back(std::move(ask));
       asks_in_flight_.clear();
       for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));

@@ -158,13 +158,17 @@ class Peer : public std::enable_shared_from_this<Peer> {
   struct Outgoing {
     Target target;
     EnvelopePtr envelope;
+    // Its share of a frame (payload + kEnvelopeOverhead), computed by the
+    // sender, so that taking a batch under mu_ reads no envelope.
+    size_t bytes;
     // The RemoteRef it was sent through, held: a queued message may outlive
     // every other reference to it, and a dead letter names it.
     actor_internal::AddressablePtr from;
   };
-  // An ask whose request was written to the peer: if the stream breaks
-  // before the reply comes (on the peer's own stream to us), it fails then,
-  // not at its timeout.
+  // An ask whose request was queued or written to the peer: if the stream
+  // breaks before the reply comes (on the peer's own stream to us), it fails
+  // then, not at its timeout. (One still queued fails as a dead letter
+  // first; the sweep then finds it answered.)
   struct AskInFlight {
     actor_internal::AddressablePtr asker;
     const MessageType* request;
@@ -214,7 +218,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::vector<uint64_t> TakeWatches(const actor_internal::Addressable* target_ref,
                                     const actor_internal::Addressable* watcher, bool link)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Remembers the asks among the envelopes being written.
+  // Remembers `request` if it is an ask's (its sender not an actor).
   void NoteAskLocked(const Envelope& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string address_;
@@ -244,6 +248,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // the current stream, if any
   std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // the sum of queue_'s Outgoing::bytes
   std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, RemoteWatch> watches_ ABSL_GUARDED_BY(mu_);
   size_t asks_sweep_at_ ABSL_GUARDED_BY(mu_) = kMinAskSweep;
