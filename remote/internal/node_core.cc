@@ -73,7 +73,7 @@ class WatchRelay final : public actor_internal::Addressable {
     *fired.mutable_reason() = reason;
     EnvelopePtr envelope = MakeEnvelope(std::move(fired));
     DeadLetterReason refused;
-    const bool sent = peer_->Enqueue(Target{}, envelope, nullptr, refused) == PushResult::kPushed;
+    const bool sent = peer_->Enqueue(Target{}, envelope, refused) == PushResult::kPushed;
     std::shared_ptr<NodeCore> core = core_.lock();
     if (!core) return;
     core->ForgetRelay(from_, id_);

@@ -125,6 +125,7 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
       max_backoff_(core->options().max_reconnect_backoff),
       heartbeat_interval_(core->options().heartbeat_interval),
       failure_timeout_(core->options().failure_timeout),
+      link_(core->link()),
       core_(std::move(core)),
       backoff_(min_backoff_) {
   grpc::ChannelArguments args;
@@ -142,12 +143,12 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
   }
   channel_ = grpc::CreateCustomChannel(address_, credentials, args);
   stub_ = wire::Transport::NewStub(channel_);
+  link_->Ref();
 }
 
-Peer::~Peer() = default;
+Peer::~Peer() { link_->Unref(); }
 
-PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
-                         actor_internal::Addressable* from, DeadLetterReason& refused) {
+PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetterReason& refused) {
   if (std::optional<DeadLetterReason> unsendable = Unsendable(*envelope)) {
     refused = *unsendable;
     return PushResult::kClosed;
@@ -168,8 +169,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope,
     // Asks are noted here, where the envelope is still in this thread's
     // cache, not by the writer (TakeWriteLocked stays O(1) under mu_).
     NoteAskLocked(*envelope);
-    queue_.push_back(
-        Outgoing{target, std::move(envelope), bytes, actor_internal::AddressablePtr(from)});
+    queue_.push_back(Outgoing{target, std::move(envelope), bytes});
     queued_bytes_ += bytes;
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
@@ -534,10 +534,17 @@ void Peer::Fail(Failed failed) {
     LogInfo(RemoteLog(), "node {} unreachable: {} message(s) dead-lettered", address_,
             failed.mail.size());
   }
+  // Each dead letter names its receiver; a run of mail to one target (the
+  // usual case) shares one ref.
+  const Target* named = nullptr;
+  actor_internal::AddressablePtr receiver;
   for (Outgoing& out : failed.mail) {
-    actor_internal::PublishDeadLetter(out.from ? out.from->link() : nullptr,
-                                      std::move(out.envelope), DeadLetterReason::kNodeUnreachable,
-                                      out.from.get());
+    if (named == nullptr || !(*named == out.target)) {
+      receiver = RefFor(link_, out.target, /*asks=*/false);
+      named = &out.target;
+    }
+    actor_internal::PublishDeadLetter(link_, std::move(out.envelope),
+                                      DeadLetterReason::kNodeUnreachable, receiver.get());
   }
   for (const RemoteWatch& watch : failed.watches) {
     Fire(watch, proto::ExitReason::NODE_DOWN,
@@ -591,7 +598,7 @@ void Peer::Watch(const actor_internal::AddressablePtr& target_ref, const Target&
   request.set_link(link);
   EnvelopePtr envelope = MakeEnvelope(std::move(request));
   DeadLetterReason refused;
-  if (Enqueue(target, envelope, nullptr, refused) == PushResult::kPushed) return;
+  if (Enqueue(target, envelope, refused) == PushResult::kPushed) return;
   // Not sent (the peer is unreachable or closed): the Down or Exit comes now.
   RemoteWatch watch;
   {
@@ -634,7 +641,7 @@ void Peer::Unwatch(const actor_internal::Addressable* target_ref, const Target& 
     unwatch.set_watch_id(id);
     EnvelopePtr envelope = MakeEnvelope(std::move(unwatch));
     DeadLetterReason refused;
-    (void)Enqueue(target, envelope, nullptr, refused);  // if not, the peer is gone anyway
+    (void)Enqueue(target, envelope, refused);  // if not, the peer is gone anyway
   }
 }
 
@@ -648,7 +655,7 @@ void Peer::LinkExit(const actor_internal::Addressable* target_ref, const Target&
     *exit.mutable_reason() = reason;
     EnvelopePtr envelope = MakeEnvelope(std::move(exit));
     DeadLetterReason refused;
-    (void)Enqueue(target, envelope, nullptr, refused);  // else the far side hears NODE_DOWN
+    (void)Enqueue(target, envelope, refused);  // else the far side hears NODE_DOWN
   }
 }
 

@@ -81,9 +81,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // taken). Refused, it stays in `envelope` and `refused` says why:
   // kNodeUnreachable (closed, or backing off after a failure; kClosed),
   // kNotSerializable or kTooLarge (kClosed), or too much queued already
-  // (kMailboxFull; kFull). `from` is the RemoteRef it was sent through.
-  PushResult Enqueue(const Target& target, EnvelopePtr& envelope, actor_internal::Addressable* from,
-                     DeadLetterReason& refused) ABSL_LOCKS_EXCLUDED(mu_);
+  // (kMailboxFull; kFull).
+  PushResult Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetterReason& refused)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Peer::Watch() / Unwatch() / LinkExit() / OnWatchFired()
   //
@@ -161,9 +161,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
     // Its share of a frame (payload + kEnvelopeOverhead), computed by the
     // sender, so that taking a batch under mu_ reads no envelope.
     size_t bytes;
-    // The RemoteRef it was sent through, held: a queued message may outlive
-    // every other reference to it, and a dead letter names it.
-    actor_internal::AddressablePtr from;
+    // Not the RemoteRef it was sent through: holding it would cost every
+    // message a reference taken on the sender's core and dropped on gRPC's
+    // (R1: 10%). A dead letter names its receiver by a ref made then.
   };
   // An ask whose request was queued or written to the peer: if the stream
   // breaks before the reply comes (on the peer's own stream to us), it fails
@@ -230,6 +230,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const absl::Duration max_backoff_;
   const absl::Duration heartbeat_interval_;
   const absl::Duration failure_timeout_;
+  // The node's system, counted (the peer may outlive the node's core):
+  // where mail that cannot be sent is dead-lettered.
+  actor_internal::SystemLink* const link_;
 
   // Streams not yet done, counted apart from mu_ and shared with each
   // stream, so that the last thing a finished stream's OnDone does — after

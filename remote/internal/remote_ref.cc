@@ -26,14 +26,14 @@ void RemoteRef::Destroy() {
 
 bool RemoteRef::Deliver(EnvelopePtr envelope) {
   DeadLetterReason refused;
-  if (peer_->Enqueue(target_, envelope, this, refused) == PushResult::kPushed) return true;
+  if (peer_->Enqueue(target_, envelope, refused) == PushResult::kPushed) return true;
   actor_internal::PublishDeadLetter(link(), std::move(envelope), refused, this);
   return false;
 }
 
 PushResult RemoteRef::TryDeliver(EnvelopePtr& envelope) {
   DeadLetterReason refused;
-  return peer_->Enqueue(target_, envelope, this, refused);
+  return peer_->Enqueue(target_, envelope, refused);
 }
 
 void RemoteRef::Undelivered(const Envelope& envelope, DeadLetterReason reason) {
@@ -47,7 +47,7 @@ void RemoteRef::Undelivered(const Envelope& envelope, DeadLetterReason reason) {
   EnvelopePtr reply = MakeEnvelope(std::move(status));
   DeadLetterReason refused;
   // If even this cannot go, the remote ask times out: nothing else to do.
-  (void)peer_->Enqueue(target_, reply, this, refused);
+  (void)peer_->Enqueue(target_, reply, refused);
 }
 
 bool RemoteRef::IsAlive() const { return peer_->Reachable(); }
