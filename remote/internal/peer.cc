@@ -109,7 +109,7 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
   absl::Time last_heard;    // the start, or the last frame from the peer
   absl::Time last_written;  // the last write started
   bool hold_released = false;
-  std::deque<Outgoing> in_flight;        // the envelopes of the batch being written
+  std::vector<Outgoing> in_flight;       // the envelopes of the batch being written
   std::shared_ptr<NodeCore> write_core;  // for Peer::Write
 
  private:
@@ -169,8 +169,7 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetter
     // Asks are noted here, where the envelope is still in this thread's
     // cache, not by the writer (TakeWriteLocked stays O(1) under mu_).
     NoteAskLocked(*envelope);
-    queue_.push_back(Outgoing{target, std::move(envelope), bytes});
-    queued_bytes_ += bytes;
+    queue_.Push(Outgoing{target, std::move(envelope), bytes});
     if (state_ == State::kIdle) ConnectLocked();
     write = TakeWriteLocked();
   }
@@ -232,30 +231,10 @@ Peer::Stream* Peer::TakeWriteLocked() {
       queue_.empty() || !core_) {
     return nullptr;
   }
-  // As much of the queue as fits a frame: all of it, usually, found from
-  // the running total alone; else counted out (at least one message, which
-  // Unsendable() checked fits).
-  size_t taken = queue_.size();
-  size_t bytes = queued_bytes_;
-  if (bytes + kFrameOverhead > max_frame_bytes_) {
-    bytes = 0;
-    for (taken = 0; taken < queue_.size(); ++taken) {
-      const size_t next = queue_[taken].bytes;
-      if (taken > 0 && bytes + next + kFrameOverhead > max_frame_bytes_) break;
-      bytes += next;
-    }
-  }
-  queued_bytes_ -= bytes;
-  // The write owns its mail until it completes (at most once). When it
-  // takes the whole queue the two trade places. (in_flight is empty: the
-  // last write's went when it completed, or when the stream broke.)
-  if (taken == queue_.size() && stream->in_flight.empty()) {
-    stream->in_flight.swap(queue_);
-  } else {
-    stream->in_flight.insert(stream->in_flight.end(), std::make_move_iterator(queue_.begin()),
-                             std::make_move_iterator(queue_.begin() + taken));
-    queue_.erase(queue_.begin(), queue_.begin() + taken);
-  }
+  // As much of the queue as fits a frame: all of it, usually. (The last
+  // batch's mail went when its write completed or the stream broke.)
+  queue_.TakeBatch(max_frame_bytes_ > kFrameOverhead ? max_frame_bytes_ - kFrameOverhead : 0,
+                   stream->in_flight);
   stream->writing = true;
   stream->last_written = absl::Now();
   stream->write_core = core_;
@@ -425,15 +404,23 @@ void Peer::Tick(absl::Time now) {
 }
 
 void Peer::OnWritten(Stream* stream, bool ok) {
+  if (ok) {
+    // At most once: the written mail is out of our hands. Still the
+    // write's (`writing`), so freed here, outside mu_; the buffer stays
+    // for a later batch (TakeWriteLocked trades it for the queue's), so a
+    // steady flow allocates no queue memory. One left by a burst goes.
+    stream->in_flight.clear();
+    if (stream->in_flight.capacity() > OutgoingQueue::kKeptCapacity) {
+      std::vector<Outgoing>().swap(stream->in_flight);
+    }
+  }
   Failed failed;
-  std::deque<Outgoing> written;
   Stream* write = nullptr;
   bool release = false;
   {
     MutexLock lock(mu_);
     stream->writing = false;
     if (ok) {
-      written.swap(stream->in_flight);  // at most once: out of our hands now
       if (core_) {
         // gRPC sized the frame to serialise it.
         core_->counters().bytes_sent.fetch_add(stream->out_.GetCachedSize(),
@@ -450,7 +437,6 @@ void Peer::OnWritten(Stream* stream, bool ok) {
   if (!ok) stream->context_.TryCancel();  // so that its read ends too
   if (release) stream->RemoveHold();
   Fail(std::move(failed));
-  // `written` is freed here, outside the lock.
 }
 
 void Peer::OnBroken(Stream* stream) {
@@ -475,9 +461,7 @@ bool Peer::BreakLocked(Stream* stream, Failed& failed) {
     stream->broken = true;
     if (stream == stream_) {
       stream_ = nullptr;
-      for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
-      queue_.clear();
-      queued_bytes_ = 0;
+      queue_.DrainInto(failed.mail);
       failed.asks.swap(asks_in_flight_);
       asks_sweep_at_ = kMinAskSweep;
       for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));
@@ -696,9 +680,7 @@ void Peer::Close() {
         release = BreakLocked(stream_, failed);
       }
       // Whatever BreakLocked did not take (no current stream).
-      for (Outgoing& out : queue_) failed.mail.push_back(std::move(out));
-      queue_.clear();
-      queued_bytes_ = 0;
+      queue_.DrainInto(failed.mail);
       for (AskInFlight& ask : asks_in_flight_) failed.asks.push_back(std::move(ask));
       asks_in_flight_.clear();
       for (auto& [id, watch] : watches_) failed.watches.push_back(std::move(watch));

@@ -47,6 +47,7 @@
 #include "actor/dead_letters.h"
 #include "actor/message.h"
 #include "base/logging.h"
+#include "remote/internal/outgoing_queue.h"
 #include "remote/internal/remote_ref.h"
 #include "remote/wire.grpc.pb.h"
 #include "threads/condvar.h"
@@ -155,16 +156,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   class Stream;
   enum class State { kIdle, kConnecting, kConnected, kClosed };
   static constexpr size_t kMinAskSweep = 1024;
-  struct Outgoing {
-    Target target;
-    EnvelopePtr envelope;
-    // Its share of a frame (payload + kEnvelopeOverhead), computed by the
-    // sender, so that taking a batch under mu_ reads no envelope.
-    size_t bytes;
-    // Not the RemoteRef it was sent through: holding it would cost every
-    // message a reference taken on the sender's core and dropped on gRPC's
-    // (R1: 10%). A dead letter names its receiver by a ref made then.
-  };
   // An ask whose request was queued or written to the peer: if the stream
   // breaks before the reply comes (on the peer's own stream to us), it fails
   // then, not at its timeout. (One still queued fails as a dead letter
@@ -250,8 +241,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::shared_ptr<NodeCore> core_ ABSL_GUARDED_BY(mu_);  // null once closed
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // the current stream, if any
-  std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // the sum of queue_'s Outgoing::bytes
+  OutgoingQueue queue_ ABSL_GUARDED_BY(mu_);
   std::vector<AskInFlight> asks_in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, RemoteWatch> watches_ ABSL_GUARDED_BY(mu_);
   size_t asks_sweep_at_ ABSL_GUARDED_BY(mu_) = kMinAskSweep;
