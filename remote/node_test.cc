@@ -836,6 +836,26 @@ TEST_F(RawClients, TheRightTokenIsWelcomedAndItsMailDelivered) {
   EXPECT_TRUE(testkit::Eventually([&] { return Total() == 1; }));
 }
 
+TEST_F(RawClients, AMalformedBatchIsDroppedWholeAndTheStreamGoesOn) {
+  RawClient client(node_->address());
+  ASSERT_TRUE(client.Write(RawClient::Hello(kToken)));
+  wire::Frame frame;
+  ASSERT_TRUE(client.Read(&frame));
+  // A good envelope (1), then one whose target index is out of range.
+  wire::Frame malformed = RawClient::AddBatch();
+  *malformed.mutable_batch()->add_envelopes() = malformed.batch().envelopes(0);
+  malformed.mutable_batch()->mutable_envelopes(1)->set_target(5);
+  ASSERT_TRUE(client.Write(malformed));
+  // Then a good batch of 10: the total is 10 alone, not 11.
+  wire::Frame good = RawClient::AddBatch();
+  test::Add ten;
+  ten.set_value(10);
+  ten.set_seq(1);
+  good.mutable_batch()->mutable_envelopes(0)->set_payload(ten.SerializeAsString());
+  ASSERT_TRUE(client.Write(good));
+  EXPECT_TRUE(testkit::Eventually([&] { return Total() == 10; })) << Total();
+}
+
 TEST_F(RawClients, ASilentCallerIsCutOff) {
   RawClient client(node_->address());
   ASSERT_TRUE(client.Write(RawClient::Hello(kToken, /*heartbeat_ms=*/50)));

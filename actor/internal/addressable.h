@@ -156,6 +156,9 @@ class Addressable {
   virtual std::string name() const = 0;
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  // `n` references at once, for AddressablePtr::Adopt(): a thread that
+  // hands many envelopes one sender pays one atomic add, not n.
+  void Ref(int32_t n) { refs_.fetch_add(n, std::memory_order_relaxed); }
   void Unref() {
     // The only reference left (a count of 1) is ours: nobody else can add
     // one (a new reference is copied from a held one), so it goes without
@@ -263,6 +266,12 @@ class AddressablePtr {
     AddressablePtr first;
     first.target_ = target;
     return first;
+  }
+  // Takes over a reference the caller counted already (Addressable::Ref(n)).
+  static AddressablePtr Adopt(Addressable* target) {
+    AddressablePtr adopted;
+    adopted.target_ = target;
+    return adopted;
   }
   AddressablePtr(const AddressablePtr& other) : AddressablePtr(other.target_) {}
   AddressablePtr(AddressablePtr&& other) noexcept

@@ -202,12 +202,31 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from, u
   for (const wire::Sender& sender : batch.senders()) {
     senders.push_back(Resolve(sender.ref(), sender.asks()));
   }
+  // Every index is checked before anything is delivered: a malformed batch
+  // is dropped whole. Meanwhile count each sender's envelopes: their
+  // references are taken in one atomic add per sender, not one per
+  // envelope (the receiving actor drops them on its own core, so an
+  // increment a message from here would pull the count's line back each
+  // time: R1 spent 3% of its time on that one instruction).
+  std::vector<int32_t> sender_uses(senders.size(), 0);
+  int64_t received = 0;
   for (const wire::Envelope& in : batch.envelopes()) {
     if (in.target() >= targets.size() || in.sender() > senders.size() ||
         (!in.is_status() && in.type() >= decoders.size())) {
       LogWarning(RemoteLog(), "malformed batch from node {}: an index out of range; dropped", from);
       return;
     }
+    if (!in.is_status() && controls[in.type()] != Control::kNone) continue;
+    ++received;
+    if (in.sender() != 0) ++sender_uses[in.sender() - 1];
+  }
+  // Counted before anything is delivered, in one add: a reply the counted
+  // mail provokes cannot overtake the count.
+  counters_.messages_received.fetch_add(received, std::memory_order_relaxed);
+  for (size_t i = 0; i < senders.size(); ++i) {
+    if (senders[i] && sender_uses[i] > 0) senders[i]->Ref(sender_uses[i]);
+  }
+  for (const wire::Envelope& in : batch.envelopes()) {
     if (!in.is_status() && controls[in.type()] != Control::kNone) {
       HandleControl(static_cast<int>(controls[in.type()]), in.payload(), targets[in.target()], from,
                     stream);
@@ -234,8 +253,9 @@ void NodeCore::DeliverBatch(const wire::Batch& batch, const std::string& from, u
     if (reason == DeadLetterReason::kUnknownType) {
       counters_.unknown_types.fetch_add(1, std::memory_order_relaxed);
     }
-    if (in.sender() != 0) envelope->set_sender(senders[in.sender() - 1]);
-    counters_.messages_received.fetch_add(1, std::memory_order_relaxed);
+    if (in.sender() != 0) {
+      envelope->set_sender(actor_internal::AddressablePtr::Adopt(senders[in.sender() - 1].get()));
+    }
 
     const actor_internal::AddressablePtr& target = targets[in.target()];
     if (target && reason != DeadLetterReason::kUnknownType) {
