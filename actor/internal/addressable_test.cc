@@ -67,6 +67,25 @@ TEST_F(AddressableTest, TheLastReferenceFreesItOnceWhicheverThreadDropsIt) {
   }
 }
 
+TEST_F(AddressableTest, ReferencesCountedAtOnceAreAdoptedOneByOne) {
+  // remote/'s DeliverBatch: n references in one add, each adopted by an
+  // envelope dropped on another thread; the receiver goes with the last.
+  constexpr int kAdopters = 8;
+  std::atomic<int> destroyed{0};
+  AddressablePtr first = AddressablePtr::FirstTo(new Receiver(link_, &destroyed));
+  first->Ref(kAdopters);
+  std::vector<AddressablePtr> adopted;
+  for (int i = 0; i < kAdopters; ++i) adopted.push_back(AddressablePtr::Adopt(first.get()));
+  first = AddressablePtr();
+  EXPECT_EQ(destroyed.load(), 0);
+  std::vector<std::thread> droppers;
+  for (AddressablePtr& ref : adopted) {
+    droppers.emplace_back([ref = std::move(ref)]() mutable { ref = AddressablePtr(); });
+  }
+  for (std::thread& dropper : droppers) dropper.join();
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
 // The registry of remote/internal/peer.cc in small: it holds receivers
 // without a reference, finds them again with TryRef(), and a receiver's
 // Destroy() takes the registry's lock to leave it.

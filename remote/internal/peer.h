@@ -7,7 +7,10 @@
 // and the queue of mail waiting for it.
 //
 //   std::shared_ptr<Peer> peer = core->PeerFor("10.0.0.7:4100");
-//   peer->Enqueue(Target{.name = "accounts"}, std::move(envelope));
+//   DeadLetterReason refused;
+//   if (peer->Enqueue(Target{.name = "accounts"}, envelope, refused) != PushResult::kPushed) {
+//     PublishDeadLetter(link, std::move(envelope), refused, nullptr);  // still ours
+//   }
 //
 // The stream: Hello (our address, incarnation, the cluster token), then,
 // once the peer's Welcome arrives, batches. One batch is in flight at a
@@ -27,8 +30,9 @@
 // gRPC's threads; everything they share with senders is under mu_, or
 // handed over under it: a batch's mail, once taken for a write, belongs to
 // that write, which encodes it outside mu_ (so senders do not wait for the
-// encoding). mu_ is also what lets ThreadSanitizer see the hand-overs:
-// gRPC itself is not instrumented.
+// encoding), and whose completion frees it before taking mu_. mu_ is also
+// what lets ThreadSanitizer see the hand-overs: gRPC itself is not
+// instrumented.
 
 #ifndef TROUPE_REMOTE_INTERNAL_PEER_H_
 #define TROUPE_REMOTE_INTERNAL_PEER_H_
