@@ -748,6 +748,11 @@ class RawClient {
   bool Write(const wire::Frame& frame) { return stream_->Write(frame); }
   bool Read(wire::Frame* frame) { return stream_->Read(frame); }
   grpc::Status Finish() { return stream_->Finish(); }
+  // Says Hello with the cluster's token: true once the Welcome is read.
+  bool Greet(uint32_t heartbeat_ms = 1000) {
+    wire::Frame welcome;
+    return Write(Hello(kToken, heartbeat_ms)) && Read(&welcome) && welcome.has_welcome();
+  }
 
   static wire::Frame Hello(std::string token, uint32_t heartbeat_ms = 1000) {
     wire::Frame frame;
@@ -838,9 +843,7 @@ TEST_F(RawClients, TheRightTokenIsWelcomedAndItsMailDelivered) {
 
 TEST_F(RawClients, AMalformedBatchIsDroppedWholeAndTheStreamGoesOn) {
   RawClient client(node_->address());
-  ASSERT_TRUE(client.Write(RawClient::Hello(kToken)));
-  wire::Frame frame;
-  ASSERT_TRUE(client.Read(&frame));
+  ASSERT_TRUE(client.Greet());
   // A good envelope (1), then one whose target index is out of range.
   wire::Frame malformed = RawClient::AddBatch();
   *malformed.mutable_batch()->add_envelopes() = malformed.batch().envelopes(0);
@@ -858,9 +861,8 @@ TEST_F(RawClients, AMalformedBatchIsDroppedWholeAndTheStreamGoesOn) {
 
 TEST_F(RawClients, ASilentCallerIsCutOff) {
   RawClient client(node_->address());
-  ASSERT_TRUE(client.Write(RawClient::Hello(kToken, /*heartbeat_ms=*/50)));
+  ASSERT_TRUE(client.Greet(/*heartbeat_ms=*/50));  // then nothing from us
   wire::Frame frame;
-  ASSERT_TRUE(client.Read(&frame));  // the Welcome; then nothing from us
   while (client.Read(&frame)) {
   }
   const grpc::Status status = client.Finish();
@@ -870,9 +872,8 @@ TEST_F(RawClients, ASilentCallerIsCutOff) {
 
 TEST_F(RawClients, AHeartbeatIsAnsweredAndKeepsTheStream) {
   RawClient client(node_->address());
-  ASSERT_TRUE(client.Write(RawClient::Hello(kToken, /*heartbeat_ms=*/50)));
+  ASSERT_TRUE(client.Greet(/*heartbeat_ms=*/50));
   wire::Frame frame;
-  ASSERT_TRUE(client.Read(&frame));
   wire::Frame heartbeat;
   heartbeat.mutable_heartbeat();
   for (int i = 0; i < 20; ++i) {  // a second, past the failure timeout
@@ -886,13 +887,12 @@ TEST_F(RawClients, AHeartbeatIsAnsweredAndKeepsTheStream) {
 
 TEST_F(RawClients, AnOversizedFrameIsRefusedUnread) {
   RawClient client(node_->address());
-  ASSERT_TRUE(client.Write(RawClient::Hello(kToken)));
-  wire::Frame frame;
-  ASSERT_TRUE(client.Read(&frame));
+  ASSERT_TRUE(client.Greet());
   wire::Frame huge = RawClient::AddBatch();
   huge.mutable_batch()->mutable_envelopes(0)->set_payload(
       std::string(NodeOptions().max_message_bytes + 1, 'x'));
   client.Write(huge);
+  wire::Frame frame;
   while (client.Read(&frame)) {
   }
   EXPECT_EQ(client.Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
