@@ -22,16 +22,6 @@
 #include "remote/internal/node_core.h"
 
 namespace troupe::remote_internal {
-namespace {
-
-// A queued message's serialised size: computed by Peer::Unsendable() on
-// the sender's thread, and not changed since.
-size_t PayloadSize(const Envelope& envelope) {
-  return envelope.Is<absl::Status>() ? 0
-                                     : static_cast<size_t>(envelope.AsProtobuf()->GetCachedSize());
-}
-
-}  // namespace
 
 const LogComponent& RemoteLog() {
   static const LogComponent& component = LogComponent::Named("remote");
@@ -149,11 +139,12 @@ Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
 Peer::~Peer() { link_->Unref(); }
 
 PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetterReason& refused) {
-  if (std::optional<DeadLetterReason> unsendable = Unsendable(*envelope)) {
+  size_t payload = 0;
+  if (std::optional<DeadLetterReason> unsendable = Unsendable(*envelope, payload)) {
     refused = *unsendable;
     return PushResult::kClosed;
   }
-  const size_t bytes = PayloadSize(*envelope) + kEnvelopeOverhead;
+  const size_t bytes = payload + kEnvelopeOverhead;
   Stream* write = nullptr;
   {
     MutexLock lock(mu_);
@@ -177,7 +168,8 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetter
   return PushResult::kPushed;
 }
 
-std::optional<DeadLetterReason> Peer::Unsendable(const Envelope& envelope) const {
+std::optional<DeadLetterReason> Peer::Unsendable(const Envelope& envelope, size_t& payload) const {
+  payload = 0;
   if (envelope.Is<absl::Status>()) return std::nullopt;  // a failed ask's reply
   const google::protobuf::Message* message = envelope.AsProtobuf();
   if (message == nullptr) {
@@ -185,9 +177,11 @@ std::optional<DeadLetterReason> Peer::Unsendable(const Envelope& envelope) const
                envelope.type().name(), address_);
     return DeadLetterReason::kNotSerializable;
   }
-  if (message->ByteSizeLong() + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
+  // Sized once, here: the batch's encoder serialises with this cached size.
+  payload = message->ByteSizeLong();
+  if (payload + kEnvelopeOverhead + kFrameOverhead > max_frame_bytes_) {
     LogWarning(RemoteLog(), "{} of {} bytes does not fit a frame to node {} ({} bytes at most)",
-               envelope.type().name(), message->ByteSizeLong(), address_, max_frame_bytes_);
+               envelope.type().name(), payload, address_, max_frame_bytes_);
     return DeadLetterReason::kTooLarge;
   }
   return std::nullopt;

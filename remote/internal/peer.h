@@ -198,8 +198,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void OnWritten(Stream* stream, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
   void OnBroken(Stream* stream) ABSL_LOCKS_EXCLUDED(mu_);
   void OnStreamDone(Stream* stream, const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
-  // Why `envelope` cannot go to another node (logged), if it cannot.
-  std::optional<DeadLetterReason> Unsendable(const Envelope& envelope) const;
+  // Why `envelope` cannot go to another node (logged), if it cannot;
+  // `payload` gets its serialised size (0 for a status).
+  std::optional<DeadLetterReason> Unsendable(const Envelope& envelope, size_t& payload) const;
   // Marks `stream` broken: no more writes start on it, the peer backs
   // off, and what was queued or in flight is moved to `failed`. True if
   // the caller must now release the stream's hold (outside mu_).
