@@ -157,7 +157,9 @@ class Addressable {
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   // `n` references at once, for AddressablePtr::Adopt(): a thread that
-  // hands many envelopes one sender pays one atomic add, not n.
+  // hands many envelopes one sender pays one atomic add, not n. Relaxed,
+  // as Ref(): the caller holds a reference already, so the count cannot
+  // reach zero meanwhile; Unref()'s acq_rel orders the frees.
   void Ref(int32_t n) { refs_.fetch_add(n, std::memory_order_relaxed); }
   void Unref() {
     // The only reference left (a count of 1) is ours: nobody else can add
