@@ -68,7 +68,16 @@ void AbslStringify(Sink& sink, RecvError error) {
 template <typename T>
 class [[nodiscard]] SendResult {
  public:
+  // GCC 12 may warn that returning an empty optional copies its unset
+  // payload (GCC bug 80635, a false positive for trivially copyable T).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   static SendResult Sent() { return SendResult(); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
   static SendResult Failed(SendError error, T value) {
     SendResult r;
     r.error_ = error;
