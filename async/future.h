@@ -110,7 +110,7 @@ class FutureAwaiter final : public threads_internal::FutureWaiter<T>, public Can
     return awaiting_;
   }
 
-  std::shared_ptr<threads_internal::SharedState<T>> state_;
+  threads_internal::StatePtr<T> state_;
   TaskContext* context_ = nullptr;
   std::coroutine_handle<> awaiting_;
   bool registered_ = false;

@@ -69,11 +69,11 @@ struct IsFuture<Future<T>> : std::true_type {};
 // A future over a state made elsewhere (the pool's Submit() makes one state
 // that also holds the task, to save allocations).
 template <typename T>
-Future<T> FutureFromState(std::shared_ptr<SharedState<T>> state);
+Future<T> FutureFromState(StatePtr<T> state);
 // The state behind `future`, which it consumes (null if it had none): for
 // awaiting a future (async/future.h) without a Then() and its extra state.
 template <typename T>
-std::shared_ptr<SharedState<T>> TakeFutureState(Future<T>& future);
+StatePtr<T> TakeFutureState(Future<T>& future);
 
 inline absl::Status InvalidFutureError() {
   return absl::FailedPreconditionError(
@@ -165,13 +165,10 @@ class Future {
  private:
   friend class Promise<T>;
   template <typename U>
-  friend Future<U> threads_internal::FutureFromState(
-      std::shared_ptr<threads_internal::SharedState<U>> state);
+  friend Future<U> threads_internal::FutureFromState(threads_internal::StatePtr<U> state);
   template <typename U>
-  friend std::shared_ptr<threads_internal::SharedState<U>> threads_internal::TakeFutureState(
-      Future<U>& future);
-  explicit Future(std::shared_ptr<threads_internal::SharedState<T>> state)
-      : state_(std::move(state)) {}
+  friend threads_internal::StatePtr<U> threads_internal::TakeFutureState(Future<U>& future);
+  explicit Future(threads_internal::StatePtr<T> state) : state_(std::move(state)) {}
 
   Result<T> GetUntilFrom(absl::Time deadline, const void* call_site) {
     if (state_ == nullptr) return threads_internal::InvalidFutureError();
@@ -185,25 +182,30 @@ class Future {
     return Get();
   }
 
-  std::shared_ptr<threads_internal::SharedState<T>> state_;
+  threads_internal::StatePtr<T> state_;
 };
 
 template <typename T>
 class Promise {
  public:
-  Promise() : state_(std::make_shared<threads_internal::SharedState<T>>()) {}
+  Promise() : Promise(std::allocator_arg, std::allocator<char>()) {}
   // The shared state from `alloc` (a standard allocator of any type), for a
   // caller that makes many short-lived promises and has a faster allocator
-  // than malloc (the actor layer's asks use its node pool).
+  // than malloc.
   template <typename Alloc>
-  Promise(std::allocator_arg_t, const Alloc& alloc)
-      : state_(std::allocate_shared<threads_internal::SharedState<T>>(alloc)) {}
+  Promise(std::allocator_arg_t, const Alloc& alloc) {
+    // Made with both of its owners, the future's kept here until
+    // GetFuture(): handing it out then costs no atomic increment.
+    auto* state = threads_internal::NewCountedWith<threads_internal::SharedState<T>>(alloc, 2);
+    state_ = threads_internal::StatePtr<T>::Adopt(state);
+    future_side_ = threads_internal::StatePtr<T>::Adopt(state);
+  }
   Promise(Promise&&) noexcept = default;
   Promise& operator=(Promise&& other) noexcept {
     if (this != &other) {
       Abandon();
       state_ = std::move(other.state_);
-      future_taken_ = other.future_taken_;
+      future_side_ = std::move(other.future_side_);
     }
     return *this;
   }
@@ -217,9 +219,8 @@ class Promise {
   //
   // The future for this promise. Call it once (a second call is a bug).
   Future<T> GetFuture() {
-    TROUPE_CHECK(state_ != nullptr && !future_taken_, "Promise::GetFuture() called twice");
-    future_taken_ = true;
-    return Future<T>(state_);
+    TROUPE_CHECK(future_side_ != nullptr, "Promise::GetFuture() called twice");
+    return Future<T>(std::move(future_side_));
   }
 
   // Promise::SetValue()
@@ -275,21 +276,20 @@ class Promise {
           absl::AbortedError("broken promise: the Promise was destroyed without a value")));
     }
     state_.reset();
+    future_side_.reset();
   }
 
-  std::shared_ptr<threads_internal::SharedState<T>> state_;
-  bool future_taken_ = false;
+  threads_internal::StatePtr<T> state_;
+  threads_internal::StatePtr<T> future_side_;  // null once GetFuture() took it
 };
 
 template <typename T>
-Future<T> threads_internal::FutureFromState(
-    std::shared_ptr<threads_internal::SharedState<T>> state) {
+Future<T> threads_internal::FutureFromState(threads_internal::StatePtr<T> state) {
   return Future<T>(std::move(state));
 }
 
 template <typename T>
-std::shared_ptr<threads_internal::SharedState<T>> threads_internal::TakeFutureState(
-    Future<T>& future) {
+threads_internal::StatePtr<T> threads_internal::TakeFutureState(Future<T>& future) {
   return std::move(future.state_);
 }
 

@@ -319,10 +319,10 @@ ThreadPool& DefaultThreadPool();
 namespace threads_internal {
 
 // One allocation per Submit(): the future's shared state also holds the
-// closure. The task handed to the pool is just a shared pointer to it, small
-// enough to be stored inline in the pool's queues.
+// closure. The task handed to the pool is just a counted pointer to it,
+// small enough to be stored inline in the pool's queues.
 template <typename R, typename Fn>
-struct SubmitState final : SharedState<R> {
+struct SubmitState : SharedState<R> {
   explicit SubmitState(Fn f) : fn(std::move(f)) {}
   Fn fn;
 };
@@ -332,7 +332,7 @@ struct SubmitState final : SharedState<R> {
 template <typename R, typename Fn>
 class SubmittedTask {
  public:
-  explicit SubmittedTask(std::shared_ptr<SubmitState<R, Fn>> state) : state_(std::move(state)) {}
+  explicit SubmittedTask(CountedPtr<SubmitState<R, Fn>> state) : state_(std::move(state)) {}
   SubmittedTask(SubmittedTask&&) noexcept = default;
   SubmittedTask& operator=(SubmittedTask&&) noexcept = default;
   ~SubmittedTask() {
@@ -341,12 +341,12 @@ class SubmittedTask {
     }
   }
   void operator()() && {
-    std::shared_ptr<SubmitState<R, Fn>> state = std::move(state_);
+    CountedPtr<SubmitState<R, Fn>> state = std::move(state_);
     state->SetResult(RunCapturingExceptions(state->fn, "thread pool task"));
   }
 
  private:
-  std::shared_ptr<SubmitState<R, Fn>> state_;
+  CountedPtr<SubmitState<R, Fn>> state_;
 };
 
 }  // namespace threads_internal
@@ -354,9 +354,11 @@ class SubmittedTask {
 template <typename Fn, typename R>
 Future<R> ThreadPool::Submit(Fn&& fn) {
   using State = threads_internal::SubmitState<R, std::decay_t<Fn>>;
-  auto state = std::make_shared<State>(std::forward<Fn>(fn));
-  Future<R> future = threads_internal::FutureFromState<R>(state);
-  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(std::move(state)));
+  State* state = threads_internal::NewCounted<State>(2, std::forward<Fn>(fn));  // task, future
+  Future<R> future =
+      threads_internal::FutureFromState<R>(threads_internal::CountedPtr<State>::Adopt(state));
+  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(
+      threads_internal::CountedPtr<State>::Adopt(state)));
   return future;
 }
 

@@ -39,6 +39,7 @@
 #include "actor/internal/ask_chain.h"
 #include "actor/message.h"
 #include "actor/wire_types.h"
+#include "base/check.h"
 #include "mailbox/node_pool.h"
 #include "threads/future.h"
 #include "threads/internal/future_state.h"
@@ -89,9 +90,14 @@ class AskReceiver final : public Addressable, public PooledNode {
   AskReceiver(AddressablePtr target, const MessageType& request)
       : Addressable(BorrowLinkFrom{*target}, 0),  // target_ holds the link
         target_(std::move(target)),
-        request_(&request),
-        state_(std::allocate_shared<threads_internal::SharedState<R>>(PoolAllocator<char>())) {
+        request_(&request) {
     (void)kWireType<R>;  // the reply may come from another node
+    // Both owners at once: the asker's future takes the second with no
+    // atomic increment (bench K1).
+    auto* state = threads_internal::NewCountedWith<threads_internal::SharedState<R>>(
+        PoolAllocator<char>(), 2);
+    state_ = threads_internal::StatePtr<R>::Adopt(state);
+    future_side_ = threads_internal::StatePtr<R>::Adopt(state);
     if (link()->caller_driven()) state_->RefuseBlockingWaits(kGetInATestKit);
   }
 
@@ -107,7 +113,10 @@ class AskReceiver final : public Addressable, public PooledNode {
   }
 
   // Once, before the request is sent.
-  Future<R> GetFuture() { return threads_internal::FutureFromState(state_); }
+  Future<R> GetFuture() {
+    TROUPE_DCHECK(future_side_ != nullptr, "an ask's future taken twice");
+    return threads_internal::FutureFromState(std::move(future_side_));
+  }
 
   // Starts the timeout. `self` is this receiver; the callback keeps it alive.
   void ArmTimeout(AddressablePtr self, absl::Duration timeout) {
@@ -193,7 +202,8 @@ class AskReceiver final : public Addressable, public PooledNode {
 
   const AddressablePtr target_;
   const MessageType* const request_;
-  const std::shared_ptr<threads_internal::SharedState<R>> state_;
+  threads_internal::StatePtr<R> state_;        // set once, in the constructor
+  threads_internal::StatePtr<R> future_side_;  // until GetFuture() takes it
   std::atomic<bool> done_{false};
   uint64_t timer_ = 0;
   absl::Duration timeout_;
