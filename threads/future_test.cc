@@ -155,6 +155,27 @@ TEST(FutureTest, APromiseCanTakeItsStateFromAnAllocator) {
   EXPECT_EQ(live, 0);
 }
 
+// A promise holds its future's share of the state until GetFuture():
+// one never asked for it, or moved from, must still free the state.
+TEST(FutureTest, AStateIsFreedWhetherOrNotItsFutureWasTaken) {
+  int live = 0;
+  {
+    Promise<int> never_asked(std::allocator_arg, CountingAllocator<char>(&live));
+    Promise<int> moved_from(std::allocator_arg, CountingAllocator<char>(&live));
+    Promise<int> moved_to = std::move(moved_from);
+    Promise<int> overwritten(std::allocator_arg, CountingAllocator<char>(&live));
+    overwritten = std::move(moved_to);
+    EXPECT_EQ(live, 2);  // `overwritten`'s first state went with the assignment
+    Future<int> future = overwritten.GetFuture();
+    overwritten = Promise<int>();  // breaks `future`; its state lives on with it
+    EXPECT_EQ(live, 2);
+    EXPECT_EQ(future.Get().status().code(), absl::StatusCode::kAborted);
+    future = Future<int>();
+    EXPECT_EQ(live, 1);  // `never_asked`'s
+  }
+  EXPECT_EQ(live, 0);
+}
+
 TEST(FutureTest, ThenChainsInlineWhenAlreadyReady) {
   Future<int> doubled = MakeReadyFuture(21).Then([](absl::StatusOr<int> v) { return *v * 2; });
   EXPECT_EQ(doubled.Get().value(), 42);
