@@ -51,7 +51,19 @@ constexpr absl::Duration kWait = absl::Seconds(30);
 struct ServerLog {
   std::atomic<int> opened{0};
   std::atomic<int> closed{0};
-  std::atomic<int> closed_by_reason[7] = {};
+  std::atomic<int> closed_by_reason[static_cast<int>(CloseReason::kOutputOverflow) + 1] = {};
+
+  // "kReset:1 ..." for every reason seen: what a failed expectation shows.
+  std::string Reasons() const {
+    std::string out;
+    for (int r = 0; r <= static_cast<int>(CloseReason::kOutputOverflow); ++r) {
+      if (const int n = closed_by_reason[r].load(); n > 0) {
+        absl::StrAppend(&out, std::string(CloseReasonName(static_cast<CloseReason>(r))), ":", n,
+                        " ");
+      }
+    }
+    return out;
+  }
   std::atomic<int64_t> bytes{0};
   std::atomic<size_t> max_unprocessed{0};
 };
@@ -85,8 +97,9 @@ class LineEcho : public Actor {
           connection_.Write(std::move(out));
         })
         .On<Closed>([this](const Closed& c) {
-          log_->closed.fetch_add(1);
+          // The reason first: a test that sees `closed` reads the reasons.
           log_->closed_by_reason[static_cast<int>(c.reason)].fetch_add(1);
+          log_->closed.fetch_add(1);
           Stop();
         });
   }
@@ -129,8 +142,9 @@ class RawEcho : public Actor {
           connection_.Write(r.data);
         })
         .On<Closed>([this](const Closed& c) {
-          log_->closed.fetch_add(1);
+          // The reason first: a test that sees `closed` reads the reasons.
           log_->closed_by_reason[static_cast<int>(c.reason)].fetch_add(1);
+          log_->closed.fetch_add(1);
           Stop();
         });
   }
@@ -277,7 +291,7 @@ TEST(EchoTest, APeerThatResetsMidWriteIsSurvived) {
   WaitFor(log.closed, 1);
   const int reset = log.closed_by_reason[static_cast<int>(CloseReason::kReset)].load() +
                     log.closed_by_reason[static_cast<int>(CloseReason::kError)].load();
-  EXPECT_EQ(reset, 1);
+  EXPECT_EQ(reset, 1) << log.Reasons();
   // And it serves the next client.
   const int next = ConnectTo(port);
   ASSERT_TRUE(SendAll(next, "still here"));
