@@ -78,6 +78,17 @@ TEST_F(CountedTest, TheLastOfTheOwnersMadeAtOnceFreesTheObject) {
   EXPECT_EQ(deallocations, 1);
 }
 
+TEST_F(CountedTest, APairIsTwoOwnersOfOneObject) {
+  auto [first, second] = NewCountedPairWith<Tracked>(CountingAllocator<char>(&deallocations), 5);
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_EQ(first->value, 5);
+  second.reset();
+  EXPECT_EQ(live_objects, 1);
+  first.reset();
+  EXPECT_EQ(live_objects, 0);
+  EXPECT_EQ(deallocations, 1);
+}
+
 TEST_F(CountedTest, CopiesAddOwnersAndMovesDoNot) {
   auto one = CountedPtr<Tracked>::Adopt(NewCounted<Tracked>(1, 1));
   CountedPtr<Tracked> copy = one;

@@ -196,9 +196,10 @@ class Promise {
   Promise(std::allocator_arg_t, const Alloc& alloc) {
     // Made with both of its owners, the future's kept here until
     // GetFuture(): handing it out then costs no atomic increment.
-    auto* state = threads_internal::NewCountedWith<threads_internal::SharedState<T>>(alloc, 2);
-    state_ = threads_internal::StatePtr<T>::Adopt(state);
-    future_side_ = threads_internal::StatePtr<T>::Adopt(state);
+    auto [promise_side, future_side] =
+        threads_internal::NewCountedPairWith<threads_internal::SharedState<T>>(alloc);
+    state_ = std::move(promise_side);
+    future_side_ = std::move(future_side);
   }
   Promise(Promise&&) noexcept = default;
   Promise& operator=(Promise&& other) noexcept {

@@ -354,11 +354,9 @@ class SubmittedTask {
 template <typename Fn, typename R>
 Future<R> ThreadPool::Submit(Fn&& fn) {
   using State = threads_internal::SubmitState<R, std::decay_t<Fn>>;
-  State* state = threads_internal::NewCounted<State>(2, std::forward<Fn>(fn));  // task, future
-  Future<R> future =
-      threads_internal::FutureFromState<R>(threads_internal::CountedPtr<State>::Adopt(state));
-  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(
-      threads_internal::CountedPtr<State>::Adopt(state)));
+  auto [task_side, future_side] = threads_internal::NewCountedPair<State>(std::forward<Fn>(fn));
+  Future<R> future = threads_internal::FutureFromState<R>(std::move(future_side));
+  Execute(threads_internal::SubmittedTask<R, std::decay_t<Fn>>(std::move(task_side)));
   return future;
 }
 

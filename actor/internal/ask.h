@@ -94,10 +94,10 @@ class AskReceiver final : public Addressable, public PooledNode {
     (void)kWireType<R>;  // the reply may come from another node
     // Both owners at once: the asker's future takes the second with no
     // atomic increment (bench K1).
-    auto* state = threads_internal::NewCountedWith<threads_internal::SharedState<R>>(
-        PoolAllocator<char>(), 2);
-    state_ = threads_internal::StatePtr<R>::Adopt(state);
-    future_side_ = threads_internal::StatePtr<R>::Adopt(state);
+    auto [mine, askers] = threads_internal::NewCountedPairWith<threads_internal::SharedState<R>>(
+        PoolAllocator<char>());
+    state_ = std::move(mine);
+    future_side_ = std::move(askers);
     if (link()->caller_driven()) state_->RefuseBlockingWaits(kGetInATestKit);
   }
 

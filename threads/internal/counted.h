@@ -10,10 +10,8 @@
 // Not a public API.
 //
 //   struct State : Counted { int value = 0; };
-//   State* state = NewCounted<State>(/*owners=*/2);  // or NewCountedWith(alloc, 2)
-//   CountedPtr<State> mine = CountedPtr<State>::Adopt(state);
-//   CountedPtr<State> yours = CountedPtr<State>::Adopt(state);
-//   // the last of the two to go frees the state
+//   auto [mine, yours] = NewCountedPair<State>();  // or NewCountedPairWith(alloc)
+//   // two CountedPtr<State>: the last of the two to go frees the state
 //
 // Thread-safety: as std::shared_ptr's: distinct CountedPtrs to one object
 // may be copied and dropped on any threads at once; one CountedPtr is not
@@ -179,6 +177,27 @@ class CountedPtr {
 
   T* object_ = nullptr;
 };
+
+// The two owners of a new object, for the usual pair (a promise side and
+// a future side; an ask and its asker; a pool's task and its future).
+template <typename T>
+struct CountedPair {
+  CountedPtr<T> first;
+  CountedPtr<T> second;
+};
+
+// NewCountedPairWith<T>(alloc, args...) / NewCountedPair<T>(args...)
+//
+// NewCountedWith() / NewCounted() with two owners, each already adopted.
+template <typename T, typename Alloc, typename... Args>
+CountedPair<T> NewCountedPairWith(const Alloc& alloc, Args&&... args) {
+  T* object = NewCountedWith<T>(alloc, 2, std::forward<Args>(args)...);
+  return {CountedPtr<T>::Adopt(object), CountedPtr<T>::Adopt(object)};
+}
+template <typename T, typename... Args>
+CountedPair<T> NewCountedPair(Args&&... args) {
+  return NewCountedPairWith<T>(std::allocator<T>(), std::forward<Args>(args)...);
+}
 
 }  // namespace troupe::threads_internal
 
