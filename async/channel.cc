@@ -29,6 +29,20 @@ bool ChannelPark::Park(TaskContext* strand, std::coroutine_handle<> awaiting) {
   return ParkTask();
 }
 
+bool ChannelPark::ParkLocked(TaskContext* strand, std::coroutine_handle<> awaiting) {
+  strand_ = strand;
+  awaiting_ = awaiting;
+  registered_ = true;
+  Context::ParkLocked();
+  // The registration publishes the fields above to a Cancel() (release);
+  // from here a cancellation may resume the task, so nothing touches the
+  // frame after it succeeds.
+  if (strand->Register(this)) return true;
+  registered_ = false;
+  UnparkLocked();
+  return false;
+}
+
 void ChannelPark::Wake(Context* context) noexcept {
   ChannelPark* park = static_cast<ChannelPark*>(context);
   park->strand_->Resume(park->awaiting_);

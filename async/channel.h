@@ -83,6 +83,12 @@ class ChannelPark final : public Canceller, private channel_internal::Context {
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
     return Park(awaiting.promise().context(), awaiting);
   }
+  // For a rendezvous wait (Flavor::TryRecvOrPark), under the channel's
+  // lock with the entry registered: parks without a CAS and registers for
+  // cancellation, the last touch of the frame. False: cancelled already,
+  // nothing parked.
+  bool ParkLocked(TaskContext* strand, std::coroutine_handle<> awaiting);
+
   // After the wait: whether the strand has been cancelled.
   bool strand_cancelled() const { return strand_->cancel_requested(); }
 
@@ -333,12 +339,14 @@ class RecvAwaiter {
     if (flavor.CompletesThroughPacket()) {
       RendezvousPark<T>& wait = *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(
           new RendezvousPark<T>(flavor));
+      TaskContext* const strand = awaiting.promise().context();
       if (std::optional<RecvResult<T>> now =
-              flavor.TryRecvOrWatch(wait.park.context(), wait.token(), &wait.packet)) {
+              flavor.TryRecvOrPark(wait.park.context(), wait.token(), &wait.packet,
+                                   [&] { return wait.park.ParkLocked(strand, awaiting); })) {
         wait_.template emplace<RecvResult<T>>(std::move(*now));
         return false;
       }
-      return wait.park.await_suspend(awaiting);
+      return true;  // parked: a partner, a close or a cancellation resumes it
     }
     TaskContext* const strand = awaiting.promise().context();
     if (strand->executor() != nullptr) {
@@ -408,13 +416,15 @@ class SendAwaiter {
     if (flavor.CompletesThroughPacket()) {
       RendezvousPark<T>& wait = *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(
           new RendezvousPark<T>(flavor));
-      // Registered, the value waits in the packet for a receiver to take it.
+      TaskContext* const strand = awaiting.promise().context();
+      // Parked, the value waits in the packet for a receiver to take it.
       if (std::optional<SendResult<T>> now =
-              flavor.TrySendOrWatch(*value_, wait.park.context(), wait.token(), &wait.packet)) {
+              flavor.TrySendOrPark(*value_, wait.park.context(), wait.token(), &wait.packet,
+                                   [&] { return wait.park.ParkLocked(strand, awaiting); })) {
         wait_.template emplace<SendResult<T>>(std::move(*now));
         return false;
       }
-      return wait.park.await_suspend(awaiting);
+      return true;  // parked: a partner, a close or a cancellation resumes it
     }
     TaskContext* const strand = awaiting.promise().context();
     if (strand->executor() != nullptr) {

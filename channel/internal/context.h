@@ -114,6 +114,18 @@ class Context {
                                              std::memory_order_acquire);
   }
 
+  // ParkLocked(): a task's owner, instead of ParkTask(), when its context
+  // sits in the list of one channel only and the owner holds that
+  // channel's lock, before it registers the wait for cancellation (a
+  // rendezvous wait, Flavor::TryRecvOrPark). Nothing can select the
+  // context meanwhile: a partner or a close needs the lock, a cancellation
+  // the registration. So a relaxed store suffices where ParkTask() needs a
+  // CAS; the lock's release, and the registration's, publish it.
+  // UnparkLocked() undoes it when the registration fails, still under the
+  // lock (the task is cancelled and goes on at once).
+  void ParkLocked() { selected_.store(kParked, std::memory_order_relaxed); }
+  void UnparkLocked() { selected_.store(kWaiting, std::memory_order_relaxed); }
+
   // Rearm(): a task's owner, after a selection, once the context's entry
   // has left every list (the selecting partner removed it, or the owner
   // unwatched): ready to register and park again. Whoever may still select

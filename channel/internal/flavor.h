@@ -11,10 +11,12 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "channel/internal/context.h"
 #include "channel/results.h"
@@ -132,7 +134,46 @@ class Flavor {
     if (ReadyToSend()) context->TrySelect(kAborted);
     return std::nullopt;
   }
+
+  // -- For a task's rendezvous wait (async/channel.h) --------------------
+  // TryRecvOrWatch()/TrySendOrWatch() for a flavour that
+  // CompletesThroughPacket(), where a task that must wait also parks
+  // before the channel lets go of its lock: once the entry is registered,
+  // `park` runs under the lock. It parks the context (Context::
+  // ParkLocked(), no CAS: nothing else can select it yet) and registers the
+  // wait for cancellation, as its last touch of the waiting frame. nullopt:
+  // parked, and the caller must not touch the frame again (a partner may
+  // resume it at once, on another thread). If `park` returns false (the
+  // task is cancelled, nothing parked), the registration is undone and the
+  // result is kCancelled (a send's value handed back). Other flavours do
+  // not offer it.
+  virtual std::optional<RecvResult<T>> TryRecvOrPark(const std::shared_ptr<Context>& context,
+                                                     OperationToken token, Packet<T>* packet,
+                                                     absl::FunctionRef<bool()> park);
+  virtual std::optional<SendResult<T>> TrySendOrPark(T& value,
+                                                     const std::shared_ptr<Context>& context,
+                                                     OperationToken token, Packet<T>* packet,
+                                                     absl::FunctionRef<bool()> park);
 };
+
+// Only a flavour that completes through its packets parks a task under its
+// lock; async/channel.h asks no other.
+template <typename T>
+std::optional<RecvResult<T>> Flavor<T>::TryRecvOrPark(const std::shared_ptr<Context>& /*context*/,
+                                                      OperationToken /*token*/,
+                                                      Packet<T>* /*packet*/,
+                                                      absl::FunctionRef<bool()> /*park*/) {
+  std::abort();
+}
+
+template <typename T>
+std::optional<SendResult<T>> Flavor<T>::TrySendOrPark(T& /*value*/,
+                                                      const std::shared_ptr<Context>& /*context*/,
+                                                      OperationToken /*token*/,
+                                                      Packet<T>* /*packet*/,
+                                                      absl::FunctionRef<bool()> /*park*/) {
+  std::abort();
+}
 
 }  // namespace troupe::channel_internal
 

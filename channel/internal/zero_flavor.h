@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
 #include "channel/internal/spin_lock.h"
@@ -188,6 +189,55 @@ class ZeroFlavor final : public Flavor<T> {
     packet->value.emplace(std::move(value));
     senders_.Register(PacketWaiter{context, token, packet});
     mu_.Unlock();
+    return std::nullopt;
+  }
+
+  std::optional<RecvResult<T>> TryRecvOrPark(const std::shared_ptr<Context>& context,
+                                             OperationToken token, Packet<T>* packet,
+                                             absl::FunctionRef<bool()> park) override {
+    mu_.Lock();
+    if (std::optional<PacketWaiterList::Selected> sender = senders_.TrySelectOther()) {
+      mu_.Unlock();
+      return TakeFrom(*sender);
+    }
+    if (closed_) {
+      mu_.Unlock();
+      return RecvResult<T>(RecvError::kClosed);
+    }
+    receivers_.Register(PacketWaiter{context, token, packet});
+    if (!park()) {
+      receivers_.Unregister(token);
+      mu_.Unlock();
+      return RecvResult<T>(RecvError::kCancelled);
+    }
+    mu_.Unlock();  // parked: the waiting frame is no longer ours to touch
+    return std::nullopt;
+  }
+
+  std::optional<SendResult<T>> TrySendOrPark(T& value, const std::shared_ptr<Context>& context,
+                                             OperationToken token, Packet<T>* packet,
+                                             absl::FunctionRef<bool()> park) override {
+    mu_.Lock();
+    if (closed_) {
+      mu_.Unlock();
+      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
+    }
+    if (std::optional<PacketWaiterList::Selected> receiver = receivers_.TrySelectOther()) {
+      mu_.Unlock();
+      Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
+      return SendResult<T>::Sent();
+    }
+    packet->value.emplace(std::move(value));
+    senders_.Register(PacketWaiter{context, token, packet});
+    if (!park()) {
+      senders_.Unregister(token);
+      mu_.Unlock();
+      SendResult<T> cancelled =
+          SendResult<T>::Failed(SendError::kCancelled, std::move(*packet->value));
+      packet->value.reset();
+      return cancelled;
+    }
+    mu_.Unlock();  // parked: the waiting frame is no longer ours to touch
     return std::nullopt;
   }
 

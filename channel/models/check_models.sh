@@ -26,5 +26,7 @@ check zero_close.pml fail -DMUTANT
 check task_park.pml pass
 check task_park.pml fail -DMUTANT
 check task_park.pml fail -DMUTANT_LATE
+check task_park.pml pass -DLOCKED
+check task_park.pml fail -DLOCKED -DMUTANT_ORDER
 
 finish

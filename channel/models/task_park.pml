@@ -18,6 +18,14 @@
  * is woken exactly when it parked, and once; every run ends with the task
  * gone on (no task left parked forever: a valid end state).
  *
+ * -DLOCKED: a rendezvous wait (Flavor::TryRecvOrPark): the task parks
+ * with a plain store while it still holds the list's lock, and only then
+ * registers with its strand for cancellation (a CAS that fails if the
+ * strand was cancelled first: the task then undoes its entry and goes on).
+ * Checked the same. -DLOCKED -DMUTANT_ORDER registers for cancellation
+ * before the store: a canceller that selects in between is overwritten by
+ * the park, and spin must find the task parked forever.
+ *
  * -DMUTANT: the old thread-style handshake for a task: the owner raises a
  * sleep flag and then looks at the word, the notifier looks at the flag
  * after it selected; spin must find the owner touching a frame that was
@@ -37,7 +45,12 @@ byte word = WAITING;       /* the context's selected_ */
 bool freed = false;        /* the frame, and the context in it */
 byte wakes = 0;
 bool parked = false;       /* the task suspended (it parked) */
+#ifdef LOCKED
+bool cancel_registered = false;  /* the strand's cancellation slot */
+bool cancelled = false;          /* the strand's cancellation mark */
+#else
 bool cancel_registered = true;  /* the strand's cancellation slot */
+#endif
 bool cancel_busy = false;
 #ifdef MUTANT
 bool sleeping = false;
@@ -72,6 +85,28 @@ proctype Resumed() { go_on() }
 
 inline wake_task() { atomic { wakes++; run Resumed() } }
 
+#ifdef LOCKED
+/* Registers with the strand unless it was cancelled: sets `ok`. */
+inline register_cancel(ok) {
+  atomic { if :: !cancelled -> cancel_registered = true; ok = true :: else -> ok = false fi }
+}
+
+proctype Task() {
+  bool ok;
+  lock(); touch(); registered = true;
+#ifdef MUTANT_ORDER
+  register_cancel(ok);
+  if :: ok -> touch(); word = PARKED :: else -> skip fi;
+#else
+  touch(); word = PARKED;
+  register_cancel(ok);
+#endif
+  if
+  :: ok -> unlock(); parked = true  /* touches nothing more */
+  :: else -> touch(); registered = false; word = WAITING; unlock(); freed = true
+  fi
+}
+#else
 proctype Task() {
   bool suspended = false;
   lock(); touch(); registered = true; unlock();
@@ -104,6 +139,7 @@ proctype Task() {
   :: else -> go_on()
   fi
 }
+#endif
 
 proctype Partner() {
   bool won, wake;
@@ -137,6 +173,9 @@ proctype Partner() {
 proctype Canceller() {
   bool won, wake, reached;
   atomic {
+#ifdef LOCKED
+    cancelled = true;
+#endif
     if
     :: cancel_registered -> cancel_busy = true; reached = true
     :: else -> reached = false
