@@ -266,6 +266,35 @@ TEST_F(ChannelAwaitTest, CancelledWaitsHandValuesBackAndLeaveTheChannel) {
   EXPECT_EQ(tx.TrySend("nobody").error(), SendError::kFull);  // no receiver waits
 }
 
+// A task cancelled before it waits on a rendezvous: it finds no partner,
+// registers, and its cancellation registration fails under the channel's
+// lock (Flavor::TryRecvOrPark). The wait ends at once with kCancelled, a
+// send's value handed back, and the channel keeps no entry for it (a later
+// partner would otherwise wake a frame that is gone: ASAN).
+TEST_F(ChannelAwaitTest, WaitsOfACancelledTaskOnARendezvousEndAtOnce) {
+  ThreadPool pool(2);
+  auto gate_tx_gate_rx = Channel<int>::Bounded(1);
+  Receiver<int>& gate_rx = gate_tx_gate_rx.second;
+  auto tx_rx = Channel<std::string>::Rendezvous();
+  Sender<std::string>& tx = tx_rx.first;
+  Receiver<std::string>& rx = tx_rx.second;
+  JoinHandle<std::string> task = Go(pool, [&]() -> Task<std::string> {
+    RecvResult<int> gate = co_await Recv(gate_rx);  // cancelled here first
+    if (gate.ok() || gate.error() != RecvError::kCancelled) co_return absl::InternalError("gate");
+    RecvResult<std::string> got = co_await Recv(rx);
+    if (got.ok() || got.error() != RecvError::kCancelled) co_return absl::InternalError("recv");
+    SendResult<std::string> sent = co_await Send(tx, std::string("keep me"));
+    if (sent.ok() || sent.error() != SendError::kCancelled) co_return absl::InternalError("send");
+    co_return sent.TakeValue();
+  });
+  ASSERT_TRUE(Eventually([&] { return !task.finished(); }, absl::Seconds(1)));
+  absl::SleepFor(absl::Milliseconds(5));
+  task.Cancel();
+  EXPECT_EQ(task.Get().value(), "keep me");
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);        // no sender left behind
+  EXPECT_EQ(tx.TrySend("nobody").error(), SendError::kFull);  // no receiver either
+}
+
 // The same on a bounded channel, where a task waits without a frame of its
 // own (BufferedPark): a cancelled Send hands its value back and a cancelled
 // Recv ends with kCancelled, and neither leaves an entry behind (a later
