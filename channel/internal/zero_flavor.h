@@ -158,38 +158,16 @@ class ZeroFlavor final : public Flavor<T> {
   }
   bool CompletesThroughPacket() const override { return true; }
 
+  // A watch is a park that always succeeds: the context stays kWaiting
+  // and its owner parks (or not) after the lock is let go.
   std::optional<RecvResult<T>> TryRecvOrWatch(const std::shared_ptr<Context>& context,
                                               OperationToken token, Packet<T>* packet) override {
-    mu_.Lock();
-    if (std::optional<PacketWaiterList::Selected> sender = senders_.TrySelectOther()) {
-      mu_.Unlock();
-      return TakeFrom(*sender);
-    }
-    if (closed_) {
-      mu_.Unlock();
-      return RecvResult<T>(RecvError::kClosed);
-    }
-    receivers_.Register(PacketWaiter{context, token, packet});
-    mu_.Unlock();
-    return std::nullopt;
+    return TryRecvOrPark(context, token, packet, [] { return true; });
   }
 
   std::optional<SendResult<T>> TrySendOrWatch(T& value, const std::shared_ptr<Context>& context,
                                               OperationToken token, Packet<T>* packet) override {
-    mu_.Lock();
-    if (closed_) {
-      mu_.Unlock();
-      return SendResult<T>::Failed(SendError::kClosed, std::move(value));
-    }
-    if (std::optional<PacketWaiterList::Selected> receiver = receivers_.TrySelectOther()) {
-      mu_.Unlock();
-      Hand(*receiver, [&](Packet<T>* p) { p->value.emplace(std::move(value)); });
-      return SendResult<T>::Sent();
-    }
-    packet->value.emplace(std::move(value));
-    senders_.Register(PacketWaiter{context, token, packet});
-    mu_.Unlock();
-    return std::nullopt;
+    return TrySendOrPark(value, context, token, packet, [] { return true; });
   }
 
   std::optional<RecvResult<T>> TryRecvOrPark(const std::shared_ptr<Context>& context,
