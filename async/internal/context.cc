@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "absl/base/attributes.h"
 #include "async/internal/trampoline.h"
 #include "base/check.h"
 #include "threads/internal/futex.h"
@@ -29,7 +30,10 @@ namespace {
 // through ExecuteNext(), whose own chain limit then applies. And a step that
 // blocks the thread (FutexWait) first gives the hand-off to the executor,
 // through the thread's BeforeSleep hook: what it waits for may be that very
-// task. Everything here is thread-local: no ordering is needed.
+// task. The hook is installed once for the whole of RunServing(), not per
+// hand-off: a hand-off then costs three stores, and a sleep with none
+// waiting one look more. Everything here is thread-local: no ordering is
+// needed.
 
 constexpr int kMaxInlineChain = 16;
 
@@ -38,79 +42,87 @@ struct HandOff {
   TaskContext* context;          // the hand-off waiting to run: its strand...
   std::coroutine_handle<> next;  // ...and where it resumes
   int chain;                     // hand-offs run inline in this resumption
-  threads_internal::BeforeSleep outer_before_sleep;  // while one waits
+  threads_internal::BeforeSleep outer_before_sleep;  // the thread's own hook
 };
 thread_local constinit HandOff tls_hand_off{};
 
 // Passes the waiting hand-off, if any, to its executor.
 void GiveBackHandOff(HandOff& hand_off) {
   if (!hand_off.next) return;
-  threads_internal::CurrentBeforeSleep() = hand_off.outer_before_sleep;
   TaskContext* const context = std::exchange(hand_off.context, nullptr);
   context->executor()->ExecuteNext(ResumeClosure(context, std::exchange(hand_off.next, nullptr)));
 }
 
-// The BeforeSleep hook while a hand-off waits: give it back, then do what
-// the thread would have done (a pool worker hands over its LIFO slot, where
-// the hand-off now is, to the other workers).
+// The BeforeSleep hook while this thread serves an executor: give the
+// waiting hand-off back, then do what the thread would have done (a pool
+// worker hands over its LIFO slot, where the hand-off now is, to the other
+// workers).
 void GiveBackBeforeSleep(void* /*unused*/) {
   HandOff& hand_off = tls_hand_off;
-  const threads_internal::BeforeSleep outer = hand_off.outer_before_sleep;
   GiveBackHandOff(hand_off);
+  const threads_internal::BeforeSleep outer = hand_off.outer_before_sleep;
   if (outer.fn != nullptr) outer.fn(outer.arg);
 }
 
-bool TryHandOffInline(TaskContext* context, std::coroutine_handle<> handle) {
-  HandOff& hand_off = tls_hand_off;
-  if (hand_off.serving != context->executor() || hand_off.next ||
-      hand_off.chain >= kMaxInlineChain) {
-    return false;
-  }
-  ++hand_off.chain;
-  hand_off.context = context;
-  hand_off.next = handle;
-  threads_internal::BeforeSleep& before_sleep = threads_internal::CurrentBeforeSleep();
-  hand_off.outer_before_sleep = before_sleep;
-  before_sleep = {&GiveBackBeforeSleep, nullptr};
-  return true;
-}
-
 // Takes the waiting hand-off to run it here.
-std::coroutine_handle<> TakeHandOff(HandOff& hand_off) {
-  if (!hand_off.next) return nullptr;
-  threads_internal::CurrentBeforeSleep() = hand_off.outer_before_sleep;
+std::coroutine_handle<> TakeHandOff() {
+  HandOff& hand_off = tls_hand_off;
   hand_off.context = nullptr;
   return std::exchange(hand_off.next, nullptr);
 }
 
 // Runs `first`, a resumption of `executor`'s, then each hand-off it and its
-// successors leave behind.
+// successors leave behind, in one trampoline loop.
 void RunServing(Executor* executor, std::coroutine_handle<> first) {
   HandOff& hand_off = tls_hand_off;
   // Nested: this thread runs a resumption from inside another one's step (a
   // worker helping its pool while it waits). The outer step's hand-off runs
-  // where the executor puts it, not behind this one's chain.
+  // where the executor puts it, not behind this one's chain; the hook the
+  // outer RunServing installed stays (it chains to the thread's own).
   GiveBackHandOff(hand_off);
   Executor* const outer_serving = hand_off.serving;
   const int outer_chain = hand_off.chain;
+  threads_internal::BeforeSleep& before_sleep = threads_internal::CurrentBeforeSleep();
+  const bool installs_hook = before_sleep.fn != &GiveBackBeforeSleep;
+  if (installs_hook) {
+    hand_off.outer_before_sleep = before_sleep;
+    before_sleep = {&GiveBackBeforeSleep, nullptr};
+  }
   hand_off.serving = executor;
   hand_off.chain = 0;
-  for (std::coroutine_handle<> next = first; next; next = TakeHandOff(hand_off)) {
-    RunTrampoline(next);
-  }
+  RunTrampoline(first, &TakeHandOff);
   hand_off.serving = outer_serving;
   hand_off.chain = outer_chain;
+  if (installs_hook) before_sleep = hand_off.outer_before_sleep;
 }
 
 }  // namespace
 
+bool TaskContext::TryHandOffInline(std::coroutine_handle<> handle) {
+  HandOff& hand_off = tls_hand_off;
+  // serving is null outside RunServing(), and never a strand that posts its
+  // resumptions (an actor's: it does not run hand-offs inline).
+  if (hand_off.serving == nullptr || hand_off.serving != executor() || posts_resumptions() ||
+      hand_off.next || hand_off.chain >= kMaxInlineChain) {
+    return false;
+  }
+  ++hand_off.chain;
+  hand_off.context = this;
+  hand_off.next = handle;
+  return true;
+}
+
 void TaskContext::Resume(std::coroutine_handle<> handle) {
+  if (!TryHandOffInline(handle)) ResumeElsewhere(handle);
+}
+
+ABSL_ATTRIBUTE_NOINLINE void TaskContext::ResumeElsewhere(std::coroutine_handle<> handle) {
   Executor* const executor = this->executor();
   if (executor == nullptr) {
     Transfer(handle);
   } else if (posts_resumptions()) {
     PostResume(ResumeClosure(this, handle));
-  } else if (!TryHandOffInline(this, handle)) {
+  } else {
     // Whoever ended the wait is about to wait or return itself: the
     // resumption runs next on its thread (a pool's LIFO slot), not on
     // another core.

@@ -193,6 +193,13 @@ class TaskContext {
   static constexpr uintptr_t kFlags = kPostsResumptions | kCancelledOnOwnTurn;
 
   bool posts_resumptions() const { return (executor_and_flags_ & kPostsResumptions) != 0; }
+
+  // Resume()'s two halves: the hand-off to the thread that ends the wait,
+  // when it serves this strand's executor (context.cc), and every other
+  // case, out of line so that the common one stays a few instructions
+  // (bench K4).
+  bool TryHandOffInline(std::coroutine_handle<> handle);
+  void ResumeElsewhere(std::coroutine_handle<> handle);
   bool cancelled_on_own_turn() const { return (executor_and_flags_ & kCancelledOnOwnTurn) != 0; }
 
   void WaitWhileBusy() const;

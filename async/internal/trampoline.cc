@@ -30,13 +30,17 @@ void Drain(Trampoline& trampoline) {
 
 }  // namespace
 
-void RunTrampoline(std::coroutine_handle<> first) {
+void RunTrampoline(std::coroutine_handle<> first) { RunTrampoline(first, nullptr); }
+
+void RunTrampoline(std::coroutine_handle<> first, std::coroutine_handle<> (*then)()) {
   Trampoline& trampoline = tls_trampoline;
   const Trampoline outer = trampoline;
   Overflow overflow;
   trampoline = Trampoline{nullptr, true, &overflow};
-  first.resume();
-  Drain(trampoline);
+  for (std::coroutine_handle<> next = first; next; next = then != nullptr ? then() : nullptr) {
+    next.resume();
+    Drain(trampoline);
+  }
   trampoline = outer;
 }
 

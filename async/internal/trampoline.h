@@ -55,6 +55,12 @@ inline thread_local constinit Trampoline tls_trampoline{};
 // Executors' resumptions and BlockOn start here.
 void RunTrampoline(std::coroutine_handle<> first);
 
+// RunTrampoline(), then, each time the loop runs dry, the handle `then()`
+// returns, in the same loop, until it returns null: an executor's
+// resumption and the hand-offs that follow it (internal/context.cc) set
+// the loop up once.
+void RunTrampoline(std::coroutine_handle<> first, std::coroutine_handle<> (*then)());
+
 // Queues `to` behind `next` (the rare case of Transfer).
 void QueueOverflow(Trampoline& trampoline, std::coroutine_handle<> to);
 

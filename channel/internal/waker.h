@@ -83,9 +83,15 @@ class BasicWaiterList {
   // returns it (the caller calls its Wake(), having handed a value over if
   // it is a rendezvous).
   std::optional<Selected> TrySelectOther() {
-    const std::thread::id self = std::this_thread::get_id();
+    // Looked up at the first thread's entry: a task's entry (no thread) is
+    // never the caller's, and a rendezvous between tasks finds only those.
+    std::thread::id self;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->context->thread_id() == self) continue;  // a select on both ends
+      const std::thread::id owner = it->context->thread_id();
+      if (owner != std::thread::id()) {
+        if (self == std::thread::id()) self = std::this_thread::get_id();
+        if (owner == self) continue;  // a select on both ends
+      }
       if (const Context::Selection selection = it->context->TrySelect(it->token)) {
         std::optional<Selected> chosen(Selected{std::move(*it), selection});
         Erase(it);
