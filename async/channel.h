@@ -49,6 +49,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/base/attributes.h"
 #include "async/internal/context.h"
 #include "async/internal/op.h"
 #include "async/task.h"
@@ -315,31 +316,29 @@ struct RendezvousPark : PooledNode {
 
 // Tries the operation at once (no frame, no allocation when it succeeds or
 // fails for good), and only then waits: a rendezvous in the awaiter, the
-// other flavours through the slow path's coroutine.
+// other flavours through the slow path's coroutine. The common cases (a
+// rendezvous recv that parks and is handed its value; a send done at
+// once) are inlined into the awaiting coroutine; the rest are calls of
+// their own, so that they cost the common cases no frame (bench K4).
 template <typename T>
 class RecvAwaiter {
  public:
-  explicit RecvAwaiter(Receiver<T>& rx)
-      : wait_(std::in_place_type<Flavor*>, &channel_internal::FlavorAccess::Of(rx)) {}
+  explicit RecvAwaiter(Receiver<T>& rx) : wait_(Start(channel_internal::FlavorAccess::Of(rx))) {}
 
   bool await_ready() {
-    Flavor& flavor = *std::get<Flavor*>(wait_);
     // A rendezvous tries once, in await_suspend(), where it can register in
     // the same step (a try here would take the channel's lock twice when a
     // task has to wait, as it usually does for a rendezvous).
-    if (flavor.CompletesThroughPacket()) return false;
-    RecvResult<T> now = flavor.TryRecv();
-    if (!now.ok() && now.error() == RecvError::kEmpty) return false;
-    wait_.template emplace<RecvResult<T>>(std::move(now));
-    return true;
+    if (wait_.index() == kRendezvousStart) return false;
+    return TryNow();
   }
   template <TaskPromise Promise>
   bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-    Flavor& flavor = *std::get<Flavor*>(wait_);
-    if (flavor.CompletesThroughPacket()) {
+    TaskContext* const strand = awaiting.promise().context();
+    if (const RendezvousStart* start = std::get_if<RendezvousStart>(&wait_)) {
+      Flavor& flavor = *start->flavor;
       RendezvousPark<T>& wait = *wait_.template emplace<std::unique_ptr<RendezvousPark<T>>>(
           new RendezvousPark<T>(flavor));
-      TaskContext* const strand = awaiting.promise().context();
       if (std::optional<RecvResult<T>> now =
               flavor.TryRecvOrPark(wait.park.context(), wait.token(), &wait.packet,
                                    [&] { return wait.park.ParkLocked(strand, awaiting); })) {
@@ -348,7 +347,7 @@ class RecvAwaiter {
       }
       return true;  // parked: a partner, a close or a cancellation resumes it
     }
-    TaskContext* const strand = awaiting.promise().context();
+    Flavor& flavor = *std::get<Flavor*>(wait_);
     if (strand->executor() != nullptr) {
       return wait_.template emplace<BufferedRecv<T>>(flavor).Start(strand, awaiting);
     }
@@ -359,17 +358,44 @@ class RecvAwaiter {
   }
   RecvResult<T> await_resume() {
     if (auto* ready = std::get_if<RecvResult<T>>(&wait_)) return std::move(*ready);
-    if (auto* buffered = std::get_if<BufferedRecv<T>>(&wait_)) {
-      buffered->Finish();
-      return buffered->Take();
+    if (auto* parked = std::get_if<std::unique_ptr<RendezvousPark<T>>>(&wait_)) {
+      RendezvousPark<T>& wait = **parked;
+      const channel_internal::OperationToken selected = wait.park.await_resume();
+      if (selected == wait.token()) {
+        wait.packet.WaitReady();  // the sender has written the value
+        return RecvResult<T>(std::move(*wait.packet.value));
+      }
+      return RendezvousEndedUnpaired(wait, selected);
     }
-    if (auto* slow = std::get_if<Slow>(&wait_)) return slow->awaiter->await_resume();
-    RendezvousPark<T>& wait = *std::get<std::unique_ptr<RendezvousPark<T>>>(wait_);
-    const channel_internal::OperationToken selected = wait.park.await_resume();
-    if (selected == wait.token()) {
-      wait.packet.WaitReady();  // the sender has written the value
-      return RecvResult<T>(std::move(*wait.packet.value));
-    }
+    return ResumeBuffered();
+  }
+
+ private:
+  using Flavor = channel_internal::Flavor<T>;
+
+  // A rendezvous recv not yet started: its channel.
+  struct RendezvousStart {
+    explicit RendezvousStart(Flavor* channel) : flavor(channel) {}
+    Flavor* flavor;
+  };
+
+  struct Slow {
+    explicit Slow(Op<RecvResult<T>> slow_op) : op(std::move(slow_op)) {}
+    Op<RecvResult<T>> op;
+    std::optional<typename Op<RecvResult<T>>::Awaiter> awaiter;
+  };
+
+  // A buffered channel's try, in await_ready().
+  ABSL_ATTRIBUTE_NOINLINE bool TryNow() {
+    RecvResult<T> now = std::get<Flavor*>(wait_)->TryRecv();
+    if (!now.ok() && now.error() == RecvError::kEmpty) return false;
+    wait_.template emplace<RecvResult<T>>(std::move(now));
+    return true;
+  }
+
+  // A rendezvous wait that no sender paired with: closed, or cancelled.
+  ABSL_ATTRIBUTE_NOINLINE static RecvResult<T> RendezvousEndedUnpaired(
+      RendezvousPark<T>& wait, channel_internal::OperationToken selected) {
     wait.flavor.UnwatchRecv(wait.token());
     if (selected == channel_internal::kAborted && wait.park.strand_cancelled()) {
       return RecvResult<T>(RecvError::kCancelled);
@@ -380,20 +406,28 @@ class RecvAwaiter {
     return now;
   }
 
- private:
-  using Flavor = channel_internal::Flavor<T>;
-
-  struct Slow {
-    explicit Slow(Op<RecvResult<T>> slow_op) : op(std::move(slow_op)) {}
-    Op<RecvResult<T>> op;
-    std::optional<typename Op<RecvResult<T>>::Awaiter> awaiter;
-  };
+  // The end of a buffered channel's wait.
+  ABSL_ATTRIBUTE_NOINLINE RecvResult<T> ResumeBuffered() {
+    if (auto* buffered = std::get_if<BufferedRecv<T>>(&wait_)) {
+      buffered->Finish();
+      return buffered->Take();
+    }
+    return std::get<Slow>(wait_).awaiter->await_resume();
+  }
 
   // Before the wait starts, the channel; then its outcome, or how the wait
   // goes on (each of which knows the channel): no reference to the channel
   // beside them, a word less in a task suspended on one (bench K3).
-  std::variant<Flavor*, RecvResult<T>, BufferedRecv<T>, Slow, std::unique_ptr<RendezvousPark<T>>>
-      wait_;
+  using Wait = std::variant<Flavor*, RendezvousStart, RecvResult<T>, BufferedRecv<T>, Slow,
+                            std::unique_ptr<RendezvousPark<T>>>;
+  static constexpr size_t kRendezvousStart = 1;
+
+  static Wait Start(Flavor& flavor) {
+    if (flavor.CompletesThroughPacket()) return Wait(std::in_place_index<kRendezvousStart>, &flavor);
+    return Wait(std::in_place_type<Flavor*>, &flavor);
+  }
+
+  Wait wait_;
 };
 
 template <typename T>
@@ -438,6 +472,18 @@ class SendAwaiter {
   }
   SendResult<T> await_resume() {
     if (auto* ready = std::get_if<SendResult<T>>(&wait_)) return std::move(*ready);
+    return ResumeWaited();
+  }
+
+ private:
+  struct Slow {
+    explicit Slow(Op<SendResult<T>> slow_op) : op(std::move(slow_op)) {}
+    Op<SendResult<T>> op;
+    std::optional<typename Op<SendResult<T>>::Awaiter> awaiter;
+  };
+
+  // The end of a wait (the send was not done at once).
+  ABSL_ATTRIBUTE_NOINLINE SendResult<T> ResumeWaited() {
     if (auto* buffered = std::get_if<BufferedSend<T>>(&wait_)) {
       buffered->Finish();
       return buffered->Take();
@@ -460,13 +506,6 @@ class SendAwaiter {
     TROUPE_DCHECK(now.ok() || now.error() != SendError::kFull);
     return now;
   }
-
- private:
-  struct Slow {
-    explicit Slow(Op<SendResult<T>> slow_op) : op(std::move(slow_op)) {}
-    Op<SendResult<T>> op;
-    std::optional<typename Op<SendResult<T>>::Awaiter> awaiter;
-  };
 
   Sender<T>& tx_;
   std::optional<T> value_;

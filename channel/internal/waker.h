@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
 #include "channel/internal/context.h"
@@ -83,22 +84,10 @@ class BasicWaiterList {
   // returns it (the caller calls its Wake(), having handed a value over if
   // it is a rendezvous).
   std::optional<Selected> TrySelectOther() {
-    // Looked up at the first thread's entry: a task's entry (no thread) is
-    // never the caller's, and a rendezvous between tasks finds only those.
-    std::thread::id self;
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      const std::thread::id owner = it->context->thread_id();
-      if (owner != std::thread::id()) {
-        if (self == std::thread::id()) self = std::this_thread::get_id();
-        if (owner == self) continue;  // a select on both ends
-      }
-      if (const Context::Selection selection = it->context->TrySelect(it->token)) {
-        std::optional<Selected> chosen(Selected{std::move(*it), selection});
-        Erase(it);
-        return chosen;
-      }
-    }
-    return std::nullopt;
+    // Nobody waits: the usual case for whoever is about to wait itself, and
+    // not worth the call's frame.
+    if (entries_.empty()) return std::nullopt;
+    return SelectOtherAmongEntries();
   }
 
   bool HasOtherWaiter() const {
@@ -120,6 +109,25 @@ class BasicWaiterList {
   bool empty() const { return entries_.empty(); }
 
  private:
+  ABSL_ATTRIBUTE_NOINLINE std::optional<Selected> SelectOtherAmongEntries() {
+    // Looked up at the first thread's entry: a task's entry (no thread) is
+    // never the caller's, and a rendezvous between tasks finds only those.
+    std::thread::id self;
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      const std::thread::id owner = it->context->thread_id();
+      if (owner != std::thread::id()) {
+        if (self == std::thread::id()) self = std::this_thread::get_id();
+        if (owner == self) continue;  // a select on both ends
+      }
+      if (const Context::Selection selection = it->context->TrySelect(it->token)) {
+        std::optional<Selected> chosen(Selected{std::move(*it), selection});
+        Erase(it);
+        return chosen;
+      }
+    }
+    return std::nullopt;
+  }
+
   // The entry is usually the last (a list holds one waiter, mostly): a
   // pop_back then, which costs an inline vector far less than its erase.
   void Erase(typename Entries::iterator it) {
