@@ -423,7 +423,8 @@ class RecvAwaiter {
   static constexpr size_t kRendezvousStart = 1;
 
   static Wait Start(Flavor& flavor) {
-    if (flavor.CompletesThroughPacket()) return Wait(std::in_place_index<kRendezvousStart>, &flavor);
+    if (flavor.CompletesThroughPacket())
+      return Wait(std::in_place_index<kRendezvousStart>, &flavor);
     return Wait(std::in_place_type<Flavor*>, &flavor);
   }
 

@@ -1,0 +1,99 @@
+#include "bench/go_anchor.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace troupe::bench {
+namespace {
+
+// Runs `binary workload` and returns what it printed.
+absl::StatusOr<std::string> RunAnchor(const char* binary, const std::string& workload) {
+  int out[2];
+  if (pipe(out) != 0) return absl::InternalError("go anchor: pipe");
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(out[0]);
+    close(out[1]);
+    return absl::InternalError("go anchor: fork");
+  }
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl(binary, binary, workload.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string output;
+  char buffer[512];
+  ssize_t n;
+  // An anchor prints a line or two; the limit only guards against a binary
+  // that is not one.
+  while ((n = read(out[0], buffer, sizeof(buffer))) > 0 && output.size() < (1 << 16)) {
+    output.append(buffer, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("go anchor: `", binary, " ", workload, "` failed: ", output));
+  }
+  return output;
+}
+
+}  // namespace
+
+absl::StatusOr<double> ParseGoAnchorFigure(absl::string_view output, absl::string_view figure) {
+  bool checked = false;
+  absl::StatusOr<double> value =
+      absl::NotFoundError(absl::StrCat("go anchor: no ", figure, " in: ", output));
+  for (absl::string_view field :
+       absl::StrSplit(output, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> key_value = absl::StrSplit(field, '=');
+    if (key_value.first == "check") checked = key_value.second == "ok";
+    double parsed;
+    if (key_value.first == figure && absl::SimpleAtod(key_value.second, &parsed)) value = parsed;
+  }
+  if (!checked) return absl::DataLossError(absl::StrCat("go anchor: no check=ok in: ", output));
+  return value;
+}
+
+absl::StatusOr<Rows> WithGoAnchor(absl::StatusOr<Rows> rows, absl::string_view id,
+                                  absl::string_view workload, absl::string_view figure) {
+  const char* binary = std::getenv("TROUPE_GO_ANCHOR");
+  if (!rows.ok() || binary == nullptr || *binary == '\0') return rows;
+  absl::StatusOr<std::string> output = RunAnchor(binary, std::string(workload));
+  if (!output.ok()) return output.status();
+  absl::StatusOr<double> go = ParseGoAnchorFigure(*output, figure);
+  if (!go.ok()) return go.status();
+  for (const Row& row : *rows) {
+    if (row.id != id) continue;
+    const double own = row.value;
+    rows->push_back({absl::StrCat(id, "-go"), *go});
+    rows->push_back({absl::StrCat(id, "/go"), own / *go});
+    return rows;
+  }
+  return absl::InternalError(absl::StrCat("go anchor: no row ", id));
+}
+
+RowSpec GoAnchorRow(absl::string_view id, absl::string_view workload, absl::string_view unit) {
+  return {absl::StrCat(id, "-go"),
+          absl::StrCat("  Go ", workload, ", same repetition (TROUPE_GO_ANCHOR=binary)"),
+          std::string(unit), ""};
+}
+
+RowSpec GoRatioRow(absl::string_view id, absl::string_view workload, absl::string_view target) {
+  return {absl::StrCat(id, "/go"), absl::StrCat("  ", id, " / Go ", workload), "ratio",
+          std::string(target)};
+}
+
+}  // namespace troupe::bench
