@@ -35,10 +35,11 @@ absl::StatusOr<std::string> RunAnchor(const char* binary, const std::string& wor
   std::string output;
   char buffer[512];
   ssize_t n;
-  // An anchor prints a line or two; the limit only guards against a binary
-  // that is not one.
-  while ((n = read(out[0], buffer, sizeof(buffer))) > 0 && output.size() < (1 << 16)) {
-    output.append(buffer, static_cast<size_t>(n));
+  // An anchor prints a line or two. Past the limit (a binary that is not
+  // one) the rest is read and dropped, so that the child never blocks on a
+  // full pipe while we wait for it.
+  while ((n = read(out[0], buffer, sizeof(buffer))) > 0) {
+    if (output.size() < (1 << 16)) output.append(buffer, static_cast<size_t>(n));
   }
   close(out[0]);
   int status = 0;
