@@ -30,8 +30,9 @@
 // timeout or the default wins instead, the variable still holds the value,
 // untouched: nothing is lost to a select that went another way.
 //
-// Algorithm (crossbeam's run_select): try every arm in a random rotation; if
-// none can complete, register the calling thread's Context with every
+// Algorithm (crossbeam's run_select): try every arm in a random rotation
+// (first at a glance, then settled: see Flavor::GlanceSend()); if none can
+// complete, register the calling thread's Context with every
 // channel, check readiness once more, sleep until a channel selects the
 // Context (or the deadline), unregister, and try again, the selected arm
 // first. Rendezvous arms are completed by the partner through a packet.
@@ -111,8 +112,9 @@ class SelectArm {
  public:
   virtual ~SelectArm() = default;
   // Tries the operation without blocking; on completion (including a
-  // kClosed failure) runs the handler and returns true.
-  virtual bool TryFire() = 0;
+  // kClosed failure) runs the handler and returns true. `look`: see
+  // Flavor::GlanceSend().
+  virtual bool TryFire(Look look) = 0;
   virtual bool Ready() = 0;
   virtual void Watch(std::shared_ptr<Context> context, OperationToken token) = 0;
   // `chosen`: this arm's token is the one that selected the context.
@@ -127,8 +129,8 @@ class RecvArm final : public SelectArm {
  public:
   RecvArm(Flavor<T>* flavor, Fn fn) : flavor_(flavor), fn_(std::move(fn)) {}
 
-  bool TryFire() override {
-    RecvResult<T> got = flavor_->TryRecv();
+  bool TryFire(Look look) override {
+    RecvResult<T> got = look == Look::kGlance ? flavor_->GlanceRecv() : flavor_->TryRecv();
     if (!got.ok() && got.error() == RecvError::kEmpty) return false;
     fn_(std::move(got));
     return true;
@@ -158,8 +160,9 @@ class SendArm final : public SelectArm {
   SendArm(Flavor<T>* flavor, T* value, Fn fn)
       : flavor_(flavor), value_(value), fn_(std::move(fn)) {}
 
-  bool TryFire() override {
-    SendResult<T> sent = flavor_->TrySend(std::move(*value_));
+  bool TryFire(Look look) override {
+    SendResult<T> sent = look == Look::kGlance ? flavor_->GlanceSend(std::move(*value_))
+                                               : flavor_->TrySend(std::move(*value_));
     if (!sent.ok() && sent.error() == SendError::kFull) {
       *value_ = sent.TakeValue();  // not sent: back where the caller keeps it
       return false;
@@ -259,7 +262,7 @@ class Select {
 
   // Tries every arm once (`first` first, unless kNoArm; the others from a
   // random one); returns the index fired, or kNoArm.
-  size_t TryArms(size_t first);
+  size_t TryArms(size_t first, channel_internal::Look look);
 
   // Arms live in an inline arena when they fit (a select is usually built
   // per message: no allocation on that path), else on the heap.

@@ -8,6 +8,7 @@
 
 #include "base/stress.h"
 #include "gtest/gtest.h"
+#include "threads/atomics.h"
 #include "threads/thread.h"
 
 namespace troupe {
@@ -287,6 +288,87 @@ TEST(SelectStressTest, SelectingConsumerReceivesEverything) {
   EXPECT_EQ(sums[1], per_producer * (per_producer + 1) / 2);
   const int64_t c = per_producer / 10;
   EXPECT_EQ(sums[2], c * (c + 1) / 2);
+}
+
+// A value whose move takes a while: it widens the window in which a bounded
+// channel's slot is claimed but not yet written (or read), the window a
+// select's first, glancing pass may not see through.
+struct SlowToMove {
+  explicit SlowToMove(int64_t v) : value(v) {}
+  SlowToMove(SlowToMove&& other) noexcept : value(other.value) {
+    for (int i = 0; i < 200; ++i) CpuRelax();
+  }
+  SlowToMove& operator=(SlowToMove&& other) noexcept {
+    value = other.value;
+    return *this;
+  }
+  int64_t value;
+};
+
+// Two senders claim consecutive slots; the second can finish while the
+// first still writes the slot before it. A value whose Send has returned is
+// then ready behind an unwritten slot, and a select with a default must take
+// it (waiting out the unfinished write), not run the default.
+TEST(SelectStressTest, ADefaultNeverHidesAValueWhoseSendReturned) {
+  const int64_t per_sender = ScaledCount(40'000, 2'000);
+  auto [tx, rx] = Channel<SlowToMove>::Bounded(64);
+  std::atomic<int64_t> sent{0};
+  std::vector<Thread<void>> senders;
+  for (int k = 0; k < 2; ++k) {
+    senders.emplace_back("sender", [tx, &sent, per_sender]() mutable {
+      for (int64_t i = 0; i < per_sender; ++i) {
+        ASSERT_TRUE(tx.Send(SlowToMove(i)).ok());
+        sent.fetch_add(1, std::memory_order_release);
+      }
+    });
+  }
+  { Sender<SlowToMove> drop = std::move(tx); }
+  int64_t received = 0;
+  int64_t hidden = 0;  // defaults run while a returned send's value waited
+  while (received < 2 * per_sender) {
+    const int64_t sent_before = sent.load(std::memory_order_acquire);
+    bool defaulted = false;
+    Select()
+        .OnRecv(rx, [&](RecvResult<SlowToMove> v) { received += v.ok() ? 1 : 0; })
+        .OnDefault([&] { defaulted = true; })
+        .Wait();
+    if (defaulted && sent_before > received) ++hidden;
+  }
+  for (auto& s : senders) ASSERT_TRUE(s.Join().ok());
+  EXPECT_EQ(hidden, 0);
+}
+
+// The mirror image: two receivers take consecutive slots of a full channel;
+// once a Recv has returned there is room, and a select with a default must
+// send into it rather than run the default.
+TEST(SelectStressTest, ADefaultNeverHidesRoomThatAReceiveMade) {
+  constexpr int64_t kCapacity = 8;
+  const int64_t total = ScaledCount(100'000, 4'000);
+  auto [tx, rx] = Channel<SlowToMove>::Bounded(kCapacity);
+  std::atomic<int64_t> received{0};
+  std::vector<Thread<void>> receivers;
+  for (int k = 0; k < 2; ++k) {
+    receivers.emplace_back("receiver", [rx, &received]() mutable {
+      while (rx.Recv().ok()) received.fetch_add(1, std::memory_order_release);
+    });
+  }
+  { Receiver<SlowToMove> drop = std::move(rx); }
+  int64_t sent = 0;
+  int64_t hidden = 0;  // defaults run while a returned receive had made room
+  while (sent < total) {
+    const int64_t received_before = received.load(std::memory_order_acquire);
+    bool defaulted = false;
+    SlowToMove value(sent);
+    Select()
+        .OnSend(tx, value, [&](SendResult<SlowToMove> r) { sent += r.ok() ? 1 : 0; })
+        .OnDefault([&] { defaulted = true; })
+        .Wait();
+    if (defaulted && sent - received_before < kCapacity) ++hidden;
+  }
+  tx.Close();
+  for (auto& r : receivers) ASSERT_TRUE(r.Join().ok());
+  EXPECT_EQ(received.load(), total);
+  EXPECT_EQ(hidden, 0);
 }
 
 }  // namespace

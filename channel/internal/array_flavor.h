@@ -14,13 +14,21 @@
 //
 // Memory ordering
 //   (A) Senders claim a slot with a seq_cst CAS on tail_ and receivers with a
-//       seq_cst CAS on head_; the "full" and "empty" checks load the other
-//       index seq_cst. (crossbeam uses seq_cst fences there; ThreadSanitizer
-//       does not model fences, so troupe uses seq_cst operations.) The same
-//       seq_cst operations order a send before the Waker's check for blocked
-//       receivers (see waker.h), so no wake-up is lost.
+//       seq_cst CAS on head_; the settled "full" and "empty" checks load the
+//       other index seq_cst. (crossbeam uses seq_cst fences there;
+//       ThreadSanitizer does not model fences, so troupe uses seq_cst
+//       operations.) The same seq_cst operations order a send before the
+//       Waker's check for blocked receivers (see waker.h), so no wake-up is
+//       lost.
 //   (B) The value is published by the slot stamp: release store after
 //       writing it, acquire load before reading it.
+//   (C) A glance (Look::kGlance) decides "full"/"empty" from the slot's
+//       stamp alone, so it can miss a slot that is free or filled by now;
+//       nothing acts on that answer: every caller looks again, settled,
+//       before it blocks, times out or runs a select's default. closing_ is
+//       a relaxed hint that sends a glancing receiver to the settled check,
+//       which reads the close mark in tail_ (closing_ is set first, so a
+//       receiver that sees the mark sees the hint too).
 //
 // Waiting. A sender that finds the channel full (a receiver that finds it
 // empty) spins before it blocks, pausing between two looks
@@ -69,34 +77,21 @@ class ArrayFlavor final : public Flavor<T> {
   }
 
   SendResult<T> TrySend(T value) override {
-    switch (TrySendImpl(value)) {
-      case Status::kOk:
-        receivers_.Notify();
-        return SendResult<T>::Sent();
-      case Status::kClosed:
-        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
-      default:
-        return SendResult<T>::Failed(SendError::kFull, std::move(value));
-    }
+    return TrySendLooking(std::move(value), Look::kSettled);
   }
-
-  RecvResult<T> TryRecv() override {
-    std::optional<T> value;
-    switch (TryRecvImpl(value)) {
-      case Status::kOk:
-        senders_.Notify();
-        return RecvResult<T>(std::move(*value));
-      case Status::kClosed:
-        return RecvResult<T>(RecvError::kClosed);
-      default:
-        return RecvResult<T>(RecvError::kEmpty);
-    }
+  SendResult<T> GlanceSend(T value) override {
+    return TrySendLooking(std::move(value), Look::kGlance);
   }
+  RecvResult<T> TryRecv() override { return TryRecvLooking(Look::kSettled); }
+  RecvResult<T> GlanceRecv() override { return TryRecvLooking(Look::kGlance); }
 
   SendResult<T> SendUntil(T value, absl::Time deadline) override {
     Backoff backoff;
     while (true) {
-      const Status status = TrySendImpl(value);
+      // Spinning, glance: reading head_ would pull the line every receive
+      // writes. The last look before blocking or timing out is settled.
+      const Status status =
+          TrySendImpl(value, backoff.ShouldPark() ? Look::kSettled : Look::kGlance);
       if (status == Status::kOk) {
         receivers_.Notify();
         return SendResult<T>::Sent();
@@ -123,7 +118,8 @@ class ArrayFlavor final : public Flavor<T> {
     Backoff backoff;
     while (true) {
       std::optional<T> value;
-      const Status status = TryRecvImpl(value);
+      const Status status =
+          TryRecvImpl(value, backoff.ShouldPark() ? Look::kSettled : Look::kGlance);
       if (status == Status::kOk) {
         senders_.Notify();
         return RecvResult<T>(std::move(*value));
@@ -142,6 +138,7 @@ class ArrayFlavor final : public Flavor<T> {
   }
 
   bool Close() override {
+    closing_.store(true, std::memory_order_relaxed);  // (C)
     const uint64_t before = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
     if (before & mark_bit_) return false;
     senders_.Disconnect();
@@ -208,8 +205,33 @@ class ArrayFlavor final : public Flavor<T> {
     T* value() { return std::launder(reinterpret_cast<T*>(storage)); }
   };
 
+  SendResult<T> TrySendLooking(T value, Look look) {
+    switch (TrySendImpl(value, look)) {
+      case Status::kOk:
+        receivers_.Notify();
+        return SendResult<T>::Sent();
+      case Status::kClosed:
+        return SendResult<T>::Failed(SendError::kClosed, std::move(value));
+      default:
+        return SendResult<T>::Failed(SendError::kFull, std::move(value));
+    }
+  }
+
+  RecvResult<T> TryRecvLooking(Look look) {
+    std::optional<T> value;
+    switch (TryRecvImpl(value, look)) {
+      case Status::kOk:
+        senders_.Notify();
+        return RecvResult<T>(std::move(*value));
+      case Status::kClosed:
+        return RecvResult<T>(RecvError::kClosed);
+      default:
+        return RecvResult<T>(RecvError::kEmpty);
+    }
+  }
+
   // Moves `value` in on success; leaves it alone otherwise.
-  Status TrySendImpl(T& value) {
+  Status TrySendImpl(T& value, Look look = Look::kSettled) {
     Backoff backoff;
     uint64_t tail = tail_.load(std::memory_order_relaxed);
     while (true) {
@@ -230,6 +252,7 @@ class ArrayFlavor final : public Flavor<T> {
         backoff.Spin();
       } else if (stamp + one_lap_ == tail + 1) {
         // The slot still holds last lap's value: full, unless head moved on.
+        if (look == Look::kGlance) return Status::kFull;              // (C)
         const uint64_t head = head_.load(std::memory_order_seq_cst);  // (A)
         if (head + one_lap_ == tail) return Status::kFull;
         backoff.Spin();
@@ -241,7 +264,7 @@ class ArrayFlavor final : public Flavor<T> {
     }
   }
 
-  Status TryRecvImpl(std::optional<T>& out) {
+  Status TryRecvImpl(std::optional<T>& out, Look look = Look::kSettled) {
     Backoff backoff;
     uint64_t head = head_.load(std::memory_order_relaxed);
     while (true) {
@@ -261,6 +284,10 @@ class ArrayFlavor final : public Flavor<T> {
         }
         backoff.Spin();
       } else if (stamp == head) {
+        // Nothing in the slot yet: empty, unless a sender has claimed it.
+        if (look == Look::kGlance && !closing_.load(std::memory_order_relaxed)) {
+          return Status::kEmpty;  // (C)
+        }
         const uint64_t tail = tail_.load(std::memory_order_seq_cst);  // (A)
         if ((tail & ~mark_bit_) == head) {
           return (tail & mark_bit_) ? Status::kClosed : Status::kEmpty;
@@ -364,6 +391,7 @@ class ArrayFlavor final : public Flavor<T> {
   uint64_t mark_bit_ = 0;
   uint64_t one_lap_ = 0;
   std::unique_ptr<Slot[]> slots_;
+  std::atomic<bool> closing_{false};  // (C)
   alignas(kCacheLineSize) std::atomic<uint64_t> head_{0};
   alignas(kCacheLineSize) std::atomic<uint64_t> tail_{0};
   alignas(kCacheLineSize) Waker senders_;

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -38,14 +39,30 @@ struct Packet {
   }
 };
 
+// How far a non-blocking try looks before it says "full" or "empty": see
+// Flavor::GlanceSend().
+enum class Look : unsigned char { kSettled, kGlance };
+
 template <typename T>
 class Flavor {
  public:
   virtual ~Flavor() = default;
 
-  // Non-blocking: kFull / kEmpty instead of waiting.
+  // Non-blocking: kFull / kEmpty instead of waiting. The answer holds
+  // against every operation that has returned: a send that returned is
+  // seen, a receive that returned has made room.
   virtual SendResult<T> TrySend(T value) = 0;
   virtual RecvResult<T> TryRecv() = 0;
+
+  // TrySend()/TryRecv() at a glance, for a caller that tries again with
+  // those before it acts on kFull/kEmpty (a select's first pass, a blocking
+  // operation's spin): it may also say kFull/kEmpty while the slot it would
+  // take is still being read or written by another party, even if a later
+  // one is ready. The bounded ring then decides from that slot alone and
+  // does not read the other side's index, whose cache line the other side
+  // is busy writing (docs/architecture.md, "A select on the hot path").
+  virtual SendResult<T> GlanceSend(T value) { return TrySend(std::move(value)); }
+  virtual RecvResult<T> GlanceRecv() { return TryRecv(); }
 
   // Blocking until the deadline (absl::InfiniteFuture(): no limit).
   virtual SendResult<T> SendUntil(T value, absl::Time deadline) = 0;

@@ -42,8 +42,8 @@ class SelectDriver {
 
   // SelectDriver::TryOnce()
   //
-  // Tries every arm without blocking (the one a channel woke us for
-  // first); runs the default if none fired and there is one. Returns what
+  // Tries every arm without blocking, a settled look (the one a channel
+  // woke us for first); runs the default if none fired and there is one. Returns what
   // happened, or nothing: then the caller must wait.
   std::optional<SelectResult> TryOnce();
 
