@@ -133,6 +133,7 @@ class PromiseBase {
   FinalAwaiter final_suspend() noexcept { return {}; }
 
   void set_continuation(std::coroutine_handle<> continuation) { continuation_ = continuation; }
+  std::coroutine_handle<> continuation() const { return continuation_; }
 
   TaskContext* context() const { return context_; }
   void set_context(TaskContext* context) { context_ = context; }
