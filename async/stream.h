@@ -51,10 +51,19 @@
 // - Move-only; one consumer at a time. A stream may be pulled by different
 //   tasks over its life, one after the other.
 //
-// Adapters (members, consuming the stream: `std::move(s).Map(f)` or on a
-// temporary): Map(fn), Filter(pred), Take(n), TakeWhile(pred). Terminals
-// return a Task that owns the stream: Collect(), Fold(init, fn), Count(),
-// ForEach(fn). Sources: a generator, `Range(begin, end)`, `Iterate(container)`.
+// The parts, each consuming the stream it is called on (`std::move(s).Map(f)`
+// or a temporary's):
+// - Fused adapters, plain objects around their source: Map(fn),
+//   Filter(pred), Take(n), TakeWhile(pred).
+// - Adapters that are generators of troupe's: FlatMap(fn), Batch(n,
+//   max_delay), and the free functions Merge(streams...) and Zip(a, b).
+// - Asynchronous boundaries, running the source in tasks of its own on the
+//   consumer's executor: Buffer(n), MapAsync(fn, k), MapAsyncUnordered(fn, k)
+//   (and Batch and Merge, which need it too).
+// - Terminals, a Task that owns the stream: Collect(), Fold(init, fn),
+//   Count(), ForEach(fn), ToChannel(tx).
+// - Sources: a generator, Range(begin, end), Iterate(container),
+//   FromChannel(rx), Interval(period), FileLines(path).
 
 #ifndef TROUPE_ASYNC_STREAM_H_
 #define TROUPE_ASYNC_STREAM_H_
@@ -68,15 +77,18 @@
 #include <new>
 #include <optional>
 #include <ranges>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "async/internal/context.h"
 #include "async/internal/trampoline.h"
 #include "async/task.h"
 #include "base/check.h"
+#include "channel/channel.h"
 
 namespace troupe {
 
@@ -280,6 +292,8 @@ Task<absl::Status> ForEachOf(S stream, F fn) {
 
 }  // namespace async_internal
 
+namespace async_internal {
+// The adapters (internal/stream_fused.h, internal/stream_async.h).
 template <typename S, typename F>
 class MapStream;
 template <typename S, typename P>
@@ -288,6 +302,21 @@ template <typename S>
 class TakeStream;
 template <typename S, typename P>
 class TakeWhileStream;
+template <std::integral T>
+class RangeStream;
+template <std::ranges::random_access_range Container>
+class IterateStream;
+template <typename S, typename F>
+auto FlatMapOf(S source, F fn);
+template <typename S, typename F>
+auto MapAsyncOf(S source, F fn, size_t max_in_flight, bool ordered);
+template <typename S>
+Stream<std::vector<typename S::value_type>> BatchOf(S source, size_t n, absl::Duration max_delay);
+template <typename S>
+Stream<typename S::value_type> BufferOf(S source, size_t n);
+template <typename S>
+Task<absl::Status> ToChannelOf(S source, Sender<typename S::value_type> tx);
+}  // namespace async_internal
 
 // StreamOps<Derived>
 //
@@ -296,28 +325,76 @@ class TakeWhileStream;
 template <typename Derived>
 class StreamOps {
  public:
+  // -- Fused: plain objects around their source -------------------------
+
   // Map(fn): each item `x` becomes `fn(std::move(x))`.
   template <typename F>
-  MapStream<Derived, F> Map(F fn) && {
-    return MapStream<Derived, F>(std::move(self()), std::move(fn));
+  auto Map(F fn) && {
+    return async_internal::MapStream<Derived, F>(std::move(self()), std::move(fn));
   }
 
   // Filter(pred): only the items for which `pred(item)` is true.
   template <typename P>
-  FilterStream<Derived, P> Filter(P pred) && {
-    return FilterStream<Derived, P>(std::move(self()), std::move(pred));
+  auto Filter(P pred) && {
+    return async_internal::FilterStream<Derived, P>(std::move(self()), std::move(pred));
   }
 
   // Take(n): the first `n` items; the source is not pulled after them, and
   // the stream then ends OK whatever the source would have done next.
-  TakeStream<Derived> Take(int64_t n) && { return TakeStream<Derived>(std::move(self()), n); }
+  auto Take(int64_t n) && { return async_internal::TakeStream<Derived>(std::move(self()), n); }
 
   // TakeWhile(pred): the items up to the first for which `pred` is false
   // (which is dropped); then the stream ends OK.
   template <typename P>
-  TakeWhileStream<Derived, P> TakeWhile(P pred) && {
-    return TakeWhileStream<Derived, P>(std::move(self()), std::move(pred));
+  auto TakeWhile(P pred) && {
+    return async_internal::TakeWhileStream<Derived, P>(std::move(self()), std::move(pred));
   }
+
+  // -- Coroutines: a generator of troupe's around the source -------------
+
+  // FlatMap(fn): `fn(item)` returns a stream; its items, each stream's in
+  // turn. An inner stream's error ends the whole.
+  template <typename F>
+  auto FlatMap(F fn) && {
+    return async_internal::FlatMapOf(std::move(self()), std::move(fn));
+  }
+
+  // Batch(n, max_delay): items in vectors of `n`, a shorter one when
+  // `max_delay` has passed (on the consumer's clock) since its first item,
+  // and what is left at the end. The source is pulled by a task of its own
+  // on the consumer's executor, so that time can pass while it waits.
+  auto Batch(size_t n, absl::Duration max_delay) && {
+    return async_internal::BatchOf(std::move(self()), n, max_delay);
+  }
+
+  // -- Asynchronous boundaries: the source runs in tasks of its own ------
+  // These start tasks on the executor of the task that pulls (a Go task, a
+  // TaskScope child, an actor); pulled from BlockOn, which has none, they
+  // end at once with kFailedPrecondition.
+
+  // MapAsync(fn, max_in_flight): `fn(item)` (a coroutine returning
+  // Task<U>, or a plain function) runs on up to `max_in_flight` items at
+  // once; the results come in the order of their items. A failed result
+  // ends the stream with its error (after the results before it); the
+  // calls in flight are cancelled.
+  template <typename F>
+  auto MapAsync(F fn, size_t max_in_flight) && {
+    return async_internal::MapAsyncOf(std::move(self()), std::move(fn), max_in_flight,
+                                      /*ordered=*/true);
+  }
+  // MapAsyncUnordered(): the same, each result as soon as it is ready.
+  template <typename F>
+  auto MapAsyncUnordered(F fn, size_t max_in_flight) && {
+    return async_internal::MapAsyncOf(std::move(self()), std::move(fn), max_in_flight,
+                                      /*ordered=*/false);
+  }
+
+  // Buffer(n): the source runs ahead of the consumer by up to `n` items,
+  // pulled by a task of its own into a bounded channel: a decoupling point
+  // with memory bounded by `n` (plus the one item each side holds).
+  auto Buffer(size_t n) && { return async_internal::BufferOf(std::move(self()), n); }
+
+  // -- Terminals: a Task that owns the stream -----------------------------
 
   // Collect(): every item, in order, or the error the stream ended with.
   auto Collect() && { return async_internal::CollectAll(std::move(self())); }
@@ -338,6 +415,15 @@ class StreamOps {
   template <typename F>
   Task<absl::Status> ForEach(F fn) && {
     return async_internal::ForEachOf(std::move(self()), std::move(fn));
+  }
+
+  // ToChannel(tx): sends every item on `tx` (awaiting room), then lets `tx`
+  // go (the channel closes when its last sender has). The result: the
+  // stream's status; kFailedPrecondition if the channel closed first (the
+  // rest of the stream is dropped: its producer unwinds); kCancelled.
+  template <typename D = Derived>  // (Derived is incomplete where this is declared)
+  Task<absl::Status> ToChannel(Sender<typename D::value_type> tx) && {
+    return async_internal::ToChannelOf(std::move(self()), std::move(tx));
   }
 
  private:
@@ -395,384 +481,53 @@ class [[nodiscard]] Stream : public StreamOps<Stream<T>> {
   std::coroutine_handle<promise_type> producer_;
 };
 
-namespace async_internal {
+// -- Sources ---------------------------------------------------------------------
 
-template <typename T>
-Stream<T> StreamPromise<T>::get_return_object() noexcept {
-  return Stream<T>(std::coroutine_handle<StreamPromise<T>>::from_promise(*this));
-}
-
-// Slot<T>: an optional T that is only ever built in place and read field
-// by field. Adapters keep their source's awaiter and their item in slots,
-// not in std::optional: a std::optional of a small T is copied as one
-// 16-byte block, and reading back as one block what was just written as a
-// value and a flag stalls on the store buffer every item (bench S1: ~20 ns
-// an item with optionals).
-template <typename T>
-class Slot {
- public:
-  Slot() noexcept {}
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-  ~Slot() { Reset(); }
-
-  // Builds the value from what `make()` returns, with no copy or move.
-  template <typename Make>
-  void EmplaceFrom(Make&& make) {
-    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Make>(make)());
-    full_ = true;
-  }
-  template <typename... Args>
-  void Emplace(Args&&... args) {
-    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Args>(args)...);
-    full_ = true;
-  }
-
-  bool full() const { return full_; }
-  T& operator*() { return value_; }
-  T* operator->() { return std::addressof(value_); }
-
-  void Reset() {
-    if (full_) {
-      full_ = false;
-      value_.~T();
-    }
-  }
-
-  // The value, moved out (the slot is then empty), or nullopt.
-  std::optional<T> Take() {
-    if (!full_) return std::nullopt;
-    std::optional<T> out(std::move(value_));
-    Reset();
-    return out;
-  }
-
- private:
-  union {
-    T value_;
-  };
-  bool full_ = false;
-};
-
-// An awaitable whose item (or end) is known at once.
-template <typename T>
-class ReadyItem {
- public:
-  ReadyItem() = default;  // the end
-  explicit ReadyItem(T&& item) { item_.Emplace(std::move(item)); }
-  bool await_ready() const noexcept { return true; }
-  void await_suspend(std::coroutine_handle<>) noexcept {}
-  std::optional<T> await_resume() { return item_.Take(); }
-
- private:
-  Slot<T> item_;
-};
-
-// Awaits `*awaiter` where it is. (g++ 12 copies an awaiter named by an
-// lvalue in a co_await, which an adapter's in-place awaiters cannot be.)
-template <typename Awaiter>
-class AwaitInPlace {
- public:
-  explicit AwaitInPlace(Awaiter& awaiter) : awaiter_(awaiter) {}
-  bool await_ready() { return awaiter_.await_ready(); }
-  template <typename Promise>
-  decltype(auto) await_suspend(std::coroutine_handle<Promise> awaiting) {
-    return awaiter_.await_suspend(awaiting);
-  }
-  decltype(auto) await_resume() { return awaiter_.await_resume(); }
-
- private:
-  Awaiter& awaiter_;
-};
-
-// The awaitable that stream S's Next() returns.
-template <typename S>
-using NextOf = decltype(std::declval<S&>().Next());
-
-}  // namespace async_internal
-
-// MapStream: see StreamOps::Map().
-template <typename S, typename F>
-class MapStream : public StreamOps<MapStream<S, F>> {
- public:
-  using value_type = std::remove_cvref_t<std::invoke_result_t<F&, typename S::value_type&&>>;
-
-  MapStream(S source, F fn) : source_(std::move(source)), fn_(std::move(fn)) {}
-
-  // Forwards the source's wait; maps the item as the consumer takes it.
-  class Awaiter {
-   public:
-    explicit Awaiter(MapStream* self) : self_(self) {
-      if (self->failure_.ok()) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
-    std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<typename S::value_type> item = inner_->await_resume();
-      if (!item) return std::nullopt;
-      try {
-        return std::optional<value_type>(std::invoke(self_->fn_, std::move(*item)));
-      } catch (...) {
-        self_->failure_ = async_internal::StatusFromStageException();
-        return std::nullopt;
-      }
-    }
-
-   private:
-    MapStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
-  };
-
-  Awaiter Next() { return Awaiter(this); }
-  absl::Status status() const { return failure_.ok() ? source_.status() : failure_; }
-
- private:
-  S source_;
-  F fn_;
-  absl::Status failure_;
-};
-
-// FilterStream: see StreamOps::Filter().
-template <typename S, typename P>
-class FilterStream : public StreamOps<FilterStream<S, P>> {
- public:
-  using value_type = typename S::value_type;
-
-  FilterStream(S source, P pred) : source_(std::move(source)), pred_(std::move(pred)) {}
-
-  // Pulls in await_ready() for as long as the source's items come at once;
-  // when the source must wait, the rest of the pull runs in a small
-  // coroutine (PullRest) that the consumer awaits.
-  class Awaiter {
-   public:
-    explicit Awaiter(FilterStream* self) : self_(self) {}
-
-    bool await_ready() {
-      if (!self_->failure_.ok()) return true;
-      while (true) {
-        pending_.EmplaceFrom([this] { return self_->source_.Next(); });
-        if (!pending_->await_ready()) return false;
-        std::optional<value_type> item = pending_->await_resume();
-        pending_.Reset();
-        if (self_->Settles(item)) {
-          if (item) item_.Emplace(std::move(*item));
-          return true;
-        }
-      }
-    }
-    template <async_internal::TaskPromise Promise>
-    void await_suspend(std::coroutine_handle<Promise> consumer) {
-      rest_ = self_->PullRest(&pending_, &item_);
-      async_internal::TaskAwaiter<void>{rest_.handle()}.await_suspend(consumer);
-    }
-    std::optional<value_type> await_resume() {
-      if (rest_.valid()) {
-        // PullRest catches what the predicate throws; anything else that
-        // ends it early is a bug of troupe's.
-        absl::Status ended = rest_.handle().promise().TakeResult();
-        TROUPE_CHECK(ended.ok(), "a stream's filter ended with {}", ended.ToString());
-      }
-      return item_.Take();
-    }
-
-   private:
-    FilterStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> pending_;
-    async_internal::Slot<value_type> item_;
-    Task<void> rest_;
-  };
-
-  Awaiter Next() { return Awaiter(this); }
-  absl::Status status() const { return failure_.ok() ? source_.status() : failure_; }
-
- private:
-  // True if `item` ends the pull: the source's end, an item the predicate
-  // keeps, or an exception from the predicate (which ends the stream).
-  bool Settles(std::optional<value_type>& item) {
-    if (!item) return true;
-    try {
-      if (std::invoke(pred_, std::as_const(*item))) return true;
-    } catch (...) {
-      failure_ = async_internal::StatusFromStageException();
-      item.reset();
-      return true;
-    }
-    return false;
-  }
-
-  // The rest of a pull whose source had to wait: `pending` (the source's
-  // awaiter, in the consumer's Awaiter, which outlives this) first.
-  Task<void> PullRest(async_internal::Slot<async_internal::NextOf<S>>* pending,
-                      async_internal::Slot<value_type>* out) {
-    std::optional<value_type> item = co_await async_internal::AwaitInPlace(**pending);
-    pending->Reset();
-    while (!Settles(item)) {
-      pending->EmplaceFrom([this] { return source_.Next(); });
-      item = co_await async_internal::AwaitInPlace(**pending);
-      pending->Reset();
-    }
-    if (item) out->Emplace(std::move(*item));
-  }
-
-  S source_;
-  P pred_;
-  absl::Status failure_;
-};
-
-// TakeStream: see StreamOps::Take().
-template <typename S>
-class TakeStream : public StreamOps<TakeStream<S>> {
- public:
-  using value_type = typename S::value_type;
-
-  TakeStream(S source, int64_t n) : source_(std::move(source)), left_(n) {}
-
-  class Awaiter {
-   public:
-    explicit Awaiter(TakeStream* self) : self_(self) {
-      if (self->left_ > 0) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
-    std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<value_type> item = inner_->await_resume();
-      if (item) --self_->left_;
-      return item;
-    }
-
-   private:
-    TakeStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
-  };
-
-  Awaiter Next() { return Awaiter(this); }
-  // Ended by the count: OK, whatever the source would have done next.
-  absl::Status status() const { return left_ <= 0 ? absl::OkStatus() : source_.status(); }
-
- private:
-  S source_;
-  int64_t left_;
-};
-
-// TakeWhileStream: see StreamOps::TakeWhile().
-template <typename S, typename P>
-class TakeWhileStream : public StreamOps<TakeWhileStream<S, P>> {
- public:
-  using value_type = typename S::value_type;
-
-  TakeWhileStream(S source, P pred) : source_(std::move(source)), pred_(std::move(pred)) {}
-
-  class Awaiter {
-   public:
-    explicit Awaiter(TakeWhileStream* self) : self_(self) {
-      if (!self->stopped_) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
-    std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<value_type> item = inner_->await_resume();
-      if (!item) return std::nullopt;
-      try {
-        if (std::invoke(self_->pred_, std::as_const(*item))) return item;
-      } catch (...) {
-        self_->failure_ = async_internal::StatusFromStageException();
-      }
-      self_->stopped_ = true;
-      return std::nullopt;
-    }
-
-   private:
-    TakeWhileStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
-  };
-
-  Awaiter Next() { return Awaiter(this); }
-  absl::Status status() const {
-    if (!failure_.ok()) return failure_;
-    return stopped_ ? absl::OkStatus() : source_.status();
-  }
-
- private:
-  S source_;
-  P pred_;
-  bool stopped_ = false;
-  absl::Status failure_;
-};
-
-// -- Sources -------------------------------------------------------------------
-
-// RangeStream / Range(begin, end)
-//
-// The integers [begin, end), each at once.
+// Range(begin, end): the integers [begin, end), each at once.
 template <std::integral T>
-class RangeStream : public StreamOps<RangeStream<T>> {
- public:
-  using value_type = T;
-
-  RangeStream(T begin, T end) : next_(begin), end_(end) {}
-
-  async_internal::ReadyItem<T> Next() {
-    if (next_ >= end_) return async_internal::ReadyItem<T>();
-    return async_internal::ReadyItem<T>(next_++);
-  }
-  absl::Status status() const { return absl::OkStatus(); }
-
- private:
-  T next_;
-  T end_;
-};
-
-template <std::integral T>
-RangeStream<T> Range(T begin, T end) {
-  return RangeStream<T>(begin, end);
+async_internal::RangeStream<T> Range(T begin, T end) {
+  return async_internal::RangeStream<T>(begin, end);
 }
 
-// IterateStream / Iterate(container)
-//
-// The container's elements, in order, each at once, moved out: the stream
-// owns the container (a vector, a deque, an array: anything indexed).
+// Iterate(container): its elements in order, each at once, moved out; the
+// stream owns the container (a vector, a deque, an array: anything indexed).
 template <std::ranges::random_access_range Container>
-class IterateStream : public StreamOps<IterateStream<Container>> {
- public:
-  using value_type = typename Container::value_type;
-
-  explicit IterateStream(Container items) : items_(std::move(items)) {}
-  IterateStream(IterateStream&& other) noexcept
-      : items_(std::move(other.items_)), taken_(std::exchange(other.taken_, 0)) {}
-  IterateStream& operator=(IterateStream&& other) noexcept {
-    items_ = std::move(other.items_);
-    taken_ = std::exchange(other.taken_, 0);
-    return *this;
-  }
-
-  async_internal::ReadyItem<value_type> Next() {
-    if (taken_ >= std::ranges::size(items_)) return async_internal::ReadyItem<value_type>();
-    return async_internal::ReadyItem<value_type>(std::move(std::ranges::begin(items_)[taken_++]));
-  }
-  absl::Status status() const { return absl::OkStatus(); }
-
- private:
-  Container items_;
-  size_t taken_ = 0;
-};
-
-template <std::ranges::random_access_range Container>
-IterateStream<std::remove_cvref_t<Container>> Iterate(Container&& items) {
-  return IterateStream<std::remove_cvref_t<Container>>(std::forward<Container>(items));
+auto Iterate(Container&& items) {
+  return async_internal::IterateStream<std::remove_cvref_t<Container>>(
+      std::forward<Container>(items));
 }
+
+// FromChannel(rx): what `rx` receives, until the channel is closed and
+// drained (then the stream ends OK).
+template <typename T>
+Stream<T> FromChannel(Receiver<T> rx);
+
+// Interval(period): 0, 1, 2, ... one every `period` on the consumer's clock
+// (the test kit's virtual clock can drive it), counted from the first pull;
+// it never ends by itself (Take() it, or drop it).
+Stream<int64_t> Interval(absl::Duration period);
+
+// FileLines(path): the file's lines, without their line ends. kNotFound or
+// another error if it cannot be opened or read. Reads are blocking file
+// reads, a line at a time, on the thread that pulls; put a Buffer() behind
+// a slow disk.
+Stream<std::string> FileLines(std::string path);
+
+// Merge(streams...): the items of all of them, each as soon as its stream
+// has it; each stream is pulled by a task of its own (one item in flight
+// each). Ends when all have ended; the first error ends it at once, and the
+// other streams are dropped.
+template <AsyncStream First, AsyncStream... Rest>
+Stream<typename First::value_type> Merge(First first, Rest... rest);
+
+// Zip(a, b): pairs of one item of each, pulled in turn; ends when either
+// ends (with its status).
+template <AsyncStream A, AsyncStream B>
+Stream<std::pair<typename A::value_type, typename B::value_type>> Zip(A a, B b);
 
 }  // namespace troupe
+
+#include "async/internal/stream_async.h"  // IWYU pragma: export
+#include "async/internal/stream_fused.h"  // IWYU pragma: export
 
 #endif  // TROUPE_ASYNC_STREAM_H_

@@ -1,0 +1,451 @@
+// -----------------------------------------------------------------------------
+// File: internal/stream_async.h
+// -----------------------------------------------------------------------------
+//
+// The stream adapters and sources that are coroutines (async/stream.h):
+// generators of troupe's own around their sources, and, where a stream must
+// run apart from its consumer (Buffer, Merge, Batch, MapAsync), tasks
+// started on the consumer's executor that pull the source into a channel.
+// Included at the end of async/stream.h.
+//
+// A pump (a task pulling a source into a channel) sends each item as an OK
+// absl::StatusOr, and the error its stream ended with, if any, as a failed
+// one; an OK end just lets its sender go. The consumer's side ends when the
+// channel is closed and drained (every pump done) or at the first error,
+// and awaits its pumps before it ends, so that their frames (and their
+// sources') are gone by then. Dropping the consumer's stream drops the
+// pumps' handles, which cancels them.
+//
+// Not a public header.
+
+#ifndef TROUPE_ASYNC_INTERNAL_STREAM_ASYNC_H_
+#define TROUPE_ASYNC_INTERNAL_STREAM_ASYNC_H_
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "async/channel.h"
+#include "async/go.h"
+#include "async/internal/context.h"
+#include "async/sleep.h"
+#include "async/stream.h"
+#include "async/task.h"
+#include "channel/channel.h"
+
+namespace troupe::async_internal {
+
+// co_await ThisContext(): the strand the awaiting coroutine runs in, without
+// suspending it.
+class ThisContext {
+ public:
+  bool await_ready() const noexcept { return false; }
+  template <TaskPromise Promise>
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+    context_ = awaiting.promise().context();
+    return false;
+  }
+  TaskContext* await_resume() const noexcept { return context_; }
+
+ private:
+  TaskContext* context_ = nullptr;
+};
+
+// The status of an adapter that must start tasks, pulled where there is no
+// executor to start them on (BlockOn).
+absl::Status NoExecutorError(std::string_view adapter);
+
+// The status of a wait of the consumer's that ended because it was cancelled.
+absl::Status ConsumerCancelled();
+
+// The item type of a function's result: X for Task<X>, else the result.
+template <typename R>
+struct AwaitedOf {
+  using type = R;
+};
+template <typename X>
+struct AwaitedOf<Task<X>> {
+  using type = X;
+};
+
+// Runs `fn(item)` to its result, awaiting it if it is a task; an exception
+// is the result's error.
+template <typename F, typename T>
+Task<typename AwaitedOf<std::invoke_result_t<F&, T&&>>::type> CallStage(F& fn, T item) {
+  using R = std::invoke_result_t<F&, T&&>;
+  if constexpr (kIsTask<R>) {
+    co_return co_await std::invoke(fn, std::move(item));
+  } else {
+    absl::StatusOr<R> result;
+    try {
+      result = std::invoke(fn, std::move(item));
+    } catch (...) {
+      result = StatusFromStageException();
+    }
+    co_return result;
+  }
+}
+
+// -- Sources ---------------------------------------------------------------------
+
+// A failed receive as a stream's end: OK for a closed channel.
+inline absl::Status EndOfReceiving(RecvError error) {
+  return error == RecvError::kClosed ? absl::OkStatus() : ConsumerCancelled();
+}
+
+}  // namespace troupe::async_internal
+
+namespace troupe {
+
+template <typename T>
+Stream<T> FromChannel(Receiver<T> rx) {
+  while (true) {
+    RecvResult<T> got = co_await Recv(rx);
+    if (!got.ok()) {
+      if (absl::Status end = async_internal::EndOfReceiving(got.error()); !end.ok()) {
+        co_yield EndStream(std::move(end));
+      }
+      co_return;
+    }
+    co_yield std::move(got).value();
+  }
+}
+
+template <AsyncStream A, AsyncStream B>
+Stream<std::pair<typename A::value_type, typename B::value_type>> Zip(A a, B b) {
+  while (true) {
+    std::optional<typename A::value_type> x = co_await a.Next();
+    if (!x) break;
+    std::optional<typename B::value_type> y = co_await b.Next();
+    if (!y) break;
+    co_yield std::make_pair(std::move(*x), std::move(*y));
+  }
+  if (absl::Status status = a.status(); !status.ok()) co_yield EndStream(std::move(status));
+  if (absl::Status status = b.status(); !status.ok()) co_yield EndStream(std::move(status));
+}
+
+}  // namespace troupe
+
+namespace troupe::async_internal {
+
+// -- Terminals -------------------------------------------------------------------
+
+template <typename S>
+Task<absl::Status> ToChannelOf(S source, Sender<typename S::value_type> tx) {
+  while (std::optional<typename S::value_type> item = co_await source.Next()) {
+    SendResult<typename S::value_type> sent = co_await Send(tx, std::move(*item));
+    if (!sent.ok()) {
+      if (sent.error() == SendError::kClosed) {
+        co_return absl::FailedPreconditionError(
+            "ToChannel(): the channel closed before the stream ended");
+      }
+      co_return ConsumerCancelled();
+    }
+  }
+  co_return source.status();
+}
+
+// -- Generators around a source --------------------------------------------------
+
+template <typename S, typename F>
+auto FlatMapOf(S source, F fn) {
+  using Inner = std::invoke_result_t<F&, typename S::value_type&&>;
+  static_assert(AsyncStream<Inner>, "FlatMap(fn): fn must return a stream");
+  return [](S source, F fn) -> Stream<typename Inner::value_type> {
+    while (std::optional<typename S::value_type> item = co_await source.Next()) {
+      std::optional<Inner> inner;
+      absl::Status failed;
+      try {
+        inner.emplace(std::invoke(fn, std::move(*item)));
+      } catch (...) {
+        failed = StatusFromStageException();  // (no co_yield inside a handler)
+      }
+      if (!failed.ok()) co_yield EndStream(std::move(failed));
+      while (std::optional<typename Inner::value_type> x = co_await inner->Next()) {
+        co_yield std::move(*x);
+      }
+      if (absl::Status status = inner->status(); !status.ok())
+        co_yield EndStream(std::move(status));
+    }
+    if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
+  }(std::move(source), std::move(fn));
+}
+
+// -- Pumps -------------------------------------------------------------------------
+
+template <typename T>
+using Pumped = absl::StatusOr<T>;
+
+// Pulls `source` into `tx` until it ends (its error, if any, sent last),
+// the channel closes, or the pump is cancelled.
+template <typename S>
+Task<void> Pump(S source, Sender<Pumped<typename S::value_type>> tx) {
+  using T = typename S::value_type;
+  while (std::optional<T> item = co_await source.Next()) {
+    SendResult<Pumped<T>> sent = co_await Send(tx, Pumped<T>(std::move(*item)));
+    if (!sent.ok()) co_return;
+  }
+  if (absl::Status status = source.status(); !status.ok()) {
+    (void)co_await Send(tx, Pumped<T>(std::move(status)));
+  }
+}
+
+// The consumer's side of pumps started by `start(context, tx)` (which
+// returns their handles) on a channel made by `make_channel()`: their items
+// as they come.
+template <typename T, typename MakeChannel, typename StartPumps>
+Stream<T> FromPumps(std::string_view adapter, MakeChannel make_channel, StartPumps start) {
+  TaskContext* context = co_await ThisContext();
+  if (context->executor() == nullptr) co_yield EndStream(NoExecutorError(adapter));
+  auto [tx, rx] = make_channel();
+  std::vector<JoinHandle<void>> pumps = start(*context, std::move(tx));
+  while (true) {
+    RecvResult<Pumped<T>> got = co_await Recv(rx);
+    if (!got.ok()) {
+      if (absl::Status end = EndOfReceiving(got.error()); !end.ok()) co_yield EndStream(end);
+      break;  // closed: every pump has let its sender go
+    }
+    if (!got->ok()) co_yield EndStream(got->status());
+    co_yield std::move(**got);
+  }
+  for (JoinHandle<void>& pump : pumps) (void)co_await std::move(pump);
+}
+
+template <typename S>
+Stream<typename S::value_type> BufferOf(S source, size_t n) {
+  using T = typename S::value_type;
+  if (n == 0) {
+    return [](absl::Status error) -> Stream<T> {
+      co_yield EndStream(std::move(error));
+    }(absl::InvalidArgumentError("Buffer(0): a buffer holds at least one item"));
+  }
+  return FromPumps<T>(
+      "Buffer()", [n] { return Channel<Pumped<T>>::Bounded(n); },
+      [source = std::move(source)](TaskContext& context, Sender<Pumped<T>> tx) mutable {
+        std::vector<JoinHandle<void>> pumps;
+        pumps.push_back(
+            Go(*context.executor(), context.clock(), &Pump<S>, std::move(source), std::move(tx)));
+        return pumps;
+      });
+}
+
+}  // namespace troupe::async_internal
+
+namespace troupe {
+
+template <AsyncStream First, AsyncStream... Rest>
+Stream<typename First::value_type> Merge(First first, Rest... rest) {
+  using T = typename First::value_type;
+  static_assert((std::is_same_v<typename Rest::value_type, T> && ...),
+                "Merge(): every stream must have the same item type");
+  using async_internal::Pumped;
+  // A rendezvous: each source's pump holds its one item until taken.
+  return async_internal::FromPumps<T>(
+      "Merge()", [] { return Channel<Pumped<T>>::Rendezvous(); },
+      [streams = std::make_tuple(std::move(first), std::move(rest)...)](
+          async_internal::TaskContext& context, Sender<Pumped<T>> tx) mutable {
+        std::vector<JoinHandle<void>> pumps;
+        std::apply(
+            [&](auto&... each) {
+              (pumps.push_back(Go(*context.executor(), context.clock(),
+                                  &async_internal::Pump<std::remove_cvref_t<decltype(each)>>,
+                                  std::move(each), tx)),
+               ...);
+            },
+            streams);
+        return pumps;
+      });
+}
+
+}  // namespace troupe
+
+namespace troupe::async_internal {
+
+// -- MapAsync ----------------------------------------------------------------------
+
+template <typename S, typename F>
+using MapAsyncItem = typename AwaitedOf<std::invoke_result_t<F&, typename S::value_type&&>>::type;
+
+// In input order: the handles wait in a queue, the oldest awaited first.
+template <typename S, typename F>
+Stream<MapAsyncItem<S, F>> MapAsyncInOrder(S source, F fn, size_t max_in_flight) {
+  using T = typename S::value_type;
+  using U = MapAsyncItem<S, F>;
+  TaskContext* context = co_await ThisContext();
+  if (context->executor() == nullptr) co_yield EndStream(NoExecutorError("MapAsync()"));
+  std::deque<JoinHandle<U>> in_flight;
+  bool drained = false;
+  while (true) {
+    while (!drained && in_flight.size() < max_in_flight) {
+      std::optional<T> item = co_await source.Next();
+      if (!item) {
+        drained = true;
+        break;
+      }
+      // Go keeps its arguments (here a copy of fn) until the task ends.
+      in_flight.push_back(Go(
+          *context->executor(), context->clock(),
+          [](F&& fn, T&& item) { return CallStage(fn, std::move(item)); }, fn, std::move(*item)));
+    }
+    if (in_flight.empty()) break;
+    absl::StatusOr<U> result = co_await std::move(in_flight.front());
+    in_flight.pop_front();
+    if (!result.ok()) co_yield EndStream(result.status());  // the rest are cancelled
+    co_yield std::move(*result);
+  }
+  if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
+}
+
+// A call of MapAsyncUnordered's, done: which slot it ran in, and its result.
+template <typename U>
+struct Finished {
+  size_t slot;
+  absl::StatusOr<U> result;
+};
+
+template <typename F, typename T, typename U>
+Task<void> CallAndReport(F fn, T item, size_t slot, Sender<Finished<U>> done) {
+  absl::StatusOr<U> result = co_await CallStage(fn, std::move(item));
+  (void)co_await Send(done, Finished<U>{slot, std::move(result)});
+}
+
+// As they finish: each call reports to a channel, naming its slot.
+template <typename S, typename F>
+Stream<MapAsyncItem<S, F>> MapAsyncAsReady(S source, F fn, size_t max_in_flight) {
+  using T = typename S::value_type;
+  using U = MapAsyncItem<S, F>;
+  TaskContext* context = co_await ThisContext();
+  if (context->executor() == nullptr) co_yield EndStream(NoExecutorError("MapAsyncUnordered()"));
+  auto [done_tx, done_rx] = Channel<Finished<U>>::Unbounded();
+  std::vector<JoinHandle<void>> slots(max_in_flight);
+  std::vector<size_t> free_slots;
+  for (size_t slot = max_in_flight; slot > 0; --slot) free_slots.push_back(slot - 1);
+  bool drained = false;
+  while (true) {
+    while (!drained && !free_slots.empty()) {
+      std::optional<T> item = co_await source.Next();
+      if (!item) {
+        drained = true;
+        break;
+      }
+      const size_t slot = free_slots.back();
+      free_slots.pop_back();
+      slots[slot] = Go(*context->executor(), context->clock(), &CallAndReport<F, T, U>, fn,
+                       std::move(*item), slot, done_tx);
+    }
+    if (free_slots.size() == max_in_flight) break;  // nothing in flight
+    RecvResult<Finished<U>> got = co_await Recv(done_rx);
+    if (!got.ok()) co_yield EndStream(ConsumerCancelled());  // never closed: done_tx is here
+    Finished<U> finished = std::move(got).value();
+    (void)co_await std::move(slots[finished.slot]);  // it has reported: it is ending
+    free_slots.push_back(finished.slot);
+    if (!finished.result.ok()) co_yield EndStream(finished.result.status());
+    co_yield std::move(*finished.result);
+  }
+  if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
+}
+
+template <typename S, typename F>
+auto MapAsyncOf(S source, F fn, size_t max_in_flight, bool ordered) {
+  using U = MapAsyncItem<S, F>;
+  if (max_in_flight == 0) {
+    return [](absl::Status error) -> Stream<U> {
+      co_yield EndStream(std::move(error));
+    }(absl::InvalidArgumentError("MapAsync(): max_in_flight must be at least 1"));
+  }
+  if (ordered) return MapAsyncInOrder(std::move(source), std::move(fn), max_in_flight);
+  return MapAsyncAsReady(std::move(source), std::move(fn), max_in_flight);
+}
+
+// -- Batch -------------------------------------------------------------------------
+
+// What Batch's consumer side receives: an item from its pump, the end of
+// the source (its status, OK or not), or a timer's tick for a batch.
+struct SourceEnd {
+  absl::Status status;
+};
+struct Tick {
+  uint64_t batch;  // the number of the batch it was started for
+};
+template <typename T>
+using BatchEvent = std::variant<T, SourceEnd, Tick>;
+
+template <typename S>
+Task<void> PumpEvents(S source, Sender<BatchEvent<typename S::value_type>> tx) {
+  using T = typename S::value_type;
+  while (std::optional<T> item = co_await source.Next()) {
+    SendResult<BatchEvent<T>> sent = co_await Send(tx, BatchEvent<T>(std::move(*item)));
+    if (!sent.ok()) co_return;
+  }
+  (void)co_await Send(tx, BatchEvent<T>(SourceEnd{source.status()}));
+}
+
+template <typename T>
+Task<void> TickAfter(absl::Duration delay, uint64_t batch, Sender<BatchEvent<T>> tx) {
+  absl::Status slept = co_await Sleep(delay);
+  if (!slept.ok()) co_return;  // cancelled: the batch went out
+  (void)co_await Send(tx, BatchEvent<T>(Tick{batch}));
+}
+
+template <typename S>
+Stream<std::vector<typename S::value_type>> BatchOf(S source, size_t n, absl::Duration max_delay) {
+  using T = typename S::value_type;
+  if (n == 0)
+    co_yield EndStream(absl::InvalidArgumentError("Batch(0, ...): a batch holds an item"));
+  TaskContext* context = co_await ThisContext();
+  if (context->executor() == nullptr) co_yield EndStream(NoExecutorError("Batch()"));
+  Executor& executor = *context->executor();
+  Clock& clock = context->clock();
+  auto [tx, rx] = Channel<BatchEvent<T>>::Rendezvous();
+  JoinHandle<void> pump = Go(executor, clock, &PumpEvents<S>, std::move(source), tx);
+  std::vector<T> batch;
+  uint64_t batch_number = 0;  // of the batch being filled
+  JoinHandle<void> timer;     // its tick, once it has an item
+  absl::Status end;
+  while (true) {
+    RecvResult<BatchEvent<T>> got = co_await Recv(rx);
+    if (!got.ok()) {  // tx is here, so never closed: cancelled
+      end = ConsumerCancelled();
+      break;
+    }
+    BatchEvent<T> event = std::move(got).value();
+    if (T* item = std::get_if<T>(&event)) {
+      if (batch.empty()) timer = Go(executor, clock, &TickAfter<T>, max_delay, batch_number, tx);
+      batch.push_back(std::move(*item));
+      if (batch.size() < n) continue;
+    } else if (SourceEnd* source_end = std::get_if<SourceEnd>(&event)) {
+      end = std::move(source_end->status);
+      break;
+    } else if (std::get<Tick>(event).batch != batch_number) {
+      continue;  // the tick of a batch that went out full
+    }
+    ++batch_number;
+    timer = JoinHandle<void>();  // a pending tick is cancelled
+    co_yield std::exchange(batch, {});
+  }
+  // The pump has ended, or is cancelled with the timer: both are awaited, so
+  // that their frames (and the source's) are gone when the stream ends.
+  if (timer.valid()) {
+    timer.Cancel();
+    (void)co_await std::move(timer);
+  }
+  pump.Cancel();
+  (void)co_await std::move(pump);
+  if (!batch.empty() && end.code() != absl::StatusCode::kCancelled) co_yield std::move(batch);
+  if (!end.ok()) co_yield EndStream(std::move(end));
+}
+
+}  // namespace troupe::async_internal
+
+#endif  // TROUPE_ASYNC_INTERNAL_STREAM_ASYNC_H_
