@@ -184,6 +184,20 @@ auto FlatMapOf(S source, F fn) {
 
 // -- Pumps -------------------------------------------------------------------------
 
+// Cancels every task in `handles` and waits until they have ended, so that
+// nothing they held (a source, a status shared with the consumer) is freed
+// on another thread after the stream has ended. In a cancelled strand the
+// waits end at once, and the tasks finish on their own.
+template <typename Handles>
+Task<void> StopAll(Handles& handles) {
+  for (auto& handle : handles) {
+    if (handle.valid()) handle.Cancel();
+  }
+  for (auto& handle : handles) {
+    if (handle.valid()) (void)co_await std::move(handle);
+  }
+}
+
 template <typename T>
 using Pumped = absl::StatusOr<T>;
 
@@ -212,14 +226,19 @@ Stream<T> FromPumps(std::string_view adapter, MakeChannel make_channel, StartPum
   std::vector<JoinHandle<void>> pumps = start(*context, std::move(tx));
   while (true) {
     RecvResult<Pumped<T>> got = co_await Recv(rx);
+    absl::Status end;
     if (!got.ok()) {
-      if (absl::Status end = EndOfReceiving(got.error()); !end.ok()) co_yield EndStream(end);
-      break;  // closed: every pump has let its sender go
+      end = EndOfReceiving(got.error());  // OK when closed: every pump let go
+    } else if (!got->ok()) {
+      end = got->status();
+    } else {
+      co_yield std::move(**got);
+      continue;
     }
-    if (!got->ok()) co_yield EndStream(got->status());
-    co_yield std::move(**got);
+    co_await StopAll(pumps);
+    if (!end.ok()) co_yield EndStream(std::move(end));
+    co_return;
   }
-  for (JoinHandle<void>& pump : pumps) (void)co_await std::move(pump);
 }
 
 template <typename S>
@@ -301,7 +320,10 @@ Stream<MapAsyncItem<S, F>> MapAsyncInOrder(S source, F fn, size_t max_in_flight)
     if (in_flight.empty()) break;
     absl::StatusOr<U> result = co_await std::move(in_flight.front());
     in_flight.pop_front();
-    if (!result.ok()) co_yield EndStream(result.status());  // the rest are cancelled
+    if (!result.ok()) {
+      co_await StopAll(in_flight);
+      co_yield EndStream(result.status());
+    }
     co_yield std::move(*result);
   }
   if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
@@ -346,11 +368,17 @@ Stream<MapAsyncItem<S, F>> MapAsyncAsReady(S source, F fn, size_t max_in_flight)
     }
     if (free_slots.size() == max_in_flight) break;  // nothing in flight
     RecvResult<Finished<U>> got = co_await Recv(done_rx);
-    if (!got.ok()) co_yield EndStream(ConsumerCancelled());  // never closed: done_tx is here
+    if (!got.ok()) {  // never closed (done_tx is here): cancelled
+      co_await StopAll(slots);
+      co_yield EndStream(ConsumerCancelled());
+    }
     Finished<U> finished = std::move(got).value();
     (void)co_await std::move(slots[finished.slot]);  // it has reported: it is ending
     free_slots.push_back(finished.slot);
-    if (!finished.result.ok()) co_yield EndStream(finished.result.status());
+    if (!finished.result.ok()) {
+      co_await StopAll(slots);
+      co_yield EndStream(finished.result.status());
+    }
     co_yield std::move(*finished.result);
   }
   if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
@@ -436,12 +464,8 @@ Stream<std::vector<typename S::value_type>> BatchOf(S source, size_t n, absl::Du
   }
   // The pump has ended, or is cancelled with the timer: both are awaited, so
   // that their frames (and the source's) are gone when the stream ends.
-  if (timer.valid()) {
-    timer.Cancel();
-    (void)co_await std::move(timer);
-  }
-  pump.Cancel();
-  (void)co_await std::move(pump);
+  JoinHandle<void> tasks[] = {std::move(timer), std::move(pump)};
+  co_await StopAll(tasks);
   if (!batch.empty() && end.code() != absl::StatusCode::kCancelled) co_yield std::move(batch);
   if (!end.ok()) co_yield EndStream(std::move(end));
 }
