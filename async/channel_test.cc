@@ -291,7 +291,7 @@ TEST_F(ChannelAwaitTest, WaitsOfACancelledTaskOnARendezvousEndAtOnce) {
   absl::SleepFor(absl::Milliseconds(5));
   task.Cancel();
   EXPECT_EQ(task.Get().value(), "keep me");
-  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);        // no sender left behind
+  EXPECT_EQ(rx.TryRecv().error(), RecvError::kEmpty);         // no sender left behind
   EXPECT_EQ(tx.TrySend("nobody").error(), SendError::kFull);  // no receiver either
 }
 

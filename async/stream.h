@@ -313,7 +313,9 @@ auto MapAsyncOf(S source, F fn, size_t max_in_flight, bool ordered);
 template <typename S>
 Stream<std::vector<typename S::value_type>> BatchOf(S source, size_t n, absl::Duration max_delay);
 template <typename S>
-Stream<typename S::value_type> BufferOf(S source, size_t n);
+class BufferStream;
+template <typename T>
+class ChannelStream;
 template <typename S>
 Task<absl::Status> ToChannelOf(S source, Sender<typename S::value_type> tx);
 }  // namespace async_internal
@@ -392,7 +394,7 @@ class StreamOps {
   // Buffer(n): the source runs ahead of the consumer by up to `n` items,
   // pulled by a task of its own into a bounded channel: a decoupling point
   // with memory bounded by `n` (plus the one item each side holds).
-  auto Buffer(size_t n) && { return async_internal::BufferOf(std::move(self()), n); }
+  auto Buffer(size_t n) && { return async_internal::BufferStream<Derived>(std::move(self()), n); }
 
   // -- Terminals: a Task that owns the stream -----------------------------
 
@@ -500,7 +502,9 @@ auto Iterate(Container&& items) {
 // FromChannel(rx): what `rx` receives, until the channel is closed and
 // drained (then the stream ends OK).
 template <typename T>
-Stream<T> FromChannel(Receiver<T> rx);
+async_internal::ChannelStream<T> FromChannel(Receiver<T> rx) {
+  return async_internal::ChannelStream<T>(std::move(rx));
+}
 
 // Interval(period): 0, 1, 2, ... one every `period` on the consumer's clock
 // (the test kit's virtual clock can drive it), counted from the first pull;
@@ -527,6 +531,8 @@ Stream<std::pair<typename A::value_type, typename B::value_type>> Zip(A a, B b);
 
 }  // namespace troupe
 
+// The adapters' definitions (stream_async.h builds on stream_fused.h's
+// in-place slots, and includes it first).
 #include "async/internal/stream_async.h"  // IWYU pragma: export
 #include "async/internal/stream_fused.h"  // IWYU pragma: export
 

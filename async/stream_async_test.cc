@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -88,6 +90,39 @@ TEST_F(StreamAsyncTest, FromChannelAndToChannelCarryEveryItem) {
   std::vector<int> got = source.Get().value();
   ASSERT_EQ(got.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], i);
+}
+
+// A Filter whose source must wait goes on pulling in a coroutine of its
+// own; a channel's (and a Buffer's) awaiter tries its source in
+// await_ready(), so it must be asked that only once.
+TEST_F(StreamAsyncTest, AFilterGoesOnPullingASourceThatMustWait) {
+  ThreadPool pool(2);
+  auto [tx, rx] = Channel<int>::Unbounded();
+  auto [btx, brx] = Channel<int>::Unbounded();
+  JoinHandle<std::vector<int>> direct = Go(
+      pool,
+      [](Receiver<int> rx) {
+        return FromChannel(std::move(rx)).Filter([](int x) { return x % 2 == 0; }).Collect();
+      },
+      std::move(rx));
+  JoinHandle<std::vector<int>> buffered = Go(
+      pool,
+      [](Receiver<int> rx) {
+        return FromChannel(std::move(rx))
+            .Buffer(2)
+            .Filter([](int x) { return x % 2 == 0; })
+            .Collect();
+      },
+      std::move(brx));
+  for (int i = 1; i <= 6; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let them wait
+    ASSERT_TRUE(tx.Send(i).ok());
+    ASSERT_TRUE(btx.Send(i).ok());
+  }
+  tx.Close();
+  btx.Close();
+  EXPECT_THAT(direct.Get().value(), ElementsAre(2, 4, 6));
+  EXPECT_THAT(buffered.Get().value(), ElementsAre(2, 4, 6));
 }
 
 TEST_F(StreamAsyncTest, ToChannelStopsWhenTheReceiversAreGone) {

@@ -1,4 +1,4 @@
-// Stream workloads S1-S3 of bench/WORKLOADS.md (async/stream.h).
+// Stream workloads S1-S2 of bench/WORKLOADS.md (async/stream.h).
 
 #include <cstdint>
 
@@ -7,6 +7,7 @@
 #include "async/block_on.h"
 #include "async/stream.h"
 #include "bench/harness.h"
+#include "samples/pipeline/pipelines.h"
 
 namespace troupe::bench {
 namespace {
@@ -53,11 +54,34 @@ absl::StatusOr<Rows> FusedPipeline() {
               {"S1-loop", static_cast<double>(plain_elapsed) / n}};
 }
 
+// S2: samples/pipeline's four stages as streams with Buffer(1024) between
+// them, and as threads joined by bounded channels, in the same repetition.
+absl::StatusOr<Rows> BufferedPipeline() {
+  const pipeline::Sums expected = pipeline::Expected();
+  int64_t start = NowNanos();
+  const pipeline::Sums streams = pipeline::WithStreams();
+  const int64_t streams_elapsed = NowNanos() - start;
+  start = NowNanos();
+  const pipeline::Sums channels = pipeline::WithChannels();
+  const int64_t channels_elapsed = NowNanos() - start;
+  if (streams != expected || channels != expected) return absl::InternalError("S2: wrong sums");
+  const double streams_rate = pipeline::kRecords * 1e3 / static_cast<double>(streams_elapsed);
+  const double channels_rate = pipeline::kRecords * 1e3 / static_cast<double>(channels_elapsed);
+  return Rows{
+      {"S2", streams_rate}, {"S2-chan", channels_rate}, {"S2/chan", streams_rate / channels_rate}};
+}
+
 [[maybe_unused]] const bool registered = [] {
   RegisterWorkload(
       {{{"S1", "fused Range -> Map -> Filter -> Fold, 10^7 ints, one task", "ns/item", "<= 3"},
         {"S1-loop", "  the same as a plain loop", "ns/item", "report"}},
        FusedPipeline});
+  RegisterWorkload(
+      {{{"S2", "samples/pipeline as streams, Buffer(1024) between stages", "M records/s",
+         ">= S2-chan"},
+        {"S2-chan", "  the same as threads and bounded(1024) channels", "M records/s", ""},
+        {"S2/chan", "  S2 / S2-chan, same repetition", "ratio", ">= 1"}},
+       BufferedPipeline});
   return true;
 }();
 

@@ -261,6 +261,13 @@ class Receiver {
   }
   RecvResult<T> RecvUntil(absl::Time deadline) { return Flavor().RecvUntil(deadline); }
 
+  // Receiver::TryRecvBatch()
+  //
+  // Takes whatever values are ready, up to `max`, appending them to `out`,
+  // without blocking. Returns how many (0: none ready, or closed and
+  // drained).
+  size_t TryRecvBatch(std::vector<T>& out, size_t max) { return Flavor().TryRecvBatch(out, max); }
+
   // Receiver::RecvBatch()
   //
   // Blocks for the first value, then takes whatever else is ready, up to

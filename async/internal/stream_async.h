@@ -21,11 +21,13 @@
 #ifndef TROUPE_ASYNC_INTERNAL_STREAM_ASYNC_H_
 #define TROUPE_ASYNC_INTERNAL_STREAM_ASYNC_H_
 
+#include <algorithm>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -39,6 +41,7 @@
 #include "async/channel.h"
 #include "async/go.h"
 #include "async/internal/context.h"
+#include "async/internal/stream_fused.h"
 #include "async/sleep.h"
 #include "async/stream.h"
 #include "async/task.h"
@@ -108,20 +111,6 @@ inline absl::Status EndOfReceiving(RecvError error) {
 
 namespace troupe {
 
-template <typename T>
-Stream<T> FromChannel(Receiver<T> rx) {
-  while (true) {
-    RecvResult<T> got = co_await Recv(rx);
-    if (!got.ok()) {
-      if (absl::Status end = async_internal::EndOfReceiving(got.error()); !end.ok()) {
-        co_yield EndStream(std::move(end));
-      }
-      co_return;
-    }
-    co_yield std::move(got).value();
-  }
-}
-
 template <AsyncStream A, AsyncStream B>
 Stream<std::pair<typename A::value_type, typename B::value_type>> Zip(A a, B b) {
   while (true) {
@@ -138,6 +127,182 @@ Stream<std::pair<typename A::value_type, typename B::value_type>> Zip(A a, B b) 
 }  // namespace troupe
 
 namespace troupe::async_internal {
+
+// Awaits `awaiter`'s suspension, as a bool: true to stay suspended.
+template <typename Awaiter, typename Promise>
+bool SuspendOn(Awaiter& awaiter, std::coroutine_handle<Promise> awaiting) {
+  if constexpr (std::is_void_v<decltype(awaiter.await_suspend(awaiting))>) {
+    awaiter.await_suspend(awaiting);
+    return true;
+  } else {
+    return awaiter.await_suspend(awaiting);
+  }
+}
+
+// ChannelStream: see FromChannel(). Fused: Next() is the channel's own Recv
+// awaiter, its result mapped to an item or the end.
+template <typename T>
+class ChannelStream : public StreamOps<ChannelStream<T>> {
+ public:
+  using value_type = T;
+
+  explicit ChannelStream(Receiver<T> rx) : rx_(std::move(rx)) {}
+
+  class Awaiter {
+   public:
+    explicit Awaiter(ChannelStream* self) : self_(self) {
+      if (!self->ended_) recv_.EmplaceFrom([self] { return Recv(self->rx_); });
+    }
+    bool await_ready() { return !recv_.full() || recv_->await_ready(); }
+    template <TaskPromise Promise>
+    bool await_suspend(std::coroutine_handle<Promise> consumer) {
+      return SuspendOn(*recv_, consumer);
+    }
+    std::optional<T> await_resume() {
+      if (!recv_.full()) return std::nullopt;
+      return self_->Take(recv_->await_resume());
+    }
+
+   private:
+    ChannelStream* self_;
+    Slot<RecvAwaiter<T>> recv_;
+  };
+
+  Awaiter Next() { return Awaiter(this); }
+  absl::Status status() const { return status_; }
+
+ private:
+  std::optional<T> Take(RecvResult<T> got) {
+    if (got.ok()) return std::optional<T>(std::move(got).value());
+    ended_ = true;
+    status_ = EndOfReceiving(got.error());
+    return std::nullopt;
+  }
+
+  Receiver<T> rx_;
+  bool ended_ = false;
+  absl::Status status_;
+};
+
+// How a Buffer's pump ended, written before it lets its sender go: the
+// channel's close orders the write before the consumer's read.
+struct PumpEnd {
+  absl::Status status;
+};
+
+// Pulls `source` into `tx` until it ends, the channel closes, or the pump is
+// cancelled. The source is moved into the body, so that it is destroyed
+// (and whatever its status shares with `end`'s) before `tx` goes.
+template <typename S>
+Task<void> PumpInto(S source, Sender<typename S::value_type> tx, std::shared_ptr<PumpEnd> end) {
+  S pulled = std::move(source);
+  while (std::optional<typename S::value_type> item = co_await pulled.Next()) {
+    SendResult<typename S::value_type> sent = co_await Send(tx, std::move(*item));
+    if (!sent.ok()) co_return;
+  }
+  end->status = pulled.status();
+}
+
+// BufferStream: see StreamOps::Buffer(). The consumer's side is fused: it
+// takes what the channel holds in batches (one claim of the ring and one
+// wake-up check per batch, not per item) into a local run, and awaits the
+// channel's Recv only when nothing is ready. Of the n items it may hold, a
+// quarter (up to 64) is that local run, the rest the channel. The first
+// pull starts the pump on the puller's executor.
+template <typename S>
+class BufferStream : public StreamOps<BufferStream<S>> {
+ public:
+  using value_type = typename S::value_type;
+
+  BufferStream(S source, size_t n) : source_(std::move(source)), end_(new PumpEnd) {
+    if (n == 0) {
+      Fail(absl::InvalidArgumentError("Buffer(0): a buffer holds at least one item"));
+      return;
+    }
+    run_max_ = std::clamp<size_t>(n / 4, 1, 64);
+    auto [tx, rx] = Channel<value_type>::Bounded(n > run_max_ ? n - run_max_ : 1);
+    tx_.emplace(std::move(tx));
+    rx_.emplace(std::move(rx));
+  }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(BufferStream* self) : self_(self) {}
+
+    bool await_ready() {
+      if (self_->ended_ || self_->TakeRun()) return true;
+      if (!self_->pump_.valid()) return false;  // await_suspend starts it
+      recv_.EmplaceFrom([this] { return Recv(*self_->rx_); });
+      return recv_->await_ready();
+    }
+    template <TaskPromise Promise>
+    bool await_suspend(std::coroutine_handle<Promise> consumer) {
+      if (!recv_.full()) {  // the first pull
+        if (!self_->Start(*consumer.promise().context())) return false;
+        if (self_->TakeRun()) return false;
+        recv_.EmplaceFrom([this] { return Recv(*self_->rx_); });
+        if (recv_->await_ready()) return false;
+      }
+      return SuspendOn(*recv_, consumer);
+    }
+    std::optional<value_type> await_resume() {
+      if (!recv_.full()) return self_->NextOfRun();
+      RecvResult<value_type> got = recv_->await_resume();
+      if (got.ok()) return std::optional<value_type>(std::move(got).value());
+      // Closed: the pump has written how its source ended and let go.
+      self_->Fail(got.error() == RecvError::kClosed ? self_->end_->status : ConsumerCancelled());
+      return std::nullopt;
+    }
+
+   private:
+    BufferStream* self_;
+    Slot<RecvAwaiter<value_type>> recv_;
+  };
+
+  Awaiter Next() { return Awaiter(this); }
+  absl::Status status() const { return status_; }
+
+ private:
+  bool Start(TaskContext& context) {
+    if (context.executor() == nullptr) {
+      Fail(NoExecutorError("Buffer()"));
+      return false;
+    }
+    pump_ = Go(*context.executor(), context.clock(), &PumpInto<S>, std::move(*source_),
+               std::move(*tx_), end_);
+    source_.reset();
+    tx_.reset();
+    return true;
+  }
+  void Fail(absl::Status status) {
+    ended_ = true;
+    status_ = std::move(status);
+  }
+
+  // True if the local run has an item, taking a batch from the channel if
+  // it was empty.
+  bool TakeRun() {
+    if (taken_ < run_.size()) return true;
+    run_.clear();
+    taken_ = 0;
+    return pump_.valid() && rx_->TryRecvBatch(run_, run_max_) > 0;
+  }
+  std::optional<value_type> NextOfRun() {
+    if (taken_ >= run_.size()) return std::nullopt;  // ended
+    return std::optional<value_type>(std::move(run_[taken_++]));
+  }
+
+  std::optional<S> source_;  // until the pump takes it
+  std::shared_ptr<PumpEnd> end_;
+  std::optional<Sender<value_type>> tx_;  // likewise
+  std::optional<Receiver<value_type>> rx_;
+  std::vector<value_type> run_;  // taken from the channel, not yet pulled
+  size_t taken_ = 0;
+  size_t run_max_ = 1;
+  JoinHandle<void> pump_;  // dropped with the stream: the pump is cancelled
+  bool ended_ = false;
+  absl::Status status_;
+};
 
 // -- Terminals -------------------------------------------------------------------
 
@@ -239,24 +404,6 @@ Stream<T> FromPumps(std::string_view adapter, MakeChannel make_channel, StartPum
     if (!end.ok()) co_yield EndStream(std::move(end));
     co_return;
   }
-}
-
-template <typename S>
-Stream<typename S::value_type> BufferOf(S source, size_t n) {
-  using T = typename S::value_type;
-  if (n == 0) {
-    return [](absl::Status error) -> Stream<T> {
-      co_yield EndStream(std::move(error));
-    }(absl::InvalidArgumentError("Buffer(0): a buffer holds at least one item"));
-  }
-  return FromPumps<T>(
-      "Buffer()", [n] { return Channel<Pumped<T>>::Bounded(n); },
-      [source = std::move(source)](TaskContext& context, Sender<Pumped<T>> tx) mutable {
-        std::vector<JoinHandle<void>> pumps;
-        pumps.push_back(
-            Go(*context.executor(), context.clock(), &Pump<S>, std::move(source), std::move(tx)));
-        return pumps;
-      });
 }
 
 }  // namespace troupe::async_internal

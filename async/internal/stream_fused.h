@@ -53,11 +53,13 @@ class Slot {
   // Builds the value from what `make()` returns, with no copy or move.
   template <typename Make>
   void EmplaceFrom(Make&& make) {
+    TROUPE_DCHECK(!full_, "a stream slot built twice (an awaiter asked twice if it is ready?)");
     ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Make>(make)());
     full_ = true;
   }
   template <typename... Args>
   void Emplace(Args&&... args) {
+    TROUPE_DCHECK(!full_, "a stream slot built twice");
     ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Args>(args)...);
     full_ = true;
   }
@@ -109,6 +111,23 @@ class AwaitInPlace {
  public:
   explicit AwaitInPlace(Awaiter& awaiter) : awaiter_(awaiter) {}
   bool await_ready() { return awaiter_.await_ready(); }
+  template <typename Promise>
+  decltype(auto) await_suspend(std::coroutine_handle<Promise> awaiting) {
+    return awaiter_.await_suspend(awaiting);
+  }
+  decltype(auto) await_resume() { return awaiter_.await_resume(); }
+
+ private:
+  Awaiter& awaiter_;
+};
+
+// Goes on with `*awaiter` whose await_ready() has said false already: an
+// awaiter is asked that once (for some it is where they try their source).
+template <typename Awaiter>
+class AwaitNotReady {
+ public:
+  explicit AwaitNotReady(Awaiter& awaiter) : awaiter_(awaiter) {}
+  bool await_ready() noexcept { return false; }
   template <typename Promise>
   decltype(auto) await_suspend(std::coroutine_handle<Promise> awaiting) {
     return awaiter_.await_suspend(awaiting);
@@ -240,7 +259,7 @@ class FilterStream : public StreamOps<FilterStream<S, P>> {
   // awaiter, in the consumer's Awaiter, which outlives this) first.
   Task<void> PullRest(async_internal::Slot<async_internal::NextOf<S>>* pending,
                       async_internal::Slot<value_type>* out) {
-    std::optional<value_type> item = co_await async_internal::AwaitInPlace(**pending);
+    std::optional<value_type> item = co_await async_internal::AwaitNotReady(**pending);
     pending->Reset();
     while (!Settles(item)) {
       pending->EmplaceFrom([this] { return source_.Next(); });
