@@ -191,10 +191,10 @@ TEST_F(StreamAsyncTest, ASlowConsumerBehindABufferKeepsItsMemoryBounded) {
   });
   EXPECT_EQ(consumer.Get().value(), 999 * 1000 / 2);
   EXPECT_EQ(Tracked::live.load(), 0);
-  // The channel's n, the pump's item in hand (in its frame and its send),
-  // the consumer's: never the whole stream.
+  // The buffer's n (channel and the two runs), the producer's item in
+  // hand, the consumer's: never the whole stream.
   EXPECT_LE(Tracked::most.load(), static_cast<int>(kBuffer) + 4);
-  EXPECT_GE(Tracked::most.load(), static_cast<int>(kBuffer));  // it did run ahead
+  EXPECT_GE(Tracked::most.load(), static_cast<int>(kBuffer) / 2);  // it did run ahead
 }
 
 TEST_F(StreamAsyncTest, ABufferPassesTheSourcesErrorAfterItsItems) {

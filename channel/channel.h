@@ -162,6 +162,15 @@ class Sender {
     return Flavor().SendUntil(std::move(value), deadline);
   }
 
+  // Sender::TrySendBatch()
+  //
+  // Sends values[from...] in order, as many as fit now, without blocking
+  // (a run of ring slots at once on a bounded channel). Returns how many;
+  // the values sent are moved from, the rest untouched.
+  size_t TrySendBatch(std::vector<T>& values, size_t from) {
+    return Flavor().TrySendBatch(values, from);
+  }
+
   // Sender::SendBatch()
   //
   // Sends values in order, blocking as Send() does, until all are sent or

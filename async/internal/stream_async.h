@@ -191,24 +191,64 @@ struct PumpEnd {
 };
 
 // Pulls `source` into `tx` until it ends, the channel closes, or the pump is
-// cancelled. The source is moved into the body, so that it is destroyed
-// (and whatever its status shares with `end`'s) before `tx` goes.
+// cancelled. What the source has at once is sent in runs of up to
+// `run_max` (a run of ring slots claimed at once, one wake-up check), and
+// the run so far goes out before the pump waits on its source, so nothing
+// waits in the pump for longer than the source does. The source is moved
+// into the body, so that it is destroyed (and whatever its status shares
+// with `end`'s) before `tx` goes.
 template <typename S>
-Task<void> PumpInto(S source, Sender<typename S::value_type> tx, std::shared_ptr<PumpEnd> end) {
+Task<void> PumpInto(S source, Sender<typename S::value_type> tx, std::shared_ptr<PumpEnd> end,
+                    size_t run_max) {
+  using T = typename S::value_type;
   S pulled = std::move(source);
-  while (std::optional<typename S::value_type> item = co_await pulled.Next()) {
-    SendResult<typename S::value_type> sent = co_await Send(tx, std::move(*item));
-    if (!sent.ok()) co_return;
+  std::vector<T> run;
+  Slot<NextOf<S>> next;
+  bool drained = false;
+  while (!drained || !run.empty()) {
+    bool must_wait = false;
+    while (!drained && run.size() < run_max) {
+      next.EmplaceFrom([&] { return pulled.Next(); });
+      if (!next->await_ready()) {
+        must_wait = true;
+        break;
+      }
+      std::optional<T> item = next->await_resume();
+      next.Reset();
+      if (!item) {
+        drained = true;
+        break;
+      }
+      run.push_back(std::move(*item));
+    }
+    for (size_t sent = 0; sent < run.size();) {
+      if (const size_t n = tx.TrySendBatch(run, sent); n > 0) {
+        sent += n;
+        continue;
+      }
+      SendResult<T> result = co_await Send(tx, std::move(run[sent]));  // awaits room
+      if (!result.ok()) co_return;  // the consumer is gone, or cancelled
+      ++sent;
+    }
+    run.clear();
+    if (must_wait) {
+      std::optional<T> item = co_await AwaitNotReady(*next);
+      next.Reset();
+      if (item) {
+        run.push_back(std::move(*item));
+      } else {
+        drained = true;
+      }
+    }
   }
   end->status = pulled.status();
 }
 
 // BufferStream: see StreamOps::Buffer(). The consumer's side is fused: it
-// takes what the channel holds in batches (one claim of the ring and one
-// wake-up check per batch, not per item) into a local run, and awaits the
-// channel's Recv only when nothing is ready. Of the n items it may hold, a
-// quarter (up to 64) is that local run, the rest the channel. The first
-// pull starts the pump on the puller's executor.
+// takes what the channel holds in runs (one claim of the ring and one
+// wake-up check per run, not per item), and awaits the channel's Recv only
+// when nothing is ready. The first pull starts the pump on the puller's
+// executor.
 template <typename S>
 class BufferStream : public StreamOps<BufferStream<S>> {
  public:
@@ -219,8 +259,10 @@ class BufferStream : public StreamOps<BufferStream<S>> {
       Fail(absl::InvalidArgumentError("Buffer(0): a buffer holds at least one item"));
       return;
     }
+    // The pump's run and the consumer's are each up to a quarter of n (at
+    // most 64); the channel holds the rest.
     run_max_ = std::clamp<size_t>(n / 4, 1, 64);
-    auto [tx, rx] = Channel<value_type>::Bounded(n > run_max_ ? n - run_max_ : 1);
+    auto [tx, rx] = Channel<value_type>::Bounded(n > 2 * run_max_ ? n - 2 * run_max_ : 1);
     tx_.emplace(std::move(tx));
     rx_.emplace(std::move(rx));
   }
@@ -269,7 +311,7 @@ class BufferStream : public StreamOps<BufferStream<S>> {
       return false;
     }
     pump_ = Go(*context.executor(), context.clock(), &PumpInto<S>, std::move(*source_),
-               std::move(*tx_), end_);
+               std::move(*tx_), end_, run_max_);
     source_.reset();
     tx_.reset();
     return true;
