@@ -3,17 +3,20 @@
 //   bazel run --config=opt //samples/word_count -- /path/to/file.txt
 //   bazel run --config=opt //samples/word_count                  (generated text)
 //
-// Main cuts the text into chunks and hands them round-robin to mapper
-// actors, which count the words of each chunk and send the counts to one
-// reducer actor, which merges them. Main then asks the reducer for the top
-// ten, and checks the whole count against a single-threaded one. Words are
+// Main reads the text as a stream of lines (async/stream.h: FileLines, or a
+// generator), cuts it into chunks as the lines come — the text is never in
+// memory whole — and hands them round-robin to mapper actors, which count
+// the words of each chunk and send the counts to one reducer actor, which
+// merges them. Main then asks the reducer for the top ten, and checks the
+// whole count against a single-threaded one over the same stream. Words are
 // runs of letters and digits, lower-cased.
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -21,6 +24,9 @@
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
+#include "async/block_on.h"
+#include "async/stream.h"
+#include "async/task.h"
 #include "samples/word_count/word_count.pb.h"
 
 namespace {
@@ -95,10 +101,9 @@ class Reducer : public troupe::Actor {
 };
 
 // A reproducible text: 200,000 lines of words from a Zipf-like vocabulary.
-std::vector<std::string> GeneratedText() {
+troupe::Stream<std::string> GeneratedText() {
   std::vector<std::string> vocabulary;
   for (int i = 0; i < 2000; ++i) vocabulary.push_back("word" + std::to_string(i));
-  std::vector<std::string> lines;
   uint64_t state = 42;
   for (int l = 0; l < 200'000; ++l) {
     std::string line;
@@ -109,40 +114,57 @@ std::vector<std::string> GeneratedText() {
       if (w > 0) line += ' ';
       line += vocabulary[std::min(index, vocabulary.size() - 1)];
     }
-    lines.push_back(std::move(line));
+    co_yield std::move(line);
   }
-  return lines;
+}
+
+// The text: the file named on the command line, or the generated one.
+troupe::Stream<std::string> Text(int argc, char** argv) {
+  return argc > 1 ? troupe::FileLines(argv[1]) : GeneratedText();
+}
+
+struct Sent {
+  int64_t lines = 0;
+  int chunks = 0;
+};
+
+// Cuts `lines` into chunks of `chunk_lines` as they come and tells each to
+// the next mapper in turn. How many lines and chunks, or the stream's error.
+troupe::Task<Sent> SendChunks(troupe::Stream<std::string> lines,
+                              std::vector<troupe::ActorRef> mappers, int chunk_lines) {
+  Sent sent;
+  word_count::Chunk chunk;
+  while (std::optional<std::string> line = co_await lines.Next()) {
+    chunk.add_lines(std::move(*line));
+    ++sent.lines;
+    if (chunk.lines_size() == chunk_lines) {
+      mappers[static_cast<size_t>(sent.chunks++) % mappers.size()].Tell(std::exchange(chunk, {}));
+    }
+  }
+  if (!lines.status().ok()) co_return lines.status();
+  if (chunk.lines_size() > 0) {
+    mappers[static_cast<size_t>(sent.chunks++) % mappers.size()].Tell(std::move(chunk));
+  }
+  co_return sent;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> lines;
-  if (argc > 1) {
-    std::ifstream file(argv[1]);
-    if (!file) {
-      std::fprintf(stderr, "word_count: cannot read %s\n", argv[1]);
-      return 1;
-    }
-    for (std::string line; std::getline(file, line);) lines.push_back(std::move(line));
-  } else {
-    lines = GeneratedText();
-  }
   constexpr int kMappers = 8;
-  constexpr size_t kChunkLines = 2000;
+  constexpr int kChunkLines = 2000;
 
   const absl::Time start = absl::Now();
   troupe::ActorSystem system;
   troupe::ActorRef reducer = system.Spawn<Reducer>();
   std::vector<troupe::ActorRef> mappers;
   for (int i = 0; i < kMappers; ++i) mappers.push_back(system.Spawn<Mapper>(reducer));
-  int chunks = 0;
-  for (size_t at = 0; at < lines.size(); at += kChunkLines) {
-    word_count::Chunk chunk;
-    for (size_t i = at; i < std::min(lines.size(), at + kChunkLines); ++i)
-      chunk.add_lines(lines[i]);
-    mappers[static_cast<size_t>(chunks++ % kMappers)].Tell(std::move(chunk));
+  absl::StatusOr<Sent> sent = troupe::BlockOn(SendChunks(Text(argc, argv), mappers, kChunkLines));
+  if (!sent.ok()) {
+    std::fprintf(stderr, "word_count: %s\n", sent.status().ToString().c_str());
+    return 1;
   }
+  const int chunks = sent->chunks;
   // The mappers' counts reach the reducer in any order; ask until all are in.
   word_count::GetTop get;
   get.set_n(10);
@@ -158,7 +180,12 @@ int main(int argc, char** argv) {
 
   const absl::Time single_start = absl::Now();
   WordCounts single;
-  for (const std::string& line : lines) CountWords(line, single);
+  absl::Status read = troupe::BlockOn(
+      Text(argc, argv).ForEach([&](const std::string& line) { CountWords(line, single); }));
+  if (!read.ok()) {
+    std::fprintf(stderr, "word_count: %s\n", read.ToString().c_str());
+    return 1;
+  }
   const absl::Duration single_time = absl::Now() - single_start;
   int64_t single_total = 0;
   for (const auto& [word, n] : single) single_total += n;
@@ -166,8 +193,9 @@ int main(int argc, char** argv) {
               static_cast<int64_t>(single.size()) == top->distinct_words();
   for (const auto& entry : top->entries()) same = same && single[entry.word()] == entry.count();
 
-  std::printf("%zu lines, %d chunks, %d mappers: %lld words, %lld distinct\n", lines.size(), chunks,
-              kMappers, static_cast<long long>(top->total_words()),
+  std::printf("%lld lines, %d chunks, %d mappers: %lld words, %lld distinct\n",
+              static_cast<long long>(sent->lines), chunks, kMappers,
+              static_cast<long long>(top->total_words()),
               static_cast<long long>(top->distinct_words()));
   std::printf("top 10:\n");
   for (const auto& entry : top->entries()) {

@@ -11,6 +11,9 @@ check "^4 lines, 1 chunks, 8 mappers: 14 words, 7 distinct$"
 check "^  the +4$"
 check "^  and +3$"
 check "matches the single-threaded count: yes"
+# A file that is not there: the stream's error, not a crash.
+if missing=$("$1" "$text.missing" 2>&1); then echo "word_count_test: a missing file passed"; exit 1; fi
+grep -q "NOT_FOUND" <<<"$missing" || { echo "word_count_test: no NOT_FOUND in: $missing"; exit 1; }
 out=$("$1")
 echo "$out"
 check "^200000 lines, 100 chunks, 8 mappers: 2000000 words"
