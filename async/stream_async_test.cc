@@ -250,6 +250,8 @@ TEST_F(StreamAsyncTest, MapAsyncRunsUpToItsLimitAtOnceAndKeepsTheOrder) {
 TEST_F(StreamAsyncTest, MapAsyncUnorderedGivesEachResultWhenItIsReady) {
   ThreadPool pool(2);
   auto [gate_tx, gate_rx] = Channel<int>::Unbounded();
+  Receiver<int>& gate =
+      gate_rx;  // (a structured binding cannot be captured before C++20 in clang 14)
   std::vector<int> seen;
   std::atomic<int> count{0};
   // Item 0 waits for the gate; 1 and 2 finish at once and come out first.
@@ -257,7 +259,7 @@ TEST_F(StreamAsyncTest, MapAsyncUnorderedGivesEachResultWhenItIsReady) {
     co_return co_await Range(0, 3)
         .MapAsyncUnordered(
             [&](int x) -> Task<int> {
-              if (x == 0) (void)co_await Recv(gate_rx);
+              if (x == 0) (void)co_await Recv(gate);
               co_return x * 10;
             },
             3)

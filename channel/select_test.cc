@@ -315,7 +315,7 @@ TEST(SelectStressTest, ADefaultNeverHidesAValueWhoseSendReturned) {
   std::atomic<int64_t> sent{0};
   std::vector<Thread<void>> senders;
   for (int k = 0; k < 2; ++k) {
-    senders.emplace_back("sender", [tx, &sent, per_sender]() mutable {
+    senders.emplace_back("sender", [tx = tx, &sent, per_sender]() mutable {
       for (int64_t i = 0; i < per_sender; ++i) {
         ASSERT_TRUE(tx.Send(SlowToMove(i)).ok());
         sent.fetch_add(1, std::memory_order_release);
@@ -348,7 +348,7 @@ TEST(SelectStressTest, ADefaultNeverHidesRoomThatAReceiveMade) {
   std::atomic<int64_t> received{0};
   std::vector<Thread<void>> receivers;
   for (int k = 0; k < 2; ++k) {
-    receivers.emplace_back("receiver", [rx, &received]() mutable {
+    receivers.emplace_back("receiver", [rx = rx, &received]() mutable {
       while (rx.Recv().ok()) received.fetch_add(1, std::memory_order_release);
     });
   }

@@ -442,7 +442,7 @@ Stream<T> FromPumps(std::string_view adapter, MakeChannel make_channel, StartPum
       co_yield std::move(**got);
       continue;
     }
-    co_await StopAll(pumps);
+    (void)co_await StopAll(pumps);
     if (!end.ok()) co_yield EndStream(std::move(end));
     co_return;
   }
@@ -510,7 +510,7 @@ Stream<MapAsyncItem<S, F>> MapAsyncInOrder(S source, F fn, size_t max_in_flight)
     absl::StatusOr<U> result = co_await std::move(in_flight.front());
     in_flight.pop_front();
     if (!result.ok()) {
-      co_await StopAll(in_flight);
+      (void)co_await StopAll(in_flight);
       co_yield EndStream(result.status());
     }
     co_yield std::move(*result);
@@ -558,14 +558,14 @@ Stream<MapAsyncItem<S, F>> MapAsyncAsReady(S source, F fn, size_t max_in_flight)
     if (free_slots.size() == max_in_flight) break;  // nothing in flight
     RecvResult<Finished<U>> got = co_await Recv(done_rx);
     if (!got.ok()) {  // never closed (done_tx is here): cancelled
-      co_await StopAll(slots);
+      (void)co_await StopAll(slots);
       co_yield EndStream(ConsumerCancelled());
     }
     Finished<U> finished = std::move(got).value();
     (void)co_await std::move(slots[finished.slot]);  // it has reported: it is ending
     free_slots.push_back(finished.slot);
     if (!finished.result.ok()) {
-      co_await StopAll(slots);
+      (void)co_await StopAll(slots);
       co_yield EndStream(finished.result.status());
     }
     co_yield std::move(*finished.result);
@@ -654,7 +654,7 @@ Stream<std::vector<typename S::value_type>> BatchOf(S source, size_t n, absl::Du
   // The pump has ended, or is cancelled with the timer: both are awaited, so
   // that their frames (and the source's) are gone when the stream ends.
   JoinHandle<void> tasks[] = {std::move(timer), std::move(pump)};
-  co_await StopAll(tasks);
+  (void)co_await StopAll(tasks);
   if (!batch.empty() && end.code() != absl::StatusCode::kCancelled) co_yield std::move(batch);
   if (!end.ok()) co_yield EndStream(std::move(end));
 }
