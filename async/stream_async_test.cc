@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "async/block_on.h"
 #include "async/channel.h"
+#include "async/drain_for_test.h"
 #include "async/go.h"
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
@@ -34,6 +35,7 @@
 namespace troupe {
 namespace {
 
+using async_internal::Drain;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
@@ -41,16 +43,6 @@ using testkit::Eventually;
 using testkit::VirtualClock;
 
 class StreamAsyncTest : public async_internal::LeakCheckedTest {};
-
-// Drains `stream` into a vector, and says how it ended.
-template <AsyncStream S>
-Task<std::pair<std::vector<typename S::value_type>, absl::Status>> Drain(S stream) {
-  std::vector<typename S::value_type> items;
-  while (std::optional<typename S::value_type> item = co_await stream.Next()) {
-    items.push_back(std::move(*item));
-  }
-  co_return std::make_pair(std::move(items), stream.status());
-}
 
 Stream<int> FailingAfter(std::vector<int> items, absl::Status error) {
   for (int item : items) co_yield item;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "async/block_on.h"
 #include "async/channel.h"
+#include "async/drain_for_test.h"
 #include "async/go.h"
 #include "async/leak_check_test_base.h"
 #include "async/sleep.h"
@@ -24,6 +25,7 @@
 namespace troupe {
 namespace {
 
+using async_internal::Drain;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -45,16 +47,6 @@ Stream<int> SlowNumbers(int n) {
     if (absl::Status yielded = co_await Yield(); !yielded.ok()) co_yield EndStream(yielded);
     co_yield i;
   }
-}
-
-// Drains `stream` into a vector, and says how it ended.
-template <AsyncStream S>
-Task<std::pair<std::vector<typename S::value_type>, absl::Status>> Drain(S stream) {
-  std::vector<typename S::value_type> items;
-  while (std::optional<typename S::value_type> item = co_await stream.Next()) {
-    items.push_back(std::move(*item));
-  }
-  co_return std::make_pair(std::move(items), stream.status());
 }
 
 TEST_F(StreamTest, AGeneratorYieldsInOrderAndEndsOk) {

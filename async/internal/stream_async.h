@@ -232,7 +232,7 @@ Task<void> PumpInto(S source, Sender<typename S::value_type> tx, std::shared_ptr
     }
     run.clear();
     if (must_wait) {
-      std::optional<T> item = co_await AwaitNotReady(*next);
+      std::optional<T> item = co_await AwaitInPlace(*next, /*asked=*/true);
       next.Reset();
       if (item) {
         run.push_back(std::move(*item));

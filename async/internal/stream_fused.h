@@ -106,11 +106,13 @@ class ReadyItem {
 
 // Awaits `*awaiter` where it is. (g++ 12 copies an awaiter named by an
 // lvalue in a co_await, which an adapter's in-place awaiters cannot be.)
+// `asked`: its await_ready() has said false already; an awaiter is asked
+// that only once (a channel's tries its channel there).
 template <typename Awaiter>
 class AwaitInPlace {
  public:
-  explicit AwaitInPlace(Awaiter& awaiter) : awaiter_(awaiter) {}
-  bool await_ready() { return awaiter_.await_ready(); }
+  explicit AwaitInPlace(Awaiter& awaiter, bool asked = false) : awaiter_(awaiter), asked_(asked) {}
+  bool await_ready() { return !asked_ && awaiter_.await_ready(); }
   template <typename Promise>
   decltype(auto) await_suspend(std::coroutine_handle<Promise> awaiting) {
     return awaiter_.await_suspend(awaiting);
@@ -119,23 +121,7 @@ class AwaitInPlace {
 
  private:
   Awaiter& awaiter_;
-};
-
-// Goes on with `*awaiter` whose await_ready() has said false already: an
-// awaiter is asked that once (for some it is where they try their source).
-template <typename Awaiter>
-class AwaitNotReady {
- public:
-  explicit AwaitNotReady(Awaiter& awaiter) : awaiter_(awaiter) {}
-  bool await_ready() noexcept { return false; }
-  template <typename Promise>
-  decltype(auto) await_suspend(std::coroutine_handle<Promise> awaiting) {
-    return awaiter_.await_suspend(awaiting);
-  }
-  decltype(auto) await_resume() { return awaiter_.await_resume(); }
-
- private:
-  Awaiter& awaiter_;
+  const bool asked_;
 };
 
 // The awaitable that stream S's Next() returns.
@@ -259,7 +245,8 @@ class FilterStream : public StreamOps<FilterStream<S, P>> {
   // awaiter, in the consumer's Awaiter, which outlives this) first.
   Task<void> PullRest(async_internal::Slot<async_internal::NextOf<S>>* pending,
                       async_internal::Slot<value_type>* out) {
-    std::optional<value_type> item = co_await async_internal::AwaitNotReady(**pending);
+    std::optional<value_type> item =
+        co_await async_internal::AwaitInPlace(**pending, /*asked=*/true);
     pending->Reset();
     while (!Settles(item)) {
       pending->EmplaceFrom([this] { return source_.Next(); });
