@@ -128,6 +128,35 @@ class AwaitInPlace {
 template <typename S>
 using NextOf = decltype(std::declval<S&>().Next());
 
+// The part of an adapter's awaiter that forwards its source's: the adapter
+// (`self_`), and the source's awaiter, in place (none once the adapter has
+// ended), asked once whether it is ready, and suspended on as it is.
+template <typename Adapter, typename S>
+class ForwardingAwaiter {
+ public:
+  bool await_ready() { return !inner_.full() || inner_->await_ready(); }
+  template <typename Promise>
+  decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
+    return inner_->await_suspend(consumer);
+  }
+
+ protected:
+  // `pull`: false once the adapter has ended (the source is not pulled).
+  ForwardingAwaiter(Adapter* self, S& source, bool pull) : self_(self) {
+    if (pull) inner_.EmplaceFrom([&source] { return source.Next(); });
+  }
+  // The source's item; nullopt at its end, or if it was not pulled.
+  std::optional<typename S::value_type> TakeInner() {
+    if (!inner_.full()) return std::nullopt;
+    return inner_->await_resume();
+  }
+
+  Adapter* const self_;
+
+ private:
+  Slot<NextOf<S>> inner_;
+};
+
 // MapStream: see StreamOps::Map().
 template <typename S, typename F>
 class MapStream : public StreamOps<MapStream<S, F>> {
@@ -137,31 +166,20 @@ class MapStream : public StreamOps<MapStream<S, F>> {
   MapStream(S source, F fn) : source_(std::move(source)), fn_(std::move(fn)) {}
 
   // Forwards the source's wait; maps the item as the consumer takes it.
-  class Awaiter {
+  class Awaiter : public ForwardingAwaiter<MapStream, S> {
    public:
-    explicit Awaiter(MapStream* self) : self_(self) {
-      if (self->failure_.ok()) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
+    explicit Awaiter(MapStream* self)
+        : ForwardingAwaiter<MapStream, S>(self, self->source_, self->failure_.ok()) {}
     std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<typename S::value_type> item = inner_->await_resume();
+      std::optional<typename S::value_type> item = this->TakeInner();
       if (!item) return std::nullopt;
       try {
-        return std::optional<value_type>(std::invoke(self_->fn_, std::move(*item)));
+        return std::optional<value_type>(std::invoke(this->self_->fn_, std::move(*item)));
       } catch (...) {
-        self_->failure_ = async_internal::StatusFromStageException();
+        this->self_->failure_ = async_internal::StatusFromStageException();
         return std::nullopt;
       }
     }
-
-   private:
-    MapStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
   };
 
   Awaiter Next() { return Awaiter(this); }
@@ -269,26 +287,15 @@ class TakeStream : public StreamOps<TakeStream<S>> {
 
   TakeStream(S source, int64_t n) : source_(std::move(source)), left_(n) {}
 
-  class Awaiter {
+  class Awaiter : public ForwardingAwaiter<TakeStream, S> {
    public:
-    explicit Awaiter(TakeStream* self) : self_(self) {
-      if (self->left_ > 0) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
+    explicit Awaiter(TakeStream* self)
+        : ForwardingAwaiter<TakeStream, S>(self, self->source_, self->left_ > 0) {}
     std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<value_type> item = inner_->await_resume();
-      if (item) --self_->left_;
+      std::optional<value_type> item = this->TakeInner();
+      if (item) --this->self_->left_;
       return item;
     }
-
-   private:
-    TakeStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
   };
 
   Awaiter Next() { return Awaiter(this); }
@@ -308,32 +315,21 @@ class TakeWhileStream : public StreamOps<TakeWhileStream<S, P>> {
 
   TakeWhileStream(S source, P pred) : source_(std::move(source)), pred_(std::move(pred)) {}
 
-  class Awaiter {
+  class Awaiter : public ForwardingAwaiter<TakeWhileStream, S> {
    public:
-    explicit Awaiter(TakeWhileStream* self) : self_(self) {
-      if (!self->stopped_) inner_.EmplaceFrom([self] { return self->source_.Next(); });
-    }
-    bool await_ready() { return !inner_.full() || inner_->await_ready(); }
-    template <typename Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> consumer) {
-      return inner_->await_suspend(consumer);
-    }
+    explicit Awaiter(TakeWhileStream* self)
+        : ForwardingAwaiter<TakeWhileStream, S>(self, self->source_, !self->stopped_) {}
     std::optional<value_type> await_resume() {
-      if (!inner_.full()) return std::nullopt;
-      std::optional<value_type> item = inner_->await_resume();
+      std::optional<value_type> item = this->TakeInner();
       if (!item) return std::nullopt;
       try {
-        if (std::invoke(self_->pred_, std::as_const(*item))) return item;
+        if (std::invoke(this->self_->pred_, std::as_const(*item))) return item;
       } catch (...) {
-        self_->failure_ = async_internal::StatusFromStageException();
+        this->self_->failure_ = async_internal::StatusFromStageException();
       }
-      self_->stopped_ = true;
+      this->self_->stopped_ = true;
       return std::nullopt;
     }
-
-   private:
-    TakeWhileStream* self_;
-    async_internal::Slot<async_internal::NextOf<S>> inner_;
   };
 
   Awaiter Next() { return Awaiter(this); }
