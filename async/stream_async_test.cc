@@ -338,6 +338,42 @@ TEST_F(StreamAsyncTest, IntervalTicksOnTheStrandsClock) {
   EXPECT_THAT(ticks.Get().value(), ElementsAre(0, 1, 2));
 }
 
+// An endless source that waits between items, as a slow producer does.
+Stream<int> Endless() {
+  for (int i = 0;; ++i) {
+    (void)co_await Yield();  // cancelled or not, it goes on: only a drop ends it
+    co_yield i;
+  }
+}
+
+// A consumer that stops early drops a chain whose tasks are still running:
+// they are cancelled and every frame is freed (the fixture checks the
+// count of live frames at the end of each test).
+TEST_F(StreamAsyncTest, AConsumerThatStopsEarlyFreesEveryTaskAndFrame) {
+  // The clock outlives the pool: the tasks of the dropped chains end on the
+  // pool after the consumers have (a Batch's timer is on the clock).
+  VirtualClock clock;
+  ThreadPool pool(2);
+  auto buffered = Go(pool, [] { return Endless().Buffer(4).Take(3).Collect(); });
+  auto merged = Go(pool, [] { return Merge(Endless(), Endless()).Take(5).Count(); });
+  auto mapped = Go(pool, [] {
+    return Endless()
+        .MapAsync(
+            [](int x) -> Task<int> {
+              (void)co_await Yield();
+              co_return x;
+            },
+            3)
+        .Take(4)
+        .Collect();
+  });
+  auto batched = Go(pool, clock, [] { return Endless().Batch(2, absl::Hours(1)).Take(2).Count(); });
+  EXPECT_THAT(buffered.Get().value(), ElementsAre(0, 1, 2));
+  EXPECT_EQ(merged.Get().value(), 5);
+  EXPECT_THAT(mapped.Get().value(), ElementsAre(0, 1, 2, 3));
+  EXPECT_EQ(batched.Get().value(), 2);
+}
+
 TEST_F(StreamAsyncTest, FileLinesReadsAFileOrSaysWhyNot) {
   const std::string path = ::testing::TempDir() + "/stream_lines.txt";
   FILE* file = std::fopen(path.c_str(), "w");

@@ -100,6 +100,14 @@ Task<typename AwaitedOf<std::invoke_result_t<F&, T&&>>::type> CallStage(F& fn, T
   }
 }
 
+// Braced temporaries in awaits: g++ 12 destroys a braced temporary (an
+// aggregate's `Type{...}`, or a lambda's closure with init-captures) that
+// is part of a co_await expression twice, once at the end of the full
+// expression and again with the frame; with a member that owns something
+// (an absl::Status) that is a double release. So the awaits here take such
+// values from named locals (docs/architecture.md, "Streams"; the
+// early-stop test in stream_async_test crashed without it).
+
 // -- Sources ---------------------------------------------------------------------
 
 // A failed receive as a stream's end: OK for a closed channel.
@@ -528,7 +536,8 @@ struct Finished {
 template <typename F, typename T, typename U>
 Task<void> CallAndReport(F fn, T item, size_t slot, Sender<Finished<U>> done) {
   absl::StatusOr<U> result = co_await CallStage(fn, std::move(item));
-  (void)co_await Send(done, Finished<U>{slot, std::move(result)});
+  Finished<U> finished{slot, std::move(result)};
+  (void)co_await Send(done, std::move(finished));  // (braced temporaries in awaits)
 }
 
 // As they finish: each call reports to a channel, naming its slot.
@@ -605,14 +614,16 @@ Task<void> PumpEvents(S source, Sender<BatchEvent<typename S::value_type>> tx) {
     SendResult<BatchEvent<T>> sent = co_await Send(tx, BatchEvent<T>(std::move(*item)));
     if (!sent.ok()) co_return;
   }
-  (void)co_await Send(tx, BatchEvent<T>(SourceEnd{source.status()}));
+  BatchEvent<T> end(SourceEnd{source.status()});
+  (void)co_await Send(tx, std::move(end));  // (braced temporaries in awaits)
 }
 
 template <typename T>
 Task<void> TickAfter(absl::Duration delay, uint64_t batch, Sender<BatchEvent<T>> tx) {
   absl::Status slept = co_await Sleep(delay);
   if (!slept.ok()) co_return;  // cancelled: the batch went out
-  (void)co_await Send(tx, BatchEvent<T>(Tick{batch}));
+  BatchEvent<T> tick(Tick{batch});
+  (void)co_await Send(tx, std::move(tick));
 }
 
 template <typename S>
