@@ -42,6 +42,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -146,6 +147,14 @@ class ActorRef {
   // Actor::Ask(), which never blocks.
   template <typename R, typename T>
   Future<R> Ask(T&& message, absl::Duration timeout) const;
+  // Ask() with no timeout: the reply, or an error when the target ends
+  // without one. From a coroutine, prefer it to passing
+  // absl::InfiniteDuration(): g++ builds an argument temporary in the frame
+  // and copies it, which costs an awaiting handler ~5 ns an ask (bench K1).
+  template <typename R, typename T>
+  Future<R> Ask(T&& message) const {
+    return AskWithin<R>(std::forward<T>(message), nullptr);
+  }
 
   // The actor's id (unique in its system; 0 for an empty ref) and name
   // ("" for an empty ref).
@@ -176,6 +185,10 @@ class ActorRef {
   const actor_internal::AddressablePtr& target() const { return target_; }
 
  private:
+  // Ask(), after its timeout: null for none (absl::InfiniteDuration()).
+  template <typename R, typename T>
+  Future<R> AskWithin(T&& message, const absl::Duration* timeout) const;
+
   actor_internal::AddressablePtr target_;
 };
 
@@ -205,8 +218,20 @@ absl::Status ActorRef::TellWithin(T& message, absl::Time deadline) const {
   return sent;
 }
 
+// Inlined, so that a constant timeout (absl::InfiniteDuration(), mostly)
+// never lives in memory: an awaiting handler builds an argument temporary
+// in its coroutine frame as two stores and g++ copies it as one 16-byte
+// block, which waits for those stores to drain (bench K1: ~5 ns an ask,
+// ~3 %). The rest of the ask is AskWithin(), out of line.
 template <typename R, typename T>
-Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Future<R> ActorRef::Ask(T&& message,
+                                                            absl::Duration timeout) const {
+  if (timeout < absl::InfiniteDuration()) return AskWithin<R>(std::forward<T>(message), &timeout);
+  return AskWithin<R>(std::forward<T>(message), nullptr);
+}
+
+template <typename R, typename T>
+Future<R> ActorRef::AskWithin(T&& message, const absl::Duration* timeout) const {
   static_assert(!std::is_void_v<R>,
                 "ask for a message type; reply with absl::OkStatus() is not one");
   if (!target_)
@@ -214,7 +239,7 @@ Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
   auto* receiver = new actor_internal::AskReceiver<R>(target_, MessageTypeOf<T>());
   actor_internal::AddressablePtr keep = actor_internal::AddressablePtr::FirstTo(receiver);
   Future<R> future = receiver->GetFuture();
-  if (timeout < absl::InfiniteDuration()) receiver->ArmTimeout(keep, timeout);
+  if (timeout != nullptr) receiver->ArmTimeout(keep, *timeout);
   actor_internal::ChainForAsk(receiver->chain());
   actor_internal::Send(target_, MakeEnvelope(std::forward<T>(message), std::move(keep)));
   return future;

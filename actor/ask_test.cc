@@ -96,6 +96,25 @@ TEST(AskTest, TimesOutWithAClearError) {
   EXPECT_THAT(pong.status().message(), HasSubstr("timed out after 20ms"));
 }
 
+// Ask(message), with no timeout: the reply, or an error as soon as there
+// can be none (the request dropped unanswered, the target gone), never a
+// wait for ever.
+TEST(AskTest, WithoutATimeoutTheReplyOrAnErrorComes) {
+  ActorSystem system;
+  ActorRef responder = system.Spawn<Responder>();
+  absl::StatusOr<test::Pong> pong = responder.Ask<test::Pong>(PingOf(3)).Get();
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->seq(), 3);
+  absl::StatusOr<test::Pong> unanswered =
+      responder.Ask<test::Pong>(test::Add()).GetFor(absl::Seconds(30));
+  EXPECT_EQ(unanswered.status().code(), absl::StatusCode::kUnavailable) << unanswered.status();
+  EXPECT_THAT(unanswered.status().message(), HasSubstr("without a reply"));
+  responder.Tell(proto::Kill());
+  testkit::WaitUntilStopped(responder);
+  absl::StatusOr<test::Pong> gone = responder.Ask<test::Pong>(PingOf(4)).GetFor(absl::Seconds(30));
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable) << gone.status();
+}
+
 TEST(AskTest, WrongReplyTypeIsAnError) {
   ActorSystem system;
   ActorRef responder = system.Spawn<Responder>();

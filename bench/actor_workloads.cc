@@ -134,7 +134,7 @@ class Awaiter : public Actor {
       for (int64_t i = 0; i < rounds.count(); ++i) {
         Ping ping;
         ping.set_count(i);
-        absl::StatusOr<Pong> pong = co_await answerer_.Ask<Pong>(ping, absl::InfiniteDuration());
+        absl::StatusOr<Pong> pong = co_await answerer_.Ask<Pong>(ping);  // no timeout
         if (!pong.ok()) co_return pong.status();
         sum += pong->count();
       }
