@@ -42,7 +42,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -218,14 +217,8 @@ absl::Status ActorRef::TellWithin(T& message, absl::Time deadline) const {
   return sent;
 }
 
-// Inlined, so that a constant timeout (absl::InfiniteDuration(), mostly)
-// never lives in memory: an awaiting handler builds an argument temporary
-// in its coroutine frame as two stores and g++ copies it as one 16-byte
-// block, which waits for those stores to drain (bench K1: ~5 ns an ask,
-// ~3 %). The rest of the ask is AskWithin(), out of line.
 template <typename R, typename T>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline Future<R> ActorRef::Ask(T&& message,
-                                                            absl::Duration timeout) const {
+Future<R> ActorRef::Ask(T&& message, absl::Duration timeout) const {
   if (timeout < absl::InfiniteDuration()) return AskWithin<R>(std::forward<T>(message), &timeout);
   return AskWithin<R>(std::forward<T>(message), nullptr);
 }

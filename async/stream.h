@@ -125,6 +125,9 @@ namespace async_internal {
 // The status for an exception that escaped an adapter's function.
 absl::Status StatusFromStageException();
 
+// The status of a stream whose consumer was cancelled.
+absl::Status ConsumerCancelled();
+
 // -- The generator -----------------------------------------------------------
 
 template <typename T>
@@ -202,7 +205,7 @@ class GeneratorNext {
     StreamPromise<T>& producer = producer_.promise();
     TaskContext* context = consumer.promise().context();
     if (context->cancel_requested()) {  // nothing is delivered after a cancel
-      producer.End(absl::CancelledError("the stream's consumer was cancelled"));
+      producer.End(ConsumerCancelled());
       return false;
     }
     producer.set_continuation(consumer);
@@ -217,7 +220,7 @@ class GeneratorNext {
     // A cancel that came while the producer ran (it may have ignored the
     // kCancelled its own wait got) still ends the stream here.
     if (context_ != nullptr && !producer.ended() && context_->cancel_requested()) {
-      producer.End(absl::CancelledError("the stream's consumer was cancelled"));
+      producer.End(ConsumerCancelled());
       (void)producer.TakeItem();
       return std::nullopt;
     }
@@ -482,6 +485,11 @@ class [[nodiscard]] Stream : public StreamOps<Stream<T>> {
 
   std::coroutine_handle<promise_type> producer_;
 };
+
+template <typename T>
+Stream<T> async_internal::StreamPromise<T>::get_return_object() noexcept {
+  return Stream<T>(std::coroutine_handle<StreamPromise<T>>::from_promise(*this));
+}
 
 // -- Sources ---------------------------------------------------------------------
 

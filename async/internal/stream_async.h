@@ -69,9 +69,6 @@ class ThisContext {
 // executor to start them on (BlockOn).
 absl::Status NoExecutorError(std::string_view adapter);
 
-// The status of a wait of the consumer's that ended because it was cancelled.
-absl::Status ConsumerCancelled();
-
 // The item type of a function's result: X for Task<X>, else the result.
 template <typename R>
 struct AwaitedOf {
@@ -416,8 +413,8 @@ Task<void> StopAll(Handles& handles) {
 template <typename T>
 using Pumped = absl::StatusOr<T>;
 
-// Pulls `source` into `tx` until it ends (its error, if any, sent last),
-// the channel closes, or the pump is cancelled.
+// Merge's: pulls `source` into `tx` until it ends (its error, if any, sent
+// last), the channel closes, or the pump is cancelled.
 template <typename S>
 Task<void> Pump(S source, Sender<Pumped<typename S::value_type>> tx) {
   using T = typename S::value_type;
@@ -427,32 +424,6 @@ Task<void> Pump(S source, Sender<Pumped<typename S::value_type>> tx) {
   }
   if (absl::Status status = source.status(); !status.ok()) {
     (void)co_await Send(tx, Pumped<T>(std::move(status)));
-  }
-}
-
-// The consumer's side of pumps started by `start(context, tx)` (which
-// returns their handles) on a channel made by `make_channel()`: their items
-// as they come.
-template <typename T, typename MakeChannel, typename StartPumps>
-Stream<T> FromPumps(std::string_view adapter, MakeChannel make_channel, StartPumps start) {
-  TaskContext* context = co_await ThisContext();
-  if (context->executor() == nullptr) co_yield EndStream(NoExecutorError(adapter));
-  auto [tx, rx] = make_channel();
-  std::vector<JoinHandle<void>> pumps = start(*context, std::move(tx));
-  while (true) {
-    RecvResult<Pumped<T>> got = co_await Recv(rx);
-    absl::Status end;
-    if (!got.ok()) {
-      end = EndOfReceiving(got.error());  // OK when closed: every pump let go
-    } else if (!got->ok()) {
-      end = got->status();
-    } else {
-      co_yield std::move(**got);
-      continue;
-    }
-    (void)co_await StopAll(pumps);
-    if (!end.ok()) co_yield EndStream(std::move(end));
-    co_return;
   }
 }
 
@@ -466,22 +437,35 @@ Stream<typename First::value_type> Merge(First first, Rest... rest) {
   static_assert((std::is_same_v<typename Rest::value_type, T> && ...),
                 "Merge(): every stream must have the same item type");
   using async_internal::Pumped;
-  // A rendezvous: each source's pump holds its one item until taken.
-  return async_internal::FromPumps<T>(
-      "Merge()", [] { return Channel<Pumped<T>>::Rendezvous(); },
-      [streams = std::make_tuple(std::move(first), std::move(rest)...)](
-          async_internal::TaskContext& context, Sender<Pumped<T>> tx) mutable {
-        std::vector<JoinHandle<void>> pumps;
-        std::apply(
-            [&](auto&... each) {
-              (pumps.push_back(Go(*context.executor(), context.clock(),
-                                  &async_internal::Pump<std::remove_cvref_t<decltype(each)>>,
-                                  std::move(each), tx)),
-               ...);
-            },
-            streams);
-        return pumps;
-      });
+  async_internal::TaskContext* context = co_await async_internal::ThisContext();
+  if (context->executor() == nullptr)
+    co_yield EndStream(async_internal::NoExecutorError("Merge()"));
+  // A rendezvous: each source's pump holds its one item until it is taken.
+  auto [tx, rx] = Channel<Pumped<T>>::Rendezvous();
+  std::vector<JoinHandle<void>> pumps;
+  auto start = [&](auto& source) {
+    using S = std::remove_cvref_t<decltype(source)>;
+    pumps.push_back(Go(*context->executor(), context->clock(), &async_internal::Pump<S>,
+                       std::move(source), tx));
+  };
+  start(first);
+  (start(rest), ...);
+  { Sender<Pumped<T>> pumps_only = std::move(tx); }  // closed once every pump lets go
+  while (true) {
+    RecvResult<Pumped<T>> got = co_await Recv(rx);
+    absl::Status end;
+    if (!got.ok()) {
+      end = async_internal::EndOfReceiving(got.error());  // OK when closed
+    } else if (!got->ok()) {
+      end = got->status();  // a source's error ends the merge at once
+    } else {
+      co_yield std::move(**got);
+      continue;
+    }
+    (void)co_await async_internal::StopAll(pumps);
+    if (!end.ok()) co_yield EndStream(std::move(end));
+    co_return;
+  }
 }
 
 }  // namespace troupe
@@ -582,13 +566,17 @@ Stream<MapAsyncItem<S, F>> MapAsyncAsReady(S source, F fn, size_t max_in_flight)
   if (absl::Status status = source.status(); !status.ok()) co_yield EndStream(std::move(status));
 }
 
+// A stream that ends at once with `error` (an adapter's bad argument).
+template <typename T>
+Stream<T> FailedStream(absl::Status error) {
+  co_yield EndStream(std::move(error));
+}
+
 template <typename S, typename F>
 auto MapAsyncOf(S source, F fn, size_t max_in_flight, bool ordered) {
-  using U = MapAsyncItem<S, F>;
   if (max_in_flight == 0) {
-    return [](absl::Status error) -> Stream<U> {
-      co_yield EndStream(std::move(error));
-    }(absl::InvalidArgumentError("MapAsync(): max_in_flight must be at least 1"));
+    return FailedStream<MapAsyncItem<S, F>>(
+        absl::InvalidArgumentError("MapAsync(): max_in_flight must be at least 1"));
   }
   if (ordered) return MapAsyncInOrder(std::move(source), std::move(fn), max_in_flight);
   return MapAsyncAsReady(std::move(source), std::move(fn), max_in_flight);

@@ -31,11 +31,6 @@
 
 namespace troupe::async_internal {
 
-template <typename T>
-Stream<T> StreamPromise<T>::get_return_object() noexcept {
-  return Stream<T>(std::coroutine_handle<StreamPromise<T>>::from_promise(*this));
-}
-
 // Slot<T>: an optional T that is only ever built in place and read field
 // by field. Adapters keep their source's awaiter and their item in slots,
 // not in std::optional: a std::optional of a small T is copied as one
@@ -57,11 +52,8 @@ class Slot {
     ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Make>(make)());
     full_ = true;
   }
-  template <typename... Args>
-  void Emplace(Args&&... args) {
-    TROUPE_DCHECK(!full_, "a stream slot built twice");
-    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Args>(args)...);
-    full_ = true;
+  void Emplace(T&& value) {
+    EmplaceFrom([&value] { return std::move(value); });
   }
 
   bool full() const { return full_; }

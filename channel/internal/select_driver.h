@@ -43,8 +43,8 @@ class SelectDriver {
   // SelectDriver::TryOnce()
   //
   // Tries every arm without blocking, a settled look (the one a channel
-  // woke us for first); runs the default if none fired and there is one. Returns what
-  // happened, or nothing: then the caller must wait.
+  // woke us for first); runs the default if none fired and there is one.
+  // Returns what happened, or nothing: then the caller must wait.
   std::optional<SelectResult> TryOnce();
 
   // True if the select has arms (with none, only a deadline or a
