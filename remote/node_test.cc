@@ -472,6 +472,12 @@ TEST_F(Watches, AnUnwatchedActorSendsNoDown) {
   unwatching.Tell(WatchThis{remote_counter_});
   still_watching.Tell(WatchThis{remote_counter_});
   unwatching.Tell(UnwatchThis{remote_counter_});
+  // The watcher has unwatched (its Unwatch is queued for B) before anything
+  // below is sent: an ask answers after the mail before it (Watcher has no
+  // Ping handler, so it fails at once, in order). Without this, a busy pool
+  // could leave UnwatchThis queued while B stopped the counter, and a Down
+  // that came before the Unwatch is rightly delivered.
+  (void)unwatching.Ask<test::Pong>(test::Ping(), kWait).Get();
   ASSERT_TRUE(remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get().ok());
   counter_.Tell(proto::Stop());
   // The other watcher's Down travels behind the first's unwatch.
