@@ -441,7 +441,8 @@ Stream<typename First::value_type> Merge(First first, Rest... rest) {
   if (context->executor() == nullptr)
     co_yield EndStream(async_internal::NoExecutorError("Merge()"));
   // A rendezvous: each source's pump holds its one item until it is taken.
-  auto [tx, rx] = Channel<Pumped<T>>::Rendezvous();
+  auto [made_tx, rx] = Channel<Pumped<T>>::Rendezvous();
+  Sender<Pumped<T>> tx = std::move(made_tx);  // (clang 14 cannot capture a binding)
   std::vector<JoinHandle<void>> pumps;
   auto start = [&](auto& source) {
     using S = std::remove_cvref_t<decltype(source)>;
