@@ -93,6 +93,32 @@ TEST_F(ChannelAwaitTest, BlockOnWaitsOnABufferedChannel) {
   EXPECT_EQ(got.value(), 3);
 }
 
+// A BlockOn strand's task resumes on the thread that ends its wait; a close
+// ends it from inside Close(). Close() must wake it after letting go of the
+// channel's lock, since the woken task unregisters under that lock (it
+// deadlocked, found by actor/actor_stream_test).
+TEST_F(ChannelAwaitTest, ACloseFromAnotherThreadEndsABlockOnWait) {
+  for (auto make :
+       {+[] { return Channel<int>::Bounded(2); }, +[] { return Channel<int>::Unbounded(); },
+        +[] { return Channel<int>::Rendezvous(); }}) {
+    auto [tx, rx] = make();
+    Receiver<int>& waiting = rx;
+    absl::StatusOr<RecvError> ended = absl::UnknownError("did not run");
+    Thread<void> task("task", [&] {
+      ended = BlockOn([&]() -> Task<RecvError> {
+        RecvResult<int> got = co_await Recv(waiting);  // empty: waits
+        if (got.ok()) co_return absl::InternalError("a value from nowhere");
+        co_return got.error();
+      }());
+    });
+    absl::SleepFor(absl::Milliseconds(5));  // let it wait (passes either way)
+    tx.Close();
+    ASSERT_TRUE(task.Join().ok());  // it hung here
+    ASSERT_TRUE(ended.ok()) << ended.status();
+    EXPECT_EQ(*ended, RecvError::kClosed);
+  }
+}
+
 TEST_F(ChannelAwaitTest, SendOnAFullChannelWaitsForRoom) {
   ThreadPool pool(2);
   auto tx_rx = Channel<int>::Bounded(1);

@@ -29,8 +29,12 @@ void Waker::NotifySlow() {
 }
 
 void Waker::Disconnect() {
-  MutexLock lock(mu_);
-  waiters_.Disconnect();
+  std::vector<std::shared_ptr<Context>> to_wake;
+  {
+    MutexLock lock(mu_);
+    to_wake = waiters_.Disconnect();
+  }
+  for (const std::shared_ptr<Context>& context : to_wake) context->Unpark();
 }
 
 }  // namespace troupe::channel_internal

@@ -97,13 +97,19 @@ class BasicWaiterList {
     });
   }
 
-  // Selects every waiter with kDisconnected and wakes it.
-  void Disconnect() {
+  // Selects every waiter with kDisconnected. Returns the contexts the
+  // caller must Unpark(), once it has let go of its lock: waking a task can
+  // resume it on this very thread (a BlockOn() strand's task runs on the
+  // thread that ends its wait), and the task then unregisters, taking that
+  // lock.
+  [[nodiscard]] std::vector<std::shared_ptr<Context>> Disconnect() {
+    std::vector<std::shared_ptr<Context>> to_wake;
     for (const Entry& entry : entries_) {
       if (entry.context->TrySelect(kDisconnected) == Context::kMustUnpark) {
-        entry.context->Unpark();
+        to_wake.push_back(entry.context);
       }
     }
+    return to_wake;
   }
 
   bool empty() const { return entries_.empty(); }

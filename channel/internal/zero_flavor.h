@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
@@ -118,12 +119,18 @@ class ZeroFlavor final : public Flavor<T> {
   }
 
   bool Close() override {
-    SpinLockHolder hold(mu_);
-    if (closed_) return false;
-    closed_ = true;
-    closed_flag_.store(true, std::memory_order_release);
-    senders_.Disconnect();
-    receivers_.Disconnect();
+    std::vector<std::shared_ptr<Context>> to_wake;
+    {
+      SpinLockHolder hold(mu_);
+      if (closed_) return false;
+      closed_ = true;
+      closed_flag_.store(true, std::memory_order_release);
+      to_wake = senders_.Disconnect();
+      std::vector<std::shared_ptr<Context>> receivers = receivers_.Disconnect();
+      to_wake.insert(to_wake.end(), receivers.begin(), receivers.end());
+    }
+    // Outside the lock: see BasicWaiterList::Disconnect().
+    for (const std::shared_ptr<Context>& context : to_wake) context->Unpark();
     return true;
   }
 
