@@ -182,6 +182,12 @@ class Actor {
   // (Inside an actor, a task on a pool is `troupe::Go(pool, ...)`.)
   template <typename Fn, typename... Args>
   void Go(Fn&& fn, Args&&... args);
+  // Go(task): the same for a task made already, its arguments in its frame
+  // (`Go(troupe::ToActor(items, Sender()))`, actor_stream.h).
+  template <typename R>
+  void Go(Task<R> task) {
+    Go([task = std::move(task)]() mutable { return std::move(task); });
+  }
 
   // Actor::Spawn()
   //
