@@ -63,7 +63,9 @@
 // - Terminals, a Task that owns the stream: Collect(), Fold(init, fn),
 //   Count(), ForEach(fn), ToChannel(tx).
 // - Sources: a generator, Range(begin, end), Iterate(container),
-//   FromChannel(rx), Interval(period), FileLines(path).
+//   FromChannel(rx), Interval(period), FileLines(path); in the layers
+//   above, FromActor() (actor/actor_stream.h, which also has ToActor()) and
+//   a connection's frames (net/frame_stream.h).
 
 #ifndef TROUPE_ASYNC_STREAM_H_
 #define TROUPE_ASYNC_STREAM_H_
