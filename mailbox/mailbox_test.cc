@@ -48,6 +48,33 @@ TEST(MailboxTest, PopsInArrivalOrder) {
   EXPECT_EQ(mailbox.Pop(), nullptr);
 }
 
+TEST(MailboxTest, ARunArrivesWholeAndInOrderAfterWhatCameBefore) {
+  Mailbox mailbox;  // idle
+  TestNode a(0, 0), b(0, 1), c(0, 2), d(0, 3), e(0, 4);
+  TestNode* run[] = {&b, &c, &d};
+  EXPECT_EQ(mailbox.PushRun([&](size_t i) { return run[i]; }, 3), PushResult::kWokeOwner);
+  EXPECT_EQ(mailbox.ApproximateSize(), 3u);
+  for (int64_t seq = 1; seq <= 3; ++seq) ASSERT_EQ(Seq(mailbox.Pop()), seq);
+  ASSERT_TRUE(mailbox.TryBlock());
+  EXPECT_EQ(mailbox.Push(&a), PushResult::kWokeOwner);  // a run after a single push
+  EXPECT_EQ(mailbox.PushRun([&](size_t i) { return run[i]; }, 3), PushResult::kPushed);
+  EXPECT_EQ(mailbox.Push(&e), PushResult::kPushed);
+  EXPECT_EQ(mailbox.ApproximateSize(), 5u);
+  for (int64_t seq = 0; seq <= 4; ++seq) ASSERT_EQ(Seq(mailbox.Pop()), seq);
+  EXPECT_EQ(mailbox.Pop(), nullptr);
+}
+
+TEST(MailboxTest, ARunOntoAClosedMailboxIsRefusedWhole) {
+  Mailbox mailbox;
+  TestNode queued(0, 0);
+  (void)mailbox.Push(&queued);
+  EXPECT_EQ(mailbox.Close().size(), 1u);
+  TestNode a(0, 1), b(0, 2);
+  TestNode* run[] = {&a, &b};
+  EXPECT_EQ(mailbox.PushRun([&](size_t i) { return run[i]; }, 2), PushResult::kClosed);
+  EXPECT_EQ(mailbox.Close().size(), 0u);  // nothing of the run got in
+}
+
 TEST(MailboxTest, ApproximateSizeCountsUnfetchedAndCachedNodes) {
   Mailbox mailbox;
   EXPECT_EQ(mailbox.ApproximateSize(), 0u);
@@ -270,6 +297,72 @@ TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
   EXPECT_EQ(scheduled.available(), 0);  // no second run was ever scheduled
   EXPECT_TRUE(mailbox.IsBlocked());
   EXPECT_EQ(mailbox.ApproximateSize(), 0u);  // every node counted in and out
+}
+
+// The same with half the producers pushing runs of 1 to 17 nodes: a run
+// is one push, so each still wakes an idle owner exactly once, and runs
+// and single pushes interleave without a node lost or out of order.
+TEST(MailboxStressTest, RunsAndSinglePushesAgainstAnOwnerThatKeepsGoingIdle) {
+  constexpr int kProducers = 4;
+  const int64_t per_producer = ScaledCount(1'000'000, 1000);
+  Mailbox mailbox;  // idle
+  Semaphore scheduled(0);
+  std::atomic<int64_t> wakes{0};
+  std::vector<Thread<void>> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back("producer", [&, p] {
+      std::vector<TestNode*> run;
+      int64_t i = 0;
+      while (i < per_producer) {
+        PushResult pushed;
+        if (p % 2 == 0) {
+          pushed = mailbox.Push(new TestNode(p, i++));
+        } else {
+          const int64_t n = std::min<int64_t>(1 + i % 17, per_producer - i);
+          run.clear();
+          for (int64_t k = 0; k < n; ++k) run.push_back(new TestNode(p, i++));
+          pushed = mailbox.PushRun([&](size_t k) { return run[k]; }, run.size());
+        }
+        if (pushed == PushResult::kWokeOwner) {
+          wakes.fetch_add(1, std::memory_order_relaxed);
+          scheduled.Release();
+        }
+      }
+    });
+  }
+  Thread owner("owner", [&] {
+    std::vector<int64_t> next(kProducers, 0);
+    int64_t received = 0, order_errors = 0, idle_periods = 1;  // starts idle
+    MailboxNode* batch[64];
+    while (received < kProducers * per_producer) {
+      scheduled.Acquire();
+      while (true) {
+        size_t n;
+        while ((n = mailbox.PopBatch(batch, 64)) > 0) {
+          for (size_t k = 0; k < n; ++k) {
+            auto* node = static_cast<TestNode*>(batch[k]);
+            if (node->seq != next[node->producer]) ++order_errors;
+            next[node->producer] = node->seq + 1;
+            delete node;
+          }
+          received += static_cast<int64_t>(n);
+        }
+        if (mailbox.TryBlock()) {
+          ++idle_periods;
+          break;
+        }
+      }
+    }
+    EXPECT_EQ(order_errors, 0);
+    return idle_periods;
+  });
+  for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
+  absl::StatusOr<int64_t> idle_periods = owner.Join();
+  ASSERT_TRUE(idle_periods.ok());
+  EXPECT_EQ(wakes.load(), *idle_periods - 1);
+  EXPECT_EQ(scheduled.available(), 0);
+  EXPECT_TRUE(mailbox.IsBlocked());
+  EXPECT_EQ(mailbox.ApproximateSize(), 0u);
 }
 
 // Producers race a Close(): every node is either delivered, handed back by
