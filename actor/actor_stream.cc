@@ -127,6 +127,7 @@ void StreamInlet::Grant(uint64_t n) {
   proto::StreamRequest request;
   request.set_n(n);
   producer_.Tell(std::move(request));
+  actor_internal::HandOffToOtherWorkers();  // the producer, if this woke it
 }
 
 }  // namespace troupe

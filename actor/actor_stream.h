@@ -65,6 +65,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "actor/actor_ref.h"
@@ -235,68 +236,83 @@ std::optional<absl::Status> ApplyStreamControl(StreamControl control, StreamProd
 // kCancelled: this task was cancelled).
 absl::Status StreamControlFailed(RecvError error, StreamProducer& producer);
 
-// Items a ToActor() task sends before it yields its strand.
+// Items a ToActor() task sends before it yields its strand, and the most
+// it sends in one run.
 inline constexpr uint32_t kItemsBetweenYields = 128;
+inline constexpr size_t kRunMax = 64;
 
 template <AsyncStream S>
 Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   using T = typename S::value_type;
   if (!consumer) co_return absl::InvalidArgumentError("ToActor(): an empty consumer ActorRef");
   S source = std::move(items);
-  ProducerGuard producer(consumer.target());
-  producer->Open();
+  ProducerGuard guard(consumer.target());
+  StreamProducer& producer = *guard.operator->();
+  producer.Open();
   uint64_t credit = 0;
   uint32_t since_yield = 0;
+  // Items go out in runs (StreamProducer::SendRun): a run is sent when it
+  // is full, and before the task waits (for credit or for its source),
+  // yields, reads control or ends, so that nothing waits in it.
+  std::vector<std::unique_ptr<Envelope>> run;
+  run.reserve(kRunMax);
+  async_internal::Slot<async_internal::NextOf<S>> next;
+  async_internal::Slot<std::optional<T>> item;
   for (;;) {
     // What the consumer said: awaited when out of credit, else read only
     // when there is news (a cancel is seen before the next item).
-    if (credit == 0 || producer->TakeNews()) {
+    if (credit == 0 || producer.TakeNews()) {
+      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
       RecvResult<StreamControl> said(RecvError::kEmpty);
       if (credit == 0) {
-        RecvResult<StreamControl> got = co_await Recv(producer->control());
+        RecvResult<StreamControl> got = co_await Recv(producer.control());
         said = std::move(got);
       } else {
-        said = producer->control().TryRecv();
+        said = producer.control().TryRecv();
       }
       if (said.ok()) {
         if (std::optional<absl::Status> end =
-                ApplyStreamControl(std::move(*said), *producer.operator->(), credit)) {
+                ApplyStreamControl(std::move(*said), producer, credit)) {
           co_return *std::move(end);
         }
         // More may have come with the same news: look again before an item.
-        if (credit > 0) producer->MarkNews();
+        if (credit > 0) producer.MarkNews();
         continue;
       }
-      if (said.error() != RecvError::kEmpty) {
-        co_return StreamControlFailed(said.error(), *producer.operator->());
-      }
+      if (said.error() != RecvError::kEmpty) co_return StreamControlFailed(said.error(), producer);
     }
-    // A consumer that keeps up (one that its sends resume on this thread,
-    // say) would keep this loop from ever suspending, and so its strand —
-    // an actor's, whose Stop could then never get in. Let others run.
+    // A consumer that keeps up would keep this loop from ever suspending,
+    // and so its strand — an actor's, whose Stop could then never get in.
+    // Let others run.
     if (++since_yield == kItemsBetweenYields) {
       since_yield = 0;
+      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
       if (absl::Status yielded = co_await Yield(); !yielded.ok()) {
-        producer->Finish(yielded);
+        producer.Finish(yielded);
         co_return yielded;
       }
     }
-    std::optional<T> item = co_await source.Next();
-    if (!item) {
+    next.EmplaceFrom([&] { return source.Next(); });
+    if (next->await_ready()) {
+      item.EmplaceFrom([&] { return next->await_resume(); });
+    } else {  // the source must wait: what is ready goes first
+      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      std::optional<T> waited = co_await async_internal::AwaitInPlace(*next, /*asked=*/true);
+      item.Emplace(std::move(waited));
+    }
+    next.Reset();
+    if (!item->has_value()) {
       absl::Status status = source.status();
-      producer->Finish(status);
+      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      producer.Finish(status);
       co_return status;
     }
-    if (absl::Status sent = producer->SendItem(MakeEnvelope(std::move(*item))); !sent.ok()) {
-      // Full: it can still hear the end. Stopped: nobody to tell.
-      if (sent.code() == absl::StatusCode::kResourceExhausted) {
-        producer->Finish(sent);
-      } else {
-        producer->StopListening();
-      }
-      co_return sent;
-    }
+    run.push_back(MakeEnvelope(std::move(**item)));
+    item.Reset();
     if (credit != UINT64_MAX) --credit;  // saturated: unbounded
+    if (run.size() == kRunMax) {
+      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+    }
   }
 }
 

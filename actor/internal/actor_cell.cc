@@ -4,6 +4,8 @@
 
 #include "actor/internal/actor_cell.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -240,6 +242,31 @@ PushResult ActorCell::TryDeliver(std::unique_ptr<Envelope>& envelope) {
                                 : Push<false>(*envelope);
   if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) envelope.release();
   return pushed;
+}
+
+size_t ActorCell::TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                                PushResult* refused) {
+  const size_t n = run.size() - from;
+  // One by one: a bounded mailbox counts each against its capacity, an
+  // observer sees each send, and a system signal takes its own lane.
+  const bool one_by_one = n < 2 ||
+                          (spawn_flags_.load(std::memory_order_relaxed) & kBoundedMailbox) != 0 ||
+                          link()->observe_flags() != 0 ||
+                          std::any_of(run.begin() + static_cast<ptrdiff_t>(from), run.end(),
+                                      [](const std::unique_ptr<Envelope>& e) {
+                                        return e->lane() == MailboxNode::Lane::kSystem;
+                                      });
+  if (one_by_one) return Addressable::TryDeliverRun(run, from, refused);
+  const PushResult pushed =
+      mail_stack().PushRun([&](size_t i) -> MailboxNode* { return run[from + i].get(); }, n);
+  if (pushed == PushResult::kClosed) {
+    *refused = PushResult::kClosed;
+    return 0;
+  }
+  for (size_t i = from; i < run.size(); ++i) (void)run[i].release();  // the mailbox's now
+  // As Push(): the mailbox was open, so the system still exists.
+  if (pushed == PushResult::kWokeOwner) scheduler()->Schedule(this, priority());
+  return n;
 }
 
 void ActorCell::ForEachQueued(absl::FunctionRef<void(const Envelope&)> fn) const {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -80,6 +81,28 @@ class Addressable {
   // (gone), with nothing dead-lettered. kPushed (or kWokeOwner) when queued.
   virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) {
     return Deliver(std::move(envelope)) ? PushResult::kPushed : PushResult::kClosed;
+  }
+
+  // Addressable::TryDeliverRun()
+  //
+  // Any thread. TryDeliver() for a run of ordinary envelopes, `run[from]`
+  // the oldest: queues them in order, as one push where the receiver can (an
+  // actor with an unbounded mailbox: one atomic operation for the run, one
+  // wake-up). Returns how many it queued, the first ones, which it took
+  // from `run` (their pointers are left null); if not all, `*refused` says
+  // why the next one was not (kFull, kClosed) and the rest are still the
+  // caller's. The default tries them one by one.
+  virtual size_t TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                               PushResult* refused) {
+    size_t queued = 0;
+    for (size_t i = from; i < run.size(); ++i, ++queued) {
+      const PushResult pushed = TryDeliver(run[i]);
+      if (pushed != PushResult::kPushed && pushed != PushResult::kWokeOwner) {
+        *refused = pushed;
+        break;
+      }
+    }
+    return queued;
   }
 
   // Addressable::DeliverWithin()

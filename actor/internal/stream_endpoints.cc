@@ -31,6 +31,13 @@ absl::Status StatusOfStreamDone(const proto::StreamDone& done) {
   return absl::Status(code, done.message());
 }
 
+void HandOffToOtherWorkers() {
+  // A pool worker's before-sleep hook is that very hand-over (it runs before
+  // a task blocks the worker, for the same reason); other threads have none.
+  const threads_internal::BeforeSleep& hand_over = threads_internal::CurrentBeforeSleep();
+  if (hand_over.fn != nullptr) hand_over.fn(hand_over.arg);
+}
+
 // -- StreamProducer --------------------------------------------------------------
 
 StreamProducer::StreamProducer(AddressablePtr consumer)
@@ -56,19 +63,11 @@ void StreamProducer::Open() {
   consumer_->Deliver(MakeEnvelope(proto::StreamOpen(), self));
 }
 
-void StreamProducer::LetAnotherWorkerRunIt() {
-  // A pool worker's before-sleep hook is that very hand-over: its LIFO slot
-  // (the consumer, just scheduled) goes to its deque, which the other
-  // workers steal from, and an idle one is woken. Elsewhere (a plain
-  // thread's BlockOn) there is none, and nothing to do.
-  const threads_internal::BeforeSleep& hand_over = threads_internal::CurrentBeforeSleep();
-  if (hand_over.fn != nullptr) hand_over.fn(hand_over.arg);
-}
-
-absl::Status StreamProducer::ItemRefused(std::unique_ptr<Envelope> item, PushResult pushed) {
+absl::Status StreamProducer::RunRefused(std::vector<std::unique_ptr<Envelope>>& run, size_t sent,
+                                        PushResult refused) {
   absl::Status status;
   DeadLetterReason reason;
-  if (pushed == PushResult::kFull) {
+  if (refused == PushResult::kFull) {
     reason = DeadLetterReason::kMailboxFull;
     status = absl::ResourceExhaustedError(absl::StrCat(
         "ToActor(): the mailbox of ", consumer_->name(),
@@ -77,7 +76,16 @@ absl::Status StreamProducer::ItemRefused(std::unique_ptr<Envelope> item, PushRes
     reason = DeadLetterReason::kReceiverStopped;
     status = absl::CancelledError(absl::StrCat("ToActor(): ", consumer_->name(), " has stopped"));
   }
-  if (item != nullptr) PublishDeadLetter(link(), std::move(item), reason, consumer_.get());
+  for (size_t i = sent; i < run.size(); ++i) {
+    if (run[i] != nullptr) PublishDeadLetter(link(), std::move(run[i]), reason, consumer_.get());
+  }
+  run.clear();
+  // Full: it can still hear the end. Stopped: nobody to tell.
+  if (refused == PushResult::kFull) {
+    Finish(status);
+  } else {
+    StopListening();
+  }
   return status;
 }
 
@@ -217,6 +225,7 @@ void StreamInboxBase::Grant(uint64_t n) {
   proto::StreamRequest request;
   request.set_n(n);
   producer->Deliver(MakeEnvelope(std::move(request)));
+  HandOffToOtherWorkers();  // the producer, if this woke it
 }
 
 void StreamInboxBase::Cancel() {

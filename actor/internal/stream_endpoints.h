@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -45,6 +46,16 @@ inline uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
   const uint64_t sum = a + b;
   return sum < a ? UINT64_MAX : sum;
 }
+// HandOffToOtherWorkers()
+//
+// On a pool worker: what this worker's current step scheduled to run next
+// on it (the pool's LIFO hand-off slot) goes where the other workers can
+// take it, and an idle one is woken. A stream's two ends wake each other —
+// a run of items wakes the consumer, a grant of credit the producer — and
+// each goes on working after the wake: left in the slot, the woken side
+// would wait for the waker's step to end and the two would share one core
+// (bench S3). Elsewhere, nothing.
+void HandOffToOtherWorkers();
 
 // What a consumer told a producer, in the order it arrived.
 struct StreamControl {
@@ -78,21 +89,25 @@ class StreamProducer final : public Addressable {
   // Watches the consumer (an actor that stops without a word ends the
   // stream) and sends it StreamOpen, from this end.
   void Open();
-  // Sends an item, an envelope without a sender: an item carries none, since
-  // a reference to this end per item would cost two contended atomic
-  // operations (bench S3), and it needs none — the consumer's mailbox says
-  // at once if it cannot take it. OK, or why not (the item is then a dead
-  // letter): kResourceExhausted (a bounded mailbox is full: its capacity is
-  // below the window) or kCancelled (the consumer has stopped).
-  absl::Status SendItem(std::unique_ptr<Envelope> item) {
-    const PushResult pushed = consumer_->TryDeliver(item);
-    if (pushed == PushResult::kPushed) [[likely]]
-      return absl::OkStatus();
-    if (pushed == PushResult::kWokeOwner) {
-      LetAnotherWorkerRunIt();
+  // Sends `run`, items (envelopes without a sender) oldest first, as one
+  // push where the consumer can take it (TryDeliverRun), and empties it.
+  // An item carries no sender: a reference to this end per item would cost
+  // two contended atomic operations (bench S3), and it needs none — the
+  // consumer's mailbox says at once if it cannot take an item. OK, or why
+  // not, the stream then ended (sent StreamDone when the consumer can still
+  // hear it) and the items not taken dead letters: kResourceExhausted (a
+  // bounded mailbox is full: its capacity is below the window) or
+  // kCancelled (the consumer has stopped).
+  absl::Status SendRun(std::vector<std::unique_ptr<Envelope>>& run) {
+    if (run.empty()) return absl::OkStatus();
+    PushResult refused = PushResult::kPushed;
+    const size_t sent = consumer_->TryDeliverRun(run, 0, &refused);
+    if (sent == run.size()) [[likely]] {
+      run.clear();
+      HandOffToOtherWorkers();
       return absl::OkStatus();
     }
-    return ItemRefused(std::move(item), pushed);
+    return RunRefused(run, sent, refused);
   }
   // Sends StreamDone with `status`, once; then stops listening.
   void Finish(const absl::Status& status);
@@ -126,12 +141,8 @@ class StreamProducer final : public Addressable {
 
  private:
   StreamProducer(AddressablePtr consumer, Channel<StreamControl>::Pair control);
-  absl::Status ItemRefused(std::unique_ptr<Envelope> item, PushResult pushed);
-  // The consumer was idle and this send scheduled it: on a pool worker, it
-  // waits in this worker's hand-off slot for the task that woke it, which
-  // goes on producing — and the two would share one core. Handing it to
-  // the other workers lets it run beside the producer (bench S3).
-  static void LetAnotherWorkerRunIt();
+  absl::Status RunRefused(std::vector<std::unique_ptr<Envelope>>& run, size_t sent,
+                          PushResult refused);
   void Post(StreamControl control);
 
   const AddressablePtr consumer_;
