@@ -18,6 +18,7 @@
 #include "bench/actor_bench.pb.h"
 #include "bench/harness.h"
 #include "bench/process.h"
+#include "bench/summer.h"
 #include "threads/notification.h"
 #include "threads/priority.h"
 #include "threads/thread.h"
@@ -28,24 +29,7 @@ namespace {
 constexpr int64_t kCount = 10'000'000;
 constexpr uint32_t kCapacity = 1024;
 
-// Sums what it is told; answers GetSum.
-class BoundedSummer : public Actor {
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior()
-        .On<Add>([this](const Add& add) { sum_ += add.value(); })
-        .On<GetSum>([this](const GetSum&) {
-          Sum sum;
-          sum.set_value(sum_);
-          return sum;
-        });
-  }
-
- private:
-  int64_t sum_ = 0;
-};
-
-// Counts 1..N into a BoundedSummer (capacity 1024), each message sent by
+// Counts 1..N into an AddSummer (capacity 1024), each message sent by
 // `send` (which must get it in, one way or another), then asks for the
 // sum. Returns messages/s; the peak RSS is the caller's to read.
 absl::StatusOr<double> CountInto(const char* row,
@@ -54,7 +38,7 @@ absl::StatusOr<double> CountInto(const char* row,
   ActorSystem system;
   SpawnOptions options;
   options.mailbox_capacity = kCapacity;
-  ActorRef summer = system.Spawn<BoundedSummer>(std::move(options));
+  ActorRef summer = system.Spawn<AddSummer>(std::move(options));
   const int64_t start = NowNanos();
   for (int64_t i = 1; i <= kCount; ++i) {
     Add add;

@@ -19,6 +19,7 @@
 #include "bench/actor_bench.pb.h"
 #include "bench/harness.h"
 #include "bench/process.h"
+#include "bench/summer.h"
 #include "samples/pipeline/pipelines.h"
 #include "threads/notification.h"
 
@@ -145,23 +146,6 @@ class StreamSource : public Actor {
   const ActorRef to_;
 };
 
-// A3's counting: a plain thread tells n Adds to one actor.
-class CountingSummer : public Actor {
- protected:
-  Behavior MakeBehavior() override {
-    return Behavior()
-        .On<Add>([this](const Add& add) { sum_ += add.value(); })
-        .On<GetSum>([this](const GetSum&) {
-          Sum sum;
-          sum.set_value(sum_);
-          return sum;
-        });
-  }
-
- private:
-  int64_t sum_ = 0;
-};
-
 absl::StatusOr<Rows> ActorToActorStream() {
   const int64_t n = ItemCount();
   const int64_t expected = n * (n + 1) / 2;
@@ -179,7 +163,7 @@ absl::StatusOr<Rows> ActorToActorStream() {
   if (received.sum != expected) return absl::InternalError(absl::StrCat("S3: sum ", received.sum));
 
   start = NowNanos();
-  ActorRef counter = system.Spawn<CountingSummer>();
+  ActorRef counter = system.Spawn<AddSummer>();
   for (int64_t i = 1; i <= n; ++i) counter.Tell(AddOf(i));
   absl::StatusOr<Sum> sum = counter.Ask<Sum>(GetSum(), absl::Minutes(5)).Get();
   const int64_t counting_elapsed = NowNanos() - start;

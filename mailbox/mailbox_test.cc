@@ -243,6 +243,37 @@ TEST(MailboxTest, CloseHandsBackEverythingAndRefusesLaterPushes) {
 // push releases the semaphore), drains, and tries to go idle. Checks: every
 // message exactly once, FIFO per producer, exactly one wake-up per idle
 // period, and never two runs scheduled at once.
+// The owner of a mailbox that `producers` producers of `per_producer`
+// TestNodes each keep waking: it runs only when `scheduled`, takes what is
+// queued, checks each producer's order, and goes idle. Returns its idle
+// periods, the first one counted (it starts idle).
+int64_t RunOwner(Mailbox& mailbox, Semaphore& scheduled, int producers, int64_t per_producer) {
+  std::vector<int64_t> next(producers, 0);
+  int64_t received = 0, order_errors = 0, idle_periods = 1;
+  MailboxNode* batch[64];
+  while (received < producers * per_producer) {
+    scheduled.Acquire();  // a run starts only when scheduled
+    while (true) {
+      size_t n;
+      while ((n = mailbox.PopBatch(batch, 64)) > 0) {
+        for (size_t k = 0; k < n; ++k) {
+          auto* node = static_cast<TestNode*>(batch[k]);
+          if (node->seq != next[node->producer]) ++order_errors;
+          next[node->producer] = node->seq + 1;
+          delete node;
+        }
+        received += static_cast<int64_t>(n);
+      }
+      if (mailbox.TryBlock()) {
+        ++idle_periods;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(order_errors, 0);
+  return idle_periods;
+}
+
 TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
   constexpr int kProducers = 4;
   const int64_t per_producer = ScaledCount(2'500'000, 1000);
@@ -260,32 +291,7 @@ TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
       }
     });
   }
-  Thread owner("owner", [&] {
-    std::vector<int64_t> next(kProducers, 0);
-    int64_t received = 0, order_errors = 0, idle_periods = 1;  // starts idle
-    MailboxNode* batch[64];
-    while (received < kProducers * per_producer) {
-      scheduled.Acquire();  // a run starts only when scheduled
-      while (true) {
-        size_t n;
-        while ((n = mailbox.PopBatch(batch, 64)) > 0) {
-          for (size_t k = 0; k < n; ++k) {
-            auto* node = static_cast<TestNode*>(batch[k]);
-            if (node->seq != next[node->producer]) ++order_errors;
-            next[node->producer] = node->seq + 1;
-            delete node;
-          }
-          received += static_cast<int64_t>(n);
-        }
-        if (mailbox.TryBlock()) {
-          ++idle_periods;
-          break;
-        }
-      }
-    }
-    EXPECT_EQ(order_errors, 0);
-    return idle_periods;
-  });
+  Thread owner("owner", [&] { return RunOwner(mailbox, scheduled, kProducers, per_producer); });
   // Sizes read mid-run stay within what can be queued.
   const size_t most = static_cast<size_t>(kProducers * per_producer);
   for (int i = 0; i < 1000; ++i) ASSERT_LE(mailbox.ApproximateSize(), most);
@@ -330,32 +336,7 @@ TEST(MailboxStressTest, RunsAndSinglePushesAgainstAnOwnerThatKeepsGoingIdle) {
       }
     });
   }
-  Thread owner("owner", [&] {
-    std::vector<int64_t> next(kProducers, 0);
-    int64_t received = 0, order_errors = 0, idle_periods = 1;  // starts idle
-    MailboxNode* batch[64];
-    while (received < kProducers * per_producer) {
-      scheduled.Acquire();
-      while (true) {
-        size_t n;
-        while ((n = mailbox.PopBatch(batch, 64)) > 0) {
-          for (size_t k = 0; k < n; ++k) {
-            auto* node = static_cast<TestNode*>(batch[k]);
-            if (node->seq != next[node->producer]) ++order_errors;
-            next[node->producer] = node->seq + 1;
-            delete node;
-          }
-          received += static_cast<int64_t>(n);
-        }
-        if (mailbox.TryBlock()) {
-          ++idle_periods;
-          break;
-        }
-      }
-    }
-    EXPECT_EQ(order_errors, 0);
-    return idle_periods;
-  });
+  Thread owner("owner", [&] { return RunOwner(mailbox, scheduled, kProducers, per_producer); });
   for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
   absl::StatusOr<int64_t> idle_periods = owner.Join();
   ASSERT_TRUE(idle_periods.ok());
