@@ -7,53 +7,97 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "actor/send.h"
 
 namespace troupe {
 
 namespace actor_internal {
 
-std::optional<absl::Status> ApplyStreamControl(StreamControl control, StreamProducer& producer,
-                                               uint64_t& credit) {
+std::optional<ProducerEnd> ApplyStreamControl(StreamControl control, StreamProducer& producer,
+                                              uint64_t& credit) {
   switch (control.kind) {
     case StreamControl::Kind::kGrant:
       credit = SaturatingAdd(credit, control.n);
       return std::nullopt;
-    case StreamControl::Kind::kZeroRequest: {
-      absl::Status status = absl::InvalidArgumentError(
-          absl::StrCat("ToActor(): ", producer.name(),
-                       ": a request of 0 items; a request must be > 0 (Reactive Streams 3.9)"));
-      producer.Finish(status);
-      return status;
-    }
+    case StreamControl::Kind::kZeroRequest:
+      return ProducerEnd{
+          absl::InvalidArgumentError(
+              absl::StrCat("ToActor(): ", producer.name(),
+                           ": a request of 0 items; a request must be > 0 (Reactive Streams 3.9)")),
+          /*tell_consumer=*/true};
     case StreamControl::Kind::kCancel:
-      producer.StopListening();
-      return absl::CancelledError(absl::StrCat("ToActor(): the consumer cancelled the ",
-                                               producer.name(), control.detail.empty() ? "" : ": ",
-                                               control.detail));
+      return ProducerEnd{absl::CancelledError(
+                             absl::StrCat("ToActor(): the consumer cancelled the ", producer.name(),
+                                          control.detail.empty() ? "" : ": ", control.detail)),
+                         /*tell_consumer=*/false};
     case StreamControl::Kind::kGone:
-      producer.StopListening();
-      return absl::CancelledError(
-          absl::StrCat("ToActor(): the consumer stopped (", control.detail, ")"));
+      return ProducerEnd{absl::CancelledError(absl::StrCat("ToActor(): the consumer stopped (",
+                                                           control.detail, ")")),
+                         /*tell_consumer=*/false};
     case StreamControl::Kind::kRefused:
-      producer.StopListening();
       if (control.reason == DeadLetterReason::kUnhandled) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "ToActor(): ", control.detail,
-            " was not handled: the consumer must grant credit (FromActor() or a StreamInlet)"));
+        return ProducerEnd{
+            absl::FailedPreconditionError(absl::StrCat(
+                "ToActor(): ", control.detail,
+                " was not handled: the consumer must grant credit (FromActor() or a StreamInlet)")),
+            /*tell_consumer=*/false};
       }
-      return absl::CancelledError(absl::StrCat(
-          "ToActor(): ", control.detail, " was not delivered (",
-          std::string(DeadLetterReasonName(control.reason)), "): the consumer is gone"));
+      return ProducerEnd{
+          absl::CancelledError(absl::StrCat("ToActor(): ", control.detail, " was not delivered (",
+                                            std::string(DeadLetterReasonName(control.reason)),
+                                            "): the consumer is gone")),
+          /*tell_consumer=*/false};
   }
-  return absl::InternalError("ToActor(): an unknown stream control");
+  return ProducerEnd{absl::InternalError("ToActor(): an unknown stream control"), true};
 }
 
 absl::Status StreamControlFailed(RecvError error, StreamProducer& producer) {
-  absl::Status status = error == RecvError::kCancelled
-                            ? absl::CancelledError("ToActor(): the producing task was cancelled")
-                            : producer.ControlClosedStatus();
-  producer.Finish(status);
-  return status;
+  return error == RecvError::kCancelled
+             ? absl::CancelledError("ToActor(): the producing task was cancelled")
+             : producer.ControlClosedStatus();
+}
+
+Task<absl::Status> SendRunWaiting(StreamProducer& producer,
+                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from) {
+  while (from < run.size()) {
+    PushResult refused = PushResult::kPushed;
+    from += producer.TrySend(run, from, &refused);
+    if (from == run.size()) break;
+    if (refused == PushResult::kFull) {
+      // The consumer granted the credit: its room is owed too. Wait for it
+      // as any sender that can (actor/send.h), then go on with the rest.
+      absl::Status in = co_await SendEnvelopeAwaiter(producer.consumer(), run[from]);
+      if (in.ok()) {
+        ++from;
+        continue;
+      }
+      producer.DeadLetter(run, from,
+                          in.code() == absl::StatusCode::kCancelled
+                              ? DeadLetterReason::kDroppedAtStop
+                              : DeadLetterReason::kReceiverStopped);
+      co_return in.code() == absl::StatusCode::kCancelled
+          ? absl::CancelledError("ToActor(): the producing task was cancelled")
+          : absl::CancelledError(
+                absl::StrCat("ToActor(): ", producer.consumer()->name(), " has stopped"));
+    }
+    producer.DeadLetter(run, from, DeadLetterReason::kReceiverStopped);
+    co_return absl::CancelledError(
+        absl::StrCat("ToActor(): ", producer.consumer()->name(), " has stopped"));
+  }
+  run.clear();
+  co_return absl::OkStatus();
+}
+
+Task<void> SendEndWaiting(StreamProducer& producer, absl::Status status) {
+  std::unique_ptr<Envelope> end = producer.TakeEnd(status);
+  absl::Status in = co_await SendEnvelopeAwaiter(producer.consumer(), end);
+  if (!in.ok() && end != nullptr) {
+    PublishDeadLetter(producer.link(), std::move(end),
+                      in.code() == absl::StatusCode::kCancelled
+                          ? DeadLetterReason::kDroppedAtStop
+                          : DeadLetterReason::kReceiverStopped,
+                      producer.consumer().get());
+  }
 }
 
 }  // namespace actor_internal

@@ -112,7 +112,9 @@ ActorStream<T> FromActor(const ActorRef& producer, M open, ActorStreamOptions op
 // kFailedPrecondition for a consumer that does not speak the protocol (it
 // has no handler for StreamOpen); kInvalidArgument for a request of 0 or
 // an empty ref; kResourceExhausted for a consumer that floods it with
-// control messages. Pulls an item only when it has credit for it.
+// control messages. Pulls an item only when it has credit for it. A
+// consumer's full bounded mailbox makes it wait for room (actor/send.h):
+// the credit promised it.
 template <AsyncStream S>
 Task<absl::Status> ToActor(S items, ActorRef consumer);
 
@@ -227,14 +229,29 @@ class ProducerGuard {
   AddressablePtr keep_;
 };
 
+// How a producer's stream ends: its status, and whether the consumer is
+// still there to be told (not when it cancelled or went away).
+struct ProducerEnd {
+  absl::Status status;
+  bool tell_consumer;
+};
+
 // What a control message does to the stream: nullopt to go on (a grant,
-// added to `credit`), or the status the stream ends with (sent on to the
-// consumer when it can still hear it).
-std::optional<absl::Status> ApplyStreamControl(StreamControl control, StreamProducer& producer,
-                                               uint64_t& credit);
-// The stream's end when the control channel itself failed (closed: a flood;
-// kCancelled: this task was cancelled).
+// added to `credit`), or how it ends.
+std::optional<ProducerEnd> ApplyStreamControl(StreamControl control, StreamProducer& producer,
+                                              uint64_t& credit);
+// The stream's end when the control channel itself failed (closed: a
+// flood; kCancelled: this task was cancelled).
 absl::Status StreamControlFailed(RecvError error, StreamProducer& producer);
+
+// Sends `run` from `run[from]` on to the consumer, waiting for room in its
+// full bounded mailbox (its credit promised room too), and empties it. OK, or kCancelled: the
+// consumer has stopped, or this task was cancelled while it waited (the
+// items not sent are dead letters).
+Task<absl::Status> SendRunWaiting(StreamProducer& producer,
+                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from = 0);
+// Sends StreamDone(status), waiting for room likewise.
+Task<void> SendEndWaiting(StreamProducer& producer, absl::Status status);
 
 // Items a ToActor() task sends before it yields its strand, and the most
 // it sends in one run.
@@ -251,18 +268,26 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   producer.Open();
   uint64_t credit = 0;
   uint32_t since_yield = 0;
-  // Items go out in runs (StreamProducer::SendRun): a run is sent when it
+  // Items go out in runs (StreamProducer::TrySend): a run is sent when it
   // is full, and before the task waits (for credit or for its source),
   // yields, reads control or ends, so that nothing waits in it.
   std::vector<std::unique_ptr<Envelope>> run;
   run.reserve(kRunMax);
   async_internal::Slot<async_internal::NextOf<S>> next;
   async_internal::Slot<std::optional<T>> item;
+  absl::Status end;           // how the stream ended
+  bool tell_consumer = true;  // false once it cancelled or went away
   for (;;) {
     // What the consumer said: awaited when out of credit, else read only
     // when there is news (a cancel is seen before the next item).
     if (credit == 0 || producer.TakeNews()) {
-      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      if (!run.empty()) {
+        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
+          end = std::move(sent);
+          tell_consumer = false;
+          break;
+        }
+      }
       RecvResult<StreamControl> said(RecvError::kEmpty);
       if (credit == 0) {
         RecvResult<StreamControl> got = co_await Recv(producer.control());
@@ -271,49 +296,81 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
         said = producer.control().TryRecv();
       }
       if (said.ok()) {
-        if (std::optional<absl::Status> end =
+        if (std::optional<ProducerEnd> ends =
                 ApplyStreamControl(std::move(*said), producer, credit)) {
-          co_return *std::move(end);
+          end = std::move(ends->status);
+          tell_consumer = ends->tell_consumer;
+          break;
         }
         // More may have come with the same news: look again before an item.
         if (credit > 0) producer.MarkNews();
         continue;
       }
-      if (said.error() != RecvError::kEmpty) co_return StreamControlFailed(said.error(), producer);
+      if (said.error() != RecvError::kEmpty) {
+        end = StreamControlFailed(said.error(), producer);
+        break;
+      }
     }
     // A consumer that keeps up would keep this loop from ever suspending,
     // and so its strand — an actor's, whose Stop could then never get in.
     // Let others run.
     if (++since_yield == kItemsBetweenYields) {
       since_yield = 0;
-      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      if (!run.empty()) {
+        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
+          end = std::move(sent);
+          tell_consumer = false;
+          break;
+        }
+      }
       if (absl::Status yielded = co_await Yield(); !yielded.ok()) {
-        producer.Finish(yielded);
-        co_return yielded;
+        end = std::move(yielded);
+        break;
       }
     }
     next.EmplaceFrom([&] { return source.Next(); });
     if (next->await_ready()) {
       item.EmplaceFrom([&] { return next->await_resume(); });
     } else {  // the source must wait: what is ready goes first
-      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      if (!run.empty()) {
+        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
+          end = std::move(sent);
+          tell_consumer = false;
+          break;
+        }
+      }
       std::optional<T> waited = co_await async_internal::AwaitInPlace(*next, /*asked=*/true);
       item.Emplace(std::move(waited));
     }
     next.Reset();
     if (!item->has_value()) {
-      absl::Status status = source.status();
-      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
-      producer.Finish(status);
-      co_return status;
+      end = source.status();
+      break;
     }
     run.push_back(MakeEnvelope(std::move(**item)));
     item.Reset();
     if (credit != UINT64_MAX) --credit;  // saturated: unbounded
     if (run.size() == kRunMax) {
-      if (absl::Status sent = producer.SendRun(run); !sent.ok()) co_return sent;
+      PushResult refused = PushResult::kPushed;
+      const size_t sent = producer.TrySend(run, 0, &refused);
+      if (sent == run.size()) [[likely]] {
+        run.clear();
+      } else if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+        end = std::move(rest);
+        tell_consumer = false;
+        break;
+      }
     }
   }
+  // The end: the items still in hand, then StreamDone, both waiting for room
+  // in a full bounded mailbox, unless the consumer is gone.
+  if (tell_consumer) {
+    absl::Status sent = absl::OkStatus();
+    if (!run.empty()) sent = co_await SendRunWaiting(producer, run);
+    if (sent.ok()) co_await SendEndWaiting(producer, end);
+  }
+  producer.StopListening();
+  co_return end;
 }
 
 }  // namespace actor_internal

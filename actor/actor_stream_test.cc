@@ -69,6 +69,13 @@ Stream<Add> Adds(Source source, int64_t n, std::shared_ptr<std::atomic<int64_t>>
   }
 }
 
+// Awaits a ToActor() task and reports how it ended.
+Task<void> Report(Task<absl::Status> streaming, std::shared_ptr<Outcome> outcome) {
+  absl::Status status = co_await std::move(streaming);
+  outcome->status = std::move(status);
+  outcome->done.Notify();
+}
+
 // On a Ping (its seq: how many items), streams Adds to the sender.
 class Producer : public Actor {
  public:
@@ -81,13 +88,16 @@ class Producer : public Actor {
  protected:
   Behavior MakeBehavior() override {
     return Behavior().On<Ping>([this](const Ping& ping) {
-      Go(
-          [](Stream<Add> items, ActorRef to, std::shared_ptr<Outcome> outcome) -> Task<void> {
-            absl::Status status = co_await ToActor(std::move(items), std::move(to));
-            outcome->status = std::move(status);
-            outcome->done.Notify();
-          },
-          Adds(source_, ping.seq(), pulled, live_frames), Sender(), outcome_);
+      if (source_ == Source::kCounted) {
+        // Fused, so that its items go out in runs; counted as pulled.
+        auto count = [pulled = pulled](int64_t i) {
+          pulled->fetch_add(1);
+          return MakeAdd(i);
+        };
+        Go(Report(ToActor(Range<int64_t>(1, ping.seq() + 1).Map(count), Sender()), outcome_));
+      } else {
+        Go(Report(ToActor(Adds(source_, ping.seq(), pulled, live_frames), Sender()), outcome_));
+      }
     });
   }
 
@@ -464,8 +474,9 @@ class InletConsumer : public Actor {
     uint64_t worst_outstanding ABSL_GUARDED_BY(mu) = 0;
     std::optional<absl::Status> end ABSL_GUARDED_BY(mu);
   };
-  InletConsumer(uint32_t window, bool consume, std::shared_ptr<Record> record)
-      : inlet_(window), consume_(consume), record_(std::move(record)) {}
+  InletConsumer(uint32_t window, bool consume, std::shared_ptr<Record> record,
+                Notification* hold = nullptr)
+      : inlet_(window), consume_(consume), record_(std::move(record)), hold_(hold) {}
 
  protected:
   Behavior MakeBehavior() override {
@@ -473,6 +484,7 @@ class InletConsumer : public Actor {
         .On<proto::StreamOpen>(
             [this](const proto::StreamOpen&) { EXPECT_TRUE(inlet_.Accept(Sender()).ok()); })
         .On<Add>([this](const Add& add) {
+          if (hold_ != nullptr) std::exchange(hold_, nullptr)->WaitForNotification();
           MutexLock lock(record_->mu);
           record_->sum += add.value();
           ++record_->items;
@@ -490,6 +502,7 @@ class InletConsumer : public Actor {
   StreamInlet inlet_;
   const bool consume_;
   std::shared_ptr<Record> record_;
+  Notification* hold_;  // the first item waits for it
 };
 
 TEST(StreamInletTest, AnActorTakesTheItemsInItsHandlers) {
@@ -558,6 +571,38 @@ TEST(StreamInletTest, AConsumerActorThatStopsCancelsTheStream) {
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
   EXPECT_EQ(pulled->load(), 4);
   EXPECT_EQ(frames->load(), 0);
+}
+
+// A window larger than the consumer's bounded mailbox: the producer waits
+// for room, as any sender that can (actor/send.h), since the consumer's
+// credit promised it; nothing is refused, nothing lost, and the end waits
+// its turn too.
+TEST(StreamInletTest, AWindowPastABoundedMailboxWaitsForRoom) {
+  ActorSystem system;
+  auto record = std::make_shared<InletConsumer::Record>();
+  Notification hold;
+  SpawnOptions bounded;
+  bounded.mailbox_capacity = 8;
+  bounded.dedicated = true;  // it blocks in its first item's handler
+  ActorRef consumer = system.Spawn<InletConsumer>(std::move(bounded), /*window=*/256,
+                                                  /*consume=*/true, record, &hold);
+  constexpr int64_t kItems = 5'000;
+  absl::Status status;
+  std::thread producer(
+      [&] { status = BlockOn(ToActor(Range<int64_t>(1, kItems + 1).Map(MakeAdd), consumer)); });
+  absl::SleepFor(absl::Milliseconds(50));  // the mailbox fills, the producer waits
+  hold.Notify();
+  producer.join();
+  EXPECT_TRUE(status.ok()) << status;
+  ASSERT_TRUE(testkit::Eventually([&] {
+    MutexLock lock(record->mu);
+    return record->end.has_value();
+  }));
+  MutexLock lock(record->mu);
+  EXPECT_TRUE(record->end->ok()) << *record->end;
+  EXPECT_EQ(record->items, kItems);
+  EXPECT_EQ(record->sum, kItems * (kItems + 1) / 2);
+  EXPECT_EQ(system.dead_letters().total(), 0);
 }
 
 TEST(StreamInletTest, ItsEdgesAreClearErrors) {

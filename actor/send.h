@@ -63,16 +63,21 @@ PushResult ParkSend(Addressable& target, SendWait& wait, EnvelopePtr& envelope);
 bool LeaveSend(Addressable& target, SendWait& wait);
 absl::Status SendFailed(PushResult result, const Addressable& target, bool cancelled);
 
-template <typename T>
-class SendAwaiter {
+// Awaits the push of an envelope into `target`, waiting while its bounded
+// mailbox is full: a send that does not know its message's type (a
+// stream's items, actor_stream.h). On an error the envelope is still in
+// the variable it came from.
+class SendEnvelopeAwaiter {
  public:
-  SendAwaiter(AddressablePtr target, T& message) : target_(std::move(target)), message_(message) {}
-  SendAwaiter(const SendAwaiter&) = delete;
-  SendAwaiter& operator=(const SendAwaiter&) = delete;
+  SendEnvelopeAwaiter(AddressablePtr target, EnvelopePtr& envelope)
+      : target_(std::move(target)), envelope_(envelope) {}
+  SendEnvelopeAwaiter(const SendEnvelopeAwaiter&) = delete;
+  SendEnvelopeAwaiter& operator=(const SendEnvelopeAwaiter&) = delete;
+
+  bool has_target() const { return static_cast<bool>(target_); }
 
   bool await_ready() {
     if (!target_) return true;
-    envelope_ = MakeEnvelope(std::move(message_));
     pushed_ = target_->TryDeliver(envelope_);
     return pushed_ != PushResult::kFull;
   }
@@ -101,18 +106,51 @@ class SendAwaiter {
     if (pushed_ == PushResult::kPushed || pushed_ == PushResult::kWokeOwner) {
       return absl::OkStatus();
     }
-    message_ = std::move(envelope_->template As<T>());  // refused: back to the caller
     return SendFailed(pushed_, *target_, cancelled);
   }
 
  private:
   const AddressablePtr target_;  // held: the receiver's queue outlives our wait in it
-  T& message_;
-  EnvelopePtr envelope_;
+  EnvelopePtr& envelope_;
   PushResult pushed_ = PushResult::kFull;
   bool suspended_ = false;
   bool queued_ = false;  // in the receiver's waiting line
   SendWait wait_;
+};
+
+// ActorRef::Send()'s: the message goes into an envelope when the send is
+// awaited, and back into the caller's variable if it is refused.
+template <typename T>
+class SendAwaiter {
+ public:
+  SendAwaiter(AddressablePtr target, T& message)
+      : message_(message), send_(std::move(target), envelope_) {}
+  SendAwaiter(const SendAwaiter&) = delete;
+  SendAwaiter& operator=(const SendAwaiter&) = delete;
+
+  bool await_ready() {
+    if (!has_target()) return true;
+    envelope_ = MakeEnvelope(std::move(message_));
+    return send_.await_ready();
+  }
+  template <async_internal::TaskPromise Promise>
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+    return send_.await_suspend(awaiting);
+  }
+  absl::Status await_resume() {
+    absl::Status sent = send_.await_resume();
+    if (!sent.ok() && envelope_ != nullptr) {
+      message_ = std::move(envelope_->template As<T>());  // refused: back to the caller
+    }
+    return sent;
+  }
+
+ private:
+  bool has_target() const { return send_.has_target(); }
+
+  T& message_;
+  EnvelopePtr envelope_;  // before send_, which refers to it
+  SendEnvelopeAwaiter send_;
 };
 
 }  // namespace actor_internal

@@ -110,7 +110,7 @@ inline StreamEnd EndStream(absl::Status status) { return StreamEnd{std::move(sta
 // result is a `std::optional<value_type>`, nullopt at the end) and
 // `status()` (how it ended, once it has).
 template <typename S>
-concept AsyncStream = std::movable<S> && requires(S& stream, const S& ended) {
+concept AsyncStream = std::move_constructible<S> && requires(S& stream, const S& ended) {
   typename S::value_type;
   stream.Next();
   { ended.status() } -> std::convertible_to<absl::Status>;

@@ -245,7 +245,7 @@ PushResult ActorCell::TryDeliver(std::unique_ptr<Envelope>& envelope) {
 }
 
 size_t ActorCell::TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
-                                PushResult* refused) {
+                                PushResult* result) {
   const size_t n = run.size() - from;
   // One by one: a bounded mailbox counts each against its capacity, an
   // observer sees each send, and a system signal takes its own lane.
@@ -256,13 +256,11 @@ size_t ActorCell::TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, siz
                                       [](const std::unique_ptr<Envelope>& e) {
                                         return e->lane() == MailboxNode::Lane::kSystem;
                                       });
-  if (one_by_one) return Addressable::TryDeliverRun(run, from, refused);
+  if (one_by_one) return Addressable::TryDeliverRun(run, from, result);
   const PushResult pushed =
       mail_stack().PushRun([&](size_t i) -> MailboxNode* { return run[from + i].get(); }, n);
-  if (pushed == PushResult::kClosed) {
-    *refused = PushResult::kClosed;
-    return 0;
-  }
+  *result = pushed;
+  if (pushed == PushResult::kClosed) return 0;
   for (size_t i = from; i < run.size(); ++i) (void)run[i].release();  // the mailbox's now
   // As Push(): the mailbox was open, so the system still exists.
   if (pushed == PushResult::kWokeOwner) scheduler()->Schedule(this, priority());

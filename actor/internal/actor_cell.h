@@ -146,7 +146,7 @@ class ActorCell final : public Addressable, public Schedulable {
   bool Deliver(std::unique_ptr<Envelope> envelope) override;
   PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) override;
   size_t TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
-                       PushResult* refused) override;
+                       PushResult* result) override;
   absl::Status DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) override;
   bool IsAlive() const override { return stopped_.load(std::memory_order_seq_cst) == 0; }
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }

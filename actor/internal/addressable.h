@@ -89,16 +89,20 @@ class Addressable {
   // the oldest: queues them in order, as one push where the receiver can (an
   // actor with an unbounded mailbox: one atomic operation for the run, one
   // wake-up). Returns how many it queued, the first ones, which it took
-  // from `run` (their pointers are left null); if not all, `*refused` says
-  // why the next one was not (kFull, kClosed) and the rest are still the
-  // caller's. The default tries them one by one.
+  // from `run` (their pointers are left null). `*result` is kWokeOwner if
+  // the run woke the receiver, kPushed if not; when not all were queued,
+  // why the next one was not (kFull, kClosed), the rest still the caller's.
+  // The default tries them one by one.
   virtual size_t TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
-                               PushResult* refused) {
+                               PushResult* result) {
     size_t queued = 0;
+    *result = PushResult::kPushed;
     for (size_t i = from; i < run.size(); ++i, ++queued) {
       const PushResult pushed = TryDeliver(run[i]);
-      if (pushed != PushResult::kPushed && pushed != PushResult::kWokeOwner) {
-        *refused = pushed;
+      if (pushed == PushResult::kWokeOwner) {
+        *result = pushed;
+      } else if (pushed != PushResult::kPushed) {
+        *result = pushed;
         break;
       }
     }

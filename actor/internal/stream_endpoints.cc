@@ -63,30 +63,17 @@ void StreamProducer::Open() {
   consumer_->Deliver(MakeEnvelope(proto::StreamOpen(), self));
 }
 
-absl::Status StreamProducer::RunRefused(std::vector<std::unique_ptr<Envelope>>& run, size_t sent,
-                                        PushResult refused) {
-  absl::Status status;
-  DeadLetterReason reason;
-  if (refused == PushResult::kFull) {
-    reason = DeadLetterReason::kMailboxFull;
-    status = absl::ResourceExhaustedError(absl::StrCat(
-        "ToActor(): the mailbox of ", consumer_->name(),
-        " is full: its capacity is below the stream's window, or other mail fills it"));
-  } else {
-    reason = DeadLetterReason::kReceiverStopped;
-    status = absl::CancelledError(absl::StrCat("ToActor(): ", consumer_->name(), " has stopped"));
-  }
-  for (size_t i = sent; i < run.size(); ++i) {
+void StreamProducer::DeadLetter(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                                DeadLetterReason reason) {
+  for (size_t i = from; i < run.size(); ++i) {
     if (run[i] != nullptr) PublishDeadLetter(link(), std::move(run[i]), reason, consumer_.get());
   }
   run.clear();
-  // Full: it can still hear the end. Stopped: nobody to tell.
-  if (refused == PushResult::kFull) {
-    Finish(status);
-  } else {
-    StopListening();
-  }
-  return status;
+}
+
+std::unique_ptr<Envelope> StreamProducer::TakeEnd(const absl::Status& status) {
+  finished_ = true;
+  return MakeEnvelope(StreamDoneOf(status), AddressablePtr(this));
 }
 
 void StreamProducer::Finish(const absl::Status& status) {

@@ -89,27 +89,30 @@ class StreamProducer final : public Addressable {
   // Watches the consumer (an actor that stops without a word ends the
   // stream) and sends it StreamOpen, from this end.
   void Open();
-  // Sends `run`, items (envelopes without a sender) oldest first, as one
-  // push where the consumer can take it (TryDeliverRun), and empties it.
+  // Sends what it can of `run` from `run[from]` on — items, envelopes
+  // without a sender, oldest first — as one push where the consumer can
+  // (TryDeliverRun); returns how many went, and `*refused` says why the
+  // next did not (kFull: a bounded mailbox is full; kClosed: stopped).
   // An item carries no sender: a reference to this end per item would cost
-  // two contended atomic operations (bench S3), and it needs none — the
-  // consumer's mailbox says at once if it cannot take an item. OK, or why
-  // not, the stream then ended (sent StreamDone when the consumer can still
-  // hear it) and the items not taken dead letters: kResourceExhausted (a
-  // bounded mailbox is full: its capacity is below the window) or
-  // kCancelled (the consumer has stopped).
-  absl::Status SendRun(std::vector<std::unique_ptr<Envelope>>& run) {
-    if (run.empty()) return absl::OkStatus();
-    PushResult refused = PushResult::kPushed;
-    const size_t sent = consumer_->TryDeliverRun(run, 0, &refused);
-    if (sent == run.size()) [[likely]] {
-      run.clear();
-      HandOffToOtherWorkers();
-      return absl::OkStatus();
-    }
-    return RunRefused(run, sent, refused);
+  // two contended atomic operations (bench S3), and it needs none, since
+  // the consumer's mailbox answers at once.
+  size_t TrySend(std::vector<std::unique_ptr<Envelope>>& run, size_t from, PushResult* refused) {
+    const size_t sent = consumer_->TryDeliverRun(run, from, refused);
+    if (*refused == PushResult::kWokeOwner) HandOffToOtherWorkers();
+    return sent;
   }
-  // Sends StreamDone with `status`, once; then stops listening.
+  // The items of `run` from `from` on, which the consumer will never take,
+  // to dead letters (`reason`); empties `run`.
+  void DeadLetter(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                  DeadLetterReason reason);
+  // StreamDone with `status`, from this end, to be sent once; after it the
+  // guard's Finish() sends nothing.
+  std::unique_ptr<Envelope> TakeEnd(const absl::Status& status);
+  const AddressablePtr& consumer() const { return consumer_; }
+
+  // Sends StreamDone with `status` now, unless it was sent (or taken) before,
+  // and stops listening: the end when the task cannot wait any more (its
+  // frame is being destroyed). A full bounded mailbox dead-letters it.
   void Finish(const absl::Status& status);
   // Stops listening and watching without telling the consumer (it
   // cancelled, or it is gone).
@@ -141,8 +144,6 @@ class StreamProducer final : public Addressable {
 
  private:
   StreamProducer(AddressablePtr consumer, Channel<StreamControl>::Pair control);
-  absl::Status RunRefused(std::vector<std::unique_ptr<Envelope>>& run, size_t sent,
-                          PushResult refused);
   void Post(StreamControl control);
 
   const AddressablePtr consumer_;
