@@ -367,7 +367,7 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   if (tell_consumer) {
     absl::Status sent = absl::OkStatus();
     if (!run.empty()) sent = co_await SendRunWaiting(producer, run);
-    if (sent.ok()) co_await SendEndWaiting(producer, end);
+    if (sent.ok()) (void)co_await SendEndWaiting(producer, end);
   }
   producer.StopListening();
   co_return end;
