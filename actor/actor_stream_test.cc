@@ -211,19 +211,26 @@ TEST(FromActorTest, AConsumerThatStopsEarlyCancelsTheProducer) {
   EXPECT_TRUE(testkit::Eventually([&] { return probe.live_frames->load() == 0; }));
 }
 
+// On a thread of its own, pulls an endless FromActor() stream from
+// `producer`, counting its items in `taken`, until it ends; then `status`.
+std::thread CountOnAThread(ActorRef producer, uint32_t window, std::atomic<int64_t>& taken,
+                           absl::Status& status) {
+  return std::thread([producer, window, &taken, &status] {
+    status = BlockOn([&]() -> Task<absl::Status> {
+      ActorStream<Add> adds = FromActor<Add>(producer, Items(0), {.window = window});
+      while (std::optional<Add> add = co_await adds.Next()) taken.fetch_add(1);
+      co_return adds.status();
+    }());
+  });
+}
+
 TEST(FromActorTest, AProducerThatStopsMidStreamEndsItCancelled) {
   ActorSystem system;
   ProducerProbe probe;
   ActorRef producer = system.Spawn<ProbedProducer>(Source::kEndless, &probe);
   std::atomic<int64_t> taken{0};
   absl::Status status;
-  std::thread consumer([&] {
-    status = BlockOn([&]() -> Task<absl::Status> {
-      ActorStream<Add> adds = FromActor<Add>(producer, Items(0), {.window = 4});
-      while (std::optional<Add> add = co_await adds.Next()) taken.fetch_add(1);
-      co_return adds.status();
-    }());
-  });
+  std::thread consumer = CountOnAThread(producer, /*window=*/4, taken, status);
   ASSERT_TRUE(testkit::Eventually([&] { return taken.load() >= 10; }));
   producer.Tell(proto::Stop());
   consumer.join();  // a hang here is the failure
@@ -237,13 +244,7 @@ TEST(FromActorTest, ShutdownUnderLoadEndsTheStreamCancelled) {
   ActorRef producer = system->Spawn<ProbedProducer>(Source::kEndless, &probe);
   std::atomic<int64_t> taken{0};
   absl::Status status;
-  std::thread consumer([&] {
-    status = BlockOn([&]() -> Task<absl::Status> {
-      ActorStream<Add> adds = FromActor<Add>(producer, Items(0), {.window = 64});
-      while (std::optional<Add> add = co_await adds.Next()) taken.fetch_add(1);
-      co_return adds.status();
-    }());
-  });
+  std::thread consumer = CountOnAThread(producer, /*window=*/64, taken, status);
   ASSERT_TRUE(testkit::Eventually([&] { return taken.load() >= 100; }));
   system->Shutdown();
   consumer.join();
