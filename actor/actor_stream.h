@@ -222,7 +222,7 @@ class ProducerGuard {
   ~ProducerGuard() {
     producer_->Finish(absl::CancelledError("ToActor(): the producing task ended"));
   }
-  StreamProducer* operator->() const { return producer_; }
+  StreamProducer& producer() const { return *producer_; }
 
  private:
   StreamProducer* producer_;
@@ -249,7 +249,7 @@ absl::Status StreamControlFailed(RecvError error, StreamProducer& producer);
 // consumer has stopped, or this task was cancelled while it waited (the
 // items not sent are dead letters).
 Task<absl::Status> SendRunWaiting(StreamProducer& producer,
-                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from = 0);
+                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from);
 // Sends StreamDone(status), waiting for room likewise.
 Task<void> SendEndWaiting(StreamProducer& producer, absl::Status status);
 
@@ -264,11 +264,11 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   if (!consumer) co_return absl::InvalidArgumentError("ToActor(): an empty consumer ActorRef");
   S source = std::move(items);
   ProducerGuard guard(consumer.target());
-  StreamProducer& producer = *guard.operator->();
+  StreamProducer& producer = guard.producer();
   producer.Open();
   uint64_t credit = 0;
   uint32_t since_yield = 0;
-  // Items go out in runs (StreamProducer::TrySend): a run is sent when it
+  // Items go out in runs (StreamProducer::SendNow): a run is sent when it
   // is full, and before the task waits (for credit or for its source),
   // yields, reads control or ends, so that nothing waits in it.
   std::vector<std::unique_ptr<Envelope>> run;
@@ -281,9 +281,9 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     // What the consumer said: awaited when out of credit, else read only
     // when there is news (a cancel is seen before the next item).
     if (credit == 0 || producer.TakeNews()) {
-      if (!run.empty()) {
-        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
-          end = std::move(sent);
+      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+          end = std::move(rest);
           tell_consumer = false;
           break;
         }
@@ -316,9 +316,9 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     // Let others run.
     if (++since_yield == kItemsBetweenYields) {
       since_yield = 0;
-      if (!run.empty()) {
-        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
-          end = std::move(sent);
+      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+          end = std::move(rest);
           tell_consumer = false;
           break;
         }
@@ -332,9 +332,9 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     if (next->await_ready()) {
       item.EmplaceFrom([&] { return next->await_resume(); });
     } else {  // the source must wait: what is ready goes first
-      if (!run.empty()) {
-        if (absl::Status sent = co_await SendRunWaiting(producer, run); !sent.ok()) {
-          end = std::move(sent);
+      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+          end = std::move(rest);
           tell_consumer = false;
           break;
         }
@@ -350,12 +350,8 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     run.push_back(MakeEnvelope(std::move(**item)));
     item.Reset();
     if (credit != UINT64_MAX) --credit;  // saturated: unbounded
-    if (run.size() == kRunMax) {
-      PushResult refused = PushResult::kPushed;
-      const size_t sent = producer.TrySend(run, 0, &refused);
-      if (sent == run.size()) [[likely]] {
-        run.clear();
-      } else if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+    if (size_t sent = 0; run.size() == kRunMax && !producer.SendNow(run, &sent)) {
+      if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
         end = std::move(rest);
         tell_consumer = false;
         break;
@@ -365,9 +361,11 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   // The end: the items still in hand, then StreamDone, both waiting for room
   // in a full bounded mailbox, unless the consumer is gone.
   if (tell_consumer) {
-    absl::Status sent = absl::OkStatus();
-    if (!run.empty()) sent = co_await SendRunWaiting(producer, run);
-    if (sent.ok()) (void)co_await SendEndWaiting(producer, end);
+    absl::Status rest = absl::OkStatus();
+    if (size_t sent = 0; !producer.SendNow(run, &sent)) {
+      rest = co_await SendRunWaiting(producer, run, sent);
+    }
+    if (rest.ok()) (void)co_await SendEndWaiting(producer, end);
   }
   producer.StopListening();
   co_return end;

@@ -291,6 +291,23 @@ TEST(FromActorTest, AProducerThatCannotTakeTheOpenEndsTheStream) {
   EXPECT_EQ(stopped.code(), absl::StatusCode::kUnavailable) << stopped;
 }
 
+// Refs that outlived their system: a stream from one ends at once, and a
+// ToActor() to one ends too; neither hangs nor crashes.
+TEST(FromActorTest, RefsThatOutlivedTheirSystemEndTheStreamAtOnce) {
+  ActorRef producer;
+  ActorRef consumer;
+  {
+    ActorSystem system;
+    ProducerProbe probe;
+    producer = system.Spawn<ProbedProducer>(Source::kCounted, &probe);
+    consumer = system.Spawn<Silent>();
+  }
+  EXPECT_EQ(DrainNow(FromActor<Add>(producer, Items(3))).second.code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(BlockOn(ToActor(Range<int64_t>(1, 10).Map(MakeAdd), consumer)).code(),
+            absl::StatusCode::kCancelled);
+}
+
 TEST(FromActorTest, BadArgumentsEndTheStreamAtOnce) {
   ActorSystem system;
   ActorRef silent = system.Spawn<Silent>();
@@ -506,6 +523,14 @@ class InletConsumer : public Actor {
   Notification* hold_;  // the first item waits for it
 };
 
+// Waits until the consumer heard its stream's end (StreamDone).
+::testing::AssertionResult HeardTheEnd(InletConsumer::Record& record) {
+  return testkit::Eventually([&] {
+    MutexLock lock(record.mu);
+    return record.end.has_value();
+  });
+}
+
 TEST(StreamInletTest, AnActorTakesTheItemsInItsHandlers) {
   ActorSystem system;
   auto record = std::make_shared<InletConsumer::Record>();
@@ -513,10 +538,7 @@ TEST(StreamInletTest, AnActorTakesTheItemsInItsHandlers) {
   constexpr int64_t kItems = 10'000;
   absl::Status status = BlockOn(ToActor(Range<int64_t>(1, kItems + 1).Map(MakeAdd), consumer));
   EXPECT_TRUE(status.ok()) << status;
-  ASSERT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(record->mu);
-    return record->end.has_value();
-  }));
+  ASSERT_TRUE(HeardTheEnd(*record));
   MutexLock lock(record->mu);
   EXPECT_TRUE(record->end->ok()) << *record->end;
   EXPECT_EQ(record->items, kItems);
@@ -544,10 +566,7 @@ TEST(StreamInletTest, AnActorStreamsToAnotherFromAGoTask) {
   ActorRef consumer = system.Spawn<InletConsumer>(/*window=*/16, /*consume=*/true, record);
   constexpr int64_t kItems = 5'000;
   ActorRef source = system.Spawn<RangeSource>(kItems, consumer);
-  ASSERT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(record->mu);
-    return record->end.has_value();
-  }));
+  ASSERT_TRUE(HeardTheEnd(*record));
   MutexLock lock(record->mu);
   EXPECT_TRUE(record->end->ok()) << *record->end;
   EXPECT_EQ(record->sum, kItems * (kItems + 1) / 2);
@@ -595,10 +614,7 @@ TEST(StreamInletTest, AWindowPastABoundedMailboxWaitsForRoom) {
   hold.Notify();
   producer.join();
   EXPECT_TRUE(status.ok()) << status;
-  ASSERT_TRUE(testkit::Eventually([&] {
-    MutexLock lock(record->mu);
-    return record->end.has_value();
-  }));
+  ASSERT_TRUE(HeardTheEnd(*record));
   MutexLock lock(record->mu);
   EXPECT_TRUE(record->end->ok()) << *record->end;
   EXPECT_EQ(record->items, kItems);

@@ -101,6 +101,18 @@ class StreamProducer final : public Addressable {
     if (*refused == PushResult::kWokeOwner) HandOffToOtherWorkers();
     return sent;
   }
+  // TrySend() of the whole run, without waiting: true if it all went (or
+  // there was nothing), and `run` is empty; else `*sent` says how many went
+  // and the rest is for SendRunWaiting() (actor_stream.h), which only then
+  // costs a task's frame.
+  bool SendNow(std::vector<std::unique_ptr<Envelope>>& run, size_t* sent) {
+    if (run.empty()) return true;
+    PushResult refused = PushResult::kPushed;
+    *sent = TrySend(run, 0, &refused);
+    if (*sent < run.size()) return false;
+    run.clear();
+    return true;
+  }
   // The items of `run` from `from` on, which the consumer will never take,
   // to dead letters (`reason`); empties `run`.
   void DeadLetter(std::vector<std::unique_ptr<Envelope>>& run, size_t from,
@@ -130,6 +142,8 @@ class StreamProducer final : public Addressable {
     return news_.exchange(false, std::memory_order_acquire);
   }
   // The task took one control message of several, maybe: look again.
+  // Relaxed: the task's own note to itself; a Post() racing it sets the
+  // flag with release anyway.
   void MarkNews() { news_.store(true, std::memory_order_relaxed); }
   // Why the control channel closed under the task: the consumer sent more
   // than kMaxUnreadControl unread messages.
