@@ -58,31 +58,32 @@ absl::Status StreamControlFailed(RecvError error, StreamProducer& producer) {
 }
 
 Task<absl::Status> SendRunWaiting(StreamProducer& producer,
-                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from) {
-  while (from < run.size()) {
-    PushResult refused = PushResult::kPushed;
+                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                                  PushResult refused) {
+  // `run[from]` was refused as `refused`; nothing is sent twice (a
+  // receiver that refused as closed may have taken the item to dead
+  // letters already).
+  for (;;) {
+    if (refused != PushResult::kFull) {
+      producer.DeadLetter(run, from, DeadLetterReason::kReceiverStopped);
+      co_return absl::CancelledError(
+          absl::StrCat("ToActor(): ", producer.consumer()->name(), " has stopped"));
+    }
+    // The consumer granted the credit: its room is owed too. Wait for it as
+    // any sender that can (actor/send.h), then go on with the rest.
+    absl::Status in = co_await SendEnvelopeAwaiter(producer.consumer(), run[from]);
+    if (!in.ok()) {
+      const bool cancelled = in.code() == absl::StatusCode::kCancelled;
+      producer.DeadLetter(
+          run, from,
+          cancelled ? DeadLetterReason::kDroppedAtStop : DeadLetterReason::kReceiverStopped);
+      co_return cancelled ? absl::CancelledError("ToActor(): the producing task was cancelled")
+                          : absl::CancelledError(absl::StrCat(
+                                "ToActor(): ", producer.consumer()->name(), " has stopped"));
+    }
+    if (++from == run.size()) break;
     from += producer.TrySend(run, from, &refused);
     if (from == run.size()) break;
-    if (refused == PushResult::kFull) {
-      // The consumer granted the credit: its room is owed too. Wait for it
-      // as any sender that can (actor/send.h), then go on with the rest.
-      absl::Status in = co_await SendEnvelopeAwaiter(producer.consumer(), run[from]);
-      if (in.ok()) {
-        ++from;
-        continue;
-      }
-      producer.DeadLetter(run, from,
-                          in.code() == absl::StatusCode::kCancelled
-                              ? DeadLetterReason::kDroppedAtStop
-                              : DeadLetterReason::kReceiverStopped);
-      co_return in.code() == absl::StatusCode::kCancelled
-          ? absl::CancelledError("ToActor(): the producing task was cancelled")
-          : absl::CancelledError(
-                absl::StrCat("ToActor(): ", producer.consumer()->name(), " has stopped"));
-    }
-    producer.DeadLetter(run, from, DeadLetterReason::kReceiverStopped);
-    co_return absl::CancelledError(
-        absl::StrCat("ToActor(): ", producer.consumer()->name(), " has stopped"));
   }
   run.clear();
   co_return absl::OkStatus();

@@ -244,12 +244,14 @@ std::optional<ProducerEnd> ApplyStreamControl(StreamControl control, StreamProdu
 // flood; kCancelled: this task was cancelled).
 absl::Status StreamControlFailed(RecvError error, StreamProducer& producer);
 
-// Sends `run` from `run[from]` on to the consumer, waiting for room in its
-// full bounded mailbox (its credit promised room too), and empties it. OK, or kCancelled: the
+// Sends `run` from `run[from]` on, which SendNow() found refused as
+// `refused`, waiting for room in the consumer's full bounded mailbox (its
+// credit promised room too), and empties it. OK, or kCancelled: the
 // consumer has stopped, or this task was cancelled while it waited (the
 // items not sent are dead letters).
 Task<absl::Status> SendRunWaiting(StreamProducer& producer,
-                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from);
+                                  std::vector<std::unique_ptr<Envelope>>& run, size_t from,
+                                  PushResult refused);
 // Sends StreamDone(status), waiting for room likewise.
 Task<void> SendEndWaiting(StreamProducer& producer, absl::Status status);
 
@@ -275,14 +277,15 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   run.reserve(kRunMax);
   async_internal::Slot<async_internal::NextOf<S>> next;
   async_internal::Slot<std::optional<T>> item;
-  absl::Status end;           // how the stream ended
-  bool tell_consumer = true;  // false once it cancelled or went away
+  PushResult refused = PushResult::kPushed;  // what SendNow() last met
+  absl::Status end;                          // how the stream ended
+  bool tell_consumer = true;                 // false once it cancelled or went away
   for (;;) {
     // What the consumer said: awaited when out of credit, else read only
     // when there is news (a cancel is seen before the next item).
     if (credit == 0 || producer.TakeNews()) {
-      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
-        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+      if (size_t sent = 0; !producer.SendNow(run, &sent, &refused)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent, refused); !rest.ok()) {
           end = std::move(rest);
           tell_consumer = false;
           break;
@@ -316,8 +319,8 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     // Let others run.
     if (++since_yield == kItemsBetweenYields) {
       since_yield = 0;
-      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
-        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+      if (size_t sent = 0; !producer.SendNow(run, &sent, &refused)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent, refused); !rest.ok()) {
           end = std::move(rest);
           tell_consumer = false;
           break;
@@ -332,8 +335,8 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     if (next->await_ready()) {
       item.EmplaceFrom([&] { return next->await_resume(); });
     } else {  // the source must wait: what is ready goes first
-      if (size_t sent = 0; !producer.SendNow(run, &sent)) {
-        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+      if (size_t sent = 0; !producer.SendNow(run, &sent, &refused)) {
+        if (absl::Status rest = co_await SendRunWaiting(producer, run, sent, refused); !rest.ok()) {
           end = std::move(rest);
           tell_consumer = false;
           break;
@@ -350,8 +353,8 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
     run.push_back(MakeEnvelope(std::move(**item)));
     item.Reset();
     if (credit != UINT64_MAX) --credit;  // saturated: unbounded
-    if (size_t sent = 0; run.size() == kRunMax && !producer.SendNow(run, &sent)) {
-      if (absl::Status rest = co_await SendRunWaiting(producer, run, sent); !rest.ok()) {
+    if (size_t sent = 0; run.size() == kRunMax && !producer.SendNow(run, &sent, &refused)) {
+      if (absl::Status rest = co_await SendRunWaiting(producer, run, sent, refused); !rest.ok()) {
         end = std::move(rest);
         tell_consumer = false;
         break;
@@ -362,8 +365,8 @@ Task<absl::Status> ToActorOf(S items, ActorRef consumer) {
   // in a full bounded mailbox, unless the consumer is gone.
   if (tell_consumer) {
     absl::Status rest = absl::OkStatus();
-    if (size_t sent = 0; !producer.SendNow(run, &sent)) {
-      rest = co_await SendRunWaiting(producer, run, sent);
+    if (size_t sent = 0; !producer.SendNow(run, &sent, &refused)) {
+      rest = co_await SendRunWaiting(producer, run, sent, refused);
     }
     if (rest.ok()) (void)co_await SendEndWaiting(producer, end);
   }

@@ -38,6 +38,28 @@ void HandOffToOtherWorkers() {
   if (hand_over.fn != nullptr) hand_over.fn(hand_over.arg);
 }
 
+namespace {
+
+// Watches `watched` for `watcher`, which is not a cell: an actor's cell
+// takes a foreign watcher; another receiver may take the watch (remote/'s
+// refs) or not. True if a Down will come.
+bool WatchFor(const AddressablePtr& watched, const AddressablePtr& watcher) {
+  proto::ExitReason final_reason;
+  if (ActorCell* cell = watched->AsCell()) return cell->AddForeignWatcher(watcher, &final_reason);
+  return watched->WatchedBy(watcher);
+}
+
+// Ends a watch WatchFor() took.
+void UnwatchFor(Addressable& watched, const Addressable* watcher) {
+  if (ActorCell* cell = watched.AsCell()) {
+    cell->RemoveForeignWatcher(watcher);
+  } else {
+    watched.UnwatchedBy(watcher);
+  }
+}
+
+}  // namespace
+
 // -- StreamProducer --------------------------------------------------------------
 
 StreamProducer::StreamProducer(AddressablePtr consumer)
@@ -53,13 +75,9 @@ StreamProducer::~StreamProducer() = default;
 
 void StreamProducer::Open() {
   const AddressablePtr self(this);
-  proto::ExitReason final_reason;
-  if (ActorCell* cell = consumer_->AsCell()) {
-    // False: it has stopped, and the open is about to be dead-lettered.
-    watching_ = cell->AddForeignWatcher(self, &final_reason);
-  } else {
-    watching_ = consumer_->WatchedBy(self);  // a FromActor() end: not watchable
-  }
+  // False for an actor that has stopped (the open is about to be
+  // dead-lettered) and for a FromActor() end, which cannot be watched.
+  watching_ = WatchFor(consumer_, self);
   consumer_->Deliver(MakeEnvelope(proto::StreamOpen(), self));
 }
 
@@ -78,8 +96,7 @@ std::unique_ptr<Envelope> StreamProducer::TakeEnd(const absl::Status& status) {
 
 void StreamProducer::Finish(const absl::Status& status) {
   if (finished_) return;
-  finished_ = true;
-  consumer_->Deliver(MakeEnvelope(StreamDoneOf(status), AddressablePtr(this)));
+  consumer_->Deliver(TakeEnd(status));
   StopListening();
 }
 
@@ -87,11 +104,7 @@ void StreamProducer::StopListening() {
   finished_ = true;
   if (watching_) {
     watching_ = false;
-    if (ActorCell* cell = consumer_->AsCell()) {
-      cell->RemoveForeignWatcher(this);
-    } else {
-      consumer_->UnwatchedBy(this);
-    }
+    UnwatchFor(*consumer_, this);
   }
   // Later requests and cancels are no-ops (Reactive Streams 3.6, 3.7): the
   // closed channel refuses them and Deliver() drops them.
@@ -181,19 +194,15 @@ void StreamInboxBase::Start(const AddressablePtr& producer, std::unique_ptr<Enve
   // leaving its consumer waiting. Not under mu_: a Down may be on its way
   // into Deliver() from the cell's side meanwhile.
   const AddressablePtr self(this);
-  proto::ExitReason final_reason;
-  ActorCell* cell = producer->AsCell();
-  const bool watching =
-      cell != nullptr ? cell->AddForeignWatcher(self, &final_reason) : producer->WatchedBy(self);
-  if (watching) {
+  if (WatchFor(producer, self)) {
     bool keep;
     {
       MutexLock lock(mu_);
       keep = phase_ == Phase::kAwaitingOpen;
       watching_ = keep;
     }
-    if (!keep) Unwatch(producer);  // opened or ended already
-  } else if (cell != nullptr) {
+    if (!keep) Unwatch(producer);              // opened or ended already
+  } else if (producer->AsCell() != nullptr) {  // an actor that has stopped
     End(absl::UnavailableError(absl::StrCat("FromActor(): ", producer->name(), " has stopped")));
     PublishDeadLetter(link(), std::move(open), DeadLetterReason::kReceiverStopped, producer.get());
     return;
@@ -345,12 +354,7 @@ AddressablePtr StreamInboxBase::TakeWatch() {
 }
 
 void StreamInboxBase::Unwatch(const AddressablePtr& producer) {
-  if (!producer) return;
-  if (ActorCell* cell = producer->AsCell()) {
-    cell->RemoveForeignWatcher(this);
-  } else {
-    producer->UnwatchedBy(this);
-  }
+  if (producer) UnwatchFor(*producer, this);
 }
 
 }  // namespace troupe::actor_internal

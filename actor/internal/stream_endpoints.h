@@ -103,12 +103,11 @@ class StreamProducer final : public Addressable {
   }
   // TrySend() of the whole run, without waiting: true if it all went (or
   // there was nothing), and `run` is empty; else `*sent` says how many went
-  // and the rest is for SendRunWaiting() (actor_stream.h), which only then
-  // costs a task's frame.
-  bool SendNow(std::vector<std::unique_ptr<Envelope>>& run, size_t* sent) {
+  // and `*refused` why the next did not, for SendRunWaiting()
+  // (actor_stream.h), which only then costs a task's frame.
+  bool SendNow(std::vector<std::unique_ptr<Envelope>>& run, size_t* sent, PushResult* refused) {
     if (run.empty()) return true;
-    PushResult refused = PushResult::kPushed;
-    *sent = TrySend(run, 0, &refused);
+    *sent = TrySend(run, 0, refused);
     if (*sent < run.size()) return false;
     run.clear();
     return true;
