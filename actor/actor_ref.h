@@ -212,6 +212,10 @@ absl::Status ActorRef::TellWithin(T& message, absl::Time deadline) const {
   static_assert(!std::is_const_v<T>, "TellWithin hands a refused message back: pass a variable");
   if (!target_) return absl::InvalidArgumentError("TellWithin through an empty ActorRef");
   EnvelopePtr envelope = MakeEnvelope(std::move(message));
+  // Room, the common case, costs what a TryTell costs; only a refusal takes
+  // the waiting path (which tries again before it waits).
+  const PushResult pushed = target_->TryDeliver(envelope);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) return absl::OkStatus();
   absl::Status sent = target_->DeliverWithin(envelope, deadline);
   if (!sent.ok()) message = std::move(envelope->As<T>());  // back to the caller
   return sent;

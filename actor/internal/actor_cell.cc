@@ -195,16 +195,23 @@ template <bool kBounded>
 }
 
 PushResult ActorCell::PushLimited(Envelope& envelope) {
-  // Exempt from the bound (the mailbox exempts the system lane itself): an
-  // Actor::Ask continuation, which is the reply to something this actor
-  // already accepted, and mail the actor sends itself from its own turn,
-  // which it could not otherwise be sure to get.
-  if (envelope.Is<Continuation>() || RunningCell() == this) return mail_stack().Push(&envelope);
   // Set before publication (LimitMailbox), so every sender sees it.
   MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
   uint32_t bound = 0;
   const PushResult pushed = mail_stack().PushBounded(&envelope, limit.capacity, &bound);
-  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) limit.NoteDepth(bound);
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
+    limit.NoteDepth(bound);
+    return pushed;
+  }
+  // Exempt from the bound (the mailbox exempts the system lane itself): an
+  // Actor::Ask continuation, which is the reply to something this actor
+  // already accepted, and mail the actor sends itself from its own turn,
+  // which it could not otherwise be sure to get. Looked at only once the
+  // bound refuses: with room, an exempt push and a bounded one are the same
+  // push (both count in the bound), so the common case skips the checks.
+  if (pushed == PushResult::kFull && (envelope.Is<Continuation>() || RunningCell() == this)) {
+    return mail_stack().Push(&envelope);
+  }
   return pushed;
 }
 
