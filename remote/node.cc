@@ -136,8 +136,8 @@ absl::Status Validate(const NodeOptions& options) {
       options.max_message_bytes > (size_t{1} << 30)) {
     return absl::InvalidArgumentError("NodeOptions::max_message_bytes must be in [64 KiB, 1 GiB]");
   }
-  if (options.max_queued_per_peer == 0 || options.max_inbound_streams <= 0 ||
-      options.max_peers == 0) {
+  if (options.max_queued_per_peer == 0 || options.max_queued_bytes_per_peer == 0 ||
+      options.max_inbound_streams <= 0 || options.max_peers == 0) {
     return absl::InvalidArgumentError("NodeOptions limits must be positive");
   }
   if (options.heartbeat_interval <= absl::ZeroDuration() ||
@@ -314,6 +314,7 @@ NodeStats Node::Stats() const {
   stats.streams_refused = c.streams_refused.load(std::memory_order_relaxed);
   stats.unknown_types = c.unknown_types.load(std::memory_order_relaxed);
   stats.unreachable = c.unreachable.load(std::memory_order_relaxed);
+  stats.queue_full = c.queue_full.load(std::memory_order_relaxed);
   stats.peers_declared_down = c.peers_declared_down.load(std::memory_order_relaxed);
   stats.silent_streams_closed = c.silent_streams_closed.load(std::memory_order_relaxed);
   stats.exported_refs = static_cast<int64_t>(impl_->core->exports().size());

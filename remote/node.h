@@ -104,9 +104,15 @@ struct NodeOptions {
   // is refused at the sender (a dead letter "too large"; an ask fails with
   // kInvalidArgument).
   size_t max_message_bytes = size_t{4} << 20;
-  // Messages waiting for one peer's stream; more are refused as with a
-  // full bounded mailbox ("mailbox full"; asks fail with kResourceExhausted).
+  // Mail waiting for one peer's stream, in messages and in bytes (each
+  // message counted by its encoded size, as sized for the wire): more is
+  // refused as by a full bounded mailbox ("mailbox full"; asks fail with
+  // kResourceExhausted; counted in NodeStats::queue_full). A message is
+  // let into an empty queue whatever its size (up to max_message_bytes),
+  // so that no message that fits a frame is refused forever. Together the
+  // two bound what a peer that stops reading can make this node hold.
   size_t max_queued_per_peer = size_t{1} << 20;
+  size_t max_queued_bytes_per_peer = size_t{64} << 20;
   // Streams other nodes may hold open to this one at a time.
   int max_inbound_streams = 256;
   // Other nodes this one may talk to at a time.
@@ -143,6 +149,7 @@ struct NodeStats {
   int64_t streams_refused = 0;        // inbound streams without the token (or over the limit)
   int64_t unknown_types = 0;          // received envelopes of types this process does not know
   int64_t unreachable = 0;            // mail dead-lettered because its node could not be reached
+  int64_t queue_full = 0;             // mail refused: its peer's queue at one of its limits
   int64_t peers_declared_down = 0;    // outbound streams ended: nothing heard for failure_timeout
   int64_t silent_streams_closed = 0;  // inbound streams ended: the caller silent that long
   int64_t exported_refs = 0;          // local receivers currently known to other nodes

@@ -7,6 +7,11 @@
 
 #include "remote/node.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -724,6 +729,99 @@ TEST(NodeTest, MailForANodeThatIsNotThereIsADeadLetter) {
   EXPECT_GE((*node)->Stats().unreachable, 1);
 }
 
+// A node that never answers: its listening socket takes the connection
+// (the kernel's backlog) but nothing on it speaks gRPC, so a stream to it
+// never opens and mail for it waits in the queue.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "no listening socket";
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+test::Blob BlobOf(size_t bytes) {
+  test::Blob blob;
+  blob.set_data(std::string(bytes, 'x'));
+  return blob;
+}
+
+TEST(NodeTest, MailForAPeerThatNeverReadsIsHeldToTheQueuesLimits) {
+  ActorSystem system;
+  NodeOptions options = Options();
+  options.max_queued_per_peer = 8;
+  options.max_queued_bytes_per_peer = 100 << 10;
+  options.failure_timeout = absl::Minutes(5);  // not declared down while the test runs
+  auto node = Node::Start(system, options);
+  ASSERT_TRUE(node.ok()) << node.status();
+  SilentListener by_count, by_bytes, by_size;
+  auto target = [&](const SilentListener& listener) {
+    absl::StatusOr<ActorRef> ref = (*node)->Lookup("counter@" + listener.address());
+    EXPECT_TRUE(ref.ok()) << ref.status();
+    return ref.value_or(ActorRef());
+  };
+
+  // By count: eight small messages wait; the ninth is refused, and handed back.
+  const ActorRef counted = target(by_count);
+  for (int i = 1; i <= 8; ++i) {
+    test::Ping ping;
+    ping.set_seq(i);
+    ASSERT_TRUE(counted.TryTell(ping).ok()) << i;
+  }
+  test::Ping ninth;
+  ninth.set_seq(9);
+  EXPECT_EQ(counted.TryTell(ninth).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ninth.seq(), 9);
+  // A Tell is a dead letter with its reason; an ask fails at once.
+  counted.Tell(test::Ping());
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kMailboxFull), 1);
+  absl::StatusOr<test::Pong> pong = counted.Ask<test::Pong>(test::Ping(), kWait).Get();
+  EXPECT_EQ(pong.status().code(), absl::StatusCode::kResourceExhausted) << pong.status();
+
+  // By bytes: three blobs of 30 KiB (encoded) fit in 100 KiB, a fourth does
+  // not, and a small message still fits beside them.
+  const ActorRef weighed = target(by_bytes);
+  for (int i = 1; i <= 3; ++i) {
+    test::Blob blob = BlobOf(30 << 10);
+    ASSERT_TRUE(weighed.TryTell(blob).ok()) << i;
+  }
+  test::Blob fourth = BlobOf(30 << 10);
+  EXPECT_EQ(weighed.TryTell(fourth).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(fourth.data().size(), size_t{30} << 10);
+  test::Ping small;
+  EXPECT_TRUE(weighed.TryTell(small).ok());
+
+  // A message larger than the byte limit (but within a frame) goes into an
+  // empty queue, alone.
+  const ActorRef sized = target(by_size);
+  test::Blob large = BlobOf(200 << 10);
+  EXPECT_TRUE(sized.TryTell(large).ok());
+  test::Ping behind;
+  EXPECT_EQ(sized.TryTell(behind).code(), absl::StatusCode::kResourceExhausted);
+
+  // Every refusal counted: the ninth, the Tell, the ask, the fourth blob,
+  // the ping behind the large blob.
+  EXPECT_EQ((*node)->Stats().queue_full, 5);
+  (*node)->Shutdown();  // the waiting mail is dead-lettered; nothing hangs
+}
+
 TEST(NodeTest, ARefOutlivesItsNodeAndSystem) {
   ActorRef survivor;
   {
@@ -913,6 +1011,9 @@ TEST(NodeTest, BadOptionsAndAddressesAreClearErrors) {
   EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = Options();
   bad.failure_timeout = bad.heartbeat_interval;
+  EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = Options();
+  bad.max_queued_bytes_per_peer = 0;
   EXPECT_EQ(Node::Start(system, bad).status().code(), absl::StatusCode::kInvalidArgument);
   auto node = Node::Start(system, Options());
   ASSERT_TRUE(node.ok());

@@ -66,6 +66,7 @@ struct NodeCounters {
   std::atomic<int64_t> streams_refused{0};
   std::atomic<int64_t> unknown_types{0};
   std::atomic<int64_t> unreachable{0};
+  std::atomic<int64_t> queue_full{0};
   std::atomic<int64_t> peers_declared_down{0};
   std::atomic<int64_t> silent_streams_closed{0};
 };

@@ -110,6 +110,7 @@ class Peer::Stream final : public grpc::ClientBidiReactor<wire::Frame, wire::Fra
 Peer::Peer(std::shared_ptr<NodeCore> core, std::string address)
     : address_(std::move(address)),
       max_queued_(core->options().max_queued_per_peer),
+      max_queued_bytes_(core->options().max_queued_bytes_per_peer),
       max_frame_bytes_(core->options().max_message_bytes),
       min_backoff_(core->options().reconnect_backoff),
       max_backoff_(core->options().max_reconnect_backoff),
@@ -153,7 +154,11 @@ PushResult Peer::Enqueue(const Target& target, EnvelopePtr& envelope, DeadLetter
       refused = DeadLetterReason::kNodeUnreachable;
       return PushResult::kClosed;
     }
-    if (queue_.size() >= max_queued_) {
+    // The queue's encoded bytes: its frame shares less their overheads.
+    const size_t queued_bytes = queue_.bytes() - queue_.size() * kEnvelopeOverhead;
+    if (queue_.size() >= max_queued_ ||
+        (!queue_.empty() && queued_bytes + payload > max_queued_bytes_)) {
+      if (core_) core_->counters().queue_full.fetch_add(1, std::memory_order_relaxed);
       refused = DeadLetterReason::kMailboxFull;
       return PushResult::kFull;
     }

@@ -221,6 +221,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<wire::Transport::Stub> stub_;
   const size_t max_queued_;
+  const size_t max_queued_bytes_;
   const size_t max_frame_bytes_;
   const absl::Duration min_backoff_;
   const absl::Duration max_backoff_;
