@@ -113,7 +113,9 @@ class ActorRef {
   // waiting), kInvalidArgument (empty ref), or kFailedPrecondition when
   // called on one of the actor system's threads (an actor's handler, a pool
   // worker), where waiting could hold up the very actor that makes room —
-  // use TryTell there. For an unbounded actor it is Tell().
+  // use TryTell there. For an unbounded actor it is Tell(). For a ref to an
+  // actor on another node it waits while that node's outbound queue is full
+  // (remote/node.h's limits), trying again at growing intervals up to 5 ms.
   template <typename T>
   absl::Status TellWithin(T& message, absl::Time deadline) const;
   template <typename T>

@@ -73,6 +73,12 @@ Task<absl::Status> SendRunWaiting(StreamProducer& producer,
     // any sender that can (actor/send.h), then go on with the rest.
     absl::Status in = co_await SendEnvelopeAwaiter(producer.consumer(), run[from]);
     if (!in.ok()) {
+      if (in.code() == absl::StatusCode::kResourceExhausted) {
+        // A consumer with no line to wait in (on another node, its node's
+        // queue full): the stream cannot keep its promise of order.
+        producer.DeadLetter(run, from, DeadLetterReason::kMailboxFull);
+        co_return in;
+      }
       const bool cancelled = in.code() == absl::StatusCode::kCancelled;
       producer.DeadLetter(
           run, from,

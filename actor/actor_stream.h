@@ -247,8 +247,9 @@ absl::Status StreamControlFailed(RecvError error, StreamProducer& producer);
 // Sends `run` from `run[from]` on, which SendNow() found refused as
 // `refused`, waiting for room in the consumer's full bounded mailbox (its
 // credit promised room too), and empties it. OK, or kCancelled: the
-// consumer has stopped, or this task was cancelled while it waited (the
-// items not sent are dead letters).
+// consumer has stopped, or this task was cancelled while it waited, or
+// kResourceExhausted: a consumer on another node whose node's queue is
+// full (it has no line to wait in). The items not sent are dead letters.
 Task<absl::Status> SendRunWaiting(StreamProducer& producer,
                                   std::vector<std::unique_ptr<Envelope>>& run, size_t from,
                                   PushResult refused);

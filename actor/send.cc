@@ -9,8 +9,8 @@
 namespace troupe::actor_internal {
 
 PushResult ParkSend(Addressable& target, SendWait& wait, EnvelopePtr& envelope) {
-  // kFull comes only from a bounded mailbox, so the target is a cell whose
-  // limit was set before it was published.
+  // Only a cell waits (SendEnvelopeAwaiter::await_ready): kFull came from
+  // its bounded mailbox, whose limit was set before it was published.
   MailboxLimit& limit = *target.AsCell()->mailbox_limit();
   wait.waiter.message = &envelope;
   wait.waiter.task = &wait;
@@ -30,7 +30,9 @@ absl::Status SendFailed(PushResult result, const Addressable& target, bool cance
     return absl::CancelledError(
         absl::StrCat("Send to ", who, ": the task was cancelled while the mailbox was full"));
   }
-  return absl::InternalError(absl::StrCat("Send to ", who, ": refused with a full mailbox"));
+  // Refused without a wait: the receiver has no line to wait in.
+  return absl::ResourceExhaustedError(
+      absl::StrCat("Send to ", who, ": its queue is full and it has no line to wait in"));
 }
 
 }  // namespace troupe::actor_internal

@@ -25,7 +25,10 @@
 //
 // Results: OK (delivered; `message` moved from), kUnavailable (the actor
 // has stopped, also while waiting), kCancelled (the task was cancelled while
-// waiting), kInvalidArgument (an empty ref). On an error the message stays
+// waiting), kInvalidArgument (an empty ref), kResourceExhausted (a ref to
+// an actor on another node whose node's outbound queue is full: that queue
+// has no line to wait in, so the task is refused at once; try again later,
+// or wait in TellWithin from a plain thread). On an error the message stays
 // in `message`. An unbounded actor never makes a task wait: Send is Tell.
 // Unlike TellWithin, Send may be awaited on the actor system's own threads:
 // the task suspends, it does not block the worker.
@@ -79,7 +82,9 @@ class SendEnvelopeAwaiter {
   bool await_ready() {
     if (!target_) return true;
     pushed_ = target_->TryDeliver(envelope_);
-    return pushed_ != PushResult::kFull;
+    // Only an actor has a line to wait in; a receiver without one (a ref to
+    // an actor on another node, its node's queue full) refuses now.
+    return pushed_ != PushResult::kFull || target_->AsCell() == nullptr;
   }
 
   template <async_internal::TaskPromise Promise>

@@ -115,13 +115,11 @@ class Addressable {
   // for room in a full bounded mailbox until `deadline`: OK (queued),
   // kDeadlineExceeded, kUnavailable (gone) or kFailedPrecondition (called
   // on one of the actor system's threads). On an error the envelope stays
-  // the caller's.
-  virtual absl::Status DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
-    if (TryDeliver(envelope) == PushResult::kClosed) {
-      return absl::UnavailableError("TellWithin: the receiver has stopped");
-    }
-    return absl::OkStatus();
-  }
+  // the caller's. This default is for receivers with no waiting line (a
+  // ref to an actor on another node, whose node's queue may be full): it
+  // tries again at growing intervals, 50 us up to 5 ms, until the deadline.
+  // An actor's cell queues its waiters instead (mailbox_limit.h).
+  virtual absl::Status DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline);
 
   // Addressable::Undelivered()
   //

@@ -169,21 +169,54 @@ bool ActorCell::Overflow(std::unique_ptr<Envelope> envelope) {
   return false;
 }
 
+namespace {
+
+// Waiting on one of the system's own threads would hold up the actors that
+// make the room: a sender there is refused, not deadlocked.
+absl::Status RefuseOnSystemThread(const Addressable& to) {
+  bool system_thread = RunningCell() != nullptr || CurrentDedicatedCell() != nullptr;
+  if (SystemLink::Pass pass = to.link()->Enter()) {
+    system_thread = system_thread || pass.env()->scheduler().IsCurrentThread();
+  }
+  if (!system_thread) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "TellWithin to ", to.name(), "#", to.id(),
+      " on one of the actor system's threads would block the actors that make room; use "
+      "TryTell, or Tell with an overflow policy"));
+}
+
+absl::Status DeadlinePassed(const Addressable& to) {
+  return absl::DeadlineExceededError(absl::StrCat("TellWithin to ", to.name(), "#", to.id(),
+                                                  ": no room came before the deadline"));
+}
+
+}  // namespace
+
+absl::Status Addressable::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
+  absl::Duration pause = absl::Microseconds(50);
+  for (;;) {
+    const PushResult pushed = TryDeliver(envelope);
+    if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
+      return absl::OkStatus();
+    }
+    if (pushed == PushResult::kClosed) {
+      return absl::UnavailableError(absl::StrCat("TellWithin to ", name(), "#", id(),
+                                                 ": it has stopped or cannot be reached"));
+    }
+    if (absl::Status refused = RefuseOnSystemThread(*this); !refused.ok()) return refused;
+    // No waiting line to join (mailbox_limit.h is an actor's): try again,
+    // sooner than a remote queue drains, never later than 5 ms.
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return DeadlinePassed(*this);
+    absl::SleepFor(std::min(pause, deadline - now));
+    pause = std::min(pause * 2, absl::Milliseconds(5));
+  }
+}
+
 absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
   PushResult pushed = TryDeliver(envelope);
   if (pushed == PushResult::kFull) {
-    // Waiting on one of the system's own threads would hold up the actors
-    // that make the room: refused, not deadlocked.
-    bool system_thread = RunningCell() != nullptr || CurrentDedicatedCell() != nullptr;
-    if (SystemLink::Pass pass = link()->Enter()) {
-      system_thread = system_thread || pass.env()->scheduler().IsCurrentThread();
-    }
-    if (system_thread) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "TellWithin to ", name(), "#", id(),
-          " on one of the actor system's threads would block the actors that make room; use "
-          "TryTell, or Tell with an overflow policy"));
-    }
+    if (absl::Status refused = RefuseOnSystemThread(*this); !refused.ok()) return refused;
     MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
     // The actor makes room at the end of each of its turns, a few
     // microseconds apart while it drains: a sender that snoozes that long
