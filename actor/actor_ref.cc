@@ -39,8 +39,9 @@ absl::Status ActorRef::SetPriority(Priority priority) const {
   }
   actor_internal::ActorCell* cell = target_->AsCell();
   if (cell == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("SetPriority: ", ToString(), " is an ask's reply, not an actor"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SetPriority: ", ToString(),
+        " is not an actor of this process (an ask's reply, or an actor on another node)"));
   }
   cell->SetPriority(priority);
   return absl::OkStatus();

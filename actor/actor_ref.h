@@ -137,7 +137,9 @@ class ActorRef {
   // SpawnOptions::priority): the next time it has mail and is idle, and
   // when its current turn yields. Any thread, any time; a stopped actor
   // ignores it. kInvalidArgument for an empty ref, a ref that is not an
-  // actor (an ask's reply receiver), or an invalid priority.
+  // actor of this process (an ask's reply receiver, or a ref to an actor on
+  // another node: its priority is its own node's to set), or an invalid
+  // priority.
   absl::Status SetPriority(Priority priority) const;
 
   // ActorRef::Ask<R>()

@@ -41,6 +41,7 @@
 #include "remote/wire.pb.h"
 #include "testing/eventually.h"
 #include "threads/mutex.h"
+#include "threads/priority.h"
 
 namespace troupe::remote {
 namespace {
@@ -394,6 +395,13 @@ TEST_F(TwoNodes, AnOversizedMessageIsRefusedAtTheSender) {
   remote_counter_.Tell(blob);
   absl::StatusOr<test::Pong> after = remote_counter_.Ask<test::Pong>(test::Ping(), kWait).Get();
   EXPECT_TRUE(after.ok()) << after.status();
+}
+
+TEST_F(TwoNodes, ARemoteActorsPriorityIsItsOwnNodesToSet) {
+  const absl::Status set = remote_counter_.SetPriority(Priority::kHigh);
+  EXPECT_EQ(set.code(), absl::StatusCode::kInvalidArgument) << set;
+  EXPECT_THAT(set.message(), HasSubstr("another node"));
+  EXPECT_TRUE(counter_.SetPriority(Priority::kHigh).ok());  // on its own node
 }
 
 TEST_F(TwoNodes, MailLargerThanAFrameTogetherGoesInSeveralFramesInOrder) {
