@@ -179,6 +179,43 @@ TEST(AskTest, LateReplyIsADeadLetter) {
   EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kNoReceiver), 1);
 }
 
+// Keeps the sender of each Ping (an ask's reply receiver) and answers it.
+class SenderKeeper : public Actor {
+ public:
+  explicit SenderKeeper(ActorRef* kept) : kept_(kept) {}
+
+ protected:
+  Behavior MakeBehavior() override {
+    return Behavior().On<test::Ping>([this](const test::Ping& ping) {
+      *kept_ = Sender();
+      test::Pong pong;
+      pong.set_seq(ping.seq());
+      return pong;
+    });
+  }
+
+ private:
+  ActorRef* kept_;
+};
+
+TEST(AskTest, AnsweredAsksRefuseTryTellAndTellWithinAndHandTheMessageBack) {
+  ActorSystem system;
+  ActorRef kept;
+  ActorRef keeper = system.Spawn<SenderKeeper>(&kept);
+  ASSERT_TRUE(keeper.Ask<test::Pong>(PingOf(1), kWait).Get().ok());
+  ASSERT_TRUE(kept);  // the ask's reply receiver, answered: no more mail
+  test::Pong late;
+  late.set_seq(7);
+  EXPECT_EQ(kept.TryTell(late).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(late.seq(), 7);
+  EXPECT_EQ(kept.TellWithin(late, kWait).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(late.seq(), 7);
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kNoReceiver), 0)
+      << "refused mail stays the caller's, not a dead letter";
+  kept.Tell(late);  // a Tell has nobody to hand it back to
+  EXPECT_EQ(system.dead_letters().count(DeadLetterReason::kNoReceiver), 1);
+}
+
 // Asks from inside a handler; the reply runs as a continuation in the
 // asker's context, while the asker keeps handling other mail.
 class Asker : public Actor {

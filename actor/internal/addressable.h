@@ -79,8 +79,15 @@ class Addressable {
   // Any thread. As Deliver(), but an envelope the receiver cannot take now
   // stays the caller's: kFull (a bounded mailbox at capacity) or kClosed
   // (gone), with nothing dead-lettered. kPushed (or kWokeOwner) when queued.
+  //
+  // This default is for receivers without a mailbox (an ask's reply
+  // receiver): one that has ended refuses, the envelope kept; once handed
+  // to Deliver() the envelope is the receiver's, also if it ended meanwhile
+  // (then it is a dead letter, as a Tell that races a stop).
   virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) {
-    return Deliver(std::move(envelope)) ? PushResult::kPushed : PushResult::kClosed;
+    if (!IsAlive()) return PushResult::kClosed;
+    (void)Deliver(std::move(envelope));
+    return PushResult::kPushed;
   }
 
   // Addressable::TryDeliverRun()
