@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "threads/atomics.h"
 
 namespace troupe {
 
@@ -154,6 +155,24 @@ bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head) {
   return true;
 }
 
+uintptr_t MailboxCaches::Gather(MailboxStack& stack, uintptr_t head) const {
+  // `base` is the bound the owner's last CAS left (0 unbounded), so the
+  // bound less base counts the stack; saturated, there is plenty.
+  const uint64_t base = BaseOf(fetched_.load(std::memory_order_relaxed));
+  if (base == kMaxCount) return head;
+  uint64_t stacked = Word::BoundOf(head) - base;
+  if (stacked < 2) return head;  // a lone message (a ping-pong's) is no stream
+  for (int look = 0; look < kGatherLooks && stacked < kGatherTarget; ++look) {
+    for (int i = 0; i < kGatherPauses; ++i) CpuRelax();
+    const uintptr_t again = stack.head_.load(std::memory_order_relaxed);
+    const uint64_t now = Word::BoundOf(again) - base;
+    if (now <= stacked) break;  // nothing more came: take what there is
+    head = again;
+    stacked = now;
+  }
+  return head;
+}
+
 bool MailboxCaches::TryBlockBounded(MailboxStack& stack, uintptr_t head) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   // Not the bound the owner's last CAS left: something was pushed since.
@@ -214,7 +233,11 @@ void MailboxCaches::Refresh(MailboxStack& stack) {
 }
 
 size_t MailboxCaches::PopBatch(MailboxStack& stack, MailboxNode** out, size_t max) {
-  Take(stack);
+  if (HasCached()) {
+    Take(stack);
+  } else {
+    TakeGathering(stack);
+  }
   size_t n = system_.PopFront(out, max);
   n += ordinary_.PopFront(out + n, max - n);
   CountOwner(popped_, n);

@@ -359,7 +359,9 @@ void ActorCell::StartIncarnation(const proto::ExitReason* restarted_after) {
   }
 }
 
-inline Envelope* ActorCell::Next() {
+// Inlined into RunTurn's loop, once per message (callgrind A1: left out of
+// line it costs ~14 instructions a message).
+[[gnu::always_inline]] inline Envelope* ActorCell::Next() {
   Extras* x = extras_if_any();
   // Unstashed mail has been looked at once already: while a handler is
   // suspended it stays where it is (moving it to the held list and back on
