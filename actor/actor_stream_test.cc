@@ -531,6 +531,14 @@ class InletConsumer : public Actor {
   });
 }
 
+// After HeardTheEnd(): the stream ended OK with every one of the Adds 1..n.
+void ExpectAllOfOneToN(InletConsumer::Record& record, int64_t n) {
+  MutexLock lock(record.mu);
+  EXPECT_TRUE(record.end->ok()) << *record.end;
+  EXPECT_EQ(record.items, n);
+  EXPECT_EQ(record.sum, n * (n + 1) / 2);
+}
+
 TEST(StreamInletTest, AnActorTakesTheItemsInItsHandlers) {
   ActorSystem system;
   auto record = std::make_shared<InletConsumer::Record>();
@@ -539,10 +547,8 @@ TEST(StreamInletTest, AnActorTakesTheItemsInItsHandlers) {
   absl::Status status = BlockOn(ToActor(Range<int64_t>(1, kItems + 1).Map(MakeAdd), consumer));
   EXPECT_TRUE(status.ok()) << status;
   ASSERT_TRUE(HeardTheEnd(*record));
+  ExpectAllOfOneToN(*record, kItems);
   MutexLock lock(record->mu);
-  EXPECT_TRUE(record->end->ok()) << *record->end;
-  EXPECT_EQ(record->items, kItems);
-  EXPECT_EQ(record->sum, kItems * (kItems + 1) / 2);
   EXPECT_LE(record->worst_outstanding, 4u);
 }
 
@@ -567,9 +573,8 @@ TEST(StreamInletTest, AnActorStreamsToAnotherFromAGoTask) {
   constexpr int64_t kItems = 5'000;
   ActorRef source = system.Spawn<RangeSource>(kItems, consumer);
   ASSERT_TRUE(HeardTheEnd(*record));
+  ExpectAllOfOneToN(*record, kItems);
   MutexLock lock(record->mu);
-  EXPECT_TRUE(record->end->ok()) << *record->end;
-  EXPECT_EQ(record->sum, kItems * (kItems + 1) / 2);
   EXPECT_LE(record->worst_outstanding, 16u);
 }
 
@@ -615,10 +620,7 @@ TEST(StreamInletTest, AWindowPastABoundedMailboxWaitsForRoom) {
   producer.join();
   EXPECT_TRUE(status.ok()) << status;
   ASSERT_TRUE(HeardTheEnd(*record));
-  MutexLock lock(record->mu);
-  EXPECT_TRUE(record->end->ok()) << *record->end;
-  EXPECT_EQ(record->items, kItems);
-  EXPECT_EQ(record->sum, kItems * (kItems + 1) / 2);
+  ExpectAllOfOneToN(*record, kItems);
   EXPECT_EQ(system.dead_letters().total(), 0);
 }
 

@@ -274,76 +274,76 @@ int64_t RunOwner(Mailbox& mailbox, Semaphore& scheduled, int producers, int64_t 
   return idle_periods;
 }
 
-TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
-  constexpr int kProducers = 4;
-  const int64_t per_producer = ScaledCount(2'500'000, 1000);
+// `producers` threads each push their `per_producer` nodes with
+// produce(mailbox, p, note) — note(result) after every push — against
+// RunOwner's owner, which keeps going idle; meanwhile(mailbox) runs here
+// while they do. Then: every idle period but the last was ended by exactly
+// one wake-up, no second run was ever scheduled, and every node was
+// counted in and out.
+template <typename Produce, typename Meanwhile>
+void AgainstAnOwnerThatKeepsGoingIdle(int producers, int64_t per_producer, Produce produce,
+                                      Meanwhile meanwhile) {
   Mailbox mailbox;  // idle
   Semaphore scheduled(0);
   std::atomic<int64_t> wakes{0};
-  std::vector<Thread<void>> producers;
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back("producer", [&, p] {
-      for (int64_t i = 0; i < per_producer; ++i) {
-        if (mailbox.Push(new TestNode(p, i)) == PushResult::kWokeOwner) {
-          wakes.fetch_add(1, std::memory_order_relaxed);
-          scheduled.Release();
-        }
-      }
-    });
+  auto note = [&](PushResult pushed) {
+    if (pushed == PushResult::kWokeOwner) {
+      wakes.fetch_add(1, std::memory_order_relaxed);
+      scheduled.Release();
+    }
+  };
+  std::vector<Thread<void>> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back("producer", [&, p] { produce(mailbox, p, note); });
   }
-  Thread owner("owner", [&] { return RunOwner(mailbox, scheduled, kProducers, per_producer); });
-  // Sizes read mid-run stay within what can be queued.
-  const size_t most = static_cast<size_t>(kProducers * per_producer);
-  for (int i = 0; i < 1000; ++i) ASSERT_LE(mailbox.ApproximateSize(), most);
-  for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
-  absl::StatusOr<int64_t> idle_periods = owner.Join();
-  ASSERT_TRUE(idle_periods.ok());
-  // Every idle period but the last was ended by exactly one wake-up.
-  EXPECT_EQ(wakes.load(), *idle_periods - 1);
-  EXPECT_EQ(scheduled.available(), 0);  // no second run was ever scheduled
-  EXPECT_TRUE(mailbox.IsBlocked());
-  EXPECT_EQ(mailbox.ApproximateSize(), 0u);  // every node counted in and out
-}
-
-// The same with half the producers pushing runs of 1 to 17 nodes: a run
-// is one push, so each still wakes an idle owner exactly once, and runs
-// and single pushes interleave without a node lost or out of order.
-TEST(MailboxStressTest, RunsAndSinglePushesAgainstAnOwnerThatKeepsGoingIdle) {
-  constexpr int kProducers = 4;
-  const int64_t per_producer = ScaledCount(1'000'000, 1000);
-  Mailbox mailbox;  // idle
-  Semaphore scheduled(0);
-  std::atomic<int64_t> wakes{0};
-  std::vector<Thread<void>> producers;
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back("producer", [&, p] {
-      std::vector<TestNode*> run;
-      int64_t i = 0;
-      while (i < per_producer) {
-        PushResult pushed;
-        if (p % 2 == 0) {
-          pushed = mailbox.Push(new TestNode(p, i++));
-        } else {
-          const int64_t n = std::min<int64_t>(1 + i % 17, per_producer - i);
-          run.clear();
-          for (int64_t k = 0; k < n; ++k) run.push_back(new TestNode(p, i++));
-          pushed = mailbox.PushRun([&](size_t k) { return run[k]; }, run.size());
-        }
-        if (pushed == PushResult::kWokeOwner) {
-          wakes.fetch_add(1, std::memory_order_relaxed);
-          scheduled.Release();
-        }
-      }
-    });
-  }
-  Thread owner("owner", [&] { return RunOwner(mailbox, scheduled, kProducers, per_producer); });
-  for (auto& p : producers) ASSERT_TRUE(p.Join().ok());
+  Thread owner("owner", [&] { return RunOwner(mailbox, scheduled, producers, per_producer); });
+  meanwhile(mailbox);
+  for (auto& t : threads) ASSERT_TRUE(t.Join().ok());
   absl::StatusOr<int64_t> idle_periods = owner.Join();
   ASSERT_TRUE(idle_periods.ok());
   EXPECT_EQ(wakes.load(), *idle_periods - 1);
   EXPECT_EQ(scheduled.available(), 0);
   EXPECT_TRUE(mailbox.IsBlocked());
   EXPECT_EQ(mailbox.ApproximateSize(), 0u);
+}
+
+TEST(MailboxStressTest, ProducersAgainstAnOwnerThatKeepsGoingIdle) {
+  constexpr int kProducers = 4;
+  const int64_t per_producer = ScaledCount(2'500'000, 1000);
+  AgainstAnOwnerThatKeepsGoingIdle(
+      kProducers, per_producer,
+      [&](Mailbox& mailbox, int p, auto& note) {
+        for (int64_t i = 0; i < per_producer; ++i) note(mailbox.Push(new TestNode(p, i)));
+      },
+      [&](Mailbox& mailbox) {
+        // Sizes read mid-run stay within what can be queued.
+        const size_t most = static_cast<size_t>(kProducers * per_producer);
+        for (int i = 0; i < 1000; ++i) ASSERT_LE(mailbox.ApproximateSize(), most);
+      });
+}
+
+// The same with half the producers pushing runs of 1 to 17 nodes: a run
+// is one push, so each still wakes an idle owner exactly once, and runs
+// and single pushes interleave without a node lost or out of order.
+TEST(MailboxStressTest, RunsAndSinglePushesAgainstAnOwnerThatKeepsGoingIdle) {
+  const int64_t per_producer = ScaledCount(1'000'000, 1000);
+  AgainstAnOwnerThatKeepsGoingIdle(
+      /*producers=*/4, per_producer,
+      [&](Mailbox& mailbox, int p, auto& note) {
+        std::vector<TestNode*> run;
+        int64_t i = 0;
+        while (i < per_producer) {
+          if (p % 2 == 0) {
+            note(mailbox.Push(new TestNode(p, i++)));
+          } else {
+            const int64_t n = std::min<int64_t>(1 + i % 17, per_producer - i);
+            run.clear();
+            for (int64_t k = 0; k < n; ++k) run.push_back(new TestNode(p, i++));
+            note(mailbox.PushRun([&](size_t k) { return run[k]; }, run.size()));
+          }
+        }
+      },
+      [](Mailbox&) {});
 }
 
 // Producers race a Close(): every node is either delivered, handed back by
