@@ -191,6 +191,10 @@ class ActorRef {
   // Ask(), after its timeout: null for none (absl::InfiniteDuration()).
   template <typename R, typename T>
   Future<R> AskWithin(T&& message, const absl::Duration* timeout) const;
+  // TellWithin() once the mailbox refused: waits for room (DeliverWithin),
+  // and hands the message back if it never came.
+  template <typename T>
+  absl::Status WaitToTell(T& message, EnvelopePtr& envelope, absl::Time deadline) const;
 
   actor_internal::AddressablePtr target_;
 };
@@ -216,10 +220,18 @@ absl::Status ActorRef::TellWithin(T& message, absl::Time deadline) const {
   static_assert(!std::is_const_v<T>, "TellWithin hands a refused message back: pass a variable");
   if (!target_) return absl::InvalidArgumentError("TellWithin through an empty ActorRef");
   EnvelopePtr envelope = MakeEnvelope(std::move(message));
-  // Room, the common case, costs what a TryTell costs; only a refusal takes
-  // the waiting path (which tries again before it waits).
+  // Room, the common case, costs what a Tell costs; only a refusal takes
+  // the waiting path, out of line (it tries again before it waits).
   const PushResult pushed = target_->TryDeliver(envelope);
-  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) return absl::OkStatus();
+  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) [[likely]] {
+    return absl::OkStatus();
+  }
+  return WaitToTell(message, envelope, deadline);
+}
+
+template <typename T>
+[[gnu::noinline]] absl::Status ActorRef::WaitToTell(T& message, EnvelopePtr& envelope,
+                                                    absl::Time deadline) const {
   absl::Status sent = target_->DeliverWithin(envelope, deadline);
   if (!sent.ok()) message = std::move(envelope->As<T>());  // back to the caller
   return sent;

@@ -80,10 +80,15 @@ TEST(BoundedMailboxTest, RejectSendsTheExcessToDeadLettersAndCountsIt) {
   EXPECT_THAT(kit.system().DumpState(), HasSubstr("mailbox 3/3 (high water 3, rejected 2)"));
   kit.RunUntilIdle();
   EXPECT_EQ(handled.load(), 3);
-  // Drained: room again.
+  // Drained: the mark stays (kept by the actor's turns once the pushes'
+  // bound has left the mailbox's head word).
+  EXPECT_EQ(StatsOf(kit.system(), sink).mailbox_depth, 0u);
+  EXPECT_EQ(StatsOf(kit.system(), sink).mailbox_high_water, 3u);
+  // Room again.
   sink.Tell(5);
   kit.RunUntilIdle();
   EXPECT_EQ(handled.load(), 4);
+  EXPECT_EQ(StatsOf(kit.system(), sink).mailbox_high_water, 3u);
   // Shedding is logged, once a second per actor, not once a message.
   EXPECT_THAT(log.Output(), HasSubstr("is shedding load: mailbox full (capacity 3), rejecting 1"));
 }

@@ -196,12 +196,20 @@ inline Envelope::~Envelope() = default;
 
 // MakeEnvelope()
 //
-// Moves (or copies, for an lvalue) `message` into a new envelope.
+// Moves (or copies, for an lvalue) `message` into a new envelope, with no
+// sender or with `sender` (to whom a reply goes). Two overloads rather than
+// a defaulted sender: a send without one (Tell, TellWithin) then builds and
+// destroys no empty reference (bench O1: the default argument kept
+// MakeEnvelope out of TellWithin's line).
 template <typename T>
-EnvelopePtr MakeEnvelope(T&& message, actor_internal::AddressablePtr sender = {}) {
+EnvelopePtr MakeEnvelope(T&& message) {
   using U = std::remove_cvref_t<T>;
   static_assert(!std::is_pointer_v<U>, "send the value, not a pointer to it");
-  auto envelope = std::make_unique<TypedEnvelope<U>>(std::forward<T>(message));
+  return std::make_unique<TypedEnvelope<U>>(std::forward<T>(message));
+}
+template <typename T>
+EnvelopePtr MakeEnvelope(T&& message, actor_internal::AddressablePtr sender) {
+  EnvelopePtr envelope = MakeEnvelope(std::forward<T>(message));
   if (sender) envelope->set_sender(std::move(sender));
   return envelope;
 }

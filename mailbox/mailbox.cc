@@ -126,7 +126,7 @@ void MailboxCaches::DistributeLanes(MailboxNode* stack, MailboxNode* ordinary_he
   if (heads[1] != nullptr) system_.AppendChain(heads[1], tails[1]);
 }
 
-bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head) {
+bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head, uint32_t* peak) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   if ((owner & kBoundedBit) == 0) [[likely]] {
     // Unbounded: the bound counts the stack alone; base stays 0. (B)
@@ -150,6 +150,7 @@ bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head) {
     // (B) acquire on success; relaxed on failure (we retry with the new head).
   } while (!stack.head_.compare_exchange_weak(
       head, bound << Word::kCountShift, std::memory_order_acquire, std::memory_order_relaxed));
+  RaisePeak(peak, head);
   Distribute(reinterpret_cast<MailboxNode*>(head & Word::kAddressMask), WithBase(owner, bound));
   if (Word::BoundOf(head) == kMaxCount) Resync(stack);
   return true;
@@ -209,7 +210,7 @@ void MailboxCaches::Resync(MailboxStack& stack) {
   }
 }
 
-void MailboxCaches::Refresh(MailboxStack& stack) {
+void MailboxCaches::Refresh(MailboxStack& stack, uint32_t* peak) {
   const uint64_t owner = fetched_.load(std::memory_order_relaxed);
   if ((owner & kBoundedBit) == 0) return;  // nothing to refresh
   const uint64_t base = BaseOf(owner);
@@ -217,7 +218,10 @@ void MailboxCaches::Refresh(MailboxStack& stack) {
   if (base == kMaxCount) {
     // Saturated at the last take: take what is stacked (which resyncs), or
     // resync now if nothing is.
-    if (!Take(stack)) Resync(stack);
+    if (!Take(stack, peak)) {
+      RaisePeak(peak, stack.head_.load(std::memory_order_relaxed));  // saturated: 65535
+      Resync(stack);
+    }
     return;
   }
   if (cached == base) return;  // nothing popped since the owner's last CAS
@@ -229,6 +233,7 @@ void MailboxCaches::Refresh(MailboxStack& stack) {
       head,
       (head & Word::kAddressMask) | ((cached + Word::BoundOf(head) - base) << Word::kCountShift),
       std::memory_order_relaxed, std::memory_order_relaxed));
+  RaisePeak(peak, head);
   SetOwnerWord(WithBase(owner, cached));
 }
 
@@ -236,7 +241,7 @@ size_t MailboxCaches::PopBatch(MailboxStack& stack, MailboxNode** out, size_t ma
   if (HasCached()) {
     Take(stack);
   } else {
-    TakeGathering(stack);
+    TakeGathering(stack, nullptr);
   }
   size_t n = system_.PopFront(out, max);
   n += ordinary_.PopFront(out + n, max - n);

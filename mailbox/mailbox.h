@@ -323,6 +323,16 @@ class MailboxStack {
   bool IsClosed() const { return head_.load(std::memory_order_acquire) == Word::kClosed; }
   bool IsBlocked() const { return head_.load(std::memory_order_acquire) == Word::kBlocked; }
 
+  // MailboxStack::Bound()
+  //
+  // Any thread; a snapshot (relaxed). The count in the head word: in a
+  // bounded mailbox, the bound (at least the depth), which pushes raise and
+  // only the owner's CAS lowers; in an unbounded one, the nodes stacked since
+  // the last take. 0 while idle or closed.
+  uint32_t Bound() const {
+    return static_cast<uint32_t>(Word::BoundOf(head_.load(std::memory_order_relaxed)));
+  }
+
  private:
   friend class MailboxCaches;
   using Word = mailbox_internal::HeadWord;
@@ -381,12 +391,19 @@ class MailboxCaches {
   //
   // Owner only. The next node, system lane first, or null when nothing is
   // queued (the owner should then TryBlock()).
-  MailboxNode* Pop(MailboxStack& stack) {
+  //
+  // `peak`, here and in Fetch() and Refresh(): if given, raised to the bound
+  // that each of the call's CASes replaces. The bound only grows between the
+  // owner's CASes, so the largest of those values, and the stack's Bound()
+  // now, is the deepest any push saw the mailbox: a bounded mailbox's
+  // high-water mark, kept by the owner once per take so that a push pays
+  // nothing for it.
+  MailboxNode* Pop(MailboxStack& stack, uint32_t* peak = nullptr) {
     MailboxNode* node;
     if (!system_.empty()) {
       node = system_.PopFront();
     } else {
-      if (ordinary_.empty()) TakeGathering(stack);
+      if (ordinary_.empty()) TakeGathering(stack, peak);
       node = !system_.empty() ? system_.PopFront() : ordinary_.PopFront();
       if (node == nullptr) return nullptr;
     }
@@ -400,14 +417,14 @@ class MailboxCaches {
   // system-lane node pushed since the last fetch is the next Pop(), ahead
   // of ordinary nodes already cached. (Pop() itself fetches only when the
   // caches run dry, to keep producers' cache line quiet.)
-  void Fetch(MailboxStack& stack) { Take(stack); }
+  void Fetch(MailboxStack& stack, uint32_t* peak = nullptr) { Take(stack, peak); }
 
   // MailboxCaches::Refresh()
   //
   // Owner only. Lowers the bound to the depth, so that the pops since the
   // owner's last CAS make room for PushBounded() now rather than at the
   // next take. One CAS when anything was popped since; none otherwise.
-  void Refresh(MailboxStack& stack);
+  void Refresh(MailboxStack& stack, uint32_t* peak = nullptr);
 
   // MailboxCaches::ForEachQueued()
   //
@@ -509,18 +526,25 @@ class MailboxCaches {
   // producers. TakeGathering() is for an owner whose caches ran dry (Pop,
   // PopBatch): a short stack that is still growing is left to grow a
   // moment first (Gather).
-  bool Take(MailboxStack& stack) {
+  bool Take(MailboxStack& stack, uint32_t* peak = nullptr) {
     const uintptr_t head = stack.head_.load(std::memory_order_relaxed);
     if ((head & Word::kAddressMask) <= Word::kClosed) return false;  // nothing stacked, or a tag
-    return TakeSlow(stack, head);
+    return TakeSlow(stack, head, peak);
   }
-  bool TakeGathering(MailboxStack& stack) {
+  bool TakeGathering(MailboxStack& stack, uint32_t* peak) {
     const uintptr_t head = stack.head_.load(std::memory_order_relaxed);
     if ((head & Word::kAddressMask) <= Word::kClosed) return false;
     // A bound under 2 is a lone message (a ping-pong's): no stream to wait for.
-    return TakeSlow(stack, Word::BoundOf(head) < 2 ? head : Gather(stack, head));
+    return TakeSlow(stack, Word::BoundOf(head) < 2 ? head : Gather(stack, head), peak);
   }
-  bool TakeSlow(MailboxStack& stack, uintptr_t head);
+  bool TakeSlow(MailboxStack& stack, uintptr_t head, uint32_t* peak);
+  // Raises *peak (if given) to the bound of `replaced`, a head word that an
+  // owner's CAS has just replaced.
+  static void RaisePeak(uint32_t* peak, uintptr_t replaced) {
+    if (peak != nullptr && Word::BoundOf(replaced) > *peak) {
+      *peak = static_cast<uint32_t>(Word::BoundOf(replaced));
+    }
+  }
   // The owner has run dry and finds fewer than kGatherTarget nodes stacked
   // (`head`): a producer may be streaming into the mailbox. Every take
   // writes the head, taking its line from the producers, whose next push
@@ -583,9 +607,10 @@ class Mailbox {
     TROUPE_DCHECK(caches_.bounded(), "PushBounded() on a mailbox without EnableBound()");
     return stack_.PushBounded(node, capacity, bound);
   }
-  MailboxNode* Pop() { return caches_.Pop(stack_); }
-  void Fetch() { caches_.Fetch(stack_); }
-  void Refresh() { caches_.Refresh(stack_); }
+  MailboxNode* Pop(uint32_t* peak = nullptr) { return caches_.Pop(stack_, peak); }
+  void Fetch(uint32_t* peak = nullptr) { caches_.Fetch(stack_, peak); }
+  void Refresh(uint32_t* peak = nullptr) { caches_.Refresh(stack_, peak); }
+  uint32_t Bound() const { return stack_.Bound(); }
   void ForEachQueued(absl::FunctionRef<void(const MailboxNode&)> fn) const {
     caches_.ForEachQueued(stack_, fn);
   }

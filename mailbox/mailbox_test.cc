@@ -446,6 +446,32 @@ TEST(MailboxBoundedTest, RefreshLeavesTheStackInPlace) {
   EXPECT_TRUE(mailbox.TryBlock());
 }
 
+TEST(MailboxBoundedTest, PeakIsTheDeepestAnyPushSawTheMailbox) {
+  Mailbox mailbox(Mailbox::InitialState::kRunning);
+  mailbox.EnableBound();
+  TestNode a(0, 1), b(0, 2), c(0, 3), d(0, 4), e(0, 5);
+  uint32_t peak = 0;
+  ASSERT_EQ(mailbox.PushBounded(&a, 4), PushResult::kPushed);
+  ASSERT_EQ(mailbox.PushBounded(&b, 4), PushResult::kPushed);
+  ASSERT_EQ(mailbox.PushBounded(&c, 4), PushResult::kPushed);
+  EXPECT_EQ(mailbox.Bound(), 3u);         // raised by the pushes alone
+  ASSERT_EQ(Seq(mailbox.Pop(&peak)), 1);  // the take replaces a bound of 3
+  EXPECT_EQ(peak, 3u);
+  ASSERT_EQ(Seq(mailbox.Pop(&peak)), 2);
+  ASSERT_EQ(mailbox.PushBounded(&d, 4), PushResult::kPushed);  // bound 4, depth 2
+  mailbox.Refresh(&peak);                                      // replaces the 4 with the depth, 2
+  EXPECT_EQ(peak, 4u);
+  EXPECT_EQ(mailbox.Bound(), 2u);
+  ASSERT_EQ(mailbox.PushBounded(&e, 4), PushResult::kPushed);  // bound 3: below the peak
+  ASSERT_EQ(Seq(mailbox.Pop(&peak)), 3);
+  ASSERT_EQ(Seq(mailbox.Pop(&peak)), 4);
+  ASSERT_EQ(Seq(mailbox.Pop(&peak)), 5);
+  EXPECT_EQ(peak, 4u);
+  EXPECT_EQ(mailbox.Pop(&peak), nullptr);
+  EXPECT_TRUE(mailbox.TryBlock());
+  EXPECT_EQ(mailbox.Bound(), 0u);  // idle
+}
+
 TEST(MailboxBoundedTest, AClosedMailboxRefusesAsClosed) {
   Mailbox mailbox(Mailbox::InitialState::kRunning);
   mailbox.EnableBound();

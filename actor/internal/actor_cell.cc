@@ -79,10 +79,13 @@ void* ActorCell::actor_storage() {
 
 ActorCell::ActorCell(SystemLink* link, uint64_t id, std::string name, ActorCell* parent,
                      uint32_t type_name)
-    : Addressable(link, id), parent_(parent), named_(!name.empty()) {
+    : Addressable(link, id), parent_(parent) {
   // Past 65535 classes (the cell keeps 16 bits), the class goes unnamed.
   type_name_ = type_name <= UINT16_MAX ? static_cast<uint16_t>(type_name) : 0;
-  if (named_) extras().name = std::move(name);
+  if (!name.empty()) {
+    spawn_flags_.store(kNamed, std::memory_order_relaxed);
+    extras().name = std::move(name);
+  }
 }
 
 ActorCell::~ActorCell() {
@@ -112,7 +115,7 @@ ActorCell::Extras& ActorCell::extras() {
 }
 
 std::string ActorCell::name() const {
-  return named_ ? extras_if_any()->name : TypeNameAt(type_name_);
+  return named() ? extras_if_any()->name : TypeNameAt(type_name_);
 }
 
 Scheduler* ActorCell::scheduler() const {
@@ -194,25 +197,25 @@ template <bool kBounded>
   return pushed;
 }
 
-PushResult ActorCell::PushLimited(Envelope& envelope) {
-  // Set before publication (LimitMailbox), so every sender sees it.
-  MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
-  uint32_t bound = 0;
-  const PushResult pushed = mail_stack().PushBounded(&envelope, limit.capacity, &bound);
-  if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
-    limit.NoteDepth(bound);
+[[gnu::always_inline]] inline PushResult ActorCell::PushLimited(Envelope& envelope) {
+  // The capacity sits beside the flags the send has just read, set before
+  // publication (LimitMailbox), so every sender sees it. Nothing else is
+  // read: the high-water mark is the owner's to keep (RunTurn).
+  const PushResult pushed = mail_stack().PushBounded(&envelope, mailbox_capacity_);
+  if (pushed != PushResult::kFull) [[likely]]
     return pushed;
-  }
+  return PushExempt(envelope);
+}
+
+[[gnu::noinline]] PushResult ActorCell::PushExempt(Envelope& envelope) {
   // Exempt from the bound (the mailbox exempts the system lane itself): an
   // Actor::Ask continuation, which is the reply to something this actor
   // already accepted, and mail the actor sends itself from its own turn,
   // which it could not otherwise be sure to get. Looked at only once the
   // bound refuses: with room, an exempt push and a bounded one are the same
   // push (both count in the bound), so the common case skips the checks.
-  if (pushed == PushResult::kFull && (envelope.Is<Continuation>() || RunningCell() == this)) {
-    return mail_stack().Push(&envelope);
-  }
-  return pushed;
+  if (envelope.Is<Continuation>() || RunningCell() == this) return mail_stack().Push(&envelope);
+  return PushResult::kFull;
 }
 
 bool ActorCell::Deliver(std::unique_ptr<Envelope> envelope) {
@@ -307,8 +310,9 @@ void ActorCell::RunTurn() {
   }
   const uint8_t observe = link()->observe_flags();  // once per turn
   int budget = env()->throughput();
+  uint32_t peak = 0;  // a bounded mailbox's depth high-water mark in this turn (Pop)
   while (budget > 0) {
-    Envelope* next = Next();
+    Envelope* next = Next(&peak);
     if (next == nullptr) break;
     --budget;
     if (state_.running()) [[likely]] {
@@ -336,8 +340,8 @@ void ActorCell::RunTurn() {
     // What this turn handled is room for bounded senders now, also for
     // those waiting (woken before TryBlock(): once idle, the cell is not
     // ours to touch).
-    mailbox_.Refresh(mail_stack());
-    WakeWaitingSenders();
+    mailbox_.Refresh(mail_stack(), &peak);
+    WakeWaitingSenders(peak);
   }
   if (!unstashed && mailbox_.TryBlock(mail_stack())) return;
   if (budget == 0) {
@@ -361,7 +365,7 @@ void ActorCell::StartIncarnation(const proto::ExitReason* restarted_after) {
 
 // Inlined into RunTurn's loop, once per message (callgrind A1: left out of
 // line it costs ~14 instructions a message).
-[[gnu::always_inline]] inline Envelope* ActorCell::Next() {
+[[gnu::always_inline]] inline Envelope* ActorCell::Next(uint32_t* peak) {
   Extras* x = extras_if_any();
   // Unstashed mail has been looked at once already: while a handler is
   // suspended it stays where it is (moving it to the held list and back on
@@ -372,9 +376,9 @@ void ActorCell::StartIncarnation(const proto::ExitReason* restarted_after) {
   }
   if (system_mail_.load(std::memory_order_relaxed)) [[unlikely]] {
     system_mail_.store(false, std::memory_order_relaxed);
-    mailbox_.Fetch(mail_stack());  // lifecycle signals overtake the mail already cached
+    mailbox_.Fetch(mail_stack(), peak);  // lifecycle signals overtake the mail already cached
   }
-  return static_cast<Envelope*>(mailbox_.Pop(mail_stack()));
+  return static_cast<Envelope*>(mailbox_.Pop(mail_stack(), peak));
 }
 
 inline void ActorCell::Handle(Envelope* envelope, uint8_t observe) {

@@ -152,7 +152,7 @@ class ActorCell final : public Addressable, public Schedulable {
   void MarkRegistered() override { registered_.store(true, std::memory_order_seq_cst); }
   std::string name() const override;
   // Spawned with a name; if not, its name is its class's (type_name()).
-  bool named() const { return named_; }
+  bool named() const { return (spawn_flags_.load(std::memory_order_relaxed) & kNamed) != 0; }
   uint32_t type_name() const { return type_name_; }
   ActorCell* AsCell() override { return this; }
   void RunTurn() override;
@@ -263,6 +263,7 @@ class ActorCell final : public Addressable, public Schedulable {
   PushResult Push(Envelope& envelope);
   void ObserveSend(Envelope& envelope, uint8_t observe);  // hooks, tracing
   PushResult PushLimited(Envelope& envelope);
+  PushResult PushExempt(Envelope& envelope);  // PushLimited() refused: an exempt kind?
   // Deliver() for a bounded mailbox, kept out of the unbounded path (raw
   // pointers, owned: no unique_ptr temporaries on the hot path's stack).
   bool DeliverBounded(Envelope* envelope);
@@ -271,10 +272,12 @@ class ActorCell final : public Addressable, public Schedulable {
   // A bounded mailbox refused `envelope`: the overflow policy. Returns
   // whether it was delivered anyway (redirected).
   bool Overflow(std::unique_ptr<Envelope> envelope);
-  // The owner, having refreshed its bound: wakes waiting senders, as many
-  // as there is room for (mailbox_limit.cc).
-  void WakeWaitingSenders();
-  Envelope* Next();
+  // The owner, having refreshed its bound at the end of a turn: records the
+  // turn's depth high-water mark `peak` (Mailbox::Pop) and wakes waiting
+  // senders, as many as there is room for (mailbox_limit.cc).
+  void WakeWaitingSenders(uint32_t peak);
+  // The next message to handle, raising `peak` as Mailbox::Pop() does.
+  Envelope* Next(uint32_t* peak);
   void Handle(Envelope* envelope, uint8_t observe);  // takes ownership
   void Invoke(Envelope& envelope);                   // runs the handler, catching what it throws
   void InvokeObserved(Envelope& envelope, uint8_t observe);
@@ -336,15 +339,15 @@ class ActorCell final : public Addressable, public Schedulable {
   // one writes on every message and the other reads costs both a transfer
   // each time. The word every send writes, the mailbox's stack, sits in
   // front of the cell (mail_stack(), actor_cell.cc), on a line with only
-  // what a send reads anyway: Addressable (with the flags every send
-  // tests), the scheduler's vtable pointer and the live-set links. What the
-  // turn writes per message (the caches below, current_) starts 64 bytes
-  // after the word. current_ sits at least 64 bytes (a line, however the
-  // block falls) before what a bounded send reads (extras_), with what only
-  // the turn reads between (with current_ on extras_'s line, a sender into
-  // a full bounded mailbox took ~50 ns a message instead of ~38). Still
-  // shared in some alignments: extras_ with the actor object after the
-  // cell (docs/architecture.md, "Cache lines").
+  // what a send reads anyway: Addressable (with the flags every send tests
+  // and a bounded mailbox's capacity), the scheduler's vtable pointer and
+  // the live-set links. What the turn writes per message (the caches below,
+  // current_) starts 64 bytes after the word. A send reads nothing further
+  // in: the cell is too short to keep a field a line away from both
+  // current_ and the actor object after the cell (which its handlers
+  // write), and a bounded send that read the limit through extras_ here
+  // ran bench O1 at two thirds of the rate (docs/architecture.md, "Cache
+  // lines"). extras_ is for slow paths: a refusal, a wait, the turn's end.
   MailboxCaches mailbox_;
   // Turn state: one thread at a time (see the file comment).
   std::unique_ptr<Envelope> current_;  // the message being handled
@@ -364,10 +367,13 @@ class ActorCell final : public Addressable, public Schedulable {
   // a wake reads whichever is current, and a relaxed read suffices, since
   // a priority orders nothing else.
   static constexpr uint8_t kDedicated = 1;       // own_scheduler is the scheduler
-  static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit is set
+  static constexpr uint8_t kBoundedMailbox = 2;  // extras' limit and mailbox_capacity_ are set
   static constexpr int kPriorityShift = 2;       // two bits: a Priority
   static constexpr uint8_t kPriorityMask = 3 << kPriorityShift;
-  const bool named_;
+  static constexpr uint8_t kNamed = 16;  // spawned with a name (in extras), set at construction
+  // The actor's class, as an index into internal/type_names.h (its name when
+  // it was spawned without one); 0 for an index past 65535.
+  uint16_t type_name_ = 0;
   uint8_t pool_units_ = 0;  // the block's size / kPoolUnit if pooled, 0 if from new
 
   // 0 while alive; once Finish() runs, its exit reason's kind + 1.

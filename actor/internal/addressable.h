@@ -83,12 +83,10 @@ class Addressable {
   // This default is for receivers without a mailbox (an ask's reply
   // receiver): one that has ended refuses, the envelope kept; once handed
   // to Deliver() the envelope is the receiver's, also if it ended meanwhile
-  // (then it is a dead letter, as a Tell that races a stop).
-  virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope) {
-    if (!IsAlive()) return PushResult::kClosed;
-    (void)Deliver(std::move(envelope));
-    return PushResult::kPushed;
-  }
+  // (then it is a dead letter, as a Tell that races a stop). Out of line, so
+  // that a caller's compiler does not inline it as a guess at every call
+  // (most calls reach an actor's cell: bench O1's sender).
+  virtual PushResult TryDeliver(std::unique_ptr<Envelope>& envelope);
 
   // Addressable::TryDeliverRun()
   //
@@ -256,19 +254,23 @@ class Addressable {
   friend class AddressablePtr;  // FirstTo()
 
   // 32 bits, as libstdc++'s shared_ptr counts: 2^31 refs to one receiver
-  // would take 16 GiB of refs. The other half of the word is type_name_
-  // and spawn_flags_.
+  // would take 16 GiB of refs. The other half of the word is
+  // mailbox_capacity_ and spawn_flags_.
   std::atomic<int32_t> refs_{0};
 
  protected:
-  // An actor's class, as an index into internal/type_names.h (its name when
-  // it was spawned without one); 0 otherwise, and for an index past 65535.
-  uint16_t type_name_ = 0;
-  // An actor cell's flags (ActorCell says what they are), here because a
-  // send reads them: in the object's first 32 bytes, with the vtable
-  // pointer and link_ that a send reads too, no cache line holds them
-  // together with anything the actor's turn writes per message (the cell's
-  // tail is followed by the actor object). 0 for other receivers.
+  // An actor cell's fields that a send reads, here in the object's first 32
+  // bytes, with the vtable pointer and link_ that a send reads too: no cache
+  // line holds them together with anything the actor's turn writes per
+  // message (the cell's tail is followed by the actor object, which its
+  // handlers write). 0 for other receivers.
+  //
+  // The capacity of a bounded mailbox (0: unbounded; at most 65535, the
+  // mailbox's own ceiling), set before the cell is published: what a bounded
+  // push checks. (Read from the cell's tail, next to the actor, it cost bench
+  // O1 a third of its rate.)
+  uint16_t mailbox_capacity_ = 0;
+  // The cell's flags (ActorCell says what they are).
   std::atomic<uint8_t> spawn_flags_{0};
 
  private:

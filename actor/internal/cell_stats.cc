@@ -24,7 +24,7 @@ void ActorCell::FillStats(const std::vector<WorkerStats>& workers, ActorStats* s
   if (x != nullptr && x->limit != nullptr) {
     const MailboxLimit& limit = *x->limit;
     stats->mailbox_capacity = limit.capacity;
-    stats->mailbox_high_water = limit.high_water.load(std::memory_order_relaxed);
+    stats->mailbox_high_water = limit.HighWater(mail_stack().Bound());
     stats->mailbox_rejected = limit.rejected.load(std::memory_order_relaxed);
     stats->mailbox_dropped = limit.dropped.load(std::memory_order_relaxed);
     stats->mailbox_redirected = limit.redirected.load(std::memory_order_relaxed);

@@ -112,6 +112,7 @@ MailboxLimit* ActorCell::mailbox_limit() const {
 
 void ActorCell::LimitMailbox(uint32_t capacity, OverflowPolicy policy) {
   extras().limit = std::make_unique<MailboxLimit>(capacity, std::move(policy));
+  mailbox_capacity_ = static_cast<uint16_t>(capacity);  // Spawn checked it: <= 65535
   mailbox_.EnableBound();
   spawn_flags_.fetch_or(kBoundedMailbox, std::memory_order_relaxed);
 }
@@ -192,6 +193,12 @@ absl::Status DeadlinePassed(const Addressable& to) {
 
 }  // namespace
 
+PushResult Addressable::TryDeliver(std::unique_ptr<Envelope>& envelope) {
+  if (!IsAlive()) return PushResult::kClosed;
+  (void)Deliver(std::move(envelope));
+  return PushResult::kPushed;
+}
+
 absl::Status Addressable::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl::Time deadline) {
   absl::Duration pause = absl::Microseconds(50);
   for (;;) {
@@ -258,8 +265,9 @@ absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl:
   return absl::OkStatus();
 }
 
-void ActorCell::WakeWaitingSenders() {
+void ActorCell::WakeWaitingSenders(uint32_t peak) {
   MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
+  limit.NoteDepth(peak);
   // Dekker with DeliverWithin(): the refresh's CAS, this fence, this load.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (limit.waiting.load(std::memory_order_relaxed) == 0) return;
@@ -273,11 +281,10 @@ void ActorCell::WakeWaitingSenders() {
   limit.WakeSenders(limit.capacity - depth, [this, &limit](std::unique_ptr<Envelope>& message) {
     // The owner, in its turn: the mailbox is open and not idle, so a push
     // is kPushed or kFull, never a wake-up.
-    uint32_t bound = 0;
-    const PushResult pushed = mail_stack().PushBounded(message.get(), limit.capacity, &bound);
+    // (Its bound stays in the head word for the next take to record.)
+    const PushResult pushed = mail_stack().PushBounded(message.get(), limit.capacity);
     TROUPE_DCHECK(pushed != PushResult::kWokeOwner, "a push for a task woke a running actor");
     if (pushed == PushResult::kPushed || pushed == PushResult::kWokeOwner) {
-      limit.NoteDepth(bound);
       message.release();  // the mailbox's now
     }
     return pushed;

@@ -7,7 +7,7 @@
 // its mailbox refused, which Stats() reads.
 //
 //   MailboxLimit limit(1024, OverflowPolicy::Reject());
-//   limit.NoteDepth(bound);                       // a sender, after a push
+//   limit.NoteDepth(peak);                        // the owner, after a turn
 //   if (limit.CountRefusal(&limit.rejected, &n))  // a sender, refused
 //     LogWarning(..., n);                         // at most once a second
 //
@@ -37,6 +37,7 @@
 #ifndef TROUPE_ACTOR_INTERNAL_MAILBOX_LIMIT_H_
 #define TROUPE_ACTOR_INTERNAL_MAILBOX_LIMIT_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -59,11 +60,19 @@ struct MailboxLimit {
   MailboxLimit(uint32_t capacity, OverflowPolicy policy)
       : capacity(capacity), policy(std::move(policy)) {}
 
-  // A push succeeded with the mailbox's bound at `bound` (>= the depth).
+  // The owner, at the end of a turn: the mailbox's bound reached `bound`
+  // (>= the depth then) since its last call. Only the owner writes the mark:
+  // a load and a store, no read-modify-write.
   void NoteDepth(uint32_t bound) {
     if (bound > high_water.load(std::memory_order_relaxed)) {
       high_water.store(bound, std::memory_order_relaxed);
     }
+  }
+  // The deepest the senders saw the mailbox: the owner's mark, or the
+  // bound in the head word `stack_bound` (MailboxStack::Bound()) if higher,
+  // which pushes since the owner's last take have raised. Any thread.
+  uint32_t HighWater(uint32_t stack_bound) const {
+    return std::max(high_water.load(std::memory_order_relaxed), stack_bound);
   }
 
   // Counts one refusal in `counter`. True, with the refusals since the last
