@@ -218,10 +218,8 @@ void MailboxCaches::Refresh(MailboxStack& stack, uint32_t* peak) {
   if (base == kMaxCount) {
     // Saturated at the last take: take what is stacked (which resyncs), or
     // resync now if nothing is.
-    if (!Take(stack, peak)) {
-      RaisePeak(peak, stack.head_.load(std::memory_order_relaxed));  // saturated: 65535
-      Resync(stack);
-    }
+    // (The take that saturated it raised the peak to 65535 already.)
+    if (!Take(stack, peak)) Resync(stack);
     return;
   }
   if (cached == base) return;  // nothing popped since the owner's last CAS
