@@ -49,6 +49,10 @@ absl::Status ActorRef::SetPriority(Priority priority) const {
 
 namespace actor_internal {
 
+absl::Status EmptyRefError(const char* operation) {
+  return absl::InvalidArgumentError(absl::StrCat(operation, " through an empty ActorRef"));
+}
+
 absl::Status TryTellFailed(PushResult result, const MessageType& type, const Addressable& target) {
   if (result == PushResult::kFull) {
     return absl::ResourceExhaustedError(absl::StrCat("TryTell ", type.name(), " to ", target.name(),

@@ -199,10 +199,11 @@ inline Envelope::~Envelope() = default;
 // Moves (or copies, for an lvalue) `message` into a new envelope, with no
 // sender or with `sender` (to whom a reply goes). Two overloads rather than
 // a defaulted sender: a send without one (Tell, TellWithin) then builds and
-// destroys no empty reference (bench O1: the default argument kept
-// MakeEnvelope out of TellWithin's line).
+// destroys no empty reference. Always inlined, as the sends that call it
+// are: the one call per message they would otherwise make (bench O1's
+// sender, callgrind: 197 -> 182 instructions a message).
 template <typename T>
-EnvelopePtr MakeEnvelope(T&& message) {
+[[gnu::always_inline]] inline EnvelopePtr MakeEnvelope(T&& message) {
   using U = std::remove_cvref_t<T>;
   static_assert(!std::is_pointer_v<U>, "send the value, not a pointer to it");
   return std::make_unique<TypedEnvelope<U>>(std::forward<T>(message));
