@@ -6,11 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "actor/actor.h"
 #include "actor/actor_system.h"
 #include "actor/dead_letters.h"
+#include "actor/scheduler.h"
+#include "actor/stats.h"
 #include "actor/supervisor.h"
 #include "actor/testdata/test_messages.pb.h"
 #include "base/stress.h"
@@ -88,6 +91,67 @@ TEST(LifetimeTest, ARefThatOutlivesItsSystemDropsMailAndFailsAsks) {
   EXPECT_NE(total.status().message().find("shut down"), std::string::npos) << total.status();
   EXPECT_FALSE(survivor.IsAlive());
   EXPECT_EQ(handled.load(), 1);
+}
+
+// Set on a thread whose Schedule() calls should linger (below).
+thread_local bool linger_here = false;
+
+// The default scheduler, except that a Schedule() from a thread marked
+// linger_here lingers after handing the turn over, then touches the
+// scheduler, as the pool's wake-up does (ThreadPool::Execute reads its
+// sleep counters after the task is published): long enough for the woken
+// actor to run and for the system to be destroyed meanwhile, unless the
+// system waits for it.
+class LingeringScheduler : public Scheduler {
+ public:
+  void Schedule(Schedulable* runnable, Priority priority) override {
+    inner_->Schedule(runnable, priority);
+    if (linger_here) {
+      absl::SleepFor(absl::Milliseconds(100));
+      lingered_.fetch_add(1, std::memory_order_relaxed);  // ASAN: freed, unless waited for
+    }
+  }
+  void Yield(Schedulable* runnable, Priority priority) override {
+    inner_->Yield(runnable, priority);
+  }
+  void RunInBackground(absl::AnyInvocable<void() &&> task) override {
+    inner_->RunInBackground(std::move(task));
+  }
+  void Shutdown() override { inner_->Shutdown(); }
+  bool RunsOnItsOwn() const override { return true; }
+  bool IsCurrentThread() const override { return inner_->IsCurrentThread(); }
+  std::vector<WorkerStats> worker_stats() const override { return inner_->worker_stats(); }
+
+ private:
+  const std::unique_ptr<Scheduler> inner_ = MakeThreadPoolScheduler(2);
+  std::atomic<int64_t> lingered_{0};
+};
+
+// A send from outside that wakes an idle actor may still be inside the
+// scheduler when the actor has run, and the system may then be destroyed:
+// the destructor waits for that send to leave the scheduler (a pass,
+// actor_cell.cc's Wake()). Under ASAN this fails with a use after free,
+// under TSAN with a race, if it does not.
+TEST(LifetimeTest, ASystemMayGoWhileTheSendThatWokeItsActorIsStillScheduling) {
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<int64_t> handled{0};
+    ActorSystemOptions options;
+    options.scheduler = std::make_unique<LingeringScheduler>();
+    auto system = std::make_unique<ActorSystem>(std::move(options));
+    const ActorRef counter = system->Spawn<Counter>(&handled);
+    // Started and replied: idle soon after, so the Tell below finds it idle
+    // and schedules its turn itself.
+    ASSERT_TRUE(counter.Ask<test::Total>(test::GetTotal(), kWait).Get().ok());
+    ASSERT_TRUE(
+        testkit::Eventually([&] { return system->Stats().actors[0].state == ActorState::kIdle; }));
+    Thread<void> sender("sender", [counter] {
+      linger_here = true;
+      counter.Tell(test::Add());
+    });
+    ASSERT_TRUE(testkit::Eventually([&] { return handled.load() == 1; }));
+    system.reset();  // the Tell was handled, its sender still in Schedule()
+    ASSERT_TRUE(sender.Join().ok());
+  }
 }
 
 // Threads keep Telling (and asking) while the system is torn down under them:

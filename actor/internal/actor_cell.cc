@@ -170,6 +170,28 @@ bool IsMootWhenStopped(const Envelope& envelope) {
   }
 }
 
+// The mailbox was open, so the actor has not finished and its system (which
+// waits for every actor to finish) exists. But once Schedule() publishes the
+// turn, the actor may run and finish, and the system shut down and free its
+// scheduler while Schedule() is still waking a worker. A sender in a turn of
+// the same system holds the shutdown up anyway (its own actor has not
+// finished); any other sender holds a pass (SystemLink::Enter) until
+// Schedule() returns, which the system's destructor waits for.
+inline void ActorCell::Wake() {
+  const ActorCell* sender = RunningCell();
+  if (sender != nullptr && sender->link() == link()) [[likely]] {
+    scheduler()->Schedule(this, priority());
+  } else {
+    WakeFromOutside();
+  }
+}
+
+[[gnu::noinline]] void ActorCell::WakeFromOutside() {
+  const SystemLink::Pass pass = link()->Enter();
+  TROUPE_DCHECK(static_cast<bool>(pass), "a push woke an actor whose system is gone");
+  scheduler()->Schedule(this, priority());
+}
+
 template <bool kBounded>
 [[gnu::always_inline]] inline PushResult ActorCell::Push(Envelope& envelope) {
   // The send path's whole cost of observation while it is off: one relaxed load.
@@ -186,9 +208,7 @@ template <bool kBounded>
         system_mail_.store(true, std::memory_order_release);
       break;
     case PushResult::kWokeOwner:
-      // The mailbox was open, so the actor has not finished and the system
-      // (which waits for every actor to finish) still exists.
-      scheduler()->Schedule(this, priority());
+      Wake();
       break;
     case PushResult::kClosed:
     case PushResult::kFull:
@@ -272,8 +292,7 @@ size_t ActorCell::TryDeliverRun(std::vector<std::unique_ptr<Envelope>>& run, siz
   *result = pushed;
   if (pushed == PushResult::kClosed) return 0;
   for (size_t i = from; i < run.size(); ++i) (void)run[i].release();  // the mailbox's now
-  // As Push(): the mailbox was open, so the system still exists.
-  if (pushed == PushResult::kWokeOwner) scheduler()->Schedule(this, priority());
+  if (pushed == PushResult::kWokeOwner) Wake();
   return n;
 }
 

@@ -262,6 +262,9 @@ class ActorCell final : public Addressable, public Schedulable {
   template <bool kBounded>
   PushResult Push(Envelope& envelope);
   void ObserveSend(Envelope& envelope, uint8_t observe);  // hooks, tracing
+  // A push woke the idle actor: schedules its turn (safely from any thread).
+  void Wake();
+  void WakeFromOutside();
   PushResult PushLimited(Envelope& envelope);
   PushResult PushExempt(Envelope& envelope);  // PushLimited() refused: an exempt kind?
   // Deliver() for a bounded mailbox, kept out of the unbounded path (raw
