@@ -88,8 +88,8 @@
 //   (D) Close(): exchange(head_, kClosed), acq_rel: acquire takes the last
 //       pushes (as B); no push can succeed after it.
 //
-// Thread-safety: Push(), PushBounded(), IsClosed(), IsBlocked(),
-// ApproximateSize() and popped() from any thread. Everything else only from
+// Thread-safety: Push(), PushBounded(), PushRun(), IsClosed(), IsBlocked(),
+// Bound(), ApproximateSize() and popped() from any thread. Everything else only from
 // the owner, and only from one thread at a time (the actor's run).
 //
 // Memory usage: 56 bytes (the head, two lane caches, two counts — `base`
@@ -254,7 +254,7 @@ class MailboxStack {
   //
   // Any thread; lock-free. See PushResult. On kClosed, `node` is untouched and
   // still the caller's.
-  [[nodiscard]] PushResult Push(MailboxNode* node) { return PushNode<false>(node, 0, nullptr); }
+  [[nodiscard]] PushResult Push(MailboxNode* node) { return PushNode<false>(node, 0); }
 
   // MailboxStack::PushBounded()
   //
@@ -263,13 +263,11 @@ class MailboxStack {
   // nodes are queued (1 <= capacity <= kMaxCapacity). A system-lane node is
   // exempt. Only for a mailbox whose owner called EnableBound(). The check
   // reads only the bound the CAS validates, so a node is never admitted
-  // into a full mailbox, however the owner's steps interleave. `bound`, if
-  // given, receives the bound after a successful push: at least the depth
-  // then (for a high-water mark).
-  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
-                                       uint32_t* bound = nullptr) {
+  // into a full mailbox, however the owner's steps interleave. (The depth's
+  // high-water mark is the owner's to keep: Pop()'s `peak`.)
+  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity) {
     TROUPE_DCHECK(capacity >= 1 && capacity <= kMaxCapacity, "capacity {}", capacity);
-    return PushNode<true>(node, capacity, bound);
+    return PushNode<true>(node, capacity);
   }
 
   // The largest capacity PushBounded() can enforce: the bound's ceiling.
@@ -342,7 +340,7 @@ class MailboxStack {
   // Push() and PushBounded(): one CAS loop, the bound's check compiled in
   // only for the latter.
   template <bool kBounded>
-  PushResult PushNode(MailboxNode* node, uint32_t capacity, uint32_t* bound_after) {
+  PushResult PushNode(MailboxNode* node, uint32_t capacity) {
     const uintptr_t address = reinterpret_cast<uintptr_t>(node);
     TROUPE_DCHECK((address & ~Word::kAddressMask) == 0, "node address {} uses the count's bits",
                   static_cast<const void*>(node));
@@ -361,9 +359,6 @@ class MailboxStack {
       // (A) acq_rel on success, relaxed on failure (we retry with the new head).
     } while (!head_.compare_exchange_weak(head, desired, std::memory_order_acq_rel,
                                           std::memory_order_relaxed));
-    if (kBounded && bound_after != nullptr) {
-      *bound_after = static_cast<uint32_t>(desired >> Word::kCountShift);
-    }
     return head == Word::kBlocked ? PushResult::kWokeOwner : PushResult::kPushed;
   }
 
@@ -602,10 +597,9 @@ class Mailbox {
     TROUPE_DCHECK(!caches_.bounded(), "PushRun() on a bounded mailbox");
     return stack_.PushRun(node_at, n);
   }
-  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity,
-                                       uint32_t* bound = nullptr) {
+  [[nodiscard]] PushResult PushBounded(MailboxNode* node, uint32_t capacity) {
     TROUPE_DCHECK(caches_.bounded(), "PushBounded() on a mailbox without EnableBound()");
-    return stack_.PushBounded(node, capacity, bound);
+    return stack_.PushBounded(node, capacity);
   }
   MailboxNode* Pop(uint32_t* peak = nullptr) { return caches_.Pop(stack_, peak); }
   void Fetch(uint32_t* peak = nullptr) { caches_.Fetch(stack_, peak); }
