@@ -26,16 +26,25 @@ ThreadPool::Worker*& ThreadPool::CurrentWorker() {
   return worker;
 }
 
+namespace {
+
+int WorkerCount(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int workers) : ThreadPool(ThreadPoolOptions{workers, "troupe-pool"}) {}
 
 ThreadPool::ThreadPool(ThreadPoolOptions options)
     : name_(std::move(options.name)),
       injector_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
       high_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
-      low_(std::make_unique<threads_internal::InjectionQueue<Closure>>()) {
+      low_(std::make_unique<threads_internal::InjectionQueue<Closure>>()),
+      idle_(static_cast<size_t>(WorkerCount(options.workers))) {
   set_runs_hand_offs_inline();  // every worker may run every task
-  int count = options.workers;
-  if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int count = WorkerCount(options.workers);
   workers_.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
   threads_.reserve(static_cast<size_t>(count));
@@ -211,18 +220,14 @@ void ThreadPool::WakeOneIfNoneSearching() {
   }
 }
 
-void ThreadPool::WakeOne() {
-  // seq_cst: a sleeper read the epoch before its last look for work; the
-  // bump makes its FutexWait return at once if it has not slept yet.
-  wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  threads_internal::FutexWake(&wake_epoch_, 1);
-}
+void ThreadPool::WakeOne() { idle_.WakeOne(); }
 
 void ThreadPool::Join() {
   stopping_.store(true, std::memory_order_seq_cst);
-  // Wake every sleeper so each sees stopping_ and drains or exits.
-  wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  threads_internal::FutexWakeAll(&wake_epoch_);
+  // Wake every sleeper so each sees stopping_ and drains or exits. One that
+  // read stopping_ false before sleeping got on the idle stack before that
+  // read (pool_worker.cc), so it is on the stack now.
+  idle_.WakeAll();
   for (Thread<void>& thread : threads_) {
     absl::Status status = thread.Join();
     if (!status.ok())

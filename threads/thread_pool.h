@@ -43,13 +43,17 @@
 //     work queued that it would have come to.
 //   * The deque holds pointers to tasks; the nodes are recycled through a
 //     small per-thread cache, so a local submit does not call malloc.
-//   * Idle workers first search (spin, then yield), then sleep on one futex.
-//     A submit wakes a sleeper only if nobody is searching and someone
-//     sleeps (two seq_cst loads otherwise), so a burst of submits costs one
-//     wake-up, not one each. No wake-up is lost: the submitter does "publish
-//     task; read searching, sleepers", a worker going to sleep "sleepers++;
-//     searching--; look for tasks once more", all seq_cst, so either the
-//     submitter sees the sleeper (and wakes it) or the worker sees the task.
+//   * Idle workers first search (spin, then yield), then sleep, each on a
+//     futex of its own (internal/idle_stack.h). A submit wakes a sleeper
+//     only if nobody is searching and someone sleeps (two seq_cst loads
+//     otherwise), so a burst of submits costs one wake-up, not one each;
+//     it wakes the worker that went to sleep last, whose core is the most
+//     likely idle and whose cache the warmest. No wake-up is lost: the
+//     submitter does "publish task; read searching, sleepers", a worker
+//     going to sleep "get on the idle stack; sleepers++; searching--; look
+//     for tasks once more", all seq_cst, so either the submitter sees the
+//     sleeper (and wakes the top of the stack, which holds the sleeper or
+//     one that went to sleep after it) or the worker sees the task.
 //   * `Future::Wait()` on a worker runs other tasks while it waits, so
 //     fork-join cannot deadlock on a small pool.
 //   * Priorities (priority.h): high and low work have injection queues of
@@ -89,6 +93,7 @@
 #include "base/cache_line.h"
 #include "threads/executor.h"
 #include "threads/future.h"
+#include "threads/internal/idle_stack.h"
 #include "threads/internal/injection_queue.h"
 #include "threads/internal/pool_job.h"
 #include "threads/mutex.h"
@@ -290,9 +295,10 @@ class ThreadPool final : public Executor {
   // every submit reads sleepers_, which changes only when a worker sleeps or
   // wakes, while searching_ changes whenever a worker runs dry, and must not
   // drag sleepers_'s line away from the submitter each time.
-  alignas(kCacheLineSize) std::atomic<int> sleepers_{0};         // asleep or about to be
-  alignas(kCacheLineSize) std::atomic<int> searching_{0};        // looking for work
-  alignas(kCacheLineSize) std::atomic<uint32_t> wake_epoch_{0};  // the futex
+  alignas(kCacheLineSize) std::atomic<int> sleepers_{0};   // asleep or about to be
+  alignas(kCacheLineSize) std::atomic<int> searching_{0};  // looking for work
+  // The sleepers themselves, the last to sleep woken first.
+  alignas(kCacheLineSize) threads_internal::IdleStack idle_;
   // Tasks in high_, counted after the push and after the pop: a hint that
   // lets every turn test for high work with one load of a line that
   // changes only when high work comes and goes. Relaxed: a stale zero

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -535,6 +536,38 @@ TEST(ThreadPoolTest, IdleWorkersStealFromABusyWorker) {
     ASSERT_TRUE(parent.Get().value());
   }
   EXPECT_GT(pool.stats().steals, 0);
+}
+
+int64_t TotalParks(const ThreadPool& pool) {
+  int64_t parks = 0;
+  for (const WorkerStats& worker : pool.worker_stats()) parks += worker.parks;
+  return parks;
+}
+
+// A task from outside wakes the worker that went to sleep last: with every
+// worker asleep, each task runs on the worker that ran the one before
+// (which went back to sleep after it). Waking the longest asleep instead
+// would pass the tasks round the three workers.
+TEST(ThreadPoolTest, AWakeUpGoesToTheWorkerThatWentToSleepLast) {
+  ThreadPool pool(3);
+  WaitUntilAllAsleep(pool);
+  std::set<std::thread::id> ran_on;
+  for (int round = 0; round < 6; ++round) {
+    const int64_t parks = TotalParks(pool);
+    Notification done;
+    pool.Execute([&] {
+      ran_on.insert(std::this_thread::get_id());
+      done.Notify();
+    });
+    ASSERT_TRUE(done.WaitForNotificationFor(absl::Seconds(30)));
+    // One worker woke for the task; wait until it is back on the stack.
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (TotalParks(pool) == parks && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_GT(TotalParks(pool), parks);
+  }
+  EXPECT_EQ(ran_on.size(), 1u);
 }
 
 // Workers go idle and are woken over and over (bursts with gaps): a lost

@@ -8,7 +8,7 @@
 // receiver, selects it and writes the value into the receiver's packet, or
 // registers its own packet (holding the value) and waits to be selected by a
 // receiver, which takes the value out of it. Receivers mirror that. The
-// lock is a spin lock (internal/spin_lock.h): its sections are short and
+// lock is a spin lock (threads/internal/spin_lock.h): its sections are short and
 // never sleep, and its Unlock() is a store, not a read-modify-write.
 //
 // A packet lives on the waiting thread's stack; the partner signals `ready`
@@ -29,11 +29,14 @@
 #include "absl/functional/function_ref.h"
 #include "channel/internal/context.h"
 #include "channel/internal/flavor.h"
-#include "channel/internal/spin_lock.h"
 #include "channel/internal/waker.h"
 #include "threads/atomics.h"
+#include "threads/internal/spin_lock.h"
 
 namespace troupe::channel_internal {
+
+using threads_internal::SpinLock;
+using threads_internal::SpinLockHolder;
 
 template <typename T>
 class ZeroFlavor final : public Flavor<T> {

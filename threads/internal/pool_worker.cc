@@ -291,14 +291,19 @@ void ThreadPool::WorkerLoop(Worker* self) {
 
     // Sleep. No wake-up is lost (see the file comment): a submitter that
     // reads sleepers_ == 0 or searching_ > 0 published its task before our
-    // last look below, which then finds it.
+    // last look below, which then finds it; one that reads sleepers_ > 0
+    // finds us on the idle stack (we got on it first), or wakes a worker
+    // that went to sleep after us, which finds the task. Join() wakes every
+    // worker on the stack after it sets stopping_: we are on it if our
+    // read below saw stopping_ false.
+    idle_.Enter(&self->sleeper);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
     searching_.fetch_sub(1, std::memory_order_seq_cst);
     if (!HasVisibleWork() && !stopping_.load(std::memory_order_seq_cst)) {
       Bump(self->parks);
-      threads_internal::FutexWait(&wake_epoch_, epoch);
+      threads_internal::IdleStack::Wait(&self->sleeper);
     }
+    idle_.Leave(&self->sleeper);
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   }
 

@@ -18,6 +18,7 @@
 
 #include "base/cache_line.h"
 #include "base/monotonic.h"
+#include "threads/internal/idle_stack.h"
 #include "threads/internal/pool_job.h"
 #include "threads/internal/work_stealing_deque.h"
 #include "threads/thread_pool.h"
@@ -101,8 +102,9 @@ struct ThreadPool::Worker {
   // closure (a task's resumption).
   PoolJob* lifo_slot = nullptr;
   Closure lifo_task;
-  int lifo_chain = 0;    // hand-offs run in a row; owner only
-  std::minstd_rand rng;  // victim selection; owner only
+  int lifo_chain = 0;                            // hand-offs run in a row; owner only
+  threads_internal::IdleStack::Sleeper sleeper;  // its place on the pool's idle stack
+  std::minstd_rand rng;                          // victim selection; owner only
 
   // Stats: written by the owner only (Bump, or plain relaxed stores), read
   // relaxed by worker_stats(); a reader sees a recent value of each.

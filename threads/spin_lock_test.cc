@@ -3,7 +3,7 @@
 // section ordered after the one before it), and a holder that is slow to
 // let go does not lose its waiters' sections.
 
-#include "channel/internal/spin_lock.h"
+#include "threads/internal/spin_lock.h"
 
 #include <cstdint>
 #include <vector>
@@ -15,7 +15,7 @@
 #include "threads/latch.h"
 #include "threads/thread.h"
 
-namespace troupe::channel_internal {
+namespace troupe::threads_internal {
 namespace {
 
 TEST(SpinLockTest, SectionsExcludeEachOther) {
@@ -67,4 +67,4 @@ TEST(SpinLockTest, WaitersGetInAfterASlowHolder) {
 }
 
 }  // namespace
-}  // namespace troupe::channel_internal
+}  // namespace troupe::threads_internal

@@ -2,8 +2,11 @@
 // File: internal/spin_lock.h
 // -----------------------------------------------------------------------------
 //
-// `SpinLock`: the lock around a rendezvous channel's state (zero_flavor.h),
-// as crossbeam's zero flavour has one, and `SpinLockHolder`, its guard.
+// `SpinLock`, a lock for a few loads and stores that never sleep, and
+// `SpinLockHolder`, its guard: around a rendezvous channel's state
+// (channel/internal/zero_flavor.h, as crossbeam's zero flavour has one) and
+// the thread pool's stack of sleeping workers (idle_stack.h). Not a public
+// API.
 //
 //   SpinLock mu;
 //   int waiting ABSL_GUARDED_BY(mu) = 0;
@@ -16,7 +19,10 @@
 // operations are half of what a hand-off between two tasks costs (bench K4).
 //
 // Only for short sections that never sleep (a rendezvous channel's: pick,
-// add or remove a waiter; once per channel, at close, wake them all). A
+// add or remove a waiter; once per channel, at close, wake them all; the
+// idle stack's push, pop and removal). The pool's stack could not take a
+// troupe::Mutex anyway: a worker that blocked on one would run its
+// BeforeSleep hook (futex.h), which wakes a worker, which takes the lock. A
 // waiter spins with backoff, then yields its core on every retry
 // (Backoff::Snooze), so a holder that was preempted gets a core back
 // instead of competing with spinners for it. The price shows when
@@ -26,15 +32,15 @@
 // gained ~10% (K4). The waiter lists of the other flavours (waker.h) keep
 // the futex mutex: this lock there gained nothing measurable (C5).
 
-#ifndef TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
-#define TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
+#ifndef TROUPE_THREADS_INTERNAL_SPIN_LOCK_H_
+#define TROUPE_THREADS_INTERNAL_SPIN_LOCK_H_
 
 #include <atomic>
 
 #include "absl/base/thread_annotations.h"
 #include "threads/atomics.h"
 
-namespace troupe::channel_internal {
+namespace troupe::threads_internal {
 
 class ABSL_LOCKABLE SpinLock {
  public:
@@ -79,6 +85,6 @@ class ABSL_SCOPED_LOCKABLE SpinLockHolder {
   SpinLock& mu_;
 };
 
-}  // namespace troupe::channel_internal
+}  // namespace troupe::threads_internal
 
-#endif  // TROUPE_CHANNEL_INTERNAL_SPIN_LOCK_H_
+#endif  // TROUPE_THREADS_INTERNAL_SPIN_LOCK_H_
