@@ -186,6 +186,44 @@ absl::Status RefuseOnSystemThread(const Addressable& to) {
       "TryTell, or Tell with an overflow policy"));
 }
 
+// How long a sender spins for room before it parks: about a futex
+// park and wake-up's round trip on a loaded machine, and a full mailbox's
+// worth of light handlers (bench O1: 1024 messages in ~12 us).
+constexpr int64_t kSpinForRoomNanos = 20'000;
+
+// A sender whose push found the mailbox full: tries again until there is
+// room (the push's result), others queue to wait, or the spin's time is up
+// (kFull).
+//
+// The actor makes room each time it takes its mail, every few microseconds
+// while it drains a full mailbox: a sender that spins that long mostly
+// never parks. Parking costs a futex wake per half mailbox, often lets the
+// actor run dry and go idle meanwhile, and each wake-up lets the kernel
+// place the sender on the actor's core. Spinning only, no sched_yield():
+// a sender and an actor that hand the core to each other every few
+// microseconds look like one busy thread to Linux's load balancer, which
+// then leaves them sharing a core for tens of milliseconds while the other
+// idles (bench O1: sharing a core in 15 runs of 18 with the yields of
+// Backoff::Snooze(), in 1 of 18 without; docs/overload.md). The spin is
+// bounded in time, so a sender that does share the actor's core wastes at
+// most kSpinForRoomNanos per half mailbox before it parks. Not while
+// others wait: they were first, and a spinning sender would overtake them;
+// nor past the deadline.
+PushResult SpinForRoom(ActorCell& cell, MailboxLimit& limit, std::unique_ptr<Envelope>& envelope,
+                       absl::Time deadline) {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  const int64_t until = std::min(absl::ToUnixNanos(deadline), now + kSpinForRoomNanos);
+  PushResult pushed = PushResult::kFull;
+  while (now < until && limit.waiting.load(std::memory_order_relaxed) == 0) {
+    // A look at the head word every ~1.5 us here (64 pauses of ~22 ns):
+    // rare enough not to slow the owner's CAS on that line.
+    for (int i = 0; i < 64; ++i) CpuRelax();
+    pushed = cell.TryDeliver(envelope);
+    if (pushed != PushResult::kFull || absl::GetCurrentTimeNanos() >= until) break;
+  }
+  return pushed;
+}
+
 absl::Status DeadlinePassed(const Addressable& to) {
   return absl::DeadlineExceededError(absl::StrCat("TellWithin to ", to.name(), "#", to.id(),
                                                   ": no room came before the deadline"));
@@ -225,20 +263,7 @@ absl::Status ActorCell::DeliverWithin(std::unique_ptr<Envelope>& envelope, absl:
   if (pushed == PushResult::kFull) {
     if (absl::Status refused = RefuseOnSystemThread(*this); !refused.ok()) return refused;
     MailboxLimit& limit = *extras_.load(std::memory_order_acquire)->limit;
-    // The actor makes room at the end of each of its turns, a few
-    // microseconds apart while it drains: a sender that snoozes that long
-    // before it parks mostly never sleeps, where parking costs a futex wake
-    // per half mailbox and often lets the actor run dry and go idle (bench
-    // O1's figures: docs/overload.md). Not while others
-    // wait: they were first, and a snoozing sender would overtake them; nor
-    // past the deadline (a sender that may not wait gets its answer now).
-    Backoff backoff;
-    const bool may_snooze = deadline > absl::Now();
-    while (may_snooze && pushed == PushResult::kFull && !backoff.ShouldPark() &&
-           limit.waiting.load(std::memory_order_relaxed) == 0) {
-      backoff.Snooze();
-      pushed = TryDeliver(envelope);
-    }
+    pushed = SpinForRoom(*this, limit, envelope, deadline);
     MailboxLimit::Waiter waiter;
     while (pushed == PushResult::kFull) {
       limit.Enqueue(&waiter);
