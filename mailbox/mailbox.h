@@ -93,8 +93,10 @@
 // the owner, and only from one thread at a time (the actor's run).
 //
 // Memory usage: 56 bytes (the head, two lane caches, two counts — `base`
-// shares a word with the fetched count), not padded: an actor system has
-// millions of mailboxes (actors target <= 256 bytes each). The mailbox
+// shares a word with the fetched count), not padded in an actor's cell: an
+// actor system has millions of mailboxes (actors target <= 256 bytes
+// each). A standalone `Mailbox` is 128 bytes, its halves a line apart. The
+// mailbox
 // comes in two halves, MailboxStack (the head, which every push writes)
 // and MailboxCaches (the owner's, written on every pop), so that an owner
 // can keep producers' CAS traffic off its own line without padding: an

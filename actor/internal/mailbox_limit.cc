@@ -214,12 +214,12 @@ PushResult SpinForRoom(ActorCell& cell, MailboxLimit& limit, std::unique_ptr<Env
   const int64_t now = absl::GetCurrentTimeNanos();
   const int64_t until = std::min(absl::ToUnixNanos(deadline), now + kSpinForRoomNanos);
   PushResult pushed = PushResult::kFull;
-  while (now < until && limit.waiting.load(std::memory_order_relaxed) == 0) {
+  while (pushed == PushResult::kFull && absl::GetCurrentTimeNanos() < until &&
+         limit.waiting.load(std::memory_order_relaxed) == 0) {
     // A look at the head word every ~1.5 us here (64 pauses of ~22 ns):
     // rare enough not to slow the owner's CAS on that line.
     for (int i = 0; i < 64; ++i) CpuRelax();
     pushed = cell.TryDeliver(envelope);
-    if (pushed != PushResult::kFull || absl::GetCurrentTimeNanos() >= until) break;
   }
   return pushed;
 }
