@@ -16,7 +16,7 @@
 #include "async/go.h"
 #include "async/task.h"
 #include "async/task_scope.h"
-#include "bench/go_anchor.h"
+#include "bench/anchor.h"
 #include "bench/harness.h"
 #include "bench/process.h"
 #include "channel/channel.h"
@@ -207,19 +207,20 @@ const bool registered = [] {
                     SynchronousAwaits});
   RegisterWorkload(
       {{{"K2", "Go 10^7 tiny tasks from one thread, detached, drained", "ns/task", "<= Go p1go"},
-        GoAnchorRow("K2", "p1go", "ns/task"),
-        GoRatioRow("K2", "p1go", "<= 1")},
-       [] { return WithGoAnchor(StartGoTasks(), "K2", "p1go", "ns_per_task"); }});
+        AnchorRow(kGoAnchor, "K2", "p1go", "ns/task"),
+        AnchorRatioRow(kGoAnchor, "K2", "p1go", "<= 1")},
+       [] { return WithAnchor(StartGoTasks(), kGoAnchor, "K2", "p1go", "ns_per_task"); }});
   RegisterWorkload(
       {{{"K3", "10^6 tasks suspended on own channels (RSS delta / N)", "bytes/task", ""},
         {"K3-chan", "  of which the bounded(1) channel", "bytes/task", ""},
         {"K3-task", "  of which the suspended task", "bytes/task", "<= 256"}},
        [] { return InChildProcess(SuspendedTaskMemory); }});
-  RegisterWorkload({{{"K4", "two tasks ping-pong over rendezvous channels, 10^6 round trips",
-                      "ns/round trip", "<= 0.5 x Go c4"},
-                     GoAnchorRow("K4", "c4", "ns/round trip"),
-                     GoRatioRow("K4", "c4", "<= 0.5")},
-                    [] { return WithGoAnchor(TaskPingPong(), "K4", "c4", "ns_per_roundtrip"); }});
+  RegisterWorkload(
+      {{{"K4", "two tasks ping-pong over rendezvous channels, 10^6 round trips", "ns/round trip",
+         "<= 0.5 x Go c4"},
+        AnchorRow(kGoAnchor, "K4", "c4", "ns/round trip"),
+        AnchorRatioRow(kGoAnchor, "K4", "c4", "<= 0.5")},
+       [] { return WithAnchor(TaskPingPong(), kGoAnchor, "K4", "c4", "ns_per_roundtrip"); }});
   RegisterWorkload({{{"K5", "TaskScope fans out 10^6 tasks (batches of 1000), each awaits a value",
                       "M tasks/s", "report beside K2"}},
                     ScopeFanOut});

@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "bench/go_anchor.h"
+#include "bench/anchor.h"
 #include "bench/harness.h"
 #include "channel/channel.h"
 #include "channel/select.h"
@@ -192,9 +192,9 @@ const bool registered = [] {
   RegisterWorkload(
       {{{"C2b", "C2 with SendBatch/RecvBatch of 64", "ns/msg", "<= 12"}}, BatchedTwoProducers});
   RegisterWorkload({{{"C5", "select over 2 bounded(1024), one producer each", "ns/msg", "<= Go c5"},
-                     GoAnchorRow("C5", "c5", "ns/msg"),
-                     GoRatioRow("C5", "c5", "<= 1")},
-                    [] { return WithGoAnchor(SelectTwo(), "C5", "c5", "ns_per_msg"); }});
+                     AnchorRow(kGoAnchor, "C5", "c5", "ns/msg"),
+                     AnchorRatioRow(kGoAnchor, "C5", "c5", "<= 1")},
+                    [] { return WithAnchor(SelectTwo(), kGoAnchor, "C5", "c5", "ns_per_msg"); }});
   RegisterWorkload({{{"C3", "bounded(1024) 2 producers 2 consumers", "ns/msg", "<= 30"}},
                     [] { return Row("C3", Channel<int64_t>::Bounded(1024), 2, 2); }});
   RegisterWorkload({{{"C4", "rendezvous ping-pong, two OS threads, 10^6", "ns/trip", "<= 200"}},

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "bench/anchor.h"
 #include "bench/harness.h"
 #include "mailbox/mailbox.h"
 #include "mailbox/node_pool.h"
@@ -178,19 +179,52 @@ absl::StatusOr<double> MutexDequeThroughput(int producers) {
       });
 }
 
+// Two threads bounce one cache line `round_trips` times; ns per round trip.
+double PingPongNanos(int64_t round_trips) {
+  // Static and padded: on the stack it would share a line with the locals.
+  alignas(kCacheLineSize) static std::atomic<int64_t> line{0};
+  line.store(0);
+  const int64_t start = NowNanos();
+  std::thread other([&] {
+    for (int64_t i = 0; i < round_trips; ++i) {
+      while (line.load(std::memory_order_acquire) != 2 * i + 1) CpuRelax();
+      line.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  for (int64_t i = 0; i < round_trips; ++i) {
+    line.store(2 * i + 1, std::memory_order_release);
+    while (line.load(std::memory_order_acquire) != 2 * i + 2) CpuRelax();
+  }
+  other.join();
+  return static_cast<double>(NowNanos() - start) / static_cast<double>(round_trips);
+}
+
+// M1/M2 and their baselines, with moodycamel's queue on the same work when
+// TROUPE_MC_ANCHOR names the C++ anchors' program. "<id>-floor" (M0's round
+// trip, 10^5 times, right after the mailbox's run) tells which of this
+// machine's moods the repetition ran in: its two vCPUs hand a line over in
+// ~50 ns some minutes and ~400 ns others, and both queues move with that
+// (bench/WORKLOADS.md, M1).
 template <int kProducers>
 absl::StatusOr<Rows> Throughput() {
   const std::string id = absl::StrCat("M", kProducers);
   absl::StatusOr<double> pooled = MailboxThroughput<Message>(kProducers);
   if (!pooled.ok()) return pooled.status();
+  const double floor = PingPongNanos(100'000);
+  // The anchor runs next, before the baselines: in the same mood.
+  absl::StatusOr<Rows> rows =
+      WithAnchor(Rows{{id, *pooled}, {id + "-floor", floor}}, kMoodycamelAnchor, id,
+                 absl::StrCat("m", kProducers, "-imp"), "ns_per_msg");
+  if (!rows.ok()) return rows.status();
   absl::StatusOr<double> plain = MailboxThroughput<PlainMessage>(kProducers);
   if (!plain.ok()) return plain.status();
   absl::StatusOr<double> vyukov = VyukovThroughput(kProducers);
   if (!vyukov.ok()) return vyukov.status();
   absl::StatusOr<double> baseline = MutexDequeThroughput(kProducers);
   if (!baseline.ok()) return baseline.status();
-  return Rows{
-      {id, *pooled}, {id + "-new", *plain}, {id + "-vyukov", *vyukov}, {id + "-mutex", *baseline}};
+  rows->insert(rows->end(),
+               {{id + "-new", *plain}, {id + "-vyukov", *vyukov}, {id + "-mutex", *baseline}});
+  return rows;
 }
 
 // M3: push onto an idle mailbox (the push reports "schedule it"), the owner
@@ -228,38 +262,30 @@ absl::StatusOr<Rows> WakeCycle() {
 // M0: two threads bounce one cache line: the hardware's hand-off floor.
 absl::StatusOr<Rows> CacheLinePingPong() {
   constexpr int64_t kRoundTrips = 5'000'000;
-  // Static and padded: on the stack it would share a line with the locals.
-  alignas(kCacheLineSize) static std::atomic<int64_t> line{0};
-  line.store(0);
-  const int64_t start = NowNanos();
-  std::thread other([&] {
-    for (int64_t i = 0; i < kRoundTrips; ++i) {
-      while (line.load(std::memory_order_acquire) != 2 * i + 1) CpuRelax();
-      line.store(2 * i + 2, std::memory_order_release);
-    }
-  });
-  for (int64_t i = 0; i < kRoundTrips; ++i) {
-    line.store(2 * i + 1, std::memory_order_release);
-    while (line.load(std::memory_order_acquire) != 2 * i + 2) CpuRelax();
-  }
-  other.join();
-  const int64_t elapsed = NowNanos() - start;
-  return Rows{{"M0", static_cast<double>(elapsed) / kRoundTrips}};
+  return Rows{{"M0", PingPongNanos(kRoundTrips)}};
 }
 
 const bool registered = [] {
   RegisterWorkload({{{"M0", "cache-line ping-pong between two threads (floor)", "ns/trip", ""}},
                     CacheLinePingPong});
-  RegisterWorkload({{{"M1", "mailbox: 1 producer, owner pops batches, 10^7", "ns/msg", "<= 10"},
-                     {"M1-new", "the same, envelopes from new/delete", "ns/msg", ""},
-                     {"M1-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
-                     {"M1-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
-                    Throughput<1>});
-  RegisterWorkload({{{"M2", "mailbox: 2 producers, 10^7 in all", "ns/msg", "<= 10"},
-                     {"M2-new", "the same, envelopes from new/delete", "ns/msg", ""},
-                     {"M2-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
-                     {"M2-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
-                    Throughput<2>});
+  RegisterWorkload(
+      {{{"M1", "mailbox: 1 producer, owner pops batches, 10^7", "ns/msg", "<= 10"},
+        {"M1-floor", "  M0's round trip right after (the machine's mood)", "ns/trip", ""},
+        AnchorRow(kMoodycamelAnchor, "M1", "m1-imp", "ns/msg"),
+        AnchorRatioRow(kMoodycamelAnchor, "M1", "m1-imp", "<= 1"),
+        {"M1-new", "the same, envelopes from new/delete", "ns/msg", ""},
+        {"M1-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
+        {"M1-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
+       Throughput<1>});
+  RegisterWorkload(
+      {{{"M2", "mailbox: 2 producers, 10^7 in all", "ns/msg", "<= 10"},
+        {"M2-floor", "  M0's round trip right after (the machine's mood)", "ns/trip", ""},
+        AnchorRow(kMoodycamelAnchor, "M2", "m2-imp", "ns/msg"),
+        AnchorRatioRow(kMoodycamelAnchor, "M2", "m2-imp", "report"),
+        {"M2-new", "the same, envelopes from new/delete", "ns/msg", ""},
+        {"M2-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
+        {"M2-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
+       Throughput<2>});
   RegisterWorkload(
       {{{"M3", "push onto idle mailbox -> wake -> drain -> idle", "ns/cycle", ""}}, WakeCycle});
   return true;

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "bench/anchor.h"
 #include "bench/harness.h"
 #include "threads/latch.h"
 #include "threads/thread.h"
@@ -102,8 +103,11 @@ absl::StatusOr<Rows> SpawnThreads() {
 }
 
 const bool registered = [] {
-  RegisterWorkload({{{"P1", "10^7 tiny tasks via Execute, one submitter", "ns/task", "<= 25"}},
-                    SubmitTinyTasks});
+  RegisterWorkload(
+      {{{"P1", "10^7 tiny tasks via Execute, one submitter", "ns/task", "<= 25"},
+        AnchorRow(kGoAnchor, "P1", "p1pool", "ns/task"),
+        AnchorRatioRow(kGoAnchor, "P1", "p1pool", "<= 1")},
+       [] { return WithAnchor(SubmitTinyTasks(), kGoAnchor, "P1", "p1pool", "ns_per_task"); }});
   RegisterWorkload({{{"P1f", "10^7 tiny tasks via Submit (a Future each)", "ns/task", "<= 60"}},
                     SubmitTinyTasksWithFutures});
   RegisterWorkload({{{"P2", "fork-join fib(32), cutoff 15", "ms", ""},

@@ -1,4 +1,4 @@
-#include "bench/go_anchor.h"
+#include "bench/anchor.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,12 +17,12 @@ namespace {
 // Runs `binary workload` and returns what it printed.
 absl::StatusOr<std::string> RunAnchor(const char* binary, const std::string& workload) {
   int out[2];
-  if (pipe(out) != 0) return absl::InternalError("go anchor: pipe");
+  if (pipe(out) != 0) return absl::InternalError("anchor: pipe");
   const pid_t pid = fork();
   if (pid < 0) {
     close(out[0]);
     close(out[1]);
-    return absl::InternalError("go anchor: fork");
+    return absl::InternalError("anchor: fork");
   }
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
@@ -46,17 +46,17 @@ absl::StatusOr<std::string> RunAnchor(const char* binary, const std::string& wor
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::UnavailableError(
-        absl::StrCat("go anchor: `", binary, " ", workload, "` failed: ", output));
+        absl::StrCat("anchor: `", binary, " ", workload, "` failed: ", output));
   }
   return output;
 }
 
 }  // namespace
 
-absl::StatusOr<double> ParseGoAnchorFigure(absl::string_view output, absl::string_view figure) {
+absl::StatusOr<double> ParseAnchorFigure(absl::string_view output, absl::string_view figure) {
   bool checked = false;
   absl::StatusOr<double> value =
-      absl::NotFoundError(absl::StrCat("go anchor: no ", figure, " in: ", output));
+      absl::NotFoundError(absl::StrCat("anchor: no ", figure, " in: ", output));
   for (absl::string_view field :
        absl::StrSplit(output, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> key_value = absl::StrSplit(field, '=');
@@ -64,36 +64,41 @@ absl::StatusOr<double> ParseGoAnchorFigure(absl::string_view output, absl::strin
     double parsed;
     if (key_value.first == figure && absl::SimpleAtod(key_value.second, &parsed)) value = parsed;
   }
-  if (!checked) return absl::DataLossError(absl::StrCat("go anchor: no check=ok in: ", output));
+  if (!checked) return absl::DataLossError(absl::StrCat("anchor: no check=ok in: ", output));
   return value;
 }
 
-absl::StatusOr<Rows> WithGoAnchor(absl::StatusOr<Rows> rows, absl::string_view id,
-                                  absl::string_view workload, absl::string_view figure) {
-  const char* binary = std::getenv("TROUPE_GO_ANCHOR");
+absl::StatusOr<Rows> WithAnchor(absl::StatusOr<Rows> rows, const Anchor& anchor,
+                                absl::string_view id, absl::string_view workload,
+                                absl::string_view figure) {
+  const char* binary = std::getenv(anchor.variable);
   if (!rows.ok() || binary == nullptr || *binary == '\0') return rows;
   absl::StatusOr<std::string> output = RunAnchor(binary, std::string(workload));
   if (!output.ok()) return output.status();
-  absl::StatusOr<double> go = ParseGoAnchorFigure(*output, figure);
-  if (!go.ok()) return go.status();
+  absl::StatusOr<double> theirs = ParseAnchorFigure(*output, figure);
+  if (!theirs.ok()) return theirs.status();
   for (const Row& row : *rows) {
     if (row.id != id) continue;
     const double own = row.value;
-    rows->push_back({absl::StrCat(id, "-go"), *go});
-    rows->push_back({absl::StrCat(id, "/go"), own / *go});
+    rows->push_back({absl::StrCat(id, "-", anchor.tag), *theirs});
+    rows->push_back({absl::StrCat(id, "/", anchor.tag), own / *theirs});
     return rows;
   }
-  return absl::InternalError(absl::StrCat("go anchor: no row ", id));
+  return absl::InternalError(absl::StrCat("anchor: no row ", id));
 }
 
-RowSpec GoAnchorRow(absl::string_view id, absl::string_view workload, absl::string_view unit) {
-  return {absl::StrCat(id, "-go"),
-          absl::StrCat("  Go ", workload, ", same repetition (TROUPE_GO_ANCHOR=binary)"),
-          std::string(unit), ""};
+RowSpec AnchorRow(const Anchor& anchor, absl::string_view id, absl::string_view workload,
+                  absl::string_view unit) {
+  return {
+      absl::StrCat(id, "-", anchor.tag),
+      absl::StrCat("  ", anchor.system, " ", workload, ", same repetition (", anchor.variable, ")"),
+      std::string(unit), ""};
 }
 
-RowSpec GoRatioRow(absl::string_view id, absl::string_view workload, absl::string_view target) {
-  return {absl::StrCat(id, "/go"), absl::StrCat("  ", id, " / Go ", workload), "ratio",
+RowSpec AnchorRatioRow(const Anchor& anchor, absl::string_view id, absl::string_view workload,
+                       absl::string_view target) {
+  return {absl::StrCat(id, "/", anchor.tag),
+          absl::StrCat("  ", id, " / ", anchor.system, " ", workload), "ratio",
           std::string(target)};
 }
 
