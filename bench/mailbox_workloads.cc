@@ -180,20 +180,34 @@ absl::StatusOr<double> MutexDequeThroughput(int producers) {
 }
 
 // Two threads bounce one cache line `round_trips` times; ns per round trip.
+// A wait that outlasts the spin yields: when both threads share one CPU
+// (`taskset -c 0`, or a busy machine), pure spinning would make every trip
+// wait out a scheduler time slice.
 double PingPongNanos(int64_t round_trips) {
   // Static and padded: on the stack it would share a line with the locals.
   alignas(kCacheLineSize) static std::atomic<int64_t> line{0};
   line.store(0);
+  const auto wait_for = [](int64_t value) {
+    // A look after every pause (Backoff's doubling pauses would add their
+    // own latency to the figure); 256 pauses are far beyond a round trip.
+    for (int spins = 0; line.load(std::memory_order_acquire) != value; ++spins) {
+      if (spins < 256) {
+        CpuRelax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  };
   const int64_t start = NowNanos();
   std::thread other([&] {
     for (int64_t i = 0; i < round_trips; ++i) {
-      while (line.load(std::memory_order_acquire) != 2 * i + 1) CpuRelax();
+      wait_for(2 * i + 1);
       line.store(2 * i + 2, std::memory_order_release);
     }
   });
   for (int64_t i = 0; i < round_trips; ++i) {
     line.store(2 * i + 1, std::memory_order_release);
-    while (line.load(std::memory_order_acquire) != 2 * i + 2) CpuRelax();
+    wait_for(2 * i + 2);
   }
   other.join();
   return static_cast<double>(NowNanos() - start) / static_cast<double>(round_trips);
