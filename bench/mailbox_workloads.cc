@@ -279,27 +279,28 @@ absl::StatusOr<Rows> CacheLinePingPong() {
   return Rows{{"M0", PingPongNanos(kRoundTrips)}};
 }
 
+// M1 and M2 share their rows; `ratio_target` is the target of the ratio
+// to moodycamel's queue.
+template <int kProducers>
+void RegisterThroughput(const char* description, const char* ratio_target) {
+  const std::string id = absl::StrCat("M", kProducers);
+  const std::string anchor_workload = absl::StrCat("m", kProducers, "-imp");
+  RegisterWorkload(
+      {{{id, description, "ns/msg", "<= 10"},
+        {id + "-floor", "  M0's round trip right after (the machine's mood)", "ns/trip", ""},
+        AnchorRow(kMoodycamelAnchor, id, anchor_workload, "ns/msg"),
+        AnchorRatioRow(kMoodycamelAnchor, id, anchor_workload, ratio_target),
+        {id + "-new", "the same, envelopes from new/delete", "ns/msg", ""},
+        {id + "-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
+        {id + "-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
+       Throughput<kProducers>});
+}
+
 const bool registered = [] {
   RegisterWorkload({{{"M0", "cache-line ping-pong between two threads (floor)", "ns/trip", ""}},
                     CacheLinePingPong});
-  RegisterWorkload(
-      {{{"M1", "mailbox: 1 producer, owner pops batches, 10^7", "ns/msg", "<= 10"},
-        {"M1-floor", "  M0's round trip right after (the machine's mood)", "ns/trip", ""},
-        AnchorRow(kMoodycamelAnchor, "M1", "m1-imp", "ns/msg"),
-        AnchorRatioRow(kMoodycamelAnchor, "M1", "m1-imp", "<= 1"),
-        {"M1-new", "the same, envelopes from new/delete", "ns/msg", ""},
-        {"M1-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
-        {"M1-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
-       Throughput<1>});
-  RegisterWorkload(
-      {{{"M2", "mailbox: 2 producers, 10^7 in all", "ns/msg", "<= 10"},
-        {"M2-floor", "  M0's round trip right after (the machine's mood)", "ns/trip", ""},
-        AnchorRow(kMoodycamelAnchor, "M2", "m2-imp", "ns/msg"),
-        AnchorRatioRow(kMoodycamelAnchor, "M2", "m2-imp", "report"),
-        {"M2-new", "the same, envelopes from new/delete", "ns/msg", ""},
-        {"M2-vyukov", "Vyukov node queue instead, same envelopes", "ns/msg", ""},
-        {"M2-mutex", "std::mutex + std::deque, same workload", "ns/msg", ""}},
-       Throughput<2>});
+  RegisterThroughput<1>("mailbox: 1 producer, owner pops batches, 10^7", "<= 1");
+  RegisterThroughput<2>("mailbox: 2 producers, 10^7 in all", "report");
   RegisterWorkload(
       {{{"M3", "push onto idle mailbox -> wake -> drain -> idle", "ns/cycle", ""}}, WakeCycle});
   return true;
