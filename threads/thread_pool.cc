@@ -134,7 +134,7 @@ void ThreadPool::Defer(Closure task) {
   // a 2-core machine when each of those woke the idle worker). Work waiting:
   // someone may help, also with a hand-off waiting in this worker's LIFO
   // slots. A task that blocks after deferring wakes a worker then
-  // (HandOverLifoSlots).
+  // (HandOverPrivateWork).
   const bool others_waiting = self->lifo_slot != nullptr || self->lifo_task ||
                               injector_->MaybeNonEmpty() || self->deque.MaybeNonEmpty();
   // Closed only while draining: then a worker's task runs anyway, locally.

@@ -272,10 +272,11 @@ class ThreadPool final : public Executor {
   // A task that runs `job` through RunMarked(), for the paths that queue it.
   Closure JobTask(PoolJob* job);
   void RunJob(Worker* self, PoolJob* job);
-  // Moves the LIFO slots' hand-offs to the deque, where others may steal
-  // them (the worker is about to block), and wakes a worker for them or for
+  // Moves what only this worker may run - the LIFO slots' hand-offs and the
+  // rest of its injector batch - to its deque, where others may steal it
+  // (the worker is about to block), and wakes a worker for it or for
   // anything else queued that this worker would have come to.
-  void HandOverLifoSlots(Worker* self);
+  void HandOverPrivateWork(Worker* self);
   static void RunMarked(Worker* self, PoolJob* job);
   void Join();
 

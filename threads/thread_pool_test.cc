@@ -226,6 +226,35 @@ TEST(ThreadPoolTest, AWorkerThatBlocksHandsOverItsLifoSlots) {
   pool.Shutdown();
 }
 
+// Tasks a worker took from the injection queue in one batch are not its
+// alone: when one of them blocks, the others still run on another worker.
+TEST(ThreadPoolTest, AWorkerThatBlocksHandsOverItsInjectorBatch) {
+  ThreadPool pool(2);
+  // Two tasks that each block until both run: submitted back to back from
+  // outside, the first worker to wake usually takes both in one batch, and
+  // without the hand-over the second would wait behind the first forever.
+  Notification gate;
+  Latch both_waiting(2);
+  for (int i = 0; i < 2; ++i) {
+    pool.Execute([&] {
+      both_waiting.CountDown();
+      (void)gate.WaitForNotificationFor(absl::Seconds(60));
+    });
+  }
+  ASSERT_TRUE(both_waiting.WaitFor(absl::Seconds(30)));
+  // Both workers are busy now: the two tasks below wait in the injection
+  // queue together, and the first worker to finish takes both in one batch.
+  Notification second_ran;
+  Notification first_saw_it;
+  pool.Execute([&] {
+    if (second_ran.WaitForNotificationFor(absl::Seconds(30))) first_saw_it.Notify();
+  });
+  pool.Execute([&] { second_ran.Notify(); });
+  gate.Notify();
+  EXPECT_TRUE(first_saw_it.WaitForNotificationFor(absl::Seconds(60)));
+  pool.Shutdown();
+}
+
 // A chain of hand-offs does not hold the worker forever: work queued
 // before the chain runs before it ends.
 TEST(ThreadPoolTest, AChainOfHandOffsLetsQueuedWorkRun) {

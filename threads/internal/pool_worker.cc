@@ -221,7 +221,7 @@ class ThreadPool::IdleSpell {
   const int64_t start_;
 };
 
-void ThreadPool::HandOverLifoSlots(Worker* self) {
+void ThreadPool::HandOverPrivateWork(Worker* self) {
   bool handed = false;
   if (PoolJob* job = std::exchange(self->lifo_slot, nullptr)) {
     self->deque.Push(NewTaskNode(JobTask(job)));
@@ -232,6 +232,14 @@ void ThreadPool::HandOverLifoSlots(Worker* self) {
     self->lifo_task = nullptr;
     handed = true;
   }
+  // The rest of the injector batch, oldest first (a thief steals the oldest):
+  // the blocked task may be waiting for one of them.
+  for (; self->batch_next < self->batch.size(); ++self->batch_next) {
+    self->deque.Push(NewTaskNode(std::move(self->batch[self->batch_next])));
+    handed = true;
+  }
+  self->batch.clear();
+  self->batch_next = 0;
   // Queued work this worker meant to come back to (Defer, a long hand-off
   // chain: neither woke anyone) would wait for it too.
   if (handed || self->deque.MaybeNonEmpty() || injector_->MaybeNonEmpty()) {
@@ -244,12 +252,13 @@ void ThreadPool::WorkerLoop(Worker* self) {
   WorkerHelper helper(self);
   threads_internal::CurrentWaitHelper() = &helper;
   // A task that blocks this thread (a channel, a mutex, a latch: anything
-  // that sleeps in FutexWait) first hands over the hand-off it made, which
-  // nobody else may take from the LIFO slot: what it waits for may be that
-  // very task. (The worker's own sleep below finds the slots empty.)
+  // that sleeps in FutexWait) first hands over what nobody else may take:
+  // the hand-off it made (the LIFO slots) and the tasks taken from the
+  // injection queue with it (the batch). What it waits for may be one of
+  // them. (The worker's own sleep below finds both empty.)
   threads_internal::CurrentBeforeSleep() = {[](void* worker) {
                                               auto* self = static_cast<Worker*>(worker);
-                                              self->pool->HandOverLifoSlots(self);
+                                              self->pool->HandOverPrivateWork(self);
                                             },
                                             self};
 
