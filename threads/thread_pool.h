@@ -25,8 +25,9 @@
 //   * Tasks from outside go to a lock-free injection queue
 //     (internal/injection_queue.h) that stores them inline, without an
 //     allocation per task, in blocks it recycles (a steady flow allocates
-//     nothing); a worker takes a small batch at a time. Once
-//     every 61 takes a worker looks there before its own deque, so tasks
+//     nothing); a worker takes its share of the queue at a time (16 to
+//     256 tasks, internal/pool_worker.h). Once every 61 takes a worker
+//     looks there before its own deque, so tasks
 //     that keep refilling one deque cannot starve outside work; Defer()
 //     puts a task there on purpose, behind everything waiting, and wakes
 //     a worker for it only if other work waits too (otherwise the caller's

@@ -23,6 +23,7 @@ namespace troupe {
 using threads_internal::Bump;
 using threads_internal::kGlobalQueueInterval;
 using threads_internal::kInjectorBatch;
+using threads_internal::kMaxInjectorBatch;
 using threads_internal::kMaxLifoChain;
 using threads_internal::NewTaskNode;
 using threads_internal::TakeTaskNode;
@@ -41,7 +42,10 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
   self->batch.clear();
   self->batch_next = 0;
-  injector_->PopInto(self->batch, kInjectorBatch);
+  // This worker's share of the backlog, within [kInjectorBatch,
+  // kMaxInjectorBatch].
+  const size_t share = static_cast<size_t>(injector_->SizeGuess()) / workers_.size() + 1;
+  injector_->PopInto(self->batch, std::clamp(share, kInjectorBatch, kMaxInjectorBatch));
   injector_->UnlockConsumer();
   return !self->batch.empty();
 }
