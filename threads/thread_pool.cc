@@ -132,11 +132,13 @@ void ThreadPool::Defer(Closure task) {
   // task and move the task's data to another core (an actor out of budget
   // defers itself every `throughput` messages: bench O1 ran 1.3-2.5x slower on
   // a 2-core machine when each of those woke the idle worker). Work waiting:
-  // someone may help, also with a hand-off waiting in this worker's LIFO
-  // slots. A task that blocks after deferring wakes a worker then
-  // (HandOverPrivateWork).
+  // someone may help, also when what waits is this worker's own (a hand-off
+  // in its LIFO slots, the rest of its injector batch: up to 255 tasks)
+  // and the deferred task would otherwise wait behind it. A task that
+  // blocks after deferring wakes a worker then (HandOverPrivateWork).
   const bool others_waiting = self->lifo_slot != nullptr || self->lifo_task ||
-                              injector_->MaybeNonEmpty() || self->deque.MaybeNonEmpty();
+                              self->batch_next < self->batch.size() || injector_->MaybeNonEmpty() ||
+                              self->deque.MaybeNonEmpty();
   // Closed only while draining: then a worker's task runs anyway, locally.
   if (!injector_->Push(std::move(task))) self->deque.Push(NewTaskNode(std::move(task)));
   if (others_waiting) WakeOneIfNoneSearching();
