@@ -32,6 +32,36 @@ TEST(InjectionQueueTest, FifoAcrossBlocks) {
   EXPECT_EQ(queue.SizeGuess(), 0);
 }
 
+// A queue emptied exactly at a block's end is empty. The producer of a
+// block's last slot moves tail_ past the "installing" offset, which no
+// consumer pops; counting that offset as a value made MaybeNonEmpty() true
+// forever once the consumer had popped the last slot, and a pool worker
+// draining its high-priority queue (which it reads only while its counter
+// says work is queued) spun at Shutdown() instead of exiting.
+TEST(InjectionQueueTest, EmptyAtABlocksEndIsEmpty) {
+  InjectionQueue<int> queue;
+  for (int round = 0; round < 3; ++round) {
+    for (uint64_t i = 0; i < InjectionQueue<int>::kBlockSize; ++i) {
+      int v = static_cast<int>(i);
+      ASSERT_TRUE(queue.Push(std::move(v)));
+    }
+    ASSERT_TRUE(queue.TryLockConsumer());
+    for (uint64_t i = 0; i < InjectionQueue<int>::kBlockSize; ++i) {
+      ASSERT_EQ(queue.Pop(), static_cast<int>(i));
+    }
+    queue.UnlockConsumer();
+    EXPECT_FALSE(queue.MaybeNonEmpty()) << "round " << round;
+    EXPECT_EQ(queue.SizeGuess(), 0) << "round " << round;
+  }
+  int v = 7;
+  ASSERT_TRUE(queue.Push(std::move(v)));
+  EXPECT_TRUE(queue.MaybeNonEmpty());
+  ASSERT_TRUE(queue.TryLockConsumer());
+  EXPECT_EQ(queue.Pop(), 7);
+  queue.UnlockConsumer();
+  EXPECT_FALSE(queue.MaybeNonEmpty());
+}
+
 // Blocks are reused (the consumer's spare): a reused block must come back
 // empty. Rounds of a few pushes, all popped, walk the head through many
 // reused blocks; a slot still marked full from its last lap would hand out

@@ -15,6 +15,7 @@
 #include "base/stress.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "threads/internal/injection_queue.h"
 #include "threads/latch.h"
 #include "threads/notification.h"
 #include "threads/priority.h"
@@ -193,6 +194,27 @@ TEST(ThreadPoolPriorityTest, ShutdownNowCancelsQueuedHighAndLowWork) {
   gate.Release();
   ASSERT_TRUE(stopper.Join().ok());
   EXPECT_EQ(ran.load() + pool.stats().cancelled, 20);
+}
+
+// Shutdown() drains high work that fills the high queue's first block
+// exactly. The queue's emptiness test once counted the block's "installing"
+// offset as a value (injection_queue.h): the worker, reading the high queue
+// only while its counter said work was queued, saw visible work it never
+// took and spun in its drain; Shutdown() never returned (the flood test
+// above hit it about once in 60 runs). Without the fix this test hangs.
+TEST(ThreadPoolPriorityTest, ShutdownDrainsHighWorkThatEndsAtABlocksEnd) {
+  constexpr int kBlock = threads_internal::InjectionQueue<Closure>::kBlockSize;
+  ThreadPool pool(1);
+  std::atomic<int> ran{0};
+  Gate gate(pool);
+  for (int i = 0; i < kBlock; ++i) pool.Execute([&] { ran.fetch_add(1); }, Priority::kHigh);
+  Thread<void> stopper("stopper", [&] { pool.Shutdown(); });
+  // The drain must start after Shutdown() set its flags (as above): the
+  // worker's search, which runs before, would step past the offset.
+  absl::SleepFor(absl::Milliseconds(50));
+  gate.Release();
+  ASSERT_TRUE(stopper.Join().ok());
+  EXPECT_EQ(ran.load(), kBlock);
 }
 
 TEST(ThreadPoolPriorityTest, AnInvalidPriorityIsLoggedAndRunsAsNormal) {

@@ -171,8 +171,8 @@ class InjectionQueue {
   // MaybeNonEmpty(): any thread. True if something was pushed that has not
   // been popped (including a push still writing its slot). seq_cst: see (A).
   bool MaybeNonEmpty() const {
-    return (tail_.load(std::memory_order_seq_cst) & ~kClosed) !=
-           head_index_.load(std::memory_order_acquire);
+    const uint64_t tail = tail_.load(std::memory_order_seq_cst) & ~kClosed;
+    return ValuesBetween(head_index_.load(std::memory_order_acquire), tail) > 0;
   }
 
   // BlocksAllocated(): blocks allocated since construction, besides the
@@ -182,9 +182,7 @@ class InjectionQueue {
   // SizeGuess(): any thread, approximate.
   int64_t SizeGuess() const {
     const uint64_t tail = tail_.load(std::memory_order_relaxed) & ~kClosed;
-    const uint64_t head = head_index_.load(std::memory_order_relaxed);
-    if (tail <= head) return 0;
-    return static_cast<int64_t>((tail - head) - (tail / kLap - head / kLap));
+    return static_cast<int64_t>(ValuesBetween(head_index_.load(std::memory_order_relaxed), tail));
   }
 
  private:
@@ -196,6 +194,16 @@ class InjectionQueue {
     std::atomic<Block*> next{nullptr};
     Slot slots[kBlockSize];
   };
+
+  // How many slots in [head, tail) hold (or are claimed for) a value: every
+  // index but the "installing" offsets (one per lap crossed), which no
+  // producer writes and no consumer pops. After the consumer pops a block's
+  // last slot it stands on such an offset with tail_ already past it, so
+  // `tail != head` is no test of emptiness. 0 if `head` was read past `tail`.
+  static uint64_t ValuesBetween(uint64_t head, uint64_t tail) {
+    if (tail <= head) return 0;
+    return (tail - head) - (tail / kLap - head / kLap);
+  }
 
   // The oldest value, in its slot, or null (empty, or its slot still being
   // written). Steps into the next block once this one is used up.
