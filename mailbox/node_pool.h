@@ -16,29 +16,18 @@
 // M1-new against M1, measured in one sitting).
 //
 // Design: blocks of 16, 32, 48, ... 256 bytes (larger sizes go to plain
-// operator new). Free blocks are held in magazines: arrays of up to
-// kBatchSize pointers, moved between threads whole (Bonwick's magazine
-// layer, as in Solaris' and tcmalloc's per-CPU caches). Each thread keeps,
-// per size class, a loaded magazine that allocations pop and frees push, and
-// a previous one, full or empty. A thread that frees more than it allocates
-// (a receiver) fills its loaded magazine, swaps it with an empty previous
-// one or hands the full previous one to a shared depot; a thread that
-// allocates more than it frees (a sender) empties its loaded magazine, then
-// swaps in a full previous one, or takes a full one from the depot and
-// leaves its empty one there. So the depot, a mutex-protected stack, is
-// touched once per kBatchSize operations at most, and a thread hovering
-// around a magazine boundary swaps its two and never touches it.
-// Why pointers and not a free list linked through the blocks: a receiver
-// that links a freed block writes into it, so the line goes back and forth
-// between the sender's core and the receiver's with every batch; with
-// magazines the receiver only reads a message, and the sender writes a
-// line that the receiver merely shared. One producer into a mailbox (bench
-// M1, fast mood, 2026-12-07): a scratch run of the same loop with magazines
-// measured 7.2-10.3 ns a message against 7.4-13.3 with the linked lists
-// (moodycamel's queue 9.3-11.3 in the same rounds).
-// Fresh blocks are carved from slabs of kBatchSize contiguous blocks and
-// handed out in address order, so mail allocated in a row sits in a row. A
-// thread's magazines go to the depot when the thread exits.
+// operator new). Each thread keeps, per size class, a free list of at most
+// kBatchSize blocks and one spare full batch. A thread that frees more than
+// it allocates (a receiver) fills its list, moves it whole to the spare, and
+// hands the previous spare to a shared depot; a thread that allocates more
+// than it frees (a sender) empties its list, then takes the spare, then a
+// batch from the depot. Every move is of a whole list, in O(1), and the
+// spare absorbs a thread that hovers around a batch boundary. So the shared
+// depot, a mutex-protected stack, is touched once per kBatchSize operations
+// at most.
+// Fresh blocks are carved from slabs of kBatchSize contiguous blocks, so mail
+// allocated in a row sits in a row. A thread's cache goes to the depot when
+// the thread exits.
 //
 // Memory that comes back: the pool keeps what it has carved until
 // ReleaseFreePoolMemory() is called (an ActorSystem calls it when the free
@@ -46,10 +35,8 @@
 // and gives every slab whose blocks are all there back to the system (its
 // pages leave the RSS: internal/slab_arena.h), keeping up to the mark. The
 // allocation and free paths do not change: the sweep finds a slab's free
-// blocks by address, and frees the depot's empty magazines (2 KiB each,
-// from operator new; a receiver's next full magazine allocates one). What
-// it cannot give back: slabs with a block in use or in a thread's own
-// magazines (at most two per size class per thread).
+// blocks by address. What it cannot give back: slabs with a block in use or
+// in a thread's own lists (at most two batches per size class per thread).
 //
 // Under AddressSanitizer the pool is bypassed (plain new/delete), so ASAN
 // still catches a use after free or a double delete of an envelope.
@@ -78,30 +65,27 @@ namespace mailbox_internal {
 
 inline constexpr size_t kGranule = 16;  // 16-byte aligned, as operator new's blocks
 inline constexpr size_t kClasses = kMaxPooledSize / kGranule;  // 16, 32, ... 256
-// Blocks moved between a thread and the depot at a time: a magazine's
-// capacity. Larger batches touch the shared depot, and its lock, less
-// often: going from 64 to 256 took M1 from 17.3 to 12.9 ns per message
-// (medians of 5 interleaved runs). The price: a thread may hold up to two
-// magazines per size class (2 KiB each, plus their blocks).
+// Blocks moved between a thread and the depot at a time. Larger batches
+// touch the shared depot, and its lock, less often: going from 64 to 256
+// took M1 from 17.3 to 12.9 ns per message (medians of 5 interleaved runs).
+// The price: a thread may hold up to two batches per size class unused.
 inline constexpr int kBatchSize = 256;
 
-// Up to kBatchSize free blocks of one size class: blocks[0, count).
-struct Magazine {
-  int count = 0;
-  void* blocks[kBatchSize];
+struct FreeBlock {
+  FreeBlock* next;
 };
 
-// This thread's magazines. Trivially destructible and constant-initialised,
+// This thread's free lists. Trivially destructible and constant-initialised,
 // so the fast paths below reach them with one thread-pointer-relative
-// access, with no initialisation guard. `loaded[c]` is null until the slow
-// path has registered the thread-exit hook that returns the magazines to
-// the depot, and again after it ran: a null magazine sends both paths
-// there.
-struct ThreadMagazines {
-  Magazine* loaded[kClasses];    // the one allocations pop and frees push
-  Magazine* previous[kClasses];  // null, or a full or empty one to swap in
+// access, with no initialisation guard. `live` is set by the slow path once
+// it has registered the thread-exit hook that returns the lists to the depot.
+struct ThreadLists {
+  FreeBlock* head[kClasses];   // the list allocations pop and frees push
+  int count[kClasses];         // blocks in head[c], at most kBatchSize
+  FreeBlock* spare[kClasses];  // null, or a list of exactly kBatchSize blocks
+  bool live;
 };
-inline thread_local constinit ThreadMagazines tls_magazines{};
+inline thread_local constinit ThreadLists tls_lists{};
 
 // How many free blocks of `size`'s class the shared depot holds. For tests.
 size_t DepotBlockCount(size_t size);
@@ -115,14 +99,17 @@ void PoolFreeSlow(void* block, size_t size) noexcept;
 //
 // Allocate and free `size` bytes (aligned for any envelope: 16 bytes). Free
 // must be given the size that was allocated. The common case, a block from
-// or to this thread's loaded magazine, is inline: two loads, a count and a
-// load or a store of the block's pointer, none into the block.
+// or to this thread's list, is inline: a load, a store and a count.
 inline void* PoolAllocate(size_t size) {
 #ifndef TROUPE_NODE_POOL_BYPASS
   if (size - 1 < kMaxPooledSize) {  // 1..256; size 0 wraps and takes the slow path
+    mailbox_internal::ThreadLists& lists = mailbox_internal::tls_lists;
     const size_t size_class = (size - 1) / mailbox_internal::kGranule;
-    mailbox_internal::Magazine* loaded = mailbox_internal::tls_magazines.loaded[size_class];
-    if (loaded != nullptr && loaded->count > 0) return loaded->blocks[--loaded->count];
+    if (mailbox_internal::FreeBlock* block = lists.head[size_class]) {
+      lists.head[size_class] = block->next;
+      --lists.count[size_class];
+      return block;
+    }
   }
 #endif
   return mailbox_internal::PoolAllocateSlow(size);
@@ -131,10 +118,13 @@ inline void* PoolAllocate(size_t size) {
 inline void PoolFree(void* block, size_t size) noexcept {
 #ifndef TROUPE_NODE_POOL_BYPASS
   if (block != nullptr && size - 1 < kMaxPooledSize) {
+    mailbox_internal::ThreadLists& lists = mailbox_internal::tls_lists;
     const size_t size_class = (size - 1) / mailbox_internal::kGranule;
-    mailbox_internal::Magazine* loaded = mailbox_internal::tls_magazines.loaded[size_class];
-    if (loaded != nullptr && loaded->count < mailbox_internal::kBatchSize) {
-      loaded->blocks[loaded->count++] = block;
+    if (lists.live && lists.count[size_class] < mailbox_internal::kBatchSize) {
+      auto* free_block = static_cast<mailbox_internal::FreeBlock*>(block);
+      free_block->next = lists.head[size_class];
+      lists.head[size_class] = free_block;
+      ++lists.count[size_class];
       return;
     }
   }
@@ -148,7 +138,7 @@ inline void PoolFree(void* block, size_t size) noexcept {
 // (the pool is bypassed).
 struct PoolMemoryStats {
   size_t slab_bytes = 0;        // carved and not given back: blocks in use, cached or free
-  size_t depot_free_bytes = 0;  // free blocks in the shared depot (not in threads' magazines)
+  size_t depot_free_bytes = 0;  // free blocks in the shared depot (not in threads' lists)
   size_t returned_bytes = 0;    // given back to the system since the process started
 };
 PoolMemoryStats GetPoolMemoryStats();

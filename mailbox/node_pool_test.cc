@@ -51,43 +51,6 @@ TEST(NodePoolTest, PooledNodeNewAndDelete) {
   EXPECT_EQ(small->value, 7);
 }
 
-// The pool keeps free blocks in magazines of pointers, so freeing a block
-// (on the receiver's thread, the envelope's last reader) writes nothing into
-// it: its cache line stays shared with the sender that wrote it, instead
-// of bouncing back (node_pool.h, "Why pointers"). Checked through every
-// path a free takes: the loaded magazine, a swap with the previous one, a
-// trade at the depot.
-TEST(NodePoolTest, FreeingABlockDoesNotWriteIntoIt) {
-#ifdef TROUPE_NODE_POOL_BYPASS
-  GTEST_SKIP() << "the pool is bypassed under AddressSanitizer";
-#endif
-  constexpr size_t kSize = 16;
-  constexpr int kBlocks = 3 * mailbox_internal::kBatchSize + 5;
-  std::vector<void*> blocks;
-  Thread<void> sender("sender", [&] {
-    for (int i = 0; i < kBlocks; ++i) {
-      blocks.push_back(PoolAllocate(kSize));
-      std::memset(blocks.back(), 0x5a, kSize);
-    }
-  });
-  ASSERT_TRUE(sender.Join().ok());
-  Latch freed(1), checked(1);
-  Thread<void> receiver("receiver", [&] {
-    for (void* block : blocks) PoolFree(block, kSize);
-    freed.CountDown();
-    checked.Wait();  // the blocks stay this thread's, unused, meanwhile
-  });
-  freed.Wait();
-  int written = 0;
-  for (void* block : blocks) {
-    const auto* bytes = static_cast<const unsigned char*>(block);
-    for (size_t b = 0; b < kSize; ++b) written += bytes[b] != 0x5a;
-  }
-  EXPECT_EQ(written, 0);
-  checked.CountDown();
-  ASSERT_TRUE(receiver.Join().ok());
-}
-
 // allocate_shared through PoolAllocator: one pooled block per object, the
 // object destroyed and its block returned when the last owner lets go, on
 // whichever thread that is.
