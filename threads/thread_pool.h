@@ -25,14 +25,14 @@
 //   * Tasks from outside go to a lock-free injection queue
 //     (internal/injection_queue.h) that stores them inline, without an
 //     allocation per task, in blocks it recycles (a steady flow allocates
-//     nothing); a worker takes its share of the queue at a time (16 to
-//     256 tasks, internal/pool_worker.h). Once every 61 takes a worker
-//     looks there before its own deque, so tasks
-//     that keep refilling one deque cannot starve outside work; Defer()
-//     puts a task there on purpose, behind everything waiting, and wakes
-//     a worker for it only if other work waits too (otherwise the caller's
-//     worker comes to it next; if the caller blocks first, it wakes one
-//     as it goes to sleep, below).
+//     nothing); a worker takes its share of the queue at a time (its
+//     length over the workers, rounded up, at most 256:
+//     internal/pool_worker.h). Once every 61 takes a worker looks there
+//     before its own deque, so tasks that keep refilling one deque cannot
+//     starve outside work; Defer() puts a task there on purpose, behind
+//     everything waiting, and wakes a worker for it only if other work
+//     waits too (otherwise the caller's worker comes to it next; if the
+//     caller blocks first, it wakes one as it goes to sleep, below).
 //   * A woken actor (internal/pool_job.h) or task (ExecuteNext()) goes to
 //     the calling worker's LIFO slot: it runs right after the current
 //     task, on the same core, unstealable, so that two actors or tasks

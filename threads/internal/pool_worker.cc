@@ -22,7 +22,6 @@ namespace troupe {
 
 using threads_internal::Bump;
 using threads_internal::kGlobalQueueInterval;
-using threads_internal::kInjectorBatch;
 using threads_internal::kMaxInjectorBatch;
 using threads_internal::kMaxLifoChain;
 using threads_internal::NewTaskNode;
@@ -42,10 +41,11 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
   self->batch.clear();
   self->batch_next = 0;
-  // This worker's share of the backlog, within [kInjectorBatch,
-  // kMaxInjectorBatch].
-  const size_t share = static_cast<size_t>(injector_->SizeGuess()) / workers_.size() + 1;
-  injector_->PopInto(self->batch, std::clamp(share, kInjectorBatch, kMaxInjectorBatch));
+  // This worker's share of the backlog, rounded up, at most
+  // kMaxInjectorBatch (pool_worker.h).
+  const size_t workers = workers_.size();
+  const size_t share = (static_cast<size_t>(injector_->SizeGuess()) + workers - 1) / workers;
+  injector_->PopInto(self->batch, std::clamp<size_t>(share, 1, kMaxInjectorBatch));
   injector_->UnlockConsumer();
   return !self->batch.empty();
 }
