@@ -26,11 +26,11 @@
 //     (internal/injection_queue.h) that stores them inline, without an
 //     allocation per task, in blocks it recycles (a steady flow allocates
 //     nothing); a worker takes its share of the queue at a time (its
-//     length over the workers, rounded up, at most 256:
-//     internal/pool_worker.h). Once every 61 takes a worker looks there
-//     before its own deque, so tasks that keep refilling one deque cannot
-//     starve outside work; Defer() puts a task there on purpose, behind
-//     everything waiting, and wakes a worker for it only if other work
+//     length over the workers, 16 to 256, leaving a task for each other
+//     worker: internal/pool_worker.h). Once every 61 takes a worker looks
+//     there before its own deque, so tasks that keep refilling one deque
+//     cannot starve outside work; Defer() puts a task there on purpose,
+//     behind everything waiting, and wakes a worker for it only if other work
 //     waits too (otherwise the caller's worker comes to it next; if the
 //     caller blocks first, it wakes one as it goes to sleep, below).
 //   * A woken actor (internal/pool_job.h) or task (ExecuteNext()) goes to

@@ -256,7 +256,7 @@ TEST(ThreadPoolTest, AWorkerThatBlocksHandsOverItsInjectorBatch) {
 }
 
 // Two tasks queued together on a two-worker pool go one to each worker (a
-// worker takes its share of the injection queue, rounded up): a long
+// worker leaves a task queued for each other worker): a long
 // first task that never blocks (so hands nothing over) must not hold the
 // second in its worker's private batch while the other worker sleeps.
 // With a minimum batch of 16 it did, nearly every run.

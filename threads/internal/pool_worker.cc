@@ -22,6 +22,7 @@ namespace troupe {
 
 using threads_internal::Bump;
 using threads_internal::kGlobalQueueInterval;
+using threads_internal::kInjectorBatch;
 using threads_internal::kMaxInjectorBatch;
 using threads_internal::kMaxLifoChain;
 using threads_internal::NewTaskNode;
@@ -41,11 +42,15 @@ bool ThreadPool::RefillFromInjector(Worker* self) {
   if (!injector_->MaybeNonEmpty() || !injector_->TryLockConsumer()) return false;
   self->batch.clear();
   self->batch_next = 0;
-  // This worker's share of the backlog, rounded up, at most
-  // kMaxInjectorBatch (pool_worker.h).
+  // This worker's share of the backlog, rounded up, and at least
+  // kInjectorBatch, but leaving a task for each other worker and taking at
+  // most kMaxInjectorBatch (pool_worker.h).
   const size_t workers = workers_.size();
-  const size_t share = (static_cast<size_t>(injector_->SizeGuess()) + workers - 1) / workers;
-  injector_->PopInto(self->batch, std::clamp<size_t>(share, 1, kMaxInjectorBatch));
+  const size_t queued = static_cast<size_t>(injector_->SizeGuess());
+  const size_t share = std::max((queued + workers - 1) / workers, kInjectorBatch);
+  const size_t leaving_one_each = queued >= workers ? queued - (workers - 1) : 1;
+  injector_->PopInto(self->batch,
+                     std::clamp<size_t>(std::min(share, leaving_one_each), 1, kMaxInjectorBatch));
   injector_->UnlockConsumer();
   return !self->batch.empty();
 }

@@ -28,19 +28,22 @@ namespace threads_internal {
 
 // How many tasks a worker takes from the injection queue at once: its share
 // of what is queued, the queue's length / workers rounded up (Go's and
-// tokio's rule for their global queues, less their +1), at most
-// kMaxInjectorBatch. A batch is the worker's alone (it hands the rest over
-// if a task blocks), so a worker takes no more than its share: what it
-// leaves queued is as much for each of the others, and two tasks queued
-// together on a two-worker pool go one to each, so a long first task does
-// not hold the second while the other worker idles (with a minimum batch
-// of 16 it did: ThreadPoolTest.AnIdleWorkerGetsTheTaskQueuedBehindALongOne).
+// tokio's rule for their global queues), at least kInjectorBatch to
+// amortise the consumer lock, at most kMaxInjectorBatch - but never so many
+// that another worker finds nothing: a task stays queued for each. A batch
+// is the worker's alone (it hands the rest over if a task blocks), so a
+// worker takes no more than that: two tasks queued together on a
+// two-worker pool go one to each, and a long first task does not hold the
+// second while the other worker idles (with a plain minimum of 16 it did:
+// ThreadPoolTest.AnIdleWorkerGetsTheTaskQueuedBehindALongOne).
 // Under a backlog the big batch matters: with 16 at a time the two workers
 // of a 2-core machine took turns on the queue and on the lines of the
 // tasks' own data, and bench P1 ran at 61-69 ns a task in this VM's slow
 // minutes against 42-47 with the share rule (Go's p1pool: 39-52 in the
-// same minutes); dropping the minimum of 16 left P1 as it was (fast
-// minutes, 2026-12-07: 0.80-0.90 of Go's time against 0.82-0.92).
+// same minutes). Without the minimum (the share alone), P1 in the slow
+// minutes read 0.93-1.05 of Go's time (2 of 4 rounds behind) against
+// 0.84-0.96 (2026-12-07).
+constexpr size_t kInjectorBatch = 16;
 constexpr size_t kMaxInjectorBatch = 256;
 // A worker looks at the global queue first once per this many takes.
 constexpr uint32_t kGlobalQueueInterval = 61;
