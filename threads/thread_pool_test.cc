@@ -242,14 +242,16 @@ TEST(ThreadPoolTest, AWorkerThatBlocksHandsOverItsInjectorBatch) {
     });
   }
   ASSERT_TRUE(both_waiting.WaitFor(absl::Seconds(30)));
-  // Both workers are busy now: the two tasks below wait in the injection
-  // queue together, and the first worker to finish takes both in one batch.
+  // Both workers are busy now: the three tasks below wait in the injection
+  // queue together, and the first worker to finish takes the first two in
+  // one batch (it leaves one, the third, for the other worker).
   Notification second_ran;
   Notification first_saw_it;
   pool.Execute([&] {
     if (second_ran.WaitForNotificationFor(absl::Seconds(30))) first_saw_it.Notify();
   });
   pool.Execute([&] { second_ran.Notify(); });
+  pool.Execute([] {});  // the other worker's share
   gate.Notify();
   EXPECT_TRUE(first_saw_it.WaitForNotificationFor(absl::Seconds(60)));
   pool.Shutdown();
