@@ -157,21 +157,20 @@ bool MailboxCaches::TakeSlow(MailboxStack& stack, uintptr_t head, uint32_t* peak
 }
 
 uintptr_t MailboxCaches::Gather(MailboxStack& stack, uintptr_t head) const {
+  using mailbox_internal::kGatherPauses;
+  using mailbox_internal::kGatherTarget;
   // `base` is the bound the owner's last CAS left (0 unbounded), so the
   // bound less base counts the stack; saturated, there is plenty.
   const uint64_t base = BaseOf(fetched_.load(std::memory_order_relaxed));
   if (base == kMaxCount) return head;
-  uint64_t stacked = Word::BoundOf(head) - base;
-  if (stacked < 2) return head;  // a lone message (a ping-pong's) is no stream
-  for (int look = 0; look < kGatherLooks && stacked < kGatherTarget; ++look) {
-    for (int i = 0; i < kGatherPauses; ++i) CpuRelax();
-    const uintptr_t again = stack.head_.load(std::memory_order_relaxed);
-    const uint64_t now = Word::BoundOf(again) - base;
-    if (now <= stacked) break;  // nothing more came: take what there is
-    head = again;
-    stacked = now;
-  }
-  return head;
+  const uint64_t stacked = Word::BoundOf(head) - base;
+  // A lone message (a ping-pong's) is no stream; a full batch needs no wait.
+  if (stacked < 2 || stacked >= kGatherTarget) return head;
+  for (uint64_t i = 0; i < kGatherPauses; ++i) CpuRelax();
+  const uintptr_t again = stack.head_.load(std::memory_order_relaxed);
+  const uint64_t pauses = mailbox_internal::GatherPauses(stacked, Word::BoundOf(again) - base);
+  for (uint64_t i = 0; i < pauses; ++i) CpuRelax();
+  return again;
 }
 
 bool MailboxCaches::TryBlockBounded(MailboxStack& stack, uintptr_t head) {

@@ -235,6 +235,25 @@ struct HeadWord {
   static uintptr_t BoundOf(uintptr_t word) { return word >> kCountShift; }  // 0 for a tag
 };
 
+// An owner that runs dry lets a stream's batch gather (MailboxCaches::Gather):
+// it looks at the stack once after kGatherPauses pauses, then waits for
+// up to kGatherTarget nodes in all, within kGatherBudget pauses (about 1 us
+// here) from the first.
+inline constexpr uint64_t kGatherTarget = 64;
+inline constexpr uint64_t kGatherPauses = 8;
+inline constexpr uint64_t kGatherBudget = 48;
+
+// The pauses to wait after the look, which found the stack grown from
+// `before` to `now` nodes in kGatherPauses pauses: as long as the rest of
+// kGatherTarget takes at that rate, rounded up, within the budget. None if
+// it did not grow or holds the target already.
+constexpr uint64_t GatherPauses(uint64_t before, uint64_t now) {
+  if (now <= before || now >= kGatherTarget) return 0;
+  const uint64_t growth = now - before;
+  const uint64_t pauses = ((kGatherTarget - now) * kGatherPauses + growth - 1) / growth;
+  return pauses < kGatherBudget - kGatherPauses ? pauses : kGatherBudget - kGatherPauses;
+}
+
 }  // namespace mailbox_internal
 
 enum class MailboxInitialState { kIdle, kRunning };
@@ -548,17 +567,21 @@ class MailboxCaches {
   // writes the head, taking its line from the producers, whose next push
   // then waits for it; an owner that keeps up with one producer would do
   // that every few messages (bench M1, alternating runs: 40-46 ns a message
-  // that way, 17-20 letting a batch gather). So it looks again, reading only, a few times
-  // at short intervals while the stack keeps growing, and returns the
-  // last head seen: it stops at the first look that finds no growth, and
-  // after kGatherLooks x kGatherPauses pauses (about 1 us here) in all. A
-  // lone message (a ping-pong's) is no stream: it is taken at once. Reads
-  // alone, relaxed: the take that follows is what synchronises (B), and an
-  // owner may take whenever it likes, so the protocol is unchanged.
+  // that way, 17-20 letting a batch gather). So it lets a batch gather:
+  // one look, reading only, after kGatherPauses pauses tells how fast the
+  // stack grows, then it pauses as long as the rest of kGatherTarget
+  // should take at that rate (GatherPauses), and returns the head it saw.
+  // One look and no more, because a look takes the line from the producers
+  // too: looking every 8 pauses until the growth stopped, M1 fell in some
+  // runs into ~2 looks per batch of 70 and 12-14 ns a message, against 8
+  // when one look sufficed (alternating binaries, one sitting, 29 fast-mood
+  // runs each: 7.7-14.5 ns that way, 7.9-9.5 this one). No growth: it
+  // takes at once. A lone message (a ping-pong's) is no stream: it is taken
+  // without a look. Reads alone, relaxed: the take that follows is what
+  // synchronises (B), and an owner may take whenever it likes, so the
+  // protocol is unchanged; the head it returns may be stale, which costs
+  // a bounded take's CAS one retry.
   uintptr_t Gather(MailboxStack& stack, uintptr_t head) const;
-  static constexpr uint64_t kGatherTarget = 64;
-  static constexpr int kGatherLooks = 6;
-  static constexpr int kGatherPauses = 8;
   // TryBlock() with the head at `head`: a bound and nothing stacked.
   bool TryBlockBounded(MailboxStack& stack, uintptr_t head);
   // After a take that found the bound saturated: counts the stack in place

@@ -221,6 +221,24 @@ TEST(MailboxTest, PopBatchTakesAtMostMax) {
   EXPECT_EQ(mailbox.PopBatch(batch, 4), 0u);
 }
 
+TEST(MailboxGatherTest, WaitsForTheRestOfABatchAtTheRateTheLookSaw) {
+  using mailbox_internal::GatherPauses;
+  using mailbox_internal::kGatherBudget;
+  using mailbox_internal::kGatherPauses;
+  using mailbox_internal::kGatherTarget;
+  // Nothing came during the look's pauses, or the batch is whole: no wait.
+  EXPECT_EQ(GatherPauses(10, 10), 0u);
+  EXPECT_EQ(GatherPauses(10, kGatherTarget), 0u);
+  EXPECT_EQ(GatherPauses(10, kGatherTarget + 5), 0u);
+  // 8 nodes came in kGatherPauses pauses: the 32 missing take four times that.
+  EXPECT_EQ(GatherPauses(24, 32), 4 * kGatherPauses);
+  // 30 came; the 4 missing take a fraction of that, rounded up to a pause.
+  EXPECT_EQ(GatherPauses(30, 60), 2u);
+  // A slow stream is not waited for past the budget, which counts the
+  // look's own pauses.
+  EXPECT_EQ(GatherPauses(2, 3), kGatherBudget - kGatherPauses);
+}
+
 TEST(MailboxTest, CloseHandsBackEverythingAndRefusesLaterPushes) {
   Mailbox mailbox;
   TestNode o1(0, 1), o2(0, 2), s1(0, 10, MailboxNode::Lane::kSystem), late(0, 99);
