@@ -574,8 +574,8 @@ class MailboxCaches {
   // One look and no more, because a look takes the line from the producers
   // too: looking every 8 pauses until the growth stopped, M1 fell in some
   // runs into 2-3 looks per batch of 70 and 12-14 ns a message, against 8
-  // when one look sufficed (alternating binaries, one sitting, 29 fast-mood
-  // runs each: 7.7-14.5 ns that way, 7.9-9.5 this one). No growth: it
+  // when one look sufficed (alternating binaries, one sitting, 31 fast-mood
+  // runs each: 7.7-14.8 ns that way, 7.9-9.6 this one). No growth: it
   // takes at once. A lone message (a ping-pong's) is no stream: it is taken
   // without a look. Reads alone, relaxed: the take that follows is what
   // synchronises (B), and an owner may take whenever it likes, so the
